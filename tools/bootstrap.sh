@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Sets up a clone from nothing: Python venv with pinned packages, npm parts
+# (solc-js, OpenZeppelin, anvil, js-ipfs), and the solc-js compiler registered
+# where py-solc-x looks. Idempotent: each step is skipped while its inputs are
+# unchanged, so the second run takes about a second.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+. tools/env.sh
+mkdir -p "$MEDCHAIN_HOME" "$APE_DATA_FOLDER" "$SOLCX_BINARY_PATH"
+
+say() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+stamp_ok() { [ -f "$MEDCHAIN_HOME/$1.stamp" ] && [ "$(cat "$MEDCHAIN_HOME/$1.stamp")" = "$2" ]; }
+stamp_set() { printf '%s' "$2" > "$MEDCHAIN_HOME/$1.stamp"; }
+
+python=${PYTHON:-python3}
+command -v "$python" >/dev/null || die "python3 not found; medchain needs Python >= 3.11"
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python >= 3.11 required, found $("$python" --version)"
+command -v node >/dev/null || die "node not found; install Node.js 20 (Debian: apt-get install nodejs npm)"
+node -e 'process.exit(process.versions.node.split(".")[0] === "20" ? 0 : 1)' \
+  || die "Node.js 20 required (js-ipfs and solc-js are pinned against it), found $(node --version)"
+
+# 1. npm parts, exactly as locked.
+npm_key=$(sha256sum package-lock.json | cut -d' ' -f1)
+if ! stamp_ok npm "$npm_key" || [ ! -d node_modules ]; then
+  say "npm ci (solc-js, OpenZeppelin, anvil, js-ipfs)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  stamp_set npm "$npm_key"
+fi
+
+# 2. Python venv with every package pinned by constraints.txt.
+py_key=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+if ! stamp_ok pip "$py_key" || [ ! -x .venv/bin/python ]; then
+  [ -x .venv/bin/python ] || { say "creating .venv"; "$python" -m venv .venv; }
+  say "pip install (pinned by constraints.txt; ~1 min the first time)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+  stamp_set pip "$py_key"
+fi
+# Let `source .venv/bin/activate` bring the project environment too.
+grep -q 'tools/env.sh' .venv/bin/activate || printf '\n. "%s/tools/env.sh"\n' "$root" >> .venv/bin/activate
+
+# 3. Register every installed solc-js version as a "native" solc for py-solc-x.
+#    Regenerated each run: the wrapper holds this clone's absolute path.
+for pkg in node_modules/solc node_modules/solc-0.*; do
+  [ -f "$pkg/package.json" ] || continue
+  ver=$(node -p "require('./$pkg/package.json').version")
+  cat > "$SOLCX_BINARY_PATH/solc-v$ver" <<SH
+#!/bin/sh
+MEDCHAIN_SOLCJS_MODULE="$root/$pkg" exec node "$root/tools/solc/solc-native.cjs" "\$@"
+SH
+  chmod +x "$SOLCX_BINARY_PATH/solc-v$ver"
+done
+.venv/bin/python -m medchain.toolchain check
