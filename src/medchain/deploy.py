@@ -1,0 +1,230 @@
+"""The deploy pipeline: every project contract, in dependency order, wired, and
+recorded in the address book; idempotent against the same chain.
+
+Domains declare what they deploy in `medchain.plan.<domain>` as `SPECS`; this module
+finds them, orders them by `depends_on`, and for each one:
+
+* reuses the recorded instance when its code is still on chain and the creation code
+  plus constructor arguments are unchanged (says so, deploys nothing);
+* refuses a changed contract unless `redeploy_changed` is set (then deploys anew);
+* deploys when the book has no live instance (first run, or a reset local chain).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import pkgutil
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from medchain.deployments import AddressBook, DeploymentRecord, project_root
+from medchain.errors import ConfigurationError, DeploymentMismatch, translate_errors
+
+
+@dataclass
+class DeployContext:
+    """What specs see while deploying: the deployer and everything deployed so far."""
+
+    deployer: Any
+    contracts: dict[str, Any] = field(default_factory=dict)
+    accounts: dict[str, Any] = field(default_factory=dict)  # optional named roles to wire
+
+    def address_of(self, name: str) -> str:
+        return str(self.contracts[name].address)
+
+
+def _no_args(ctx: DeployContext) -> Sequence[Any]:
+    return ()
+
+
+@dataclass(frozen=True)
+class ContractSpec:
+    """How to deploy one contract: its name, what it needs first, its constructor
+    arguments, and an optional wiring step run once after a fresh deploy."""
+
+    name: str
+    depends_on: tuple[str, ...] = ()
+    args: Callable[[DeployContext], Sequence[Any]] = _no_args
+    wire: Callable[[DeployContext, Any], None] | None = None
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    name: str
+    address: str
+    action: str  # "deployed" | "unchanged" | "redeployed"
+
+
+def discover_specs() -> list[ContractSpec]:
+    """All specs from `medchain.plan.*`, topologically ordered (stable by module name)."""
+    import medchain.plan as plan_pkg
+
+    specs: list[ContractSpec] = []
+    for info in sorted(pkgutil.iter_modules(plan_pkg.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{plan_pkg.__name__}.{info.name}")
+        specs.extend(getattr(module, "SPECS", []))
+    return order_specs(specs)
+
+
+def order_specs(specs: Sequence[ContractSpec]) -> list[ContractSpec]:
+    by_name = {s.name: s for s in specs}
+    if len(by_name) != len(specs):
+        raise ConfigurationError("a contract is declared twice in medchain.plan")
+    ordered: list[ContractSpec] = []
+    state: dict[str, str] = {}
+
+    def visit(spec: ContractSpec, path: tuple[str, ...]) -> None:
+        if state.get(spec.name) == "done":
+            return
+        if state.get(spec.name) == "visiting":
+            raise ConfigurationError(f"dependency cycle: {' -> '.join((*path, spec.name))}")
+        state[spec.name] = "visiting"
+        for dep in spec.depends_on:
+            if dep not in by_name:
+                raise ConfigurationError(f"{spec.name} depends on unknown contract {dep}")
+            visit(by_name[dep], (*path, spec.name))
+        state[spec.name] = "done"
+        ordered.append(spec)
+
+    for spec in specs:
+        visit(spec, ())
+    return ordered
+
+
+def compiler_info() -> dict[str, Any]:
+    from ape import config
+
+    solidity = config.get_config("solidity")
+    return {
+        "name": "solc",
+        "version": str(solidity.version),
+        "settings": {
+            "optimizer": {"enabled": solidity.optimize, "runs": solidity.optimization_runs},
+            "evmVersion": solidity.evm_version,
+            "viaIR": bool(solidity.via_ir),
+        },
+    }
+
+
+def git_commit() -> str:
+    try:
+        root = project_root()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def init_code_hash(contract_container: Any, args: Sequence[Any]) -> str:
+    """keccak256(creation bytecode ++ abi-encoded constructor args)."""
+    from eth_utils import keccak
+
+    ctype = contract_container.contract_type
+    bytecode = bytes.fromhex(ctype.deployment_bytecode.bytecode.removeprefix("0x"))
+    encoded = b""
+    if ctype.constructor.abi.inputs:
+        from eth_abi import encode
+
+        types = [i.canonical_type for i in ctype.constructor.abi.inputs]
+        encoded = encode(types, [_abi_value(a) for a in args])
+    return "0x" + keccak(bytecode + encoded).hex()
+
+
+def _abi_value(value: Any) -> Any:
+    return str(value.address) if hasattr(value, "address") else value
+
+
+def runtime_code_hash(address: str) -> str:
+    from ape import chain
+    from eth_utils import keccak
+
+    code = chain.provider.get_code(address)
+    return "0x" + keccak(bytes(code)).hex()
+
+
+def deploy_all(
+    deployer: Any,
+    book: AddressBook,
+    *,
+    redeploy_changed: bool = False,
+    specs: Sequence[ContractSpec] | None = None,
+    accounts: dict[str, Any] | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[DeployContext, list[DeployOutcome]]:
+    """Deploy (or reuse) every contract; returns the context and what happened to each."""
+    from ape import chain, networks, project
+
+    ctx = DeployContext(deployer=deployer, accounts=dict(accounts or {}))
+    outcomes: list[DeployOutcome] = []
+    compiler = compiler_info()
+    commit = git_commit()
+    network = networks.provider.network.choice
+    for spec in specs if specs is not None else discover_specs():
+        container = getattr(project, spec.name)
+        args = [_abi_value(a) for a in spec.args(ctx)]
+        wanted = init_code_hash(container, args)
+        existing = book.get(spec.name) if spec.name in book else None
+        live = (
+            existing is not None
+            and existing.chain_id == chain.chain_id
+            and runtime_code_hash(existing.address) == existing.runtime_code_hash
+        )
+        if existing is not None and live:
+            if existing.init_code_hash == wanted:
+                ctx.contracts[spec.name] = container.at(existing.address)
+                outcomes.append(DeployOutcome(spec.name, existing.address, "unchanged"))
+                log(f"{spec.name}: unchanged at {existing.address}, nothing deployed")
+                continue
+            if not redeploy_changed:
+                raise DeploymentMismatch(
+                    f"{spec.name} changed since it was deployed at {existing.address} "
+                    "(bytecode or constructor arguments); pass --redeploy-changed to deploy a new "
+                    "instance"
+                )
+        with translate_errors(spec.name):
+            instance = deployer.deploy(container, *args)
+        receipt = instance.creation_metadata.receipt if instance.creation_metadata else None
+        record = DeploymentRecord(
+            contract_name=spec.name,
+            address=str(instance.address),
+            chain_id=chain.chain_id,
+            abi=[item.model_dump(mode="json", by_alias=True) for item in container.contract_type.abi],
+            transaction_hash=str(receipt.txn_hash) if receipt else "",
+            block_number=int(receipt.block_number) if receipt else 0,
+            deployer=str(deployer.address),
+            init_code_hash=wanted,
+            runtime_code_hash=runtime_code_hash(str(instance.address)),
+            constructor_args=[_json_arg(a) for a in args],
+            compiler=compiler,
+            git_commit=commit,
+            deployed_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+        ctx.contracts[spec.name] = instance
+        if spec.wire is not None:
+            with translate_errors(spec.name):
+                spec.wire(ctx, instance)
+        book.write(record, network=network)
+        action = "redeployed" if existing is not None and live else "deployed"
+        outcomes.append(DeployOutcome(spec.name, record.address, action))
+        log(f"{spec.name}: {action} at {record.address} (block {record.block_number})")
+    return ctx, outcomes
+
+
+def _json_arg(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, list | tuple):
+        return [_json_arg(v) for v in value]
+    return value if isinstance(value, int | str | bool) or value is None else str(value)

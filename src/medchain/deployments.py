@@ -1,0 +1,169 @@
+"""The address book: where each contract lives on each network, with its ABI.
+
+Layout (what dApp frontends and the SDK read)::
+
+    deployments/<book>/index.json          # chain id + name -> address for every contract
+    deployments/<book>/<Contract>.json     # address, ABI, tx, block, deployer, hashes, compiler, commit
+
+Named networks (a private Besu/QBFT chain, a testnet) are written to ``deployments/``
+and meant to be committed. Throw-away local chains (in-process EthTester, anvil) go
+to ``.medchain/deployments/`` which git ignores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medchain.errors import ConfigurationError, DeploymentNotFound
+
+INDEX_FILE = "index.json"
+SCHEMA_VERSION = 1
+
+
+def project_root() -> Path:
+    return Path(os.environ.get("MEDCHAIN_ROOT", Path.cwd()))
+
+
+def committed_books_dir() -> Path:
+    """Books of named networks: `$MEDCHAIN_DEPLOYMENTS` or `<project>/deployments`."""
+    return Path(os.environ.get("MEDCHAIN_DEPLOYMENTS", project_root() / "deployments"))
+
+
+def local_books_dir() -> Path:
+    """Books of throw-away local chains, never committed."""
+    home = Path(os.environ.get("MEDCHAIN_HOME", project_root() / ".medchain"))
+    return home / "deployments"
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    """One deployed contract, as written to `<book>/<Contract>.json`."""
+
+    contract_name: str
+    address: str
+    chain_id: int
+    abi: list[dict[str, Any]]
+    transaction_hash: str
+    block_number: int
+    deployer: str
+    init_code_hash: str  # keccak256(creation bytecode + constructor args): what was deployed
+    runtime_code_hash: str  # keccak256(code at address after deploy): detects reset chains
+    constructor_args: list[Any] = field(default_factory=list)
+    compiler: dict[str, Any] = field(default_factory=dict)
+    git_commit: str = ""
+    deployed_at: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DeploymentRecord:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class AddressBook:
+    """A folder of deployment records for one network."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"AddressBook({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @classmethod
+    def named(cls, name: str, *, local: bool = False) -> AddressBook:
+        if not name or "/" in name or name.startswith("."):
+            raise ConfigurationError(f"invalid address book name '{name}'")
+        return cls((local_books_dir() if local else committed_books_dir()) / name)
+
+    @classmethod
+    def for_connected_network(cls) -> AddressBook:
+        """The book of the network ape is connected to, as `medchain` and the deploy script name it."""
+        name, local = book_name_for_connected_network()
+        return cls.named(name, local=local)
+
+    def exists(self) -> bool:
+        return (self.path / INDEX_FILE).is_file()
+
+    def index(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads((self.path / INDEX_FILE).read_text()))
+        except FileNotFoundError:
+            return {"schema_version": SCHEMA_VERSION, "book": self.name, "contracts": {}}
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(f"{self.path / INDEX_FILE} is not valid JSON: {exc}") from exc
+
+    def names(self) -> list[str]:
+        return sorted(self.index().get("contracts", {}))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.index().get("contracts", {})
+
+    def __iter__(self) -> Iterator[DeploymentRecord]:
+        for name in self.names():
+            yield self.get(name)
+
+    def get(self, name: str) -> DeploymentRecord:
+        file = self.path / f"{name}.json"
+        if name not in self or not file.is_file():
+            have = ", ".join(self.names()) or "nothing"
+            raise DeploymentNotFound(
+                f"no deployment of {name} in address book '{self.path}' (it has {have}); "
+                "run `ape run deploy --network <network>` first"
+            )
+        try:
+            return DeploymentRecord.from_json(json.loads(file.read_text()))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise ConfigurationError(f"{file} is not a valid deployment record: {exc}") from exc
+
+    def write(self, record: DeploymentRecord, *, network: str = "") -> None:
+        """Write one record and update the index atomically (temp file + rename)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        _write_json(self.path / f"{record.contract_name}.json", record.to_json())
+        index = self.index()
+        index.update(
+            schema_version=SCHEMA_VERSION,
+            book=self.name,
+            chain_id=record.chain_id,
+            network=network or index.get("network", ""),
+        )
+        index.setdefault("contracts", {})[record.contract_name] = {
+            "address": record.address,
+            "block_number": record.block_number,
+            "file": f"{record.contract_name}.json",
+        }
+        index["contracts"] = dict(sorted(index["contracts"].items()))
+        _write_json(self.path / INDEX_FILE, index)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)
+
+
+def book_name_for_connected_network() -> tuple[str, bool]:
+    """(book name, is throw-away) for the provider ape is connected to.
+
+    `ethereum:local:test` -> ('ethereum-local-test', True); a URI-reached node on the
+    local network -> ('ethereum-local-node-<chain id>', True); anything named -> committed.
+    """
+    from ape import chain, networks
+
+    provider = networks.provider
+    ecosystem = provider.network.ecosystem.name
+    network = provider.network.name
+    if network == "local":
+        return f"{ecosystem}-local-{provider.name}-{chain.chain_id}", True
+    return f"{ecosystem}-{network}", False
