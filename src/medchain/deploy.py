@@ -200,7 +200,9 @@ def deploy_all(
             contract_name=spec.name,
             address=str(instance.address),
             chain_id=chain.chain_id,
-            abi=[item.model_dump(mode="json", by_alias=True) for item in container.contract_type.abi],
+            abi=[
+                item.model_dump(mode="json", by_alias=True) for item in container.contract_type.abi
+            ],
             transaction_hash=str(receipt.txn_hash) if receipt else "",
             block_number=int(receipt.block_number) if receipt else 0,
             deployer=str(deployer.address),

@@ -34,7 +34,11 @@ def solcx_dir() -> Path:
 
 def installed_solc_versions() -> list[str]:
     folder = solcx_dir()
-    return sorted(p.name.removeprefix("solc-v") for p in folder.glob("solc-v*")) if folder.is_dir() else []
+    return (
+        sorted(p.name.removeprefix("solc-v") for p in folder.glob("solc-v*"))
+        if folder.is_dir()
+        else []
+    )
 
 
 def how_to_add(version: str) -> str:

@@ -1,0 +1,1 @@
+"""Domain command groups; each module exports `COMMANDS: list[click.Group]`."""

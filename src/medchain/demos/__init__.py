@@ -1,0 +1,77 @@
+"""The end-to-end demo: one step per domain, run in file-name order.
+
+Each module `NN_<domain>.py` exports `run(ctx: DemoContext)`. Steps hand results to
+later steps through `ctx.shared` (identity publishes keys, records leaves a lab
+result for consent, ...).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+
+from medchain.deployments import AddressBook
+
+# Named roles the demo, tests and benchmarks share; test account i plays ROLES[i].
+ROLES: tuple[str, ...] = (
+    "deployer",
+    "patient",
+    "provider",
+    "researcher",
+    "lab",
+    "manufacturer",
+    "wholesaler",
+    "pharmacy",
+    "sponsor",
+    "investigator",
+    "investigator2",
+    "monitor",
+    "ethics",
+    "approver1",
+    "approver2",
+    "approver3",
+    "privacy_officer",
+    "guardian",
+)
+
+
+def role_accounts(test_accounts: Any) -> dict[str, Any]:
+    """Map each role to a distinct funded test account."""
+    return {role: test_accounts[i] for i, role in enumerate(ROLES)}
+
+
+@dataclass
+class DemoContext:
+    console: Console
+    accounts: dict[str, Any]
+    contracts: dict[str, Any]
+    book: AddressBook
+    store: Any = None
+    shared: dict[str, Any] = field(default_factory=dict)
+
+
+def steps() -> list[tuple[str, Any]]:
+    """(name, run) for every demo step, in order."""
+    import medchain.demos as pkg
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        if hasattr(module, "run"):
+            found.append((info.name.split("_", 1)[-1], module.run))
+    return found
+
+
+def run_all(ctx: DemoContext, only: set[str] | None = None) -> list[str]:
+    ran = []
+    for name, run in steps():
+        if only and name not in only:
+            continue
+        ctx.console.rule(f"[bold]{name}")
+        run(ctx)
+        ran.append(name)
+    return ran
