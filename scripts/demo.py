@@ -10,6 +10,7 @@ from ape.cli import ConnectedProviderCommand, network_option
 @click.option("--only", multiple=True, help="Run only these steps (e.g. --only identity).")
 def cli(only):
     from ape import accounts, networks
+    from ape.logging import logger
     from rich.console import Console
 
     from medchain.cli_base import fail
@@ -18,6 +19,7 @@ def cli(only):
     from medchain.deployments import AddressBook, book_name_for_connected_network
     from medchain.errors import MedchainError
 
+    logger.set_level("WARNING")  # the demo prints its own summary, not every tx confirmation
     console = Console()
     roles = role_accounts(accounts.test_accounts)
     name, local = book_name_for_connected_network()

@@ -134,10 +134,10 @@ def init_code_hash(contract_container: Any, args: Sequence[Any]) -> str:
     ctype = contract_container.contract_type
     bytecode = bytes.fromhex(ctype.deployment_bytecode.bytecode.removeprefix("0x"))
     encoded = b""
-    if ctype.constructor.abi.inputs:
+    if ctype.constructor.inputs:
         from eth_abi import encode
 
-        types = [i.canonical_type for i in ctype.constructor.abi.inputs]
+        types = [i.canonical_type for i in ctype.constructor.inputs]
         encoded = encode(types, [_abi_value(a) for a in args])
     return "0x" + keccak(bytecode + encoded).hex()
 

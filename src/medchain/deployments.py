@@ -156,8 +156,9 @@ def _write_json(path: Path, data: Any) -> None:
 def book_name_for_connected_network() -> tuple[str, bool]:
     """(book name, is throw-away) for the provider ape is connected to.
 
-    `ethereum:local:test` -> ('ethereum-local-test', True); a URI-reached node on the
-    local network -> ('ethereum-local-node-<chain id>', True); anything named -> committed.
+    `ethereum:local:test` -> ('ethereum-local-test-1337', True); a node reached by URI
+    (a private Besu/QBFT chain) -> ('ethereum-chain-<chain id>', False); a named network
+    such as `ethereum:sepolia` -> ('ethereum-sepolia', False).
     """
     from ape import chain, networks
 
@@ -166,4 +167,6 @@ def book_name_for_connected_network() -> tuple[str, bool]:
     network = provider.network.name
     if network == "local":
         return f"{ecosystem}-local-{provider.name}-{chain.chain_id}", True
+    if network == "custom":  # ape's name for any network given by URI
+        return f"{ecosystem}-chain-{chain.chain_id}", False
     return f"{ecosystem}-{network}", False

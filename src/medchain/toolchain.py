@@ -69,6 +69,16 @@ def _satisfies(version: str, constraint: str) -> bool:
     return True
 
 
+def project_sources(root: Path = ROOT) -> list[Path]:
+    """The project's own Solidity files (not ape's dependency cache under contracts/.cache)."""
+    contracts = root / "contracts"
+    return sorted(
+        p
+        for p in contracts.rglob("*.sol")
+        if not any(part.startswith(".") for part in p.relative_to(contracts).parts)
+    )
+
+
 def check(root: Path = ROOT) -> str:
     """Raise ToolchainError unless the pinned compiler is installed and fits every pragma."""
     pinned = pinned_solc_version(root)
@@ -79,7 +89,7 @@ def check(root: Path = ROOT) -> str:
             f"solc {pinned} is pinned in ape-config.yaml but not installed (installed: {have}); "
             + how_to_add(pinned)
         )
-    for source in sorted((root / "contracts").rglob("*.sol")):
+    for source in project_sources(root):
         for constraint in PRAGMA.findall(source.read_text()):
             if not _satisfies(pinned, constraint.strip()):
                 raise ToolchainError(
@@ -100,20 +110,41 @@ def slither(root: Path = ROOT) -> int:
 
     config = json.loads((root / "slither.config.json").read_text())
     excluded: dict[str, str] = config["exclusions"]
+    unexplained = [check for check, why in excluded.items() if len(str(why).split()) < 5]
+    if unexplained:
+        raise ToolchainError(
+            "slither.config.json excludes "
+            + ", ".join(unexplained)
+            + " without a written justification"
+        )
     pinned = pinned_solc_version(root)
     solc = solcx_dir() / f"solc-v{pinned}"
     oz = root / "node_modules" / "@openzeppelin" / "contracts"
 
-    standard_json = SolcStandardJson()
-    for source in sorted((root / "contracts").rglob("*.sol")):
+    solidity = yaml.safe_load((root / "ape-config.yaml").read_text())["solidity"]
+    standard_json = SolcStandardJson(
+        {
+            "language": "Solidity",
+            "sources": {},
+            "settings": {
+                "evmVersion": solidity["evm_version"],
+                "optimizer": {"enabled": True, "runs": solidity["optimization_runs"]},
+            },
+        }
+    )
+    for source in project_sources(root):
         standard_json.add_source_file(str(source.relative_to(root)))
     standard_json.add_remapping(f"@openzeppelin/contracts/={oz}/")
-    standard_json.to_dict()["settings"]["evmVersion"] = "cancun"
     cwd = Path.cwd()
     os.chdir(root)
     try:
-        compilation = CryticCompile(standard_json, solc=str(solc), solc_working_dir=str(root))
-        analysis = Slither(compilation, filter_paths="node_modules")
+        compilation = CryticCompile(
+            standard_json,
+            solc=str(solc),
+            solc_working_dir=str(root),
+            solc_disable_warnings=True,  # `ape compile` already shows compiler warnings
+        )
+        analysis = Slither(compilation, filter_paths=["node_modules"])
     finally:
         os.chdir(cwd)
 
