@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -138,12 +139,12 @@ def slither(root: Path = ROOT) -> int:
     cwd = Path.cwd()
     os.chdir(root)
     try:
-        compilation = CryticCompile(
-            standard_json,
-            solc=str(solc),
-            solc_working_dir=str(root),
-            solc_disable_warnings=True,  # `ape compile` already shows compiler warnings
-        )
+        options: dict[str, Any] = {
+            "solc": str(solc),
+            "solc_working_dir": str(root),
+            "solc_disable_warnings": True,  # `ape compile` already shows compiler warnings
+        }
+        compilation = CryticCompile(standard_json, **options)
         analysis = Slither(compilation, filter_paths=["node_modules"])
     finally:
         os.chdir(cwd)
