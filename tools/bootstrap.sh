@@ -35,8 +35,13 @@ py_key=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if ! stamp_ok pip "$py_key" || [ ! -x .venv/bin/python ]; then
   [ -x .venv/bin/python ] || { say "creating .venv"; "$python" -m venv .venv; }
   say "pip install (pinned by constraints.txt; ~1 min the first time)"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+  pip_quiet() {  # keep real errors; drop the notes this machine's pip config prints per package
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@" 2>&1 \
+      | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+    return "${PIPESTATUS[0]}"
+  }
+  pip_quiet --upgrade pip
+  pip_quiet -c constraints.txt -e ".[dev]"
   stamp_set pip "$py_key"
 fi
 # Let `source .venv/bin/activate` bring the project environment too.
