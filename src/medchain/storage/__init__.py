@@ -1,0 +1,113 @@
+"""Content-addressed storage for encrypted payloads: one interface, two stores.
+
+* `EmbeddedStore` (the default) keeps blocks on disk under `$MEDCHAIN_HOME/ipfs`
+  and names content exactly as `ipfs add` does, so a CID anchored today stays valid
+  when the blocks move to a real IPFS node.
+* `KuboStore` speaks the Kubo RPC HTTP API (Kubo, js-ipfs) at `$MEDCHAIN_IPFS_API`
+  with httpx, and recomputes the CID of everything it sends or fetches: a node that
+  answers with other bytes is refused with `IntegrityError`.
+
+`open_store()` picks one from the environment. `ipfshttpclient` is deliberately not
+used: it refuses every daemon newer than 0.8 and is unmaintained.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from medchain.errors import ConfigurationError, IntegrityError
+from medchain.storage.cid import CID
+from medchain.storage.unixfs import CHUNK_SIZE, compute_cid
+
+__all__ = [
+    "CHUNK_SIZE",
+    "CID",
+    "ContentNotFound",
+    "ContentStore",
+    "EmbeddedStore",
+    "KuboStore",
+    "StoreUnavailable",
+    "compute_cid",
+    "open_store",
+]
+
+Progress = Callable[[int], None]
+
+
+class StoreUnavailable(ConfigurationError):
+    """The IPFS node cannot be reached or answered with an error."""
+
+
+class ContentNotFound(IntegrityError, LookupError):
+    """The store does not hold (all of) the content a CID names."""
+
+
+class ContentStore(ABC):
+    """A content-addressed store: bytes in, CID out; CID in, verified bytes out."""
+
+    @abstractmethod
+    def add(
+        self,
+        data: bytes | BinaryIO,
+        *,
+        cid_version: int = 1,
+        pin: bool = True,
+        progress: Progress | None = None,
+    ) -> CID:
+        """Store `data` (bytes or a readable binary stream) and return its CID."""
+
+    @abstractmethod
+    def stream(self, cid: CID | str) -> Iterator[bytes]:
+        """The content's bytes in order; every block is checked against its CID."""
+
+    def cat(self, cid: CID | str) -> bytes:
+        """The whole content in memory (use `stream` for large content)."""
+        return b"".join(self.stream(cid))
+
+    @abstractmethod
+    def pin(self, cid: CID | str) -> None:
+        """Keep the content (and every block under it) from garbage collection."""
+
+    @abstractmethod
+    def has(self, cid: CID | str) -> bool:
+        """True only when the store holds every block of the content."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the store lives (a folder or an API URL), for messages."""
+
+
+def default_home() -> Path:
+    root = Path(os.environ.get("MEDCHAIN_ROOT", Path.cwd()))
+    return Path(os.environ.get("MEDCHAIN_HOME", root / ".medchain"))
+
+
+def open_store(api_url: str | None = None, *, root: Path | None = None) -> ContentStore:
+    """`KuboStore` when an API URL is given or `$MEDCHAIN_IPFS_API` is set, otherwise
+    the `EmbeddedStore` under `root` (default `$MEDCHAIN_HOME/ipfs`)."""
+    url = api_url or os.environ.get("MEDCHAIN_IPFS_API")
+    if url:
+        from medchain.storage.kubo import KuboStore
+
+        return KuboStore(url)
+    from medchain.storage.embedded import EmbeddedStore
+
+    return EmbeddedStore(root or default_home() / "ipfs")
+
+
+def __getattr__(name: str) -> object:
+    # Lazy so `import medchain.storage` does not import httpx until a node is used.
+    if name == "EmbeddedStore":
+        from medchain.storage.embedded import EmbeddedStore
+
+        return EmbeddedStore
+    if name == "KuboStore":
+        from medchain.storage.kubo import KuboStore
+
+        return KuboStore
+    raise AttributeError(name)

@@ -1,0 +1,95 @@
+"""The embedded content store: IPFS blocks as files on local disk, no daemon.
+
+Blocks are keyed by multihash (like Kubo's flatfs), written atomically, and checked
+against their CID on every read. Pins are empty marker files named by CID.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from medchain.storage import ContentNotFound, ContentStore, Progress
+from medchain.storage.cid import CID, RAW, b32encode
+from medchain.storage.unixfs import build, decode_node, read
+
+
+class EmbeddedStore(ContentStore):
+    """Blocks under `root/blocks/<xx>/<multihash base32>`, pins under `root/pins/`."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self._blocks = self.root / "blocks"
+        self._pins = self.root / "pins"
+        self._blocks.mkdir(parents=True, exist_ok=True)
+        self._pins.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def _path(self, cid: CID) -> Path:
+        name = b32encode(cid.multihash)
+        return self._blocks / name[-3:-1] / name
+
+    def put_block(self, cid: CID, block: bytes) -> None:
+        path = self._path(cid)
+        if path.exists():
+            return
+        path.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(block)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get_block(self, cid: CID) -> bytes:
+        try:
+            return self._path(cid).read_bytes()
+        except FileNotFoundError:
+            raise ContentNotFound(f"block {cid} is not in the store at {self.root}") from None
+
+    def add(
+        self,
+        data: bytes | BinaryIO,
+        *,
+        cid_version: int = 1,
+        pin: bool = True,
+        progress: Progress | None = None,
+    ) -> CID:
+        root = build(data, self.put_block, cid_version=cid_version, progress=progress).cid
+        if pin:
+            self.pin(root)
+        return root
+
+    def stream(self, cid: CID | str) -> Iterator[bytes]:
+        return read(CID.parse(cid), self.get_block)
+
+    def pin(self, cid: CID | str) -> None:
+        parsed = CID.parse(cid)
+        if not self.has(parsed):
+            raise ContentNotFound(f"cannot pin {parsed}: not all of its blocks are stored")
+        (self._pins / str(parsed)).touch()
+
+    def pinned(self, cid: CID | str) -> bool:
+        return (self._pins / str(CID.parse(cid))).exists()
+
+    def has(self, cid: CID | str) -> bool:
+        stack = [CID.parse(cid)]
+        while stack:
+            current = stack.pop()
+            path = self._path(current)
+            if not path.exists():
+                return False
+            if current.codec != RAW:
+                block = path.read_bytes()
+                if not current.verify(block):
+                    return False
+                stack.extend(decode_node(block)[0])
+        return True

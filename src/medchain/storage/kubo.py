@@ -1,0 +1,156 @@
+"""A content store on an IPFS node through the Kubo RPC HTTP API (Kubo or js-ipfs).
+
+Nothing the node says is taken on trust: on `add` the CID is computed locally from
+the very bytes uploaded and must equal the node's answer; on reads every block is
+fetched with `block/get` and hashed against the CID that named it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import httpx
+
+from medchain.errors import IntegrityError
+from medchain.storage import ContentNotFound, ContentStore, Progress, StoreUnavailable
+from medchain.storage.cid import CID, RAW
+from medchain.storage.unixfs import CHUNK_SIZE, DagBuilder, decode_node, read
+
+
+class _TeeReader:
+    """Feeds the bytes httpx uploads into a local DAG builder as they pass."""
+
+    def __init__(self, source: BinaryIO | bytes, builder: DagBuilder, progress: Progress | None):
+        self._bytes = bytes(source) if isinstance(source, bytes | bytearray) else None
+        self._offset = 0
+        self._stream = None if self._bytes is not None else source
+        self._builder = builder
+        self._pending = bytearray()
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        size = CHUNK_SIZE if size is None or size < 0 else size
+        if self._bytes is not None:
+            part = self._bytes[self._offset : self._offset + size]
+            self._offset += len(part)
+        else:
+            part = self._stream.read(size)  # type: ignore[union-attr]
+        self._pending += part
+        while len(self._pending) >= CHUNK_SIZE:
+            self._builder.add_chunk(bytes(self._pending[:CHUNK_SIZE]))
+            del self._pending[:CHUNK_SIZE]
+        if part and self._progress is not None:
+            self._progress(len(part))
+        return part
+
+    def root(self) -> CID:
+        if self._pending:
+            self._builder.add_chunk(bytes(self._pending))
+            self._pending.clear()
+        return self._builder.finish().cid
+
+
+class KuboStore(ContentStore):
+    """Content on an IPFS node at `api_url` (e.g. http://127.0.0.1:5001)."""
+
+    def __init__(self, api_url: str, *, timeout: float = 60.0):
+        self.api_url = api_url.rstrip("/")
+        self._client = httpx.Client(base_url=self.api_url + "/api/v0", timeout=timeout)
+
+    @property
+    def location(self) -> str:
+        return self.api_url
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _post(self, path: str, params: dict[str, Any], **kw: Any) -> httpx.Response:
+        try:
+            response = self._client.post(path, params=params, **kw)
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(
+                f"IPFS node at {self.api_url} is unreachable ({type(exc).__name__}: {exc})"
+            ) from None
+        if response.status_code >= 400:
+            message = response.text.strip()
+            with contextlib.suppress(ValueError, AttributeError):
+                message = json.loads(message).get("Message", message)
+            if response.status_code in (404, 500) and "not found" in message.lower():
+                raise ContentNotFound(f"IPFS node at {self.api_url}: {message}")
+            raise StoreUnavailable(
+                f"IPFS node at {self.api_url} refused {path}: HTTP {response.status_code} "
+                f"{message[:200]}"
+            )
+        return response
+
+    def version(self) -> str:
+        return str(self._post("/version", {}).json().get("Version", ""))
+
+    def add(
+        self,
+        data: bytes | BinaryIO,
+        *,
+        cid_version: int = 1,
+        pin: bool = True,
+        progress: Progress | None = None,
+    ) -> CID:
+        builder = DagBuilder(lambda cid, block: None, cid_version=cid_version)
+        tee = _TeeReader(data, builder, progress)
+        params: dict[str, Any] = {
+            "cid-version": cid_version,
+            "pin": str(pin).lower(),
+            "chunker": f"size-{CHUNK_SIZE}",
+            "quieter": "true",
+        }
+        if cid_version == 1:
+            params.update({"raw-leaves": "true", "cid-base": "base32"})
+        response = self._post("/add", params, files={"file": ("blob", tee)})
+        lines = [line for line in response.text.splitlines() if line.strip()]
+        if not lines:
+            raise StoreUnavailable(f"IPFS node at {self.api_url} answered add with nothing")
+        answer = json.loads(lines[-1])
+        expected = tee.root()
+        returned = CID.parse(str(answer.get("Hash", "")))
+        if returned != expected:
+            raise IntegrityError(
+                f"IPFS node at {self.api_url} named the upload {returned}, but its bytes hash "
+                f"to {expected}: refused"
+            )
+        return expected
+
+    def get_block(self, cid: CID) -> bytes:
+        block = self._post("/block/get", {"arg": str(cid)}).content
+        if not cid.verify(block):
+            raise IntegrityError(
+                f"IPFS node at {self.api_url} returned bytes for {cid} that hash to something "
+                "else: refused"
+            )
+        return block
+
+    def stream(self, cid: CID | str) -> Iterator[bytes]:
+        return read(CID.parse(cid), self.get_block)
+
+    def pin(self, cid: CID | str) -> None:
+        self._post("/pin/add", {"arg": str(CID.parse(cid)), "recursive": "true"})
+
+    def has(self, cid: CID | str) -> bool:
+        parsed = CID.parse(cid)
+        try:
+            self._post("/pin/ls", {"arg": str(parsed), "type": "recursive"})
+            return True  # a recursive pin guarantees every block is held locally
+        except (ContentNotFound, StoreUnavailable):
+            pass
+        stack = [parsed]
+        while stack:
+            current = stack.pop()
+            try:
+                if current.codec == RAW:
+                    self._post("/block/stat", {"arg": str(current), "offline": "true"})
+                else:
+                    stack.extend(decode_node(self.get_block(current))[0])
+            except ContentNotFound:
+                return False
+        return True
