@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+import {ISerialRegistry, IIdentityOwnerLookup} from "../interfaces/ISerialRegistry.sol";
+
+/// @title SerialRegistry
+/// @notice DSCSA / GS1 serialisation at constant cost per lot: trading partners linked to
+/// their did:ethr identities, lots commissioned as one Merkle root over their serial
+/// leaves, custody of lots and SSCC aggregations moved by ship/receive, per-unit records
+/// only for units off the normal path, lot recalls, and product-identifier verification.
+/// @dev Identifiers (see docs/supply.md):
+///  - leaf    = keccak256(bytes.concat(keccak256(abi.encode(uint64 gtin, bytes20 lot, uint24 expiry, bytes20 serial))))
+///             (the OpenZeppelin StandardMerkleTree leaf; proofs use sorted-pair hashing);
+///  - lotId   = keccak256(abi.encode(uint64 gtin, bytes20 lot));
+///  - unitId  = keccak256(abi.encode(uint64 gtin, bytes20 serial)) (DSCSA uniqueness is GTIN+serial,
+///             so a clone is caught whatever lot its label claims);
+///  - aggregation id = bytes32(uint256(sscc)).
+/// A unit's custodian is the custodian of the container (lot or aggregation) it is proven
+/// to be in, unless the unit has its own record (a verified saleable return).
+contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
+    /*//////////////////////////////////////////////////////////////
+                                 CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Registers and deactivates trading partners.
+    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+    /// @notice Regulator (e.g. FDA): recalls any lot, confirms or clears suspect units, verifies.
+    bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
+
+    uint8 private constant _FLAG_RECALLED = 1;
+    uint8 private constant _FLAG_OPENED = 2;
+    uint64 private constant _GTIN_LIMIT = 1e14; // 14 digits
+    uint64 private constant _SSCC_LIMIT = 1e18; // 18 digits
+
+    /*//////////////////////////////////////////////////////////////
+                                  STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev One slot: identity (20) | role (1) | prefixLength (1) | companyPrefix (8) | active (1).
+    struct Partner {
+        address identity;
+        Role role;
+        uint8 prefixLength;
+        uint64 companyPrefix;
+        bool active;
+    }
+
+    /// @dev A lot (lotId == 0 here) or an SSCC aggregation. Slot 0: root. Slot 1: custodian (20) |
+    /// count (4) | expiry YYMMDD (3, lots only) | flags (1). Slot 2: the lot of an aggregation
+    /// (never written for lots, so commissioning sets exactly two slots).
+    struct Container {
+        bytes32 root;
+        address custodian;
+        uint32 count;
+        uint24 expiry;
+        uint8 flags;
+        bytes32 lotId;
+    }
+
+    /// @dev One slot: custodian (20) | status (1). Only units off the normal path have one.
+    struct Unit {
+        address custodian;
+        UnitStatus status;
+    }
+
+    IIdentityOwnerLookup private immutable _didRegistry;
+    mapping(address account => Partner) private _partners;
+    mapping(bytes32 containerId => Container) private _containers;
+    mapping(bytes32 containerId => address to) private _pending;
+    mapping(bytes32 unitId => Unit) private _units;
+
+    /// @param didRegistry The ERC-1056 registry partners' identities live in.
+    /// @param admin Default admin (2-step transfer, 1 day delay); also registrar and regulator.
+    constructor(address didRegistry, address admin) AccessControlDefaultAdminRules(1 days, admin) {
+        _didRegistry = IIdentityOwnerLookup(didRegistry);
+        _grantRole(REGISTRAR_ROLE, admin);
+        _grantRole(REGULATOR_ROLE, admin);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 PARTNERS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Registers (or updates) a trading partner, linked to its did:ethr identity.
+    /// Requirements:
+    /// - caller has REGISTRAR_ROLE;
+    /// - `role` is not None; `account` controls `identity` in the DID registry;
+    /// - manufacturers and repackagers carry a 4-12 digit GS1 company prefix.
+    /// Emits {PartnerRegistered}.
+    function registerPartner(
+        address account,
+        address identity,
+        Role role,
+        uint64 companyPrefix,
+        uint8 prefixLength
+    ) external onlyRole(REGISTRAR_ROLE) {
+        if (role == Role.None) revert SerialRegistryInvalidRole(role);
+        address owner = _didRegistry.identityOwner(identity);
+        if (owner != account) revert SerialRegistryNotIdentityOwner(identity, owner, account);
+        if (role == Role.Manufacturer || role == Role.Repackager) {
+            if (prefixLength < 4 || prefixLength > 12 || companyPrefix >= 10 ** uint256(prefixLength)) {
+                revert SerialRegistryInvalidCompanyPrefix(companyPrefix, prefixLength);
+            }
+        } else if (companyPrefix != 0 || prefixLength != 0) {
+            revert SerialRegistryInvalidCompanyPrefix(companyPrefix, prefixLength);
+        }
+        _partners[account] = Partner(identity, role, prefixLength, companyPrefix, true);
+        emit PartnerRegistered(account, identity, role, companyPrefix, prefixLength);
+    }
+
+    /// @notice Deactivates a trading partner; it can no longer act (custody it holds stays).
+    /// Requirements: caller has REGISTRAR_ROLE; `account` is an active partner.
+    /// Emits {PartnerDeactivated}.
+    function deactivatePartner(address account) external onlyRole(REGISTRAR_ROLE) {
+        if (!_partners[account].active) revert SerialRegistryNotPartner(account);
+        _partners[account].active = false;
+        emit PartnerDeactivated(account);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              COMMISSIONING
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Commissions a lot: `count` units committed by the Merkle `root` of their leaves;
+    /// the caller becomes the custodian. Gas does not depend on `count`.
+    /// Requirements:
+    /// - caller is an active manufacturer or repackager; `gtin` is a valid GTIN-14 carrying
+    ///   the caller's company prefix; `expiry` is a valid YYMMDD;
+    /// - `lot` and `root` are non-zero, `count` > 0, and the lot is new.
+    /// Emits {LotCommissioned}.
+    function commission(
+        uint64 gtin,
+        bytes20 lot,
+        uint24 expiry,
+        uint32 count,
+        bytes32 root,
+        string calldata manifestCid
+    ) external returns (bytes32 lotId) {
+        _requireGtinOwner(gtin);
+        _expiryEnd(expiry); // validates
+        lotId = lotIdOf(gtin, lot);
+        if (lot == bytes20(0) || root == bytes32(0) || count == 0) revert SerialRegistryInvalidLot(lotId, count);
+        Container storage c = _containers[lotId];
+        if (c.root != bytes32(0)) revert SerialRegistryContainerExists(lotId);
+        c.root = root;
+        c.custodian = msg.sender;
+        c.count = count;
+        c.expiry = expiry;
+        emit LotCommissioned(
+            lotId,
+            msg.sender,
+            gtin,
+            lot,
+            expiry,
+            count,
+            root,
+            manifestCid,
+            EventType.Object,
+            BizStep.Commissioning,
+            Disposition.Active
+        );
+    }
+
+    /// @notice Packs units of `parent` (a lot or aggregation you hold) under SSCC `sscc`,
+    /// committed by the Merkle `root` of their unit leaves. From then on the parent confers
+    /// no custody of units: they are held through their aggregations.
+    /// Requirements:
+    /// - caller is an active partner and the custodian of `parent`, with no shipment pending;
+    /// - `sscc` is a valid, unused 18-digit SSCC; `root` non-zero; 0 < `count` <= parent's count.
+    /// Emits {Aggregated}.
+    function aggregate(uint64 sscc, bytes32 parent, bytes32 root, uint32 count)
+        external
+        returns (bytes32 containerId)
+    {
+        _requirePartner(msg.sender);
+        Container storage p = _heldContainer(parent);
+        if (sscc >= _SSCC_LIMIT || !_checkDigitOk(sscc, 18)) revert SerialRegistryInvalidAggregation(sscc, count);
+        if (root == bytes32(0) || count == 0 || count > p.count) revert SerialRegistryInvalidAggregation(sscc, count);
+        containerId = aggregationId(sscc);
+        Container storage c = _containers[containerId];
+        if (c.root != bytes32(0)) revert SerialRegistryContainerExists(containerId);
+        bytes32 lotId = p.lotId == bytes32(0) ? parent : p.lotId;
+        c.root = root;
+        c.custodian = msg.sender;
+        c.count = count;
+        c.lotId = lotId;
+        p.flags |= _FLAG_OPENED;
+        emit Aggregated(
+            containerId, parent, msg.sender, sscc, root, count, EventType.Aggregation, BizStep.Packing, Disposition.InProgress
+        );
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 CUSTODY
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Ships a lot or aggregation to `to`; custody moves when `to` receives it.
+    /// Requirements:
+    /// - caller is an active partner holding `containerId`, with no shipment pending;
+    /// - `to` is another active partner; recalled product goes only to a manufacturer or repackager.
+    /// Emits {Shipped}.
+    function ship(bytes32 containerId, address to) external {
+        _requirePartner(msg.sender);
+        Container storage c = _heldContainer(containerId);
+        Role toRole = _requirePartner(to);
+        if (to == msg.sender) revert SerialRegistrySelfShipment(containerId, to);
+        bytes32 lotId = c.lotId == bytes32(0) ? containerId : c.lotId;
+        if (
+            _containers[lotId].flags & _FLAG_RECALLED != 0 && toRole != Role.Manufacturer
+                && toRole != Role.Repackager
+        ) revert SerialRegistryRecalledShipment(lotId, to);
+        _pending[containerId] = to;
+        emit Shipped(containerId, msg.sender, to, EventType.Object, BizStep.Shipping, Disposition.InTransit);
+    }
+
+    /// @notice Acknowledges receipt of a shipment; the caller becomes the custodian.
+    /// Requirements: caller is an active partner and the pending shipment's receiver.
+    /// Emits {Received}.
+    function receiveShipment(bytes32 containerId) external {
+        _requirePartner(msg.sender);
+        address to = _pending[containerId];
+        if (to == address(0)) revert SerialRegistryNoShipmentPending(containerId);
+        if (to != msg.sender) revert SerialRegistryNotReceiver(containerId, msg.sender, to);
+        Container storage c = _containers[containerId];
+        address from = c.custodian;
+        c.custodian = msg.sender;
+        delete _pending[containerId];
+        emit Received(containerId, from, msg.sender, EventType.Object, BizStep.Receiving, Disposition.InProgress);
+    }
+
+    /// @notice Cancels (sender) or refuses (receiver) a pending shipment; custody stays.
+    /// Requirements: caller is the pending shipment's sender or receiver.
+    /// Emits {ShipmentCancelled}.
+    function cancelShipment(bytes32 containerId) external {
+        address to = _pending[containerId];
+        if (to == address(0)) revert SerialRegistryNoShipmentPending(containerId);
+        address from = _containers[containerId].custodian;
+        if (msg.sender != to && msg.sender != from) revert SerialRegistryNotReceiver(containerId, msg.sender, to);
+        delete _pending[containerId];
+        emit ShipmentCancelled(containerId, from, to, EventType.Object, BizStep.VoidShipping, Disposition.Active);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               UNIT EXCEPTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Dispenses a unit to a patient. A unit already dispensed is a clone: it is
+    /// recorded as suspect (no revert) and `AlreadyDispensed` is returned.
+    /// Requirements:
+    /// - caller is an active dispenser; the identifier verifies as Genuine (or AlreadyDispensed);
+    /// - caller holds the unit: through `container` (the lot, or an aggregation proven by
+    ///   `containerProof`) or the unit's own record.
+    /// Emits {UnitStatusChanged} (dispensing/dispensed, or inspecting/suspect for a clone).
+    function dispense(
+        ProductId calldata pid,
+        bytes32[] calldata proof,
+        bytes32 container,
+        bytes32[] calldata containerProof
+    ) external returns (Outcome outcome) {
+        Role role = _requirePartner(msg.sender);
+        if (role != Role.Dispenser) revert SerialRegistryWrongRole(msg.sender, role);
+        bytes32 leaf = leafOf(pid);
+        bytes32 lotId;
+        bytes32 unitId;
+        (outcome, lotId, unitId) = _assess(pid, leaf, proof);
+        if (outcome == Outcome.AlreadyDispensed) {
+            _setStatus(unitId, lotId, _units[unitId].custodian, UnitStatus.Suspect, BizStep.Inspecting);
+            return outcome;
+        }
+        if (outcome != Outcome.Genuine) revert SerialRegistryNotVerified(unitId, outcome);
+        _requireUnitCustody(unitId, lotId, leaf, container, containerProof);
+        _setStatus(unitId, lotId, msg.sender, UnitStatus.Dispensed, BizStep.Dispensing);
+    }
+
+    /// @notice Records a verified saleable return: the caller takes custody of the unit.
+    /// Requirements:
+    /// - caller is an active manufacturer, repackager or wholesaler;
+    /// - the identifier verifies as Genuine (not dispensed, recalled, expired or flagged).
+    /// Emits {UnitStatusChanged} (returning/returned).
+    function acceptReturn(ProductId calldata pid, bytes32[] calldata proof) external {
+        Role role = _requirePartner(msg.sender);
+        if (role == Role.Dispenser) revert SerialRegistryWrongRole(msg.sender, role);
+        (Outcome outcome, bytes32 lotId, bytes32 unitId) = _assess(pid, leafOf(pid), proof);
+        if (outcome != Outcome.Genuine) revert SerialRegistryNotVerified(unitId, outcome);
+        _setStatus(unitId, lotId, msg.sender, UnitStatus.Returned, BizStep.Returning);
+    }
+
+    /// @notice Decommissions (destroys, samples) a unit the caller holds.
+    /// Requirements: caller is an active partner holding the unit; the identifier is in its lot
+    /// and the unit is not already dispensed or decommissioned.
+    /// Emits {UnitStatusChanged} (decommissioning/destroyed).
+    function decommission(
+        ProductId calldata pid,
+        bytes32[] calldata proof,
+        bytes32 container,
+        bytes32[] calldata containerProof
+    ) external {
+        _requirePartner(msg.sender);
+        bytes32 leaf = leafOf(pid);
+        (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leaf, proof);
+        UnitStatus status = _units[unitId].status;
+        if (status == UnitStatus.Dispensed || status == UnitStatus.Decommissioned) {
+            revert SerialRegistryUnitStatus(unitId, status);
+        }
+        _requireUnitCustody(unitId, lotId, leaf, container, containerProof);
+        _setStatus(unitId, lotId, msg.sender, UnitStatus.Decommissioned, BizStep.Decommissioning);
+    }
+
+    /// @notice Flags a unit as Suspect or Stolen (any active partner), or Illegitimate
+    /// (regulator, or the manufacturer/repackager owning the GTIN).
+    /// Requirements: the identifier is in its lot; `status` is Suspect, Stolen or Illegitimate.
+    /// Emits {UnitStatusChanged} (holding/suspect|stolen|illegitimate).
+    function reportUnit(ProductId calldata pid, bytes32[] calldata proof, UnitStatus status) external {
+        if (status == UnitStatus.Illegitimate) {
+            if (!hasRole(REGULATOR_ROLE, msg.sender)) _requireGtinOwner(pid.gtin);
+        } else if (status == UnitStatus.Suspect || status == UnitStatus.Stolen) {
+            _requirePartner(msg.sender);
+        } else {
+            revert SerialRegistryInvalidStatus(status);
+        }
+        (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leafOf(pid), proof);
+        _setStatus(unitId, lotId, _units[unitId].custodian, status, BizStep.Holding);
+    }
+
+    /// @notice Regulator's resolution of an investigation: sets any status (e.g. clears a
+    /// suspect unit back to Active, or restores Dispensed after a clone was found).
+    /// Requirements: caller has REGULATOR_ROLE; the identifier is in its lot.
+    /// Emits {UnitStatusChanged} (inspecting).
+    function resolveUnit(ProductId calldata pid, bytes32[] calldata proof, UnitStatus status)
+        external
+        onlyRole(REGULATOR_ROLE)
+    {
+        (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leafOf(pid), proof);
+        _setStatus(unitId, lotId, _units[unitId].custodian, status, BizStep.Inspecting);
+    }
+
+    /// @notice Recalls a whole lot (one write, whatever its size).
+    /// Requirements: caller has REGULATOR_ROLE or is the manufacturer/repackager owning `gtin`;
+    /// the lot exists and is not recalled yet.
+    /// Emits {LotRecalled}.
+    function recall(uint64 gtin, bytes20 lot) external returns (bytes32 lotId) {
+        if (!hasRole(REGULATOR_ROLE, msg.sender)) _requireGtinOwner(gtin);
+        lotId = lotIdOf(gtin, lot);
+        Container storage c = _containers[lotId];
+        if (c.root == bytes32(0)) revert SerialRegistryUnknownContainer(lotId);
+        if (c.flags & _FLAG_RECALLED != 0) revert SerialRegistryAlreadyRecalled(lotId);
+        c.flags |= _FLAG_RECALLED;
+        emit LotRecalled(lotId, msg.sender, EventType.Object, BizStep.Recalling, Disposition.Recalled);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               VERIFICATION
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Verifies a product identifier with its Merkle proof (free as a call).
+    function verify(ProductId calldata pid, bytes32[] calldata proof) external view returns (Outcome outcome) {
+        (outcome,,) = _assess(pid, leafOf(pid), proof);
+    }
+
+    /// @notice Verifies a product identifier and logs the request and answer on chain.
+    /// Requirements: caller is an active partner or has REGULATOR_ROLE.
+    /// Emits {ProductVerified}.
+    function verifyAndLog(ProductId calldata pid, bytes32[] calldata proof) external returns (Outcome outcome) {
+        if (!hasRole(REGULATOR_ROLE, msg.sender)) _requirePartner(msg.sender);
+        bytes32 lotId;
+        bytes32 unitId;
+        (outcome, lotId, unitId) = _assess(pid, leafOf(pid), proof);
+        emit ProductVerified(unitId, msg.sender, lotId, outcome, EventType.Object, BizStep.Inspecting);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                  GETTERS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The DID registry partners are linked through.
+    function didRegistry() external view returns (address) {
+        return address(_didRegistry);
+    }
+
+    /// @notice A partner's record (role None if never registered).
+    function partnerOf(address account) external view returns (Partner memory) {
+        return _partners[account];
+    }
+
+    /// @notice A lot's or aggregation's record (root zero if unknown).
+    function containerOf(bytes32 containerId) external view returns (Container memory) {
+        return _containers[containerId];
+    }
+
+    /// @notice Whether the lot is recalled.
+    function isRecalled(bytes32 lotId) external view returns (bool) {
+        return _containers[lotId].flags & _FLAG_RECALLED != 0;
+    }
+
+    /// @notice Whether the container was broken down into aggregations.
+    function isOpened(bytes32 containerId) external view returns (bool) {
+        return _containers[containerId].flags & _FLAG_OPENED != 0;
+    }
+
+    /// @notice The receiver of the container's pending shipment (zero if none).
+    function pendingShipment(bytes32 containerId) external view returns (address) {
+        return _pending[containerId];
+    }
+
+    /// @notice A unit's own record (Active with zero custodian if it never left the normal path).
+    function unitOf(bytes32 unitId) external view returns (Unit memory) {
+        return _units[unitId];
+    }
+
+    /// @notice The current custodian of a unit held through `container` (the lot, or an
+    /// aggregation proven by `containerProof`), or through its own record. Reverts as the
+    /// custody check of {dispense} would (unknown, opened or wrong container, bad proof).
+    function custodianOf(ProductId calldata pid, bytes32 container, bytes32[] calldata containerProof)
+        external
+        view
+        returns (address)
+    {
+        bytes32 leaf = leafOf(pid);
+        return _custodian(unitIdOf(pid.gtin, pid.serial), lotIdOf(pid.gtin, pid.lot), leaf, container, containerProof);
+    }
+
+    /// @notice Unix time from which product with this YYMMDD expiry is expired (start of the
+    /// next day, UTC; DD = 00 means the month's last day; years 2000-2099).
+    function expiryTimestamp(uint24 expiry) external pure returns (uint256) {
+        return _expiryEnd(expiry);
+    }
+
+    /// @notice The lot id of (gtin, lot).
+    function lotIdOf(uint64 gtin, bytes20 lot) public pure returns (bytes32) {
+        return keccak256(abi.encode(gtin, lot));
+    }
+
+    /// @notice The unit id of (gtin, serial).
+    function unitIdOf(uint64 gtin, bytes20 serial) public pure returns (bytes32) {
+        return keccak256(abi.encode(gtin, serial));
+    }
+
+    /// @notice The Merkle leaf of a product identifier (OpenZeppelin StandardMerkleTree form).
+    function leafOf(ProductId calldata pid) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(pid.gtin, pid.lot, pid.expiry, pid.serial))));
+    }
+
+    /// @notice The container id of an SSCC aggregation.
+    function aggregationId(uint64 sscc) public pure returns (bytes32) {
+        return bytes32(uint256(sscc));
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 INTERNAL
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev The verification answer, in precedence order: identity (lot, expiry, proof), unit
+    /// exceptions, recall, expiry.
+    function _assess(ProductId calldata pid, bytes32 leaf, bytes32[] calldata proof)
+        private
+        view
+        returns (Outcome, bytes32 lotId, bytes32 unitId)
+    {
+        lotId = lotIdOf(pid.gtin, pid.lot);
+        unitId = unitIdOf(pid.gtin, pid.serial);
+        Container storage c = _containers[lotId];
+        bytes32 root = c.root;
+        if (root == bytes32(0) || c.expiry != pid.expiry) return (Outcome.LotExpiryMismatch, lotId, unitId);
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) return (Outcome.UnknownSerial, lotId, unitId);
+        UnitStatus status = _units[unitId].status;
+        if (status == UnitStatus.Illegitimate) return (Outcome.Illegitimate, lotId, unitId);
+        if (status == UnitStatus.Suspect) return (Outcome.Suspect, lotId, unitId);
+        if (status == UnitStatus.Stolen) return (Outcome.Stolen, lotId, unitId);
+        if (status == UnitStatus.Dispensed) return (Outcome.AlreadyDispensed, lotId, unitId);
+        if (status == UnitStatus.Decommissioned) return (Outcome.Decommissioned, lotId, unitId);
+        if (c.flags & _FLAG_RECALLED != 0) return (Outcome.Recalled, lotId, unitId);
+        if (block.timestamp >= _expiryEnd(pid.expiry)) return (Outcome.Expired, lotId, unitId);
+        return (Outcome.Genuine, lotId, unitId);
+    }
+
+    function _requireInLot(ProductId calldata pid, bytes32 leaf, bytes32[] calldata proof)
+        private
+        view
+        returns (bytes32 lotId, bytes32 unitId)
+    {
+        Outcome outcome;
+        (outcome, lotId, unitId) = _assess(pid, leaf, proof);
+        if (outcome == Outcome.LotExpiryMismatch || outcome == Outcome.UnknownSerial) {
+            revert SerialRegistryNotVerified(unitId, outcome);
+        }
+    }
+
+    function _requireUnitCustody(
+        bytes32 unitId,
+        bytes32 lotId,
+        bytes32 leaf,
+        bytes32 container,
+        bytes32[] calldata containerProof
+    ) private view {
+        address custodian = _custodian(unitId, lotId, leaf, container, containerProof);
+        if (custodian != msg.sender) revert SerialRegistryNotCustodian(container, msg.sender, custodian);
+    }
+
+    /// @dev Own record first (returns), else the container's custodian; goods in transit,
+    /// opened containers and containers of another lot confer no custody.
+    function _custodian(
+        bytes32 unitId,
+        bytes32 lotId,
+        bytes32 leaf,
+        bytes32 container,
+        bytes32[] calldata containerProof
+    ) private view returns (address) {
+        Unit storage u = _units[unitId];
+        if (u.status == UnitStatus.Returned) return u.custodian;
+        Container storage c = _containers[container];
+        if (c.root == bytes32(0)) revert SerialRegistryUnknownContainer(container);
+        if (c.flags & _FLAG_OPENED != 0) revert SerialRegistryContainerOpened(container);
+        address to = _pending[container];
+        if (to != address(0)) revert SerialRegistryShipmentPending(container, to);
+        if (container != lotId) {
+            if (c.lotId != lotId) revert SerialRegistryContainerLotMismatch(container, lotId, c.lotId);
+            if (!MerkleProof.verifyCalldata(containerProof, c.root, leaf)) {
+                revert SerialRegistryNotVerified(unitId, Outcome.UnknownSerial);
+            }
+        }
+        return c.custodian;
+    }
+
+    /// @dev A container the caller holds, with no shipment pending.
+    function _heldContainer(bytes32 containerId) private view returns (Container storage c) {
+        c = _containers[containerId];
+        if (c.root == bytes32(0)) revert SerialRegistryUnknownContainer(containerId);
+        if (c.custodian != msg.sender) revert SerialRegistryNotCustodian(containerId, msg.sender, c.custodian);
+        address to = _pending[containerId];
+        if (to != address(0)) revert SerialRegistryShipmentPending(containerId, to);
+    }
+
+    function _setStatus(bytes32 unitId, bytes32 lotId, address custodian, UnitStatus status, BizStep step) private {
+        Unit storage u = _units[unitId];
+        UnitStatus previous = u.status;
+        u.custodian = custodian;
+        u.status = status;
+        emit UnitStatusChanged(unitId, lotId, msg.sender, previous, status, EventType.Object, step, _disposition(status));
+    }
+
+    function _disposition(UnitStatus status) private pure returns (Disposition) {
+        if (status == UnitStatus.Dispensed) return Disposition.Dispensed;
+        if (status == UnitStatus.Decommissioned) return Disposition.Destroyed;
+        if (status == UnitStatus.Returned) return Disposition.Returned;
+        if (status == UnitStatus.Stolen) return Disposition.Stolen;
+        if (status == UnitStatus.Suspect) return Disposition.Suspect;
+        if (status == UnitStatus.Illegitimate) return Disposition.Illegitimate;
+        return Disposition.Active;
+    }
+
+    function _requirePartner(address account) private view returns (Role) {
+        Partner storage p = _partners[account];
+        if (!p.active) revert SerialRegistryNotPartner(account);
+        return p.role;
+    }
+
+    /// @dev Caller is an active manufacturer/repackager and `gtin` is a valid GTIN-14 whose
+    /// digits 2..(1+L) are the caller's L-digit company prefix (one division, one modulo).
+    function _requireGtinOwner(uint64 gtin) private view {
+        Partner storage p = _partners[msg.sender];
+        if (!p.active) revert SerialRegistryNotPartner(msg.sender);
+        if (p.role != Role.Manufacturer && p.role != Role.Repackager) {
+            revert SerialRegistryWrongRole(msg.sender, p.role);
+        }
+        if (gtin >= _GTIN_LIMIT || !_checkDigitOk(gtin, 14)) revert SerialRegistryInvalidGtin(gtin);
+        uint256 length = p.prefixLength;
+        if ((uint256(gtin) / 10 ** (13 - length)) % 10 ** length != p.companyPrefix) {
+            revert SerialRegistryGtinNotOwned(gtin, msg.sender);
+        }
+    }
+
+    /// @dev GS1 mod-10 check digit over `digits` digits (GTIN-14: 14, SSCC: 18).
+    function _checkDigitOk(uint256 number, uint256 digits) private pure returns (bool) {
+        uint256 check = number % 10;
+        uint256 rest = number / 10;
+        uint256 sum;
+        // Safe: at most 17 iterations over a number below 1e18; no overflow possible.
+        unchecked {
+            for (uint256 i = 1; i < digits; ++i) {
+                uint256 d = rest % 10;
+                sum += (i & 1 == 1) ? d * 3 : d;
+                rest /= 10;
+            }
+        }
+        return (10 - (sum % 10)) % 10 == check;
+    }
+
+    /// @dev Start of the day after expiry (UTC), validating YYMMDD (years 2000-2099).
+    function _expiryEnd(uint24 expiry) private pure returns (uint256) {
+        uint256 year = 2000 + uint256(expiry) / 10000;
+        uint256 month = (uint256(expiry) / 100) % 100;
+        uint256 day = uint256(expiry) % 100;
+        if (month == 0 || month > 12 || expiry > 991231) revert SerialRegistryInvalidExpiry(expiry);
+        uint256 last = month == 2
+            ? (year % 4 == 0 ? 29 : 28) // 2000-2099: every 4th year is a leap year
+            : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31);
+        if (day > last) revert SerialRegistryInvalidExpiry(expiry);
+        if (day == 0) day = last;
+        return (_daysFromCivil(year, month, day) + 1) * 1 days;
+    }
+
+    /// @dev Days since 1970-01-01 (H. Hinnant's days_from_civil, for years >= 2000).
+    function _daysFromCivil(uint256 year, uint256 month, uint256 day) private pure returns (uint256) {
+        uint256 y = month <= 2 ? year - 1 : year;
+        uint256 era = y / 400;
+        uint256 yoe = y - era * 400;
+        uint256 doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+        uint256 doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + doe - 719468;
+    }
+}
