@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IRecordRegistry
+/// @notice Anchors of encrypted health records kept off chain (IPFS): the content address
+/// and ciphertext hash of each record, its type, author and time, and the key envelope
+/// each recipient needs to decrypt it. Append-only: a correction is a new version.
+interface IRecordRegistry {
+    // ----------------------------------------------------------------------------------
+    // TYPES
+    // ----------------------------------------------------------------------------------
+
+    /// @notice What a writer submits to anchor one record.
+    /// @param patient The record's subject (their did:ethr identity address).
+    /// @param recordId Caller-chosen unique id (random 32 bytes); also bound into the
+    /// ciphertext, so a payload cannot be re-anchored under another id.
+    /// @param scope Type code, e.g. bytes32("Observation") for a FHIR resource type.
+    /// @param schemaVersion Version of the payload's schema (bound into the ciphertext).
+    /// @param cid Binary CID of the ciphertext: CIDv0, or CIDv1 dag-pb/raw, sha2-256.
+    /// @param contentHash sha256 of the whole ciphertext.
+    /// @param supersedes The record this one corrects (zero for a first version).
+    struct RecordInput {
+        address patient;
+        bytes32 recordId;
+        bytes32 scope;
+        uint16 schemaVersion;
+        bytes cid;
+        bytes32 contentHash;
+        bytes32 supersedes;
+    }
+
+    /// @notice A key envelope: the record's data key sealed to `recipient`'s key-agreement
+    /// key, stored off chain under `cid`.
+    struct EnvelopeInput {
+        address recipient;
+        bytes cid;
+    }
+
+    /// @notice A record as read back.
+    struct RecordView {
+        address patient;
+        address author;
+        uint40 anchoredAt;
+        uint32 version;
+        uint16 schemaVersion;
+        bytes32 scope;
+        bytes cid;
+        bytes32 contentHash;
+        bytes32 supersedes;
+        bytes32 supersededBy;
+    }
+
+    // ----------------------------------------------------------------------------------
+    // ERRORS
+    // ----------------------------------------------------------------------------------
+
+    /// @notice `recordId` is already anchored; records are never overwritten.
+    error RecordExists(bytes32 recordId);
+
+    /// @notice No record is anchored under `recordId`.
+    error RecordNotFound(bytes32 recordId);
+
+    /// @notice `writer` may not anchor records of `scope` for `patient` (not the DID owner,
+    /// not a records delegate, not allowed by the write authorizer).
+    error UnauthorizedWriter(address patient, address writer, bytes32 scope);
+
+    /// @notice `sharer` may not add key envelopes to `recordId` of `patient`.
+    error UnauthorizedSharer(bytes32 recordId, address patient, address sharer);
+
+    /// @notice `cid` is not a sha2-256 CIDv0 or CIDv1 (dag-pb or raw).
+    error InvalidCid(bytes cid);
+
+    /// @notice The patient address is zero.
+    error InvalidPatient(address patient);
+
+    /// @notice The record id is zero.
+    error InvalidRecordId(bytes32 recordId);
+
+    /// @notice The ciphertext hash of `recordId` is zero.
+    error InvalidContentHash(bytes32 recordId);
+
+    /// @notice The envelope recipient is the zero address.
+    error InvalidRecipient(bytes32 recordId, address recipient);
+
+    /// @notice `recordId` already has a newer version `supersededBy`; correct that one.
+    error AlreadySuperseded(bytes32 recordId, bytes32 supersededBy);
+
+    /// @notice A correction of `superseded` must keep its patient `patient` and scope `scope`.
+    error CorrectionMismatch(bytes32 superseded, address patient, bytes32 scope);
+
+    /// @notice `recipient` already has an envelope for `recordId` (append-only).
+    error EnvelopeExists(bytes32 recordId, address recipient);
+
+    /// @notice `count` envelopes in one call exceed the maximum `max`.
+    error TooManyEnvelopes(uint256 count, uint256 max);
+
+    // ----------------------------------------------------------------------------------
+    // EVENTS
+    // ----------------------------------------------------------------------------------
+
+    /// @notice `recordId` of `patient` was anchored by `author`: version `version`,
+    /// ciphertext at `cid` hashing to `contentHash`; `supersedes` is the corrected record.
+    event RecordAnchored(
+        bytes32 indexed recordId,
+        address indexed patient,
+        bytes32 indexed scope,
+        address author,
+        bytes cid,
+        bytes32 contentHash,
+        uint16 schemaVersion,
+        uint32 version,
+        bytes32 supersedes
+    );
+
+    /// @notice `recordId` was corrected by the newer version `supersededBy`.
+    event RecordSuperseded(bytes32 indexed recordId, bytes32 indexed supersededBy);
+
+    /// @notice `addedBy` anchored the key envelope at `cid` for `recipient` on `recordId`.
+    event EnvelopeAnchored(
+        bytes32 indexed recordId, address indexed recipient, address addedBy, bytes cid
+    );
+
+    /// @notice The write authorizer changed from `previous` to `current` (zero: none).
+    event WriteAuthorizerChanged(address previous, address current);
+
+    // ----------------------------------------------------------------------------------
+    // FUNCTIONS
+    // ----------------------------------------------------------------------------------
+
+    function anchorRecord(RecordInput calldata input, EnvelopeInput[] calldata envelopes)
+        external;
+    function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external;
+    function setWriteAuthorizer(address authorizer) external;
+    function getRecord(bytes32 recordId) external view returns (RecordView memory);
+    function exists(bytes32 recordId) external view returns (bool);
+    function supersededBy(bytes32 recordId) external view returns (bytes32);
+    function envelopeOf(bytes32 recordId, address recipient)
+        external
+        view
+        returns (bytes memory cid, address addedBy, uint40 addedAt);
+    function canWrite(address patient, address writer, bytes32 scope) external view returns (bool);
+    function canShare(bytes32 recordId, address sharer) external view returns (bool);
+    function writeAuthorizer() external view returns (address);
+    function didRegistry() external view returns (address);
+}
