@@ -199,7 +199,7 @@ def decode_node(block: bytes) -> tuple[list[CID], bytes]:
             assert isinstance(value, bytes)
             file_bytes = value
     if file_type not in (_UNIXFS_FILE, _UNIXFS_RAW):
-        raise InvalidInput(f"dag-pb node is not a UnixFS file (type {file_type})")
+        raise InvalidInput(f"dag-pb node is not a UnixFS file (type {file_type!r})")
     return links, file_bytes
 
 

@@ -1,0 +1,678 @@
+"""Encrypted health records: encrypt on the client, store on IPFS, anchor on chain.
+
+`RecordsClient` wraps the RecordRegistry contract. `Records` is the high-level API:
+
+* `put`    encrypt (fresh data key, context-bound), store and pin, then anchor the CID,
+           ciphertext hash and one key envelope per recipient;
+* `get`    read the anchor, fetch (every block checked against its CID), check the
+           ciphertext hash, unwrap the caller's envelope and decrypt;
+* `share`  unwrap the data key and seal it to another recipient, store, anchor;
+* `verify` integrity of a record without any key;
+* `resume` finish interrupted puts from the local journal.
+
+Nothing lost: each put writes a journal entry (`$MEDCHAIN_HOME/journal/<id>.json`, its
+ciphertext spooled beside it) before touching the network, and advances it step by step
+(`encrypted` -> `stored` -> done). A CID is anchored only after the store confirms it
+holds every block. Nothing leaked: plaintext and data keys never leave the process or
+reach the disk; the journal holds only ciphertext, public key envelopes and hashes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from medchain.client import ContractClient
+from medchain.crypto import (
+    HEADER_SIZE,
+    EnvelopeContext,
+    Header,
+    KeyEnvelope,
+    decrypt_iter,
+    encrypt_iter,
+    inspect,
+    new_data_key,
+    unwrap_key,
+    wrap_key,
+)
+from medchain.errors import (
+    ContractRevert,
+    IntegrityError,
+    InvalidInput,
+    MedchainError,
+)
+from medchain.storage import ContentNotFound, ContentStore, compute_cid, default_home
+from medchain.storage.cid import CID
+from medchain.storage.unixfs import CHUNK_SIZE, DagBuilder
+
+SCHEMA_VERSION = 1
+RECORDS_DELEGATE_NAME = b"medchain/records"
+Progress = Callable[[str, int], None]  # (stage, bytes just processed)
+
+
+class NoEnvelope(InvalidInput, LookupError):
+    """The record has no key envelope for this recipient: it was not shared with them."""
+
+
+class JournalError(InvalidInput):
+    """A journal entry is missing or cannot be resumed as it stands."""
+
+
+def scope_code(name: str | bytes) -> bytes:
+    """A type code as bytes32: an ASCII name (e.g. a FHIR resource type) left-aligned."""
+    raw = name.encode() if isinstance(name, str) else bytes(name)
+    if len(raw) > 32:
+        raise InvalidInput(f"scope {name!r} is longer than 32 bytes")
+    return raw.ljust(32, b"\0")
+
+
+def scope_name(code: bytes) -> str:
+    return bytes(code).rstrip(b"\0").decode(errors="replace")
+
+
+def _b32(value: Any, what: str) -> bytes:
+    if isinstance(value, str):
+        value = bytes.fromhex(value.removeprefix("0x"))
+    raw = bytes(value)
+    if len(raw) != 32:
+        raise InvalidInput(f"{what} must be 32 bytes, got {len(raw)}")
+    return raw
+
+
+def _addr(value: Any) -> str:
+    from eth_utils import to_checksum_address
+
+    text = str(getattr(value, "address", value))
+    try:
+        return str(to_checksum_address(text))
+    except ValueError:
+        raise InvalidInput(f"not an address: {text!r}") from None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who can decrypt: an account (DID address) and its X25519 key-agreement key."""
+
+    address: str
+    public_key: bytes
+    key_id: str = ""
+
+
+def recipients_for(did_or_address: Any) -> list[Recipient]:
+    """The key-agreement keys a DID publishes, via `medchain.identity` (identity domain)."""
+    import importlib
+
+    identity: Any = importlib.import_module("medchain.identity")
+
+    address = _addr(did_or_address) if not str(did_or_address).startswith("did:") else None
+    did = str(did_or_address) if address is None else f"did:ethr:{address}"
+    keys = identity.key_agreement_keys(did)
+    if not keys:
+        raise NoEnvelope(f"{did} publishes no X25519 key-agreement key")
+    address = address or _addr(did.rsplit(":", 1)[-1])
+    return [Recipient(address, bytes(pk), str(kid)) for kid, pk in keys]
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A record as anchored on chain."""
+
+    record_id: bytes
+    patient: str
+    author: str
+    anchored_at: int
+    version: int
+    schema_version: int
+    scope: bytes
+    cid: CID
+    content_hash: bytes
+    supersedes: bytes
+    superseded_by: bytes
+
+    @property
+    def scope_name(self) -> str:
+        return scope_name(self.scope)
+
+
+@dataclass(frozen=True)
+class PutResult:
+    record_id: bytes
+    cid: CID
+    content_hash: bytes
+    size: int
+    envelopes: dict[str, CID]
+    transaction: str
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    record_id: bytes
+    cid: CID
+    content_hash: bytes
+    ciphertext_size: int
+    plaintext_size: int
+    envelopes_checked: int
+    checks: list[str] = field(default_factory=list)
+
+
+class RecordsClient(ContractClient):
+    """Typed calls to RecordRegistry; reverts arrive as `ContractRevert`."""
+
+    contract_name = "RecordRegistry"
+
+    def chain_id(self) -> int:
+        from ape import chain
+
+        return int(chain.chain_id)
+
+    def anchor(
+        self,
+        *,
+        patient: Any,
+        record_id: bytes,
+        scope: bytes,
+        schema_version: int,
+        cid: CID,
+        content_hash: bytes,
+        supersedes: bytes = b"\0" * 32,
+        envelopes: Sequence[tuple[str, CID]] = (),
+        sender: Any | None = None,
+    ) -> Any:
+        request = (
+            _addr(patient), _b32(record_id, "record id"), _b32(scope, "scope"),
+            schema_version, cid.to_bytes(), _b32(content_hash, "content hash"),
+            _b32(supersedes, "supersedes"),
+        )  # fmt: skip
+        envs = [(_addr(who), env.to_bytes()) for who, env in envelopes]
+        return self.transact("anchorRecord", request, envs, sender=sender)
+
+    def add_envelope(self, record_id: bytes, recipient: Any, cid: CID, sender: Any = None) -> Any:
+        return self.transact(
+            "addEnvelope", _b32(record_id, "record id"), _addr(recipient), cid.to_bytes(),
+            sender=sender,
+        )  # fmt: skip
+
+    def set_write_authorizer(self, authorizer: Any, sender: Any = None) -> Any:
+        return self.transact("setWriteAuthorizer", _addr(authorizer), sender=sender)
+
+    def exists(self, record_id: bytes) -> bool:
+        return bool(self.call("exists", _b32(record_id, "record id")))
+
+    def record(self, record_id: bytes) -> Anchor:
+        view = self.call("getRecord", _b32(record_id, "record id"))
+        return Anchor(
+            record_id=_b32(record_id, "record id"),
+            patient=str(view.patient),
+            author=str(view.author),
+            anchored_at=int(view.anchoredAt),
+            version=int(view.version),
+            schema_version=int(view.schemaVersion),
+            scope=bytes(view.scope),
+            cid=CID.from_bytes(bytes(view.cid)),
+            content_hash=bytes(view.contentHash),
+            supersedes=bytes(view.supersedes),
+            superseded_by=bytes(view.supersededBy),
+        )
+
+    def envelope_of(self, record_id: bytes, recipient: Any) -> CID | None:
+        cid, _by, _at = self.call("envelopeOf", _b32(record_id, "record id"), _addr(recipient))
+        return CID.from_bytes(bytes(cid)) if cid else None
+
+    def can_write(self, patient: Any, writer: Any, scope: bytes) -> bool:
+        return bool(self.call("canWrite", _addr(patient), _addr(writer), _b32(scope, "scope")))
+
+    def records_of(self, patient: Any, start_block: int = 0) -> list[Anchor]:
+        """Every record of `patient`, oldest first, from RecordAnchored events."""
+        from ape import chain
+
+        logs = self.contract.RecordAnchored.range(
+            start_block, chain.blocks.height + 1, search_topics={"patient": _addr(patient)}
+        )
+        return [self.record(bytes(log.event_arguments["recordId"])) for log in logs]
+
+
+# -- the journal -----------------------------------------------------------------------
+
+
+@dataclass
+class JournalEntry:
+    """One in-flight put. `step` is the last step completed: encrypted | stored."""
+
+    record_id: str
+    step: str
+    patient: str
+    scope: str
+    schema_version: int
+    supersedes: str
+    chain_id: int
+    registry: str
+    cid: str
+    content_hash: str
+    size: int
+    envelopes: list[dict[str, str]]  # recipient, key_id, cid, envelope (hex, public)
+    created_at: str
+    updated_at: str = ""
+    last_error: str = ""
+
+
+class Journal:
+    """One JSON file per in-flight put, its ciphertext spooled beside it (never plaintext)."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else default_home() / "journal"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, record_id: str) -> Path:
+        return self.root / f"{record_id.removeprefix('0x')}.json"
+
+    def spool(self, record_id: str) -> Path:
+        return self.root / f"{record_id.removeprefix('0x')}.ciphertext"
+
+    def write(self, entry: JournalEntry) -> None:
+        entry.updated_at = _now()
+        target = self.path(entry.record_id)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(asdict(entry), handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+
+    def load(self, record_id: str) -> JournalEntry:
+        try:
+            return JournalEntry(**json.loads(self.path(record_id).read_text()))
+        except FileNotFoundError:
+            raise JournalError(f"no journal entry for record {record_id}") from None
+
+    def pending(self) -> list[JournalEntry]:
+        return [JournalEntry(**json.loads(p.read_text())) for p in sorted(self.root.glob("*.json"))]
+
+    def finish(self, record_id: str) -> None:
+        self.spool(record_id).unlink(missing_ok=True)
+        self.path(record_id).unlink(missing_ok=True)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _hex(raw: bytes) -> str:
+    return "0x" + raw.hex()
+
+
+class _Hasher:
+    """sha256 and the `ipfs add` CID of a byte stream, fed piece by piece."""
+
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        self._dag = DagBuilder(lambda cid, block: None, cid_version=1)
+        self._pending = bytearray()
+
+    def update(self, piece: bytes) -> None:
+        self.sha256.update(piece)
+        self.size += len(piece)
+        self._pending += piece
+        while len(self._pending) >= CHUNK_SIZE:
+            self._dag.add_chunk(bytes(self._pending[:CHUNK_SIZE]))
+            del self._pending[:CHUNK_SIZE]
+
+    def cid(self) -> CID:
+        if self._pending:
+            self._dag.add_chunk(bytes(self._pending))
+            self._pending.clear()
+        return self._dag.finish().cid
+
+
+class Records:
+    """The high-level records API over one registry client and one content store."""
+
+    def __init__(
+        self, client: RecordsClient, store: ContentStore, *, journal: Journal | None = None,
+        chain_id: int | None = None,
+    ):  # fmt: skip
+        self.client = client
+        self.store = store
+        self.journal = journal or Journal()
+        self._chain_id = chain_id
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = self.client.chain_id()
+        return self._chain_id
+
+    def context(self, record_id: bytes, schema_version: int) -> EnvelopeContext:
+        return EnvelopeContext(record_id, schema_version, self.chain_id, self.client.address)
+
+    # -- put ---------------------------------------------------------------------------
+
+    def put(
+        self,
+        data: bytes | BinaryIO | Path,
+        *,
+        patient: Any,
+        scope: str | bytes,
+        recipients: Sequence[Recipient],
+        schema_version: int = SCHEMA_VERSION,
+        supersedes: bytes | None = None,
+        sender: Any | None = None,
+        record_id: bytes | None = None,
+        progress: Progress | None = None,
+    ) -> PutResult:
+        """Encrypt `data`, store and pin it, then anchor it for `patient`.
+
+        `recipients` get key envelopes (include the patient's own key). If any step after
+        encryption fails, the journal keeps the job and `resume(record_id)` finishes it.
+        """
+        if not recipients:
+            raise InvalidInput("put needs at least one recipient (usually the patient)")
+        if len({_addr(r.address) for r in recipients}) != len(recipients):
+            raise InvalidInput("each recipient address may appear once")
+        entry = self.prepare(
+            data, patient=patient, scope=scope, recipients=recipients,
+            schema_version=schema_version, supersedes=supersedes, record_id=record_id,
+            progress=progress,
+        )  # fmt: skip
+        return self.resume(entry.record_id, sender=sender, progress=progress)
+
+    def prepare(
+        self,
+        data: bytes | BinaryIO | Path,
+        *,
+        patient: Any,
+        scope: str | bytes,
+        recipients: Sequence[Recipient],
+        schema_version: int = SCHEMA_VERSION,
+        supersedes: bytes | None = None,
+        record_id: bytes | None = None,
+        progress: Progress | None = None,
+    ) -> JournalEntry:
+        """Step 1 of a put: encrypt into the journal's spool file (no network)."""
+        record_id = record_id or os.urandom(32)
+        rid = _hex(record_id)
+        context = self.context(record_id, schema_version)
+        data_key = new_data_key()
+        envelopes = []
+        for recipient in recipients:
+            env = wrap_key(data_key, context, recipient.public_key, recipient.key_id).to_bytes()
+            envelopes.append(
+                {
+                    "recipient": _addr(recipient.address),
+                    "key_id": recipient.key_id,
+                    "cid": str(compute_cid(env)),
+                    "envelope": env.hex(),
+                }
+            )
+        hasher = _Hasher()
+        spool = self.journal.spool(rid)
+        source: BinaryIO | bytes = data if not isinstance(data, Path) else data.open("rb")
+        try:
+            with spool.open("wb") as out:
+                for piece in encrypt_iter(source, data_key, context):
+                    out.write(piece)
+                    hasher.update(piece)
+                    if progress is not None:
+                        progress("encrypt", len(piece))
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            spool.unlink(missing_ok=True)
+            raise
+        finally:
+            if isinstance(data, Path):
+                source.close()  # type: ignore[union-attr]
+        del data_key
+        entry = JournalEntry(
+            record_id=rid, step="encrypted", patient=_addr(patient),
+            scope=_hex(scope_code(scope) if isinstance(scope, str) else _b32(scope, "scope")),
+            schema_version=schema_version, supersedes=_hex(supersedes or b"\0" * 32),
+            chain_id=self.chain_id, registry=self.client.address, cid=str(hasher.cid()),
+            content_hash=_hex(hasher.sha256.digest()), size=hasher.size, envelopes=envelopes,
+            created_at=_now(),
+        )  # fmt: skip
+        self.journal.write(entry)
+        return entry
+
+    def resume(
+        self, record_id: str | bytes, *, sender: Any | None = None,
+        progress: Progress | None = None,
+    ) -> PutResult:  # fmt: skip
+        """Finish an interrupted put from its journal entry (store, pin, confirm, anchor)."""
+        rid = record_id if isinstance(record_id, str) else _hex(record_id)
+        entry = self.journal.load(rid)
+        if entry.chain_id != self.chain_id or entry.registry.lower() != self.client.address.lower():
+            raise JournalError(
+                f"journal entry {rid} is for registry {entry.registry} on chain {entry.chain_id}, "
+                f"not {self.client.address} on chain {self.chain_id}"
+            )
+        try:
+            if entry.step == "encrypted":
+                self._store(entry, progress)
+                entry.step = "stored"
+                entry.last_error = ""
+                self.journal.write(entry)
+            return self._anchor(entry, sender)
+        except MedchainError as exc:
+            entry.last_error = f"{type(exc).__name__}: {exc}"
+            self.journal.write(entry)
+            raise
+
+    def _store(self, entry: JournalEntry, progress: Progress | None) -> None:
+        spool = self.journal.spool(entry.record_id)
+        if not spool.exists():
+            raise JournalError(f"ciphertext spool of {entry.record_id} is missing: put it again")
+        expected = CID.parse(entry.cid)
+
+        def stored(n: int) -> None:
+            if progress is not None:
+                progress("store", n)
+
+        with spool.open("rb") as handle:
+            cid = self.store.add(handle, cid_version=1, pin=True, progress=stored)
+        if cid != expected:
+            raise IntegrityError(f"store named the ciphertext {cid}, expected {expected}")
+        for env in entry.envelopes:
+            env_cid = self.store.add(bytes.fromhex(env["envelope"]), cid_version=1, pin=True)
+            if env_cid != CID.parse(env["cid"]):
+                raise IntegrityError(f"store named an envelope {env_cid}, expected {env['cid']}")
+        # Anchor only what the store confirms it holds, every block of it.
+        for wanted in [expected, *(CID.parse(e["cid"]) for e in entry.envelopes)]:
+            if not self.store.has(wanted):
+                raise ContentNotFound(
+                    f"store at {self.store.location} does not confirm it holds {wanted}"
+                )
+
+    def _anchor(self, entry: JournalEntry, sender: Any | None) -> PutResult:
+        record_id = _b32(entry.record_id, "record id")
+        cid = CID.parse(entry.cid)
+        content_hash = _b32(entry.content_hash, "content hash")
+        envelopes = [(e["recipient"], CID.parse(e["cid"])) for e in entry.envelopes]
+        transaction = ""
+        if self.client.exists(record_id):
+            # A previous run's transaction landed before the journal was updated.
+            anchor = self.client.record(record_id)
+            if anchor.cid != cid or anchor.content_hash != content_hash:
+                raise IntegrityError(
+                    f"record {entry.record_id} is anchored with other content "
+                    f"({anchor.cid}); this journal entry cannot be anchored"
+                )
+            version = anchor.version
+        else:
+            receipt = self.client.anchor(
+                patient=entry.patient, record_id=record_id, scope=_b32(entry.scope, "scope"),
+                schema_version=entry.schema_version, cid=cid, content_hash=content_hash,
+                supersedes=_b32(entry.supersedes, "supersedes"), envelopes=envelopes,
+                sender=sender,
+            )  # fmt: skip
+            transaction = str(getattr(receipt, "txn_hash", ""))
+            version = self.client.record(record_id).version
+        self.journal.finish(entry.record_id)
+        return PutResult(
+            record_id=record_id, cid=cid, content_hash=content_hash, size=entry.size,
+            envelopes={who: env for who, env in envelopes}, transaction=transaction,
+            version=version,
+        )  # fmt: skip
+
+    def pending(self) -> list[JournalEntry]:
+        """Journal entries of this registry and chain still waiting to finish."""
+        return [
+            e for e in self.journal.pending()
+            if e.chain_id == self.chain_id and e.registry.lower() == self.client.address.lower()
+        ]  # fmt: skip
+
+    # -- get / verify ------------------------------------------------------------------
+
+    def data_key(self, anchor: Anchor, recipient: Any, private_key: Any) -> bytes:
+        """Unwrap `recipient`'s key envelope for the record (fetched and CID-checked)."""
+        env_cid = self.client.envelope_of(anchor.record_id, recipient)
+        if env_cid is None:
+            raise NoEnvelope(
+                f"record {_hex(anchor.record_id)} has no key envelope for {_addr(recipient)}"
+            )
+        envelope = self.store.cat(env_cid)
+        return unwrap_key(
+            envelope, private_key, self.context(anchor.record_id, anchor.schema_version)
+        )
+
+    def stream(
+        self, record_id: bytes, *, recipient: Any, private_key: Any,
+        progress: Progress | None = None,
+    ) -> Iterator[bytes]:  # fmt: skip
+        """Decrypted plaintext pieces. Raises `IntegrityError` at the end if the ciphertext
+        hash differs from the anchor: consume fully before trusting the output."""
+        anchor = self.client.record(record_id)
+        data_key = self.data_key(anchor, recipient, private_key)
+        context = self.context(anchor.record_id, anchor.schema_version)
+        digest = hashlib.sha256()
+
+        def fetched() -> Iterator[bytes]:
+            for block in self.store.stream(anchor.cid):
+                digest.update(block)
+                if progress is not None:
+                    progress("fetch", len(block))
+                yield block
+
+        yield from decrypt_iter(fetched(), data_key, context)
+        if digest.digest() != anchor.content_hash:
+            raise IntegrityError(
+                f"ciphertext of {_hex(anchor.record_id)} hashes to 0x{digest.hexdigest()}, "
+                f"anchored 0x{anchor.content_hash.hex()}"
+            )
+
+    def get(
+        self, record_id: bytes, *, recipient: Any, private_key: Any,
+        out: Path | None = None, progress: Progress | None = None,
+    ) -> bytes | Path:  # fmt: skip
+        """The record's plaintext (bytes), or written to `out` atomically (nothing is left
+        at `out` when any check fails)."""
+        pieces = self.stream(record_id, recipient=recipient, private_key=private_key,
+                             progress=progress)  # fmt: skip
+        if out is None:
+            return b"".join(pieces)
+        out = Path(out)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for piece in pieces:
+                    handle.write(piece)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return out
+
+    def verify(self, record_id: bytes, *, progress: Progress | None = None) -> VerifyReport:
+        """Check a record without its key: every block against the anchored CID, the
+        ciphertext hash, the header's binding to this record/chain/registry, the length
+        arithmetic, and that every anchored envelope exists and matches the header."""
+        anchor = self.client.record(record_id)
+        context = self.context(anchor.record_id, anchor.schema_version)
+        digest = hashlib.sha256()
+        head = io.BytesIO()
+        size = 0
+        for block in self.store.stream(anchor.cid):
+            digest.update(block)
+            size += len(block)
+            if head.tell() < HEADER_SIZE:
+                head.write(block[: HEADER_SIZE - head.tell()])
+            if progress is not None:
+                progress("verify", len(block))
+        checks = [f"every block matches {anchor.cid}"]
+        if digest.digest() != anchor.content_hash:
+            raise IntegrityError(
+                f"ciphertext of {_hex(anchor.record_id)} hashes to 0x{digest.hexdigest()}, "
+                f"anchored 0x{anchor.content_hash.hex()}"
+            )
+        checks.append("sha256 of the ciphertext matches the anchor")
+        header: Header = inspect(head.getvalue(), context)
+        checks.append("header is bound to this record, schema, chain and registry")
+        plaintext = header.check_length(size)
+        checks.append("chunk layout is consistent with the ciphertext length")
+        envelopes = 0
+        for log in self._envelope_logs(anchor.record_id):
+            env = KeyEnvelope.from_bytes(self.store.cat(CID.from_bytes(bytes(log["cid"]))))
+            if (
+                env.context_digest != header.context_digest
+                or env.commitment != header.key_commitment
+            ):
+                raise IntegrityError(
+                    f"key envelope for {log['recipient']} does not match the ciphertext header"
+                )
+            envelopes += 1
+        checks.append(f"{envelopes} key envelope(s) stored and committed to the same key")
+        return VerifyReport(anchor.record_id, anchor.cid, anchor.content_hash, size, plaintext,
+                            envelopes, checks)  # fmt: skip
+
+    def _envelope_logs(self, record_id: bytes) -> list[dict[str, Any]]:
+        from ape import chain
+
+        logs = self.client.contract.EnvelopeAnchored.range(
+            0, chain.blocks.height + 1, search_topics={"recordId": record_id}
+        )
+        return [dict(log.event_arguments) for log in logs]
+
+    # -- share -------------------------------------------------------------------------
+
+    def share(
+        self, record_id: bytes, *, holder: Any, private_key: Any, recipient: Recipient,
+        sender: Any | None = None,
+    ) -> CID:  # fmt: skip
+        """Seal the record's data key to `recipient` (no re-encryption) and anchor it.
+        `holder` is the account whose envelope `private_key` opens."""
+        anchor = self.client.record(record_id)
+        data_key = self.data_key(anchor, holder, private_key)
+        context = self.context(anchor.record_id, anchor.schema_version)
+        envelope = wrap_key(data_key, context, recipient.public_key, recipient.key_id).to_bytes()
+        del data_key
+        cid = self.store.add(envelope, cid_version=1, pin=True)
+        if not self.store.has(cid):
+            raise ContentNotFound(f"store at {self.store.location} does not hold {cid}")
+        self.client.add_envelope(anchor.record_id, recipient.address, cid, sender=sender)
+        return cid
+
+
+__all__ = [
+    "Anchor",
+    "ContractRevert",
+    "Journal",
+    "JournalEntry",
+    "JournalError",
+    "NoEnvelope",
+    "PutResult",
+    "Recipient",
+    "Records",
+    "RecordsClient",
+    "VerifyReport",
+    "recipients_for",
+    "scope_code",
+]

@@ -1,0 +1,41 @@
+"""Fresh DIDRegistry + RecordRegistry per module, an embedded store in a temp folder,
+and X25519 key pairs for the roles (generated here until the identity keystore lands)."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from medchain.records import Journal, Recipient, Records, RecordsClient
+from medchain.storage.embedded import EmbeddedStore
+
+
+@pytest.fixture(scope="module")
+def did_registry(project, deployer):
+    return deployer.deploy(project.DIDRegistry)
+
+
+@pytest.fixture(scope="module")
+def registry(project, deployer, did_registry):
+    return deployer.deploy(project.RecordRegistry, did_registry, deployer)
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return {role: X25519PrivateKey.generate() for role in ("patient", "provider", "researcher")}
+
+
+def recipient_of(account, key, kid: str = "") -> Recipient:
+    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return Recipient(str(account.address), raw, kid or f"did:ethr:{account.address}#enc")
+
+
+@pytest.fixture
+def store(tmp_path):
+    return EmbeddedStore(tmp_path / "ipfs")
+
+
+@pytest.fixture
+def records(registry, store, tmp_path):
+    return Records(RecordsClient(registry), store, journal=Journal(tmp_path / "journal"))
