@@ -11,7 +11,7 @@ from enum import IntEnum
 from typing import Any
 
 from medchain.client import ContractClient
-from medchain.errors import InvalidInput
+from medchain.errors import InvalidInput, translate_errors
 
 from .gs1 import ProductIdentifier, normalize_sscc, to_bytes20
 from .manifest import LotManifest
@@ -90,6 +90,14 @@ def _proof(items: Sequence[bytes]) -> list[bytes]:
 
 class SupplyClient(ContractClient):
     contract_name = "SerialRegistry"
+
+    def call(self, method: str, *args: Any, **kw: Any) -> Any:
+        """Read-only call. Ape's view-function handlers are called directly (they have no
+        `.call`); the error mapping is the foundation's `translate_errors`."""
+        handler = getattr(self.contract, method)
+        target = handler.call if hasattr(handler, "call") else handler
+        with translate_errors(self.contract_name):
+            return target(*args, **kw)
 
     # ------------------------------------------------------------ partners
 

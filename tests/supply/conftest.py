@@ -1,0 +1,62 @@
+"""Fixtures of the supply-chain tests: a fresh DID registry + SerialRegistry per module,
+trading partners registered through their DIDs, and small lots built with the SDK."""
+
+from __future__ import annotations
+
+import pytest
+
+from medchain.supply import LotManifest, Role, SupplyClient, make_gtin
+
+PREFIX = "0614141"  # GS1's example company prefix
+OTHER_PREFIX = "0777777"
+GTIN = make_gtin(PREFIX, "12345")
+OTHER_GTIN = make_gtin(OTHER_PREFIX, "00001")
+
+
+@pytest.fixture(scope="module")
+def registry(project, deployer):
+    did = deployer.deploy(project.DIDRegistry)
+    return deployer.deploy(project.SerialRegistry, did.address, deployer.address)
+
+
+@pytest.fixture(scope="module")
+def client(registry, deployer):
+    return SupplyClient(registry, deployer)
+
+
+@pytest.fixture(scope="module")
+def partners(client, manufacturer, wholesaler, pharmacy, lab, sponsor):
+    """manufacturer (prefix 0614141), sponsor as repackager (0777777), wholesaler,
+    pharmacy and lab (a second dispenser)."""
+    client.register_partner(manufacturer.address, Role.MANUFACTURER, company_prefix=PREFIX)
+    client.register_partner(sponsor.address, Role.REPACKAGER, company_prefix=OTHER_PREFIX)
+    client.register_partner(wholesaler.address, Role.WHOLESALER)
+    client.register_partner(pharmacy.address, Role.DISPENSER)
+    client.register_partner(lab.address, Role.DISPENSER)
+    return {
+        "manufacturer": manufacturer,
+        "repackager": sponsor,
+        "wholesaler": wholesaler,
+        "pharmacy": pharmacy,
+        "pharmacy2": lab,
+    }
+
+
+_counter = iter(range(10**6))
+
+
+def new_lot(n: int = 8, expiry: str = "301231", gtin: str = GTIN) -> LotManifest:
+    lot = f"L{next(_counter):05d}"
+    return LotManifest(gtin, lot, expiry, [f"SN{lot}{i:04d}" for i in range(n)])
+
+
+@pytest.fixture
+def make_lot(client, partners):
+    """Commission a fresh lot by `who` (default the manufacturer); returns the manifest."""
+
+    def make(n: int = 8, expiry: str = "301231", who: str = "manufacturer", gtin: str = GTIN):
+        manifest = new_lot(n, expiry, gtin)
+        client.with_sender(partners[who]).commission(manifest, "bafy-test-manifest")
+        return manifest
+
+    return make

@@ -1,0 +1,397 @@
+"""SerialRegistry flows on a real EVM: partners through DIDs, commissioning, custody of
+lots and aggregations, verification outcomes, unit exceptions, recalls, and the
+counterfeit scenarios (cloned serial, serial from another lot, forged proof, expiry)."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+from conftest import GTIN, OTHER_GTIN, PREFIX
+
+from medchain.errors import ContractRevert
+from medchain.supply import (
+    Outcome,
+    ProductIdentifier,
+    Role,
+    UnitStatus,
+    aggregation_id,
+    build_lot_tree,
+    expiry_timestamp,
+    leaf,
+    lot_id,
+    make_gtin,
+    make_sscc,
+    unit_id,
+)
+from medchain.supply.merkle import lot_leaves
+
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def as_(client, account):
+    return client.with_sender(account)
+
+
+# ------------------------------------------------------------------ partners
+
+
+def test_partner_must_control_its_did(registry, client, deployer, patient, guardian):
+    with ape.reverts(
+        registry.SerialRegistryNotIdentityOwner,
+        identity=guardian.address,
+        owner=guardian.address,
+        account=patient.address,
+    ):
+        registry.registerPartner(patient, guardian, int(Role.WHOLESALER), 0, 0, sender=deployer)
+
+
+def test_partner_linked_to_a_delegated_did(project, registry, client, deployer, patient, monitor):
+    # The patient account's DID is moved to `monitor`: only monitor may register with it.
+    did = project.DIDRegistry.at(registry.didRegistry())
+    did.changeOwner(patient, monitor, sender=patient)
+    client.register_partner(monitor.address, Role.WHOLESALER, identity=patient.address)
+    p = client.partner(monitor.address)
+    assert (p.role, p.identity, p.active) == (Role.WHOLESALER, patient.address, True)
+    client.deactivate_partner(monitor.address)
+    assert not client.partner(monitor.address).active
+
+
+def test_company_prefix_rules(registry, deployer, investigator):
+    with ape.reverts(
+        registry.SerialRegistryInvalidCompanyPrefix, companyPrefix=123, prefixLength=3
+    ):
+        registry.registerPartner(investigator, investigator, 1, 123, 3, sender=deployer)
+    with ape.reverts(
+        registry.SerialRegistryInvalidCompanyPrefix, companyPrefix=10**7, prefixLength=7
+    ):
+        registry.registerPartner(investigator, investigator, 1, 10**7, 7, sender=deployer)
+    with ape.reverts(registry.SerialRegistryInvalidCompanyPrefix, companyPrefix=5, prefixLength=1):
+        registry.registerPartner(investigator, investigator, 3, 5, 1, sender=deployer)
+    with ape.reverts(registry.SerialRegistryInvalidRole, role=0):
+        registry.registerPartner(investigator, investigator, 0, 0, 0, sender=deployer)
+
+
+# ------------------------------------------------------------------ commissioning
+
+
+def test_commission_records_lot_and_event(registry, client, partners, make_lot):
+    manifest = make_lot(16)
+    c = client.container(manifest.lot_id)
+    assert c.root == manifest.root
+    assert (c.custodian, c.count, c.expiry) == (partners["manufacturer"].address, 16, 301231)
+    assert not c.recalled and not c.opened and c.pending_to is None
+    assert bytes(registry.lotIdOf(int(GTIN), manifest.lot.encode().ljust(20, b"\0"))) == lot_id(
+        GTIN, manifest.lot
+    )
+
+
+def test_leaf_and_ids_match_the_contract(registry, make_lot):
+    pid = ProductIdentifier(GTIN, "AB/12-%x", "LOT-7", "280200")
+    assert bytes(registry.leafOf(pid.onchain())) == leaf(pid)
+    assert bytes(registry.unitIdOf(int(GTIN), pid.onchain()[1])) == unit_id(GTIN, "AB/12-%x")
+    assert lot_leaves(GTIN, "LOT-7", "280200", ["AB/12-%x"]) == [leaf(pid)]
+
+
+@pytest.mark.parametrize("yymmdd", ["240229", "250200", "240200", "991231", "000101", "301130"])
+def test_expiry_timestamp_matches_the_contract(registry, yymmdd):
+    assert registry.expiryTimestamp(int(yymmdd)) == expiry_timestamp(yymmdd)
+
+
+@pytest.mark.parametrize("bad", [250229, 251301, 250001, 250431, 250132])
+def test_invalid_expiry_refused(registry, bad):
+    with ape.reverts(registry.SerialRegistryInvalidExpiry, expiry=bad):
+        registry.expiryTimestamp(bad)
+
+
+def test_commission_refusals(registry, partners):
+    m = partners["manufacturer"]
+    root = b"\x01" * 32
+    lot = b"LOTX".ljust(20, b"\0")
+    with ape.reverts(registry.SerialRegistryGtinNotOwned, gtin=int(OTHER_GTIN), account=m.address):
+        registry.commission(int(OTHER_GTIN), lot, 301231, 5, root, "", sender=m)
+    bad_check = int(GTIN) + (1 if int(GTIN) % 10 < 9 else -1)
+    with ape.reverts(registry.SerialRegistryInvalidGtin, gtin=bad_check):
+        registry.commission(bad_check, lot, 301231, 5, root, "", sender=m)
+    with ape.reverts(registry.SerialRegistryInvalidExpiry, expiry=301232):
+        registry.commission(int(GTIN), lot, 301232, 5, root, "", sender=m)
+    lid = lot_id(GTIN, "LOTX")
+    with ape.reverts(registry.SerialRegistryInvalidLot, lotId=lid, count=0):
+        registry.commission(int(GTIN), lot, 301231, 0, root, "", sender=m)
+    with ape.reverts(
+        registry.SerialRegistryWrongRole, account=partners["wholesaler"].address, role=3
+    ):
+        registry.commission(int(GTIN), lot, 301231, 5, root, "", sender=partners["wholesaler"])
+    registry.commission(int(GTIN), lot, 301231, 5, root, "", sender=m)
+    with ape.reverts(registry.SerialRegistryContainerExists, containerId=lid):
+        registry.commission(int(GTIN), lot, 301231, 5, root, "", sender=m)
+
+
+def test_gtin_prefix_check_with_gtin8_and_repackager(registry, client, partners):
+    # A repackager commissions under its own prefix; a GTIN-13 normalised to 14 digits.
+    gtin = make_gtin("0777777", "00042")
+    assert gtin.startswith("00777777")
+    manifest = build_lot_tree(gtin, "R1", "301231", ["A", "B"])
+    registry.commission(int(gtin), b"R1".ljust(20, b"\0"), 301231, 2, manifest.root, "",
+                        sender=partners["repackager"])  # fmt: skip
+    with ape.reverts(registry.SerialRegistryGtinNotOwned):
+        registry.commission(int(gtin), b"R2".ljust(20, b"\0"), 301231, 2, manifest.root, "",
+                            sender=partners["manufacturer"])  # fmt: skip
+
+
+# ------------------------------------------------------------------ custody
+
+
+def test_ship_receive_and_cancel(registry, client, partners, make_lot):
+    m, w, p = partners["manufacturer"], partners["wholesaler"], partners["pharmacy"]
+    manifest = make_lot()
+    lid = manifest.lot_id
+    as_(client, m).ship(lid, w.address)
+    assert client.container(lid).pending_to == w.address
+    with ape.reverts(registry.SerialRegistryShipmentPending, containerId=lid, to=w.address):
+        registry.ship(lid, p, sender=m)
+    with ape.reverts(
+        registry.SerialRegistryNotReceiver, containerId=lid, account=p.address, receiver=w.address
+    ):
+        registry.receiveShipment(lid, sender=p)
+    as_(client, w).cancel_shipment(lid)  # the receiver refuses
+    assert client.container(lid).custodian == m.address
+    with ape.reverts(registry.SerialRegistryNoShipmentPending, containerId=lid):
+        registry.receiveShipment(lid, sender=w)
+    as_(client, m).ship(lid, w.address)
+    receipt = as_(client, w).receive(lid)
+    ev = receipt.decode_logs(registry.Received)[0]
+    assert (ev["from"], ev.to, ev.bizStep, ev.disposition) == (m.address, w.address, 3, 1)
+    assert client.container(lid).custodian == w.address
+    with ape.reverts(
+        registry.SerialRegistryNotCustodian, containerId=lid, account=m.address, custodian=w.address
+    ):
+        registry.ship(lid, p, sender=m)
+    with ape.reverts(registry.SerialRegistrySelfShipment):
+        registry.ship(lid, w, sender=w)
+
+
+def test_aggregation_custody(registry, client, partners, make_lot):
+    m, w, p, p2 = (partners[k] for k in ("manufacturer", "wholesaler", "pharmacy", "pharmacy2"))
+    manifest = make_lot(8)
+    lid = manifest.lot_id
+    leaves = manifest.tree.levels[0]
+    from medchain.supply import MerkleTree
+
+    case_a = MerkleTree(leaves[:4])
+    case_b = MerkleTree(leaves[4:])
+    sscc_a, sscc_b = make_sscc("0", PREFIX, "000000001"), make_sscc("0", PREFIX, "000000002")
+    agg_a = as_(client, m).aggregate(sscc_a, lid, case_a.root, 4)
+    agg_b = as_(client, m).aggregate(sscc_b, lid, case_b.root, 4)
+    assert agg_a == aggregation_id(sscc_a) and client.container(lid).opened
+    assert client.container(agg_a).lot_id == lid
+    pid0, pid5 = manifest.identifier(0), manifest.identifier(5)
+    # The opened lot no longer confers custody of its units.
+    with ape.reverts(registry.SerialRegistryContainerOpened, containerId=lid):
+        registry.custodianOf(pid0.onchain(), lid, [])
+    for agg, to in ((agg_a, p), (agg_b, p2)):
+        as_(client, m).ship(agg, w.address)
+        as_(client, w).receive(agg)
+        as_(client, w).ship(agg, to.address)
+        as_(client, to).receive(agg)
+    assert client.custodian_of(pid0, agg_a, case_a.proof(0)) == p.address
+    assert client.custodian_of(pid5, agg_b, case_b.proof(1)) == p2.address
+    # A unit is not in the other case: its proof does not verify there.
+    with ape.reverts(registry.SerialRegistryNotVerified):
+        registry.custodianOf(pid5.onchain(), agg_a, case_a.proof(1))
+    # pharmacy2 cannot dispense a unit of pharmacy's case, pharmacy can.
+    with ape.reverts(
+        registry.SerialRegistryNotCustodian,
+        containerId=agg_a,
+        account=p2.address,
+        custodian=p.address,
+    ):
+        registry.dispense(pid0.onchain(), manifest.tree.proof(0), agg_a, case_a.proof(0), sender=p2)
+    assert (
+        as_(client, p).dispense(pid0, manifest.tree.proof(0), agg_a, case_a.proof(0))
+        == Outcome.GENUINE
+    )
+    # Aggregation refusals: unknown parent, count above parent, bad SSCC check digit, reuse.
+    with ape.reverts(registry.SerialRegistryInvalidAggregation):
+        registry.aggregate(
+            int(sscc_a[:-1] + str((int(sscc_a[-1]) + 1) % 10)), agg_a, b"\x01" * 32, 1, sender=p
+        )
+    with ape.reverts(registry.SerialRegistryInvalidAggregation):
+        registry.aggregate(
+            int(make_sscc("0", PREFIX, "000000003")), agg_a, b"\x01" * 32, 5, sender=p
+        )
+    with ape.reverts(registry.SerialRegistryContainerExists, containerId=agg_b):
+        registry.aggregate(int(sscc_b), agg_a, b"\x01" * 32, 1, sender=p)
+    other = make_lot(4)
+    with ape.reverts(
+        registry.SerialRegistryContainerLotMismatch,
+        containerId=agg_a,
+        unitLot=other.lot_id,
+        actualLot=lid,
+    ):
+        registry.custodianOf(other.identifier(0).onchain(), agg_a, [])
+
+
+# ------------------------------------------------------------------ verification and counterfeits
+
+
+def test_verify_outcomes_and_logged_verification(registry, client, partners, make_lot, guardian):
+    manifest = make_lot(32)
+    pid = manifest.identifier(3)
+    proof = manifest.tree.proof(3)
+    assert client.verify(pid, proof) == Outcome.GENUINE
+    wrong_expiry = ProductIdentifier(pid.gtin, pid.serial, pid.lot, "301130")
+    assert client.verify(wrong_expiry, proof) == Outcome.LOT_EXPIRY_MISMATCH
+    unknown_lot = ProductIdentifier(pid.gtin, pid.serial, "NOPE", pid.expiry)
+    assert client.verify(unknown_lot, proof) == Outcome.LOT_EXPIRY_MISMATCH
+    unknown_serial = ProductIdentifier(pid.gtin, "FAKE0001", pid.lot, pid.expiry)
+    assert client.verify(unknown_serial, proof) == Outcome.UNKNOWN_SERIAL
+    assert as_(client, partners["wholesaler"]).verify_and_log(pid, proof) == Outcome.GENUINE
+    with ape.reverts(registry.SerialRegistryNotPartner, account=guardian.address):
+        registry.verifyAndLog(pid.onchain(), proof, sender=guardian)
+
+
+def test_forged_proof_and_serial_from_another_lot(registry, client, partners, make_lot):
+    lot_a, lot_b = make_lot(8), make_lot(8)
+    pid = lot_a.identifier(2)
+    # A forged proof: right length, random siblings.
+    forged = [bytes([i]) * 32 for i in range(len(lot_a.tree.proof(2)))]
+    assert client.verify(pid, forged) == Outcome.UNKNOWN_SERIAL
+    # A genuine serial of lot A printed with lot B's lot number and expiry.
+    moved = ProductIdentifier(pid.gtin, pid.serial, lot_b.lot, lot_b.expiry)
+    assert client.verify(moved, lot_a.tree.proof(2)) == Outcome.UNKNOWN_SERIAL
+    assert client.verify(moved, lot_b.tree.proof(2)) == Outcome.UNKNOWN_SERIAL
+    # An interior node is not a unit: a "proof" from a level-1 node fails (double-hashed leaves).
+    node = lot_a.tree.levels[1][0]
+    assert client.verify(pid, [node]) == Outcome.UNKNOWN_SERIAL
+    # Dispensing any of them is refused with the outcome.
+    uid = unit_id(pid.gtin, pid.serial)
+    with ape.reverts(
+        registry.SerialRegistryNotVerified, unitId=uid, outcome=int(Outcome.UNKNOWN_SERIAL)
+    ):
+        registry.dispense(pid.onchain(), forged, lot_a.lot_id, [], sender=partners["pharmacy"])
+
+
+def _deliver(client, partners, lid, to="pharmacy"):
+    m, w = partners["manufacturer"], partners["wholesaler"]
+    as_(client, m).ship(lid, w.address)
+    as_(client, w).receive(lid)
+    as_(client, w).ship(lid, partners[to].address)
+    as_(client, partners[to]).receive(lid)
+
+
+def test_cloned_serial_dispensed_twice_is_caught(registry, client, partners, make_lot):
+    manifest = make_lot(8)
+    _deliver(client, partners, manifest.lot_id)
+    pid, proof = manifest.identifier(1), manifest.tree.proof(1)
+    assert (
+        as_(client, partners["pharmacy"]).dispense(pid, proof, manifest.lot_id) == Outcome.GENUINE
+    )
+    assert client.verify(pid, proof) == Outcome.ALREADY_DISPENSED
+    # The clone turns up at another pharmacy that does not even hold the lot.
+    assert (
+        as_(client, partners["pharmacy2"]).dispense(pid, proof, manifest.lot_id)
+        == Outcome.ALREADY_DISPENSED
+    )
+    assert client.unit_status(pid) == UnitStatus.SUSPECT
+    assert client.verify(pid, proof) == Outcome.SUSPECT
+    with ape.reverts(registry.SerialRegistryNotVerified, outcome=int(Outcome.SUSPECT)):
+        registry.dispense(pid.onchain(), proof, manifest.lot_id, [], sender=partners["pharmacy"])
+    # The regulator's investigation restores the record.
+    client.resolve(pid, proof, UnitStatus.DISPENSED)
+    assert client.verify(pid, proof) == Outcome.ALREADY_DISPENSED
+    # A wholesaler cannot dispense; a pharmacy not holding the lot cannot either.
+    with ape.reverts(registry.SerialRegistryWrongRole):
+        registry.dispense(pid.onchain(), proof, manifest.lot_id, [], sender=partners["wholesaler"])
+    pid2 = manifest.identifier(2)
+    with ape.reverts(registry.SerialRegistryNotCustodian):
+        registry.dispense(
+            pid2.onchain(),
+            manifest.tree.proof(2),
+            manifest.lot_id,
+            [],
+            sender=partners["pharmacy2"],
+        )
+
+
+def test_expired_product(registry, client, partners, make_lot, chain):
+    old = make_lot(4, expiry="200100")  # end of January 2020
+    _deliver(client, partners, old.lot_id)
+    pid, proof = old.identifier(0), old.tree.proof(0)
+    assert client.verify(pid, proof) == Outcome.EXPIRED
+    with ape.reverts(registry.SerialRegistryNotVerified, outcome=int(Outcome.EXPIRED)):
+        registry.dispense(pid.onchain(), proof, old.lot_id, [], sender=partners["pharmacy"])
+    # Expiry boundary: genuine until the end of the expiry day, expired from the next second.
+    import datetime as dt
+
+    today = dt.datetime.fromtimestamp(chain.pending_timestamp, dt.UTC).date() + dt.timedelta(days=1)
+    soon = make_lot(2, expiry=today.strftime("%y%m%d"))
+    p2, pr2 = soon.identifier(0), soon.tree.proof(0)
+    assert client.verify(p2, pr2) == Outcome.GENUINE
+    chain.mine(timestamp=expiry_timestamp(soon.expiry))
+    assert client.verify(p2, pr2) == Outcome.EXPIRED
+
+
+def test_recall(registry, client, partners, make_lot, deployer):
+    manifest = make_lot(8)
+    _deliver(client, partners, manifest.lot_id)
+    pid, proof = manifest.identifier(0), manifest.tree.proof(0)
+    with ape.reverts(registry.SerialRegistryWrongRole):
+        registry.recall(int(GTIN), pid.onchain()[2], sender=partners["wholesaler"])
+    as_(client, partners["manufacturer"]).recall(GTIN, manifest.lot)
+    assert client.container(manifest.lot_id).recalled
+    assert client.verify(pid, proof) == Outcome.RECALLED
+    with ape.reverts(registry.SerialRegistryAlreadyRecalled, lotId=manifest.lot_id):
+        registry.recall(int(GTIN), pid.onchain()[2], sender=deployer)
+    with ape.reverts(registry.SerialRegistryNotVerified, outcome=int(Outcome.RECALLED)):
+        registry.dispense(pid.onchain(), proof, manifest.lot_id, [], sender=partners["pharmacy"])
+    # Recalled stock goes back only to a manufacturer/repackager.
+    with ape.reverts(
+        registry.SerialRegistryRecalledShipment,
+        lotId=manifest.lot_id,
+        to=partners["wholesaler"].address,
+    ):
+        registry.ship(manifest.lot_id, partners["wholesaler"], sender=partners["pharmacy"])
+    as_(client, partners["pharmacy"]).ship(manifest.lot_id, partners["manufacturer"].address)
+    with ape.reverts(registry.SerialRegistryUnknownContainer):
+        registry.recall(int(GTIN), b"NOLOT".ljust(20, b"\0"), sender=deployer)
+
+
+def test_returns_decommission_and_reports(registry, client, partners, make_lot, deployer):
+    manifest = make_lot(8)
+    _deliver(client, partners, manifest.lot_id)
+    w, p = partners["wholesaler"], partners["pharmacy"]
+    pid, proof = manifest.identifier(4), manifest.tree.proof(4)
+    # Saleable return: the wholesaler verifies and takes the unit back.
+    as_(client, w).accept_return(pid, proof)
+    assert client.unit_status(pid) == UnitStatus.RETURNED
+    assert client.custodian_of(pid, manifest.lot_id) == w.address
+    assert client.verify(pid, proof) == Outcome.GENUINE
+    with ape.reverts(registry.SerialRegistryNotCustodian):
+        registry.dispense(pid.onchain(), proof, manifest.lot_id, [], sender=p)
+    with ape.reverts(registry.SerialRegistryWrongRole):
+        registry.acceptReturn(pid.onchain(), proof, sender=p)
+    # Decommission by the holder.
+    as_(client, w).decommission(pid, proof, manifest.lot_id)
+    assert client.verify(pid, proof) == Outcome.DECOMMISSIONED
+    with ape.reverts(registry.SerialRegistryUnitStatus):
+        registry.decommission(pid.onchain(), proof, manifest.lot_id, [], sender=w)
+    with ape.reverts(registry.SerialRegistryNotVerified, outcome=int(Outcome.DECOMMISSIONED)):
+        registry.acceptReturn(pid.onchain(), proof, sender=w)
+    # Reports: suspect and stolen by any partner; illegitimate by the GTIN owner or regulator.
+    pid6, pr6 = manifest.identifier(6), manifest.tree.proof(6)
+    as_(client, p).report(pid6, pr6, UnitStatus.STOLEN)
+    assert client.verify(pid6, pr6) == Outcome.STOLEN
+    with ape.reverts(registry.SerialRegistryWrongRole):
+        registry.reportUnit(pid6.onchain(), pr6, int(UnitStatus.ILLEGITIMATE), sender=p)
+    as_(client, partners["manufacturer"]).report(pid6, pr6, UnitStatus.ILLEGITIMATE)
+    assert client.verify(pid6, pr6) == Outcome.ILLEGITIMATE
+    with ape.reverts(registry.SerialRegistryInvalidStatus, status=int(UnitStatus.DISPENSED)):
+        registry.reportUnit(pid6.onchain(), pr6, int(UnitStatus.DISPENSED), sender=p)
+    pid7, pr7 = manifest.identifier(7), manifest.tree.proof(7)
+    as_(client, w).report(pid7, pr7, UnitStatus.SUSPECT)
+    assert client.verify(pid7, pr7) == Outcome.SUSPECT
+    client.resolve(pid7, pr7, UnitStatus.ACTIVE)
+    assert client.verify(pid7, pr7) == Outcome.GENUINE
+    with pytest.raises(ContractRevert) as err:
+        as_(client, p).report(pid7, [b"\x00" * 32], UnitStatus.SUSPECT)
+    assert err.value.error_name == "SerialRegistryNotVerified"
