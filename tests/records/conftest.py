@@ -31,6 +31,12 @@ def recipient_of(account, key, kid: str = "") -> Recipient:
     return Recipient(str(account.address), raw, kid or f"did:ethr:{account.address}#enc")
 
 
+@pytest.fixture(scope="module")
+def recipient():
+    """recipient(account, key) -> Recipient with the key's raw X25519 public bytes."""
+    return recipient_of
+
+
 @pytest.fixture
 def store(tmp_path):
     return EmbeddedStore(tmp_path / "ipfs")
