@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+
+import {IDIDRegistry} from "../interfaces/IDIDRegistry.sol";
+
+/// @title DIDRegistry
+/// @notice did:ethr identity registry, ABI- and event-compatible with ERC-1056 (the
+/// uport/ethr-did-registry contract): any address is an identity that owns itself until
+/// it names another owner; owners add expiring delegates and publish attributes (keys,
+/// services) as events that resolvers replay through the `previousChange` block list.
+/// Beyond ERC-1056: EIP-712 signed calls (nonce, deadline, chain id, ERC-1271 contract
+/// owners) and atomic batches of changes for one identity.
+/// @dev Differences from the canonical registry that callers can observe:
+///  - Changing the owner to the zero address deactivates the identity for good: the
+///    canonical registry then lets the identity key control it again, while resolvers
+///    already report it deactivated. Here `identityOwner` returns 0 and every change
+///    reverts with {IdentityDeactivated}.
+///  - One nonce per owner serves both signing schemes: `nonce(owner)` (ERC-1056 name)
+///    and `nonces(owner)` (EIP-712 name) return the same counter.
+contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
+    // ==================================================================================
+    // CONSTANTS
+    // ==================================================================================
+
+    uint8 internal constant OP_CHANGE_OWNER = 0;
+    uint8 internal constant OP_ADD_DELEGATE = 1;
+    uint8 internal constant OP_REVOKE_DELEGATE = 2;
+    uint8 internal constant OP_SET_ATTRIBUTE = 3;
+    uint8 internal constant OP_REVOKE_ATTRIBUTE = 4;
+
+    bytes32 internal constant CHANGE_OWNER_TYPEHASH = keccak256(
+        "ChangeOwner(address identity,address signer,address newOwner,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant ADD_DELEGATE_TYPEHASH = keccak256(
+        "AddDelegate(address identity,address signer,bytes32 delegateType,address delegate,uint256 validity,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant REVOKE_DELEGATE_TYPEHASH = keccak256(
+        "RevokeDelegate(address identity,address signer,bytes32 delegateType,address delegate,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant SET_ATTRIBUTE_TYPEHASH = keccak256(
+        "SetAttribute(address identity,address signer,bytes32 name,bytes value,uint256 validity,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant REVOKE_ATTRIBUTE_TYPEHASH = keccak256(
+        "RevokeAttribute(address identity,address signer,bytes32 name,bytes value,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant OPERATION_TYPEHASH =
+        keccak256("Operation(uint8 kind,bytes32 name,address account,uint256 validity,bytes value)");
+    bytes32 internal constant BATCH_TYPEHASH = keccak256(
+        "Batch(address identity,address signer,Operation[] operations,uint256 nonce,uint256 deadline)"
+        "Operation(uint8 kind,bytes32 name,address account,uint256 validity,bytes value)"
+    );
+
+    // ==================================================================================
+    // STORAGE
+    // ==================================================================================
+
+    /// @dev Packing (1 slot, 232 of 256 bits): owner (160) | changed (64) | deactivated (8).
+    /// Owner and last-change block share a slot, so a first owner change writes one fresh
+    /// slot instead of the canonical two. `owner == 0 && !deactivated` means "owns itself".
+    struct IdentityRecord {
+        address owner;
+        uint64 changed;
+        bool deactivated;
+    }
+
+    mapping(address identity => IdentityRecord) private _identities;
+
+    /// @dev validTo = _delegates[identity][keccak256(abi.encode(delegateType))][delegate],
+    /// keyed exactly as ERC-1056 so `delegates(...)` answers the same questions.
+    mapping(address identity => mapping(bytes32 typeHash => mapping(address delegate => uint256)))
+        private _delegates;
+
+    constructor() EIP712("DIDRegistry", "1") {}
+
+    // ==================================================================================
+    // EXTERNAL: ERC-1056 VIEWS
+    // ==================================================================================
+
+    /// @notice The owner recorded for `identity`; zero if it never changed owner (it owns
+    /// itself) or was deactivated. Use {identityOwner} for the effective owner.
+    function owners(address identity) external view returns (address) {
+        return _identities[identity].owner;
+    }
+
+    /// @notice Expiry (unix seconds) of `delegate` for `identity` under the delegate type
+    /// whose `keccak256(abi.encode(delegateType))` is `delegateTypeHash`; 0 if never added.
+    function delegates(address identity, bytes32 delegateTypeHash, address delegate)
+        external
+        view
+        returns (uint256)
+    {
+        return _delegates[identity][delegateTypeHash][delegate];
+    }
+
+    /// @notice Block number of the last change to `identity` (0 if none): where resolvers
+    /// start walking its event history.
+    function changed(address identity) external view returns (uint256) {
+        return _identities[identity].changed;
+    }
+
+    /// @notice The next signature nonce of `owner` (ERC-1056 name; same counter as {nonces}).
+    function nonce(address owner) external view returns (uint256) {
+        return nonces(owner);
+    }
+
+    /// @inheritdoc Nonces
+    function nonces(address owner) public view override(IDIDRegistry, Nonces) returns (uint256) {
+        return super.nonces(owner);
+    }
+
+    /// @notice The effective owner of `identity`: itself by default, the address it last
+    /// named, or zero once deactivated.
+    function identityOwner(address identity) public view returns (address) {
+        IdentityRecord memory rec = _identities[identity];
+        if (rec.owner != address(0) || rec.deactivated) return rec.owner;
+        return identity;
+    }
+
+    /// @notice Whether `delegate` is an unexpired delegate of `identity` for `delegateType`.
+    function validDelegate(address identity, bytes32 delegateType, address delegate)
+        external
+        view
+        returns (bool)
+    {
+        return _delegates[identity][_typeKey(delegateType)][delegate] > block.timestamp;
+    }
+
+    // ==================================================================================
+    // EXTERNAL: ERC-1056 CHANGES (direct and legacy 0x19 0x00 signed)
+    // ==================================================================================
+
+    /// @notice Make `newOwner` the owner of `identity`; the zero address deactivates it.
+    /// Requirements: caller is the identity's owner; identity not deactivated.
+    /// Emits {DIDOwnerChanged}.
+    function changeOwner(address identity, address newOwner) external {
+        IdentityRecord memory rec = _identities[identity];
+        _authorize(identity, rec, msg.sender);
+        _changeOwner(identity, rec, newOwner);
+        _identities[identity] = rec;
+    }
+
+    /// @notice {changeOwner} authorised by the owner's legacy ERC-1056 signature over
+    /// keccak256(0x19 0x00 registry nonce identity "changeOwner" newOwner).
+    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
+    /// Emits {DIDOwnerChanged}.
+    function changeOwnerSigned(address identity, uint8 sigV, bytes32 sigR, bytes32 sigS, address newOwner)
+        external
+    {
+        IdentityRecord memory rec = _identities[identity];
+        address owner = _activeOwner(identity, rec);
+        bytes32 hash = keccak256(
+            abi.encodePacked(
+                bytes1(0x19), bytes1(0), address(this), nonces(owner), identity, "changeOwner", newOwner
+            )
+        );
+        _checkLegacy(identity, owner, hash, sigV, sigR, sigS);
+        _changeOwner(identity, rec, newOwner);
+        _identities[identity] = rec;
+    }
+
+    /// @notice Add `delegate` of `delegateType` (e.g. "veriKey", "sigAuth") to `identity`
+    /// for `validity` seconds from now.
+    /// Requirements: caller is the identity's owner; identity not deactivated; now +
+    /// validity fits in uint256.
+    /// Emits {DIDDelegateChanged}.
+    function addDelegate(address identity, bytes32 delegateType, address delegate, uint256 validity)
+        external
+    {
+        IdentityRecord memory rec = _identities[identity];
+        _authorize(identity, rec, msg.sender);
+        _addDelegate(identity, rec, delegateType, delegate, validity);
+        _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice {addDelegate} authorised by the owner's legacy ERC-1056 signature over
+    /// keccak256(0x19 0x00 registry nonce identity "addDelegate" delegateType delegate validity).
+    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
+    /// Emits {DIDDelegateChanged}.
+    function addDelegateSigned(
+        address identity,
+        uint8 sigV,
+        bytes32 sigR,
+        bytes32 sigS,
+        bytes32 delegateType,
+        address delegate,
+        uint256 validity
+    ) external {
+        IdentityRecord memory rec = _identities[identity];
+        address owner = _activeOwner(identity, rec);
+        bytes32 hash = keccak256(
+            abi.encodePacked(
+                bytes1(0x19),
+                bytes1(0),
+                address(this),
+                nonces(owner),
+                identity,
+                "addDelegate",
+                delegateType,
+                delegate,
+                validity
+            )
+        );
+        _checkLegacy(identity, owner, hash, sigV, sigR, sigS);
+        _addDelegate(identity, rec, delegateType, delegate, validity);
+        _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice Revoke `delegate` of `delegateType` for `identity` (its expiry becomes now).
+    /// Requirements: caller is the identity's owner; identity not deactivated.
+    /// Emits {DIDDelegateChanged} with validTo = block time.
+    function revokeDelegate(address identity, bytes32 delegateType, address delegate) external {
+        IdentityRecord memory rec = _identities[identity];
+        _authorize(identity, rec, msg.sender);
+        _revokeDelegate(identity, rec, delegateType, delegate);
+        _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice {revokeDelegate} authorised by the owner's legacy ERC-1056 signature over
+    /// keccak256(0x19 0x00 registry nonce identity "revokeDelegate" delegateType delegate).
+    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
+    /// Emits {DIDDelegateChanged}.
+    function revokeDelegateSigned(
+        address identity,
+        uint8 sigV,
+        bytes32 sigR,
+        bytes32 sigS,
+        bytes32 delegateType,
+        address delegate
+    ) external {
+        IdentityRecord memory rec = _identities[identity];
+        address owner = _activeOwner(identity, rec);
+        bytes32 hash = keccak256(
+            abi.encodePacked(
+                bytes1(0x19),
+                bytes1(0),
+                address(this),
+                nonces(owner),
+                identity,
+                "revokeDelegate",
+                delegateType,
+                delegate
+            )
+        );
+        _checkLegacy(identity, owner, hash, sigV, sigR, sigS);
+        _revokeDelegate(identity, rec, delegateType, delegate);
+        _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice Publish attribute `name` = `value` for `identity`, valid `validity` seconds
+    /// (only an event: attributes live in the log, not in storage).
+    /// Requirements: caller is the identity's owner; identity not deactivated; now +
+    /// validity fits in uint256.
+    /// Emits {DIDAttributeChanged}.
+    function setAttribute(address identity, bytes32 name, bytes calldata value, uint256 validity)
+        external
+    {
+        IdentityRecord memory rec = _identities[identity];
+        _authorize(identity, rec, msg.sender);
+        _setAttribute(identity, rec, name, value, validity);
+        _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice {setAttribute} authorised by the owner's legacy ERC-1056 signature over
+    /// keccak256(0x19 0x00 registry nonce identity "setAttribute" name value validity).
+    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
+    /// Emits {DIDAttributeChanged}.
+    function setAttributeSigned(
+        address identity,
+        uint8 sigV,
+        bytes32 sigR,
+        bytes32 sigS,
+        bytes32 name,
+        bytes calldata value,
+        uint256 validity
+    ) external {
+        IdentityRecord memory rec = _identities[identity];
+        address owner = _activeOwner(identity, rec);
+        bytes32 hash = _legacyAttributeHash(identity, nonces(owner), "setAttribute", name, value, validity);
+        _checkLegacy(identity, owner, hash, sigV, sigR, sigS);
+        _setAttribute(identity, rec, name, value, validity);
+        _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice Revoke attribute `name` = `value` of `identity`.
+    /// Requirements: caller is the identity's owner; identity not deactivated.
+    /// Emits {DIDAttributeChanged} with validTo = 0.
+    function revokeAttribute(address identity, bytes32 name, bytes calldata value) external {
+        IdentityRecord memory rec = _identities[identity];
+        _authorize(identity, rec, msg.sender);
+        _revokeAttribute(identity, rec, name, value);
+        _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice {revokeAttribute} authorised by the owner's legacy ERC-1056 signature over
+    /// keccak256(0x19 0x00 registry nonce identity "revokeAttribute" name value).
+    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
+    /// Emits {DIDAttributeChanged}.
+    function revokeAttributeSigned(
+        address identity,
+        uint8 sigV,
+        bytes32 sigR,
+        bytes32 sigS,
+        bytes32 name,
+        bytes calldata value
+    ) external {
+        IdentityRecord memory rec = _identities[identity];
+        address owner = _activeOwner(identity, rec);
+        bytes32 hash = keccak256(
+            abi.encodePacked(
+                bytes1(0x19),
+                bytes1(0),
+                address(this),
+                nonces(owner),
+                identity,
+                "revokeAttribute",
+                name,
+                value
+            )
+        );
+        _checkLegacy(identity, owner, hash, sigV, sigR, sigS);
+        _revokeAttribute(identity, rec, name, value);
+        _identities[identity].changed = rec.changed;
+    }
+
+    // ==================================================================================
+    // EXTERNAL: EIP-712 SIGNED CHANGES
+    // ==================================================================================
+
+    /// @notice {changeOwner} authorised by an EIP-712 `ChangeOwner` signature of the owner
+    /// (`auth.signer`, an EOA or ERC-1271 wallet); anyone may relay it.
+    /// Requirements: auth.signer is the owner; block time <= auth.deadline; auth.nonce is
+    /// the owner's next nonce (consumed); the signature verifies for this chain and registry.
+    /// Emits {DIDOwnerChanged}.
+    function changeOwnerTyped(address identity, address newOwner, SignedAuth calldata auth) external {
+        IdentityRecord memory rec = _identities[identity];
+        bytes32 structHash = keccak256(
+            abi.encode(CHANGE_OWNER_TYPEHASH, identity, auth.signer, newOwner, auth.nonce, auth.deadline)
+        );
+        _checkTyped(identity, rec, structHash, auth);
+        _changeOwner(identity, rec, newOwner);
+        _identities[identity] = rec;
+    }
+
+    /// @notice {addDelegate} authorised by an EIP-712 `AddDelegate` signature of the owner.
+    /// Requirements: as {changeOwnerTyped}; now + validity fits in uint256.
+    /// Emits {DIDDelegateChanged}.
+    function addDelegateTyped(
+        address identity,
+        bytes32 delegateType,
+        address delegate,
+        uint256 validity,
+        SignedAuth calldata auth
+    ) external {
+        IdentityRecord memory rec = _identities[identity];
+        bytes32 structHash = keccak256(
+            abi.encode(
+                ADD_DELEGATE_TYPEHASH,
+                identity,
+                auth.signer,
+                delegateType,
+                delegate,
+                validity,
+                auth.nonce,
+                auth.deadline
+            )
+        );
+        _checkTyped(identity, rec, structHash, auth);
+        _addDelegate(identity, rec, delegateType, delegate, validity);
+        _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice {revokeDelegate} authorised by an EIP-712 `RevokeDelegate` signature of the owner.
+    /// Requirements: as {changeOwnerTyped}.
+    /// Emits {DIDDelegateChanged}.
+    function revokeDelegateTyped(
+        address identity,
+        bytes32 delegateType,
+        address delegate,
+        SignedAuth calldata auth
+    ) external {
+        IdentityRecord memory rec = _identities[identity];
+        bytes32 structHash = keccak256(
+            abi.encode(
+                REVOKE_DELEGATE_TYPEHASH, identity, auth.signer, delegateType, delegate, auth.nonce, auth.deadline
+            )
+        );
+        _checkTyped(identity, rec, structHash, auth);
+        _revokeDelegate(identity, rec, delegateType, delegate);
+        _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice {setAttribute} authorised by an EIP-712 `SetAttribute` signature of the owner.
+    /// Requirements: as {changeOwnerTyped}; now + validity fits in uint256.
+    /// Emits {DIDAttributeChanged}.
+    function setAttributeTyped(
+        address identity,
+        bytes32 name,
+        bytes calldata value,
+        uint256 validity,
+        SignedAuth calldata auth
+    ) external {
+        IdentityRecord memory rec = _identities[identity];
+        bytes32 structHash = keccak256(
+            abi.encode(
+                SET_ATTRIBUTE_TYPEHASH,
+                identity,
+                auth.signer,
+                name,
+                keccak256(value),
+                validity,
+                auth.nonce,
+                auth.deadline
+            )
+        );
+        _checkTyped(identity, rec, structHash, auth);
+        _setAttribute(identity, rec, name, value, validity);
+        _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice {revokeAttribute} authorised by an EIP-712 `RevokeAttribute` signature of the owner.
+    /// Requirements: as {changeOwnerTyped}.
+    /// Emits {DIDAttributeChanged}.
+    function revokeAttributeTyped(
+        address identity,
+        bytes32 name,
+        bytes calldata value,
+        SignedAuth calldata auth
+    ) external {
+        IdentityRecord memory rec = _identities[identity];
+        bytes32 structHash = keccak256(
+            abi.encode(
+                REVOKE_ATTRIBUTE_TYPEHASH,
+                identity,
+                auth.signer,
+                name,
+                keccak256(value),
+                auth.nonce,
+                auth.deadline
+            )
+        );
+        _checkTyped(identity, rec, structHash, auth);
+        _revokeAttribute(identity, rec, name, value);
+        _identities[identity].changed = rec.changed;
+    }
+
+    // ==================================================================================
+    // EXTERNAL: BATCHES
+    // ==================================================================================
+
+    /// @notice Apply `operations` to `identity` in order, atomically, as if each were its
+    /// own call in this block by the caller (so an owner change must come last unless the
+    /// new owner is the caller). Events are those of the single calls, in order.
+    /// Requirements: at least one operation; each operation's kind known; the caller owns
+    /// the identity before each operation; as the single calls.
+    /// Emits {DIDOwnerChanged}, {DIDDelegateChanged}, {DIDAttributeChanged} per operation.
+    function batch(address identity, Operation[] calldata operations) external {
+        _runBatch(identity, msg.sender, operations);
+    }
+
+    /// @notice {batch} authorised by one EIP-712 `Batch` signature of the owner, relayed
+    /// by anyone.
+    /// Requirements: as {changeOwnerTyped} (checked against the owner before the batch)
+    /// and as {batch} with `auth.signer` as the actor.
+    /// Emits as {batch}.
+    function batchTyped(address identity, Operation[] calldata operations, SignedAuth calldata auth)
+        external
+    {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                BATCH_TYPEHASH, identity, auth.signer, _hashOperations(operations), auth.nonce, auth.deadline
+            )
+        );
+        _checkTyped(identity, _identities[identity], structHash, auth);
+        _runBatch(identity, auth.signer, operations);
+    }
+
+    // ==================================================================================
+    // INTERNAL: AUTHORISATION
+    // ==================================================================================
+
+    /// @dev The effective owner of an active identity; reverts once deactivated.
+    function _activeOwner(address identity, IdentityRecord memory rec) internal pure returns (address) {
+        if (rec.deactivated) revert IdentityDeactivated(identity);
+        return rec.owner == address(0) ? identity : rec.owner;
+    }
+
+    function _authorize(address identity, IdentityRecord memory rec, address actor) internal pure {
+        address owner = _activeOwner(identity, rec);
+        if (actor != owner) revert NotIdentityOwner(identity, actor, owner);
+    }
+
+    /// @dev ERC-1056 meta-transaction check: recover the signer of `hash` and require the
+    /// owner; consume the owner's nonce. Malformed or high-s signatures recover nothing.
+    function _checkLegacy(address identity, address owner, bytes32 hash, uint8 v, bytes32 r, bytes32 s)
+        internal
+    {
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, v, r, s);
+        if (err != ECDSA.RecoverError.NoError || recovered != owner) {
+            revert InvalidLegacySignature(identity, recovered, owner);
+        }
+        _useNonce(owner);
+    }
+
+    /// @dev EIP-712 check: signer owns the identity, deadline not passed, nonce is the
+    /// signer's next one (consumed), signature valid for the signer (ECDSA or ERC-1271).
+    function _checkTyped(
+        address identity,
+        IdentityRecord memory rec,
+        bytes32 structHash,
+        SignedAuth calldata auth
+    ) internal {
+        _authorize(identity, rec, auth.signer);
+        if (block.timestamp > auth.deadline) revert SignatureExpired(auth.deadline, block.timestamp);
+        uint256 expected = _useNonce(auth.signer);
+        if (expected != auth.nonce) revert InvalidNonce(auth.signer, expected, auth.nonce);
+        if (!SignatureChecker.isValidSignatureNow(auth.signer, _hashTypedDataV4(structHash), auth.signature)) {
+            revert InvalidSignature(identity, auth.signer);
+        }
+    }
+
+    function _legacyAttributeHash(
+        address identity,
+        uint256 ownerNonce,
+        string memory action,
+        bytes32 name,
+        bytes calldata value,
+        uint256 validity
+    ) internal view returns (bytes32) {
+        return keccak256(
+            abi.encodePacked(
+                bytes1(0x19), bytes1(0), address(this), ownerNonce, identity, action, name, value, validity
+            )
+        );
+    }
+
+    /// @dev EIP-712 encoding of Operation[]: keccak256 of the concatenated struct hashes.
+    /// The loop is bounded by calldata the caller paid for, not by storage.
+    function _hashOperations(Operation[] calldata operations) internal pure returns (bytes32) {
+        bytes32[] memory hashes = new bytes32[](operations.length);
+        for (uint256 i; i < operations.length; ++i) {
+            Operation calldata op = operations[i];
+            hashes[i] = keccak256(
+                abi.encode(OPERATION_TYPEHASH, op.kind, op.name, op.account, op.validity, keccak256(op.value))
+            );
+        }
+        return keccak256(abi.encodePacked(hashes));
+    }
+
+    // ==================================================================================
+    // INTERNAL: CHANGES (update `rec` in memory; callers write it back once)
+    // ==================================================================================
+
+    function _runBatch(address identity, address actor, Operation[] calldata operations) internal {
+        uint256 count = operations.length;
+        if (count == 0) revert EmptyBatch(identity);
+        IdentityRecord memory rec = _identities[identity];
+        for (uint256 i; i < count; ++i) {
+            Operation calldata op = operations[i];
+            _authorize(identity, rec, actor);
+            uint8 kind = op.kind;
+            if (kind == OP_SET_ATTRIBUTE) {
+                _setAttribute(identity, rec, op.name, op.value, op.validity);
+            } else if (kind == OP_REVOKE_ATTRIBUTE) {
+                _revokeAttribute(identity, rec, op.name, op.value);
+            } else if (kind == OP_ADD_DELEGATE) {
+                _addDelegate(identity, rec, op.name, op.account, op.validity);
+            } else if (kind == OP_REVOKE_DELEGATE) {
+                _revokeDelegate(identity, rec, op.name, op.account);
+            } else if (kind == OP_CHANGE_OWNER) {
+                _changeOwner(identity, rec, op.account);
+            } else {
+                revert UnknownOperation(i, kind);
+            }
+        }
+        _identities[identity] = rec;
+    }
+
+    function _changeOwner(address identity, IdentityRecord memory rec, address newOwner) internal {
+        rec.owner = newOwner;
+        rec.deactivated = newOwner == address(0);
+        emit DIDOwnerChanged(identity, newOwner, rec.changed);
+        rec.changed = _blockNumber();
+    }
+
+    function _addDelegate(
+        address identity,
+        IdentityRecord memory rec,
+        bytes32 delegateType,
+        address delegate,
+        uint256 validity
+    ) internal {
+        uint256 validTo = _validTo(validity);
+        _delegates[identity][_typeKey(delegateType)][delegate] = validTo;
+        emit DIDDelegateChanged(identity, delegateType, delegate, validTo, rec.changed);
+        rec.changed = _blockNumber();
+    }
+
+    function _revokeDelegate(address identity, IdentityRecord memory rec, bytes32 delegateType, address delegate)
+        internal
+    {
+        _delegates[identity][_typeKey(delegateType)][delegate] = block.timestamp;
+        emit DIDDelegateChanged(identity, delegateType, delegate, block.timestamp, rec.changed);
+        rec.changed = _blockNumber();
+    }
+
+    function _setAttribute(
+        address identity,
+        IdentityRecord memory rec,
+        bytes32 name,
+        bytes calldata value,
+        uint256 validity
+    ) internal {
+        emit DIDAttributeChanged(identity, name, value, _validTo(validity), rec.changed);
+        rec.changed = _blockNumber();
+    }
+
+    function _revokeAttribute(address identity, IdentityRecord memory rec, bytes32 name, bytes calldata value)
+        internal
+    {
+        emit DIDAttributeChanged(identity, name, value, 0, rec.changed);
+        rec.changed = _blockNumber();
+    }
+
+    function _validTo(uint256 validity) internal view returns (uint256 validTo) {
+        // Unchecked so an overflow becomes a named error rather than a bare panic; the
+        // wrap-around comparison below detects it.
+        unchecked {
+            validTo = block.timestamp + validity;
+        }
+        if (validTo < validity) revert ValidityOverflow(validity);
+    }
+
+    function _typeKey(bytes32 delegateType) internal pure returns (bytes32) {
+        return keccak256(abi.encode(delegateType));
+    }
+
+    function _blockNumber() internal view returns (uint64) {
+        // Block numbers fit in 64 bits for billions of years at one block per second.
+        return uint64(block.number);
+    }
+}
