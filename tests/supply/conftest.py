@@ -4,13 +4,9 @@ trading partners registered through their DIDs, and small lots built with the SD
 from __future__ import annotations
 
 import pytest
+from supply_helpers import GTIN, OTHER_PREFIX, PREFIX, new_lot
 
-from medchain.supply import LotManifest, Role, SupplyClient, make_gtin
-
-PREFIX = "0614141"  # GS1's example company prefix
-OTHER_PREFIX = "0777777"
-GTIN = make_gtin(PREFIX, "12345")
-OTHER_GTIN = make_gtin(OTHER_PREFIX, "00001")
+from medchain.supply import Role, SupplyClient
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +36,6 @@ def partners(client, manufacturer, wholesaler, pharmacy, lab, sponsor):
         "pharmacy": pharmacy,
         "pharmacy2": lab,
     }
-
-
-_counter = iter(range(10**6))
-
-
-def new_lot(n: int = 8, expiry: str = "301231", gtin: str = GTIN) -> LotManifest:
-    lot = f"L{next(_counter):05d}"
-    return LotManifest(gtin, lot, expiry, [f"SN{lot}{i:04d}" for i in range(n)])
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ape
 import pytest
-from conftest import GTIN, OTHER_GTIN, PREFIX
+from supply_helpers import GTIN, OTHER_GTIN, PREFIX
 
 from medchain.errors import ContractRevert
 from medchain.supply import (

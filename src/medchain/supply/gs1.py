@@ -294,7 +294,7 @@ def parse_digital_link(uri: str) -> dict[str, str]:
 def parse_scan(text: str) -> dict[str, str]:
     """AI -> value from whatever a scanner or camera gives: Digital Link or element string."""
     stripped = text.strip()
-    if stripped.lower().startswith(("http://", "https://")):
+    if "://" in stripped:
         return parse_digital_link(stripped)
     return parse_element_string(text)
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
 from medchain import crypto
 from medchain.errors import IntegrityError, InvalidInput
 
@@ -141,7 +143,7 @@ def upload_manifest(
     *,
     chain_id: int,
     registry: str,
-    recipients: Mapping[str, bytes] | None = None,
+    recipients: Mapping[str, X25519PublicKey | bytes] | None = None,
 ) -> ManifestUpload:
     """Encrypt the manifest under a fresh data key, store it, and store one key envelope
     per recipient (name -> X25519 public key). Returns the CIDs and the data key."""
@@ -164,7 +166,7 @@ def open_manifest(
     lot: bytes,
     data_key: bytes | None = None,
     envelope_cid: str | None = None,
-    private_key: bytes | None = None,
+    private_key: X25519PrivateKey | bytes | None = None,
 ) -> LotManifest:
     """Fetch, decrypt and check a manifest, with the data key or a key envelope + private key."""
     context = envelope_context(lot, chain_id, registry)

@@ -1,0 +1,19 @@
+"""Constants and lot builders shared by the supply tests (a uniquely named module so
+it never collides with another folder's conftest)."""
+
+from __future__ import annotations
+
+from medchain.supply import LotManifest, make_gtin
+
+PREFIX = "0614141"  # GS1's example company prefix
+OTHER_PREFIX = "0777777"
+GTIN = make_gtin(PREFIX, "12345")
+OTHER_GTIN = make_gtin(OTHER_PREFIX, "00001")
+
+
+_counter = iter(range(10**6))
+
+
+def new_lot(n: int = 8, expiry: str = "301231", gtin: str = GTIN) -> LotManifest:
+    lot = f"L{next(_counter):05d}"
+    return LotManifest(gtin, lot, expiry, [f"SN{lot}{i:04d}" for i in range(n)])
