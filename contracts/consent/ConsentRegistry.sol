@@ -37,7 +37,8 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     uint8 public constant ETREAT = 1;
 
     /// @notice Scope matching every data category of a patient.
-    bytes32 public constant ANY_SCOPE = keccak256("*");
+    /// (ASCII "*" left-aligned, the encoding medchain.records uses for record types).
+    bytes32 public constant ANY_SCOPE = bytes32("*");
 
     /// @notice ERC-1056 delegate type that may manage a patient's consent (a guardian,
     /// a carer). bytes32 of the ASCII string, as ethr-did tools encode delegate types.

@@ -1,0 +1,678 @@
+"""ConsentClient: typed access to ConsentRegistry - grants, revocations, checks (single
+and JSON-RPC-batched), EIP-712 signing and relaying, break-glass, and the audit trail
+rebuilt from events with batched log queries (JSON and CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+
+from medchain.client import ContractClient
+from medchain.consent.codes import (
+    ETREAT,
+    action_names,
+    actions_mask,
+    purpose_index,
+    purpose_names,
+    purposes_mask,
+    scope_id,
+    scope_label,
+)
+from medchain.consent.model import OPEN_END, Grant, address_of
+from medchain.errors import IntegrityError, InvalidInput, TransactionFailed, translate_errors
+
+EIP712_NAME, EIP712_VERSION = "MedchainConsent", "1"
+STATUS = ("none", "pending", "active", "accepted", "flagged")
+
+_PROVISION_FIELDS = [
+    ("patient", "address"),
+    ("grantee", "address"),
+    ("scope", "bytes32"),
+    ("actions", "uint8"),
+    ("purposes", "uint32"),
+    ("start", "uint40"),
+    ("end", "uint40"),
+    ("deny", "bool"),
+    ("signer", "address"),
+    ("nonce", "uint256"),
+    ("deadline", "uint256"),
+]
+_REVOCATION_FIELDS = [
+    ("patient", "address"),
+    ("grantee", "address"),
+    ("scope", "bytes32"),
+    ("deny", "bool"),
+    ("signer", "address"),
+    ("nonce", "uint256"),
+    ("deadline", "uint256"),
+]
+_HAS_ACCESS = function_signature_to_4byte_selector("hasAccess(address,address,bytes32,uint8,uint8)")
+
+# Events of the audit trail, by where the patient sits among the topics.
+PATIENT_TOPIC1 = ("ConsentGranted", "ConsentDenied", "ConsentRevoked", "AccessRecorded")
+PATIENT_TOPIC2 = (
+    "BreakGlassRequested",
+    "BreakGlassActivated",
+    "BreakGlassClosed",
+    "BreakGlassReviewed",
+)
+EPISODE_TOPIC1 = ("BreakGlassApproved",)
+LOG_CHUNK_BLOCKS = 5_000  # block span of one eth_getLogs request
+RPC_BATCH = 500  # eth_call requests per JSON-RPC batch
+
+
+def _addr(value: Any) -> str:
+    return address_of(str(getattr(value, "address", value)))
+
+
+def _b32(value: Any) -> bytes:
+    if isinstance(value, str):
+        return scope_id(value)
+    return bytes(value)
+
+
+@dataclass(frozen=True)
+class SignedMessage:
+    """A typed-data message (SignedProvision or SignedRevocation) and its signature."""
+
+    kind: str  # "provision" | "revocation"
+    message: dict[str, Any]
+    signature: bytes
+    chain_id: int
+    verifying_contract: str
+
+    def to_json(self) -> dict[str, Any]:
+        msg = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in self.message.items()}
+        return {
+            "kind": self.kind,
+            "message": msg,
+            "signature": "0x" + self.signature.hex(),
+            "chainId": self.chain_id,
+            "verifyingContract": self.verifying_contract,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SignedMessage:
+        try:
+            kind = data["kind"]
+            fields = _PROVISION_FIELDS if kind == "provision" else _REVOCATION_FIELDS
+            raw = data["message"]
+            message: dict[str, Any] = {}
+            for name, typ in fields:
+                value = raw[name]
+                if typ == "bytes32":
+                    value = bytes.fromhex(str(value).removeprefix("0x"))
+                elif typ == "address":
+                    value = to_checksum_address(value)
+                elif typ == "bool":
+                    value = bool(value)
+                else:
+                    value = int(value)
+                message[name] = value
+            return cls(
+                kind=kind,
+                message=message,
+                signature=bytes.fromhex(str(data["signature"]).removeprefix("0x")),
+                chain_id=int(data["chainId"]),
+                verifying_contract=to_checksum_address(data["verifyingContract"]),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InvalidInput(f"not a signed consent message: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Check:
+    """One access question for `check_many`."""
+
+    patient: str
+    grantee: str
+    scope: str | bytes
+    action: int
+    purpose: int
+
+
+@dataclass
+class AuditEvent:
+    """One line of a patient's audit trail."""
+
+    block: int
+    timestamp: int
+    tx: str
+    log_index: int
+    event: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "block": self.block,
+            "timestamp": self.timestamp,
+            "tx": self.tx,
+            "log_index": self.log_index,
+            "event": self.event,
+            **self.fields,
+        }
+
+
+class ConsentClient(ContractClient):
+    """Client of ConsentRegistry. Scopes are labels ("Observation", "category:laboratory",
+    "*") or 32-byte ids; actions and purposes accept names or bitmasks."""
+
+    contract_name = "ConsentRegistry"
+
+    def call(self, method: str, *args: Any, **kw: Any) -> Any:
+        """Read-only call through the one error mapping. ape's view handlers are called
+        directly (they have no `.call`); transaction handlers use `.call`."""
+        handler = getattr(self.contract, method)
+        with translate_errors(self.contract_name):
+            if hasattr(handler, "call"):
+                return handler.call(*args, **kw)
+            return handler(*args, **kw)
+
+    # ------------------------------------------------------------------ consent
+
+    def grant(
+        self,
+        patient: Any,
+        grantee: Any,
+        scope: str | bytes,
+        actions: Any = "read",
+        purposes: Any = "TREAT",
+        start: int = 0,
+        end: int = OPEN_END,
+        *,
+        deny: bool = False,
+        sender: Any = None,
+    ) -> Any:
+        """Set a permit (or deny) provision; returns the receipt."""
+        method = "deny" if deny else "grant"
+        return self.transact(
+            method,
+            _addr(patient),
+            _addr(grantee),
+            _b32(scope),
+            actions_mask(actions),
+            purposes_mask(purposes),
+            int(start),
+            int(end),
+            sender=sender,
+        )
+
+    def apply(self, grants: Iterable[Grant], sender: Any = None) -> list[Any]:
+        """Write grants (e.g. imported from FHIR) one transaction each."""
+        return [
+            self.grant(
+                g.patient,
+                g.grantee,
+                g.scope_id,
+                g.actions,
+                g.purposes,
+                g.start,
+                g.end,
+                deny=g.deny,
+                sender=sender,
+            )
+            for g in grants
+        ]
+
+    def revoke(
+        self,
+        patient: Any,
+        grantee: Any,
+        scope: str | bytes,
+        *,
+        deny: bool = False,
+        sender: Any = None,
+    ) -> Any:
+        """Remove the permit (or, with `deny`, the deny) provision. New accesses stop at once;
+        data the grantee already decrypted cannot be recalled."""
+        method = "liftDeny" if deny else "revoke"
+        return self.transact(method, _addr(patient), _addr(grantee), _b32(scope), sender=sender)
+
+    def provision(
+        self, patient: Any, grantee: Any, scope: str | bytes
+    ) -> tuple[Grant | None, Grant | None]:
+        """The stored (permit, deny) of a key; None where absent."""
+        permit, denial = self.call("provisionOf", _addr(patient), _addr(grantee), _b32(scope))
+        label = scope_label(_b32(scope), extra=[scope] if isinstance(scope, str) else [])
+        return (
+            self._grant(patient, grantee, label, permit, False),
+            self._grant(patient, grantee, label, denial, True),
+        )
+
+    @staticmethod
+    def _grant(patient: Any, grantee: Any, scope: str, stored: Any, deny: bool) -> Grant | None:
+        actions, purposes, start, end = (int(x) for x in stored)
+        if actions == 0:
+            return None
+        return Grant(_addr(patient), _addr(grantee), scope, actions, purposes, start, end, deny)
+
+    def check(
+        self, patient: Any, grantee: Any, scope: str | bytes, action: Any, purpose: Any
+    ) -> bool:
+        """Whether `grantee` may now do `action` on `scope` of `patient` for `purpose`."""
+        return bool(
+            self.call(
+                "hasAccess",
+                _addr(patient),
+                _addr(grantee),
+                _b32(scope),
+                actions_mask(action),
+                purpose_index(purpose),
+            )
+        )
+
+    def check_many(self, checks: Sequence[Check], *, batch: bool = True) -> list[bool]:
+        """Answer many access questions at one block. Against an HTTP node the eth_calls go
+        out as JSON-RPC batches of RPC_BATCH; `batch=False` (or an in-process chain) sends
+        one call per check."""
+        payloads = [
+            _HAS_ACCESS
+            + abi_encode(
+                ["address", "address", "bytes32", "uint8", "uint8"],
+                [
+                    _addr(c.patient),
+                    _addr(c.grantee),
+                    _b32(c.scope),
+                    actions_mask(c.action),
+                    purpose_index(c.purpose),
+                ],
+            )
+            for c in checks
+        ]
+        uri = _http_uri()
+        if not batch or uri is None:
+            return [bool(self.call("hasAccess", *self._args(c))) for c in checks]
+        return [bool(abi_decode(["bool"], raw)[0]) for raw in self._batched_calls(uri, payloads)]
+
+    @staticmethod
+    def _args(c: Check) -> tuple[Any, ...]:
+        return (
+            _addr(c.patient),
+            _addr(c.grantee),
+            _b32(c.scope),
+            actions_mask(c.action),
+            purpose_index(c.purpose),
+        )
+
+    def _batched_calls(self, uri: str, payloads: Sequence[bytes]) -> list[bytes]:
+        import httpx
+        from ape import chain
+
+        block = hex(chain.blocks.height)
+        results: list[bytes] = []
+        with httpx.Client(timeout=60) as http:
+            for first in range(0, len(payloads), RPC_BATCH):
+                chunk = payloads[first : first + RPC_BATCH]
+                body = [
+                    {
+                        "jsonrpc": "2.0",
+                        "id": i,
+                        "method": "eth_call",
+                        "params": [{"to": self.address, "data": "0x" + data.hex()}, block],
+                    }
+                    for i, data in enumerate(chunk)
+                ]
+                answers = http.post(uri, json=body).json()
+                if not isinstance(answers, list):
+                    raise TransactionFailed(f"ConsentRegistry: node refused a batch: {answers}")
+                by_id = {a.get("id"): a for a in answers}
+                for i in range(len(chunk)):
+                    answer = by_id.get(i) or {}
+                    if "result" not in answer:
+                        raise TransactionFailed(
+                            f"ConsentRegistry: batched hasAccess failed: {answer.get('error')}"
+                        )
+                    results.append(bytes.fromhex(answer["result"].removeprefix("0x")))
+        return results
+
+    def is_manager(self, patient: Any, caller: Any) -> bool:
+        return bool(self.call("isManager", _addr(patient), _addr(caller)))
+
+    def record_access(
+        self,
+        patient: Any,
+        scope: str | bytes,
+        action: Any,
+        purpose: Any,
+        record_ref: bytes,
+        sender: Any = None,
+    ) -> Any:
+        """Record (as the grantee, the sender) an access it is permitted to make."""
+        return self.transact(
+            "recordAccess",
+            _addr(patient),
+            _b32(scope),
+            actions_mask(action),
+            purpose_index(purpose),
+            bytes(record_ref).rjust(32, b"\0"),
+            sender=sender,
+        )
+
+    # ------------------------------------------------------------------ EIP-712
+
+    def nonce(self, patient: Any) -> int:
+        return int(self.call("nonces", _addr(patient)))
+
+    def _domain(self) -> dict[str, Any]:
+        from ape import chain
+
+        return {
+            "name": EIP712_NAME,
+            "version": EIP712_VERSION,
+            "chainId": chain.chain_id,
+            "verifyingContract": self.address,
+        }
+
+    def sign_grant(
+        self,
+        signer: Any,
+        patient: Any,
+        grantee: Any,
+        scope: str | bytes,
+        actions: Any = "read",
+        purposes: Any = "TREAT",
+        start: int = 0,
+        end: int = OPEN_END,
+        *,
+        deny: bool = False,
+        deadline: int,
+        nonce: int | None = None,
+        chain_id: int | None = None,
+    ) -> SignedMessage:
+        """The patient's (or its manager's) EIP-712 signature over a provision."""
+        message = {
+            "patient": _addr(patient),
+            "grantee": _addr(grantee),
+            "scope": _b32(scope),
+            "actions": actions_mask(actions),
+            "purposes": purposes_mask(purposes),
+            "start": int(start),
+            "end": int(end),
+            "deny": bool(deny),
+            "signer": _addr(signer),
+            "nonce": self.nonce(patient) if nonce is None else int(nonce),
+            "deadline": int(deadline),
+        }
+        return self._sign(signer, "provision", message, chain_id)
+
+    def sign_revocation(
+        self,
+        signer: Any,
+        patient: Any,
+        grantee: Any,
+        scope: str | bytes,
+        *,
+        deny: bool = False,
+        deadline: int,
+        nonce: int | None = None,
+        chain_id: int | None = None,
+    ) -> SignedMessage:
+        """The patient's (or its manager's) EIP-712 signature over a revocation."""
+        message = {
+            "patient": _addr(patient),
+            "grantee": _addr(grantee),
+            "scope": _b32(scope),
+            "deny": bool(deny),
+            "signer": _addr(signer),
+            "nonce": self.nonce(patient) if nonce is None else int(nonce),
+            "deadline": int(deadline),
+        }
+        return self._sign(signer, "revocation", message, chain_id)
+
+    def typed_data(
+        self, kind: str, message: dict[str, Any], chain_id: int | None = None
+    ) -> dict[str, Any]:
+        """The full EIP-712 typed-data document (as wallets' eth_signTypedData_v4 take it)."""
+        primary, fields = (
+            ("SignedProvision", _PROVISION_FIELDS)
+            if kind == "provision"
+            else ("SignedRevocation", _REVOCATION_FIELDS)
+        )
+        domain = self._domain()
+        if chain_id is not None:
+            domain["chainId"] = chain_id
+        return {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                primary: [{"name": n, "type": t} for n, t in fields],
+            },
+            "primaryType": primary,
+            "domain": domain,
+            "message": message,
+        }
+
+    def _sign(
+        self, signer: Any, kind: str, message: dict[str, Any], chain_id: int | None
+    ) -> SignedMessage:
+        from eth_account.messages import encode_typed_data
+
+        typed = self.typed_data(kind, message, chain_id)
+        signable = encode_typed_data(full_message=typed)
+        if isinstance(signer, bytes | str) and not hasattr(signer, "sign_message"):
+            from eth_account import Account
+
+            signed = Account.sign_message(signable, private_key=signer)
+            signature = signed.signature
+        else:
+            sig = signer.sign_message(signable)
+            if sig is None:
+                raise InvalidInput(f"account {signer} declined to sign")
+            signature = bytes(sig.r) + bytes(sig.s) + bytes([sig.v])
+        return SignedMessage(
+            kind=kind,
+            message=message,
+            signature=bytes(signature),
+            chain_id=typed["domain"]["chainId"],
+            verifying_contract=self.address,
+        )
+
+    def relay(self, signed: SignedMessage, sender: Any = None) -> Any:
+        """Submit a signed provision or revocation (anyone may pay for it)."""
+        fields = _PROVISION_FIELDS if signed.kind == "provision" else _REVOCATION_FIELDS
+        values = tuple(signed.message[name] for name, _ in fields)
+        method = "grantBySig" if signed.kind == "provision" else "revokeBySig"
+        return self.transact(method, values, signed.signature, sender=sender)
+
+    # ------------------------------------------------------------------ break-glass
+
+    def request_break_glass(
+        self, patient: Any, reason: str | bytes, duration: int, sender: Any = None
+    ) -> int:
+        """Ask for emergency access; `reason` text is hashed (only the hash goes on chain).
+        Returns the episode id."""
+        reason_hash = keccak(text=reason) if isinstance(reason, str) else bytes(reason)
+        receipt = self.transact(
+            "requestBreakGlass", _addr(patient), reason_hash, int(duration), sender=sender
+        )
+        for log in self.contract.BreakGlassRequested.from_receipt(receipt):
+            return int(log.episodeId)
+        raise IntegrityError("requestBreakGlass succeeded without a BreakGlassRequested event")
+
+    def approve_break_glass(self, episode_id: int, sender: Any = None) -> Any:
+        return self.transact("approveBreakGlass", int(episode_id), sender=sender)
+
+    def close_break_glass(self, episode_id: int, sender: Any = None) -> Any:
+        return self.transact("closeBreakGlass", int(episode_id), sender=sender)
+
+    def review_break_glass(
+        self, episode_id: int, accepted: bool, notes: str | bytes, sender: Any = None
+    ) -> Any:
+        """Record the privacy officer's review; `notes` text is hashed."""
+        notes_hash = keccak(text=notes) if isinstance(notes, str) else bytes(notes)
+        return self.transact(
+            "reviewBreakGlass", int(episode_id), bool(accepted), notes_hash, sender=sender
+        )
+
+    def episode(self, episode_id: int) -> dict[str, Any]:
+        e = self.call("episode", int(episode_id))
+        return {
+            "episode": int(episode_id),
+            "patient": str(e.patient),
+            "clinician": str(e.clinician),
+            "reason_hash": "0x" + bytes(e.reasonHash).hex(),
+            "duration": int(e.duration),
+            "approvals": int(e.approvals),
+            "status": STATUS[int(e.status)],
+            "requested_at": int(e.requestedAt),
+            "expires_at": int(e.expiresAt),
+            "review_hash": "0x" + bytes(e.reviewHash).hex(),
+        }
+
+    def awaiting_review(self) -> int:
+        return int(self.call("awaitingReview"))
+
+    def episodes_awaiting_review(self, from_block: int = 0) -> list[dict[str, Any]]:
+        """Activated episodes without a review yet (from events, confirmed by state)."""
+        logs = self._logs(["BreakGlassActivated"], from_block=from_block)
+        episodes = sorted({int(log.episodeId) for log in logs})
+        return [e for e in (self.episode(i) for i in episodes) if e["status"] == "active"]
+
+    # ------------------------------------------------------------------ audit
+
+    def _topic0(self, names: Iterable[str]) -> list[str]:
+        return ["0x" + keccak(text=self._event_abi(n).selector).hex() for n in names]
+
+    def _event_abi(self, name: str) -> Any:
+        return self.contract.contract_type.events[name]
+
+    def _logs(
+        self,
+        names: Sequence[str],
+        topics: Sequence[Any] = (),
+        from_block: int = 0,
+        to_block: int | None = None,
+    ) -> list[Any]:
+        """Decoded logs of `names` matching `topics` (after topic0), fetched in block chunks
+        with one eth_getLogs per chunk for all the event kinds at once."""
+        from ape import chain
+
+        provider = chain.provider
+        last = chain.blocks.height if to_block is None else to_block
+        abis = [self._event_abi(n) for n in names]
+        raw: list[dict[str, Any]] = []
+        for first in range(from_block, last + 1, LOG_CHUNK_BLOCKS):
+            params = {
+                "address": self.address,
+                "fromBlock": hex(first),
+                "toBlock": hex(min(last, first + LOG_CHUNK_BLOCKS - 1)),
+                "topics": [self._topic0(names), *topics],
+            }
+            for log in provider.make_request("eth_getLogs", [params]):
+                raw.append(dict(log))
+        return list(provider.network.ecosystem.decode_logs(raw, *abis))
+
+    def audit(self, patient: Any, from_block: int = 0) -> list[AuditEvent]:
+        """A patient's full trail: grants, denies, revocations, recorded accesses and every
+        break-glass step (request, approvals, activation, closing, review), in chain order."""
+        who = _addr(patient)
+        topic = "0x" + who[2:].lower().rjust(64, "0")
+        logs = self._logs(PATIENT_TOPIC1, [topic], from_block)
+        logs += self._logs(PATIENT_TOPIC2, [None, topic], from_block)
+        episodes = sorted({int(log.episodeId) for log in logs if hasattr(log, "episodeId")})
+        episodes = [e for e in episodes if e]
+        if episodes:
+            episode_topics = ["0x" + e.to_bytes(32, "big").hex() for e in episodes]
+            logs += self._logs(EPISODE_TOPIC1, [episode_topics], from_block)
+        stamps = self._timestamps({int(log.block_number) for log in logs})
+        events = [self._audit_event(log, stamps) for log in logs]
+        events.sort(key=lambda e: (e.block, e.log_index))
+        return events
+
+    def _timestamps(self, blocks: set[int]) -> dict[int, int]:
+        from ape import chain
+
+        return {n: int(chain.blocks[n].timestamp) for n in sorted(blocks)}
+
+    @staticmethod
+    def _audit_event(log: Any, stamps: dict[int, int]) -> AuditEvent:
+        fields: dict[str, Any] = {}
+        for name, value in dict(log.event_arguments).items():
+            if name == "scope":
+                fields["scope"] = scope_label(bytes(value))
+            elif name in ("actions", "action"):
+                fields[name] = "|".join(action_names(int(value)))
+            elif name == "purposes":
+                fields[name] = "|".join(purpose_names(int(value)))
+            elif name == "purpose":
+                fields[name] = purpose_names(1 << int(value))[0] if int(value) < 32 else int(value)
+            elif name == "end" and int(value) == OPEN_END:
+                fields[name] = None
+            elif isinstance(value, bytes | bytearray):
+                fields[name] = "0x" + bytes(value).hex()
+            elif isinstance(value, bool | int):
+                fields[name] = value
+            else:
+                fields[name] = str(value)
+        return AuditEvent(
+            block=int(log.block_number),
+            timestamp=stamps[int(log.block_number)],
+            tx=str(log.transaction_hash),
+            log_index=int(log.log_index),
+            event=str(log.event_name),
+            fields=fields,
+        )
+
+    def grants_of(self, patient: Any, from_block: int = 0) -> list[Grant]:
+        """The patient's current provisions: keys found in events, state read from chain."""
+        who = _addr(patient)
+        topic = "0x" + who[2:].lower().rjust(64, "0")
+        logs = self._logs(("ConsentGranted", "ConsentDenied"), [topic], from_block)
+        keys = sorted({(str(log.grantee), bytes(log.scope)) for log in logs})
+        grants: list[Grant] = []
+        for grantee, scope in keys:
+            permit, denial = self.provision(who, grantee, scope)
+            grants += [g for g in (permit, denial) if g is not None]
+        return grants
+
+
+def audit_csv(events: Sequence[AuditEvent]) -> str:
+    """The audit trail as CSV: fixed columns first, then every field seen."""
+    base = ["block", "timestamp", "tx", "log_index", "event"]
+    extra: list[str] = []
+    for event in events:
+        for name in event.fields:
+            if name not in extra:
+                extra.append(name)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=base + extra, lineterminator="\n")
+    writer.writeheader()
+    for event in events:
+        writer.writerow({k: ("" if v is None else v) for k, v in event.to_json().items()})
+    return out.getvalue()
+
+
+def _http_uri() -> str | None:
+    """The connected node's HTTP JSON-RPC URI, or None for in-process chains."""
+    from ape import chain
+
+    provider = chain.provider
+    for attr in ("http_uri", "uri"):
+        try:
+            uri = getattr(provider, attr, None)
+        except Exception:
+            uri = None
+        if isinstance(uri, str) and uri.startswith("http"):
+            return uri
+    return None
+
+
+__all__ = [
+    "ETREAT",
+    "AuditEvent",
+    "Check",
+    "ConsentClient",
+    "SignedMessage",
+    "audit_csv",
+]

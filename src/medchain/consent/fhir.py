@@ -1,0 +1,414 @@
+"""FHIR R4 Consent <-> on-chain grants.
+
+`import_consent` turns a FHIR R4 Consent resource (JSON) into `Grant`s; `export_consent`
+turns a patient's grants back into one Consent resource. Both sides are validated with
+the maintained `fhir.resources` models (package `fhir.resources`, module `R4B`: the
+Consent resource is unchanged between R4 and R4B).
+
+Mapping (documented in docs/consent.md):
+* Consent.patient / provision.actor.reference: a did:ethr identifier or address, given as
+  `reference` or as a logical `identifier` (system urn:ietf:rfc:3986);
+* provision.type permit/deny -> permit/deny provision; nested provisions (one level) are
+  exceptions that inherit the root's actor, class, action and purpose when they omit them,
+  and whose period is intersected with the root's;
+* provision.action (consentaction): access -> read, correct -> write, disclose -> share;
+  absent -> all actions;
+* provision.purpose (v3-ActReason PurposeOfUse) -> purpose bits; absent -> all purposes;
+* provision.class: resource type (hl7.org/fhir/resource-types), observation category, or
+  any `system|code` (hashed); absent -> every scope ("*");
+* provision.period -> [start, end).
+Elements that would change the meaning and have no on-chain form are refused, naming
+the element (e.g. "Consent.provision.data is not supported").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from medchain.consent.codes import (
+    ACTIONS,
+    ALL_ACTIONS,
+    ALL_PURPOSES,
+    ANY_SCOPE_LABEL,
+    OBSERVATION_CATEGORY_SYSTEM,
+    PURPOSE_SYSTEM,
+    PURPOSES,
+    RESOURCE_TYPE_SYSTEM,
+    scope_label,
+)
+from medchain.consent.model import OPEN_END, Grant, address_of, did_of
+from medchain.errors import InvalidInput
+
+ACTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentaction"
+ACTION_CODES = {
+    "access": ACTIONS["read"],
+    "correct": ACTIONS["write"],
+    "disclose": ACTIONS["share"],
+}
+SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
+ACCEPTED_SCOPES = {"patient-privacy", "treatment", "research"}
+ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+GRANTEE_ROLES = {"PRCP", "IRCP"}  # primary / information recipient: the party granted access
+URI_SYSTEM = "urn:ietf:rfc:3986"
+HASHED_SCOPE_SYSTEM = "urn:medchain:scope"
+
+UNSUPPORTED_PROVISION_ELEMENTS = ("data", "code", "securityLabel", "dataPeriod")
+
+
+class UnsupportedConsent(InvalidInput):
+    """The Consent uses an element that has no on-chain form; the message names it."""
+
+
+def _consent_model() -> Any:
+    from fhir.resources.R4B.consent import Consent
+
+    return Consent
+
+
+def validate(resource: dict[str, Any] | str) -> dict[str, Any]:
+    """Validate a Consent against the FHIR R4(B) model; returns its normalised JSON."""
+    from pydantic import ValidationError
+
+    data = json.loads(resource) if isinstance(resource, str) else resource
+    if not isinstance(data, dict) or data.get("resourceType") != "Consent":
+        raise InvalidInput("not a FHIR Consent resource (resourceType must be 'Consent')")
+    try:
+        model = _consent_model().model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise InvalidInput(
+            f"invalid FHIR Consent at {where or 'root'}: {first.get('msg')}"
+        ) from exc
+    return json.loads(model.model_dump_json(by_alias=True, exclude_none=True))
+
+
+# --------------------------------------------------------------------------- import
+
+
+def import_consent(resource: dict[str, Any] | str) -> list[Grant]:
+    """The grants a FHIR R4 Consent expresses. Refuses what it cannot represent."""
+    data = validate(resource)
+    if data.get("modifierExtension"):
+        raise UnsupportedConsent("Consent.modifierExtension is not supported")
+    status = data.get("status")
+    if status != "active":
+        raise UnsupportedConsent(
+            f"Consent.status '{status}' cannot become grants: only 'active' consents apply"
+        )
+    scope_codes = {c.get("code") for c in (data.get("scope") or {}).get("coding", [])}
+    if scope_codes and not scope_codes & ACCEPTED_SCOPES:
+        raise UnsupportedConsent(
+            f"Consent.scope {sorted(c for c in scope_codes if c)} is not supported "
+            f"(expected one of {sorted(ACCEPTED_SCOPES)})"
+        )
+    patient = _party(data.get("patient"), "Consent.patient")
+    root = data.get("provision")
+    if root is None:
+        raise UnsupportedConsent("Consent.provision is required: without it nothing is granted")
+    _check_provision(root, "Consent.provision")
+    base = _Context(patient)
+    root_ctx = base.refine(root, "Consent.provision")
+    grants: list[Grant] = []
+    if root.get("actor"):
+        grants += root_ctx.grants(root.get("type", "permit"), "Consent.provision")
+    elif root.get("type", "deny") != "deny" or any(
+        root.get(k) for k in ("class", "action", "purpose", "period")
+    ):
+        raise UnsupportedConsent(
+            "Consent.provision.actor is required on a root provision that permits or restricts "
+            "anything: a provision for every actor cannot be stored per grantee"
+        )
+    for i, child in enumerate(root.get("provision", [])):
+        where = f"Consent.provision.provision[{i}]"
+        _check_provision(child, where)
+        if child.get("provision"):
+            raise UnsupportedConsent(
+                "Consent.provision.provision.provision is not supported (one level of exceptions)"
+            )
+        ctx = root_ctx.refine(child, where)
+        if not ctx.actors:
+            raise UnsupportedConsent(f"{where}.actor is required (no actor on it or its parent)")
+        child_type = child.get("type") or _opposite(root.get("type"))
+        grants += ctx.grants(child_type, where)
+    return _merge(grants)
+
+
+def _opposite(kind: str | None) -> str:
+    return "permit" if kind in (None, "deny") else "deny"
+
+
+def _check_provision(provision: dict[str, Any], where: str) -> None:
+    for element in UNSUPPORTED_PROVISION_ELEMENTS:
+        if provision.get(element):
+            raise UnsupportedConsent(f"{_generic(where)}.{element} is not supported")
+    if provision.get("modifierExtension"):
+        raise UnsupportedConsent(f"{_generic(where)}.modifierExtension is not supported")
+
+
+def _generic(where: str) -> str:
+    """Consent.provision.provision[2] -> Consent.provision.provision (element path)."""
+    return ".".join(part.split("[")[0] for part in where.split("."))
+
+
+class _Context:
+    """What a provision inherits from its parent: actors, scopes, actions, purposes, period."""
+
+    def __init__(
+        self,
+        patient: str,
+        actors: tuple[str, ...] = (),
+        scopes: tuple[str, ...] = (ANY_SCOPE_LABEL,),
+        actions: int = ALL_ACTIONS,
+        purposes: int = ALL_PURPOSES,
+        start: int = 0,
+        end: int = OPEN_END,
+    ):
+        self.patient, self.actors, self.scopes = patient, actors, scopes
+        self.actions, self.purposes, self.start, self.end = actions, purposes, start, end
+
+    def refine(self, provision: dict[str, Any], where: str) -> _Context:
+        actors = self.actors
+        if provision.get("actor"):
+            actors = tuple(
+                _actor(a, f"{where}.actor[{i}]") for i, a in enumerate(provision["actor"])
+            )
+        scopes = self.scopes
+        if provision.get("class"):
+            scopes = tuple(
+                _scope(c, f"{where}.class[{i}]") for i, c in enumerate(provision["class"])
+            )
+        actions = self.actions
+        if provision.get("action"):
+            actions = 0
+            for i, concept in enumerate(provision["action"]):
+                actions |= _action(concept, f"{where}.action[{i}]")
+        purposes = self.purposes
+        if provision.get("purpose"):
+            purposes = 0
+            for i, coding in enumerate(provision["purpose"]):
+                purposes |= _purpose(coding, f"{where}.purpose[{i}]")
+        start, end = self.start, self.end
+        period = provision.get("period") or {}
+        if period.get("start"):
+            start = max(start, _seconds(period["start"], f"{where}.period.start"))
+        if period.get("end"):
+            end = min(end, _seconds(period["end"], f"{where}.period.end"))
+        if start >= end:
+            raise UnsupportedConsent(f"{where}.period is empty (start is not before end)")
+        return _Context(self.patient, actors, scopes, actions, purposes, start, end)
+
+    def grants(self, kind: str, where: str) -> list[Grant]:
+        if kind not in ("permit", "deny"):
+            raise UnsupportedConsent(f"{where}.type '{kind}' is not supported")
+        return [
+            Grant(
+                patient=self.patient,
+                grantee=actor,
+                scope=scope,
+                actions=self.actions,
+                purposes=self.purposes,
+                start=self.start,
+                end=self.end,
+                deny=kind == "deny",
+            )
+            for actor in self.actors
+            for scope in self.scopes
+        ]
+
+
+def _merge(grants: Sequence[Grant]) -> list[Grant]:
+    """One provision per (grantee, scope, permit|deny), as the contract stores it."""
+    by_key: dict[tuple[str, str, bytes, bool], Grant] = {}
+    for grant in grants:
+        seen = by_key.get(grant.key)
+        if seen is not None and seen != grant:
+            kind = "deny" if grant.deny else "permit"
+            raise UnsupportedConsent(
+                f"Consent.provision has two different {kind} provisions for grantee "
+                f"{grant.grantee} and scope {grant.scope}: one slot holds one of each"
+            )
+        by_key[grant.key] = grant
+    return list(by_key.values())
+
+
+def _party(ref: dict[str, Any] | None, where: str) -> str:
+    if not ref:
+        raise UnsupportedConsent(f"{where} is required")
+    candidates = [ref.get("reference"), (ref.get("identifier") or {}).get("value")]
+    for candidate in candidates:
+        if candidate:
+            tail = candidate.split("/")[-1]
+            try:
+                return address_of(tail, where)
+            except InvalidInput:
+                continue
+    raise UnsupportedConsent(
+        f"{where} must name a did:ethr identifier or Ethereum address "
+        "(reference or identifier.value)"
+    )
+
+
+def _actor(actor: dict[str, Any], where: str) -> str:
+    codes = {c.get("code") for c in (actor.get("role") or {}).get("coding", [])}
+    if codes and not codes & GRANTEE_ROLES:
+        raise UnsupportedConsent(
+            f"{_generic(where)}.role {sorted(c for c in codes if c)} is not supported "
+            f"(grantees are {sorted(GRANTEE_ROLES)})"
+        )
+    return _party(actor.get("reference"), where + ".reference")
+
+
+def _scope(coding: dict[str, Any], where: str) -> str:
+    system, code = coding.get("system"), coding.get("code")
+    if not code:
+        raise UnsupportedConsent(f"{_generic(where)}.code is required")
+    if system == RESOURCE_TYPE_SYSTEM:
+        return code
+    if system == OBSERVATION_CATEGORY_SYSTEM:
+        return f"category:{code}"
+    if system == HASHED_SCOPE_SYSTEM:
+        return code  # an on-chain scope id exported without a known label
+    if not system:
+        raise UnsupportedConsent(f"{_generic(where)}.system is required")
+    return f"{system}|{code}"
+
+
+def _action(concept: dict[str, Any], where: str) -> int:
+    mask = 0
+    for coding in concept.get("coding", []):
+        code = coding.get("code")
+        if coding.get("system") == ACTION_SYSTEM and code in ACTION_CODES:
+            mask |= ACTION_CODES[code]
+        else:
+            raise UnsupportedConsent(
+                f"{_generic(where)} code '{code}' is not supported "
+                f"(supported: {', '.join(ACTION_CODES)} from {ACTION_SYSTEM})"
+            )
+    if not mask:
+        raise UnsupportedConsent(f"{_generic(where)} has no coding")
+    return mask
+
+
+def _purpose(coding: dict[str, Any], where: str) -> int:
+    code = coding.get("code")
+    if coding.get("system") != PURPOSE_SYSTEM or code not in PURPOSES:
+        raise UnsupportedConsent(
+            f"{_generic(where)} code '{code}' is not a supported PurposeOfUse code "
+            f"({PURPOSE_SYSTEM})"
+        )
+    return 1 << PURPOSES.index(code)
+
+
+def _seconds(value: str, where: str) -> int:
+    try:
+        if len(value) == 4:
+            parsed = dt.datetime(int(value), 1, 1, tzinfo=dt.UTC)
+        elif len(value) == 7:
+            parsed = dt.datetime(int(value[:4]), int(value[5:7]), 1, tzinfo=dt.UTC)
+        else:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UnsupportedConsent(f"{where} '{value}' is not a FHIR dateTime") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)  # a date without time: midnight UTC
+    return max(0, int(parsed.timestamp()))
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _iso(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _reference(address: str) -> dict[str, Any]:
+    return {"identifier": {"system": URI_SYSTEM, "value": did_of(address)}}
+
+
+def _class(scope: str) -> list[dict[str, Any]]:
+    label = scope_label(scope, extra=[scope]) if not scope.startswith("0x") else scope_label(scope)
+    if label == ANY_SCOPE_LABEL:
+        return []
+    if label.startswith("category:"):
+        return [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": label.removeprefix("category:")}]
+    if label.startswith("0x"):
+        return [{"system": HASHED_SCOPE_SYSTEM, "code": label}]
+    if "|" in label:
+        system, code = label.split("|", 1)
+        return [{"system": system, "code": code}]
+    return [{"system": RESOURCE_TYPE_SYSTEM, "code": label}]
+
+
+def _provision(grant: Grant) -> dict[str, Any]:
+    provision: dict[str, Any] = {
+        "type": "deny" if grant.deny else "permit",
+        "actor": [
+            {
+                "role": {"coding": [{"system": ROLE_SYSTEM, "code": "PRCP"}]},
+                "reference": _reference(grant.grantee),
+            }
+        ],
+    }
+    period = {}
+    if grant.start:
+        period["start"] = _iso(grant.start)
+    if grant.end != OPEN_END:
+        period["end"] = _iso(grant.end)
+    if period:
+        provision["period"] = period
+    if grant.actions != ALL_ACTIONS:
+        provision["action"] = [
+            {"coding": [{"system": ACTION_SYSTEM, "code": code}]}
+            for code, bit in ACTION_CODES.items()
+            if grant.actions & bit
+        ]
+    if grant.purposes != ALL_PURPOSES:
+        provision["purpose"] = [
+            {"system": PURPOSE_SYSTEM, "code": code}
+            for i, code in enumerate(PURPOSES)
+            if grant.purposes >> i & 1
+        ]
+    classes = _class(grant.scope)
+    if classes:
+        provision["class"] = classes
+    return provision
+
+
+def export_consent(
+    grants: Iterable[Grant], *, patient: str | None = None, when: int | None = None
+) -> dict[str, Any]:
+    """One FHIR R4 Consent for a patient's grants: a root deny (nothing is shared unless
+    permitted) with one nested provision per on-chain permit or deny. Validated."""
+    grants = list(grants)
+    patients = {g.patient for g in grants} | ({address_of(patient)} if patient else set())
+    if len(patients) != 1:
+        raise InvalidInput("export_consent needs the grants of exactly one patient")
+    (who,) = patients
+    stamp = when if when is not None else int(dt.datetime.now(dt.UTC).timestamp())
+    resource: dict[str, Any] = {
+        "resourceType": "Consent",
+        "status": "active",
+        "scope": {"coding": [{"system": SCOPE_SYSTEM, "code": "patient-privacy"}]},
+        "category": [
+            {
+                "coding": [
+                    {"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}
+                ]
+            }
+        ],
+        "patient": _reference(who),
+        "dateTime": _iso(stamp),
+        "policyRule": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
+            ]
+        },
+        "provision": {"type": "deny"},
+    }
+    if grants:
+        resource["provision"]["provision"] = [_provision(g) for g in grants]
+    return validate(resource)

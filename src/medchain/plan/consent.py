@@ -1,0 +1,44 @@
+"""Deploy spec of the consent domain: ConsentRegistry on top of the DID registry,
+governed by the deployer (two-step, delayed admin transfer), with break-glass roles
+wired to the named accounts when the deployer provides them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medchain.deploy import ContractSpec, DeployContext
+
+ADMIN_TRANSFER_DELAY = 3 * 24 * 3600  # seconds a new default admin waits before accepting
+BREAK_GLASS_THRESHOLD = 2  # approvals needed (2-of-3 with the demo's approvers)
+
+APPROVER_ROLES = ("approver1", "approver2", "approver3")
+CLINICIAN_ROLES = ("provider",)
+PRIVACY_OFFICER_ROLES = ("privacy_officer",)
+
+
+def _args(ctx: DeployContext) -> list[Any]:
+    return [
+        ctx.address_of("DIDRegistry"),
+        ADMIN_TRANSFER_DELAY,
+        ctx.deployer.address,
+        BREAK_GLASS_THRESHOLD,
+    ]
+
+
+def _wire(ctx: DeployContext, registry: Any) -> None:
+    """Grant the break-glass roles to whichever named accounts the deployer passed."""
+    wanted = (
+        (registry.EMERGENCY_APPROVER_ROLE(), APPROVER_ROLES),
+        (registry.CLINICIAN_ROLE(), CLINICIAN_ROLES),
+        (registry.PRIVACY_OFFICER_ROLE(), PRIVACY_OFFICER_ROLES),
+    )
+    for role, names in wanted:
+        for name in names:
+            account = ctx.accounts.get(name)
+            if account is not None and not registry.hasRole(role, account.address):
+                registry.grantRole(role, account.address, sender=ctx.deployer)
+
+
+SPECS = [
+    ContractSpec(name="ConsentRegistry", depends_on=("DIDRegistry",), args=_args, wire=_wire),
+]
