@@ -1,0 +1,156 @@
+"""Gas of every DIDRegistry operation: ERC-1056 calls (first and subsequent, anchored to
+the canonical registry's figures in shared/notes/domain.md), legacy and EIP-712 signed
+variants, and batches (5 attribute changes in one transaction vs 5 single ones)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medchain.identity import DIDRegistryClient, Operation, to_bytes32
+
+SRC = "canonical EthereumDIDRegistry (domain.md)"
+DAY = 86_400
+KEY32 = bytes(range(1, 33))  # a 32-byte value such as an X25519 public key
+ENC = "did/pub/X25519/enc/base64"
+
+
+def _fresh(g: Any) -> Any:
+    """A funded account whose identity has never changed: 'first' figures stay first
+    whatever other domains did with the role accounts."""
+    from ape import accounts
+
+    account = accounts.test_accounts.generate_test_account()
+    g.accounts["deployer"].transfer(account, 10**18)
+    return account
+
+
+def measure(g: Any) -> None:
+    registry = g.contracts["DIDRegistry"]
+    client = DIDRegistryClient(registry)
+    relayer = g.accounts["deployer"]
+    veri = to_bytes32("veriKey")
+    name = to_bytes32(ENC)
+
+    # ---- owner changes
+    a = _fresh(g)
+    g.record(
+        "DIDRegistry.changeOwner (first)", registry.changeOwner(a, relayer, sender=a), 68_838, SRC
+    )
+    b = _fresh(g)
+    registry.setAttribute(b, name, KEY32, DAY, sender=b)
+    g.record(
+        "DIDRegistry.changeOwner (next)", registry.changeOwner(b, relayer, sender=b), 34_634, SRC
+    )
+
+    # ---- delegates
+    c = _fresh(g)
+    d1, d2 = _fresh(g), _fresh(g)
+    g.record(
+        "DIDRegistry.addDelegate (first)",
+        registry.addDelegate(c, veri, d1, DAY, sender=c),
+        72_207,
+        SRC,
+    )
+    g.record(
+        "DIDRegistry.addDelegate (next)",
+        registry.addDelegate(c, veri, d2, DAY, sender=c),
+        55_119,
+        SRC,
+    )
+    g.record(
+        "DIDRegistry.revokeDelegate", registry.revokeDelegate(c, veri, d1, sender=c), 37_641, SRC
+    )
+
+    # ---- attributes (32-byte value)
+    e = _fresh(g)
+    g.record(
+        "DIDRegistry.setAttribute 32B (first)",
+        registry.setAttribute(e, name, KEY32, DAY, sender=e),
+        51_843,
+        SRC,
+    )
+    g.record(
+        "DIDRegistry.setAttribute 32B (next)",
+        registry.setAttribute(e, name, KEY32, DAY, sender=e),
+        34_275,
+        SRC,
+    )
+    g.record("DIDRegistry.revokeAttribute 32B", registry.revokeAttribute(e, name, KEY32, sender=e))
+
+    # ---- legacy ERC-1056 signed (relayed)
+    f = _fresh(g)
+    legacy = client.with_sender(relayer)
+    op = Operation.set_attribute(ENC, KEY32, DAY)
+    legacy.send_legacy_signed(f, op, f)  # first change for the identity
+    g.record(
+        "DIDRegistry.setAttributeSigned 32B (next, legacy sig)", legacy.send_legacy_signed(f, op, f)
+    )
+    g.record(
+        "DIDRegistry.addDelegateSigned (next, legacy sig)",
+        legacy.send_legacy_signed(f, Operation.add_delegate("veriKey", d1, DAY), f),
+    )
+    g.record(
+        "DIDRegistry.changeOwnerSigned (next, legacy sig)",
+        legacy.send_legacy_signed(f, Operation.change_owner(relayer), f),
+    )
+
+    # ---- EIP-712 signed (relayed)
+    h = _fresh(g)
+    typed = client.with_sender(relayer)
+    typed.relay(client.sign(h, op, h))  # first change for the identity
+    g.record("DIDRegistry.setAttributeTyped 32B (next)", typed.relay(client.sign(h, op, h)))
+    g.record(
+        "DIDRegistry.addDelegateTyped (next)",
+        typed.relay(client.sign(h, Operation.add_delegate("veriKey", d1, DAY), h)),
+    )
+    g.record(
+        "DIDRegistry.revokeDelegateTyped",
+        typed.relay(client.sign(h, Operation.revoke_delegate("veriKey", d1), h)),
+    )
+    g.record(
+        "DIDRegistry.revokeAttributeTyped 32B",
+        typed.relay(client.sign(h, Operation.revoke_attribute(ENC, KEY32), h)),
+    )
+    g.record(
+        "DIDRegistry.changeOwnerTyped (next)",
+        typed.relay(client.sign(h, Operation.change_owner(relayer), h)),
+    )
+
+    # ---- batches: 5 attribute changes in one transaction
+    k = _fresh(g)
+    registry.setAttribute(k, name, KEY32, DAY, sender=k)  # both sides start "next"
+    five = [Operation.set_attribute(ENC, bytes([i]) * 32, DAY) for i in range(1, 6)]
+    singles = sum(
+        int(registry.setAttribute(k, o.name, o.value, DAY, sender=k).gas_used) for o in five
+    )
+    fig = g.record(
+        "DIDRegistry.batch 5x setAttribute 32B (next)",
+        client.batch(k, five, sender=k),
+        int(0.6 * 5 * 34_275),
+        "60% of 5 x setAttribute 32B next (domain.md)",
+    )
+    print(
+        f"  batch of 5 = {fig.gas:,} gas vs 5 single txs {singles:,} "
+        f"({100 * fig.gas / singles:.0f}%)"
+    )
+    g.record(
+        "DIDRegistry.batchTyped 5x setAttribute 32B (next)",
+        typed.relay(client.sign(k, five, k)),
+        int(0.6 * 5 * 34_275),
+        "60% of 5 x setAttribute 32B next (domain.md)",
+    )
+    mixed = [
+        Operation.set_attribute(ENC, KEY32, DAY),
+        Operation.add_delegate("sigAuth", d2, DAY),
+        Operation.revoke_delegate("veriKey", d1),
+        Operation.set_attribute("did/svc/Records", b'{"uri":"https://records.example"}', DAY),
+        Operation.change_owner(relayer),
+    ]
+    g.record("DIDRegistry.batch mixed 5 ops incl. changeOwner", client.batch(k, mixed, sender=k))
+
+    # ---- deactivation
+    m = _fresh(g)
+    g.record(
+        "DIDRegistry.changeOwner to 0x0 (deactivate, first)",
+        registry.changeOwner(m, "0x" + "00" * 20, sender=m),
+    )
