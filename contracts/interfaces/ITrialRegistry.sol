@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+/// @title ITrialRegistry
+/// @notice Types, errors and events of the clinical-trial registry: registered protocols,
+/// ethics-approved amendments and a tamper-evident hash-chained timeline per trial.
+/// @dev Every timeline entry extends the trial's chain:
+///   payloadHash = keccak256(abi.encode(<the entry's payload fields, in event order>))
+///   entryHash   = keccak256(abi.encode(trialId, seq, uint8(entryType), author, timestamp, payloadHash))
+///   head_seq    = keccak256(abi.encode(head_{seq-1}, entryHash))
+/// with head_{-1} = keccak256(abi.encode(GENESIS_TAG, block.chainid, registry address, trialId)),
+/// so a log is bound to one deployment. Each entry's event carries author, timestamp and every
+/// payload field, and its seq is its position among the trial's entry events in chain order: the
+/// chain can be recomputed from events alone and compared with {chainHead}.
+/// Trial ids are sequential from 1.
+interface ITrialRegistry {
+    /*//////////////////////////////////////////////////////////////
+                                 TYPES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Life-cycle of a trial, driven by the ethics board (and the sponsor's final report).
+    enum Status {
+        None, // not registered
+        Active,
+        Suspended, // no enrollments; safety reporting continues
+        Terminated, // nothing but the sponsor's final report
+        Closed // final report filed: the log is complete
+    }
+
+    /// @notice Timeline entry types (SPIRIT items for protocol events, CONSORT flow and
+    /// harms items for conduct and results). Values are committed into entry hashes: append only.
+    enum EntryType {
+        Registered, // SPIRIT 1-2: trial registration, protocol, outcomes (SPIRIT 12)
+        RoleGranted, // SPIRIT 5: roles and responsibilities
+        RoleRevoked,
+        AmendmentProposed, // SPIRIT 25: protocol amendments
+        AmendmentApproved, // SPIRIT 24: research ethics approval
+        AmendmentRejected,
+        AmendmentWithdrawn,
+        Suspended, // SPIRIT 21b: interim analyses and stopping
+        Resumed,
+        Terminated,
+        Enrolled, // CONSORT 13a / SPIRIT 26a: enrolment with informed consent
+        Reconsented, // SPIRIT 26a after an amendment changed the consent form
+        Withdrawn, // CONSORT 13b: losses and exclusions
+        DeviationLogged, // ICH E3 important protocol deviations
+        AdverseEventLogged, // CONSORT 19 / SPIRIT 22: harms
+        DataLocked, // database lock before analysis
+        OutcomesReported, // CONSORT 6a/6b/17a: outcomes, changes to outcomes
+        FinalReportFiled
+    }
+
+    /// @notice Per-trial roles other than the sponsor (kept in the trial record).
+    enum Role {
+        None,
+        Investigator, // bound to one site id
+        Monitor,
+        Ethics
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice No trial is registered under `trialId`.
+    error TrialNotFound(uint64 trialId);
+    /// @notice `sponsor` already registered a trial under this external registry id.
+    error TrialAlreadyRegistered(uint64 trialId, address sponsor);
+    /// @notice A required hash (protocol, outcomes, commitment, dataset) is zero.
+    error ZeroHash(uint64 trialId, string field);
+    /// @notice A required address is zero.
+    error ZeroAddress(string field);
+    /// @notice A CID string is empty or longer than `maxLength` bytes.
+    error InvalidCid(uint256 length, uint256 maxLength);
+    /// @notice Registration needs at least one and at most `max` ethics-board members.
+    error InvalidEthicsBoard(uint256 count, uint256 max);
+    /// @notice `account` is not the sponsor of `trialId`.
+    error NotSponsor(uint64 trialId, address account);
+    /// @notice `account` is not on the ethics board of `trialId`.
+    error NotEthicsBoard(uint64 trialId, address account);
+    /// @notice `account` may not log this entry type for `siteId` (not its investigator, not a monitor).
+    error NotSiteStaff(uint64 trialId, uint32 siteId, address account);
+    /// @notice The role change asked for is already in place (grant twice / revoke absent).
+    error RoleUnchanged(uint64 trialId, address account, Role role, uint32 siteId);
+    /// @notice Investigators need a site id > 0; other roles take site id 0.
+    error InvalidSite(uint64 trialId, Role role, uint32 siteId);
+    /// @notice The last ethics-board member cannot leave: a trial always has oversight.
+    error LastEthicsMember(uint64 trialId, address account);
+    /// @notice The trial's status forbids this action (`status` is the current one).
+    error TrialNotActive(uint64 trialId, Status status);
+    /// @notice Enrollment refused: the ethics board has suspended the trial.
+    error TrialSuspended(uint64 trialId);
+    /// @notice Refused because the database is locked (`true`) or not yet locked (`false`).
+    error DataLockState(uint64 trialId, bool locked);
+    /// @notice The consent form version signed is not the one in force.
+    error StaleConsentVersion(uint64 trialId, uint16 given, uint16 current);
+    /// @notice An amendment is already waiting for the ethics board.
+    error AmendmentPending(uint64 trialId, uint16 version);
+    /// @notice No pending amendment matches `version` and `protocolHash`.
+    error NoSuchAmendment(uint64 trialId, uint16 version, bytes32 protocolHash);
+    /// @notice An amendment must change something and may not lower the consent form version.
+    error InvalidAmendment(uint64 trialId, uint16 consentVersion, uint16 currentConsentVersion);
+    /// @notice Pre-specified outcomes cannot change after data lock (that is outcome switching).
+    error OutcomesFrozen(uint64 trialId);
+    /// @notice Adverse-event severity grade outside CTCAE 1..5.
+    error InvalidSeverity(uint8 grade);
+    /// @notice A version counter would overflow.
+    error VersionOverflow(uint64 trialId);
+
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
+    // Every event below but {OutcomeMismatchFlagged} is one timeline entry: (author, timestamp,
+    // payload...). An entry's seq is its position among the trial's entry events in chain order
+    // (block, log index); seq and the head after each entry are committed in the chain, not emitted.
+
+    /// @notice A trial was registered (entry 0). Payload: registryId, protocolHash,
+    /// protocolCid, outcomesHash, consentVersion. The ethics board's appointment follows
+    /// as {TrialRoleGranted} entries 1..n.
+    event TrialRegistered(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        bytes32 registryId,
+        bytes32 protocolHash,
+        string protocolCid,
+        bytes32 outcomesHash,
+        uint16 consentVersion
+    );
+
+    /// @notice A role was granted. Payload: account, role, siteId (0 unless Investigator).
+    event TrialRoleGranted(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        address account,
+        Role role,
+        uint32 siteId
+    );
+
+    /// @notice A role was revoked. Payload: account, role, siteId.
+    event TrialRoleRevoked(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        address account,
+        Role role,
+        uint32 siteId
+    );
+
+    /// @notice The sponsor proposed protocol version `version`. Payload: version,
+    /// protocolHash, protocolCid, consentVersion, outcomesHash (zero: unchanged).
+    event AmendmentProposed(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        uint16 version,
+        bytes32 protocolHash,
+        string protocolCid,
+        uint16 consentVersion,
+        bytes32 outcomesHash
+    );
+
+    /// @notice The ethics board approved amendment `version`; it is now in force.
+    /// Payload: version, protocolHash.
+    event AmendmentApproved(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        uint16 version,
+        bytes32 protocolHash
+    );
+
+    /// @notice The ethics board rejected amendment `version`. Payload: version, protocolHash, reasonHash.
+    event AmendmentRejected(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        uint16 version,
+        bytes32 protocolHash,
+        bytes32 reasonHash
+    );
+
+    /// @notice The sponsor withdrew pending amendment `version`. Payload: version, protocolHash.
+    event AmendmentWithdrawn(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        uint16 version,
+        bytes32 protocolHash
+    );
+
+    /// @notice The ethics board suspended, resumed or terminated the trial (`entryType` says
+    /// which). Payload: status (the new one), reasonHash.
+    event TrialStatusChanged(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        EntryType entryType,
+        Status status,
+        bytes32 reasonHash
+    );
+
+    /// @notice A subject was enrolled at `siteId`. Payload: subjectCommitment, siteId, consentVersion.
+    event SubjectEnrolled(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        bytes32 subjectCommitment,
+        uint32 siteId,
+        uint16 consentVersion
+    );
+
+    /// @notice An enrolled subject signed the consent form of an approved amendment (re-consent).
+    /// Payload: subjectCommitment, siteId, consentVersion.
+    event SubjectReconsented(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        bytes32 subjectCommitment,
+        uint32 siteId,
+        uint16 consentVersion
+    );
+
+    /// @notice A subject left the trial. Payload: subjectCommitment, siteId, reasonHash.
+    event SubjectWithdrawn(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        bytes32 subjectCommitment,
+        uint32 siteId,
+        bytes32 reasonHash
+    );
+
+    /// @notice A protocol deviation was logged. Payload: siteId, subjectCommitment
+    /// (zero for site-level), important, descriptionHash.
+    event DeviationLogged(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        uint32 siteId,
+        bytes32 subjectCommitment,
+        bool important,
+        bytes32 descriptionHash
+    );
+
+    /// @notice An adverse event was logged. Payload: siteId, subjectCommitment, serious,
+    /// grade (CTCAE 1..5), reportHash.
+    event AdverseEventLogged(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        uint32 siteId,
+        bytes32 subjectCommitment,
+        bool serious,
+        uint8 grade,
+        bytes32 reportHash
+    );
+
+    /// @notice The database was locked. Payload: datasetHash, datasetCid.
+    event DataLocked(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        bytes32 datasetHash,
+        string datasetCid
+    );
+
+    /// @notice Outcomes were reported. Payload: reportedOutcomesHash, registeredOutcomesHash,
+    /// matchesRegistered, resultsHash, resultsCid.
+    event OutcomesReported(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        bytes32 reportedOutcomesHash,
+        bytes32 registeredOutcomesHash,
+        bool matchesRegistered,
+        bytes32 resultsHash,
+        string resultsCid
+    );
+
+    /// @notice Flag raised beside {OutcomesReported} when the reported outcome set differs
+    /// from the pre-registered one (outcome switching). Not a timeline entry of its own.
+    event OutcomeMismatchFlagged(
+        uint64 indexed trialId, uint64 seq, bytes32 registeredOutcomesHash, bytes32 reportedOutcomesHash
+    );
+
+    /// @notice The sponsor filed the final report of a terminated trial. Payload: reportHash, reportCid.
+    event FinalReportFiled(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        bytes32 reportHash,
+        string reportCid
+    );
+}

@@ -1,0 +1,861 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {ITrialRegistry} from "../interfaces/ITrialRegistry.sol";
+
+/// @title TrialRegistry
+/// @notice Clinical-trial logs: a sponsor registers a trial (external registry id, protocol
+/// hash + CID, hash of the pre-specified outcomes, ethics board); amendments take effect only
+/// when the ethics board approves them; sites log enrollments (salted subject commitments, never
+/// identities), deviations and adverse events; the sponsor locks data and reports outcomes, and a
+/// reported outcome set that differs from the registered one is recorded and flagged.
+/// @dev Every action extends the trial's hash chain (see {ITrialRegistry}); only the head and
+/// the entry count are stored per entry (two slots, both already non-zero), everything else is in
+/// the entry's event, so an entry costs the same whatever the trial's size.
+contract TrialRegistry is ITrialRegistry {
+    /*//////////////////////////////////////////////////////////////
+                                CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Domain tag of every trial's genesis head.
+    bytes32 public constant GENESIS_TAG = keccak256("medchain.TrialRegistry.genesis.v1");
+    /// @notice Longest CID string accepted (a base32 CIDv1 with sha2-256 is 59 bytes).
+    uint256 public constant MAX_CID_LENGTH = 128;
+    /// @notice Most ethics-board members at registration (bounds the registration loop).
+    uint256 public constant MAX_ETHICS_BOARD = 16;
+
+    uint8 private constant _MONITOR_BIT = 1;
+    uint8 private constant _ETHICS_BIT = 2;
+
+    /*//////////////////////////////////////////////////////////////
+                                 STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Packing: slot 0 = sponsor (160) | entryCount (48) | status (8) | locked (8)
+    /// | protocolVersion (16) | consentVersion (16) = 256 bits, read by every entry;
+    /// slot 1 = head; slot 2 = protocolHash; slot 3 = outcomesHash;
+    /// slot 4 = registeredBlock (64) | ethicsCount (16) | outcomeReports (32)
+    /// | outcomeMismatches (32) = 144 bits, written only by rare actions.
+    struct Trial {
+        address sponsor;
+        uint48 entryCount;
+        Status status;
+        bool locked;
+        uint16 protocolVersion;
+        uint16 consentVersion;
+        bytes32 head;
+        bytes32 protocolHash;
+        bytes32 outcomesHash;
+        uint64 registeredBlock;
+        uint16 ethicsCount;
+        uint32 outcomeReports;
+        uint32 outcomeMismatches;
+    }
+
+    /// @dev A protocol amendment waiting for the ethics board. Packing: slot 0 = protocolHash;
+    /// slot 1 = outcomesHash (zero: unchanged); slot 2 = version (16) | consentVersion (16).
+    struct Amendment {
+        bytes32 protocolHash;
+        bytes32 outcomesHash;
+        uint16 version;
+        uint16 consentVersion;
+    }
+
+    /// @notice A trial as returned by {trial}.
+    struct TrialView {
+        address sponsor;
+        Status status;
+        bool locked;
+        uint16 protocolVersion;
+        uint16 consentVersion;
+        uint64 entryCount;
+        bytes32 head;
+        bytes32 protocolHash;
+        bytes32 outcomesHash;
+        uint64 registeredBlock;
+        uint16 ethicsCount;
+        uint32 outcomeReports;
+        uint32 outcomeMismatches;
+    }
+
+    /// @dev Number of trials registered; trial ids run 1..count.
+    uint64 private _trialCount;
+    mapping(uint64 trialId => Trial) private _trials;
+    /// @dev keccak256(abi.encode(sponsor, registryId)) => trial id.
+    mapping(bytes32 registryKey => uint64 trialId) private _idOf;
+    mapping(uint64 trialId => Amendment) private _pending;
+    /// @dev Monitor / ethics bits per account.
+    mapping(uint64 trialId => mapping(address account => uint8 bits)) private _roleBits;
+    /// @dev keccak256(abi.encode(trialId, account, siteId)) => investigator of that site; one
+    /// key hash instead of three nested ones keeps the per-entry role check cheap.
+    mapping(bytes32 key => bool) private _investigators;
+
+    /*//////////////////////////////////////////////////////////////
+                              REGISTRATION
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Registers a trial with the caller as sponsor; this is entry 0 of its timeline.
+    /// @param registryId External registry id as left-aligned ASCII (e.g. "NCT01234567"), or a
+    /// hash of a longer one; with the sponsor it names the trial.
+    /// @param protocolHash Hash of the protocol document (version 1).
+    /// @param protocolCid Content id of the (encrypted or public) protocol document.
+    /// @param outcomesHash Hash of the pre-specified primary and secondary outcomes.
+    /// @param consentVersion Version of the informed-consent form in force.
+    /// @param ethicsBoard The ethics board's addresses (each may be a multisig).
+    /// @return trialId The new trial's id (sequential from 1).
+    /// Requirements:
+    /// - no trial of the caller under `registryId`; hashes non-zero; CID 1..128 bytes;
+    /// - 1..16 distinct non-zero ethics-board members.
+    /// Emits {TrialRegistered}.
+    function register(
+        bytes32 registryId,
+        bytes32 protocolHash,
+        string calldata protocolCid,
+        bytes32 outcomesHash,
+        uint16 consentVersion,
+        address[] calldata ethicsBoard
+    ) external returns (uint64 trialId) {
+        if (registryId == bytes32(0)) revert ZeroHash(0, "registryId");
+        bytes32 registryKey = keccak256(abi.encode(msg.sender, registryId));
+        uint64 existing = _idOf[registryKey];
+        if (existing != 0) revert TrialAlreadyRegistered(existing, msg.sender);
+        // Checked: 2^64 - 1 registrations would revert, never wrap.
+        trialId = ++_trialCount;
+        _idOf[registryKey] = trialId;
+        Trial storage t = _trials[trialId];
+        if (protocolHash == bytes32(0)) revert ZeroHash(trialId, "protocolHash");
+        if (outcomesHash == bytes32(0)) revert ZeroHash(trialId, "outcomesHash");
+        _checkCid(protocolCid);
+        uint256 members = ethicsBoard.length;
+        if (members == 0 || members > MAX_ETHICS_BOARD) revert InvalidEthicsBoard(members, MAX_ETHICS_BOARD);
+        for (uint256 i; i < members; ++i) {
+            address member = ethicsBoard[i];
+            if (member == address(0)) revert ZeroAddress("ethicsBoard");
+            uint8 bits = _roleBits[trialId][member];
+            if (bits & _ETHICS_BIT != 0) revert RoleUnchanged(trialId, member, Role.Ethics, 0);
+            _roleBits[trialId][member] = bits | _ETHICS_BIT;
+        }
+        t.sponsor = msg.sender;
+        t.status = Status.Active;
+        t.protocolVersion = 1;
+        t.consentVersion = consentVersion;
+        t.head = genesisHead(trialId);
+        t.protocolHash = protocolHash;
+        t.outcomesHash = outcomesHash;
+        t.registeredBlock = uint64(block.number);
+        // members <= MAX_ETHICS_BOARD, checked above.
+        t.ethicsCount = uint16(members);
+        _recordRegistration(trialId, t, registryId, protocolCid);
+        // The board's appointment follows as entries 1..n, authored by the sponsor.
+        for (uint256 i; i < members; ++i) {
+            _recordRoleChange(trialId, t, EntryType.RoleGranted, ethicsBoard[i], Role.Ethics, 0);
+        }
+    }
+
+    /// @dev Entry 0, split out of {register} to keep the stack shallow: hashes come from storage.
+    function _recordRegistration(
+        uint64 trialId,
+        Trial storage t,
+        bytes32 registryId,
+        string calldata protocolCid
+    ) private {
+        _append(
+            trialId,
+            t,
+            EntryType.Registered,
+            keccak256(abi.encode(registryId, t.protocolHash, protocolCid, t.outcomesHash, t.consentVersion))
+        );
+        emit TrialRegistered(
+            trialId,
+            msg.sender,
+            uint64(block.timestamp),
+            registryId,
+            t.protocolHash,
+            protocolCid,
+            t.outcomesHash,
+            t.consentVersion);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                  ROLES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Grants a per-trial role: the sponsor manages investigators (per site) and monitors;
+    /// only the ethics board changes its own membership.
+    /// @param siteId The site number of an investigator (> 0); 0 for other roles.
+    /// Requirements:
+    /// - caller is the sponsor (Investigator, Monitor) or an ethics-board member (Ethics);
+    /// - trial not terminated or closed; `account` non-zero and not already in the role.
+    /// Emits {TrialRoleGranted}.
+    function grantRole(uint64 trialId, address account, Role role, uint32 siteId) external {
+        Trial storage t = _existing(trialId);
+        _checkRoleChange(trialId, t, account, role, siteId);
+        if (role == Role.Investigator) {
+            if (_investigators[_siteKey(trialId, account, siteId)]) revert RoleUnchanged(trialId, account, role, siteId);
+            _investigators[_siteKey(trialId, account, siteId)] = true;
+        } else {
+            uint8 bit = role == Role.Monitor ? _MONITOR_BIT : _ETHICS_BIT;
+            uint8 bits = _roleBits[trialId][account];
+            if (bits & bit != 0) revert RoleUnchanged(trialId, account, role, siteId);
+            _roleBits[trialId][account] = bits | bit;
+            // At most one increment per distinct account; 65,535 members is unreachable in practice
+            // and would revert on overflow (checked arithmetic).
+            if (role == Role.Ethics) t.ethicsCount += 1;
+        }
+        _recordRoleChange(trialId, t, EntryType.RoleGranted, account, role, siteId);
+    }
+
+    /// @notice Revokes a per-trial role (same authority as {grantRole}).
+    /// Requirements:
+    /// - as {grantRole}; `account` holds the role; the last ethics-board member cannot leave.
+    /// Emits {TrialRoleRevoked}.
+    function revokeRole(uint64 trialId, address account, Role role, uint32 siteId) external {
+        Trial storage t = _existing(trialId);
+        _checkRoleChange(trialId, t, account, role, siteId);
+        if (role == Role.Investigator) {
+            if (!_investigators[_siteKey(trialId, account, siteId)]) revert RoleUnchanged(trialId, account, role, siteId);
+            delete _investigators[_siteKey(trialId, account, siteId)];
+        } else {
+            uint8 bit = role == Role.Monitor ? _MONITOR_BIT : _ETHICS_BIT;
+            uint8 bits = _roleBits[trialId][account];
+            if (bits & bit == 0) revert RoleUnchanged(trialId, account, role, siteId);
+            if (role == Role.Ethics) {
+                if (t.ethicsCount == 1) revert LastEthicsMember(trialId, account);
+                // ethicsCount >= 2 here: the account is a member and not the last one.
+                unchecked {
+                    t.ethicsCount -= 1;
+                }
+            }
+            _roleBits[trialId][account] = bits & ~bit;
+        }
+        _recordRoleChange(trialId, t, EntryType.RoleRevoked, account, role, siteId);
+    }
+
+    function _recordRoleChange(
+        uint64 trialId,
+        Trial storage t,
+        EntryType entryType,
+        address account,
+        Role role,
+        uint32 siteId
+    ) private {
+        _append(trialId, t, entryType, keccak256(abi.encode(account, role, siteId)));
+        if (entryType == EntryType.RoleGranted) {
+            emit TrialRoleGranted(trialId, msg.sender, uint64(block.timestamp), account, role, siteId);
+        } else {
+            emit TrialRoleRevoked(trialId, msg.sender, uint64(block.timestamp), account, role, siteId);
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               AMENDMENTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Proposes protocol version `protocolVersion + 1`; nothing changes until the ethics
+    /// board approves it.
+    /// @param consentVersion Consent form version under the amendment (higher: subjects re-consent).
+    /// @param outcomesHash New pre-specified outcomes hash, or zero to keep the registered one.
+    /// Requirements:
+    /// - caller is the sponsor; trial active or suspended; no amendment pending;
+    /// - a new non-zero protocol hash; CID 1..128 bytes; consent version not lowered;
+    /// - no outcome change after data lock.
+    /// Emits {AmendmentProposed}.
+    function proposeAmendment(
+        uint64 trialId,
+        bytes32 protocolHash,
+        string calldata protocolCid,
+        uint16 consentVersion,
+        bytes32 outcomesHash
+    ) external returns (uint16 version) {
+        Trial storage t = _existing(trialId);
+        _onlySponsor(trialId, t);
+        _onlyRunning(trialId, t);
+        Amendment storage pending = _pending[trialId];
+        if (pending.version != 0) revert AmendmentPending(trialId, pending.version);
+        if (protocolHash == bytes32(0)) revert ZeroHash(trialId, "protocolHash");
+        if (protocolHash == t.protocolHash || consentVersion < t.consentVersion) {
+            revert InvalidAmendment(trialId, consentVersion, t.consentVersion);
+        }
+        if (outcomesHash != bytes32(0) && t.locked) revert OutcomesFrozen(trialId);
+        _checkCid(protocolCid);
+        if (t.protocolVersion == type(uint16).max) revert VersionOverflow(trialId);
+        version = t.protocolVersion + 1;
+        _pending[trialId] = Amendment(protocolHash, outcomesHash, version, consentVersion);
+        _recordProposal(trialId, t, protocolCid);
+    }
+
+    /// @dev The proposal's entry, split out of {proposeAmendment} for the stack: fields from storage.
+    function _recordProposal(uint64 trialId, Trial storage t, string calldata protocolCid) private {
+        Amendment storage a = _pending[trialId];
+        bytes32 payloadHash =
+            keccak256(abi.encode(a.version, a.protocolHash, protocolCid, a.consentVersion, a.outcomesHash));
+        _append(trialId, t, EntryType.AmendmentProposed, payloadHash);
+        emit AmendmentProposed(
+            trialId,
+            msg.sender,
+            uint64(block.timestamp),
+            a.version,
+            a.protocolHash,
+            protocolCid,
+            a.consentVersion,
+            a.outcomesHash);
+    }
+
+    /// @notice The ethics board approves the pending amendment; it takes effect now (new protocol
+    /// hash, protocol version, consent form version and, if given, outcomes hash).
+    /// @param version and `protocolHash` name what was reviewed, so a different proposal is never approved.
+    /// Requirements:
+    /// - caller is on the ethics board; trial active or suspended;
+    /// - the pending amendment matches `version` and `protocolHash`;
+    /// - no outcome change after data lock.
+    /// Emits {AmendmentApproved}.
+    function approveAmendment(uint64 trialId, uint16 version, bytes32 protocolHash) external {
+        Trial storage t = _existing(trialId);
+        _onlyEthics(trialId);
+        _onlyRunning(trialId, t);
+        Amendment memory a = _matchPending(trialId, version, protocolHash);
+        if (a.outcomesHash != bytes32(0)) {
+            if (t.locked) revert OutcomesFrozen(trialId);
+            t.outcomesHash = a.outcomesHash;
+        }
+        t.protocolVersion = a.version;
+        t.consentVersion = a.consentVersion;
+        t.protocolHash = a.protocolHash;
+        delete _pending[trialId];
+        _append(trialId, t, EntryType.AmendmentApproved, keccak256(abi.encode(version, protocolHash)));
+        emit AmendmentApproved(trialId, msg.sender, uint64(block.timestamp), version, protocolHash);
+    }
+
+    /// @notice The ethics board rejects the pending amendment; the protocol in force is unchanged.
+    /// Requirements:
+    /// - caller is on the ethics board; trial active or suspended; the pending amendment matches.
+    /// Emits {AmendmentRejected}.
+    function rejectAmendment(uint64 trialId, uint16 version, bytes32 protocolHash, bytes32 reasonHash)
+        external
+    {
+        Trial storage t = _existing(trialId);
+        _onlyEthics(trialId);
+        _onlyRunning(trialId, t);
+        _matchPending(trialId, version, protocolHash);
+        delete _pending[trialId];
+        bytes32 payloadHash = keccak256(abi.encode(version, protocolHash, reasonHash));
+        _append(trialId, t, EntryType.AmendmentRejected, payloadHash);
+        emit AmendmentRejected(
+            trialId, msg.sender, uint64(block.timestamp), version, protocolHash, reasonHash);
+    }
+
+    /// @notice The sponsor withdraws its pending amendment.
+    /// Requirements:
+    /// - caller is the sponsor; trial active or suspended; the pending amendment matches.
+    /// Emits {AmendmentWithdrawn}.
+    function withdrawAmendment(uint64 trialId, uint16 version, bytes32 protocolHash) external {
+        Trial storage t = _existing(trialId);
+        _onlySponsor(trialId, t);
+        _onlyRunning(trialId, t);
+        _matchPending(trialId, version, protocolHash);
+        delete _pending[trialId];
+        _append(trialId, t, EntryType.AmendmentWithdrawn, keccak256(abi.encode(version, protocolHash)));
+        emit AmendmentWithdrawn(trialId, msg.sender, uint64(block.timestamp), version, protocolHash);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                OVERSIGHT
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The ethics board suspends the trial: no enrollments until it resumes.
+    /// Requirements:
+    /// - caller is on the ethics board; trial active.
+    /// Emits {TrialStatusChanged}.
+    function suspend(uint64 trialId, bytes32 reasonHash) external {
+        _changeStatus(trialId, Status.Active, Status.Suspended, EntryType.Suspended, reasonHash);
+    }
+
+    /// @notice The ethics board lifts a suspension.
+    /// Requirements:
+    /// - caller is on the ethics board; trial suspended.
+    /// Emits {TrialStatusChanged}.
+    function resume(uint64 trialId, bytes32 reasonHash) external {
+        _changeStatus(trialId, Status.Suspended, Status.Active, EntryType.Resumed, reasonHash);
+    }
+
+    /// @notice The ethics board terminates the trial: afterwards only the sponsor's final report.
+    /// Requirements:
+    /// - caller is on the ethics board; trial active or suspended.
+    /// Emits {TrialStatusChanged}.
+    function terminate(uint64 trialId, bytes32 reasonHash) external {
+        Trial storage t = _existing(trialId);
+        Status from = t.status == Status.Suspended ? Status.Suspended : Status.Active;
+        _changeStatus(trialId, from, Status.Terminated, EntryType.Terminated, reasonHash);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               SITE ENTRIES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Enrolls a subject at `siteId` under the consent form in force.
+    /// @param subjectCommitment Salted commitment to the pseudonymous subject id (the site keeps the salt).
+    /// Requirements:
+    /// - caller is an investigator of `siteId`; trial active (not suspended); data not locked;
+    /// - `consentVersion` is the version in force; commitment non-zero.
+    /// Emits {SubjectEnrolled}.
+    function enroll(uint64 trialId, bytes32 subjectCommitment, uint32 siteId, uint16 consentVersion) external {
+        Trial storage t = _existing(trialId);
+        Status status = t.status;
+        if (status != Status.Active) {
+            if (status == Status.Suspended) revert TrialSuspended(trialId);
+            revert TrialNotActive(trialId, status);
+        }
+        if (t.locked) revert DataLockState(trialId, true);
+        _consented(trialId, t, EntryType.Enrolled, subjectCommitment, siteId, consentVersion);
+    }
+
+    /// @notice Records that an enrolled subject signed the consent form of an approved amendment.
+    /// Requirements:
+    /// - caller is an investigator of `siteId`; trial active or suspended;
+    /// - `consentVersion` is the version in force; commitment non-zero.
+    /// Emits {SubjectReconsented}.
+    function reconsent(uint64 trialId, bytes32 subjectCommitment, uint32 siteId, uint16 consentVersion)
+        external
+    {
+        Trial storage t = _running(trialId);
+        _consented(trialId, t, EntryType.Reconsented, subjectCommitment, siteId, consentVersion);
+    }
+
+    /// @notice Records that a subject withdrew or was lost to follow-up.
+    /// Requirements:
+    /// - caller is an investigator of `siteId`; trial active or suspended; commitment non-zero.
+    /// Emits {SubjectWithdrawn}.
+    function withdrawSubject(uint64 trialId, bytes32 subjectCommitment, uint32 siteId, bytes32 reasonHash)
+        external
+    {
+        Trial storage t = _running(trialId);
+        if (!_investigators[_siteKey(trialId, msg.sender, siteId)]) revert NotSiteStaff(trialId, siteId, msg.sender);
+        if (subjectCommitment == bytes32(0)) revert ZeroHash(trialId, "subjectCommitment");
+        _append(trialId, t, EntryType.Withdrawn, _hash3(subjectCommitment, bytes32(uint256(siteId)), reasonHash));
+        emit SubjectWithdrawn(trialId, msg.sender, uint64(block.timestamp), subjectCommitment, siteId, reasonHash);
+    }
+
+    /// @notice Logs a protocol deviation at `siteId` (optionally for one subject).
+    /// @param subjectCommitment The subject's commitment, or zero for a site-level deviation.
+    /// @param important ICH E3 "important" deviation (may affect data reliability or subject safety).
+    /// Requirements:
+    /// - caller is an investigator of `siteId` or a monitor; trial active or suspended;
+    /// - description hash non-zero.
+    /// Emits {DeviationLogged}.
+    function logDeviation(
+        uint64 trialId,
+        uint32 siteId,
+        bytes32 subjectCommitment,
+        bool important,
+        bytes32 descriptionHash
+    ) external {
+        Trial storage t = _running(trialId);
+        _onlySiteStaff(trialId, siteId);
+        if (descriptionHash == bytes32(0)) revert ZeroHash(trialId, "descriptionHash");
+        _append(
+            trialId, t, EntryType.DeviationLogged, _hash4(bytes32(uint256(siteId)), subjectCommitment, _word(important), descriptionHash)
+        );
+        emit DeviationLogged(
+            trialId, msg.sender, uint64(block.timestamp), siteId, subjectCommitment, important, descriptionHash
+        );
+    }
+
+    /// @notice Logs an adverse event of a subject at `siteId`.
+    /// @param serious Serious adverse event (ICH E2A: death, life-threatening, hospitalisation, ...).
+    /// @param grade CTCAE severity grade 1..5.
+    /// Requirements:
+    /// - caller is an investigator of `siteId` or a monitor; trial active or suspended;
+    /// - commitment and report hash non-zero; grade 1..5.
+    /// Emits {AdverseEventLogged}.
+    function logAdverseEvent(
+        uint64 trialId,
+        uint32 siteId,
+        bytes32 subjectCommitment,
+        bool serious,
+        uint8 grade,
+        bytes32 reportHash
+    ) external {
+        Trial storage t = _running(trialId);
+        _onlySiteStaff(trialId, siteId);
+        if (subjectCommitment == bytes32(0)) revert ZeroHash(trialId, "subjectCommitment");
+        if (reportHash == bytes32(0)) revert ZeroHash(trialId, "reportHash");
+        if (grade == 0 || grade > 5) revert InvalidSeverity(grade);
+        _appendFromCalldata(trialId, t, EntryType.AdverseEventLogged, AdverseEventLogged.selector, 5);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                            SPONSOR RESULTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Locks the database before analysis: no more enrollments, no outcome changes.
+    /// @param datasetHash Hash of the locked (encrypted) dataset; `datasetCid` where it is stored.
+    /// Requirements:
+    /// - caller is the sponsor; trial active or suspended; not locked yet; hash non-zero; CID 1..128 bytes.
+    /// Emits {DataLocked}.
+    function lockData(uint64 trialId, bytes32 datasetHash, string calldata datasetCid) external {
+        Trial storage t = _existing(trialId);
+        _onlySponsor(trialId, t);
+        _onlyRunning(trialId, t);
+        if (t.locked) revert DataLockState(trialId, true);
+        if (datasetHash == bytes32(0)) revert ZeroHash(trialId, "datasetHash");
+        _checkCid(datasetCid);
+        t.locked = true;
+        _append(trialId, t, EntryType.DataLocked, keccak256(abi.encode(datasetHash, datasetCid)));
+        emit DataLocked(trialId, msg.sender, uint64(block.timestamp), datasetHash, datasetCid);
+    }
+
+    /// @notice Reports results for an outcome set. A set whose hash differs from the
+    /// pre-registered outcomes is recorded all the same, marked as a mismatch and flagged.
+    /// @param reportedOutcomesHash Hash of the outcome set the results are reported for
+    /// (same canonical form as the registered hash).
+    /// Requirements:
+    /// - caller is the sponsor; trial active or suspended; data locked;
+    /// - hashes non-zero; CID 1..128 bytes.
+    /// Emits {OutcomesReported}, and {OutcomeMismatchFlagged} on a mismatch.
+    function reportOutcomes(
+        uint64 trialId,
+        bytes32 reportedOutcomesHash,
+        bytes32 resultsHash,
+        string calldata resultsCid
+    ) external returns (bool matchesRegistered) {
+        Trial storage t = _existing(trialId);
+        _onlySponsor(trialId, t);
+        _onlyRunning(trialId, t);
+        if (!t.locked) revert DataLockState(trialId, false);
+        if (reportedOutcomesHash == bytes32(0)) revert ZeroHash(trialId, "reportedOutcomesHash");
+        if (resultsHash == bytes32(0)) revert ZeroHash(trialId, "resultsHash");
+        _checkCid(resultsCid);
+        matchesRegistered = reportedOutcomesHash == t.outcomesHash;
+        // Checked arithmetic: 2^32 reports per trial would revert, never wrap.
+        t.outcomeReports += 1;
+        if (!matchesRegistered) t.outcomeMismatches += 1;
+        _recordOutcomes(trialId, t, reportedOutcomesHash, resultsHash, resultsCid);
+    }
+
+    /// @dev The report's entry (and flag), split out of {reportOutcomes} for the stack.
+    function _recordOutcomes(
+        uint64 trialId,
+        Trial storage t,
+        bytes32 reported,
+        bytes32 resultsHash,
+        string calldata resultsCid
+    ) private {
+        bytes32 registered = t.outcomesHash;
+        bool matches = reported == registered;
+        bytes32 payloadHash = keccak256(abi.encode(reported, registered, matches, resultsHash, resultsCid));
+        uint64 seq = _append(trialId, t, EntryType.OutcomesReported, payloadHash);
+        emit OutcomesReported(
+            trialId, msg.sender, uint64(block.timestamp), reported, registered, matches, resultsHash, resultsCid);
+        if (!matches) emit OutcomeMismatchFlagged(trialId, seq, registered, reported);
+    }
+
+    /// @notice Files the final report and closes the trial's log.
+    /// Requirements:
+    /// - caller is the sponsor; trial terminated, or active/suspended with data locked;
+    /// - hash non-zero; CID 1..128 bytes.
+    /// Emits {FinalReportFiled}.
+    function fileFinalReport(uint64 trialId, bytes32 reportHash, string calldata reportCid) external {
+        Trial storage t = _existing(trialId);
+        _onlySponsor(trialId, t);
+        Status status = t.status;
+        if (status != Status.Terminated) {
+            _onlyRunning(trialId, t);
+            if (!t.locked) revert DataLockState(trialId, false);
+        }
+        if (reportHash == bytes32(0)) revert ZeroHash(trialId, "reportHash");
+        _checkCid(reportCid);
+        t.status = Status.Closed;
+        _append(trialId, t, EntryType.FinalReportFiled, keccak256(abi.encode(reportHash, reportCid)));
+        emit FinalReportFiled(trialId, msg.sender, uint64(block.timestamp), reportHash, reportCid);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 GETTERS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The id of `sponsor`'s trial registered under `registryId` (0: none).
+    function trialIdOf(address sponsor, bytes32 registryId) external view returns (uint64) {
+        return _idOf[keccak256(abi.encode(sponsor, registryId))];
+    }
+
+    /// @notice Number of trials registered (ids run 1..trialCount).
+    function trialCount() external view returns (uint64) {
+        return _trialCount;
+    }
+
+    /// @notice The head before entry 0: binds a trial's chain to this chain id and registry.
+    function genesisHead(uint64 trialId) public view returns (bytes32) {
+        return keccak256(abi.encode(GENESIS_TAG, block.chainid, address(this), trialId));
+    }
+
+    /// @notice Everything stored about a trial (status None if unregistered).
+    function trial(uint64 trialId) external view returns (TrialView memory v) {
+        Trial storage t = _trials[trialId];
+        v = TrialView(
+            t.sponsor,
+            t.status,
+            t.locked,
+            t.protocolVersion,
+            t.consentVersion,
+            t.entryCount,
+            t.head,
+            t.protocolHash,
+            t.outcomesHash,
+            t.registeredBlock,
+            t.ethicsCount,
+            t.outcomeReports,
+            t.outcomeMismatches
+        );
+    }
+
+    /// @notice The chain head and number of entries: what an exported log must reproduce.
+    function chainHead(uint64 trialId) external view returns (bytes32 head, uint64 entryCount) {
+        Trial storage t = _trials[trialId];
+        return (t.head, t.entryCount);
+    }
+
+    /// @notice The amendment waiting for the ethics board (version 0: none).
+    function pendingAmendment(uint64 trialId)
+        external
+        view
+        returns (uint16 version, bytes32 protocolHash, uint16 consentVersion, bytes32 outcomesHash)
+    {
+        Amendment storage a = _pending[trialId];
+        return (a.version, a.protocolHash, a.consentVersion, a.outcomesHash);
+    }
+
+    /// @notice Whether `account` holds `role` in `trialId` (`siteId` only matters for Investigator).
+    function hasRole(uint64 trialId, address account, Role role, uint32 siteId) external view returns (bool) {
+        if (role == Role.Investigator) return _investigators[_siteKey(trialId, account, siteId)];
+        if (role == Role.Monitor) return _roleBits[trialId][account] & _MONITOR_BIT != 0;
+        if (role == Role.Ethics) return _roleBits[trialId][account] & _ETHICS_BIT != 0;
+        return false;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                INTERNAL
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Extends the chain by one entry: the only per-entry storage writes (head, count).
+    function _append(uint64 trialId, Trial storage t, EntryType entryType, bytes32 payloadHash)
+        private
+        returns (uint64 seq)
+    {
+        seq = t.entryCount;
+        bytes32 previous = t.head;
+        bytes32 head;
+        // Hashes the abi.encode of static words in scratch memory past the free pointer, which is
+        // never bumped and never read back: the same bytes abi.encode would produce, without allocating.
+        /// @solidity memory-safe-assembly
+        assembly {
+            let m := mload(0x40)
+            mstore(m, trialId)
+            mstore(add(m, 0x20), seq)
+            mstore(add(m, 0x40), entryType)
+            mstore(add(m, 0x60), caller())
+            mstore(add(m, 0x80), timestamp())
+            mstore(add(m, 0xa0), payloadHash)
+            let entryHash := keccak256(m, 0xc0)
+            mstore(m, previous)
+            mstore(add(m, 0x20), entryHash)
+            head := keccak256(m, 0x40)
+        }
+        t.head = head;
+        // seq < 2^48: one entry per transaction cannot reach 2^48 - 1 in any chain's lifetime.
+        unchecked {
+            t.entryCount = uint48(seq + 1);
+        }
+    }
+
+    function _consented(
+        uint64 trialId,
+        Trial storage t,
+        EntryType entryType,
+        bytes32 subjectCommitment,
+        uint32 siteId,
+        uint16 consentVersion
+    ) private {
+        if (!_investigators[_siteKey(trialId, msg.sender, siteId)]) revert NotSiteStaff(trialId, siteId, msg.sender);
+        if (subjectCommitment == bytes32(0)) revert ZeroHash(trialId, "subjectCommitment");
+        uint16 current = t.consentVersion;
+        if (consentVersion != current) revert StaleConsentVersion(trialId, consentVersion, current);
+        _append(trialId, t, entryType, _hash3(subjectCommitment, bytes32(uint256(siteId)), bytes32(uint256(consentVersion))));
+        if (entryType == EntryType.Enrolled) {
+            emit SubjectEnrolled(
+                trialId, msg.sender, uint64(block.timestamp), subjectCommitment, siteId, consentVersion
+            );
+        } else {
+            emit SubjectReconsented(
+                trialId, msg.sender, uint64(block.timestamp), subjectCommitment, siteId, consentVersion
+            );
+        }
+    }
+
+    function _changeStatus(uint64 trialId, Status from, Status to, EntryType entryType, bytes32 reasonHash)
+        private
+    {
+        Trial storage t = _existing(trialId);
+        _onlyEthics(trialId);
+        if (t.status != from) revert TrialNotActive(trialId, t.status);
+        t.status = to;
+        _append(trialId, t, entryType, keccak256(abi.encode(to, reasonHash)));
+        emit TrialStatusChanged(trialId, msg.sender, uint64(block.timestamp), entryType, to, reasonHash);
+    }
+
+    function _checkRoleChange(uint64 trialId, Trial storage t, address account, Role role, uint32 siteId)
+        private
+        view
+    {
+        if (role == Role.Ethics) _onlyEthics(trialId);
+        else if (role == Role.Investigator || role == Role.Monitor) _onlySponsor(trialId, t);
+        else revert RoleUnchanged(trialId, account, role, siteId);
+        _onlyRunning(trialId, t);
+        if (account == address(0)) revert ZeroAddress("account");
+        if ((role == Role.Investigator) != (siteId != 0)) revert InvalidSite(trialId, role, siteId);
+    }
+
+    function _matchPending(uint64 trialId, uint16 version, bytes32 protocolHash)
+        private
+        view
+        returns (Amendment memory a)
+    {
+        a = _pending[trialId];
+        if (a.version == 0 || a.version != version || a.protocolHash != protocolHash) {
+            revert NoSuchAmendment(trialId, version, protocolHash);
+        }
+    }
+
+    /// @dev The trial, which must be active or suspended (one status read).
+    function _running(uint64 trialId) private view returns (Trial storage t) {
+        t = _trials[trialId];
+        Status status = t.status;
+        if (status != Status.Active && status != Status.Suspended) {
+            if (status == Status.None) revert TrialNotFound(trialId);
+            revert TrialNotActive(trialId, status);
+        }
+    }
+
+    function _existing(uint64 trialId) private view returns (Trial storage t) {
+        t = _trials[trialId];
+        if (t.status == Status.None) revert TrialNotFound(trialId);
+    }
+
+    function _onlySponsor(uint64 trialId, Trial storage t) private view {
+        if (t.sponsor != msg.sender) revert NotSponsor(trialId, msg.sender);
+    }
+
+    function _onlyEthics(uint64 trialId) private view {
+        if (_roleBits[trialId][msg.sender] & _ETHICS_BIT == 0) revert NotEthicsBoard(trialId, msg.sender);
+    }
+
+    function _onlySiteStaff(uint64 trialId, uint32 siteId) private view {
+        if (_investigators[_siteKey(trialId, msg.sender, siteId)]) return;
+        if (_roleBits[trialId][msg.sender] & _MONITOR_BIT == 0) revert NotSiteStaff(trialId, siteId, msg.sender);
+    }
+
+    /// @dev Active or suspended: the states in which the trial is still being conducted.
+    function _onlyRunning(uint64 trialId, Trial storage t) private view {
+        Status status = t.status;
+        if (status != Status.Active && status != Status.Suspended) revert TrialNotActive(trialId, status);
+    }
+
+    function _checkCid(string calldata cid) private pure {
+        uint256 length = bytes(cid).length;
+        if (length == 0 || length > MAX_CID_LENGTH) revert InvalidCid(length, MAX_CID_LENGTH);
+    }
+
+    /// @dev keccak256(abi.encode(a, b, c)) for static words, without allocating memory.
+    function _hash3(bytes32 a, bytes32 b, bytes32 c) private pure returns (bytes32 h) {
+        // Scratch past the free pointer, never bumped nor read back (see {_append}).
+        /// @solidity memory-safe-assembly
+        assembly {
+            let m := mload(0x40)
+            mstore(m, a)
+            mstore(add(m, 0x20), b)
+            mstore(add(m, 0x40), c)
+            h := keccak256(m, 0x60)
+        }
+    }
+
+    /// @dev keccak256(abi.encode(a, b, c, d)) for static words, without allocating memory.
+    function _hash4(bytes32 a, bytes32 b, bytes32 c, bytes32 d) private pure returns (bytes32 h) {
+        // Scratch past the free pointer, never bumped nor read back (see {_append}).
+        /// @solidity memory-safe-assembly
+        assembly {
+            let m := mload(0x40)
+            mstore(m, a)
+            mstore(add(m, 0x20), b)
+            mstore(add(m, 0x40), c)
+            mstore(add(m, 0x60), d)
+            h := keccak256(m, 0x80)
+        }
+    }
+
+    /// @dev keccak256(abi.encode(a, b, c, d, e)) for static words, without allocating memory.
+    function _hash5(bytes32 a, bytes32 b, bytes32 c, bytes32 d, bytes32 e) private pure returns (bytes32 h) {
+        // Scratch past the free pointer, never bumped nor read back (see {_append}).
+        /// @solidity memory-safe-assembly
+        assembly {
+            let m := mload(0x40)
+            mstore(m, a)
+            mstore(add(m, 0x20), b)
+            mstore(add(m, 0x40), c)
+            mstore(add(m, 0x60), d)
+            mstore(add(m, 0x80), e)
+            h := keccak256(m, 0xa0)
+        }
+    }
+
+    /// @dev A bool as its ABI word.
+    function _word(bool b) private pure returns (bytes32) {
+        return b ? bytes32(uint256(1)) : bytes32(0);
+    }
+
+    /// @dev Key of the investigator mapping: keccak256(abi.encode(trialId, account, siteId)).
+    function _siteKey(uint64 trialId, address account, uint32 siteId) private pure returns (bytes32) {
+        return _hash3(bytes32(uint256(trialId)), bytes32(uint256(uint160(account))), bytes32(uint256(siteId)));
+    }
+
+    /// @dev {_append} for an entry whose payload is the call's arguments after `trialId`, all
+    /// static and in payload order (validated by the ABI decoder before the body runs). The
+    /// event data (author, timestamp, payload) is built once in memory, hashed and logged.
+    function _appendFromCalldata(uint64 trialId, Trial storage t, EntryType entryType, bytes32 topic, uint256 words)
+        private
+    {
+        uint64 seq = t.entryCount;
+        bytes32 previous = t.head;
+        bytes32 head;
+        uint256 m;
+        // Memory from the free pointer on, never bumped: used for the hashes and the log below
+        // and by nothing else in this call.
+        /// @solidity memory-safe-assembly
+        assembly {
+            m := mload(0x40)
+            let payloadLength := shl(5, words)
+            mstore(m, caller())
+            mstore(add(m, 0x20), timestamp())
+            calldatacopy(add(m, 0x40), 0x24, payloadLength)
+            let payloadHash := keccak256(add(m, 0x40), payloadLength)
+            let h := add(add(m, 0x40), payloadLength)
+            mstore(h, trialId)
+            mstore(add(h, 0x20), seq)
+            mstore(add(h, 0x40), entryType)
+            mstore(add(h, 0x60), caller())
+            mstore(add(h, 0x80), timestamp())
+            mstore(add(h, 0xa0), payloadHash)
+            mstore(add(h, 0x20), keccak256(h, 0xc0))
+            mstore(h, previous)
+            head := keccak256(h, 0x40)
+        }
+        t.head = head;
+        // seq < 2^48: one entry per transaction cannot reach 2^48 - 1 in any chain's lifetime.
+        unchecked {
+            t.entryCount = uint48(seq + 1);
+        }
+        // The entry's event, right after the state write, from the memory built above.
+        /// @solidity memory-safe-assembly
+        assembly {
+            log2(m, add(0x40, shl(5, words)), topic, trialId)
+        }
+    }
+}
