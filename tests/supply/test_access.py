@@ -1,0 +1,184 @@
+"""Access matrix: every state-changing function of SerialRegistry called by every kind
+of actor (admin/registrar/regulator, each partner role, a stranger, a deactivated
+partner). Allowed cells must succeed; refused cells must name the right custom error
+and the refused account. Each cell runs in its own snapshot (ape's test isolation)."""
+
+from __future__ import annotations
+
+import pytest
+from supply_helpers import GTIN, OTHER_GTIN, new_lot
+
+from medchain.errors import ContractRevert
+from medchain.supply import MerkleTree, Role, UnitStatus, make_sscc
+
+ACTORS = (
+    "admin",
+    "manufacturer",
+    "repackager",
+    "wholesaler",
+    "dispenser",
+    "stranger",
+    "deactivated",
+)
+OK = "ok"
+NP = "SerialRegistryNotPartner"
+WR = "SerialRegistryWrongRole"
+AC = "AccessControlUnauthorizedAccount"
+PARTNERS_OK = {"manufacturer": OK, "repackager": OK, "wholesaler": OK, "dispenser": OK}
+
+EXPECTED: dict[str, dict[str, str]] = {
+    "registerPartner": {"admin": OK},
+    "deactivatePartner": {"admin": OK},
+    "commission": {"manufacturer": OK, "repackager": OK, "wholesaler": WR, "dispenser": WR},
+    "aggregate": PARTNERS_OK,
+    "ship": PARTNERS_OK,
+    "receiveShipment": PARTNERS_OK,
+    "cancelShipment": {
+        **PARTNERS_OK,
+        "admin": "SerialRegistryNotReceiver",
+        "stranger": "SerialRegistryNotReceiver",
+        "deactivated": "SerialRegistryNotReceiver",
+    },
+    "dispense": {"manufacturer": WR, "repackager": WR, "wholesaler": WR, "dispenser": OK},
+    "acceptReturn": {"manufacturer": OK, "repackager": OK, "wholesaler": OK, "dispenser": WR},
+    "decommission": PARTNERS_OK,
+    "reportSuspect": PARTNERS_OK,
+    "reportIllegitimate": {
+        "admin": OK,
+        "manufacturer": OK,
+        "repackager": "SerialRegistryGtinNotOwned",
+        "wholesaler": WR,
+        "dispenser": WR,
+    },
+    "resolveUnit": {"admin": OK},
+    "recall": {
+        "admin": OK,
+        "manufacturer": OK,
+        "repackager": "SerialRegistryGtinNotOwned",
+        "wholesaler": WR,
+        "dispenser": WR,
+    },
+    "verifyAndLog": {**PARTNERS_OK, "admin": OK},
+}
+ADMIN_ONLY = {"registerPartner", "deactivatePartner", "resolveUnit"}
+
+
+def expected(fn: str, actor: str) -> str:
+    default = AC if fn in ADMIN_ONLY else NP
+    return EXPECTED[fn].get(actor, default)
+
+
+@pytest.fixture(scope="module")
+def world(client, partners, deployer, guardian, privacy_officer):
+    client.register_partner(privacy_officer.address, Role.WHOLESALER)
+    client.deactivate_partner(privacy_officer.address)
+    manifest = new_lot(8)
+    client.with_sender(partners["manufacturer"]).commission(manifest, "")
+    actors = {
+        "admin": deployer,
+        "manufacturer": partners["manufacturer"],
+        "repackager": partners["repackager"],
+        "wholesaler": partners["wholesaler"],
+        "dispenser": partners["pharmacy"],
+        "stranger": guardian,
+        "deactivated": privacy_officer,
+    }
+    return actors, manifest
+
+
+def _give(client, actors, actor, lid):
+    """Move the lot to `actor` when it is a partner (custody-gated functions)."""
+    m = actors["manufacturer"]
+    if actor in ("manufacturer", "admin", "stranger", "deactivated"):
+        return
+    client.with_sender(m).ship(lid, actors[actor].address)
+    client.with_sender(actors[actor]).receive(lid)
+
+
+def _attempt(fn, client, actors, actor, manifest, guardian):
+    me = actors[actor]
+    c = client.with_sender(me)
+    lid = manifest.lot_id
+    pid, proof = manifest.identifier(0), manifest.tree.proof(0)
+    if fn == "registerPartner":
+        return c.register_partner(guardian.address, Role.WHOLESALER)
+    if fn == "deactivatePartner":
+        return c.deactivate_partner(actors["wholesaler"].address)
+    if fn == "commission":
+        gtin = OTHER_GTIN if actor == "repackager" else GTIN
+        return c.commission(new_lot(4, gtin=gtin), "")
+    if fn == "aggregate":
+        _give(client, actors, actor, lid)
+        return c.aggregate(
+            make_sscc("0", "0614141", "000000099"), lid, MerkleTree([b"\1" * 32]).root, 1
+        )
+    if fn == "ship":
+        _give(client, actors, actor, lid)
+        to = actors["dispenser"] if actor == "wholesaler" else actors["wholesaler"]
+        if actor == "dispenser":
+            to = actors["manufacturer"]
+        return c.ship(lid, to.address)
+    if fn in ("receiveShipment", "cancelShipment"):
+        if actor in ("manufacturer", "admin", "stranger", "deactivated"):
+            # Pending from the manufacturer to the wholesaler; the manufacturer is the sender.
+            client.with_sender(actors["manufacturer"]).ship(lid, actors["wholesaler"].address)
+            if actor == "manufacturer":
+                if fn == "cancelShipment":
+                    return c.cancel_shipment(lid)
+                client.with_sender(actors["wholesaler"]).receive(lid)
+                client.with_sender(actors["wholesaler"]).ship(lid, me.address)
+                return c.receive(lid)
+        else:
+            client.with_sender(actors["manufacturer"]).ship(lid, me.address)
+        return c.receive(lid) if fn == "receiveShipment" else c.cancel_shipment(lid)
+    if fn == "dispense":
+        _give(client, actors, actor, lid)
+        return c.dispense(pid, proof, lid)
+    if fn == "acceptReturn":
+        return c.accept_return(pid, proof)
+    if fn == "decommission":
+        _give(client, actors, actor, lid)
+        return c.decommission(pid, proof, lid)
+    if fn == "reportSuspect":
+        return c.report(pid, proof, UnitStatus.SUSPECT)
+    if fn == "reportIllegitimate":
+        return c.report(pid, proof, UnitStatus.ILLEGITIMATE)
+    if fn == "resolveUnit":
+        return c.resolve(pid, proof, UnitStatus.SUSPECT)
+    if fn == "recall":
+        return c.recall(GTIN, manifest.lot)
+    if fn == "verifyAndLog":
+        return c.verify_and_log(pid, proof)
+    raise AssertionError(fn)
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("fn", list(EXPECTED))
+def test_access_matrix(fn, actor, client, world, guardian):
+    actors, manifest = world
+    want = expected(fn, actor)
+    if want == OK:
+        _attempt(fn, client, actors, actor, manifest, guardian)
+        return
+    with pytest.raises(ContractRevert) as err:
+        _attempt(fn, client, actors, actor, manifest, guardian)
+    assert err.value.error_name == want, str(err.value)
+    if "account" in err.value.arguments:
+        assert err.value.arguments["account"] == actors[actor].address
+
+
+def test_matrix_covers_every_state_changing_function(registry):
+    """Every non-view function of the ABI (except OZ's own role administration) is a row."""
+    oz_admin = {
+        "grantRole",
+        "revokeRole",
+        "renounceRole",
+        "beginDefaultAdminTransfer",
+        "cancelDefaultAdminTransfer",
+        "acceptDefaultAdminTransfer",
+        "changeDefaultAdminDelay",
+        "rollbackDefaultAdminDelay",
+    }
+    writes = {abi.name for abi in registry.contract_type.mutable_methods} - oz_admin
+    rows = {("reportUnit" if f.startswith("report") else f) for f in EXPECTED}
+    assert writes == rows
