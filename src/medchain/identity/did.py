@@ -137,16 +137,23 @@ def to_did(did_or_address: str, chain_id: int) -> EthrDID:
     return parse_did(format_did(did_or_address, chain_id))
 
 
-def decompress_public_key(public_key: bytes, text: str = "") -> bytes:
-    """64-byte uncompressed point (x || y) of a 33-byte compressed secp256k1 key."""
-    from eth_keys.datatypes import PublicKey
-    from eth_keys.exceptions import ValidationError
+_P = 2**256 - 2**32 - 977  # secp256k1 field prime
 
-    try:
-        return PublicKey.from_compressed_bytes(public_key).to_bytes()
-    except (ValidationError, ValueError) as exc:
-        where = f" in {text!r}" if text else ""
-        raise InvalidInput(f"not a point on secp256k1{where}") from exc
+
+def decompress_public_key(public_key: bytes, text: str = "") -> bytes:
+    """64-byte uncompressed point (x || y) of a 33-byte compressed secp256k1 key, checked
+    to lie on the curve (y^2 = x^3 + 7 mod p)."""
+    where = f" in {text!r}" if text else ""
+    if len(public_key) != 33 or public_key[0] not in (2, 3):
+        raise InvalidInput(f"not a compressed secp256k1 public key{where}")
+    x = int.from_bytes(public_key[1:], "big")
+    rhs = (pow(x, 3, _P) + 7) % _P
+    y = pow(rhs, (_P + 1) // 4, _P)  # p = 3 mod 4, so this is the square root if one exists
+    if x >= _P or (y * y) % _P != rhs:
+        raise InvalidInput(f"not a point on secp256k1{where}")
+    if y % 2 != public_key[0] % 2:
+        y = _P - y
+    return x.to_bytes(32, "big") + y.to_bytes(32, "big")
 
 
 def address_of_public_key(public_key: bytes, text: str = "") -> str:

@@ -8,7 +8,9 @@ or incomplete node is refused (`IntegrityError`) instead of producing a wrong do
 
 Validity is measured against the chain's time (latest block, or the block of
 `?versionId=<block>`), not the resolving machine's clock: private chains and tests move
-their own time.
+their own time. An entry counts while `validTo > now`, the same rule as the contract's
+`validDelegate` (the reference resolver uses `>=` against the wall clock; at chain time
+that would show a delegate revoked in the latest block as still valid).
 """
 
 from __future__ import annotations
@@ -317,7 +319,7 @@ def build_document(
         elif event.event_type == "DIDDelegateChanged":
             key = f"{event.event_type}-{event.delegate_type}-{event.delegate}"
             delegate_count += 1
-            if event.valid_to >= now:
+            if event.valid_to > now:
                 ref = f"{did}#delegate-{delegate_count}"
                 if event.delegate_type in ("sigAuth", "veriKey"):
                     if event.delegate_type == "sigAuth":
@@ -345,7 +347,7 @@ def build_document(
                 continue
             section, algorithm, purpose, encoding = match[1], match[2], match[4], match[6]
             if section == "pub":
-                if event.valid_to >= now:
+                if event.valid_to > now:
                     pk = _public_key_method(did, delegate_count, algorithm, encoding, event.value)
                     if pk is None:
                         continue
@@ -373,7 +375,7 @@ def build_document(
                     endpoint: Any = json.loads(text)
                 except json.JSONDecodeError:
                     endpoint = text
-                if event.valid_to >= now:
+                if event.valid_to > now:
                     services[key] = {
                         "id": f"{did}#service-{service_count}",
                         "type": algorithm,
