@@ -569,7 +569,7 @@ class ConsentClient(ContractClient):
                 "toBlock": hex(min(last, first + LOG_CHUNK_BLOCKS - 1)),
                 "topics": [self._topic0(names), *topics],
             }
-            for log in provider.make_request("eth_getLogs", [params]):
+            for log in provider.web3.eth.get_logs(params):  # type: ignore[arg-type]
                 raw.append(dict(log))
         return list(provider.network.ecosystem.decode_logs(raw, *abis))
 

@@ -1,0 +1,134 @@
+"""EIP-712 signed grants and revocations: relayed by anyone, each signature usable once,
+bound to chain id, contract, deadline and nonce; ERC-1271 contract wallets sign too."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+
+from medchain.consent import SignedMessage, scope_id
+from medchain.errors import ContractRevert
+
+DAY = 24 * 3600
+SCOPE = scope_id("DiagnosticReport")
+
+
+@pytest.fixture
+def deadline(chain):
+    return chain.pending_timestamp + 3600
+
+
+def test_signed_grant_relayed_by_anyone_then_replay_refused(
+    client, registry, patient, provider, researcher, deadline
+):
+    nonce = client.nonce(patient)
+    signed = client.sign_grant(patient, patient, provider, SCOPE, "read", "TREAT", deadline=deadline)
+    # JSON round trip, as the CLI's `consent sign` -> `consent relay` does
+    signed = SignedMessage.from_json(signed.to_json())
+    receipt = client.relay(signed, sender=researcher)
+    assert client.check(patient, provider, SCOPE, "read", "TREAT")
+    log = next(iter(registry.ConsentGranted.from_receipt(receipt)))
+    assert log.by == patient and log.patient == patient
+    assert client.nonce(patient) == nonce + 1
+    with ape.reverts(registry.InvalidAccountNonce, account=patient, currentNonce=nonce + 1):
+        registry.grantBySig(
+            tuple(signed.message.values()), signed.signature, sender=researcher
+        )
+
+
+def test_signed_revocation(client, patient, provider, researcher, deadline):
+    client.grant(patient, provider, SCOPE, "read", "TREAT", sender=patient)
+    signed = client.sign_revocation(patient, patient, provider, SCOPE, deadline=deadline)
+    client.relay(signed, sender=researcher)
+    assert not client.check(patient, provider, SCOPE, "read", "TREAT")
+
+
+def test_other_chain_id_refused(client, registry, patient, provider, researcher, deadline):
+    signed = client.sign_grant(
+        patient, patient, provider, SCOPE, deadline=deadline, chain_id=client_chain_other()
+    )
+    with ape.reverts(registry.ConsentInvalidSignature, signer=patient):
+        registry.grantBySig(tuple(signed.message.values()), signed.signature, sender=researcher)
+
+
+def client_chain_other() -> int:
+    from ape import chain
+
+    return chain.chain_id + 1
+
+
+def test_expired_refused(client, registry, patient, provider, researcher, chain):
+    deadline = chain.pending_timestamp - 1
+    signed = client.sign_grant(patient, patient, provider, SCOPE, deadline=deadline)
+    with pytest.raises(ContractRevert) as refused:
+        client.relay(signed, sender=researcher)
+    assert refused.value.error_name == "ConsentExpiredSignature"
+    assert refused.value.arguments["deadline"] == deadline
+
+
+def test_wrong_nonce_refused(client, registry, patient, provider, researcher, deadline):
+    current = client.nonce(patient)
+    signed = client.sign_grant(patient, patient, provider, SCOPE, deadline=deadline, nonce=current + 1)
+    with ape.reverts(registry.InvalidAccountNonce, account=patient, currentNonce=current):
+        client.contract.grantBySig(tuple(signed.message.values()), signed.signature, sender=researcher)
+
+
+def test_signature_by_someone_else_refused(client, registry, patient, provider, lab, researcher, deadline):
+    # lab signs but claims to be the patient
+    signed = client.sign_grant(patient, patient, provider, SCOPE, deadline=deadline)
+    forged = client.sign_grant(lab, patient, provider, SCOPE, deadline=deadline)
+    message = dict(signed.message)
+    with ape.reverts(registry.ConsentInvalidSignature, signer=patient):
+        registry.grantBySig(tuple(message.values()), forged.signature, sender=researcher)
+    # lab signs as itself: valid signature, but lab does not manage the patient's consent
+    with ape.reverts(registry.ConsentUnauthorizedManager, patient=patient, caller=lab):
+        registry.grantBySig(tuple(forged.message.values()), forged.signature, sender=researcher)
+
+
+def test_tampered_message_refused(client, registry, patient, provider, researcher, deadline):
+    signed = client.sign_grant(patient, patient, provider, SCOPE, "read", deadline=deadline)
+    message = dict(signed.message, actions=7)
+    with ape.reverts(registry.ConsentInvalidSignature, signer=patient):
+        registry.grantBySig(tuple(message.values()), signed.signature, sender=researcher)
+
+
+def test_erc1271_wallet_patient(project, client, registry, deployer, roles, provider, researcher, deadline):
+    key_holder, new_key = roles["monitor"], roles["ethics"]
+    wallet = deployer.deploy(project.PatientWallet, key_holder)
+    signed = client.sign_grant(key_holder, wallet, provider, SCOPE, deadline=deadline)
+    # the signer field must be the wallet (the patient), signed by its key holder
+    message = dict(signed.message, signer=wallet.address)
+    as_wallet = client.sign_grant(key_holder, wallet, provider, SCOPE, deadline=deadline)
+    typed_for_wallet = SignedMessage(
+        kind="provision",
+        message=message,
+        signature=_sign_raw(client, key_holder, "provision", message),
+        chain_id=as_wallet.chain_id,
+        verifying_contract=as_wallet.verifying_contract,
+    )
+    client.relay(typed_for_wallet, sender=researcher)
+    assert client.check(wallet, provider, SCOPE, "read", "TREAT")
+    # after the wallet rotates its key, the old key's signatures no longer count
+    wallet.rotateKey(new_key, sender=key_holder)
+    message2 = dict(message, nonce=client.nonce(wallet), scope=scope_id("Condition"))
+    stale = _sign_raw(client, key_holder, "provision", message2)
+    with ape.reverts(registry.ConsentInvalidSignature, signer=wallet.address):
+        registry.grantBySig(tuple(message2.values()), stale, sender=researcher)
+    fresh = _sign_raw(client, new_key, "provision", message2)
+    registry.grantBySig(tuple(message2.values()), fresh, sender=researcher)
+    assert client.check(wallet, provider, scope_id("Condition"), "read", "TREAT")
+
+
+def _sign_raw(client, account, kind, message) -> bytes:
+    from eth_account.messages import encode_typed_data
+
+    sig = account.sign_message(encode_typed_data(full_message=client.typed_data(kind, message)))
+    return bytes(sig.r) + bytes(sig.s) + bytes([sig.v])
+
+
+def test_delegate_signs_for_patient(client, registry, did, patient, guardian, provider, researcher, deadline):
+    did.addDelegate(patient, registry.CONSENT_DELEGATE(), guardian, DAY, sender=patient)
+    signed = client.sign_grant(guardian, patient, provider, scope_id("CarePlan"), deadline=deadline)
+    receipt = client.relay(signed, sender=researcher)
+    assert next(iter(registry.ConsentGranted.from_receipt(receipt))).by == guardian
+    assert client.check(patient, provider, scope_id("CarePlan"), "read", "TREAT")
