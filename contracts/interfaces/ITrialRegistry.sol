@@ -84,6 +84,8 @@ interface ITrialRegistry {
     error RoleUnchanged(uint64 trialId, address account, Role role, uint32 siteId);
     /// @notice Investigators need a site id > 0; other roles take site id 0.
     error InvalidSite(uint64 trialId, Role role, uint32 siteId);
+    /// @notice `account` already investigates `max` sites in this trial.
+    error TooManySites(uint64 trialId, address account, uint256 max);
     /// @notice The last ethics-board member cannot leave: a trial always has oversight.
     error LastEthicsMember(uint64 trialId, address account);
     /// @notice The trial's status forbids this action (`status` is the current one).
@@ -102,8 +104,8 @@ interface ITrialRegistry {
     error InvalidAmendment(uint64 trialId, uint16 consentVersion, uint16 currentConsentVersion);
     /// @notice Pre-specified outcomes cannot change after data lock (that is outcome switching).
     error OutcomesFrozen(uint64 trialId);
-    /// @notice Adverse-event severity grade outside CTCAE 1..5.
-    error InvalidSeverity(uint8 grade);
+    /// @notice Adverse-event severity whose grade (low 7 bits) is outside CTCAE 1..5.
+    error InvalidSeverity(uint8 severity);
     /// @notice A version counter would overflow.
     error VersionOverflow(uint64 trialId);
 
@@ -244,16 +246,15 @@ interface ITrialRegistry {
         bytes32 descriptionHash
     );
 
-    /// @notice An adverse event was logged. Payload: siteId, subjectCommitment, serious,
-    /// grade (CTCAE 1..5), reportHash.
+    /// @notice An adverse event was logged. Payload: siteId, subjectCommitment, severity
+    /// (CTCAE grade 1..5, | 0x80 when serious), reportHash.
     event AdverseEventLogged(
         uint64 indexed trialId,
         address author,
         uint64 timestamp,
         uint32 siteId,
         bytes32 subjectCommitment,
-        bool serious,
-        uint8 grade,
+        uint8 severity,
         bytes32 reportHash
     );
 

@@ -21,11 +21,16 @@ contract TrialRegistry is ITrialRegistry {
     bytes32 public constant GENESIS_TAG = keccak256("medchain.TrialRegistry.genesis.v1");
     /// @notice Longest CID string accepted (a base32 CIDv1 with sha2-256 is 59 bytes).
     uint256 public constant MAX_CID_LENGTH = 128;
+    /// @notice Bit of an adverse event's `severity` that marks it serious (ICH E2A).
+    uint8 public constant SERIOUS_FLAG = 0x80;
     /// @notice Most ethics-board members at registration (bounds the registration loop).
     uint256 public constant MAX_ETHICS_BOARD = 16;
 
-    uint8 private constant _MONITOR_BIT = 1;
-    uint8 private constant _ETHICS_BIT = 2;
+    /// @notice Most sites one investigator can hold in one trial (packed in the member word).
+    uint256 public constant MAX_SITES_PER_INVESTIGATOR = 7;
+
+    uint256 private constant _MONITOR_BIT = 1;
+    uint256 private constant _ETHICS_BIT = 2;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -84,11 +89,10 @@ contract TrialRegistry is ITrialRegistry {
     /// @dev keccak256(abi.encode(sponsor, registryId)) => trial id.
     mapping(bytes32 registryKey => uint64 trialId) private _idOf;
     mapping(uint64 trialId => Amendment) private _pending;
-    /// @dev Monitor / ethics bits per account.
-    mapping(uint64 trialId => mapping(address account => uint8 bits)) private _roleBits;
-    /// @dev keccak256(abi.encode(trialId, account, siteId)) => investigator of that site; one
-    /// key hash instead of three nested ones keeps the per-entry role check cheap.
-    mapping(bytes32 key => bool) private _investigators;
+    /// @dev Everything an account may do in a trial, in one word so that every entry's role
+    /// check is one storage read. Packing: bits 0..7 role flags (1 monitor, 2 ethics board);
+    /// bits 8 + 32*i .. 39 + 32*i (i = 0..6) the investigator's site ids, 0 = free.
+    mapping(uint64 trialId => mapping(address account => uint256 word)) private _members;
 
     /*//////////////////////////////////////////////////////////////
                               REGISTRATION
@@ -131,9 +135,9 @@ contract TrialRegistry is ITrialRegistry {
         for (uint256 i; i < members; ++i) {
             address member = ethicsBoard[i];
             if (member == address(0)) revert ZeroAddress("ethicsBoard");
-            uint8 bits = _roleBits[trialId][member];
-            if (bits & _ETHICS_BIT != 0) revert RoleUnchanged(trialId, member, Role.Ethics, 0);
-            _roleBits[trialId][member] = bits | _ETHICS_BIT;
+            uint256 word = _members[trialId][member];
+            if (word & _ETHICS_BIT != 0) revert RoleUnchanged(trialId, member, Role.Ethics, 0);
+            _members[trialId][member] = word | _ETHICS_BIT;
         }
         t.sponsor = msg.sender;
         t.status = Status.Active;
@@ -190,18 +194,21 @@ contract TrialRegistry is ITrialRegistry {
     function grantRole(uint64 trialId, address account, Role role, uint32 siteId) external {
         Trial storage t = _existing(trialId);
         _checkRoleChange(trialId, t, account, role, siteId);
+        uint256 word = _members[trialId][account];
         if (role == Role.Investigator) {
-            if (_investigators[_siteKey(trialId, account, siteId)]) revert RoleUnchanged(trialId, account, role, siteId);
-            _investigators[_siteKey(trialId, account, siteId)] = true;
+            if (_siteIndex(word, siteId) != type(uint256).max) revert RoleUnchanged(trialId, account, role, siteId);
+            uint256 free = _siteIndex(word, 0);
+            if (free == type(uint256).max) revert TooManySites(trialId, account, MAX_SITES_PER_INVESTIGATOR);
+            word |= uint256(siteId) << (8 + 32 * free);
         } else {
-            uint8 bit = role == Role.Monitor ? _MONITOR_BIT : _ETHICS_BIT;
-            uint8 bits = _roleBits[trialId][account];
-            if (bits & bit != 0) revert RoleUnchanged(trialId, account, role, siteId);
-            _roleBits[trialId][account] = bits | bit;
+            uint256 bit = role == Role.Monitor ? _MONITOR_BIT : _ETHICS_BIT;
+            if (word & bit != 0) revert RoleUnchanged(trialId, account, role, siteId);
+            word |= bit;
             // At most one increment per distinct account; 65,535 members is unreachable in practice
             // and would revert on overflow (checked arithmetic).
             if (role == Role.Ethics) t.ethicsCount += 1;
         }
+        _members[trialId][account] = word;
         _recordRoleChange(trialId, t, EntryType.RoleGranted, account, role, siteId);
     }
 
@@ -212,13 +219,14 @@ contract TrialRegistry is ITrialRegistry {
     function revokeRole(uint64 trialId, address account, Role role, uint32 siteId) external {
         Trial storage t = _existing(trialId);
         _checkRoleChange(trialId, t, account, role, siteId);
+        uint256 word = _members[trialId][account];
         if (role == Role.Investigator) {
-            if (!_investigators[_siteKey(trialId, account, siteId)]) revert RoleUnchanged(trialId, account, role, siteId);
-            delete _investigators[_siteKey(trialId, account, siteId)];
+            uint256 index = _siteIndex(word, siteId);
+            if (index == type(uint256).max) revert RoleUnchanged(trialId, account, role, siteId);
+            word &= ~(uint256(type(uint32).max) << (8 + 32 * index));
         } else {
-            uint8 bit = role == Role.Monitor ? _MONITOR_BIT : _ETHICS_BIT;
-            uint8 bits = _roleBits[trialId][account];
-            if (bits & bit == 0) revert RoleUnchanged(trialId, account, role, siteId);
+            uint256 bit = role == Role.Monitor ? _MONITOR_BIT : _ETHICS_BIT;
+            if (word & bit == 0) revert RoleUnchanged(trialId, account, role, siteId);
             if (role == Role.Ethics) {
                 if (t.ethicsCount == 1) revert LastEthicsMember(trialId, account);
                 // ethicsCount >= 2 here: the account is a member and not the last one.
@@ -226,8 +234,9 @@ contract TrialRegistry is ITrialRegistry {
                     t.ethicsCount -= 1;
                 }
             }
-            _roleBits[trialId][account] = bits & ~bit;
+            word &= ~bit;
         }
+        _members[trialId][account] = word;
         _recordRoleChange(trialId, t, EntryType.RoleRevoked, account, role, siteId);
     }
 
@@ -429,10 +438,9 @@ contract TrialRegistry is ITrialRegistry {
         external
     {
         Trial storage t = _running(trialId);
-        if (!_investigators[_siteKey(trialId, msg.sender, siteId)]) revert NotSiteStaff(trialId, siteId, msg.sender);
+        _onlyInvestigator(trialId, siteId);
         if (subjectCommitment == bytes32(0)) revert ZeroHash(trialId, "subjectCommitment");
-        _append(trialId, t, EntryType.Withdrawn, _hash3(subjectCommitment, bytes32(uint256(siteId)), reasonHash));
-        emit SubjectWithdrawn(trialId, msg.sender, uint64(block.timestamp), subjectCommitment, siteId, reasonHash);
+        _appendFromCalldata(trialId, t, EntryType.Withdrawn, SubjectWithdrawn.selector, 3);
     }
 
     /// @notice Logs a protocol deviation at `siteId` (optionally for one subject).
@@ -452,35 +460,31 @@ contract TrialRegistry is ITrialRegistry {
         Trial storage t = _running(trialId);
         _onlySiteStaff(trialId, siteId);
         if (descriptionHash == bytes32(0)) revert ZeroHash(trialId, "descriptionHash");
-        _append(
-            trialId, t, EntryType.DeviationLogged, _hash4(bytes32(uint256(siteId)), subjectCommitment, _word(important), descriptionHash)
-        );
-        emit DeviationLogged(
-            trialId, msg.sender, uint64(block.timestamp), siteId, subjectCommitment, important, descriptionHash
-        );
+        _appendFromCalldata(trialId, t, EntryType.DeviationLogged, DeviationLogged.selector, 4);
     }
 
     /// @notice Logs an adverse event of a subject at `siteId`.
-    /// @param serious Serious adverse event (ICH E2A: death, life-threatening, hospitalisation, ...).
-    /// @param grade CTCAE severity grade 1..5.
+    /// @param severity CTCAE severity grade 1..5 in the low bits, plus SERIOUS_FLAG (0x80) for a
+    /// serious adverse event (ICH E2A: death, life-threatening, hospitalisation, ...). One word
+    /// instead of two keeps the entry under 40,000 gas.
     /// Requirements:
     /// - caller is an investigator of `siteId` or a monitor; trial active or suspended;
-    /// - commitment and report hash non-zero; grade 1..5.
+    /// - commitment and report hash non-zero; severity = grade 1..5, optionally | SERIOUS_FLAG.
     /// Emits {AdverseEventLogged}.
     function logAdverseEvent(
         uint64 trialId,
         uint32 siteId,
         bytes32 subjectCommitment,
-        bool serious,
-        uint8 grade,
+        uint8 severity,
         bytes32 reportHash
     ) external {
         Trial storage t = _running(trialId);
         _onlySiteStaff(trialId, siteId);
         if (subjectCommitment == bytes32(0)) revert ZeroHash(trialId, "subjectCommitment");
         if (reportHash == bytes32(0)) revert ZeroHash(trialId, "reportHash");
-        if (grade == 0 || grade > 5) revert InvalidSeverity(grade);
-        _appendFromCalldata(trialId, t, EntryType.AdverseEventLogged, AdverseEventLogged.selector, 5);
+        uint8 grade = severity & ~SERIOUS_FLAG;
+        if (grade == 0 || grade > 5) revert InvalidSeverity(severity);
+        _appendFromCalldata(trialId, t, EntryType.AdverseEventLogged, AdverseEventLogged.selector, 4);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -626,9 +630,10 @@ contract TrialRegistry is ITrialRegistry {
 
     /// @notice Whether `account` holds `role` in `trialId` (`siteId` only matters for Investigator).
     function hasRole(uint64 trialId, address account, Role role, uint32 siteId) external view returns (bool) {
-        if (role == Role.Investigator) return _investigators[_siteKey(trialId, account, siteId)];
-        if (role == Role.Monitor) return _roleBits[trialId][account] & _MONITOR_BIT != 0;
-        if (role == Role.Ethics) return _roleBits[trialId][account] & _ETHICS_BIT != 0;
+        uint256 word = _members[trialId][account];
+        if (role == Role.Investigator) return siteId != 0 && _siteIndex(word, siteId) != type(uint256).max;
+        if (role == Role.Monitor) return word & _MONITOR_BIT != 0;
+        if (role == Role.Ethics) return word & _ETHICS_BIT != 0;
         return false;
     }
 
@@ -675,20 +680,12 @@ contract TrialRegistry is ITrialRegistry {
         uint32 siteId,
         uint16 consentVersion
     ) private {
-        if (!_investigators[_siteKey(trialId, msg.sender, siteId)]) revert NotSiteStaff(trialId, siteId, msg.sender);
+        _onlyInvestigator(trialId, siteId);
         if (subjectCommitment == bytes32(0)) revert ZeroHash(trialId, "subjectCommitment");
         uint16 current = t.consentVersion;
         if (consentVersion != current) revert StaleConsentVersion(trialId, consentVersion, current);
-        _append(trialId, t, entryType, _hash3(subjectCommitment, bytes32(uint256(siteId)), bytes32(uint256(consentVersion))));
-        if (entryType == EntryType.Enrolled) {
-            emit SubjectEnrolled(
-                trialId, msg.sender, uint64(block.timestamp), subjectCommitment, siteId, consentVersion
-            );
-        } else {
-            emit SubjectReconsented(
-                trialId, msg.sender, uint64(block.timestamp), subjectCommitment, siteId, consentVersion
-            );
-        }
+        bytes32 topic = entryType == EntryType.Enrolled ? SubjectEnrolled.selector : SubjectReconsented.selector;
+        _appendFromCalldata(trialId, t, entryType, topic, 3);
     }
 
     function _changeStatus(uint64 trialId, Status from, Status to, EntryType entryType, bytes32 reasonHash)
@@ -745,12 +742,13 @@ contract TrialRegistry is ITrialRegistry {
     }
 
     function _onlyEthics(uint64 trialId) private view {
-        if (_roleBits[trialId][msg.sender] & _ETHICS_BIT == 0) revert NotEthicsBoard(trialId, msg.sender);
+        if (_members[trialId][msg.sender] & _ETHICS_BIT == 0) revert NotEthicsBoard(trialId, msg.sender);
     }
 
     function _onlySiteStaff(uint64 trialId, uint32 siteId) private view {
-        if (_investigators[_siteKey(trialId, msg.sender, siteId)]) return;
-        if (_roleBits[trialId][msg.sender] & _MONITOR_BIT == 0) revert NotSiteStaff(trialId, siteId, msg.sender);
+        uint256 word = _members[trialId][msg.sender];
+        if (siteId != 0 && (_siteIndex(word, siteId) != type(uint256).max || word & _MONITOR_BIT != 0)) return;
+        revert NotSiteStaff(trialId, siteId, msg.sender);
     }
 
     /// @dev Active or suspended: the states in which the trial is still being conducted.
@@ -764,56 +762,28 @@ contract TrialRegistry is ITrialRegistry {
         if (length == 0 || length > MAX_CID_LENGTH) revert InvalidCid(length, MAX_CID_LENGTH);
     }
 
-    /// @dev keccak256(abi.encode(a, b, c)) for static words, without allocating memory.
-    function _hash3(bytes32 a, bytes32 b, bytes32 c) private pure returns (bytes32 h) {
-        // Scratch past the free pointer, never bumped nor read back (see {_append}).
-        /// @solidity memory-safe-assembly
-        assembly {
-            let m := mload(0x40)
-            mstore(m, a)
-            mstore(add(m, 0x20), b)
-            mstore(add(m, 0x40), c)
-            h := keccak256(m, 0x60)
+    function _onlyInvestigator(uint64 trialId, uint32 siteId) private view {
+        if (siteId == 0 || _siteIndex(_members[trialId][msg.sender], siteId) == type(uint256).max) {
+            revert NotSiteStaff(trialId, siteId, msg.sender);
         }
     }
 
-    /// @dev keccak256(abi.encode(a, b, c, d)) for static words, without allocating memory.
-    function _hash4(bytes32 a, bytes32 b, bytes32 c, bytes32 d) private pure returns (bytes32 h) {
-        // Scratch past the free pointer, never bumped nor read back (see {_append}).
+    /// @dev Index (0..6) of `siteId` among the member word's site slots, or type(uint256).max.
+    /// With siteId 0 it finds a free slot. Bounded: seven slots.
+    function _siteIndex(uint256 word, uint32 siteId) private pure returns (uint256 index) {
+        index = type(uint256).max;
+        // Pure arithmetic on a stack word, seven iterations at most.
         /// @solidity memory-safe-assembly
         assembly {
-            let m := mload(0x40)
-            mstore(m, a)
-            mstore(add(m, 0x20), b)
-            mstore(add(m, 0x40), c)
-            mstore(add(m, 0x60), d)
-            h := keccak256(m, 0x80)
+            let w := shr(8, word)
+            for { let i := 0 } lt(i, 7) { i := add(i, 1) } {
+                if eq(and(w, 0xffffffff), siteId) {
+                    index := i
+                    break
+                }
+                w := shr(32, w)
+            }
         }
-    }
-
-    /// @dev keccak256(abi.encode(a, b, c, d, e)) for static words, without allocating memory.
-    function _hash5(bytes32 a, bytes32 b, bytes32 c, bytes32 d, bytes32 e) private pure returns (bytes32 h) {
-        // Scratch past the free pointer, never bumped nor read back (see {_append}).
-        /// @solidity memory-safe-assembly
-        assembly {
-            let m := mload(0x40)
-            mstore(m, a)
-            mstore(add(m, 0x20), b)
-            mstore(add(m, 0x40), c)
-            mstore(add(m, 0x60), d)
-            mstore(add(m, 0x80), e)
-            h := keccak256(m, 0xa0)
-        }
-    }
-
-    /// @dev A bool as its ABI word.
-    function _word(bool b) private pure returns (bytes32) {
-        return b ? bytes32(uint256(1)) : bytes32(0);
-    }
-
-    /// @dev Key of the investigator mapping: keccak256(abi.encode(trialId, account, siteId)).
-    function _siteKey(uint64 trialId, address account, uint32 siteId) private pure returns (bytes32) {
-        return _hash3(bytes32(uint256(trialId)), bytes32(uint256(uint160(account))), bytes32(uint256(siteId)));
     }
 
     /// @dev {_append} for an entry whose payload is the call's arguments after `trialId`, all
