@@ -50,13 +50,22 @@ class ContractClient:
             raise ConfigurationError(
                 f"{self.contract_name}.{method} needs a sender account (pass sender= or --account)"
             )
-        with translate_errors(self.contract_name):
+        with translate_errors(self.contract_name, self.contract.contract_type):
             return getattr(self.contract, method)(*args, sender=account, **tx)
 
     def call(self, method: str, *args: Any, **kw: Any) -> Any:
-        """Read-only call; a revert raises `ContractRevert` with the decoded error."""
-        with translate_errors(self.contract_name):
-            return getattr(self.contract, method).call(*args, **kw)
+        """Read-only call (of a view, or a dry run of a state-changing function); a revert
+        raises `ContractRevert` with the decoded error."""
+        from ape.contracts.base import ContractTransactionHandler
+
+        handler = getattr(self.contract, method)
+        target = handler
+        if isinstance(handler, ContractTransactionHandler):
+            target = handler.call  # a dry run: simulate as this client's account
+            if self.sender is not None:
+                kw.setdefault("sender", self.sender)
+        with translate_errors(self.contract_name, self.contract.contract_type):
+            return target(*args, **kw)
 
 
 def bind(record: DeploymentRecord) -> Any:

@@ -61,10 +61,11 @@ def _render(value: Any) -> str:
 
 
 @contextmanager
-def translate_errors(contract: str = "contract") -> Iterator[None]:
+def translate_errors(contract: str = "contract", abi: Any = None) -> Iterator[None]:
     """Turn ape's revert exceptions into `ContractRevert` / `TransactionFailed`.
 
-    The one place where chain errors are mapped: every client goes through it.
+    The one place where chain errors are mapped: every client goes through it. `abi`
+    (a contract type) lets it decode custom errors ape left as raw revert bytes.
     """
     from ape.exceptions import ApeException, ContractLogicError, CustomError
 
@@ -75,8 +76,57 @@ def translate_errors(contract: str = "contract") -> Iterator[None]:
     except CustomError as exc:
         raise ContractRevert(contract, type(exc).__name__, exc.inputs or {}) from exc
     except ContractLogicError as exc:
+        decoded = decode_custom_error(contract, abi, exc.revert_message)
+        if decoded is not None:
+            raise decoded from exc
         reason = exc.revert_message or "reverted without a reason"
         raise TransactionFailed(f"{contract} refused: {reason}") from exc
     except ApeException as exc:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise TransactionFailed(f"{contract}: {first_line}") from exc
+
+
+def _revert_bytes(message: Any) -> bytes | None:
+    """Raw revert data as ape sometimes leaves it: bytes, or their repr `b'...'`."""
+    if isinstance(message, bytes | bytearray):
+        return bytes(message)
+    if isinstance(message, str) and message[:2] in ('b"', "b'"):
+        import ast
+
+        try:
+            value = ast.literal_eval(message)
+        except (ValueError, SyntaxError):
+            return None
+        return value if isinstance(value, bytes) else None
+    if isinstance(message, str) and message.startswith("0x") and len(message) >= 10:
+        try:
+            return bytes.fromhex(message[2:])
+        except ValueError:
+            return None
+    return None
+
+
+def decode_custom_error(contract: str, abi: Any, message: Any) -> ContractRevert | None:
+    """Decode raw revert data against a contract type's custom errors, if it matches one.
+
+    Ape decodes most custom errors itself; on EthTester it leaves some as raw bytes
+    (seen when the data holds a newline byte), and those must not become a vague failure.
+    """
+    data = _revert_bytes(message)
+    errors = getattr(abi, "errors", None)
+    if data is None or len(data) < 4 or not errors:
+        return None
+    from eth_abi import decode
+    from eth_utils import keccak, to_checksum_address
+
+    for error in errors:
+        if keccak(text=error.selector)[:4] != data[:4]:
+            continue
+        types = [i.canonical_type for i in error.inputs]
+        values = decode(types, data[4:])
+        arguments = {
+            str(i.name): to_checksum_address(v) if t == "address" else v
+            for i, t, v in zip(error.inputs, types, values, strict=True)
+        }
+        return ContractRevert(contract, error.name, arguments)
+    return None
