@@ -56,8 +56,11 @@ class _TeeReader:
 class KuboStore(ContentStore):
     """Content on an IPFS node at `api_url` (e.g. http://127.0.0.1:5001)."""
 
-    def __init__(self, api_url: str, *, timeout: float = 60.0):
+    def __init__(self, api_url: str, *, timeout: float = 60.0, block_timeout: float = 20.0):
         self.api_url = api_url.rstrip("/")
+        # The node's own deadline for finding a block: a missing block is reported as
+        # ContentNotFound instead of waiting for the network forever.
+        self._block_timeout = f"{block_timeout:g}s"
         self._client = httpx.Client(base_url=self.api_url + "/api/v0", timeout=timeout)
 
     @property
@@ -78,7 +81,10 @@ class KuboStore(ContentStore):
             message = response.text.strip()
             with contextlib.suppress(ValueError, AttributeError):
                 message = json.loads(message).get("Message", message)
-            if response.status_code in (404, 500) and "not found" in message.lower():
+            lowered = message.lower()
+            if response.status_code in (404, 500) and (
+                "not found" in lowered or "timed out" in lowered
+            ):
                 raise ContentNotFound(f"IPFS node at {self.api_url}: {message}")
             raise StoreUnavailable(
                 f"IPFS node at {self.api_url} refused {path}: HTTP {response.status_code} "
@@ -122,7 +128,7 @@ class KuboStore(ContentStore):
         return expected
 
     def get_block(self, cid: CID) -> bytes:
-        block = self._post("/block/get", {"arg": str(cid)}).content
+        block = self._post("/block/get", {"arg": str(cid), "timeout": self._block_timeout}).content
         if not cid.verify(block):
             raise IntegrityError(
                 f"IPFS node at {self.api_url} returned bytes for {cid} that hash to something "
@@ -148,7 +154,7 @@ class KuboStore(ContentStore):
             current = stack.pop()
             try:
                 if current.codec == RAW:
-                    self._post("/block/stat", {"arg": str(current), "offline": "true"})
+                    self._post("/block/stat", {"arg": str(current), "timeout": self._block_timeout})
                 else:
                     stack.extend(decode_node(self.get_block(current))[0])
             except ContentNotFound:

@@ -1,0 +1,23 @@
+"""The shared IPFS CID vectors (../shared/vectors/ipfs_cids.json) and their payload rule."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "ipfs_cids.json"
+
+
+def vector_payload(size: int) -> bytes:
+    """Byte i is sha256(b'medchain-vector' + (i // 32).to_bytes(8, 'big'))[i % 32]."""
+    blocks = (size + 31) // 32
+    out = b"".join(
+        hashlib.sha256(b"medchain-vector" + j.to_bytes(8, "big")).digest() for j in range(blocks)
+    )
+    return out[:size]
+
+
+def load_vectors() -> list[dict[str, Any]]:
+    return list(json.loads(VECTORS.read_text())["vectors"])

@@ -1,0 +1,129 @@
+"""The Kubo RPC store against a real js-ipfs 0.66.1 node (offline, loopback), and
+against a real local HTTP server that lies: every lie is refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cid_vectors import load_vectors, vector_payload
+
+from medchain.errors import IntegrityError
+from medchain.storage import ContentNotFound, StoreUnavailable
+from medchain.storage.cid import CID
+from medchain.storage.embedded import EmbeddedStore
+from medchain.storage.kubo import KuboStore
+from medchain.storage.unixfs import CHUNK_SIZE, MAX_LINKS, compute_cid
+
+VECTORS = load_vectors()
+
+
+@pytest.fixture(scope="module")
+def kubo(ipfs_api):
+    store = KuboStore(ipfs_api)
+    yield store
+    store.close()
+
+
+@pytest.mark.ipfs
+def test_node_answers(kubo):
+    assert kubo.version()
+
+
+@pytest.mark.ipfs
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: f"{v['size']}B")
+def test_node_and_embedded_store_agree_on_every_vector(kubo, vector, tmp_path):
+    data = vector_payload(vector["size"])
+    embedded = EmbeddedStore(tmp_path)
+    for version, key in ((0, "cid_v0"), (1, "cid_v1_raw_leaves")):
+        cid = kubo.add(data, cid_version=version)  # refuses if the node's CID differs
+        assert str(cid) == vector[key] == str(embedded.add(data, cid_version=version))
+        assert kubo.has(cid)
+        assert kubo.cat(cid) == data
+
+
+@pytest.mark.ipfs
+def test_node_agrees_on_a_two_level_dag(kubo, tmp_path):
+    data = hashlib.sha256(b"deep").digest() * ((MAX_LINKS * CHUNK_SIZE + 4096) // 32)
+    path = tmp_path / "deep.bin"
+    path.write_bytes(data)
+    with path.open("rb") as handle:
+        cid = kubo.add(handle, cid_version=1)
+    assert cid == compute_cid(data, cid_version=1)
+    kubo.pin(cid)
+    digest = hashlib.sha256()
+    for block in kubo.stream(cid):
+        digest.update(block)
+    assert digest.digest() == hashlib.sha256(data).digest()
+
+
+@pytest.mark.ipfs
+def test_node_reports_missing_content(ipfs_api):
+    quick = KuboStore(ipfs_api, block_timeout=1)
+    absent = compute_cid(b"never added " * 3)
+    assert not quick.has(absent)
+    with pytest.raises(ContentNotFound):
+        quick.cat(absent)
+
+
+class _LyingNode(BaseHTTPRequestHandler):
+    """Answers the Kubo RPC API, but with bytes other than the ones asked for."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        elif self.headers.get("Transfer-Encoding") == "chunked":
+            while True:
+                size = int(self.rfile.readline().strip(), 16)
+                self.rfile.read(size + 2)
+                if size == 0:
+                    break
+        if self.path.startswith("/api/v0/add"):
+            wrong = str(compute_cid(b"some other bytes"))
+            body = json.dumps({"Name": "blob", "Hash": wrong, "Size": "16"}).encode()
+        elif self.path.startswith("/api/v0/block/get"):
+            body = b"these are not the bytes you are looking for"
+        else:
+            body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def lying_node():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _LyingNode)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_node_returning_wrong_bytes_is_refused(lying_node):
+    store = KuboStore(lying_node, timeout=5)
+    with pytest.raises(IntegrityError, match="hash to something else"):
+        store.cat(compute_cid(b"lab result"))
+    with pytest.raises(IntegrityError, match="named the upload"):
+        store.add(b"lab result")
+
+
+def test_an_unreachable_node_is_a_clear_error():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = KuboStore(f"http://127.0.0.1:{port}", timeout=2)
+    with pytest.raises(StoreUnavailable, match="unreachable"):
+        store.add(b"lab result")
+    with pytest.raises(StoreUnavailable):
+        store.cat(CID.parse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"))
+    assert issubclass(ContentNotFound, IntegrityError)
