@@ -13,10 +13,14 @@ LAB = scope_id("category:laboratory")
 
 
 def _request(client, patient, provider, duration=2 * HOUR):
-    return client.request_break_glass(patient, "unconscious in ED, allergy history needed", duration, sender=provider)
+    return client.request_break_glass(
+        patient, "unconscious in ED, allergy history needed", duration, sender=provider
+    )
 
 
-def test_full_episode(client, registry, patient, provider, approver1, approver2, privacy_officer, chain):
+def test_full_episode(
+    client, registry, patient, provider, approver1, approver2, privacy_officer, chain
+):
     # the patient even denied this provider everything: break-glass still opens ETREAT access
     client.grant(patient, provider, "*", "all", "all", deny=True, sender=patient)
     pending_before = client.awaiting_review()
@@ -37,12 +41,16 @@ def test_full_episode(client, registry, patient, provider, approver1, approver2,
     assert not registry.hasAccess(patient, provider, LAB, READ, TREAT)
     receipt = client.record_access(patient, LAB, "read", "ETREAT", b"\x01" * 32, sender=provider)
     assert next(iter(registry.AccessRecorded.from_receipt(receipt))).episodeId == episode
-    with ape.reverts(registry.BreakGlassStillActive, episodeId=episode, expiresAt=info["expires_at"]):
+    with ape.reverts(
+        registry.BreakGlassStillActive, episodeId=episode, expiresAt=info["expires_at"]
+    ):
         registry.reviewBreakGlass(episode, True, b"\0" * 32, sender=privacy_officer)
     chain.mine(timestamp=info["expires_at"])
     assert not registry.hasAccess(patient, provider, LAB, READ, ETREAT)
     assert [e["episode"] for e in client.episodes_awaiting_review()].count(episode) == 1
-    client.review_break_glass(episode, False, "not an emergency: flagged for follow-up", sender=privacy_officer)
+    client.review_break_glass(
+        episode, False, "not an emergency: flagged for follow-up", sender=privacy_officer
+    )
     assert client.episode(episode)["status"] == "flagged"
     assert client.awaiting_review() == pending_before
     with ape.reverts(registry.BreakGlassWrongStatus, episodeId=episode, status=4):
@@ -50,7 +58,9 @@ def test_full_episode(client, registry, patient, provider, approver1, approver2,
     client.revoke(patient, provider, "*", deny=True, sender=patient)
 
 
-def test_approval_rules(client, registry, patient, provider, approver1, approver2, approver3, chain):
+def test_approval_rules(
+    client, registry, patient, provider, approver1, approver2, approver3, chain
+):
     episode = _request(client, patient, provider)
     client.approve_break_glass(episode, sender=approver1)
     with ape.reverts(registry.BreakGlassAlreadyApproved, episodeId=episode, approver=approver1):
@@ -86,7 +96,9 @@ def test_duration_bounded(registry, patient, provider, duration):
         registry.requestBreakGlass(patient, b"\x03" * 32, duration, sender=provider)
 
 
-def test_close_early_then_review(client, registry, patient, provider, approver1, approver3, privacy_officer, researcher):
+def test_close_early_then_review(
+    client, registry, patient, provider, approver1, approver3, privacy_officer, researcher
+):
     episode = _request(client, patient, provider, duration=8 * HOUR)
     client.approve_break_glass(episode, sender=approver1)
     client.approve_break_glass(episode, sender=approver3)

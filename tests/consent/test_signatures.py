@@ -22,7 +22,9 @@ def test_signed_grant_relayed_by_anyone_then_replay_refused(
     client, registry, patient, provider, researcher, deadline
 ):
     nonce = client.nonce(patient)
-    signed = client.sign_grant(patient, patient, provider, SCOPE, "read", "TREAT", deadline=deadline)
+    signed = client.sign_grant(
+        patient, patient, provider, SCOPE, "read", "TREAT", deadline=deadline
+    )
     # JSON round trip, as the CLI's `consent sign` -> `consent relay` does
     signed = SignedMessage.from_json(signed.to_json())
     receipt = client.relay(signed, sender=researcher)
@@ -31,9 +33,7 @@ def test_signed_grant_relayed_by_anyone_then_replay_refused(
     assert log.by == patient and log.patient == patient
     assert client.nonce(patient) == nonce + 1
     with ape.reverts(registry.InvalidAccountNonce, account=patient, currentNonce=nonce + 1):
-        registry.grantBySig(
-            tuple(signed.message.values()), signed.signature, sender=researcher
-        )
+        registry.grantBySig(tuple(signed.message.values()), signed.signature, sender=researcher)
 
 
 def test_signed_revocation(client, patient, provider, researcher, deadline):
@@ -68,12 +68,18 @@ def test_expired_refused(client, registry, patient, provider, researcher, chain)
 
 def test_wrong_nonce_refused(client, registry, patient, provider, researcher, deadline):
     current = client.nonce(patient)
-    signed = client.sign_grant(patient, patient, provider, SCOPE, deadline=deadline, nonce=current + 1)
+    signed = client.sign_grant(
+        patient, patient, provider, SCOPE, deadline=deadline, nonce=current + 1
+    )
     with ape.reverts(registry.InvalidAccountNonce, account=patient, currentNonce=current):
-        client.contract.grantBySig(tuple(signed.message.values()), signed.signature, sender=researcher)
+        client.contract.grantBySig(
+            tuple(signed.message.values()), signed.signature, sender=researcher
+        )
 
 
-def test_signature_by_someone_else_refused(client, registry, patient, provider, lab, researcher, deadline):
+def test_signature_by_someone_else_refused(
+    client, registry, patient, provider, lab, researcher, deadline
+):
     # lab signs but claims to be the patient
     signed = client.sign_grant(patient, patient, provider, SCOPE, deadline=deadline)
     forged = client.sign_grant(lab, patient, provider, SCOPE, deadline=deadline)
@@ -92,7 +98,9 @@ def test_tampered_message_refused(client, registry, patient, provider, researche
         registry.grantBySig(tuple(message.values()), signed.signature, sender=researcher)
 
 
-def test_erc1271_wallet_patient(project, client, registry, deployer, roles, provider, researcher, deadline):
+def test_erc1271_wallet_patient(
+    project, client, registry, deployer, roles, provider, researcher, deadline
+):
     key_holder, new_key = roles["monitor"], roles["ethics"]
     wallet = deployer.deploy(project.PatientWallet, key_holder)
     signed = client.sign_grant(key_holder, wallet, provider, SCOPE, deadline=deadline)
@@ -126,7 +134,9 @@ def _sign_raw(client, account, kind, message) -> bytes:
     return bytes(sig.r) + bytes(sig.s) + bytes([sig.v])
 
 
-def test_delegate_signs_for_patient(client, registry, did, patient, guardian, provider, researcher, deadline):
+def test_delegate_signs_for_patient(
+    client, registry, did, patient, guardian, provider, researcher, deadline
+):
     did.addDelegate(patient, registry.CONSENT_DELEGATE(), guardian, DAY, sender=patient)
     signed = client.sign_grant(guardian, patient, provider, scope_id("CarePlan"), deadline=deadline)
     receipt = client.relay(signed, sender=researcher)
