@@ -1,0 +1,188 @@
+"""Hypothesis state machine: the DIDRegistry against a small Python model of ERC-1056
+(owners with permanent deactivation, expiring delegates under chain time travel,
+attributes, batches), including which calls must be refused and with which error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from medchain.errors import ContractRevert
+from medchain.identity import DIDRegistryClient, Operation, to_bytes32
+
+ZERO = "0x" + "00" * 20
+TYPES = ("veriKey", "sigAuth")
+ACTORS = ("patient", "provider", "researcher", "lab")
+
+
+@dataclass
+class Model:
+    owners: dict[str, str] = field(default_factory=dict)  # identity -> owner (absent: itself)
+    deactivated: set[str] = field(default_factory=set)
+    delegates: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+
+    def owner(self, identity: str) -> str:
+        if identity in self.deactivated:
+            return ZERO
+        return self.owners.get(identity, identity)
+
+    def refusal(self, identity: str, actor: str) -> str | None:
+        if identity in self.deactivated:
+            return "IdentityDeactivated"
+        if self.owner(identity) != actor:
+            return "NotIdentityOwner"
+        return None
+
+    def apply(self, identity: str, op: Operation, now: int, block: int) -> None:
+        if op.kind == 0:
+            if op.account == ZERO:
+                self.deactivated.add(identity)
+                self.owners.pop(identity, None)
+            else:
+                self.owners[identity] = op.account
+        elif op.kind in (1, 2):
+            key = (identity, op.name.rstrip(b"\0").decode(), op.account)
+            self.delegates[key] = now + op.validity if op.kind == 1 else now
+        self.changed[identity] = block
+
+
+def _ops(addresses):
+    addr = st.sampled_from(addresses)
+    return st.one_of(
+        st.builds(Operation.add_delegate, st.sampled_from(TYPES), addr, st.integers(0, 5_000)),
+        st.builds(Operation.revoke_delegate, st.sampled_from(TYPES), addr),
+        st.builds(
+            Operation.set_attribute,
+            st.sampled_from(["did/svc/A", "did/pub/X25519/enc"]),
+            st.binary(max_size=40),
+            st.integers(0, 5_000),
+        ),
+        st.builds(Operation.revoke_attribute, st.just("did/svc/A"), st.binary(max_size=8)),
+        st.builds(Operation.change_owner, st.sampled_from([*addresses, ZERO])),
+    )
+
+
+def test_registry_matches_model(project, chain, roles):
+    accounts = {name: roles[name] for name in ACTORS}
+    addresses = [a.address for a in accounts.values()]
+    by_address = {a.address: a for a in accounts.values()}
+    deployer = roles["deployer"]
+
+    class RegistryMachine(RuleBasedStateMachine):
+        @initialize()
+        def deploy(self):
+            self.client = DIDRegistryClient(deployer.deploy(project.DIDRegistry))
+            self.model = Model()
+
+        def _run(self, identity: str, actor: str, ops: list[Operation]) -> None:
+            before_block = chain.blocks.head.number
+            predicted = None
+            owner = self.model.owner(identity)
+            # sequential semantics: each op is checked against the owner at that point
+            shadow = Model(dict(self.model.owners), set(self.model.deactivated))
+            for op in ops:
+                predicted = shadow.refusal(identity, actor)
+                if predicted:
+                    break
+                shadow.apply(identity, op, 0, 0)
+            sender = by_address[actor]
+            try:
+                if len(ops) == 1:
+                    receipt = self.client.transact(
+                        {
+                            0: "changeOwner",
+                            1: "addDelegate",
+                            2: "revokeDelegate",
+                            3: "setAttribute",
+                            4: "revokeAttribute",
+                        }[ops[0].kind],
+                        identity,
+                        *_single_args(ops[0]),
+                        sender=sender,
+                    )
+                else:
+                    receipt = self.client.batch(identity, ops, sender=sender)
+            except ContractRevert as err:
+                assert predicted == err.error_name, (predicted, err)
+                assert chain.blocks.head.number >= before_block
+                return
+            assert predicted is None, f"expected {predicted}, owner was {owner}"
+            block = receipt.block_number
+            now = chain.blocks[block].timestamp
+            prev = self.model.changed.get(identity, 0)
+            logs = list(receipt.events)
+            assert len(logs) == len(ops)
+            for i, (log, op) in enumerate(zip(logs, ops, strict=True)):
+                assert log.previousChange == (prev if i == 0 else block)
+                if op.kind in (1, 2):
+                    assert log.validTo == (now + op.validity if op.kind == 1 else now)
+                if op.kind == 3:
+                    assert log.validTo == now + op.validity and bytes(log.value) == op.value
+                self.model.apply(identity, op, now, block)
+
+        @rule(
+            identity=st.sampled_from(addresses),
+            actor=st.sampled_from(addresses),
+            op=_ops(addresses),
+        )
+        def single(self, identity, actor, op):
+            self._run(identity, actor, [op])
+
+        @rule(
+            identity=st.sampled_from(addresses),
+            actor=st.sampled_from(addresses),
+            ops=st.lists(_ops(addresses), min_size=2, max_size=4),
+        )
+        def batch(self, identity, actor, ops):
+            self._run(identity, actor, ops)
+
+        @rule(seconds=st.integers(1, 4_000))
+        def travel(self, seconds):
+            chain.pending_timestamp += seconds
+            chain.mine()
+
+        @invariant()
+        def owners_match(self):
+            if not hasattr(self, "client"):
+                return
+            for identity in addresses:
+                assert self.client.identity_owner(identity) == self.model.owner(identity)
+                assert self.client.changed(identity) == self.model.changed.get(identity, 0)
+
+        @invariant()
+        def delegates_match(self):
+            if not hasattr(self, "client"):
+                return
+            now = chain.blocks.head.timestamp
+            for (identity, dtype, delegate), valid_to in self.model.delegates.items():
+                assert self.client.delegate_valid_to(identity, dtype, delegate) == valid_to
+                assert self.client.valid_delegate(identity, dtype, delegate) == (valid_to > now)
+
+    RegistryMachine.TestCase.settings = settings(
+        max_examples=10,
+        stateful_step_count=12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    RegistryMachine.TestCase().runTest()
+
+
+def _single_args(op: Operation) -> list:
+    if op.kind == 0:
+        return [op.account]
+    if op.kind == 1:
+        return [op.name, op.account, op.validity]
+    if op.kind == 2:
+        return [op.name, op.account]
+    if op.kind == 3:
+        return [op.name, op.value, op.validity]
+    return [op.name, op.value]
+
+
+def test_model_names_are_bytes32():
+    assert to_bytes32("veriKey").rstrip(b"\0") == b"veriKey"
