@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+// GenomicLicensing: time-bound, purpose-limited licences on GenomicDataset tokens.
+// Owners publish offers (ETH or ERC-20 price, duration, GA4GH DUO purpose bitmask, cap);
+// a researcher signs the data-use terms (EIP-712) and pays into escrow; the licence is a
+// non-transferable record keyed by (dataset, researcher) with an expiry. Escrow is released
+// into pull balances (owner, ERC-2981 royalty, platform fee) only when the owner or its agent
+// posts the researcher's key envelope; after the delivery deadline the researcher can reclaim it.
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {IGenomicDataset} from "../interfaces/IGenomicDataset.sol";
+import {IGenomicLicensing} from "../interfaces/IGenomicLicensing.sol";
+
+interface IGenomicDatasetRoyaltyCap {
+    function maxRoyaltyBps() external view returns (uint96);
+}
+
+contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /*//////////////////////////////////////////////////////////////
+                                CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice EIP-712 type of the data-use terms a researcher signs to buy a licence.
+    bytes32 public constant TERMS_TYPEHASH = keccak256(
+        "DataUseTerms(uint256 datasetId,uint256 offerId,address researcher,uint32 purposes,address currency,uint96 price,uint32 duration,bytes32 termsHash,uint256 nonce,uint256 deadline)"
+    );
+    /// @notice DUO bits 16-31 are restriction modifiers (NPU, IRB, PUB, ...): a researcher must accept all of them.
+    uint32 public constant MODIFIER_MASK = 0xFFFF0000;
+    /// @notice Longest delivery window an offer may give the owner (researcher funds are locked meanwhile).
+    uint32 public constant MAX_DELIVERY_WINDOW = 30 days;
+    uint16 private constant _BPS = 10_000;
+
+    /// @notice The dataset token contract this market licences.
+    IGenomicDataset public immutable datasets;
+    /// @notice Cap on the platform fee; maxFeeBps + the dataset royalty cap <= 10,000 so splits never underflow.
+    uint16 public immutable maxFeeBps;
+
+    /*//////////////////////////////////////////////////////////////
+                                STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    // Packing: treasury (20) | feeBps (2) | nextOfferId (4) in one slot.
+    address private _treasury;
+    uint16 private _feeBps;
+    uint32 private _nextOfferId = 1;
+
+    mapping(uint256 offerId => Offer) private _offers;
+    mapping(uint256 licenceId => Licence) private _licences;
+    mapping(uint256 licenceId => bytes32) private _termsDigests;
+    mapping(uint256 licenceId => bytes32) private _envelopeDigests;
+    mapping(address account => mapping(address currency => uint256)) private _balances;
+    mapping(address owner => mapping(address agent => bool)) private _keyAgents;
+
+    constructor(IGenomicDataset datasets_, address admin, address treasury, uint16 feeBps, uint16 maxFeeBps_)
+        EIP712("medchain GenomicLicensing", "1")
+    {
+        uint96 royaltyCap = IGenomicDatasetRoyaltyCap(address(datasets_)).maxRoyaltyBps();
+        if (uint256(maxFeeBps_) + royaltyCap > _BPS) revert LicensingInvalidFee(treasury, maxFeeBps_, uint16(_BPS - royaltyCap));
+        datasets = datasets_;
+        maxFeeBps = maxFeeBps_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _setFee(treasury, feeBps);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                            OWNER OPERATIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Publishes a licence offer on a dataset the caller owns.
+    /// Requirements:
+    /// - caller owns `datasetId`, which is `Active` and has an id < 2^64;
+    /// - `duration` > 0; 0 < `deliveryWindow` <= min(`duration`, MAX_DELIVERY_WINDOW);
+    /// - `purposes` has at least one permitted-purpose bit (0-15); `maxLicences` > 0.
+    /// Emits {OfferCreated}.
+    function createOffer(
+        uint256 datasetId,
+        address currency,
+        uint96 price,
+        uint32 duration,
+        uint32 deliveryWindow,
+        uint32 purposes,
+        uint32 maxLicences,
+        bytes32 termsHash
+    ) external returns (uint256 offerId) {
+        if (datasetId > type(uint64).max) revert LicensingDatasetIdTooLarge(datasetId);
+        _requireOwner(datasetId);
+        (, IGenomicDataset.DatasetState state) = datasets.ownerAndState(datasetId);
+        if (state != IGenomicDataset.DatasetState.Active) revert LicensingDatasetNotActive(datasetId, uint8(state));
+        if (duration == 0) revert LicensingInvalidOffer("duration");
+        if (deliveryWindow == 0 || deliveryWindow > duration || deliveryWindow > MAX_DELIVERY_WINDOW) {
+            revert LicensingInvalidOffer("deliveryWindow");
+        }
+        if (purposes & ~MODIFIER_MASK == 0) revert LicensingInvalidOffer("purposes");
+        if (maxLicences == 0) revert LicensingInvalidOffer("maxLicences");
+        offerId = _nextOfferId++;
+        _offers[offerId] = Offer({
+            currency: currency,
+            price: price,
+            datasetId: uint64(datasetId),
+            duration: duration,
+            deliveryWindow: deliveryWindow,
+            purposes: purposes,
+            maxLicences: maxLicences,
+            sold: 0,
+            active: true,
+            termsHash: termsHash
+        });
+        emit OfferCreated(offerId, datasetId, currency, price, duration, deliveryWindow, purposes, maxLicences, termsHash);
+    }
+
+    /// @notice Closes an offer: no new licences under it; sold ones are unaffected.
+    /// Requirements: the offer exists and is open; caller owns its dataset.
+    /// Emits {OfferClosed}.
+    function closeOffer(uint256 offerId) external {
+        Offer storage o = _offers[offerId];
+        if (o.datasetId == 0) revert LicensingOfferNotFound(offerId);
+        if (!o.active) revert LicensingOfferClosed(offerId);
+        _requireOwner(o.datasetId);
+        o.active = false;
+        emit OfferClosed(offerId);
+    }
+
+    /// @notice Authorises (or revokes) `agent` to post key envelopes for all the caller's datasets.
+    /// Requirements: none beyond being the caller (an owner only speaks for itself).
+    /// Emits {KeyAgentSet}.
+    function setKeyAgent(address agent, bool allowed) external {
+        _keyAgents[msg.sender][agent] = allowed;
+        emit KeyAgentSet(msg.sender, agent, allowed);
+    }
+
+    /// @notice Posts the key envelope for a pending licence and releases its escrow into pull
+    /// balances: royalty = ERC-2981 royaltyInfo(amount) (floor), fee = amount * feeBps / 10,000
+    /// (floor), owner = amount - royalty - fee (the owner takes every rounding remainder).
+    /// Requirements:
+    /// - the licence is `Pending` and its key deadline has not passed;
+    /// - caller is the dataset's current owner or a key agent that owner authorised;
+    /// - `envelopeDigest` is non-zero and `envelopeCid` non-empty.
+    /// Emits {KeyDelivered} and {EscrowReleased}.
+    function deliverKey(uint256 licenceId, string calldata envelopeCid, bytes32 envelopeDigest) external {
+        Licence storage l = _licences[licenceId];
+        Licence memory lic = l;
+        if (lic.status != LicenceStatus.Pending) revert LicensingNotAwaitingKey(licenceId, lic.status);
+        if (block.timestamp > lic.keyDeadline) revert LicensingDeliveryClosed(licenceId, lic.keyDeadline);
+        if (envelopeDigest == bytes32(0) || bytes(envelopeCid).length == 0) revert LicensingEmptyEnvelope(licenceId);
+        uint256 datasetId = licenceId >> 160;
+        (address owner,) = datasets.ownerAndState(datasetId);
+        if (msg.sender != owner && !_keyAgents[owner][msg.sender]) {
+            revert LicensingNotKeyAgent(datasetId, owner, msg.sender);
+        }
+        l.status = LicenceStatus.Delivered;
+        _envelopeDigests[licenceId] = envelopeDigest;
+        emit KeyDelivered(licenceId, address(uint160(licenceId)), envelopeCid, envelopeDigest);
+
+        address currency = _offers[lic.offerId].currency;
+        uint256 amount = lic.amount;
+        (address royaltyReceiver, uint256 royalty) = IERC2981(address(datasets)).royaltyInfo(datasetId, amount);
+        address treasury = _treasury;
+        uint256 fee = (amount * _feeBps) / _BPS;
+        // royalty <= amount * maxRoyaltyBps / 1e4 and fee <= amount * maxFeeBps / 1e4 with the
+        // caps summing to <= 1e4 (checked in the constructor), so this cannot underflow.
+        uint256 ownerShare = amount - royalty - fee;
+        if (royalty != 0) _balances[royaltyReceiver][currency] += royalty;
+        if (fee != 0) _balances[treasury][currency] += fee;
+        if (ownerShare != 0) _balances[owner][currency] += ownerShare;
+        emit EscrowReleased(licenceId, currency, owner, ownerShare, royaltyReceiver, royalty, treasury, fee);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                          RESEARCHER OPERATIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Buys a licence under `offerId` for the caller: verifies the caller's EIP-712
+    /// signature over the data-use terms, stores the terms digest, takes the payment into escrow.
+    /// The licence runs `duration` seconds from now; the owner has `deliveryWindow` to post the key.
+    /// Requirements:
+    /// - the offer is open, not sold out, and its dataset is `Active`;
+    /// - `purposes` is a non-empty subset of the offer's purposes that keeps all its modifiers;
+    /// - the caller holds no pending or unexpired licence on the dataset;
+    /// - `signature` is the caller's (EOA or ERC-1271) over the terms, before `deadline`;
+    /// - ETH offers: msg.value == price; ERC-20 offers: no ETH, and `price` approved to this contract.
+    /// Emits {LicencePurchased}.
+    function purchase(uint256 offerId, uint32 purposes, uint256 deadline, bytes calldata signature)
+        external
+        payable
+        nonReentrant
+        returns (uint256 licenceId)
+    {
+        Offer memory offer = _checkedOffer(offerId, purposes, deadline);
+        licenceId = (uint256(offer.datasetId) << 160) | uint256(uint160(msg.sender));
+        uint16 nonce = _checkedReplacement(licenceId);
+        bytes32 digest = _termsDigest(offerId, offer, msg.sender, purposes, nonce, deadline);
+        if (!SignatureChecker.isValidSignatureNow(msg.sender, digest, signature)) {
+            revert LicensingInvalidTermsSignature(msg.sender, digest);
+        }
+        _open(licenceId, offerId, offer, purposes, nonce, digest);
+        if (offer.currency != address(0) && offer.price != 0) {
+            IERC20(offer.currency).safeTransferFrom(msg.sender, address(this), offer.price);
+        }
+    }
+
+    /// @notice Reclaims the escrowed payment of a licence whose key was not posted in time;
+    /// the licence ends (Refunded) and its offer regains the slot. Paid straight to the caller.
+    /// Requirements: caller is the licensee; the licence is `Pending`; its key deadline passed.
+    /// Emits {EscrowRefunded}.
+    function refund(uint256 licenceId) external nonReentrant {
+        if (address(uint160(licenceId)) != msg.sender) revert LicensingNotLicensee(licenceId, msg.sender);
+        Licence storage l = _licences[licenceId];
+        Licence memory lic = l;
+        if (lic.status != LicenceStatus.Pending) revert LicensingNotAwaitingKey(licenceId, lic.status);
+        if (block.timestamp <= lic.keyDeadline) revert LicensingDeliveryStillOpen(licenceId, lic.keyDeadline);
+        l.status = LicenceStatus.Refunded;
+        Offer storage o = _offers[lic.offerId];
+        // A pending licence was counted in `sold`, so sold >= 1 here.
+        unchecked {
+            o.sold -= 1;
+        }
+        address currency = o.currency;
+        emit EscrowRefunded(licenceId, msg.sender, currency, lic.amount);
+        _pay(currency, msg.sender, lic.amount);
+    }
+
+    /// @notice Withdraws the caller's whole pull balance in `currency` (address(0) = ETH).
+    /// Requirements: the balance is non-zero.
+    /// Emits {Withdrawn}.
+    function withdraw(address currency) external nonReentrant returns (uint256 amount) {
+        amount = _balances[msg.sender][currency];
+        if (amount == 0) revert LicensingNothingToWithdraw(msg.sender, currency);
+        _balances[msg.sender][currency] = 0;
+        emit Withdrawn(msg.sender, currency, amount);
+        _pay(currency, msg.sender, amount);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 ADMIN
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Sets the platform fee and its treasury (applies to deliveries from now on).
+    /// Requirements: caller has DEFAULT_ADMIN_ROLE; `treasury` non-zero; `feeBps` <= maxFeeBps.
+    /// Emits {PlatformFeeSet}.
+    function setPlatformFee(address treasury, uint16 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFee(treasury, feeBps);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IGenomicLicensing
+    function isLicensed(uint256 datasetId, address researcher, uint32 purpose) external view returns (bool) {
+        Licence memory lic = _licences[(datasetId << 160) | uint256(uint160(researcher))];
+        return purpose != 0 && (lic.status == LicenceStatus.Pending || lic.status == LicenceStatus.Delivered)
+            && lic.expiresAt > block.timestamp && lic.purposes & purpose == purpose;
+    }
+
+    /// @notice The licence id of (`datasetId`, `researcher`): datasetId << 160 | researcher.
+    function licenceIdOf(uint256 datasetId, address researcher) external pure returns (uint256) {
+        return (datasetId << 160) | uint256(uint160(researcher));
+    }
+
+    /// @notice The licence record (zeroed when none).
+    function licence(uint256 licenceId) external view returns (Licence memory) {
+        return _licences[licenceId];
+    }
+
+    /// @notice ERC-5643-style expiry of a licence (0 when none).
+    function expiresAt(uint256 licenceId) external view returns (uint64) {
+        return _licences[licenceId].expiresAt;
+    }
+
+    /// @notice The EIP-712 digest of the terms the licensee signed.
+    function termsDigest(uint256 licenceId) external view returns (bytes32) {
+        return _termsDigests[licenceId];
+    }
+
+    /// @notice Digest of the posted key envelope (zero while none is posted): agents check it before posting.
+    function envelopeDigest(uint256 licenceId) external view returns (bytes32) {
+        return _envelopeDigests[licenceId];
+    }
+
+    /// @notice An offer (zeroed when none).
+    function offer(uint256 offerId) external view returns (Offer memory) {
+        return _offers[offerId];
+    }
+
+    /// @notice Number of offers created so far (ids run 1..total).
+    function totalOffers() external view returns (uint256) {
+        return _nextOfferId - 1;
+    }
+
+    /// @notice The EIP-712 digest a researcher must sign to buy under `offerId` with `purposes`.
+    function termsDigestFor(uint256 offerId, address researcher, uint32 purposes, uint256 deadline)
+        external
+        view
+        returns (bytes32)
+    {
+        Offer memory o = _offers[offerId];
+        uint256 licenceId = (uint256(o.datasetId) << 160) | uint256(uint160(researcher));
+        return _termsDigest(offerId, o, researcher, purposes, _licences[licenceId].nonce, deadline);
+    }
+
+    /// @notice Pull balance of `account` in `currency` (address(0) = ETH).
+    function balanceOf(address account, address currency) external view returns (uint256) {
+        return _balances[account][currency];
+    }
+
+    /// @notice Whether `agent` may post key envelopes for `owner`'s datasets.
+    function isKeyAgent(address owner, address agent) external view returns (bool) {
+        return _keyAgents[owner][agent];
+    }
+
+    /// @notice The platform fee (basis points) and its treasury.
+    function platformFee() external view returns (address treasury, uint16 feeBps) {
+        return (_treasury, _feeBps);
+    }
+
+    /// @notice The EIP-712 domain separator (chain id and this address bound in).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                INTERNAL
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Every purchase check that needs only the offer, the dataset state and msg.value.
+    function _checkedOffer(uint256 offerId, uint32 purposes, uint256 deadline) private view returns (Offer memory offer) {
+        offer = _offers[offerId];
+        if (offer.datasetId == 0) revert LicensingOfferNotFound(offerId);
+        if (!offer.active) revert LicensingOfferClosed(offerId);
+        if (offer.sold >= offer.maxLicences) revert LicensingOfferSoldOut(offerId, offer.maxLicences);
+        if (
+            purposes & ~MODIFIER_MASK == 0 || purposes & ~offer.purposes != 0
+                || (purposes & MODIFIER_MASK) != (offer.purposes & MODIFIER_MASK)
+        ) revert LicensingPurposeNotOffered(offerId, purposes, offer.purposes);
+        if (block.timestamp > deadline) revert LicensingTermsExpired(deadline, block.timestamp);
+        IGenomicDataset.DatasetState state = datasets.datasetState(offer.datasetId);
+        if (state != IGenomicDataset.DatasetState.Active) {
+            revert LicensingDatasetNotActive(offer.datasetId, uint8(state));
+        }
+        if (offer.currency == address(0)) {
+            if (msg.value != offer.price) revert LicensingWrongPayment(offer.price, msg.value);
+        } else if (msg.value != 0) {
+            revert LicensingWrongPayment(0, msg.value);
+        }
+    }
+
+    /// @dev Refuses while the pair holds a pending or running licence; clears a previous
+    /// envelope digest so agents see the new licence as undelivered. Returns the pair's nonce.
+    function _checkedReplacement(uint256 licenceId) private returns (uint16) {
+        Licence memory prev = _licences[licenceId];
+        if (
+            prev.status == LicenceStatus.Pending
+                || (prev.status == LicenceStatus.Delivered && prev.expiresAt > block.timestamp)
+        ) revert LicensingLicenceOpen(licenceId, prev.status, prev.expiresAt);
+        if (prev.status == LicenceStatus.Delivered) delete _envelopeDigests[licenceId];
+        return prev.nonce;
+    }
+
+    /// @dev Writes the licence (one slot), the terms digest and the offer's sold count.
+    function _open(uint256 licenceId, uint256 offerId, Offer memory offer, uint32 purposes, uint16 nonce, bytes32 digest)
+        private
+    {
+        uint40 expires = uint40(block.timestamp) + offer.duration;
+        uint32 keyDeadline = uint32(block.timestamp) + offer.deliveryWindow;
+        // sold < maxLicences <= type(uint32).max was checked; the nonce wraps only after 65,536
+        // purchases of one dataset by one researcher (and a replay would also need an old,
+        // still-valid signature deadline).
+        unchecked {
+            _offers[offerId].sold = offer.sold + 1;
+            _licences[licenceId] = Licence({
+                expiresAt: expires,
+                keyDeadline: keyDeadline,
+                purposes: purposes,
+                offerId: uint32(offerId),
+                amount: offer.price,
+                status: LicenceStatus.Pending,
+                nonce: nonce + 1
+            });
+        }
+        _termsDigests[licenceId] = digest;
+        emit LicencePurchased(
+            licenceId, offer.datasetId, msg.sender, offerId, purposes, offer.price, expires, keyDeadline, digest
+        );
+    }
+
+    function _termsDigest(
+        uint256 offerId,
+        Offer memory o,
+        address researcher,
+        uint32 purposes,
+        uint256 nonce,
+        uint256 deadline
+    ) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    TERMS_TYPEHASH,
+                    uint256(o.datasetId),
+                    offerId,
+                    researcher,
+                    purposes,
+                    o.currency,
+                    o.price,
+                    o.duration,
+                    o.termsHash,
+                    nonce,
+                    deadline
+                )
+            )
+        );
+    }
+
+    function _requireOwner(uint256 datasetId) private view {
+        (address owner,) = datasets.ownerAndState(datasetId);
+        if (msg.sender != owner) revert LicensingNotDatasetOwner(datasetId, msg.sender, owner);
+    }
+
+    function _setFee(address treasury, uint16 feeBps) private {
+        if (treasury == address(0) || feeBps > maxFeeBps) revert LicensingInvalidFee(treasury, feeBps, maxFeeBps);
+        _treasury = treasury;
+        _feeBps = feeBps;
+        emit PlatformFeeSet(treasury, feeBps);
+    }
+
+    function _pay(address currency, address to, uint256 amount) private {
+        if (currency == address(0)) Address.sendValue(payable(to), amount);
+        else IERC20(currency).safeTransfer(to, amount);
+    }
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+// ReentrantWithdrawer: a hostile dataset owner / researcher used by tests. When it receives
+// ETH from GenomicLicensing it calls back into withdraw (or refund) to try to be paid twice.
+
+import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
+
+interface ILicensingForAttack {
+    function withdraw(address currency) external returns (uint256);
+    function refund(uint256 licenceId) external;
+    function purchase(uint256 offerId, uint32 purposes, uint256 deadline, bytes calldata signature)
+        external
+        payable
+        returns (uint256);
+    function createOffer(uint256, address, uint96, uint32, uint32, uint32, uint32, bytes32) external returns (uint256);
+    function deliverKey(uint256 licenceId, string calldata envelopeCid, bytes32 envelopeDigest) external;
+}
+
+interface IDatasetForAttack {
+    function list(string calldata, bytes32, string calldata, address, uint96) external returns (uint256);
+}
+
+contract ReentrantWithdrawer {
+    ILicensingForAttack public immutable market;
+    uint256 public reentryAttempts;
+    bool public reentrySucceeded;
+    uint8 private _mode; // 1 = re-enter withdraw, 2 = re-enter refund
+    uint256 private _licenceId;
+
+    constructor(ILicensingForAttack market_) {
+        market = market_;
+    }
+
+    function listDataset(IDatasetForAttack token) external returns (uint256) {
+        return token.list("bafyattack", keccak256("attack"), "bafymeta", address(0), 0);
+    }
+
+    function createOffer(uint256 datasetId, uint96 price) external returns (uint256) {
+        return market.createOffer(datasetId, address(0), price, 30 days, 1 days, 0x2, 10, bytes32(0));
+    }
+
+    function deliver(uint256 licenceId) external {
+        market.deliverKey(licenceId, "bafyenvelope", keccak256("envelope"));
+    }
+
+    /// @dev ERC-1271: accept any signature, so this contract can buy as a "researcher".
+    function isValidSignature(bytes32, bytes calldata) external pure returns (bytes4) {
+        return 0x1626ba7e;
+    }
+
+    function buy(uint256 offerId) external payable returns (uint256 licenceId) {
+        licenceId = market.purchase{value: msg.value}(offerId, 0x2, type(uint256).max, "");
+        _licenceId = licenceId;
+    }
+
+    function attackWithdraw() external {
+        _mode = 1;
+        market.withdraw(address(0));
+        _mode = 0;
+    }
+
+    function attackRefund() external {
+        _mode = 2;
+        market.refund(_licenceId);
+        _mode = 0;
+    }
+
+    function onERC721Received(address, address, uint256, bytes calldata) external pure returns (bytes4) {
+        return IERC721Receiver.onERC721Received.selector;
+    }
+
+    receive() external payable {
+        if (_mode == 0) return;
+        reentryAttempts += 1;
+        // Re-enter; swallow the revert so the outer call's outcome shows whether a second
+        // payment happened (it must not).
+        bool ok;
+        if (_mode == 1) {
+            (ok,) = address(market).call(abi.encodeCall(ILicensingForAttack.withdraw, (address(0))));
+        } else {
+            (ok,) = address(market).call(abi.encodeCall(ILicensingForAttack.refund, (_licenceId)));
+        }
+        if (ok) reentrySucceeded = true;
+    }
+}

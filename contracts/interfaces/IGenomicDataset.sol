@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IGenomicDataset
+/// @notice Errors, events and reads of the genomic dataset token: one ERC-721 per encrypted
+/// dataset, minted to its owner, with its ciphertext CID and hash, a public descriptive
+/// metadata CID, a lifecycle state and ERC-2981 royalty info for the producing lab.
+interface IGenomicDataset {
+    /// @notice Lifecycle of a dataset. Only `Active` datasets accept new licences;
+    /// `Retired` is final.
+    enum DatasetState {
+        None,
+        Active,
+        Paused,
+        Retired
+    }
+
+    /// @notice A CID argument (`field` = "dataCid" or "metadataCid") was empty.
+    error GenomicDatasetEmptyCid(bytes32 field);
+    /// @notice The ciphertext hash was zero.
+    error GenomicDatasetZeroCiphertextHash(address lister);
+    /// @notice The royalty exceeds the cap set at deployment.
+    error GenomicDatasetRoyaltyTooHigh(uint96 royaltyBps, uint96 maxRoyaltyBps);
+    /// @notice A royalty was given without a receiver.
+    error GenomicDatasetRoyaltyWithoutReceiver(uint96 royaltyBps);
+    /// @notice No dataset has this id.
+    error GenomicDatasetNotFound(uint256 datasetId);
+    /// @notice Only the token owner may change the dataset.
+    error GenomicDatasetNotOwner(uint256 datasetId, address account, address owner);
+    /// @notice The requested state change is not allowed from the current state.
+    error GenomicDatasetBadTransition(uint256 datasetId, DatasetState from, DatasetState to);
+
+    /// @notice A dataset was listed (token minted to `owner`).
+    event DatasetListed(
+        uint256 indexed datasetId,
+        address indexed owner,
+        string dataCid,
+        bytes32 ciphertextHash,
+        string metadataCid,
+        address royaltyReceiver,
+        uint96 royaltyBps
+    );
+    /// @notice A dataset's state changed (paused, resumed or retired).
+    event DatasetStateChanged(uint256 indexed datasetId, DatasetState state);
+
+    /// @notice The lifecycle state of `datasetId` (`None` when it does not exist).
+    function datasetState(uint256 datasetId) external view returns (DatasetState);
+
+    /// @notice The token owner of `datasetId` and its state in one call (zero owner if none).
+    function ownerAndState(uint256 datasetId) external view returns (address owner, DatasetState state);
+}

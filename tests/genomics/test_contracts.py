@@ -1,0 +1,298 @@
+"""GenomicDataset and GenomicLicensing on the real EVM: listing, states, offers, signed
+purchases, key delivery with exact splits, refunds, expiry, ERC-20 offers, reentrancy."""
+
+from __future__ import annotations
+
+import pytest
+
+from genomics_helpers import DAY, HMB, PRICE, ZERO, refuses, travel
+
+from medchain.genomics.duo import mask
+
+
+def test_list_mints_to_owner_with_references_and_royalty(m, patient, lab):
+    dataset_id = m.list(patient, lab, 500)
+    info = m.datasets(patient).dataset(dataset_id)
+    assert info.owner == patient.address
+    assert (info.data_cid, info.metadata_cid) == ("bafydata", "bafymeta")
+    assert info.ciphertext_hash == b"\x11" * 32
+    assert info.state.name == "ACTIVE"
+    assert (info.royalty_receiver, info.royalty_bps) == (lab.address, 500)
+    assert m.token.tokenURI(dataset_id) == "ipfs://bafymeta"
+    assert m.token.supportsInterface("0x2a55205a")  # ERC-2981
+    assert m.token.supportsInterface("0x80ac58cd")  # ERC-721
+
+
+def test_list_refusals(m, patient, lab):
+    with refuses("GenomicDatasetEmptyCid", field=b"dataCid".ljust(32, b"\0")):
+        m.token.list("", b"\x11" * 32, "bafymeta", ZERO, 0, sender=patient)
+    with refuses("GenomicDatasetZeroCiphertextHash", lister=patient):
+        m.token.list("bafy", b"\0" * 32, "bafymeta", ZERO, 0, sender=patient)
+    with refuses("GenomicDatasetRoyaltyTooHigh", royaltyBps=2_501, maxRoyaltyBps=2_500):
+        m.token.list("bafy", b"\x11" * 32, "bafymeta", lab, 2_501, sender=patient)
+    with refuses("GenomicDatasetRoyaltyWithoutReceiver", royaltyBps=100):
+        m.token.list("bafy", b"\x11" * 32, "bafymeta", ZERO, 100, sender=patient)
+
+
+def test_state_transitions_and_owner_only(m, patient, researcher):
+    d = m.list(patient)
+    with refuses("GenomicDatasetNotOwner", datasetId=d, account=researcher.address):
+        m.token.pause(d, sender=researcher)
+    m.token.pause(d, sender=patient)
+    with refuses("GenomicDatasetBadTransition", datasetId=d, **{"from": 2, "to": 2}):
+        m.token.pause(d, sender=patient)
+    m.token.resume(d, sender=patient)
+    m.token.retire(d, sender=patient)
+    with refuses("GenomicDatasetBadTransition", datasetId=d, **{"from": 3, "to": 1}):
+        m.token.resume(d, sender=patient)
+    with refuses("GenomicDatasetNotFound", datasetId=999):
+        m.token.pause(999, sender=patient)
+
+
+def test_offer_refusals(m, patient, researcher):
+    d = m.list(patient)
+    c = m.client(patient)
+    with refuses("LicensingNotDatasetOwner", datasetId=d, account=researcher.address):
+        m.offer(researcher, d)
+    with refuses("LicensingInvalidOffer"):
+        c.create_offer(d, price=1, duration=0, purposes=HMB)
+    with refuses("LicensingInvalidOffer"):
+        c.create_offer(d, price=1, duration=DAY, purposes=HMB, delivery_window=2 * DAY)
+    with refuses("LicensingInvalidOffer"):
+        c.create_offer(d, price=1, duration=DAY, purposes=mask("NPU"), delivery_window=DAY)
+    with refuses("LicensingInvalidOffer"):
+        c.create_offer(d, price=1, duration=DAY, purposes=HMB, delivery_window=DAY, max_licences=0)
+    m.token.pause(d, sender=patient)
+    with refuses("LicensingDatasetNotActive", datasetId=d, state=2):
+        m.offer(patient, d)
+
+
+def test_purchase_records_licence_and_terms(m, patient, researcher, chain):
+    d = m.list(patient)
+    o = m.offer(patient, d)
+    lic = m.client(researcher).buy(o, HMB)
+    assert lic.status.name == "PENDING" and lic.amount == PRICE and lic.purposes == HMB
+    assert lic.licence_id == m.market.licenceIdOf(d, researcher)
+    assert lic.expires_at == chain.blocks.head.timestamp + 90 * DAY
+    assert m.market.isLicensed(d, researcher, HMB)
+    assert not m.market.isLicensed(d, researcher, mask("POA"))
+    assert not m.market.isLicensed(d, patient, HMB)
+    assert m.market.termsDigest(lic.licence_id) != b"\0" * 32
+    assert m.market.offer(o).sold == 1
+    assert chain.provider.get_balance(m.market.address) == PRICE
+
+
+def test_purchase_refusals(m, patient, researcher, provider, chain):
+    d = m.list(patient)
+    o = m.offer(patient, d, purposes=HMB | mask("NPU,IRB"), max_licences=1)
+    rc = m.client(researcher)
+    sig, deadline, _ = rc.sign_terms(researcher, o, HMB | mask("NPU,IRB"))
+    with refuses("LicensingWrongPayment", expected=PRICE, sent=1):
+        m.market.purchase(o, HMB | mask("NPU,IRB"), deadline, sig, value=1, sender=researcher)
+    # Dropping a required modifier or asking for an unoffered purpose is refused.
+    for bad in (HMB | mask("NPU"), mask("POA,NPU,IRB"), mask("NPU,IRB")):
+        with refuses("LicensingPurposeNotOffered", offerId=o, requested=bad):
+            rc.buy(o, bad)
+    # A signature by someone else (or for other purposes) is not the researcher's terms.
+    other, _, _ = m.client(provider).sign_terms(provider, o, HMB | mask("NPU,IRB"), deadline)
+    with refuses("LicensingInvalidTermsSignature", researcher=researcher.address):
+        m.market.purchase(o, HMB | mask("NPU,IRB"), deadline, other, value=PRICE, sender=researcher)
+    travel(chain, 2 * 3600)
+    with refuses("LicensingTermsExpired", deadline=deadline):
+        m.market.purchase(o, HMB | mask("NPU,IRB"), deadline, sig, value=PRICE, sender=researcher)
+    rc.buy(o, HMB | mask("NPU,IRB"))
+    with refuses("LicensingOfferSoldOut", offerId=o, maxLicences=1):
+        m.client(provider).buy(o, HMB | mask("NPU,IRB"))
+    m.token.pause(d, sender=patient)
+    o2 = o + 0
+    with refuses("LicensingOfferNotFound", offerId=12345):
+        rc.sign_terms(researcher, 12345, HMB) if False else m.market.purchase(
+            12345, HMB, deadline, sig, sender=researcher
+        )
+    assert o2 == o
+
+
+def test_paused_and_retired_datasets_take_no_licences_but_running_ones_run(
+    m, patient, researcher, provider, chain
+):
+    d = m.list(patient)
+    o = m.offer(patient, d)
+    m.buy(researcher, o)
+    m.token.pause(d, sender=patient)
+    with refuses("LicensingDatasetNotActive", datasetId=d, state=2):
+        m.buy(provider, o)
+    m.token.retire(d, sender=patient)
+    with refuses("LicensingDatasetNotActive", datasetId=d, state=3):
+        m.buy(provider, o)
+    assert m.market.isLicensed(d, researcher, HMB)
+    travel(chain, 90 * DAY + 1)
+    assert not m.market.isLicensed(d, researcher, HMB)
+
+
+def test_closed_offer_and_open_licence_refused(m, patient, researcher, provider):
+    d = m.list(patient)
+    o = m.offer(patient, d)
+    lic = m.buy(researcher, o)
+    with refuses("LicensingLicenceOpen", licenceId=lic, status=1):
+        m.buy(researcher, o)
+    m.client(patient).close_offer(o)
+    with refuses("LicensingOfferClosed", offerId=o):
+        m.buy(provider, o)
+
+
+def test_delivery_splits_exactly_and_pays_by_pull(m, patient, researcher, lab, treasury, chain):
+    d = m.list(patient, lab, 1_000)
+    price = 10**18 + 7  # not divisible: the owner takes the rounding remainder
+    o = m.offer(patient, d, price=price)
+    lic = m.buy(researcher, o)
+    receipt = m.client(patient).deliver_key(lic, "bafyenvelope", b"\x22" * 32)
+    royalty, fee = price * 1_000 // 10_000, price * 250 // 10_000
+    owner_share = price - royalty - fee
+    assert royalty + fee + owner_share == price
+    assert m.market.balanceOf(lab, ZERO) == royalty
+    assert m.market.balanceOf(treasury, ZERO) == fee
+    assert m.market.balanceOf(patient, ZERO) == owner_share
+    released = next(e for e in receipt.events if e.event_name == "EscrowReleased")
+    assert (released.ownerShare, released.royalty, released.fee) == (owner_share, royalty, fee)
+    assert m.market.envelopeDigest(lic) == b"\x22" * 32
+    before = lab.balance
+    paid = m.client(lab).withdraw()
+    assert paid == royalty and m.market.balanceOf(lab, ZERO) == 0
+    assert lab.balance > before + royalty - 10**16  # gas aside
+    with refuses("LicensingNothingToWithdraw", account=lab.address, currency=ZERO):
+        m.client(lab).withdraw()
+    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=2):
+        m.client(patient).deliver_key(lic, "bafyenvelope", b"\x22" * 32)
+    assert chain.provider.get_balance(m.market.address) == owner_share + fee
+
+
+def test_key_posting_refused_for_non_licensees_strangers_and_late(
+    m, patient, researcher, provider, chain
+):
+    d = m.list(patient)
+    o = m.offer(patient, d)
+    stranger_licence = m.market.licenceIdOf(d, provider)
+    with refuses("LicensingNotAwaitingKey", licenceId=stranger_licence, status=0):
+        m.client(patient).deliver_key(stranger_licence, "bafyenv", b"\x22" * 32)
+    lic = m.buy(researcher, o)
+    with refuses("LicensingNotKeyAgent", datasetId=d, caller=provider.address):
+        m.client(provider).deliver_key(lic, "bafyenv", b"\x22" * 32)
+    with refuses("LicensingEmptyEnvelope", licenceId=lic):
+        m.client(patient).deliver_key(lic, "bafyenv", b"\0" * 32)
+    travel(chain, 3 * DAY + 1)
+    with refuses("LicensingDeliveryClosed", licenceId=lic):
+        m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
+
+
+def test_authorised_agent_delivers_and_revoked_cannot(m, patient, researcher, provider, lab):
+    d = m.list(patient)
+    o = m.offer(patient, d)
+    lic1 = m.buy(researcher, o)
+    lic2 = m.buy(lab, o)
+    m.client(patient).set_key_agent(provider, True)
+    assert m.market.isKeyAgent(patient, provider)
+    m.client(provider).deliver_key(lic1, "bafyenv", b"\x22" * 32)
+    assert m.market.balanceOf(patient, ZERO) > 0 and m.market.balanceOf(provider, ZERO) == 0
+    m.client(patient).set_key_agent(provider, False)
+    with refuses("LicensingNotKeyAgent", datasetId=d, caller=provider.address):
+        m.client(provider).deliver_key(lic2, "bafyenv", b"\x22" * 32)
+
+
+def test_refund_after_deadline_only_to_licensee(m, patient, researcher, provider, chain):
+    d = m.list(patient)
+    o = m.offer(patient, d)
+    lic = m.buy(researcher, o)
+    with refuses("LicensingDeliveryStillOpen", licenceId=lic):
+        m.client(researcher).refund(lic)
+    travel(chain, 3 * DAY + 1)
+    with refuses("LicensingNotLicensee", licenceId=lic, caller=provider.address):
+        m.client(provider).refund(lic)
+    before = researcher.balance
+    receipt = m.client(researcher).refund(lic)
+    assert researcher.balance == before + PRICE - receipt.total_fees_paid
+    assert not m.market.isLicensed(d, researcher, HMB)
+    assert m.market.offer(o).sold == 0
+    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=3):
+        m.client(researcher).refund(lic)
+    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=3):
+        m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
+    assert chain.provider.get_balance(m.market.address) == 0
+
+
+def test_expiry_then_repurchase_with_new_nonce_clears_envelope(m, patient, researcher, chain):
+    d = m.list(patient)
+    o = m.offer(patient, d, duration=10 * DAY, delivery_window=DAY)
+    rc = m.client(researcher)
+    sig, deadline, _ = rc.sign_terms(researcher, o, HMB, deadline=chain.pending_timestamp + 400 * DAY)
+    lic = m.market.purchase(o, HMB, deadline, sig, value=PRICE, sender=researcher).events[0].licenceId
+    m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
+    travel(chain, 10 * DAY + 1)
+    assert not m.market.isLicensed(d, researcher, HMB)
+    assert m.market.expiresAt(lic) < chain.blocks.head.timestamp
+    # The old signature carries the old nonce: it cannot buy a second licence.
+    with refuses("LicensingInvalidTermsSignature", researcher=researcher.address):
+        m.market.purchase(o, HMB, deadline, sig, value=PRICE, sender=researcher)
+    again = rc.buy(o, HMB)
+    assert again.licence_id == lic and again.nonce == 2 and again.status.name == "PENDING"
+    assert m.market.envelopeDigest(lic) == b"\0" * 32
+    assert m.market.isLicensed(d, researcher, HMB)
+
+
+def test_erc20_offer_end_to_end(m, patient, researcher, lab, erc20, treasury):
+    d = m.list(patient, lab, 500)
+    o = m.offer(patient, d, currency=erc20.address, price=1_000_003)
+    erc20.approve(m.market, 1_000_003, sender=researcher)
+    sig, deadline, _ = m.client(researcher).sign_terms(researcher, o, HMB)
+    with refuses("LicensingWrongPayment", expected=0, sent=1):
+        m.market.purchase(o, HMB, deadline, sig, value=1, sender=researcher)
+    lic = m.buy(researcher, o)
+    assert erc20.balanceOf(m.market) == 1_000_003
+    m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
+    shares = [m.market.balanceOf(a, erc20) for a in (patient, lab, treasury)]
+    assert sum(shares) == 1_000_003 and shares[1] == 50_000 and shares[2] == 25_000
+    assert m.client(patient).withdraw(erc20.address) == shares[0]
+    assert erc20.balanceOf(patient) == shares[0]
+
+
+def test_platform_fee_admin_only_and_capped(m, deployer, patient, treasury):
+    with refuses("AccessControlUnauthorizedAccount", account=patient.address):
+        m.market.setPlatformFee(treasury, 100, sender=patient)
+    with refuses("LicensingInvalidFee", feeBps=1_001, maxFeeBps=1_000):
+        m.market.setPlatformFee(treasury, 1_001, sender=deployer)
+    with refuses("LicensingInvalidFee", treasury=ZERO):
+        m.market.setPlatformFee(ZERO, 100, sender=deployer)
+    m.market.setPlatformFee(treasury, 0, sender=deployer)
+    assert m.market.platformFee() == (treasury.address, 0)
+
+
+def test_fee_cap_plus_royalty_cap_cannot_exceed_whole(project, deployer, token, treasury):
+    with refuses("LicensingInvalidFee", maxFeeBps=7_500):
+        deployer.deploy(project.GenomicLicensing, token, deployer, treasury, 0, 7_501)
+
+
+@pytest.mark.parametrize("via", ["withdraw", "refund"])
+def test_reentrant_attacker_cannot_drain(m, project, deployer, patient, researcher, chain, via):
+    attacker = deployer.deploy(project.ReentrantWithdrawer, m.market)
+    # Honest money in the contract that the attacker would like to take.
+    d0 = m.list(patient)
+    honest = m.offer(patient, d0)
+    m.buy(researcher, honest)
+    if via == "withdraw":
+        attacker.listDataset(m.token, sender=deployer)
+        d = m.token.totalListed()
+        attacker.createOffer(d, PRICE, sender=deployer)
+        o = m.market.totalOffers()
+        lic = m.buy(patient, o, mask("GRU"))
+        attacker.deliver(lic, sender=deployer)
+        owed = m.market.balanceOf(attacker, ZERO)
+        attacker.attackWithdraw(sender=deployer)
+    else:
+        attacker.buy(honest, value=PRICE, sender=deployer)
+        travel(chain, 3 * DAY + 1)
+        owed = PRICE
+        attacker.attackRefund(sender=deployer)
+    assert attacker.reentryAttempts() == 1
+    assert not attacker.reentrySucceeded()
+    assert chain.provider.get_balance(attacker.address) == owed
+    # The honest researcher's escrow is untouched.
+    assert chain.provider.get_balance(m.market.address) >= PRICE
