@@ -1,0 +1,487 @@
+"""`medchain did ...`: create and manage did:ethr identities on the DIDRegistry.
+
+Every change can be sent directly (`--account` pays and must own the DID) or, with
+`--sign-only`, printed as an EIP-712 signed request (JSON) that another account submits
+with `medchain did relay <file>`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from medchain.cli_base import connected_command, emit, json_option, require_account
+from medchain.errors import InvalidInput
+
+DAY = 86_400
+
+
+@click.group()
+def did() -> None:
+    """did:ethr identities: create, resolve, keys, delegates, services, owners."""
+
+
+COMMANDS = [did]
+
+
+# ---------------------------------------------------------------------- helpers
+def _registry_option(fn: Any) -> Any:
+    return click.option(
+        "--registry",
+        "registry_address",
+        default=None,
+        help="DIDRegistry address (default: the address book of the connected network).",
+    )(fn)
+
+
+def _signing_options(fn: Any) -> Any:
+    fn = click.option(
+        "--sign-only",
+        "sign_only",
+        is_flag=True,
+        help="Do not send: print an EIP-712 signed request for `medchain did relay`.",
+    )(fn)
+    fn = click.option(
+        "--out",
+        "out_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="With --sign-only: write the request to this file instead of stdout.",
+    )(fn)
+    fn = click.option(
+        "--ttl",
+        default=3600,
+        show_default=True,
+        help="With --sign-only: seconds until the deadline.",
+    )(fn)
+    fn = click.option(
+        "--signer-address",
+        default=None,
+        help="With --sign-only: the owner is this ERC-1271 contract wallet; --account is its key.",
+    )(fn)
+    return fn
+
+
+def _client(registry_address: str | None, account: Any = None) -> Any:
+    from medchain.identity import DIDRegistryClient
+
+    if registry_address:
+        return DIDRegistryClient.at(registry_address, account)
+    return DIDRegistryClient.connect(sender=account)
+
+
+def _identity(client: Any, identity: str | None, account: Any) -> str:
+    from medchain.identity import to_did
+
+    if identity is None:
+        return str(require_account(account).address)
+    return to_did(identity, client.chain_id).address
+
+
+def _submit(
+    client: Any, account: Any, identity: str, op: Any, opts: dict[str, Any]
+) -> dict[str, Any]:
+    """Send `op` for `identity` now, or print it as a signed request."""
+    from medchain.identity import format_did
+
+    require_account(account)
+    if opts["sign_only"]:
+        request = client.sign(
+            account, op, identity, signer_address=opts["signer_address"], ttl=opts["ttl"]
+        )
+        text = request.to_json()
+        if opts["out_path"]:
+            opts["out_path"].write_text(text + "\n")
+            return {"signed_request": str(opts["out_path"]), "type": request.primary_type}
+        click.echo(text)
+        return {}
+    receipt = client.transact(
+        ("changeOwner", "addDelegate", "revokeDelegate", "setAttribute", "revokeAttribute")[
+            op.kind
+        ],
+        identity,
+        *_op_args(op),
+        sender=account,
+    )
+    return {
+        "did": format_did(identity, client.chain_id),
+        "transaction": str(receipt.txn_hash),
+        "block": int(receipt.block_number),
+        "gas_used": int(receipt.gas_used),
+    }
+
+
+def _op_args(op: Any) -> list[Any]:
+    return [
+        [op.account],
+        [op.name, op.account, op.validity],
+        [op.name, op.account],
+        [op.name, op.value, op.validity],
+        [op.name, op.value],
+    ][op.kind]
+
+
+def _value_bytes(value: str) -> bytes:
+    if value.startswith("0x"):
+        try:
+            return bytes.fromhex(value[2:])
+        except ValueError as exc:
+            raise InvalidInput(f"--value {value!r} is not hex") from exc
+    return value.encode()
+
+
+def _emit_result(result: dict[str, Any], as_json: bool) -> None:
+    if result:
+        emit(result, as_json)
+
+
+# ---------------------------------------------------------------------- commands
+@connected_command(did, "create")
+@_registry_option
+@_signing_options
+@click.option("--validity", default=365 * DAY, show_default=True, help="Key validity in seconds.")
+@click.option(
+    "--passphrase", default=None, help="Encrypt the stored private key (scrypt + AES-GCM)."
+)
+@click.option(
+    "--keys-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Key store directory (default $MEDCHAIN_HOME/keys).",
+)
+@json_option
+def create(
+    account: Any,
+    registry_address: str | None,
+    validity: int,
+    passphrase: str | None,
+    keys_dir: Path | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Create the DID of --account: generate an X25519 encryption key, keep the private key
+    locally, publish the public key as did/pub/X25519/enc/base64."""
+    from medchain.identity import format_did
+    from medchain.keystore import KeyStore, publish_key_operation
+
+    client = _client(registry_address, account)
+    identity = str(require_account(account).address)
+    did_text = format_did(identity, client.chain_id)
+    _, stored = KeyStore(keys_dir).generate(did_text, passphrase)
+    result = _submit(
+        client, account, identity, publish_key_operation(stored.public_key, validity), opts
+    )
+    result.update(
+        {
+            "did": did_text,
+            "public_key": "0x" + stored.public_key.hex(),
+            "key_file": str(stored.path),
+            "encrypted_at_rest": stored.encrypted,
+        }
+    )
+    if opts["sign_only"] and not opts["out_path"]:
+        click.echo(f"# key stored in {stored.path}", err=True)
+        return
+    emit(result, as_json)
+
+
+@connected_command(did, "resolve")
+@_registry_option
+@click.argument("did_text", metavar="DID")
+@click.option("--plain", is_flag=True, help="application/did+json (no @context).")
+def resolve_cmd(account: Any, registry_address: str | None, did_text: str, plain: bool) -> None:
+    """Print the DID resolution result (document + metadata) as JSON."""
+    from medchain.identity import DIDResolver, to_did
+
+    resolver = DIDResolver.connected(registry_address)
+    result = resolver.resolve(to_did(did_text, resolver.chain_id), ld_context=not plain)
+    click.echo(json.dumps(result.to_dict(), indent=2))
+
+
+@connected_command(did, "show")
+@_registry_option
+@click.argument("did_text", metavar="[DID]", required=False)
+@click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@json_option
+def show(
+    account: Any,
+    registry_address: str | None,
+    did_text: str | None,
+    keys_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Summarise a DID (default: --account's): owner, keys, delegates, services, local keys."""
+    from medchain.identity import DIDResolver, format_did, to_did
+    from medchain.keystore import KeyStore
+
+    resolver = DIDResolver.connected(registry_address)
+    parsed = to_did(did_text or str(require_account(account).address), resolver.chain_id)
+    result = resolver.resolve(parsed)
+    doc = result.did_document or {}
+    controller = next(
+        (m for m in doc.get("verificationMethod", []) if m["id"].endswith("#controller")), None
+    )
+    did_str = format_did(parsed.address, parsed.chain_id)
+    local = KeyStore(keys_dir).list(did_str) if (keys_dir or _home_set()) else []
+    summary = {
+        "did": parsed.did,
+        "owner": controller["blockchainAccountId"].rsplit(":", 1)[-1] if controller else None,
+        "deactivated": result.deactivated,
+        "version": result.did_document_metadata.get("versionId"),
+        "key_agreement": [
+            {"id": kid, "public_key": "0x" + pk.hex()} for kid, pk in result.key_agreement
+        ],
+        "delegates": [
+            {"id": d["id"], "account": d["blockchainAccountId"]} for d in result.delegates()
+        ],
+        "services": [
+            {"id": s["id"], "type": s["type"], "endpoint": s["serviceEndpoint"]}
+            for s in result.services()
+        ],
+        "local_keys": [
+            {"public_key": "0x" + k.public_key.hex(), "file": str(k.path), "encrypted": k.encrypted}
+            for k in local
+        ],
+    }
+    emit(summary, as_json)
+
+
+def _home_set() -> bool:
+    import os
+
+    return bool(os.environ.get("MEDCHAIN_HOME"))
+
+
+@connected_command(did, "add-key")
+@_registry_option
+@_signing_options
+@click.argument("did_text", metavar="[DID]", required=False)
+@click.option(
+    "--algorithm",
+    type=click.Choice(["X25519", "Ed25519", "Secp256k1"]),
+    default="X25519",
+    show_default=True,
+)
+@click.option(
+    "--purpose",
+    type=click.Choice(["enc", "veriKey", "sigAuth"]),
+    default=None,
+    help="Default: enc for X25519, veriKey otherwise.",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(["hex", "base64", "base58"]),
+    default=None,
+    help="Encoding hint in the attribute name (default base64 for X25519, hex else).",
+)
+@click.option(
+    "--public-key",
+    default=None,
+    help="Hex public key to publish; without it an X25519 key is generated and stored.",
+)
+@click.option("--validity", default=365 * DAY, show_default=True)
+@click.option("--passphrase", default=None)
+@click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@json_option
+def add_key(
+    account: Any,
+    registry_address: str | None,
+    did_text: str | None,
+    algorithm: str,
+    purpose: str | None,
+    encoding: str | None,
+    public_key: str | None,
+    validity: int,
+    passphrase: str | None,
+    keys_dir: Path | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Publish a public key on a DID (did/pub/<algorithm>/<purpose>/<encoding>)."""
+    from medchain.identity import Operation, format_did
+    from medchain.keystore import KeyStore
+
+    client = _client(registry_address, account)
+    identity = _identity(client, did_text, account)
+    purpose = purpose or ("enc" if algorithm == "X25519" else "veriKey")
+    encoding = encoding or ("base64" if algorithm == "X25519" else "hex")
+    extra: dict[str, Any] = {}
+    if public_key is None:
+        if algorithm != "X25519":
+            raise InvalidInput("only X25519 keys are generated here: pass --public-key for others")
+        _, stored = KeyStore(keys_dir).generate(format_did(identity, client.chain_id), passphrase)
+        raw = stored.public_key
+        extra = {"key_file": str(stored.path)}
+    else:
+        raw = _value_bytes(public_key if public_key.startswith("0x") else "0x" + public_key)
+    name = f"did/pub/{algorithm}/{purpose}/{encoding}"
+    result = _submit(client, account, identity, Operation.set_attribute(name, raw, validity), opts)
+    _emit_result(
+        {**result, "attribute": name, "public_key": "0x" + raw.hex(), **extra} if result else {},
+        as_json,
+    )
+
+
+@connected_command(did, "add-delegate")
+@_registry_option
+@_signing_options
+@click.argument("delegate")
+@click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
+@click.option(
+    "--type",
+    "delegate_type",
+    type=click.Choice(["veriKey", "sigAuth"]),
+    default="veriKey",
+    show_default=True,
+)
+@click.option("--validity", default=365 * DAY, show_default=True)
+@json_option
+def add_delegate(
+    account: Any,
+    registry_address: str | None,
+    delegate: str,
+    did_text: str | None,
+    delegate_type: str,
+    validity: int,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Add DELEGATE (address) as a veriKey/sigAuth delegate for --validity seconds."""
+    from medchain.identity import Operation
+
+    client = _client(registry_address, account)
+    identity = _identity(client, did_text, account)
+    op = Operation.add_delegate(delegate_type, delegate, validity)
+    _emit_result(_submit(client, account, identity, op, opts), as_json)
+
+
+@connected_command(did, "add-service")
+@_registry_option
+@_signing_options
+@click.argument("service_type")
+@click.argument("endpoint")
+@click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
+@click.option("--validity", default=365 * DAY, show_default=True)
+@json_option
+def add_service(
+    account: Any,
+    registry_address: str | None,
+    service_type: str,
+    endpoint: str,
+    did_text: str | None,
+    validity: int,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Publish service SERVICE_TYPE at ENDPOINT (a URL or JSON) as did/svc/<type>."""
+    from medchain.identity import Operation
+
+    client = _client(registry_address, account)
+    identity = _identity(client, did_text, account)
+    op = Operation.set_attribute(f"did/svc/{service_type}", endpoint.encode(), validity)
+    _emit_result(_submit(client, account, identity, op, opts), as_json)
+
+
+@connected_command(did, "revoke")
+@_registry_option
+@_signing_options
+@click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
+@click.option("--delegate", default=None, help="Revoke this delegate address.")
+@click.option(
+    "--type",
+    "delegate_type",
+    type=click.Choice(["veriKey", "sigAuth"]),
+    default="veriKey",
+    show_default=True,
+)
+@click.option(
+    "--attribute", default=None, help="Revoke this attribute name (did/pub/..., did/svc/...)."
+)
+@click.option("--value", default=None, help="The attribute's value: 0x-hex, or text (service URL).")
+@json_option
+def revoke(
+    account: Any,
+    registry_address: str | None,
+    did_text: str | None,
+    delegate: str | None,
+    delegate_type: str,
+    attribute: str | None,
+    value: str | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Revoke a delegate (--delegate) or an attribute (--attribute with --value)."""
+    from medchain.identity import Operation
+
+    if (delegate is None) == (attribute is None):
+        raise InvalidInput("say what to revoke: --delegate ADDRESS or --attribute NAME --value V")
+    if attribute is not None and value is None:
+        raise InvalidInput("--attribute needs the --value it was published with")
+    client = _client(registry_address, account)
+    identity = _identity(client, did_text, account)
+    op = (
+        Operation.revoke_delegate(delegate_type, delegate)
+        if delegate
+        else Operation.revoke_attribute(str(attribute), _value_bytes(str(value)))
+    )
+    _emit_result(_submit(client, account, identity, op, opts), as_json)
+
+
+@connected_command(did, "change-owner")
+@_registry_option
+@_signing_options
+@click.argument("new_owner")
+@click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
+@click.option(
+    "--deactivate",
+    is_flag=True,
+    help="Required when NEW_OWNER is the zero address: deactivation is permanent.",
+)
+@json_option
+def change_owner(
+    account: Any,
+    registry_address: str | None,
+    new_owner: str,
+    did_text: str | None,
+    deactivate: bool,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Transfer control of a DID to NEW_OWNER (0x0 with --deactivate: deactivate for good)."""
+    from medchain.identity import Operation
+
+    is_zero = new_owner.startswith("0x") and set(new_owner[2:]) <= {"0"}
+    if is_zero and not deactivate:
+        raise InvalidInput("the zero address deactivates the DID permanently: add --deactivate")
+    client = _client(registry_address, account)
+    identity = _identity(client, did_text, account)
+    _emit_result(
+        _submit(client, account, identity, Operation.change_owner(new_owner), opts), as_json
+    )
+
+
+@connected_command(did, "relay")
+@_registry_option
+@click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def relay(account: Any, registry_address: str | None, request_file: Path, as_json: bool) -> None:
+    """Submit a signed request (from --sign-only) from --account, which pays the gas."""
+    from medchain.identity import SignedRequest, format_did
+
+    request = SignedRequest.from_json(request_file.read_text())
+    client = _client(registry_address, require_account(account))
+    receipt = client.relay(request)
+    identity = request.message["identity"]
+    emit(
+        {
+            "did": format_did(identity, client.chain_id),
+            "type": request.primary_type,
+            "signer": request.message["signer"],
+            "transaction": str(receipt.txn_hash),
+            "block": int(receipt.block_number),
+        },
+        as_json,
+    )

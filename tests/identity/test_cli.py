@@ -1,0 +1,101 @@
+"""`medchain did ...` end to end on the in-process chain: create with a stored key,
+sign-only requests relayed by another account, resolve, one-line refusals."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+from click.testing import CliRunner
+
+from medchain.cli import cli
+from medchain.identity import DIDResolver, format_did
+
+NET = ["--network", "ethereum:local:test"]
+
+
+@pytest.fixture
+def run(registry):
+    runner = CliRunner(mix_stderr=False)
+
+    def invoke(*args: str):
+        return runner.invoke(cli, [*args, *NET, "--registry", registry.address])
+
+    return invoke
+
+
+def test_create_stores_key_and_publishes_it(run, registry, chain, accounts, tmp_path):
+    out = run("did", "create", "--account", "TEST::5", "--keys-dir", str(tmp_path), "--json")
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    me = accounts[5].address
+    assert result["did"] == format_did(me, chain.chain_id)
+    key_file = tmp_path / result["key_file"].rsplit("/", 1)[-1]
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    keys = (
+        DIDResolver(chain.provider.web3, registry.address, chain.chain_id)
+        .resolve(result["did"])
+        .key_agreement
+    )
+    assert [pk.hex() for _, pk in keys] == [result["public_key"][2:]]
+
+    shown = run("did", "show", result["did"], "--keys-dir", str(tmp_path), "--json")
+    assert shown.exit_code == 0, shown.output
+    summary = json.loads(shown.stdout)
+    assert summary["owner"] == me and summary["local_keys"][0]["public_key"] == result["public_key"]
+
+
+def test_sign_only_then_relay_from_another_account(run, registry, chain, accounts, tmp_path):
+    request = tmp_path / "svc.json"
+    signed = run(
+        "did",
+        "add-service",
+        "Records",
+        "https://records.example/6",
+        "--account",
+        "TEST::6",
+        "--sign-only",
+        "--out",
+        str(request),
+    )
+    assert signed.exit_code == 0, signed.output
+    assert json.loads(request.read_text())["typedData"]["primaryType"] == "SetAttribute"
+    relayed = run("did", "relay", str(request), "--account", "TEST::0", "--json")
+    assert relayed.exit_code == 0, relayed.output
+    did = format_did(accounts[6].address, chain.chain_id)
+    resolved = run("did", "resolve", did)
+    doc = json.loads(resolved.stdout)["didDocument"]
+    assert doc["service"] == [
+        {
+            "id": f"{did}#service-1",
+            "type": "Records",
+            "serviceEndpoint": "https://records.example/6",
+        }
+    ]
+    again = run("did", "relay", str(request), "--account", "TEST::0")
+    assert again.exit_code == 1
+    assert "InvalidNonce" in again.stderr and "Traceback" not in again.output
+
+
+def test_delegate_and_owner_commands(run, registry, accounts):
+    me, lab = accounts[7].address, accounts[4].address
+    out = run("did", "add-delegate", lab, "--type", "sigAuth", "--account", "TEST::7")
+    assert out.exit_code == 0, out.output
+    assert registry.validDelegate(me, b"sigAuth".ljust(32, b"\0"), lab)
+    out = run("did", "revoke", "--delegate", lab, "--type", "sigAuth", "--account", "TEST::7")
+    assert out.exit_code == 0, out.output
+    assert not registry.validDelegate(me, b"sigAuth".ljust(32, b"\0"), lab)
+    refused = run("did", "change-owner", "0x" + "00" * 20, "--account", "TEST::7")
+    assert refused.exit_code == 1 and "add --deactivate" in refused.stderr
+    out = run("did", "change-owner", lab, "--account", "TEST::7")
+    assert out.exit_code == 0 and registry.identityOwner(me) == lab
+    stolen = run("did", "add-delegate", lab, "--account", "TEST::7")
+    assert stolen.exit_code == 1
+    assert "NotIdentityOwner" in stolen.stderr and len(stolen.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_did_is_one_line(run):
+    out = run("did", "resolve", "did:ethr:moonbase:0x" + "ab" * 20)
+    assert out.exit_code == 1
+    assert out.stderr.startswith("error: unknown did:ethr network 'moonbase'")
