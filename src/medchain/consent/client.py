@@ -658,6 +658,8 @@ def _http_uri() -> str | None:
     from ape import chain
 
     provider = chain.provider
+    if getattr(provider, "name", "") == "test":  # ape's in-process EthTester: no HTTP node
+        return None
     for attr in ("http_uri", "uri"):
         try:
             uri = getattr(provider, attr, None)
