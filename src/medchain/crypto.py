@@ -180,7 +180,10 @@ def _nonce(prefix: bytes, counter: int, final: bool) -> bytes:
 
 
 def _read_exact(source: BinaryIO, size: int) -> bytes:
-    buf = bytearray()
+    first = source.read(size)
+    if len(first) == size or not first:
+        return first  # the common case: no extra copy
+    buf = bytearray(first)
     while len(buf) < size:
         part = source.read(size - len(buf))
         if not part:

@@ -51,7 +51,7 @@ from medchain.errors import (
 )
 from medchain.storage import ContentNotFound, ContentStore, compute_cid, default_home
 from medchain.storage.cid import CID
-from medchain.storage.unixfs import CHUNK_SIZE, DagBuilder
+from medchain.storage.unixfs import ChunkFeeder, DagBuilder
 
 SCHEMA_VERSION = 1
 RECORDS_DELEGATE_NAME = b"medchain/records"
@@ -324,22 +324,15 @@ class _Hasher:
     def __init__(self) -> None:
         self.sha256 = hashlib.sha256()
         self.size = 0
-        self._dag = DagBuilder(lambda cid, block: None, cid_version=1)
-        self._pending = bytearray()
+        self._chunks = ChunkFeeder(DagBuilder(lambda cid, block: None, cid_version=1))
 
     def update(self, piece: bytes) -> None:
         self.sha256.update(piece)
         self.size += len(piece)
-        self._pending += piece
-        while len(self._pending) >= CHUNK_SIZE:
-            self._dag.add_chunk(bytes(self._pending[:CHUNK_SIZE]))
-            del self._pending[:CHUNK_SIZE]
+        self._chunks.update(piece)
 
     def cid(self) -> CID:
-        if self._pending:
-            self._dag.add_chunk(bytes(self._pending))
-            self._pending.clear()
-        return self._dag.finish().cid
+        return self._chunks.finish().cid
 
 
 class Records:

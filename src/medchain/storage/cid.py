@@ -109,7 +109,7 @@ class CID:
     digest: bytes  # the 32-byte sha2-256 digest
 
     @classmethod
-    def of_block(cls, block: bytes, *, codec: int, version: int = 1) -> CID:
+    def of_block(cls, block: bytes | memoryview, *, codec: int, version: int = 1) -> CID:
         if version == 0 and codec != DAG_PB:
             raise InvalidInput("CIDv0 can only name dag-pb blocks")
         return cls(version, codec, hashlib.sha256(block).digest())

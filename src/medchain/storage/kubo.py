@@ -17,7 +17,7 @@ import httpx
 from medchain.errors import IntegrityError
 from medchain.storage import ContentNotFound, ContentStore, Progress, StoreUnavailable
 from medchain.storage.cid import CID, RAW
-from medchain.storage.unixfs import CHUNK_SIZE, DagBuilder, decode_node, read
+from medchain.storage.unixfs import CHUNK_SIZE, ChunkFeeder, DagBuilder, decode_node, read
 
 
 class _TeeReader:
@@ -27,8 +27,7 @@ class _TeeReader:
         self._bytes = bytes(source) if isinstance(source, bytes | bytearray) else None
         self._offset = 0
         self._stream = None if self._bytes is not None else source
-        self._builder = builder
-        self._pending = bytearray()
+        self._chunks = ChunkFeeder(builder)
         self._progress = progress
 
     def read(self, size: int = -1) -> bytes:
@@ -38,19 +37,13 @@ class _TeeReader:
             self._offset += len(part)
         else:
             part = self._stream.read(size)  # type: ignore[union-attr]
-        self._pending += part
-        while len(self._pending) >= CHUNK_SIZE:
-            self._builder.add_chunk(bytes(self._pending[:CHUNK_SIZE]))
-            del self._pending[:CHUNK_SIZE]
+        self._chunks.update(part)
         if part and self._progress is not None:
             self._progress(len(part))
         return part
 
     def root(self) -> CID:
-        if self._pending:
-            self._builder.add_chunk(bytes(self._pending))
-            self._pending.clear()
-        return self._builder.finish().cid
+        return self._chunks.finish().cid
 
 
 class KuboStore(ContentStore):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from medchain.errors import IntegrityError, InvalidInput
 from medchain.storage.cid import CID, DAG_PB, RAW, decode_varint, encode_varint
@@ -19,7 +19,7 @@ MAX_LINKS = 174
 _UNIXFS_FILE = 2
 _UNIXFS_RAW = 0
 
-BlockSink = Callable[[CID, bytes], None]
+BlockSink = Callable[[CID, Any], None]  # the block as bytes or a memoryview
 BlockSource = Callable[[CID], bytes]
 
 
@@ -72,12 +72,12 @@ class DagBuilder:
             raise InvalidInput("raw leaves need CIDv1")
         self._levels: list[list[Link]] = [[]]
 
-    def _leaf(self, chunk: bytes) -> Link:
+    def _leaf(self, chunk: bytes | memoryview) -> Link:
         if self.raw_leaves:
             cid = CID.of_block(chunk, codec=RAW, version=self.cid_version)
             self.sink(cid, chunk)
             return Link(cid, len(chunk), len(chunk))
-        block = dag_pb_node([], unixfs_data(chunk, len(chunk), []))
+        block = dag_pb_node([], unixfs_data(bytes(chunk), len(chunk), []))
         cid = CID.of_block(block, codec=DAG_PB, version=self.cid_version)
         self.sink(cid, block)
         return Link(cid, len(block), len(chunk))
@@ -99,7 +99,7 @@ class DagBuilder:
             self._levels[level] = []
         self._levels[level].append(link)
 
-    def add_chunk(self, chunk: bytes) -> None:
+    def add_chunk(self, chunk: bytes | memoryview) -> None:
         self._push(0, self._leaf(chunk))
 
     def finish(self) -> Link:
@@ -112,6 +112,37 @@ class DagBuilder:
                 self._levels[level] = []
         top = self._levels[-1]
         return top[0] if len(top) == 1 else self._node(top)
+
+
+class ChunkFeeder:
+    """Cuts a stream of arbitrary pieces into fixed chunks for a DagBuilder, passing
+    zero-copy views of each piece where a chunk lies wholly inside it."""
+
+    def __init__(self, builder: DagBuilder, size: int = CHUNK_SIZE):
+        self.builder = builder
+        self.size = size
+        self._buf = bytearray()
+
+    def update(self, piece: bytes | memoryview) -> None:
+        view = memoryview(piece)
+        pos = 0
+        if self._buf:
+            pos = min(self.size - len(self._buf), len(view))
+            self._buf += view[:pos]
+            if len(self._buf) < self.size:
+                return
+            self.builder.add_chunk(bytes(self._buf))
+            self._buf = bytearray()
+        while len(view) - pos >= self.size:
+            self.builder.add_chunk(view[pos : pos + self.size])
+            pos += self.size
+        self._buf += view[pos:]
+
+    def finish(self) -> Link:
+        if self._buf:
+            self.builder.add_chunk(bytes(self._buf))
+            self._buf = bytearray()
+        return self.builder.finish()
 
 
 def iter_chunks(source: BinaryIO | bytes, size: int = CHUNK_SIZE) -> Iterator[bytes]:
