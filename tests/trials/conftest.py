@@ -3,25 +3,12 @@ trial with two sites, a monitor and an ethics board (roles from tests/conftest.p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from trialkit import TrialFixture, register_trial
 
-from medchain.trials import Role, TrialsClient, document_hash, outcomes_hash
-
-SITE_A = 101
-SITE_B = 202
-PRIMARY = ["All-cause mortality at 28 days"]
-SECONDARY = ["Days alive and free of ventilation at 28 days", "ICU length of stay"]
-PROTOCOL_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
-
-
-@dataclass
-class TrialFixture:
-    client: TrialsClient
-    trial_id: int
-    registry_id: str
+from medchain.trials import TrialsClient
 
 
 @pytest.fixture(scope="module")
@@ -34,32 +21,6 @@ def registry(deployer: Any) -> Any:
 @pytest.fixture(scope="module")
 def client(registry: Any) -> TrialsClient:
     return TrialsClient(registry)
-
-
-_counter = iter(range(1, 1_000_000))
-
-
-def register_trial(
-    client: TrialsClient,
-    sponsor: Any,
-    ethics: Any,
-    investigator: Any,
-    investigator2: Any,
-    monitor: Any,
-) -> TrialFixture:
-    registry_id = f"NCT{next(_counter):08d}"
-    trial_id = client.register(
-        registry_id,
-        document_hash(b"protocol v1 " + registry_id.encode()),
-        PROTOCOL_CID,
-        outcomes_hash(PRIMARY, SECONDARY),
-        [ethics],
-        sender=sponsor,
-    )
-    client.grant_role(trial_id, investigator, Role.INVESTIGATOR, SITE_A, sender=sponsor)
-    client.grant_role(trial_id, investigator2, Role.INVESTIGATOR, SITE_B, sender=sponsor)
-    client.grant_role(trial_id, monitor, Role.MONITOR, sender=sponsor)
-    return TrialFixture(client, trial_id, registry_id)
 
 
 @pytest.fixture
