@@ -15,8 +15,8 @@ from medchain.keystore import (
     KeyNotFound,
     KeyStore,
     WrongPassphrase,
-    publish_encryption_key,
     public_bytes,
+    publish_encryption_key,
 )
 
 DID = "did:ethr:0x539:0x" + "ab" * 20
