@@ -1,0 +1,155 @@
+"""Exported trial logs: a clean export verifies on its own and against the chain; every kind
+of tampering (edit, omission, reordering, truncation, appended entries, another chain) is
+detected with a `LogIntegrityError` that names the first entry that does not match — also
+when the tamperer recomputes every head so the file is self-consistent."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from trialkit import SITE_A, SITE_B
+
+from medchain.trials import (
+    LogIntegrityError,
+    document_hash,
+    genesis_head,
+    load_log,
+    recompute_entry,
+    save_log,
+    verify_log,
+)
+
+H = document_hash
+
+
+@pytest.fixture(scope="module")
+def exported(client, sponsor, ethics, investigator, investigator2, monitor):
+    """One trial with a realistic timeline, exported once (tests deep-copy it)."""
+    from trialkit import register_trial
+
+    t = register_trial(client, sponsor, ethics, investigator, investigator2, monitor)
+    tid = t.trial_id
+    a = client.enroll(tid, SITE_A, "A-001", sender=investigator)
+    client.enroll(tid, SITE_B, "B-001", sender=investigator2)
+    client.log_deviation(
+        tid, SITE_A, H(b"visit 3 out of window"), subject=a.commitment, sender=monitor
+    )
+    client.log_adverse_event(
+        tid,
+        SITE_A,
+        a.commitment,
+        grade=3,
+        serious=True,
+        report_hash=H(b"SAE report"),
+        sender=investigator,
+    )
+    client.enroll(tid, SITE_B, "B-002", sender=investigator2)
+    log = client.export(tid, batch_blocks=3)  # small ranges: several eth_getLogs calls
+    return client, log
+
+
+def _rechain(log):
+    """What a careful tamperer does: recompute every head and the header after an edit."""
+    head = genesis_head(log["chainId"], log["registry"], log["trialId"])
+    for index, entry in enumerate(log["entries"]):
+        entry["seq"] = index
+        head = recompute_entry(log["trialId"], index, head, entry)
+        entry["head"] = "0x" + head.hex()
+    log["head"] = "0x" + head.hex()
+    log["entryCount"] = len(log["entries"])
+    return log
+
+
+def _expect(fn, log, seq, kind):
+    with pytest.raises(LogIntegrityError) as err:
+        fn(log)
+    assert (err.value.seq, err.value.kind) == (seq, kind), str(err.value)
+    if seq is not None:
+        assert str(seq) in str(err.value)
+    return err.value
+
+
+def test_clean_export_verifies_alone_and_against_chain(exported, tmp_path):
+    client, log = exported
+    assert len(log["entries"]) == 10
+    assert [e["seq"] for e in log["entries"]] == list(range(10))
+    report = verify_log(log)
+    assert report.enrollments == 3 and report.serious_adverse_events == 1
+    assert not report.checked_against_chain
+    path = tmp_path / "trial.json"
+    save_log(log, path)
+    assert client.verify(load_log(path)).checked_against_chain
+
+
+def test_edited_entry_named(exported):
+    client, log = exported
+    bad = copy.deepcopy(log)
+    bad["entries"][8]["payload"]["severity"] = 0x01  # SAE downgraded to a mild non-serious AE
+    _expect(verify_log, bad, 8, "edited")
+    _expect(client.verify, bad, 8, "edited")
+
+
+def test_edited_entry_with_recomputed_heads_found_against_chain(exported):
+    client, log = exported
+    bad = copy.deepcopy(log)
+    bad["entries"][7]["author"] = bad["entries"][5]["author"]  # deviation re-attributed
+    _rechain(bad)
+    verify_log(bad)  # self-consistent on its own...
+    _expect(client.verify, bad, 7, "edited")  # ...but not what the chain holds
+
+
+def test_edited_timestamp_named(exported):
+    client, log = exported
+    bad = copy.deepcopy(log)
+    bad["entries"][6]["timestamp"] += 86_400  # enrollment back-dated by a day
+    _expect(client.verify, bad, 6, "edited")
+
+
+def test_reordered_entries_named(exported):
+    client, log = exported
+    bad = copy.deepcopy(log)
+    bad["entries"][5], bad["entries"][6] = bad["entries"][6], bad["entries"][5]
+    _expect(verify_log, bad, 5, "reordered")
+    _rechain(bad)  # renumbered and re-hashed: only the chain can tell
+    _expect(client.verify, bad, 5, "edited")
+
+
+def test_omitted_entry_named(exported):
+    client, log = exported
+    bad = copy.deepcopy(log)
+    del bad["entries"][8]  # the serious adverse event disappears
+    _expect(verify_log, bad, 8, "omitted")
+    _expect(client.verify, bad, 8, "omitted")
+
+
+def test_truncated_log_named(exported):
+    client, log = exported
+    bad = copy.deepcopy(log)
+    del bad["entries"][7:]
+    _expect(verify_log, bad, 7, "truncated")
+    _rechain(bad)  # header rewritten to the shorter log
+    verify_log(bad)
+    _expect(client.verify, bad, 7, "truncated")
+
+
+def test_appended_entry_named(exported):
+    client, log = exported
+    bad = copy.deepcopy(log)
+    bad["entries"].append(copy.deepcopy(bad["entries"][5]))
+    _rechain(bad)
+    _expect(client.verify, bad, 10, "extra")
+
+
+def test_log_of_another_registry_refused(exported):
+    client, log = exported
+    bad = copy.deepcopy(log)
+    bad["registry"] = "0x" + "11" * 20
+    _expect(client.verify, bad, None, "foreign")
+    _expect(verify_log, bad, None, "foreign")  # its genesis head no longer matches
+
+
+def test_export_in_one_range_equals_export_in_many(exported):
+    client, log = exported
+    again = client.export(log["trialId"], batch_blocks=1_000_000)
+    assert again["entries"] == log["entries"]
