@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from genomics_helpers import Market
 
+
 @pytest.fixture(scope="module")
 def token(project, deployer):
     return deployer.deploy(project.GenomicDataset, 2_500)

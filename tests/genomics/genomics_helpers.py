@@ -11,7 +11,6 @@ import pytest
 from ape.exceptions import ContractLogicError, CustomError
 
 from medchain.errors import ContractRevert
-
 from medchain.genomics import GenomicDatasetClient, GenomicsClient
 from medchain.genomics.duo import mask
 
@@ -82,11 +81,11 @@ def refuses(name: str, **expected: Any) -> Iterator[None]:
 def decode_revert(raw: Any) -> tuple[str, dict[str, Any]]:
     """Decode raw revert data against the genomics ABIs (ape occasionally leaves a custom
     error undecoded when its contract cache misses an address between isolated tests)."""
+    import ast
+
     from ape import project
     from eth_abi import decode
     from eth_utils import keccak
-
-    import ast
 
     text = str(raw)
     if isinstance(raw, bytes):

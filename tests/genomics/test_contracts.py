@@ -4,7 +4,6 @@ purchases, key delivery with exact splits, refunds, expiry, ERC-20 offers, reent
 from __future__ import annotations
 
 import pytest
-
 from genomics_helpers import DAY, HMB, PRICE, ZERO, refuses, travel
 
 from medchain.genomics.duo import mask
@@ -223,8 +222,12 @@ def test_expiry_then_repurchase_with_new_nonce_clears_envelope(m, patient, resea
     d = m.list(patient)
     o = m.offer(patient, d, duration=10 * DAY, delivery_window=DAY)
     rc = m.client(researcher)
-    sig, deadline, _ = rc.sign_terms(researcher, o, HMB, deadline=chain.pending_timestamp + 400 * DAY)
-    lic = m.market.purchase(o, HMB, deadline, sig, value=PRICE, sender=researcher).events[0].licenceId
+    sig, deadline, _ = rc.sign_terms(
+        researcher, o, HMB, deadline=chain.pending_timestamp + 400 * DAY
+    )
+    lic = (
+        m.market.purchase(o, HMB, deadline, sig, value=PRICE, sender=researcher).events[0].licenceId
+    )
     m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
     travel(chain, 10 * DAY + 1)
     assert not m.market.isLicensed(d, researcher, HMB)

@@ -13,7 +13,13 @@ from collections.abc import Iterable
 from medchain.errors import InvalidInput
 
 # Permitted purposes (DUO_0000004 NRES, 042 GRU, 006 HMB, 007 DS, 011 POA).
-PURPOSES: dict[str, int] = {"NRES": 1 << 0, "GRU": 1 << 1, "HMB": 1 << 2, "DS": 1 << 3, "POA": 1 << 4}
+PURPOSES: dict[str, int] = {
+    "NRES": 1 << 0,
+    "GRU": 1 << 1,
+    "HMB": 1 << 2,
+    "DS": 1 << 3,
+    "POA": 1 << 4,
+}
 # Modifiers (DUO_0000018 NPU, 046 NCU, 021 IRB, 019 PUB, 020 COL, 029 RTN, 016 GSO,
 # 015 NMDS, 024 MOR, 022 GS, 044 NPOA).
 MODIFIERS: dict[str, int] = {

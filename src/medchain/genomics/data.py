@@ -1,0 +1,290 @@
+"""Dataset files in and out: the owner encrypts a genome file (VCF/FASTQ/BAM bytes) with
+the payloads layer, stores ciphertext and public metadata, mints the dataset token and
+keeps the data key in a local keyring; the researcher, once licensed, fetches the key
+envelope posted for it, verifies and decrypts the dataset to a file.
+
+The envelope context binds every ciphertext and key envelope to (random dataset record
+id, schema version, chain id, GenomicDataset address). The record id is public (it is
+in the metadata document) and identifies nothing about the person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from medchain.crypto import EnvelopeContext, encrypt_iter, new_data_key, reader, unwrap_key
+from medchain.errors import IntegrityError, InvalidInput
+from medchain.genomics.client import (
+    ETH,
+    DatasetInfo,
+    GenomicDatasetClient,
+    GenomicsClient,
+    LicenceStatus,
+    NotLicensed,
+    licence_id_of,
+)
+from medchain.storage import ContentStore, default_home
+
+SCHEMA_VERSION = 1
+METADATA_FORMAT = "medchain-genomic-dataset/v1"
+FILE_FORMATS = ("VCF", "FASTQ", "BAM", "CRAM", "BCF")
+Progress = Callable[[int], None]  # bytes just processed
+
+
+@dataclass(frozen=True)
+class DatasetMetadata:
+    """The public, non-identifying description stored beside the ciphertext."""
+
+    assay: str
+    reference_genome: str
+    coverage: str
+    file_format: str
+    plaintext_size: int
+    record_id: str  # hex, 32 bytes
+    chain_id: int
+    registry: str
+    ciphertext_sha256: str
+    format: str = METADATA_FORMAT
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> DatasetMetadata:
+        try:
+            doc = json.loads(raw)
+            if doc.get("format") != METADATA_FORMAT:
+                raise ValueError(f"format {doc.get('format')!r}")
+            return cls(**doc)
+        except (ValueError, TypeError) as exc:
+            raise IntegrityError(
+                f"not a medchain genomic dataset metadata document: {exc}"
+            ) from None
+
+    def context(self) -> EnvelopeContext:
+        return EnvelopeContext(
+            bytes.fromhex(self.record_id), SCHEMA_VERSION, self.chain_id, self.registry
+        )
+
+
+class Keyring:
+    """Data keys of the datasets an owner listed, keyed by ciphertext CID, in a JSON file
+    readable only by its owner (0600). The key agent reads it to wrap keys for licensees.
+    Written before minting, so a crash after the mint never loses a key."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+
+    @classmethod
+    def default(cls, owner: str) -> Keyring:
+        return cls(default_home() / "genomics" / f"keyring-{owner.lower()}.json")
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        if not self.path.exists():
+            return {}
+        data: dict[str, dict[str, str]] = json.loads(self.path.read_text())
+        return data
+
+    def put(self, data_cid: str, data_key: bytes, record_id: bytes) -> None:
+        entries = self._load()
+        entries[str(data_cid)] = {"key": data_key.hex(), "record_id": record_id.hex()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(entries, fh, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)
+
+    def get(self, data_cid: str) -> bytes | None:
+        entry = self._load().get(str(data_cid))
+        return bytes.fromhex(entry["key"]) if entry else None
+
+
+@dataclass(frozen=True)
+class ListedDataset:
+    dataset_id: int
+    data_cid: str
+    metadata_cid: str
+    ciphertext_hash: bytes
+    metadata: DatasetMetadata
+
+
+def _hashing(pieces: Iterator[bytes], hasher: Any) -> Iterator[bytes]:
+    for piece in pieces:
+        hasher.update(piece)
+        yield piece
+
+
+def list_genome(
+    datasets: GenomicDatasetClient,
+    store: ContentStore,
+    source: bytes | BinaryIO | Path,
+    *,
+    keyring: Keyring,
+    assay: str,
+    reference_genome: str,
+    coverage: str,
+    file_format: str,
+    royalty_receiver: str = ETH,
+    royalty_bps: int = 0,
+    progress: Progress | None = None,
+) -> ListedDataset:
+    """Encrypt a genome file (fresh key, context-bound), store ciphertext and metadata,
+    keep the key in `keyring`, then mint the dataset token to the sender."""
+    from ape import chain
+
+    if file_format.upper() not in FILE_FORMATS:
+        raise InvalidInput(f"file format must be one of {', '.join(FILE_FORMATS)}")
+    if isinstance(source, Path):
+        size = source.stat().st_size
+        stream: bytes | BinaryIO = source.open("rb")
+    else:
+        stream = source
+        size = len(source) if isinstance(source, bytes) else -1
+    record_id, data_key = os.urandom(32), new_data_key()
+    context = EnvelopeContext(record_id, SCHEMA_VERSION, chain.chain_id, datasets.address)
+    hasher = hashlib.sha256()
+    try:
+        cid = store.add(
+            reader(_hashing(encrypt_iter(stream, data_key, context), hasher)), progress=progress
+        )
+    finally:
+        if isinstance(source, Path) and not isinstance(stream, bytes):
+            stream.close()
+    digest = hasher.digest()
+    keyring.put(str(cid), data_key, record_id)
+    metadata = DatasetMetadata(
+        assay=assay, reference_genome=reference_genome, coverage=coverage,
+        file_format=file_format.upper(), plaintext_size=size, record_id=record_id.hex(),
+        chain_id=chain.chain_id, registry=datasets.address, ciphertext_sha256=digest.hex(),
+    )  # fmt: skip
+    metadata_cid = store.add(metadata.to_bytes())
+    dataset_id = datasets.list(str(cid), digest, str(metadata_cid), royalty_receiver, royalty_bps)
+    return ListedDataset(dataset_id, str(cid), str(metadata_cid), digest, metadata)
+
+
+def read_metadata(store: ContentStore, info: DatasetInfo) -> DatasetMetadata:
+    meta = DatasetMetadata.from_bytes(store.cat(info.metadata_cid))
+    if bytes.fromhex(meta.ciphertext_sha256) != info.ciphertext_hash:
+        raise IntegrityError(f"metadata of dataset {info.dataset_id} names another ciphertext")
+    return meta
+
+
+def wait_for_key(
+    client: GenomicsClient,
+    licence_id: int,
+    *,
+    timeout: float = 300.0,
+    poll: float = 2.0,
+    from_block: int = 0,
+) -> tuple[str, bytes]:
+    """Block until the key envelope of `licence_id` is posted: (envelope CID, digest)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = client.delivered_envelope(licence_id, from_block)
+        if found is not None:
+            return found
+        lic = client.licence(licence_id)
+        if lic.status in (LicenceStatus.NONE, LicenceStatus.REFUNDED):
+            raise NotLicensed(
+                f"licence {licence_id:#x} is {lic.status.name.lower()}: no key will come"
+            )
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no key envelope for licence {licence_id:#x} after {timeout:.0f} s")
+        time.sleep(poll)
+
+
+def open_data_key(
+    client: GenomicsClient,
+    store: ContentStore,
+    licence_id: int,
+    private_key: Any,
+    context: EnvelopeContext,
+    from_block: int = 0,
+) -> bytes:
+    """Fetch the envelope posted for the licence, check its digest, unwrap the data key."""
+    found = client.delivered_envelope(licence_id, from_block)
+    if found is None:
+        raise NotLicensed(f"no key envelope has been posted for licence {licence_id:#x}")
+    cid, digest = found
+    raw = store.cat(cid)
+    if hashlib.sha256(raw).digest() != digest:
+        raise IntegrityError(f"key envelope {cid} does not match the digest posted on chain")
+    return unwrap_key(raw, private_key, context)
+
+
+@dataclass(frozen=True)
+class Download:
+    dataset_id: int
+    path: Path
+    plaintext_size: int
+    ciphertext_hash: bytes
+
+
+def download(
+    client: GenomicsClient,
+    store: ContentStore,
+    dataset_id: int,
+    researcher: str,
+    private_key: Any,
+    purpose: int,
+    out: Path,
+    *,
+    progress: Progress | None = None,
+    from_block: int = 0,
+) -> Download:
+    """Download, verify and decrypt a dataset the researcher holds a running licence for.
+
+    Refuses (NotLicensed) without a licence covering `purpose` that is paid, unexpired
+    and unrefunded. Writes to a temporary file and renames it only once the ciphertext
+    hash matches the token's and every chunk authenticated.
+    """
+    if not client.is_licensed(dataset_id, researcher, purpose):
+        raise NotLicensed(
+            f"{researcher} holds no running licence on dataset {dataset_id} for purpose "
+            f"{purpose:#x} (none, expired or refunded): refusing to fetch or decrypt"
+        )
+    info = client.dataset_client().dataset(dataset_id)
+    meta = read_metadata(store, info)
+    context = meta.context()
+    if context.registry.lower().removeprefix("0x") != info_registry(client):
+        raise IntegrityError("dataset metadata is bound to another dataset contract")
+    data_key = open_data_key(
+        client, store, licence_id_of(dataset_id, researcher), private_key, context, from_block
+    )
+    from medchain.crypto import decrypt_iter
+
+    hasher = hashlib.sha256()
+
+    def ciphertext() -> Iterator[bytes]:
+        for piece in store.stream(info.data_cid):
+            hasher.update(piece)
+            if progress:
+                progress(len(piece))
+            yield piece
+
+    out = Path(out)
+    tmp = out.with_name(out.name + ".part")
+    size = 0
+    try:
+        with tmp.open("wb") as fh:
+            for chunk in decrypt_iter(ciphertext(), data_key, context):
+                fh.write(chunk)
+                size += len(chunk)
+        if hasher.digest() != info.ciphertext_hash:
+            raise IntegrityError(f"dataset {dataset_id}: ciphertext hash differs from the token's")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Download(dataset_id, out, size, info.ciphertext_hash)
+
+
+def info_registry(client: GenomicsClient) -> str:
+    return str(client.call("datasets")).lower().removeprefix("0x")

@@ -1,0 +1,205 @@
+"""The SDK end to end on the real EVM, the embedded content store and the real DID
+registry: list a genome, buy, the agent delivers, download and decrypt; refusals for
+unlicensed and expired researchers; the agent restarted mid-stream posts each key once."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from genomics_helpers import DAY, HMB, travel
+
+from medchain.crypto import WrongRecipientKey
+from medchain.errors import IntegrityError
+from medchain.genomics import GenomicsClient, NotLicensed, licence_id_of
+from medchain.genomics.agent import AgentState, KeyAgent
+from medchain.genomics.data import Keyring, download, list_genome, open_data_key, read_metadata
+from medchain.identity import DIDRegistryClient, key_agreement_keys
+from medchain.storage.embedded import EmbeddedStore
+
+GENOME = b"##fileformat=VCFv4.3\n" + b"chr1\t10177\t.\tA\tAC\t.\tPASS\t.\n" * 40_000
+
+
+@pytest.fixture(scope="module")
+def did_registry(project, deployer):
+    return deployer.deploy(project.DIDRegistry)
+
+
+@pytest.fixture(scope="module")
+def x25519(did_registry, researcher, provider, lab):
+    """X25519 keys published as did/pub/X25519/enc/hex attributes of three researchers."""
+    keys = {}
+    for account in (researcher, provider, lab):
+        key = X25519PrivateKey.generate()
+        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        DIDRegistryClient(did_registry, account).set_attribute(
+            account, "did/pub/X25519/enc/hex", public, 10 * 365 * DAY
+        )
+        keys[account.address] = key
+    return keys
+
+
+@pytest.fixture
+def store(tmp_path):
+    return EmbeddedStore(tmp_path / "ipfs")
+
+
+@pytest.fixture
+def listed(m, patient, lab, store, tmp_path):
+    keyring = Keyring(tmp_path / "keyring.json")
+    result = list_genome(
+        m.datasets(patient), store, GENOME, keyring=keyring, assay="WGS",
+        reference_genome="GRCh38", coverage="30x", file_format="vcf",
+        royalty_receiver=lab.address, royalty_bps=500,
+    )  # fmt: skip
+    offer = m.offer(patient, result.dataset_id)
+    return result, offer, keyring
+
+
+def make_agent(m, patient, store, keyring, path, did_registry, **kw):
+    return KeyAgent(
+        GenomicsClient(m.market, patient), store, keyring, path,
+        lambda address: key_agreement_keys(address, did_registry), **kw,
+    )  # fmt: skip
+
+
+def test_list_buy_deliver_download(
+    m, patient, researcher, store, listed, tmp_path, did_registry, x25519
+):
+    result, offer, keyring = listed
+    assert (tmp_path / "keyring.json").stat().st_mode & 0o777 == 0o600
+    info = m.datasets(patient).dataset(result.dataset_id)
+    meta = read_metadata(store, info)
+    assert (meta.assay, meta.reference_genome, meta.file_format) == ("WGS", "GRCh38", "VCF")
+    assert GENOME not in store.cat(info.data_cid)  # only ciphertext is stored
+    assert hashlib.sha256(store.cat(info.data_cid)).digest() == info.ciphertext_hash
+
+    lic = m.client(researcher).buy(offer, HMB)
+    agent = make_agent(m, patient, store, keyring, tmp_path / "agent.json", did_registry)
+    outcomes = agent.poll_once()
+    assert [o.action for o in outcomes] == ["delivered"]
+    assert m.client(researcher).licence(lic.licence_id).status.name == "DELIVERED"
+    assert m.market.balanceOf(patient, "0x" + "00" * 20) > 0
+
+    out = tmp_path / "genome.vcf"
+    got = download(m.client(researcher), store, result.dataset_id, researcher.address,
+                   x25519[researcher.address], HMB, out)  # fmt: skip
+    assert out.read_bytes() == GENOME and got.plaintext_size == len(GENOME)
+    assert agent.poll_once() == []  # nothing new, nothing posted twice
+
+
+def test_unlicensed_expired_and_wrong_key_are_refused(
+    m, patient, researcher, provider, store, listed, tmp_path, chain, did_registry, x25519
+):
+    result, offer, keyring = listed
+    with pytest.raises(NotLicensed):
+        download(m.client(provider), store, result.dataset_id, provider.address,
+                 x25519[provider.address], HMB, tmp_path / "x")  # fmt: skip
+    m.client(researcher).buy(offer, HMB)
+    make_agent(m, patient, store, keyring, tmp_path / "a.json", did_registry).poll_once()
+    meta = read_metadata(store, m.datasets(patient).dataset(result.dataset_id))
+    licence_id = licence_id_of(result.dataset_id, researcher.address)
+    # Another person's private key cannot open the researcher's envelope.
+    with pytest.raises(WrongRecipientKey):
+        open_data_key(
+            m.client(provider), store, licence_id, x25519[provider.address], meta.context()
+        )
+    # A licence for HMB does not cover population-ancestry research.
+    with pytest.raises(NotLicensed):
+        download(m.client(researcher), store, result.dataset_id, researcher.address,
+                 x25519[researcher.address], 1 << 4, tmp_path / "x")  # fmt: skip
+    travel(chain, 90 * DAY + 1)
+    with pytest.raises(NotLicensed):
+        download(m.client(researcher), store, result.dataset_id, researcher.address,
+                 x25519[researcher.address], HMB, tmp_path / "x")  # fmt: skip
+    assert not (tmp_path / "x").exists()
+
+
+def test_tampered_envelope_is_refused(m, patient, researcher, store, listed, tmp_path, x25519):
+    result, offer, _keyring = listed
+    lic = m.client(researcher).buy(offer, HMB)
+    bogus = store.add(b'{"format":"medchain-key-envelope"}')
+    m.client(patient).deliver_key(lic.licence_id, str(bogus), b"\x01" * 32)
+    meta = read_metadata(store, m.datasets(patient).dataset(result.dataset_id))
+    with pytest.raises(IntegrityError):
+        open_data_key(m.client(researcher), store, lic.licence_id, x25519[researcher.address],
+                      meta.context())  # fmt: skip
+
+
+class Crash(Exception):
+    pass
+
+
+def test_agent_restarted_mid_stream_posts_each_key_exactly_once(
+    m, patient, researcher, provider, lab, store, listed, tmp_path, did_registry, x25519, chain
+):
+    result, offer, keyring = listed
+    state = tmp_path / "agent-state.json"
+    start = chain.blocks.head.number
+    buyers = (researcher, provider, lab)
+    for account in buyers[:2]:
+        m.client(account).buy(offer, HMB)
+    ids = [licence_id_of(result.dataset_id, a.address) for a in buyers]
+
+    # Run 1 crashes right before posting the second licence's key (envelope stored, not posted).
+    calls = []
+
+    def crash_on_second(licence_id):
+        calls.append(licence_id)
+        if len(calls) == 2:
+            raise Crash
+
+    agent = make_agent(m, patient, store, keyring, state, did_registry, start_block=start,
+                       before_post=crash_on_second)  # fmt: skip
+    with pytest.raises(Crash):
+        agent.poll_once()
+    assert AgentState.load(state).last_block >= start
+
+    # Run 2 crashes right after a post succeeded but before its cursor was saved.
+    class PostThenCrash(GenomicsClient):
+        def deliver_key(self, *args, **kw):
+            super().deliver_key(*args, **kw)
+            raise Crash
+
+    agent2 = KeyAgent(PostThenCrash(m.market, patient), store, keyring, state,
+                      lambda a: key_agreement_keys(a, did_registry), start_block=start)  # fmt: skip
+    with pytest.raises(Crash):
+        agent2.poll_once()
+
+    # A purchase arrives while the agent is down.
+    m.client(lab).buy(offer, HMB)
+    run3 = make_agent(m, patient, store, keyring, state, did_registry, start_block=start)
+    outcomes = run3.poll_once()
+    assert run3.poll_once() == []
+    actions = {o.licence_id: o.action for o in outcomes}
+    assert all(a in ("delivered", "already-delivered") for a in actions.values())
+    for licence_id in ids:
+        assert m.market.licence(licence_id).status == 2
+        posts = list(m.market.KeyDelivered.range(start, chain.blocks.head.number + 1,
+                                                 search_topics={"licenceId": licence_id}))  # fmt: skip
+        assert len(posts) == 1, f"licence {licence_id:#x} posted {len(posts)} times"
+    # Every licensee can open its key.
+    for account in buyers:
+        out = tmp_path / f"{account.address}.vcf"
+        download(m.client(account), store, result.dataset_id, account.address,
+                 x25519[account.address], HMB, out)  # fmt: skip
+        assert out.read_bytes() == GENOME
+
+
+def test_agent_waits_for_a_researcher_key_then_delivers(
+    m, patient, deployer, store, listed, tmp_path, did_registry
+):
+    _result, offer, keyring = listed
+    m.client(deployer).buy(offer, HMB)  # the deployer has no X25519 key published yet
+    agent = make_agent(m, patient, store, keyring, tmp_path / "w.json", did_registry)
+    assert [o.action for o in agent.poll_once()] == ["waiting"]
+    assert agent.poll_once() == [] and len(agent.state.waiting) == 1
+    key = X25519PrivateKey.generate()
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    DIDRegistryClient(did_registry, deployer).set_attribute(
+        deployer, "did/pub/X25519/enc/hex", public, DAY
+    )
+    assert [o.action for o in agent.poll_once()] == ["delivered"]
+    assert agent.state.waiting == {}
