@@ -1,0 +1,32 @@
+"""The records SDK over a real IPFS node: put, get, share-free verify with the payload
+and its key envelope living on js-ipfs, and the embedded store naming them the same."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from medchain.records import Journal, Recipient, Records, RecordsClient
+from medchain.storage.embedded import EmbeddedStore
+from medchain.storage.kubo import KuboStore
+
+
+@pytest.mark.ipfs
+def test_records_round_trip_on_a_real_node(ipfs_api, project, deployer, patient, tmp_path):
+    did = deployer.deploy(project.DIDRegistry)
+    registry = deployer.deploy(project.RecordRegistry, did, deployer)
+    node = KuboStore(ipfs_api)
+    records = Records(RecordsClient(registry), node, journal=Journal(tmp_path / "journal"))
+    key = X25519PrivateKey.generate()
+    me = Recipient(patient.address, key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    payload = os.urandom(700_000)  # three IPFS chunks: a dag-pb root over raw leaves
+    result = records.put(payload, patient=patient, scope="Observation", recipients=[me],
+                         sender=patient)  # fmt: skip
+    assert node.has(result.cid) and records.pending() == []
+    assert records.get(result.record_id, recipient=patient, private_key=key) == payload
+    assert records.verify(result.record_id).envelopes_checked == 1
+    # The same ciphertext added to the embedded store gets the same CID.
+    assert EmbeddedStore(tmp_path / "ipfs").add(node.cat(result.cid)) == result.cid
