@@ -273,3 +273,28 @@ def test_parse_and_format_round_trip():
     assert parse_did(f"did:ethr:0x539:{ADDR}#delegate-1").fragment == "delegate-1"
     with pytest.raises(InvalidInput, match="not an Ethereum address"):
         format_did("0x1234", 1)
+
+
+def test_ethr_did_resolver_11_profile(registry, chain, patient):
+    """The profile that matches the released npm ethr-did-resolver 11.x byte for byte
+    (checked against it by tests/identity/crosscheck_ethr_did.py)."""
+    did = format_did(patient.address, chain.chain_id)
+    key = bytes(range(32))
+    registry.setAttribute(
+        patient, to_bytes32("did/pub/X25519/enc/base64"), key, DAY, sender=patient
+    )
+    legacy = DIDResolver(
+        chain.provider.web3, registry.address, chain.chain_id, profile="ethr-did-resolver@11"
+    ).resolve(did)
+    import base64
+
+    assert legacy.did_document["@context"] == [*CTX, "https://w3id.org/security/v3-unstable"]
+    assert legacy.did_document["verificationMethod"][1] == {
+        "id": f"{did}#delegate-1",
+        "type": "X25519KeyAgreementKey2019",
+        "controller": did,
+        "publicKeyBase64": base64.b64encode(key).decode(),
+    }
+    assert legacy.key_agreement == [(f"{did}#delegate-1", key)]
+    with pytest.raises(InvalidInput, match="unknown resolver profile"):
+        DIDResolver(chain.provider.web3, registry.address, chain.chain_id, profile="v9")

@@ -50,6 +50,25 @@ ALGO_TO_TYPE = {
     "Multikey": MULTIKEY,
 }
 MULTICODEC = {ED25519_2020: b"\xed\x01", X25519_2020: b"\xec\x01"}
+# Output profiles. "spec": the did:ethr method spec as it stands (2020 key types, keys as
+# publicKeyMultibase / publicKeyJwk). "ethr-did-resolver@11": what the released npm
+# ethr-did-resolver 11.x prints (2018/2019 key types, key encoding from the attribute's
+# hint), for byte-for-byte agreement with deployed resolvers.
+PROFILES = ("spec", "ethr-did-resolver@11")
+LEGACY_PURPOSE = {
+    "sigAuth": "SignatureAuthentication2018",
+    "veriKey": "VerificationKey2018",
+    "enc": "KeyAgreementKey2019",
+}
+LEGACY_TYPES = {
+    "Secp256k1VerificationKey2018": SECP256K1_2019,
+    "Ed25519SignatureAuthentication2018": "Ed25519VerificationKey2018",
+    "Secp256k1SignatureAuthentication2018": SECP256K1_2019,
+    "RSAVerificationKey2018": "RSAVerificationKey2018",
+    "Ed25519VerificationKey2018": "Ed25519VerificationKey2018",
+    "X25519KeyAgreementKey2019": "X25519KeyAgreementKey2019",
+}
+X25519_TYPES = (X25519_2020, "X25519KeyAgreementKey2019")
 _NAME = re.compile(r"^did/(pub|svc)/(\w+)(/(\w+))?(/(\w+))?$", re.ASCII)
 
 
@@ -108,7 +127,11 @@ class DIDResolver:
         *,
         start_block: int = 0,
         chunk: int = 50_000,
+        profile: str = "spec",
     ):
+        if profile not in PROFILES:
+            raise InvalidInput(f"unknown resolver profile {profile!r}; use one of {PROFILES}")
+        self.profile = profile
         self.web3 = web3
         self.registry = to_checksum_address(registry)
         self.chain_id = int(chain_id)
@@ -191,7 +214,14 @@ class DIDResolver:
         now = self.block_timestamp(version if version is not None else "latest")
         history = self.history(parsed.address)
         doc, deactivated, version_id, next_version, keys = build_document(
-            parsed.did, parsed.address, parsed.public_key, history, self.chain_id, version, now
+            parsed.did,
+            parsed.address,
+            parsed.public_key,
+            history,
+            self.chain_id,
+            version,
+            now,
+            legacy=self.profile != "spec",
         )
         meta: dict[str, Any] = {}
         if deactivated:
@@ -203,7 +233,8 @@ class DIDResolver:
             meta["nextVersionId"] = str(next_version)
             meta["nextUpdate"] = _iso(self.block_timestamp(next_version))
         if ld_context:
-            doc = {"@context": build_context(doc), **doc}
+            context = build_context(doc) if self.profile == "spec" else list(LEGACY_CONTEXT)
+            doc = {"@context": context, **doc}
         content_type = "application/did+ld+json" if ld_context else "application/did+json"
         return Resolution(doc, meta, {"contentType": content_type}, keys)
 
@@ -284,6 +315,8 @@ def build_document(
     chain_id: int,
     block_height: int | None,
     now: int,
+    *,
+    legacy: bool = False,
 ) -> tuple[dict[str, Any], bool, int, int | None, list[tuple[str, bytes]]]:
     """(document, deactivated, versionId, nextVersionId, key-agreement keys) from history,
     interpreting events as the did:ethr method spec says."""
@@ -348,7 +381,9 @@ def build_document(
             section, algorithm, purpose, encoding = match[1], match[2], match[4], match[6]
             if section == "pub":
                 if event.valid_to > now:
-                    pk = _public_key_method(did, delegate_count, algorithm, encoding, event.value)
+                    pk = (_legacy_key_method if legacy else _public_key_method)(
+                        did, delegate_count, algorithm, purpose, encoding, event.value
+                    )
                     if pk is None:
                         continue
                     pks[key] = pk
@@ -357,7 +392,7 @@ def build_document(
                         signing[key] = pk["id"]
                     elif purpose == "enc":
                         agreement[key] = pk["id"]
-                        if pk["type"] == X25519_2020:
+                        if pk["type"] in X25519_TYPES:
                             raw_agreement[key] = event.value
                     else:
                         signing[key] = pk["id"]
@@ -402,7 +437,11 @@ def build_document(
                 "id": f"{did}#controllerKey",
                 "type": SECP256K1_2019,
                 "controller": did,
-                "publicKeyJwk": _secp256k1_jwk(controller_key),
+                **(
+                    {"publicKeyHex": controller_key.hex()}
+                    if legacy
+                    else {"publicKeyJwk": _secp256k1_jwk(controller_key)}
+                ),
             }
         )
         authentication.append(f"{did}#controllerKey")
@@ -422,7 +461,7 @@ def build_document(
 
 
 def _public_key_method(
-    did: str, index: int, algorithm: str, encoding: str | None, value: bytes
+    did: str, index: int, algorithm: str, purpose: str | None, encoding: str | None, value: bytes
 ) -> dict[str, Any] | None:
     vm_type = ALGO_TO_TYPE.get(algorithm, algorithm)
     pk: dict[str, Any] = {"id": f"{did}#delegate-{index}", "type": vm_type, "controller": did}
@@ -441,6 +480,39 @@ def _public_key_method(
         pk["publicKeyBase64"] = base64.b64encode(value).decode()
     elif encoding == "base58":
         pk["publicKeyBase58"] = base58btc(value)
+    else:
+        pk["value"] = value.hex()
+    return pk
+
+
+LEGACY_CONTEXT = (
+    "https://www.w3.org/ns/did/v1",
+    "https://w3id.org/security/suites/secp256k1recovery-2020/v2",
+    "https://w3id.org/security/v3-unstable",
+)
+
+
+def _legacy_key_method(
+    did: str, index: int, algorithm: str, purpose: str | None, encoding: str | None, value: bytes
+) -> dict[str, Any] | None:
+    """A key as ethr-did-resolver 11.x renders it: 2018/2019 types, encoding by hint."""
+    combined = f"{algorithm}{LEGACY_PURPOSE.get(purpose or '', purpose or '')}"
+    pk: dict[str, Any] = {
+        "id": f"{did}#delegate-{index}",
+        "type": LEGACY_TYPES.get(combined, algorithm),
+        "controller": did,
+    }
+    if encoding in (None, "hex"):
+        pk["publicKeyHex"] = value.hex()
+    elif encoding == "base64":
+        pk["publicKeyBase64"] = base64.b64encode(value).decode()
+    elif encoding == "base58":
+        pk["publicKeyBase58"] = base58btc(value)
+    elif encoding == "pem":
+        try:
+            pk["publicKeyPem"] = value.decode()
+        except UnicodeDecodeError:
+            return None
     else:
         pk["value"] = value.hex()
     return pk
