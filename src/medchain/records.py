@@ -106,19 +106,17 @@ class Recipient:
     key_id: str = ""
 
 
-def recipients_for(did_or_address: Any) -> list[Recipient]:
-    """The key-agreement keys a DID publishes, via `medchain.identity` (identity domain)."""
-    import importlib
+def recipients_for(did_or_address: Any, registry: Any = None) -> list[Recipient]:
+    """The X25519 key-agreement keys a DID currently lists, resolved on chain through
+    the identity domain (`registry`: DIDRegistry contract/address; default: address book)."""
+    from medchain.identity import key_agreement_keys, parse_did
 
-    identity: Any = importlib.import_module("medchain.identity")
-
-    address = _addr(did_or_address) if not str(did_or_address).startswith("did:") else None
-    did = str(did_or_address) if address is None else f"did:ethr:{address}"
-    keys = identity.key_agreement_keys(did)
+    text = str(getattr(did_or_address, "address", did_or_address))
+    address = str(parse_did(text).address) if text.startswith("did:") else _addr(text)
+    keys = key_agreement_keys(text, registry)
     if not keys:
-        raise NoEnvelope(f"{did} publishes no X25519 key-agreement key")
-    address = address or _addr(did.rsplit(":", 1)[-1])
-    return [Recipient(address, bytes(pk), str(kid)) for kid, pk in keys]
+        raise NoEnvelope(f"{text} lists no X25519 key-agreement key: nothing to seal to")
+    return [Recipient(address, bytes(public), str(kid)) for kid, public in keys]
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,28 @@ def test_missing_content_and_malformed_cids(recipient, records, store, patient, 
         from medchain.crypto import KeyEnvelope
 
         KeyEnvelope.from_bytes(b"{}")
+
+
+def test_recipients_resolved_from_the_did_document(records, did_registry, patient, provider,
+                                                   keys):  # fmt: skip
+    from medchain.identity import DIDRegistryClient
+    from medchain.keystore import X25519_ENC_ATTRIBUTE, public_bytes
+    from medchain.records import recipients_for
+
+    client = DIDRegistryClient(did_registry)
+    for who in (patient, provider):
+        role = "patient" if who == patient else "provider"
+        client.set_attribute(who, X25519_ENC_ATTRIBUTE, public_bytes(keys[role]), 86_400,
+                             sender=who)  # fmt: skip
+    (me,) = recipients_for(patient, did_registry)
+    assert me.public_key == public_bytes(keys["patient"]) and me.address == patient.address
+    result = records.put(LAB, patient=patient, scope="Observation", recipients=[me],
+                         sender=patient)  # fmt: skip
+    from ape import chain
+
+    from medchain.identity import format_did
+
+    (them,) = recipients_for(format_did(provider.address, chain.chain_id), did_registry)
+    records.share(result.record_id, holder=patient, private_key=keys["patient"],
+                  recipient=them, sender=patient)  # fmt: skip
+    assert records.get(result.record_id, recipient=provider, private_key=keys["provider"]) == LAB

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from medchain.demos import DemoContext
-from medchain.records import Recipient, Records, RecordsClient
+from medchain.records import NoEnvelope, Recipient, Records, RecordsClient, recipients_for
 from medchain.storage import open_store
 
 LAB_RESULT: dict[str, Any] = {
@@ -46,7 +46,16 @@ def run(ctx: DemoContext) -> None:
     records = Records(client, ctx.store)
     key = _patient_key(ctx)
     public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    me = Recipient(str(patient.address), public, f"did:ethr:{patient.address}#enc")
+    # The patient's DID lists its key-agreement key (identity step): seal to what the
+    # chain says, and check it is the key this process holds.
+    try:
+        published = recipients_for(patient, ctx.contracts["DIDRegistry"])
+    except NoEnvelope:
+        published = []
+    me = next((r for r in published if r.public_key == public), None)
+    if me is None:
+        me = Recipient(str(patient.address), public, f"did:ethr:{patient.address}#enc")
+        console.print("[yellow]patient DID lists no matching X25519 key; using the local key")
     payload = json.dumps(LAB_RESULT, sort_keys=True).encode()
 
     result = records.put(payload, patient=patient, scope="Observation", recipients=[me])
