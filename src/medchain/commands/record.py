@@ -28,14 +28,52 @@ ipfs_option = click.option(
     "--ipfs", "ipfs_url", default=None, envvar="MEDCHAIN_IPFS_API",
     help="Kubo RPC API URL (default: the embedded store under $MEDCHAIN_HOME/ipfs).",
 )  # fmt: skip
-key_option = click.option(
-    "--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-    help="Your X25519 private key: 32 raw bytes, 64 hex characters, or PEM.",
-)  # fmt: skip
+registry_option = click.option(
+    "--registry", default=None, help="RecordRegistry address (default: the address book)."
+)
 
 
-def _records(account: Any, ipfs_url: str | None) -> Records:
-    return Records(RecordsClient.connect(sender=account), open_store(ipfs_url))
+def key_options(fn: Any) -> Any:
+    fn = click.option(
+        "--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+        help="X25519 private key file (32 raw bytes, 64 hex characters or PEM); default: the "
+             "key store entry matching the record's envelope.",
+    )(fn)  # fmt: skip
+    fn = click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path),
+                      default=None, help="Key store folder (default: $MEDCHAIN_HOME/keys).")(fn)  # fmt: skip
+    return click.option("--passphrase", envvar="MEDCHAIN_KEY_PASSPHRASE", default=None,
+                        help="Passphrase of a protected stored key.")(fn)  # fmt: skip
+
+
+def _records(account: Any, ipfs_url: str | None, registry: str | None) -> Records:
+    client = (
+        RecordsClient.at(registry, sender=account) if registry
+        else RecordsClient.connect(sender=account)
+    )  # fmt: skip
+    return Records(client, open_store(ipfs_url))
+
+
+def _did_registry(records: Records) -> str:
+    """The DID registry this RecordRegistry consults: keys are resolved on the same one."""
+    return str(records.client.call("didRegistry"))
+
+
+def _private_key(records: Records, rid: bytes, holder: str, key_file: Path | None,
+                 keys_dir: Path | None, passphrase: str | None) -> Any:  # fmt: skip
+    """The key given, or the stored key matching the public key of `holder`'s envelope."""
+    if key_file is not None:
+        return load_private_key(key_file)
+    from medchain.crypto import KeyEnvelope
+    from medchain.identity import format_did
+    from medchain.keystore import KeyStore
+    from medchain.records import NoEnvelope
+
+    env_cid = records.client.envelope_of(rid, holder)
+    if env_cid is None:
+        raise NoEnvelope(f"record 0x{rid.hex()} has no key envelope for {holder}")
+    envelope = KeyEnvelope.from_bytes(records.store.cat(env_cid))
+    did = format_did(holder, records.chain_id)
+    return KeyStore(keys_dir).load(did, envelope.recipient_public_key, passphrase)
 
 
 def _record_id(text: str) -> bytes:
@@ -69,12 +107,11 @@ def load_private_key(path: Path) -> Any:
     return key
 
 
-def parse_recipient(spec: str) -> list[Recipient]:
-    """`did:ethr:0x...` (resolved through the identity domain) or `0xADDR=PUBHEX[#kid]`."""
-    if spec.startswith("did:"):
-        return recipients_for(spec)
+def parse_recipient(spec: str, did_registry: Any = None) -> list[Recipient]:
+    """`did:ethr:...` or an address (resolved through the identity domain), or
+    `0xADDR=PUBHEX[#kid]` given explicitly."""
     if "=" not in spec:
-        return recipients_for(spec)
+        return recipients_for(spec, did_registry)
     address, _, rest = spec.partition("=")
     public_hex, _, kid = rest.partition("#")
     if not _is_hex(public_hex) or len(public_hex.removeprefix("0x")) != 64:
@@ -119,13 +156,15 @@ def _progress(total: int | None, show: bool) -> Iterator[Any]:
 @click.option("--schema-version", default=1, show_default=True, type=int)
 @click.option("--supersedes", default=None, help="Record id this one corrects.")
 @ipfs_option
+@registry_option
 @json_option
 def put(account: Any, path: Path, patient: str | None, scope: str, recipients: tuple[str, ...],
-        schema_version: int, supersedes: str | None, ipfs_url: str | None, as_json: bool) -> None:  # fmt: skip
+        schema_version: int, supersedes: str | None, ipfs_url: str | None,
+        registry: str | None, as_json: bool) -> None:  # fmt: skip
     """Encrypt PATH, store and pin it, and anchor it for the patient."""
     sender = require_account(account)
-    records = _records(sender, ipfs_url)
-    wanted = [r for spec in recipients for r in parse_recipient(spec)]
+    records = _records(sender, ipfs_url, registry)
+    wanted = [r for spec in recipients for r in parse_recipient(spec, _did_registry(records))]
     size = path.stat().st_size
     with _progress(size, size >= _BAR_THRESHOLD and not as_json) as advance:
         result = records.put(
@@ -141,43 +180,47 @@ def put(account: Any, path: Path, patient: str | None, scope: str, recipients: t
 
 @connected_command(record, "get")
 @click.argument("record_id")
-@key_option
+@key_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the plaintext (written only if every check passes).")  # fmt: skip
 @click.option("--as", "holder", default=None, help="Whose envelope to open (default: --account).")
 @ipfs_option
+@registry_option
 @json_option
-def get(account: Any, record_id: str, key_file: Path, out: Path, holder: str | None,
-        ipfs_url: str | None, as_json: bool) -> None:  # fmt: skip
+def get(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | None,
+        passphrase: str | None, out: Path, holder: str | None, ipfs_url: str | None,
+        registry: str | None, as_json: bool) -> None:  # fmt: skip
     """Fetch, verify and decrypt RECORD_ID into --out."""
     who = holder or (account.address if account is not None else None)
     if who is None:
         raise InvalidInput("pass --as <address> or --account to say whose envelope to open")
-    records = _records(account, ipfs_url)
+    records = _records(account, ipfs_url, registry)
     rid = _record_id(record_id)
+    private = _private_key(records, rid, who, key_file, keys_dir, passphrase)
     with _progress(None, not as_json) as advance:
-        records.get(rid, recipient=who, private_key=load_private_key(key_file), out=out,
-                    progress=advance)  # fmt: skip
+        records.get(rid, recipient=who, private_key=private, out=out, progress=advance)
     emit({"record_id": rid, "written": out, "bytes": out.stat().st_size}, as_json)
 
 
 @connected_command(record, "share")
 @click.argument("record_id")
-@key_option
+@key_options
 @click.option("--to", "recipient", required=True,
               help="did:ethr:0x... or 0xADDR=X25519PUBHEX[#kid].")  # fmt: skip
 @ipfs_option
+@registry_option
 @json_option
-def share(account: Any, record_id: str, key_file: Path, recipient: str, ipfs_url: str | None,
+def share(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | None,
+          passphrase: str | None, recipient: str, ipfs_url: str | None, registry: str | None,
           as_json: bool) -> None:  # fmt: skip
     """Wrap RECORD_ID's data key for another recipient and anchor the envelope."""
     sender = require_account(account)
-    records = _records(sender, ipfs_url)
-    private = load_private_key(key_file)
+    records = _records(sender, ipfs_url, registry)
     rid = _record_id(record_id)
+    private = _private_key(records, rid, sender.address, key_file, keys_dir, passphrase)
     cids = [
         str(records.share(rid, holder=sender.address, private_key=private, recipient=r))
-        for r in parse_recipient(recipient)
+        for r in parse_recipient(recipient, _did_registry(records))
     ]
     emit({"record_id": rid, "envelopes": cids}, as_json)
 
@@ -185,10 +228,12 @@ def share(account: Any, record_id: str, key_file: Path, recipient: str, ipfs_url
 @connected_command(record, "verify")
 @click.argument("record_id")
 @ipfs_option
+@registry_option
 @json_option
-def verify(account: Any, record_id: str, ipfs_url: str | None, as_json: bool) -> None:
+def verify(account: Any, record_id: str, ipfs_url: str | None, registry: str | None,
+           as_json: bool) -> None:  # fmt: skip
     """Check RECORD_ID's integrity without any key."""
-    report = _records(account, ipfs_url).verify(_record_id(record_id))
+    report = _records(account, ipfs_url, registry).verify(_record_id(record_id))
     emit({"record_id": report.record_id, "cid": str(report.cid), "ok": True,
           "ciphertext_bytes": report.ciphertext_size, "plaintext_bytes": report.plaintext_size,
           "checks": report.checks}, as_json)  # fmt: skip
@@ -197,11 +242,13 @@ def verify(account: Any, record_id: str, ipfs_url: str | None, as_json: bool) ->
 @connected_command(record, "resume")
 @click.argument("record_id", required=False)
 @ipfs_option
+@registry_option
 @json_option
-def resume(account: Any, record_id: str | None, ipfs_url: str | None, as_json: bool) -> None:
+def resume(account: Any, record_id: str | None, ipfs_url: str | None, registry: str | None,
+           as_json: bool) -> None:  # fmt: skip
     """Finish interrupted puts from the journal (all pending ones without RECORD_ID)."""
     sender = require_account(account)
-    records = _records(sender, ipfs_url)
+    records = _records(sender, ipfs_url, registry)
     ids = [record_id] if record_id else [e.record_id for e in records.pending()]
     done = []
     for rid in ids:
@@ -213,13 +260,15 @@ def resume(account: Any, record_id: str | None, ipfs_url: str | None, as_json: b
 @connected_command(record, "list")
 @click.option("--patient", default=None, help="Patient address (default: --account).")
 @ipfs_option
+@registry_option
 @json_option
-def list_(account: Any, patient: str | None, ipfs_url: str | None, as_json: bool) -> None:
+def list_(account: Any, patient: str | None, ipfs_url: str | None, registry: str | None,
+          as_json: bool) -> None:  # fmt: skip
     """A patient's anchored records, and puts still pending in the local journal."""
     who = patient or (account.address if account is not None else None)
     if who is None:
         raise InvalidInput("pass --patient <address> or --account")
-    records = _records(account, ipfs_url)
+    records = _records(account, ipfs_url, registry)
     anchored = [
         {"record_id": a.record_id, "type": scope_name(a.scope), "version": a.version,
          "cid": str(a.cid), "author": a.author, "anchored_at": a.anchored_at,
