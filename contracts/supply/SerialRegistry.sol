@@ -49,16 +49,15 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         bool active;
     }
 
-    /// @dev A lot (lotId == 0 here) or an SSCC aggregation. Slot 0: root. Slot 1: custodian (20) |
-    /// count (4) | expiry YYMMDD (3, lots only) | flags (1). Slot 2: the lot of an aggregation
-    /// (never written for lots, so commissioning sets exactly two slots).
+    /// @dev A lot or an SSCC aggregation. Slot 0: root. Slot 1: custodian (20) | count (4) |
+    /// expiry YYMMDD (3, lots only) | flags (1). An aggregation's lot lives in `_lotOf`, so
+    /// commissioning writes exactly these two slots, each once.
     struct Container {
         bytes32 root;
         address custodian;
         uint32 count;
         uint24 expiry;
         uint8 flags;
-        bytes32 lotId;
     }
 
     /// @dev One slot: custodian (20) | status (1). Only units off the normal path have one.
@@ -70,6 +69,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     IIdentityOwnerLookup private immutable _didRegistry;
     mapping(address account => Partner) private _partners;
     mapping(bytes32 containerId => Container) private _containers;
+    mapping(bytes32 aggregationId => bytes32 lotId) private _lotOf;
     mapping(bytes32 containerId => address to) private _pending;
     mapping(bytes32 unitId => Unit) private _units;
 
@@ -183,11 +183,9 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         containerId = aggregationId(sscc);
         Container storage c = _containers[containerId];
         if (c.root != bytes32(0)) revert SerialRegistryContainerExists(containerId);
-        bytes32 lotId = p.lotId == bytes32(0) ? parent : p.lotId;
-        c.root = root;
-        c.custodian = msg.sender;
-        c.count = count;
-        c.lotId = lotId;
+        bytes32 parentLot = _lotOf[parent];
+        _containers[containerId] = Container(root, msg.sender, count, 0, 0);
+        _lotOf[containerId] = parentLot == bytes32(0) ? parent : parentLot;
         p.flags |= _FLAG_OPENED;
         emit Aggregated(
             containerId, parent, msg.sender, sscc, root, count, EventType.Aggregation, BizStep.Packing, Disposition.InProgress
@@ -205,10 +203,11 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     /// Emits {Shipped}.
     function ship(bytes32 containerId, address to) external {
         _requirePartner(msg.sender);
-        Container storage c = _heldContainer(containerId);
+        _heldContainer(containerId);
         Role toRole = _requirePartner(to);
         if (to == msg.sender) revert SerialRegistrySelfShipment(containerId, to);
-        bytes32 lotId = c.lotId == bytes32(0) ? containerId : c.lotId;
+        bytes32 lotId = _lotOf[containerId];
+        if (lotId == bytes32(0)) lotId = containerId;
         if (
             _containers[lotId].flags & _FLAG_RECALLED != 0 && toRole != Role.Manufacturer
                 && toRole != Role.Repackager
@@ -391,6 +390,11 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         return _containers[containerId];
     }
 
+    /// @notice The lot an aggregation's units belong to (zero for lots and unknown ids).
+    function lotOfAggregation(bytes32 containerId) external view returns (bytes32) {
+        return _lotOf[containerId];
+    }
+
     /// @notice Whether the lot is recalled.
     function isRecalled(bytes32 lotId) external view returns (bool) {
         return _containers[lotId].flags & _FLAG_RECALLED != 0;
@@ -464,6 +468,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         unitId = unitIdOf(pid.gtin, pid.serial);
         Container storage c = _containers[lotId];
         bytes32 root = c.root;
+        // Aggregation ids are small numbers (SSCCs), never a lot id: c is a lot or empty.
         if (root == bytes32(0) || c.expiry != pid.expiry) return (Outcome.LotExpiryMismatch, lotId, unitId);
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) return (Outcome.UnknownSerial, lotId, unitId);
         UnitStatus status = _units[unitId].status;
@@ -517,7 +522,8 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         address to = _pending[container];
         if (to != address(0)) revert SerialRegistryShipmentPending(container, to);
         if (container != lotId) {
-            if (c.lotId != lotId) revert SerialRegistryContainerLotMismatch(container, lotId, c.lotId);
+            bytes32 actualLot = _lotOf[container];
+            if (actualLot != lotId) revert SerialRegistryContainerLotMismatch(container, lotId, actualLot);
             if (!MerkleProof.verifyCalldata(containerProof, c.root, leaf)) {
                 revert SerialRegistryNotVerified(unitId, Outcome.UnknownSerial);
             }
@@ -568,48 +574,51 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         }
         if (gtin >= _GTIN_LIMIT || !_checkDigitOk(gtin, 14)) revert SerialRegistryInvalidGtin(gtin);
         uint256 length = p.prefixLength;
-        if ((uint256(gtin) / 10 ** (13 - length)) % 10 ** length != p.companyPrefix) {
-            revert SerialRegistryGtinNotOwned(gtin, msg.sender);
+        bool owned;
+        // Safe: manufacturers and repackagers are registered with 4 <= length <= 12, so the
+        // exponents are 1..9 and 4..12 and nothing overflows or underflows.
+        unchecked {
+            owned = (uint256(gtin) / 10 ** (13 - length)) % 10 ** length == p.companyPrefix;
         }
+        if (!owned) revert SerialRegistryGtinNotOwned(gtin, msg.sender);
     }
 
-    /// @dev GS1 mod-10 check digit over `digits` digits (GTIN-14: 14, SSCC: 18).
+    /// @dev GS1 mod-10 check digit over `digits` digits (GTIN-14: 14, SSCC: 18): from the
+    /// right, body digits weigh 3, 1, 3, ...; two digits per iteration keeps the loop short.
     function _checkDigitOk(uint256 number, uint256 digits) private pure returns (bool) {
-        uint256 check = number % 10;
-        uint256 rest = number / 10;
-        uint256 sum;
-        // Safe: at most 17 iterations over a number below 1e18; no overflow possible.
+        // Safe: number < 1e18 and at most 9 iterations; sums stay below 300.
         unchecked {
-            for (uint256 i = 1; i < digits; ++i) {
-                uint256 d = rest % 10;
-                sum += (i & 1 == 1) ? d * 3 : d;
-                rest /= 10;
+            uint256 rest = number / 10;
+            uint256 sum;
+            for (uint256 i = 1; i < digits; i += 2) {
+                uint256 pair = rest % 100;
+                sum += (pair % 10) * 3 + pair / 10;
+                rest /= 100;
             }
+            return (10 - (sum % 10)) % 10 == number % 10;
         }
-        return (10 - (sum % 10)) % 10 == check;
     }
 
     /// @dev Start of the day after expiry (UTC), validating YYMMDD (years 2000-2099).
     function _expiryEnd(uint24 expiry) private pure returns (uint256) {
-        uint256 year = 2000 + uint256(expiry) / 10000;
-        uint256 month = (uint256(expiry) / 100) % 100;
-        uint256 day = uint256(expiry) % 100;
-        if (month == 0 || month > 12 || expiry > 991231) revert SerialRegistryInvalidExpiry(expiry);
-        uint256 last = month == 2
-            ? (year % 4 == 0 ? 29 : 28) // 2000-2099: every 4th year is a leap year
-            : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31);
-        if (day > last) revert SerialRegistryInvalidExpiry(expiry);
-        if (day == 0) day = last;
-        return (_daysFromCivil(year, month, day) + 1) * 1 days;
-    }
-
-    /// @dev Days since 1970-01-01 (H. Hinnant's days_from_civil, for years >= 2000).
-    function _daysFromCivil(uint256 year, uint256 month, uint256 day) private pure returns (uint256) {
-        uint256 y = month <= 2 ? year - 1 : year;
-        uint256 era = y / 400;
-        uint256 yoe = y - era * 400;
-        uint256 doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-        uint256 doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + doe - 719468;
+        if (expiry > 991231) revert SerialRegistryInvalidExpiry(expiry);
+        // Safe: expiry <= 991231, so every intermediate below is small and non-negative
+        // (year >= 2000 keeps `year - 1` and the 719468 epoch offset from underflowing).
+        unchecked {
+            uint256 year = 2000 + uint256(expiry) / 10000;
+            uint256 month = (uint256(expiry) / 100) % 100;
+            uint256 day = uint256(expiry) % 100;
+            uint256 last = month == 2
+                ? (year % 4 == 0 ? 29 : 28) // 2000-2099: every 4th year is a leap year
+                : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31);
+            if (month == 0 || month > 12 || day > last) revert SerialRegistryInvalidExpiry(expiry);
+            if (day == 0) day = last;
+            // Days since 1970-01-01 (H. Hinnant's days_from_civil), plus one day.
+            uint256 y = month <= 2 ? year - 1 : year;
+            uint256 yoe = y % 400;
+            uint256 doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+            uint256 doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+            return ((y / 400) * 146097 + doe - 719468 + 1) * 1 days;
+        }
     }
 }

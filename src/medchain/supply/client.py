@@ -116,11 +116,15 @@ class SupplyClient(ContractClient):
         except TransactionFailed as exc:
             raise self._decoded(exc) from exc
 
+    last_receipt: Any = None
+
     def transact(self, method: str, *args: Any, sender: Any | None = None, **tx: Any) -> Any:
+        """Send a transaction (kept as `last_receipt`); reverts raise `ContractRevert`."""
         try:
-            return super().transact(method, *args, sender=sender, **tx)
+            self.last_receipt = super().transact(method, *args, sender=sender, **tx)
         except TransactionFailed as exc:
             raise self._decoded(exc) from exc
+        return self.last_receipt
 
     def _decoded(self, exc: TransactionFailed) -> TransactionFailed:
         """Ape sometimes leaves a custom error undecoded (raw revert bytes as the message,
@@ -212,6 +216,7 @@ class SupplyClient(ContractClient):
 
     def container(self, container_id: bytes) -> Container:
         c = self.call("containerOf", container_id)
+        lot = bytes(self.call("lotOfAggregation", container_id))
         pending = str(self.call("pendingShipment", container_id))
         return Container(
             container_id=bytes(container_id),
@@ -219,7 +224,7 @@ class SupplyClient(ContractClient):
             custodian=str(c.custodian),
             count=int(c.count),
             expiry=int(c.expiry),
-            lot_id=bytes(c.lotId),
+            lot_id=lot if any(lot) else bytes(container_id),
             recalled=bool(int(c.flags) & 1),
             opened=bool(int(c.flags) & 2),
             pending_to=None if int(pending, 16) == 0 else pending,

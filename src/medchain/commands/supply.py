@@ -1,0 +1,274 @@
+"""`medchain supply …`: register trading partners, commission lots from a serial list
+(encrypted manifest stored, root on chain), ship/receive lots and SSCC aggregations,
+and verify, dispense, return, recall or flag units from a scanned GS1 element string
+or Digital Link.
+
+Containers are named as `0x<lot id or aggregation id>`, an 18-digit SSCC, or
+`<gtin>:<lot>`. Proofs come from the plaintext manifest file `commission` writes
+(`--manifest`), or from `--proof 0x…,0x…`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from medchain.cli_base import connected_command, emit, json_option, require_account
+from medchain.errors import InvalidInput
+from medchain.supply import (
+    LotManifest,
+    ProductIdentifier,
+    Role,
+    SupplyClient,
+    UnitStatus,
+    aggregation_id,
+    lot_id,
+    normalize_gtin,
+    parse_enum,
+    product_identifier,
+    upload_manifest,
+)
+from medchain.supply.merkle import leaf, proof_from_hex, proof_to_hex
+
+
+@click.group()
+def supply() -> None:
+    """Pharmaceutical supply chain (DSCSA / GS1 serials, custody, verification, recalls)."""
+
+
+def _client(account: Any = None) -> SupplyClient:
+    return SupplyClient.connect(sender=account)
+
+
+def _container(text: str) -> bytes:
+    text = text.strip()
+    if text.startswith("0x"):
+        raw = bytes.fromhex(text[2:])
+        if len(raw) != 32:
+            raise InvalidInput(f"container {text!r}: expected 32 bytes")
+        return raw
+    if text.isdigit() and len(text) == 18:
+        return aggregation_id(text)
+    if ":" in text:
+        gtin, lot = text.split(":", 1)
+        return lot_id(normalize_gtin(gtin), lot)
+    raise InvalidInput(f"container {text!r}: give 0x<id>, an 18-digit SSCC or <gtin>:<lot>")
+
+
+def _load_manifest(path: Path) -> LotManifest:
+    doc = json.loads(path.read_text())
+    return LotManifest.from_json(json.dumps(doc.get("manifest", doc)).encode())
+
+
+def _proof(pid: ProductIdentifier, manifest: Path | None, proof: str | None) -> list[bytes]:
+    if proof is not None:
+        return proof_from_hex([p for p in proof.split(",") if p])
+    if manifest is None:
+        raise InvalidInput("give --manifest <file> (from `supply commission`) or --proof 0x…,0x…")
+    # The proof of this serial in the manifest's lot; when the scan claims another lot
+    # or expiry the contract still answers (mismatch or unknown serial).
+    m = _load_manifest(manifest)
+    try:
+        return m.tree.proof_for(leaf(ProductIdentifier(m.gtin, pid.serial, m.lot, m.expiry)))
+    except InvalidInput:
+        return []
+
+
+manifest_option = click.option(
+    "--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
+)
+proof_option = click.option("--proof", default=None, help="Merkle proof as 0x…,0x… (bottom-up).")
+
+
+@connected_command(supply, "partner")
+@click.argument("partner_address")
+@click.option(
+    "--role", "role_name", required=True, help="manufacturer|repackager|wholesaler|dispenser"
+)
+@click.option("--prefix", default="", help="GS1 company prefix (manufacturers, repackagers).")
+@click.option("--identity", default=None, help="did:ethr identity address (default: the account).")
+@json_option
+def partner(
+    account: Any,
+    partner_address: str,
+    role_name: str,
+    prefix: str,
+    identity: str | None,
+    as_json: bool,
+) -> None:
+    """Register a trading partner (registrar only)."""
+    role = parse_enum(Role, role_name)
+    client = _client(require_account(account))
+    client.register_partner(partner_address, role, identity=identity, company_prefix=prefix)
+    emit(client.partner(partner_address), as_json)
+
+
+@connected_command(supply, "commission")
+@click.option("--gtin", required=True)
+@click.option("--lot", required=True)
+@click.option("--expiry", required=True, help="YYMMDD (DD=00: end of month)")
+@click.option(
+    "--serials",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="File with one serial per line.",
+)
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the plaintext manifest and data key (default <lot>.manifest.json).",
+)
+@click.option("--no-store", is_flag=True, help="Do not store the encrypted manifest in IPFS.")
+@json_option
+def commission(
+    account: Any,
+    gtin: str,
+    lot: str,
+    expiry: str,
+    serials: Path,
+    save: Path | None,
+    no_store: bool,
+    as_json: bool,
+) -> None:
+    """Commission a lot: one transaction whatever the number of serials."""
+    from ape import chain
+
+    client = _client(require_account(account))
+    manifest = LotManifest(
+        gtin, lot, expiry, [s.strip() for s in serials.read_text().splitlines() if s.strip()]
+    )
+    cid, key = "", b""
+    if not no_store:
+        from medchain.storage import open_store
+
+        up = upload_manifest(
+            open_store(), manifest, chain_id=chain.chain_id, registry=client.address
+        )
+        cid, key = up.cid, up.data_key
+    lid = client.commission(manifest, cid)
+    target = save or Path(f"{lot}.manifest.json")
+    target.write_text(
+        json.dumps({"manifest": json.loads(manifest.to_json()), "cid": cid, "data_key": key.hex()})
+    )
+    emit(
+        {
+            "lot_id": lid,
+            "root": manifest.root,
+            "count": len(manifest.serials),
+            "manifest_cid": cid,
+            "saved": str(target),
+        },
+        as_json,
+    )
+
+
+@connected_command(supply, "ship")
+@click.argument("container")
+@click.option("--to", "to", required=True, help="Receiving partner's address.")
+def ship(account: Any, container: str, to: str) -> None:
+    """Ship a lot or aggregation to a partner (pending until received)."""
+    cid = _container(container)
+    _client(require_account(account)).ship(cid, to)
+    emit(f"shipped 0x{cid.hex()} to {to} (pending receipt)")
+
+
+@connected_command(supply, "receive")
+@click.argument("container")
+def receive(account: Any, container: str) -> None:
+    """Acknowledge receipt of a shipment; you become the custodian."""
+    cid = _container(container)
+    _client(require_account(account)).receive(cid)
+    emit(f"received 0x{cid.hex()}")
+
+
+@connected_command(supply, "verify")
+@click.argument("scan")
+@manifest_option
+@proof_option
+@click.option("--log", "log", is_flag=True, help="Send a transaction that logs the verification.")
+@json_option
+def verify(
+    account: Any, scan: str, manifest: Path | None, proof: str | None, log: bool, as_json: bool
+) -> None:
+    """Verify a scanned GS1 element string or Digital Link."""
+    pid = product_identifier(scan)
+    siblings = _proof(pid, manifest, proof)
+    client = _client(require_account(account) if log else None)
+    outcome = client.verify_and_log(pid, siblings) if log else client.verify(pid, siblings)
+    emit(
+        {
+            "gtin": pid.gtin,
+            "serial": pid.serial,
+            "lot": pid.lot,
+            "expiry": pid.expiry,
+            "outcome": outcome.name.lower(),
+            "proof": proof_to_hex(siblings),
+        },
+        as_json,
+    )
+
+
+def _unit_command(name: str, help_text: str) -> Any:
+    def decorate(fn: Any) -> Any:
+        fn.__doc__ = help_text
+        fn = proof_option(fn)
+        fn = manifest_option(fn)
+        fn = click.argument("scan")(fn)
+        return connected_command(supply, name)(fn)
+
+    return decorate
+
+
+@_unit_command("dispense", "Dispense a scanned unit you hold (a clone is recorded as suspect).")
+@click.option("--container", default=None, help="Lot (default) or aggregation holding the unit.")
+@click.option("--container-proof", default=None, help="Proof of the unit in the aggregation.")
+def dispense(
+    account: Any,
+    scan: str,
+    manifest: Path | None,
+    proof: str | None,
+    container: str | None,
+    container_proof: str | None,
+) -> None:
+    pid = product_identifier(scan)
+    c = _container(container) if container else lot_id(pid.gtin, pid.lot)
+    cp = proof_from_hex([p for p in (container_proof or "").split(",") if p])
+    outcome = _client(require_account(account)).dispense(pid, _proof(pid, manifest, proof), c, cp)
+    emit(
+        f"{outcome.name.lower()}: "
+        + ("dispensed" if outcome.value == 0 else "clone caught, recorded as suspect")
+    )
+
+
+@_unit_command("return", "Record a verified saleable return of a scanned unit.")
+def return_(account: Any, scan: str, manifest: Path | None, proof: str | None) -> None:
+    pid = product_identifier(scan)
+    _client(require_account(account)).accept_return(pid, _proof(pid, manifest, proof))
+    emit(f"returned {pid.serial}: you now hold it")
+
+
+@_unit_command("suspect", "Flag a scanned unit as suspect (or --status stolen|illegitimate).")
+@click.option("--status", "status_name", default="suspect")
+def suspect(
+    account: Any, scan: str, manifest: Path | None, proof: str | None, status_name: str
+) -> None:
+    pid = product_identifier(scan)
+    status = parse_enum(UnitStatus, status_name)
+    _client(require_account(account)).report(pid, _proof(pid, manifest, proof), status)
+    emit(f"{pid.serial}: {status.name.lower()}")
+
+
+@connected_command(supply, "recall")
+@click.option("--gtin", required=True)
+@click.option("--lot", required=True)
+def recall(account: Any, gtin: str, lot: str) -> None:
+    """Recall a whole lot (its manufacturer or a regulator)."""
+    lid = _client(require_account(account)).recall(normalize_gtin(gtin), lot)
+    emit(f"recalled lot 0x{lid.hex()}")
+
+
+COMMANDS = [supply]
