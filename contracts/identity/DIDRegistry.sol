@@ -2,7 +2,6 @@
 pragma solidity 0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
@@ -32,6 +31,10 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     uint8 internal constant OP_REVOKE_DELEGATE = 2;
     uint8 internal constant OP_SET_ATTRIBUTE = 3;
     uint8 internal constant OP_REVOKE_ATTRIBUTE = 4;
+
+    /// @dev secp256k1 order / 2: signatures with a larger `s` are the malleable twin.
+    uint256 internal constant HALF_CURVE_ORDER =
+        0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     bytes32 internal constant CHANGE_OWNER_TYPEHASH = keccak256(
         "ChangeOwner(address identity,address signer,address newOwner,uint256 nonce,uint256 deadline)"
@@ -495,12 +498,14 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     }
 
     /// @dev ERC-1056 meta-transaction check: recover the signer of `hash` and require the
-    /// owner; consume the owner's nonce. Malformed or high-s signatures recover nothing.
+    /// owner; consume the owner's nonce. High-s (malleable) signatures are refused as OZ
+    /// ECDSA does; ecrecover yields 0 for invalid ones, and 0 is never an active owner.
     function _checkLegacy(address identity, address owner, bytes32 hash, uint8 v, bytes32 r, bytes32 s)
         internal
     {
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, v, r, s);
-        if (err != ECDSA.RecoverError.NoError || recovered != owner) {
+        address recovered =
+            uint256(s) > HALF_CURVE_ORDER ? address(0) : ecrecover(hash, v, r, s);
+        if (recovered == address(0) || recovered != owner) {
             revert InvalidLegacySignature(identity, recovered, owner);
         }
         _useNonce(owner);

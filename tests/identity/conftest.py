@@ -9,7 +9,7 @@ from eth_account import Account
 from medchain.identity import DIDRegistryClient
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def registry(project, deployer):
     return deployer.deploy(project.DIDRegistry)
 
@@ -23,3 +23,9 @@ def client(registry):
 def fresh_key():
     """A brand-new EOA (private key) whose identity has no history."""
     return Account.create()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _roles_first(deployer, patient, provider, researcher, lab, guardian, chain):
+    """Request the session-scoped role fixtures before any test runs, so ape's per-test
+    chain isolation never has to rebase them (InvalidIsolationWarning)."""

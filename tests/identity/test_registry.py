@@ -122,6 +122,14 @@ def test_legacy_signed_calls_use_the_erc1056_hash(registry, client, provider, la
         )
         == d
     )
+    # the malleable twin (s -> n - s, v flipped) is the same signer but refused
+    v, r, s = sig(d)
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    twin = (55 - v, r, (n - int.from_bytes(s, "big")).to_bytes(32, "big"))
+    with ape.reverts(
+        registry.InvalidLegacySignature, identity=identity, recovered="0x" + "00" * 20
+    ):
+        registry.setAttributeSigned(identity, *twin, ENC, value, DAY, sender=relayer)
     receipt = registry.setAttributeSigned(identity, *sig(d), ENC, value, DAY, sender=relayer)
     assert _events(receipt, "DIDAttributeChanged")[0].identity == identity
     assert registry.call_view_method("nonce", identity) == 1
