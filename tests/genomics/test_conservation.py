@@ -184,7 +184,7 @@ def test_money_is_conserved(project, chain, roles):
     run_state_machine_as_test(
         Market,
         settings=settings(
-            max_examples=8,
+            max_examples=6,
             stateful_step_count=12,
             deadline=None,
             suppress_health_check=list(HealthCheck),

@@ -37,7 +37,25 @@ keyring_option = click.option(
 )  # fmt: skip
 
 
+_MARKET: dict[str, str | None] = {"address": None}
+
+
+def _remember_market(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    _MARKET["address"] = value
+
+
+# Every command takes --market; it is remembered here rather than threaded through
+# each signature (one process runs one command).
+market_option = click.option(
+    "--market", default=None, envvar="MEDCHAIN_GENOMICS_MARKET", expose_value=False,
+    callback=_remember_market, is_eager=True,
+    help="GenomicLicensing address (default: the address book).",
+)  # fmt: skip
+
+
 def _client(account: Any = None) -> GenomicsClient:
+    if _MARKET["address"]:
+        return GenomicsClient.at(_MARKET["address"], sender=account)
     return GenomicsClient.connect(sender=account)
 
 
@@ -90,6 +108,7 @@ def _progress(total: int | None, label: str, show: bool) -> Iterator[Any]:
 
 
 @connected_command(genomics, "list-dataset")
+@market_option
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--assay", required=True, help="e.g. WGS, WES, genotyping array.")
 @click.option("--reference", "reference_genome", required=True, help="e.g. GRCh38.")
@@ -122,6 +141,7 @@ def list_dataset(account: Any, path: Path, assay: str, reference_genome: str, co
 
 
 @connected_command(genomics, "offer")
+@market_option
 @click.argument("dataset_id", type=int)
 @click.option("--price", required=True, help="Base units, or '<n> ether'.")
 @click.option("--currency", default=ETH, help="ERC-20 address (default: ETH).")
@@ -150,6 +170,7 @@ def offer(account: Any, dataset_id: int, price: str, currency: str, days: int, p
 
 
 @connected_command(genomics, "close-offer")
+@market_option
 @click.argument("offer_id", type=int)
 def close_offer(account: Any, offer_id: int) -> None:
     """Close an offer (sold licences are unaffected)."""
@@ -158,16 +179,20 @@ def close_offer(account: Any, offer_id: int) -> None:
 
 
 @connected_command(genomics, "serve-keys")
+@market_option
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Cursor file (default: $MEDCHAIN_HOME/genomics/agent-<addr>.json).")  # fmt: skip
 @click.option("--owner", "owners", multiple=True, help="Serve these owners' datasets (default: --account; "
               "they must have authorised --account with `genomics key-agent`).")  # fmt: skip
 @click.option("--interval", default=2.0, show_default=True, type=float)
 @click.option("--once", is_flag=True, help="Handle what is pending and exit.")
+@click.option("--did-registry", default=None, help="DIDRegistry address (default: address book).")
+@click.option("--from-block", default=None, type=int, help="First block to scan (default: deploy).")
 @ipfs_option
 @keyring_option
 def serve_keys(account: Any, state_path: Path | None, owners: tuple[str, ...], interval: float,
-               once: bool, ipfs_url: str | None, keyring: Path | None) -> None:  # fmt: skip
+               once: bool, did_registry: str | None, from_block: int | None, ipfs_url: str | None,
+               keyring: Path | None) -> None:  # fmt: skip
     """Watch purchases and post each licensee's key envelope (restart-safe)."""
     from medchain.deployments import AddressBook
     from medchain.genomics.agent import KeyAgent
@@ -175,13 +200,18 @@ def serve_keys(account: Any, state_path: Path | None, owners: tuple[str, ...], i
     from medchain.storage import default_home
 
     sender = require_account(account)
-    book = AddressBook.for_connected_network()
-    start = book.get("GenomicLicensing").block_number
+    start = from_block
+    if start is None:
+        start = (
+            0
+            if _MARKET["address"]
+            else AddressBook.for_connected_network().get("GenomicLicensing").block_number
+        )
     owner = owners[0] if owners else sender.address
     path = state_path or default_home() / "genomics" / f"agent-{sender.address.lower()}.json"
     agent = KeyAgent(
         _client(sender), _store(ipfs_url), _keyring(keyring, owner), path,
-        lambda address: key_agreement_keys(address), owners=set(owners) or None,
+        lambda address: key_agreement_keys(address, did_registry), owners=set(owners) or None,
         start_block=start, log=click.echo,
     )  # fmt: skip
     click.echo(f"serving keys as {sender.address}; cursor {path}")
@@ -190,6 +220,7 @@ def serve_keys(account: Any, state_path: Path | None, owners: tuple[str, ...], i
 
 
 @connected_command(genomics, "key-agent")
+@market_option
 @click.argument("agent")
 @click.option("--revoke", is_flag=True)
 def key_agent(account: Any, agent: str, revoke: bool) -> None:
@@ -199,6 +230,7 @@ def key_agent(account: Any, agent: str, revoke: bool) -> None:
 
 
 @connected_command(genomics, "withdraw")
+@market_option
 @click.option("--currency", default=ETH, help="ERC-20 address (default: ETH).")
 def withdraw(account: Any, currency: str) -> None:
     """Withdraw your released shares (owner, royalty or fee)."""
@@ -208,6 +240,7 @@ def withdraw(account: Any, currency: str) -> None:
 
 def _state_command(name: str, doc: str) -> None:
     @connected_command(genomics, name, help=doc)
+    @market_option
     @click.argument("dataset_id", type=int)
     def command(account: Any, dataset_id: int) -> None:
         datasets = _client(require_account(account)).dataset_client()
@@ -224,6 +257,7 @@ _state_command("retire", "Retire a dataset for good (running licences run out)."
 
 
 @connected_command(genomics, "datasets")
+@market_option
 @click.option("--owner", default=None, help="Only this owner's datasets.")
 @json_option
 def datasets(account: Any, owner: str | None, as_json: bool) -> None:
@@ -241,6 +275,7 @@ def datasets(account: Any, owner: str | None, as_json: bool) -> None:
 
 
 @connected_command(genomics, "offers")
+@market_option
 @click.option("--dataset", "dataset_id", type=int, default=None)
 @click.option("--all", "show_all", is_flag=True, help="Include closed offers.")
 @json_option
@@ -259,6 +294,7 @@ def offers(account: Any, dataset_id: int | None, show_all: bool, as_json: bool) 
 
 
 @connected_command(genomics, "buy")
+@market_option
 @click.argument("offer_id", type=int)
 @click.option("--purposes", required=True, help="DUO purposes you will use the data for, e.g. HMB.")
 @json_option
@@ -280,6 +316,7 @@ def buy(account: Any, offer_id: int, purposes: str, as_json: bool) -> None:
 
 
 @connected_command(genomics, "wait-key")
+@market_option
 @click.argument("dataset_id", type=int)
 @click.option("--timeout", default=300.0, show_default=True, type=float)
 def wait_key(account: Any, dataset_id: int, timeout: float) -> None:
@@ -292,6 +329,7 @@ def wait_key(account: Any, dataset_id: int, timeout: float) -> None:
 
 
 @connected_command(genomics, "download")
+@market_option
 @click.argument("dataset_id", type=int)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--purpose", default="HMB", show_default=True, help="DUO purpose you use it for.")
@@ -336,6 +374,7 @@ def client_chain_id() -> int:
 
 
 @connected_command(genomics, "licences")
+@market_option
 @click.option("--researcher", default=None, help="Whose licences (default: --account).")
 @json_option
 def licences(account: Any, researcher: str | None, as_json: bool) -> None:
@@ -351,6 +390,7 @@ def licences(account: Any, researcher: str | None, as_json: bool) -> None:
 
 
 @connected_command(genomics, "refund")
+@market_option
 @click.argument("dataset_id", type=int)
 def refund(account: Any, dataset_id: int) -> None:
     """Reclaim your payment when the key was not posted before the delivery deadline."""

@@ -1,0 +1,84 @@
+"""`medchain genomics ...` end to end on the in-process chain: the owner lists a file and
+offers it, the researcher buys, `serve-keys --once` delivers, the researcher downloads
+and decrypts, lists licences; owner withdraws; refusals are one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from medchain.cli import cli
+from medchain.identity import DIDRegistryClient
+
+NET = ["--network", "ethereum:local:test"]
+GENOME = b"@read1\nACGTACGTTTGA\n+\nIIIIIIIIIIII\n" * 5_000
+
+
+@pytest.fixture
+def run(market, monkeypatch, tmp_path):
+    monkeypatch.setenv("MEDCHAIN_HOME", str(tmp_path / "home"))
+    runner = CliRunner(mix_stderr=False)
+
+    def invoke(*args: str):
+        return runner.invoke(cli, ["genomics", *args, *NET, "--market", market.address])
+
+    return invoke
+
+
+def test_owner_and_researcher_flow(run, project, deployer, researcher, tmp_path):
+    did = deployer.deploy(project.DIDRegistry)
+    key = X25519PrivateKey.generate()
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    DIDRegistryClient(did, researcher).set_attribute(
+        researcher, "did/pub/X25519/enc/hex", public, 10**7
+    )
+    key_file = tmp_path / "researcher.key"
+    key_file.write_bytes(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+    genome = tmp_path / "sample.fastq"
+    genome.write_bytes(GENOME)
+
+    listed = run("list-dataset", str(genome), "--assay", "WGS", "--reference", "GRCh38",
+                 "--account", "TEST::1", "--json")  # fmt: skip
+    assert listed.exit_code == 0, listed.output + listed.stderr
+    dataset_id = json.loads(listed.stdout)["dataset_id"]
+    offered = run("offer", str(dataset_id), "--price", "0.01 ether", "--purposes", "GRU",
+                  "--account", "TEST::1", "--json")  # fmt: skip
+    assert offered.exit_code == 0, offered.stderr
+    assert json.loads(offered.stdout)["purposes"] == ["GRU", "HMB", "DS", "POA"]
+    offer_id = json.loads(offered.stdout)["offer_id"]
+
+    shown = run("offers", "--json")
+    assert [o["offer_id"] for o in json.loads(shown.stdout)] == [offer_id]
+
+    early = run("download", str(dataset_id), "--out", str(tmp_path / "x"), "--account", "TEST::3",
+                "--key-file", str(key_file))  # fmt: skip
+    assert early.exit_code == 1 and early.stderr.startswith("error:")
+
+    bought = run("buy", str(offer_id), "--purposes", "HMB", "--account", "TEST::3", "--json")
+    assert bought.exit_code == 0, bought.stderr
+
+    served = run("serve-keys", "--once", "--did-registry", did.address, "--account", "TEST::1")
+    assert served.exit_code == 0, served.stderr
+    assert "delivered" in served.stdout
+
+    out = tmp_path / "decrypted.fastq"
+    got = run("download", str(dataset_id), "--out", str(out), "--purpose", "HMB",
+              "--account", "TEST::3", "--key-file", str(key_file), "--json")  # fmt: skip
+    assert got.exit_code == 0, got.stderr
+    assert out.read_bytes() == GENOME
+
+    mine = run("licences", "--account", "TEST::3", "--json")
+    assert json.loads(mine.stdout)[0]["status"] == "delivered"
+    paid = run("withdraw", "--account", "TEST::1")
+    assert paid.exit_code == 0 and "withdrew" in paid.stdout
+    again = run("withdraw", "--account", "TEST::1")
+    assert again.exit_code == 1 and "LicensingNothingToWithdraw" in again.stderr
