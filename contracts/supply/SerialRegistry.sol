@@ -315,7 +315,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     /// Emits {UnitStatusChanged} (holding/suspect|stolen|illegitimate).
     function reportUnit(ProductId calldata pid, bytes32[] calldata proof, UnitStatus status) external {
         if (status == UnitStatus.Illegitimate) {
-            if (!hasRole(REGULATOR_ROLE, msg.sender)) _requireGtinOwner(pid.gtin);
+            _requireGtinOwnerOrRegulator(pid.gtin);
         } else if (status == UnitStatus.Suspect || status == UnitStatus.Stolen) {
             _requirePartner(msg.sender);
         } else {
@@ -342,7 +342,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     /// the lot exists and is not recalled yet.
     /// Emits {LotRecalled}.
     function recall(uint64 gtin, bytes20 lot) external returns (bytes32 lotId) {
-        if (!hasRole(REGULATOR_ROLE, msg.sender)) _requireGtinOwner(gtin);
+        _requireGtinOwnerOrRegulator(gtin);
         lotId = lotIdOf(gtin, lot);
         Container storage c = _containers[lotId];
         if (c.root == bytes32(0)) revert SerialRegistryUnknownContainer(lotId);
@@ -364,7 +364,10 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     /// Requirements: caller is an active partner or has REGULATOR_ROLE.
     /// Emits {ProductVerified}.
     function verifyAndLog(ProductId calldata pid, bytes32[] calldata proof) external returns (Outcome outcome) {
-        if (!hasRole(REGULATOR_ROLE, msg.sender)) _requirePartner(msg.sender);
+        // Partner first: the common caller then pays no cold read of the role slot.
+        if (!_partners[msg.sender].active && !hasRole(REGULATOR_ROLE, msg.sender)) {
+            revert SerialRegistryNotPartner(msg.sender);
+        }
         bytes32 lotId;
         bytes32 unitId;
         (outcome, lotId, unitId) = _assess(pid, leafOf(pid), proof);
@@ -562,6 +565,17 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         Partner storage p = _partners[account];
         if (!p.active) revert SerialRegistryNotPartner(account);
         return p.role;
+    }
+
+    /// @dev The GTIN's manufacturer/repackager, or else a regulator (a manufacturer is checked
+    /// first so it pays no cold read of the role slot).
+    function _requireGtinOwnerOrRegulator(uint64 gtin) private view {
+        Partner storage p = _partners[msg.sender];
+        if (p.active && (p.role == Role.Manufacturer || p.role == Role.Repackager)) {
+            _requireGtinOwner(gtin);
+        } else if (!hasRole(REGULATOR_ROLE, msg.sender)) {
+            _requireGtinOwner(gtin); // reverts with the precise reason
+        }
     }
 
     /// @dev Caller is an active manufacturer/repackager and `gtin` is a valid GTIN-14 whose

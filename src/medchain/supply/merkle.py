@@ -80,17 +80,18 @@ def process_proof(leaf_hash: bytes, proof: Sequence[bytes]) -> bytes:
 
 @dataclass
 class ProofSet:
-    """Every proof of a tree: `siblings[i, k]` is leaf i's sibling at level k where
-    `present[i, k]`; `proof(i)` returns the list the contract takes."""
+    """Every proof of a tree, level-major: `siblings[k, i]` (32-byte void) is leaf i's
+    sibling at level k where `present[k, i]`; `proof(i)` returns the list the contract takes."""
 
-    siblings: np.ndarray  # (n, depth, 32) uint8
-    present: np.ndarray  # (n, depth) bool
+    siblings: np.ndarray  # (depth, n) dtype V32
+    present: np.ndarray  # (depth, n) bool
 
     def __len__(self) -> int:
-        return int(self.siblings.shape[0])
+        return int(self.siblings.shape[1])
 
     def proof(self, index: int) -> list[bytes]:
-        return [bytes(row) for row in self.siblings[index][self.present[index]]]
+        column = self.siblings[:, index][self.present[:, index]]
+        return [item.tobytes() for item in column]
 
 
 class MerkleTree:
@@ -148,17 +149,16 @@ class MerkleTree:
         return self.proof(self.index_of(leaf_hash))
 
     def all_proofs(self) -> ProofSet:
-        """Every leaf's proof, gathered level by level with numpy."""
+        """Every leaf's proof, gathered level by level with numpy (contiguous per level)."""
         n, depth = len(self), self.depth
-        siblings = np.zeros((n, depth, 32), dtype=np.uint8)
-        present = np.zeros((n, depth), dtype=bool)
+        siblings = np.empty((depth, n), dtype="V32")
+        present = np.empty((depth, n), dtype=bool)
         positions = np.arange(n, dtype=np.int64)
         for k, level in enumerate(self.levels[:-1]):
-            nodes = np.frombuffer(b"".join(level), dtype=np.uint8).reshape(-1, 32)
+            nodes = np.frombuffer(b"".join(level), dtype="V32")
             sibling = (positions >> k) ^ 1
-            has = sibling < len(level)
-            present[:, k] = has
-            siblings[:, k] = nodes[np.minimum(sibling, len(level) - 1)]
+            np.less(sibling, len(level), out=present[k])
+            np.take(nodes, np.minimum(sibling, len(level) - 1), out=siblings[k])
         return ProofSet(siblings, present)
 
     def verify(self, leaf_hash: bytes, proof: Sequence[bytes]) -> bool:

@@ -1,0 +1,155 @@
+"""Gas of every SerialRegistry operation: partner registration, commissioning a 10,000-unit
+lot (one transaction, independent of the count), aggregation, shipments, verification as
+a transaction at depth 14 (10,000 units) and depth 20 (a real 1,000,000-unit lot),
+dispensing (from a lot, through a case, and a caught clone), returns, decommissioning,
+reports, resolution and recall. Anchors are the figures in shared/notes/domain.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medchain.supply import LotManifest, MerkleTree, Role, UnitStatus, make_gtin, make_sscc
+
+SLOT_PER_SERIAL = (221_000_000, "one storage slot per serial: 22,100 x 10,000 (domain.md)")
+MERKLE_DEPTH_20 = (49_900, "OZ MerkleProof.verifyCalldata + one write, depth 20 (domain.md)")
+MERKLE_DEPTH_16 = (44_870, "OZ MerkleProof.verifyCalldata + one write, depth 16 (domain.md)")
+PREFIX = "0614141"
+# A CIDv1 (base32, sha2-256) as the encrypted manifest's reference: the usual length.
+CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+
+
+def _fresh(g: Any) -> Any:
+    """A funded account whose DID was never touched by other domains' benchmarks."""
+    from ape import accounts
+
+    account = accounts.test_accounts.generate_test_account()
+    g.accounts["deployer"].transfer(account, 10**18)
+    return account
+
+
+def measure(g: Any) -> None:
+    reg = g.contracts["SerialRegistry"]
+    admin = g.accounts["deployer"]
+    maker, wholesaler, pharmacy, pharmacy2 = (_fresh(g) for _ in range(4))
+
+    g.record(
+        "SerialRegistry.registerPartner (manufacturer)",
+        reg.registerPartner(
+            maker, maker, int(Role.MANUFACTURER), int(PREFIX), len(PREFIX), sender=admin
+        ),
+    )
+    reg.registerPartner(wholesaler, wholesaler, int(Role.WHOLESALER), 0, 0, sender=admin)
+    reg.registerPartner(pharmacy, pharmacy, int(Role.DISPENSER), 0, 0, sender=admin)
+    reg.registerPartner(pharmacy2, pharmacy2, int(Role.DISPENSER), 0, 0, sender=admin)
+    temp = _fresh(g)
+    reg.registerPartner(temp, temp, int(Role.WHOLESALER), 0, 0, sender=admin)
+    g.record(
+        "SerialRegistry.registerPartner (update)",
+        reg.registerPartner(temp, temp, int(Role.DISPENSER), 0, 0, sender=admin),
+    )
+    g.record("SerialRegistry.deactivatePartner", reg.deactivatePartner(temp, sender=admin))
+
+    gtin = make_gtin(PREFIX, "52341")
+    lot = LotManifest(gtin, "LOT2026A0001", "281130", [f"SN{i:010d}" for i in range(10_000)])
+    onchain = lambda m: (int(m.gtin), m.lot.encode().ljust(20, b"\0"), int(m.expiry))  # noqa: E731
+
+    def commission(m: LotManifest) -> Any:
+        g_, l_, e_ = onchain(m)
+        return reg.commission(g_, l_, e_, len(m.serials), m.root, CID, sender=maker)
+
+    g.record("SerialRegistry.commission (10,000-unit lot)", commission(lot), *SLOT_PER_SERIAL)
+    big = LotManifest(gtin, "LOT2026M", "281130", [f"M{i:09d}" for i in range(1_000_000)])
+    g.record("SerialRegistry.commission (1,000,000-unit lot)", commission(big), *SLOT_PER_SERIAL)
+    lid, big_id = lot.lot_id, big.lot_id
+
+    # Custody: manufacturer -> wholesaler (refused once, then accepted).
+    g.record("SerialRegistry.ship (lot)", reg.ship(lid, wholesaler, sender=maker))
+    g.record("SerialRegistry.cancelShipment", reg.cancelShipment(lid, sender=wholesaler))
+    reg.ship(lid, wholesaler, sender=maker)
+    g.record("SerialRegistry.receiveShipment (lot)", reg.receiveShipment(lid, sender=wholesaler))
+
+    # Verification as a transaction (logged), depth 14 and depth 20.
+    pid = lot.identifier(10)
+    g.record(
+        "SerialRegistry.verifyAndLog (depth 14, 10,000 units)",
+        reg.verifyAndLog(pid.onchain(), lot.tree.proof(10), sender=wholesaler),
+        *MERKLE_DEPTH_16,
+    )
+    bpid = big.identifier(123_456)
+    bproof = big.tree.proof(123_456)
+    assert len(bproof) == 20
+    g.record(
+        "SerialRegistry.verifyAndLog (depth 20, 1,000,000 units)",
+        reg.verifyAndLog(bpid.onchain(), bproof, sender=wholesaler),
+        *MERKLE_DEPTH_20,
+    )
+
+    # Aggregation: the wholesaler packs two cases of 12 for the pharmacies.
+    leaves = lot.tree.levels[0]
+    case_a, case_b = MerkleTree(leaves[:12]), MerkleTree(leaves[12:24])
+    sscc_a, sscc_b = make_sscc("0", PREFIX, "000000001"), make_sscc("0", PREFIX, "000000002")
+    g.record(
+        "SerialRegistry.aggregate (case of 12, first from the lot)",
+        reg.aggregate(int(sscc_a), lid, case_a.root, 12, sender=wholesaler),
+    )
+    g.record(
+        "SerialRegistry.aggregate (next case)",
+        reg.aggregate(int(sscc_b), lid, case_b.root, 12, sender=wholesaler),
+    )
+    agg_a = int(sscc_a).to_bytes(32, "big")
+    reg.ship(agg_a, pharmacy, sender=wholesaler)
+    g.record("SerialRegistry.receiveShipment (case)", reg.receiveShipment(agg_a, sender=pharmacy))
+
+    # Dispensing through the case (lot proof depth 14 + case proof depth 4).
+    p0 = lot.identifier(0)
+    g.record(
+        "SerialRegistry.dispense (through a case)",
+        reg.dispense(p0.onchain(), lot.tree.proof(0), agg_a, case_a.proof(0), sender=pharmacy),
+        *MERKLE_DEPTH_16,
+    )
+    g.record(
+        "SerialRegistry.dispense (clone caught, recorded suspect)",
+        reg.dispense(p0.onchain(), lot.tree.proof(0), agg_a, case_a.proof(0), sender=pharmacy2),
+    )
+
+    # Dispensing from a whole lot held by a pharmacy (depth 20).
+    reg.ship(big_id, pharmacy, sender=maker)
+    reg.receiveShipment(big_id, sender=pharmacy)
+    g.record(
+        "SerialRegistry.dispense (from a 1,000,000-unit lot, depth 20)",
+        reg.dispense(bpid.onchain(), bproof, big_id, [], sender=pharmacy),
+        *MERKLE_DEPTH_20,
+    )
+
+    # Unit exceptions on the 10,000-unit lot (units 100.. are not in any case).
+    u1, u2, u3 = lot.identifier(100), lot.identifier(101), lot.identifier(102)
+    g.record(
+        "SerialRegistry.acceptReturn",
+        reg.acceptReturn(u1.onchain(), lot.tree.proof(100), sender=wholesaler),
+    )
+    g.record(
+        "SerialRegistry.decommission (returned unit)",
+        reg.decommission(u1.onchain(), lot.tree.proof(100), lid, [], sender=wholesaler),
+    )
+    g.record(
+        "SerialRegistry.reportUnit (suspect)",
+        reg.reportUnit(u2.onchain(), lot.tree.proof(101), int(UnitStatus.SUSPECT), sender=pharmacy),
+    )
+    g.record(
+        "SerialRegistry.reportUnit (illegitimate, by manufacturer)",
+        reg.reportUnit(
+            u3.onchain(), lot.tree.proof(102), int(UnitStatus.ILLEGITIMATE), sender=maker
+        ),
+    )
+    g.record(
+        "SerialRegistry.resolveUnit (suspect cleared)",
+        reg.resolveUnit(u2.onchain(), lot.tree.proof(101), int(UnitStatus.ACTIVE), sender=admin),
+    )
+    g.record(
+        "SerialRegistry.recall (whole lot)",
+        reg.recall(int(gtin), lot.lot.encode().ljust(20, b"\0"), sender=maker),
+    )
+    g.record(
+        "SerialRegistry.ship (recalled case back to the manufacturer)",
+        reg.ship(agg_a, maker, sender=pharmacy),
+    )
