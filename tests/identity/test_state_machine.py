@@ -24,6 +24,7 @@ class Model:
     deactivated: set[str] = field(default_factory=set)
     delegates: dict[tuple[str, str, str], int] = field(default_factory=dict)
     changed: dict[str, int] = field(default_factory=dict)
+    nonces: dict[str, int] = field(default_factory=dict)  # per signer (owner)
 
     def owner(self, identity: str) -> str:
         if identity in self.deactivated:
@@ -78,7 +79,9 @@ def test_registry_matches_model(project, chain, roles):
             self.client = DIDRegistryClient(deployer.deploy(project.DIDRegistry))
             self.model = Model()
 
-        def _run(self, identity: str, actor: str, ops: list[Operation]) -> None:
+        def _run(
+            self, identity: str, actor: str, ops: list[Operation], signed: bool = False
+        ) -> None:
             before_block = chain.blocks.head.number
             predicted = None
             owner = self.model.owner(identity)
@@ -91,7 +94,11 @@ def test_registry_matches_model(project, chain, roles):
                 shadow.apply(identity, op, 0, 0)
             sender = by_address[actor]
             try:
-                if len(ops) == 1:
+                if signed:
+                    # EIP-712: the actor signs (as claimed signer), the deployer relays
+                    request = self.client.sign(sender, ops[0] if len(ops) == 1 else ops, identity)
+                    receipt = self.client.with_sender(deployer).relay(request)
+                elif len(ops) == 1:
                     receipt = self.client.transact(
                         {
                             0: "changeOwner",
@@ -111,6 +118,8 @@ def test_registry_matches_model(project, chain, roles):
                 assert chain.blocks.head.number >= before_block
                 return
             assert predicted is None, f"expected {predicted}, owner was {owner}"
+            if signed:
+                self.model.nonces[actor] = self.model.nonces.get(actor, 0) + 1
             block = receipt.block_number
             now = chain.blocks[block].timestamp
             prev = self.model.changed.get(identity, 0)
@@ -140,6 +149,14 @@ def test_registry_matches_model(project, chain, roles):
         def batch(self, identity, actor, ops):
             self._run(identity, actor, ops)
 
+        @rule(
+            identity=st.sampled_from(addresses),
+            actor=st.sampled_from(addresses),
+            ops=st.lists(_ops(addresses), min_size=1, max_size=3),
+        )
+        def signed(self, identity, actor, ops):
+            self._run(identity, actor, ops, signed=True)
+
         @rule(seconds=st.integers(1, 4_000))
         def travel(self, seconds):
             chain.pending_timestamp += seconds
@@ -152,6 +169,7 @@ def test_registry_matches_model(project, chain, roles):
             for identity in addresses:
                 assert self.client.identity_owner(identity) == self.model.owner(identity)
                 assert self.client.changed(identity) == self.model.changed.get(identity, 0)
+                assert self.client.nonce(identity) == self.model.nonces.get(identity, 0)
 
         @invariant()
         def delegates_match(self):
