@@ -298,3 +298,23 @@ def test_ethr_did_resolver_11_profile(registry, chain, patient):
     assert legacy.key_agreement == [(f"{did}#delegate-1", key)]
     with pytest.raises(InvalidInput, match="unknown resolver profile"):
         DIDResolver(chain.provider.web3, registry.address, chain.chain_id, profile="v9")
+
+
+def test_version_time_resolves_the_document_at_that_moment(registry, resolver, chain, patient):
+    did = format_did(patient.address, chain.chain_id)
+    first = registry.setAttribute(patient, to_bytes32("did/svc/A"), b"a", DAY, sender=patient)
+    chain.pending_timestamp += 100
+    second = registry.setAttribute(patient, to_bytes32("did/svc/B"), b"b", DAY, sender=patient)
+    t_first = chain.blocks[first.block_number].timestamp
+    at_first = resolver.resolve(f"{did}?versionTime={t_first + 50}")
+    assert [s["type"] for s in at_first.services()] == ["A"]
+    assert at_first.did_document_metadata["nextVersionId"] == str(second.block_number)
+    iso = _iso(chain, second.block_number)
+    assert [s["type"] for s in resolver.resolve(f"{did}?versionTime={iso}").services()] == [
+        "A",
+        "B",
+    ]
+    with pytest.raises(InvalidInput, match="cannot both"):
+        resolver.resolve(f"{did}?versionId=1&versionTime=5")
+    with pytest.raises(InvalidInput, match="versionTime must be"):
+        resolver.resolve(f"{did}?versionTime=yesterday")

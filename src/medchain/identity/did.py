@@ -63,6 +63,26 @@ class EthrDID:
             raise InvalidInput(f"versionId must be a block number, got {value!r}")
         return int(value)
 
+    @property
+    def version_time(self) -> int | None:
+        """`?versionTime=` as unix seconds (ISO 8601 like 2026-01-02T03:04:05Z, or seconds)."""
+        value = (self.query or {}).get("versionTime")
+        if value is None:
+            return None
+        if value.isdigit():
+            return int(value)
+        import datetime as dt
+
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidInput(
+                f"versionTime must be ISO 8601 or unix seconds, got {value!r}"
+            ) from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return int(parsed.timestamp())
+
 
 def parse_did(text: str) -> EthrDID:
     """Parse a did:ethr DID (optionally with ?query and #fragment).

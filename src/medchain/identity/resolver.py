@@ -198,6 +198,20 @@ class DIDResolver:
     def block_timestamp(self, number: int | str) -> int:
         return int(self.web3.eth.get_block(number)["timestamp"])
 
+    def block_at(self, timestamp: int, latest: int) -> int:
+        """The last block with a timestamp <= `timestamp` (binary search, ~log2(n) calls);
+        0 when the time is before the first block."""
+        low, high = 0, latest
+        if self.block_timestamp(latest) <= timestamp:
+            return latest
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self.block_timestamp(mid) <= timestamp:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
     # ------------------------------------------------------------------ resolve
     def resolve(self, did: str | EthrDID, *, ld_context: bool = True) -> Resolution:
         """Resolve a DID (with optional `?versionId=<block>`) into a `Resolution`."""
@@ -207,11 +221,16 @@ class DIDResolver:
                 f"{parsed.did} is on chain {parsed.chain_id}; this resolver reads chain "
                 f"{self.chain_id} (registry {self.registry})"
             )
-        version = parsed.version_id
+        version, when = parsed.version_id, parsed.version_time
+        if version is not None and when is not None:
+            raise InvalidInput("versionId and versionTime cannot both be given")
         latest = int(self.web3.eth.block_number)
         if version is not None and version > latest:
             raise InvalidInput(f"versionId {version} is beyond the chain head {latest}")
-        now = self.block_timestamp(version if version is not None else "latest")
+        if when is not None:
+            version, now = self.block_at(when, latest), when
+        else:
+            now = self.block_timestamp(version if version is not None else "latest")
         history = self.history(parsed.address)
         doc, deactivated, version_id, next_version, keys = build_document(
             parsed.did,
