@@ -30,7 +30,7 @@ interface IRecordRegistry {
     }
 
     /// @notice A key envelope: the record's data key sealed to `recipient`'s key-agreement
-    /// key, stored off chain under `cid`.
+    /// key, stored off chain as one raw block under the CIDv1 `cid`.
     struct EnvelopeInput {
         address recipient;
         bytes cid;
@@ -67,7 +67,8 @@ interface IRecordRegistry {
     /// @notice `sharer` may not add key envelopes to `recordId` of `patient`.
     error UnauthorizedSharer(bytes32 recordId, address patient, address sharer);
 
-    /// @notice `cid` is not a sha2-256 CIDv0 or CIDv1 (dag-pb or raw).
+    /// @notice `cid` is not a sha2-256 CIDv0 or CIDv1 (dag-pb or raw), or, for a key
+    /// envelope, not a CIDv1 raw.
     error InvalidCid(bytes cid);
 
     /// @notice The patient address is zero.
@@ -134,10 +135,7 @@ interface IRecordRegistry {
     function getRecord(bytes32 recordId) external view returns (RecordView memory);
     function exists(bytes32 recordId) external view returns (bool);
     function supersededBy(bytes32 recordId) external view returns (bytes32);
-    function envelopeOf(bytes32 recordId, address recipient)
-        external
-        view
-        returns (bytes memory cid, address addedBy, uint40 addedAt);
+    function envelopeOf(bytes32 recordId, address recipient) external view returns (bytes memory);
     function canWrite(address patient, address writer, bytes32 scope) external view returns (bool);
     function canShare(bytes32 recordId, address sharer) external view returns (bool);
     function writeAuthorizer() external view returns (address);

@@ -51,19 +51,14 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         bytes32 supersedes;
     }
 
-    /// @dev Packing: slot 0 = cidDigest; slot 1 = addedBy (20) | addedAt (5) | cidKind (1).
-    struct Envelope {
-        bytes32 cidDigest;
-        address addedBy;
-        uint40 addedAt;
-        uint8 cidKind;
-    }
-
     IDIDRegistry private immutable _didRegistry;
     IRecordWriteAuthorizer private _writeAuthorizer;
     mapping(bytes32 recordId => Record) private _records;
     mapping(bytes32 recordId => bytes32 newer) private _supersededBy;
-    mapping(bytes32 recordId => mapping(address recipient => Envelope)) private _envelopes;
+    /// @dev One slot per envelope: the sha2-256 digest of its CIDv1 raw block. Envelopes
+    /// are small single blocks, so the CID form is fixed; who added it and when are in
+    /// the EnvelopeAnchored event, not in storage.
+    mapping(bytes32 recordId => mapping(address recipient => bytes32 digest)) private _envelopes;
 
     /// @param didRegistry_ The ERC-1056 DID registry consulted for owners and delegates.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (may set the write authorizer).
@@ -79,7 +74,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
     /// @notice Anchor one record (optionally a correction) and its first key envelopes.
     /// Requirements:
     /// - `input.patient`, `input.recordId`, `input.contentHash` non-zero; `input.recordId` new.
-    /// - `input.cid` and each envelope CID a sha2-256 CIDv0/CIDv1 (dag-pb or raw).
+    /// - `input.cid` a sha2-256 CIDv0/CIDv1 (dag-pb or raw); envelope CIDs CIDv1 raw.
     /// - the caller may write `input.scope` records for the patient (see {canWrite}).
     /// - a correction's superseded record exists, is the latest version, and has the same
     ///   patient and scope.
@@ -142,7 +137,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
     /// Requirements:
     /// - the record exists; the caller may share it (see {canShare}).
     /// - `recipient` is non-zero and has no envelope on the record yet.
-    /// - `cid` is a sha2-256 CIDv0/CIDv1.
+    /// - `cid` is a CIDv1 raw sha2-256 (an envelope is one small block).
     /// Emits {EnvelopeAnchored}.
     function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external {
         address patient = _records[recordId].patient;
@@ -193,15 +188,12 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         return _supersededBy[recordId];
     }
 
-    /// @notice `recipient`'s key envelope on `recordId` (empty cid when there is none).
-    function envelopeOf(bytes32 recordId, address recipient)
-        external
-        view
-        returns (bytes memory cid, address addedBy, uint40 addedAt)
-    {
-        Envelope storage envelope = _envelopes[recordId][recipient];
-        if (envelope.cidKind == 0) return (cid, address(0), 0);
-        return (_cidBytes(envelope.cidKind, envelope.cidDigest), envelope.addedBy, envelope.addedAt);
+    /// @notice `recipient`'s key envelope on `recordId` as a binary CIDv1 (raw, sha2-256);
+    /// empty when there is none.
+    function envelopeOf(bytes32 recordId, address recipient) external view returns (bytes memory) {
+        bytes32 digest = _envelopes[recordId][recipient];
+        if (digest == bytes32(0)) return "";
+        return _cidBytes(_CID_V1_RAW, digest);
     }
 
     /// @notice True when `writer` may anchor `scope` records for `patient`: the patient's
@@ -247,13 +239,12 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
 
     function _addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) private {
         if (recipient == address(0)) revert InvalidRecipient(recordId, recipient);
-        Envelope storage envelope = _envelopes[recordId][recipient];
-        if (envelope.cidKind != 0) revert EnvelopeExists(recordId, recipient);
+        if (_envelopes[recordId][recipient] != bytes32(0)) {
+            revert EnvelopeExists(recordId, recipient);
+        }
         (uint8 kind, bytes32 digest) = _parseCid(cid);
-        envelope.cidDigest = digest;
-        envelope.addedBy = msg.sender;
-        envelope.addedAt = uint40(block.timestamp);
-        envelope.cidKind = kind;
+        if (kind != _CID_V1_RAW) revert InvalidCid(cid);
+        _envelopes[recordId][recipient] = digest;
         emit EnvelopeAnchored(recordId, recipient, msg.sender, cid);
     }
 

@@ -231,7 +231,7 @@ class RecordsClient(ContractClient):
         )
 
     def envelope_of(self, record_id: bytes, recipient: Any) -> CID | None:
-        cid, _by, _at = self.call("envelopeOf", _b32(record_id, "record id"), _addr(recipient))
+        cid = self.call("envelopeOf", _b32(record_id, "record id"), _addr(recipient))
         return CID.from_bytes(bytes(cid)) if cid else None
 
     def can_write(self, patient: Any, writer: Any, scope: bytes) -> bool:

@@ -38,8 +38,7 @@ def test_patient_anchors_a_record_with_envelope(registry, patient, chain):
     assert bytes(view.scope) == OBS and view.version == 1 and view.schemaVersion == 1
     assert view.anchoredAt == chain.blocks.head.timestamp
     assert bytes(view.supersededBy) == ZERO
-    cid, by, _ = registry.envelopeOf(req[1], patient.address)
-    assert bytes(cid) == env and by == patient.address
+    assert bytes(registry.envelopeOf(req[1], patient.address)) == env
     anchored = tx.decode_logs(registry.RecordAnchored)[0]
     assert anchored.recordId == req[1] and anchored.patient == patient.address
     assert bytes(anchored.cid) == req[4] and anchored.version == 1
@@ -154,8 +153,10 @@ def test_envelopes_are_append_only(registry, patient, provider):
     missing = os.urandom(32)
     with ape.reverts(registry.RecordNotFound, recordId=missing):
         registry.addEnvelope(missing, provider, cid_bytes(b"2"), sender=patient)
-    empty, _by, at = registry.envelopeOf(req[1], patient)
-    assert bytes(empty) == b"" and at == 0
+    assert bytes(registry.envelopeOf(req[1], patient)) == b""
+    v0 = cid_bytes(b"v0", version=0)
+    with ape.reverts(registry.InvalidCid, cid=v0):  # envelopes are single raw blocks
+        registry.addEnvelope(req[1], patient, v0, sender=patient)
 
 
 def test_consent_registry_as_write_authorizer(project, registry, did_registry, deployer,
