@@ -131,7 +131,7 @@ def _sign_raw(client, account, kind, message) -> bytes:
     from eth_account.messages import encode_typed_data
 
     sig = account.sign_message(encode_typed_data(full_message=client.typed_data(kind, message)))
-    return bytes(sig.r) + bytes(sig.s) + bytes([sig.v])
+    return bytes(sig.r).rjust(32, b"\0") + bytes(sig.s).rjust(32, b"\0") + bytes([sig.v])
 
 
 def test_delegate_signs_for_patient(

@@ -469,7 +469,9 @@ class ConsentClient(ContractClient):
             sig = signer.sign_message(signable)
             if sig is None:
                 raise InvalidInput(f"account {signer} declined to sign")
-            signature = bytes(sig.r) + bytes(sig.s) + bytes([sig.v])
+            signature = (
+                bytes(sig.r).rjust(32, b"\0") + bytes(sig.s).rjust(32, b"\0") + bytes([sig.v])
+            )
         return SignedMessage(
             kind=kind,
             message=message,

@@ -1,0 +1,208 @@
+"""Gas of every ConsentRegistry write (and of `hasAccess` sent as a transaction, the
+tx-equivalent cost of a check), plus the proof that a grant and a check cost the same
+with 1 and with 10,000 existing grants of the same patient.
+
+The 10,000 grants are real transactions, sent as JSON-RPC batches of
+`eth_sendTransaction` from the patient's unlocked anvil account; grantees are chosen
+without zero bytes so calldata costs the same in both measurements.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from eth_abi import encode
+from eth_utils import function_signature_to_4byte_selector, keccak
+
+from medchain.consent import scope_id
+
+LAB = scope_id("category:laboratory")
+OBS = scope_id("Observation")
+TREAT_MASK, ETREAT = 1, 1
+OPEN_END = (1 << 40) - 1
+EXISTING = int(os.environ.get("CONSENT_GAS_EXISTING", 10_000))
+ANCHOR_SIGNED = (78_000, "EIP-712 patient-signed grant, 2025 design (domain.md)")
+ANCHOR_ROLE = (51_455, "OZ AccessControl grantRole, new member (domain.md)")
+
+
+def _grantee(n: int) -> str:
+    """An address with no zero byte (same calldata cost for every n)."""
+    raw = keccak(n.to_bytes(32, "big"))[:20]
+    return "0x" + bytes(b or 1 for b in raw).hex()
+
+
+def _fresh(g: Any) -> Any:
+    from ape import accounts
+
+    account = accounts.test_accounts.generate_test_account()
+    g.accounts["deployer"].transfer(account, 10**18)
+    return account
+
+
+def _fill(g: Any, registry: Any, patient: str, count: int) -> None:
+    """`count` real grant transactions by `patient` (an unlocked anvil account)."""
+    import httpx
+
+    provider = g.chain.provider
+    uri = provider.uri
+    selector = function_signature_to_4byte_selector(
+        "grant(address,address,bytes32,uint8,uint32,uint40,uint40)"
+    )
+    batch = 500
+    nonce = int(provider.web3.eth.get_transaction_count(patient, "pending"))
+    # Mine in full blocks (automine off) rather than one block per transaction.
+    provider.make_request("evm_setAutomine", [False])
+    with httpx.Client(timeout=300) as http:
+        for first in range(0, count, batch):
+            body = []
+            for n in range(first, min(count, first + batch)):
+                data = selector + encode(
+                    ["address", "address", "bytes32", "uint8", "uint32", "uint40", "uint40"],
+                    [patient, _grantee(1_000 + n), LAB, 1, TREAT_MASK, 0, OPEN_END],
+                )
+                body.append(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": n,
+                        "method": "eth_sendTransaction",
+                        "params": [
+                            {
+                                "from": patient,
+                                "to": str(registry.address),
+                                "data": "0x" + data.hex(),
+                                "gas": hex(100_000),
+                                "nonce": hex(nonce + n),
+                            }
+                        ],
+                    }
+                )
+            answers = http.post(uri, json=body).json()
+            failed = [a for a in answers if "error" in a]
+            if failed:
+                raise RuntimeError(f"filling grants failed: {failed[0]['error']}")
+    for _ in range(count // 100 + 10):
+        if int(provider.web3.eth.get_transaction_count(patient)) >= nonce + count:
+            break
+        provider.make_request("evm_mine", [])
+    provider.make_request("evm_setAutomine", [True])
+    if int(provider.web3.eth.get_transaction_count(patient)) < nonce + count:
+        raise RuntimeError("anvil did not mine every filling grant")
+    if int(registry.provisionOf(patient, _grantee(1_000 + count - 1), LAB)[0][0]) != 1:
+        raise RuntimeError("the last filling grant is not on chain")
+
+
+def measure(g: Any) -> None:
+    registry = g.contracts["ConsentRegistry"]
+    did = g.contracts["DIDRegistry"]
+    acc = g.accounts
+    patient, guardian = acc["patient"], acc["guardian"]
+    provider, researcher = acc["provider"], acc["researcher"]
+    end = g.chain.pending_timestamp + 30 * 24 * 3600
+
+    # --- grants with 1 existing grant of this patient
+    g.record(
+        "ConsentRegistry.grant (first grant of a patient)",
+        registry.grant(patient, _grantee(1), LAB, 1, TREAT_MASK, 0, end, sender=patient),
+        *ANCHOR_ROLE,
+    )
+    g.record(
+        "ConsentRegistry.grant (new key, 1 existing grant)",
+        registry.grant(patient, _grantee(2), LAB, 1, TREAT_MASK, 0, end, sender=patient),
+        *ANCHOR_ROLE,
+    )
+    g.record(
+        "ConsentRegistry.hasAccess as tx (1 existing grant)",
+        registry.hasAccess.transact(patient, _grantee(2), LAB, 1, 0, sender=researcher),
+    )
+    # --- the same with 10,000 existing grants
+    _fill(g, registry, patient.address, EXISTING)
+    g.record(
+        "ConsentRegistry.grant (new key, 10,000 existing grants)",
+        registry.grant(patient, _grantee(3), LAB, 1, TREAT_MASK, 0, end, sender=patient),
+        *ANCHOR_ROLE,
+    )
+    g.record(
+        "ConsentRegistry.hasAccess as tx (10,000 existing grants)",
+        registry.hasAccess.transact(patient, _grantee(3), LAB, 1, 0, sender=researcher),
+    )
+    g.record(
+        "ConsentRegistry.grant (replace existing permit)",
+        registry.grant(patient, _grantee(3), LAB, 3, TREAT_MASK, 0, end, sender=patient),
+    )
+    g.record(
+        "ConsentRegistry.deny (beside an existing permit)",
+        registry.deny(patient, _grantee(3), LAB, 4, TREAT_MASK, 0, end, sender=patient),
+    )
+    g.record(
+        "ConsentRegistry.liftDeny",
+        registry.liftDeny(patient, _grantee(3), LAB, sender=patient),
+    )
+    g.record(
+        "ConsentRegistry.revoke",
+        registry.revoke(patient, _grantee(3), LAB, sender=patient),
+    )
+
+    # --- a consent delegate (guardian) acting through the DID registry
+    did.addDelegate(patient, registry.CONSENT_DELEGATE(), guardian, 3600, sender=patient)
+    g.record(
+        "ConsentRegistry.grant by DID consent delegate",
+        registry.grant(patient, _grantee(4), OBS, 1, TREAT_MASK, 0, end, sender=guardian),
+    )
+
+    # --- gasless: patient-signed grant and revocation, relayed by someone else
+    from medchain.consent import ConsentClient
+
+    client = ConsentClient(registry)
+    deadline = g.chain.pending_timestamp + 3600
+    signed = client.sign_grant(patient, patient, provider, LAB, 1, 1, 0, end, deadline=deadline)
+    g.record(
+        "ConsentRegistry.grantBySig (patient-signed, relayed)",
+        client.relay(signed, sender=researcher),
+        *ANCHOR_SIGNED,
+    )
+    revocation = client.sign_revocation(patient, patient, provider, LAB, deadline=deadline)
+    g.record(
+        "ConsentRegistry.revokeBySig (patient-signed, relayed)",
+        client.relay(revocation, sender=researcher),
+    )
+
+    # --- audit
+    registry.grant(patient, provider, LAB, 1, TREAT_MASK, 0, end, sender=patient)
+    g.record(
+        "ConsentRegistry.recordAccess",
+        registry.recordAccess(patient, LAB, 1, 0, b"\x42" * 32, sender=provider),
+    )
+
+    # --- break-glass
+    clinician = _fresh(g)
+    g.record(
+        "ConsentRegistry.grantRole (CLINICIAN_ROLE)",
+        registry.grantRole(registry.CLINICIAN_ROLE(), clinician, sender=acc["deployer"]),
+        *ANCHOR_ROLE,
+    )
+    receipt = registry.requestBreakGlass(patient, b"\x01" * 32, 3600, sender=clinician)
+    g.record("ConsentRegistry.requestBreakGlass", receipt)
+    episode = next(iter(registry.BreakGlassRequested.from_receipt(receipt))).episodeId
+    g.record(
+        "ConsentRegistry.approveBreakGlass (below threshold)",
+        registry.approveBreakGlass(episode, sender=acc["approver1"]),
+    )
+    g.record(
+        "ConsentRegistry.approveBreakGlass (activating)",
+        registry.approveBreakGlass(episode, sender=acc["approver2"]),
+    )
+    g.record(
+        "ConsentRegistry.recordAccess (break-glass)",
+        registry.recordAccess(patient, OBS, 1, ETREAT, b"\x43" * 32, sender=clinician),
+    )
+    g.record("ConsentRegistry.closeBreakGlass", registry.closeBreakGlass(episode, sender=clinician))
+    g.record(
+        "ConsentRegistry.reviewBreakGlass",
+        registry.reviewBreakGlass(episode, True, b"\x02" * 32, sender=acc["privacy_officer"]),
+    )
+    g.record(
+        "ConsentRegistry.setBreakGlassThreshold",
+        registry.setBreakGlassThreshold(3, sender=acc["deployer"]),
+    )
+    registry.setBreakGlassThreshold(2, sender=acc["deployer"])
