@@ -1215,7 +1215,9 @@ def _get_logs(web3: Any, params: dict[str, Any]) -> list[Any]:
     """eth_getLogs. On a JSON-RPC node the raw reply is used as is (web3's per-log result
     formatting costs more than the whole verification on 10,000 logs); the in-process
     EthTester provider only speaks through web3's formatters."""
-    if type(web3.provider).__name__ == "EthereumTesterProvider":
+    from web3.providers.eth_tester import EthereumTesterProvider
+
+    if isinstance(web3.provider, EthereumTesterProvider):
         return list(web3.eth.get_logs(params))
     raw = {**params, "fromBlock": hex(params["fromBlock"]), "toBlock": hex(params["toBlock"])}
     reply = web3.provider.make_request("eth_getLogs", [raw])

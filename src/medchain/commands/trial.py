@@ -37,8 +37,16 @@ def trial() -> None:
     """Clinical-trial logs: registered protocols, ethics oversight, tamper-evident timeline."""
 
 
-def _client(account: Any = None) -> TrialsClient:
+def _client(registry: str | None, account: Any = None) -> TrialsClient:
+    """The registry at --registry, else the one in the connected network's address book."""
+    if registry:
+        return TrialsClient.at(registry, sender=account)
     return TrialsClient.connect(sender=account)
+
+
+registry_option = click.option(
+    "--registry", default=None, help="TrialRegistry address (default: from the address book)."
+)
 
 
 def _doc(path: Path) -> tuple[bytes, bytes]:
@@ -105,6 +113,7 @@ def _reason_options(fn: Any) -> Any:
 
 
 @connected_command(trial, "register")
+@registry_option
 @click.argument("registry_id")
 @click.option("--protocol", type=FileArg, required=True, help="Protocol document.")
 @cid_option
@@ -114,6 +123,7 @@ def _reason_options(fn: Any) -> Any:
 @json_option
 def register(
     account: Any,
+    registry: str | None,
     registry_id: str,
     protocol: Path,
     cid: str | None,
@@ -123,7 +133,7 @@ def register(
     as_json: bool,
 ) -> None:
     """Register a trial under REGISTRY_ID (e.g. NCT01234567); you are its sponsor."""
-    client = _client(require_account(account))
+    client = _client(registry, require_account(account))
     data, phash = _doc(protocol)
     tid = client.register(
         registry_id,
@@ -137,20 +147,30 @@ def register(
 
 
 @connected_command(trial, "role")
+@registry_option
 @click.argument("trial_id", type=int)
 @click.argument("member")
 @click.option("--role", "role_name", required=True, help="investigator|monitor|ethics")
 @click.option("--site", type=int, default=0, help="Site number (investigators).")
 @click.option("--revoke", is_flag=True, help="Revoke instead of grant.")
-def role(account: Any, trial_id: int, member: str, role_name: str, site: int, revoke: bool) -> None:
+def role(
+    account: Any,
+    registry: str | None,
+    trial_id: int,
+    member: str,
+    role_name: str,
+    site: int,
+    revoke: bool,
+) -> None:
     """Grant (or --revoke) a trial role: the sponsor manages investigators and monitors,
     the ethics board its own members."""
-    client = _client(require_account(account))
+    client = _client(registry, require_account(account))
     (client.revoke_role if revoke else client.grant_role)(trial_id, member, _role(role_name), site)
     emit(f"{'revoked' if revoke else 'granted'} {role_name} {member} in trial {trial_id}")
 
 
 @connected_command(trial, "amend")
+@registry_option
 @click.argument("trial_id", type=int)
 @click.option("--protocol", type=FileArg, required=True, help="Amended protocol document.")
 @cid_option
@@ -159,6 +179,7 @@ def role(account: Any, trial_id: int, member: str, role_name: str, site: int, re
 @json_option
 def amend(
     account: Any,
+    registry: str | None,
     trial_id: int,
     protocol: Path,
     cid: str | None,
@@ -167,7 +188,7 @@ def amend(
     as_json: bool,
 ) -> None:
     """Propose a protocol amendment; it takes effect when the ethics board approves it."""
-    client = _client(require_account(account))
+    client = _client(registry, require_account(account))
     data, phash = _doc(protocol)
     current = client.trial(trial_id).consent_version
     version = client.propose_amendment(
@@ -181,6 +202,7 @@ def amend(
 
 
 @connected_command(trial, "approve")
+@registry_option
 @click.argument("trial_id", type=int)
 @click.argument("version", type=int)
 @click.option("--protocol", type=FileArg, default=None, help="The protocol reviewed.")
@@ -189,6 +211,7 @@ def amend(
 @_reason_options
 def approve(
     account: Any,
+    registry: str | None,
     trial_id: int,
     version: int,
     protocol: Path | None,
@@ -204,7 +227,7 @@ def approve(
         phash = _b32(protocol_hash, "--protocol-hash")
     else:
         raise InvalidInput("name the protocol reviewed: --protocol FILE or --protocol-hash 0x…")
-    client = _client(require_account(account))
+    client = _client(registry, require_account(account))
     if reject:
         client.reject_amendment(
             trial_id, version, phash, _text_hash(reason, reason_file, "reason", required=False)
@@ -215,6 +238,7 @@ def approve(
 
 
 @connected_command(trial, "enroll")
+@registry_option
 @click.argument("trial_id", type=int)
 @click.option("--site", type=int, required=True)
 @click.option("--subject", "pseudonym", default=None, help="Pseudonymous subject id (site's own).")
@@ -228,6 +252,7 @@ def approve(
 @json_option
 def enroll(
     account: Any,
+    registry: str | None,
     trial_id: int,
     site: int,
     pseudonym: str | None,
@@ -237,7 +262,7 @@ def enroll(
 ) -> None:
     """Enroll a subject under the consent form in force (or --reconsent after an amendment).
     The salted commitment is computed here; the salt is written to a file the site keeps."""
-    client = _client(require_account(account))
+    client = _client(registry, require_account(account))
     if commitment:
         client.reconsent(trial_id, site, _b32(commitment, "--reconsent"))
         emit(f"subject {commitment} re-consented at site {site}")
@@ -254,6 +279,7 @@ def enroll(
 
 
 @connected_command(trial, "deviation")
+@registry_option
 @click.argument("trial_id", type=int)
 @click.option("--site", type=int, required=True)
 @click.option("--description", default=None)
@@ -262,6 +288,7 @@ def enroll(
 @click.option("--important", is_flag=True, help="ICH E3 important deviation.")
 def deviation(
     account: Any,
+    registry: str | None,
     trial_id: int,
     site: int,
     description: str | None,
@@ -270,7 +297,7 @@ def deviation(
     important: bool,
 ) -> None:
     """Log a protocol deviation (investigator of the site, or a monitor)."""
-    client = _client(require_account(account))
+    client = _client(registry, require_account(account))
     client.log_deviation(
         trial_id,
         site,
@@ -282,6 +309,7 @@ def deviation(
 
 
 @connected_command(trial, "adverse-event")
+@registry_option
 @click.argument("trial_id", type=int)
 @click.option("--site", type=int, required=True)
 @click.option("--subject", "commitment", required=True, help="Subject commitment (0x…).")
@@ -291,6 +319,7 @@ def deviation(
 @click.option("--report-file", type=FileArg, default=None)
 def adverse_event(
     account: Any,
+    registry: str | None,
     trial_id: int,
     site: int,
     commitment: str,
@@ -300,7 +329,7 @@ def adverse_event(
     report_file: Path | None,
 ) -> None:
     """Log an adverse event of a subject (investigator of the site, or a monitor)."""
-    client = _client(require_account(account))
+    client = _client(registry, require_account(account))
     client.log_adverse_event(
         trial_id,
         site,
@@ -315,29 +344,37 @@ def adverse_event(
 
 
 @connected_command(trial, "lock")
+@registry_option
 @click.argument("trial_id", type=int)
 @click.option("--dataset", type=FileArg, required=True, help="The locked (encrypted) dataset.")
 @cid_option
-def lock(account: Any, trial_id: int, dataset: Path, cid: str | None) -> None:
+def lock(account: Any, registry: str | None, trial_id: int, dataset: Path, cid: str | None) -> None:
     """Lock the database (sponsor): no more enrollments, outcomes frozen."""
     data, dhash = _doc(dataset)
-    _client(require_account(account)).lock_data(trial_id, dhash, _cid_for(data, cid))
+    _client(registry, require_account(account)).lock_data(trial_id, dhash, _cid_for(data, cid))
     emit(f"trial {trial_id} data locked (dataset 0x{dhash.hex()})")
 
 
 @connected_command(trial, "report")
+@registry_option
 @click.argument("trial_id", type=int)
 @click.option("--outcomes", type=FileArg, required=True, help="Outcome set reported (JSON).")
 @click.option("--results", type=FileArg, required=True, help="Results (encrypted dataset).")
 @cid_option
 @json_option
 def report(
-    account: Any, trial_id: int, outcomes: Path, results: Path, cid: str | None, as_json: bool
+    account: Any,
+    registry: str | None,
+    trial_id: int,
+    outcomes: Path,
+    results: Path,
+    cid: str | None,
+    as_json: bool,
 ) -> None:
     """Report outcomes (sponsor, after data lock). A set that differs from the registered
     outcomes is recorded and flagged on chain as outcome switching."""
     data, rhash = _doc(results)
-    matches = _client(require_account(account)).report_outcomes(
+    matches = _client(registry, require_account(account)).report_outcomes(
         trial_id, _outcomes(outcomes), rhash, _cid_for(data, cid)
     )
     emit(
@@ -353,10 +390,17 @@ def report(
 
 def _oversight(name: str, method: str, done: str) -> None:
     @connected_command(trial, name, help=f"As the ethics board: {name} the trial.")
+    @registry_option
     @click.argument("trial_id", type=int)
     @_reason_options
-    def command(account: Any, trial_id: int, reason: str | None, reason_file: Path | None) -> None:
-        client = _client(require_account(account))
+    def command(
+        account: Any,
+        registry: str | None,
+        trial_id: int,
+        reason: str | None,
+        reason_file: Path | None,
+    ) -> None:
+        client = _client(registry, require_account(account))
         getattr(client, method)(trial_id, _text_hash(reason, reason_file, "reason", required=False))
         emit(f"trial {trial_id} {done}")
 
@@ -367,36 +411,46 @@ _oversight("terminate", "terminate", "terminated (only the final report can foll
 
 
 @connected_command(trial, "show")
+@registry_option
 @click.argument("trial_id", type=int)
 @json_option
-def show(account: Any, trial_id: int, as_json: bool) -> None:
+def show(account: Any, registry: str | None, trial_id: int, as_json: bool) -> None:
     """Show a trial's state: status, versions, chain head and entry count."""
-    emit(_info(_client(), trial_id), as_json)
+    emit(_info(_client(registry), trial_id), as_json)
 
 
 @connected_command(trial, "export")
+@registry_option
 @click.argument("trial_id", type=int)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--batch-blocks", type=int, default=5_000, show_default=True)
 @click.option("--from-block", type=int, default=None, help="Default: the registration block.")
 def export(
-    account: Any, trial_id: int, out: Path | None, batch_blocks: int, from_block: int | None
+    account: Any,
+    registry: str | None,
+    trial_id: int,
+    out: Path | None,
+    batch_blocks: int,
+    from_block: int | None,
 ) -> None:
     """Export the trial's full log as JSON (checked against the chain's head while reading)."""
-    log = _client().export(trial_id, batch_blocks=batch_blocks, from_block=from_block)
+    log = _client(registry).export(trial_id, batch_blocks=batch_blocks, from_block=from_block)
     target = out or Path(f"trial-{trial_id}.log.json")
     save_log(log, target)
     emit(f"{len(log['entries'])} entries, head {log['head']} -> {target}")
 
 
 @connected_command(trial, "verify")
+@registry_option
 @click.argument("log_file", type=FileArg)
 @click.option("--offline", is_flag=True, help="Check the file's own chain only (no node).")
 @json_option
-def verify(account: Any, log_file: Path, offline: bool, as_json: bool) -> None:
+def verify(
+    account: Any, registry: str | None, log_file: Path, offline: bool, as_json: bool
+) -> None:
     """Verify an exported log end to end against the chain; names the first bad entry."""
     log = load_log(log_file)
-    result = verify_log(log) if offline else _client().verify(log)
+    result = verify_log(log) if offline else _client(registry).verify(log)
     emit(
         result,
         as_json,
