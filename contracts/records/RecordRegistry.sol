@@ -37,7 +37,8 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
 
     /// @dev Packing: slot 0 = patient (20) | anchoredAt (5) | version (4) | schemaVersion (2)
     /// | cidKind (1) = 32 bytes; slot 1 = author (20); slots 2-5 = cidDigest, contentHash,
-    /// scope, supersedes (supersedes is left zero, i.e. unwritten, for first versions).
+    /// scope, supersedes. author is left zero (unwritten) when the patient writes, and
+    /// supersedes for first versions: the common record costs four fresh slots.
     struct Record {
         address patient;
         uint40 anchoredAt;
@@ -115,7 +116,9 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         record.version = version;
         record.schemaVersion = input.schemaVersion;
         record.cidKind = kind;
-        record.author = msg.sender;
+        if (msg.sender != input.patient) {
+            record.author = msg.sender; // left zero (unwritten) when the patient writes
+        }
         record.cidDigest = digest;
         record.contentHash = input.contentHash;
         record.scope = input.scope;
@@ -166,7 +169,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         if (record.patient == address(0)) revert RecordNotFound(recordId);
         view_ = RecordView({
             patient: record.patient,
-            author: record.author,
+            author: record.author == address(0) ? record.patient : record.author,
             anchoredAt: record.anchoredAt,
             version: record.version,
             schemaVersion: record.schemaVersion,
