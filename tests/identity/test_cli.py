@@ -99,3 +99,38 @@ def test_malformed_did_is_one_line(run):
     out = run("did", "resolve", "did:ethr:moonbase:0x" + "ab" * 20)
     assert out.exit_code == 1
     assert out.stderr.startswith("error: unknown did:ethr network 'moonbase'")
+
+
+def test_encrypted_add_key_and_relayed_owner_change(run, registry, accounts, tmp_path):
+    me, new_owner = accounts[8].address, accounts[9].address
+    out = run(
+        "did",
+        "add-key",
+        "--account",
+        "TEST::8",
+        "--keys-dir",
+        str(tmp_path),
+        "--passphrase",
+        "pw",
+        "--json",
+    )
+    assert out.exit_code == 0, out.output
+    added = json.loads(out.stdout)
+    assert added["attribute"] == "did/pub/X25519/enc/base64"
+    assert "encryption" in json.loads((tmp_path / added["key_file"].rsplit("/", 1)[-1]).read_text())
+    request = tmp_path / "owner.json"
+    signed = run(
+        "did",
+        "change-owner",
+        new_owner,
+        "--account",
+        "TEST::8",
+        "--sign-only",
+        "--out",
+        str(request),
+    )
+    assert signed.exit_code == 0, signed.output
+    assert registry.identityOwner(me) == me  # nothing sent yet
+    relayed = run("did", "relay", str(request), "--account", "TEST::0")
+    assert relayed.exit_code == 0, relayed.output
+    assert registry.identityOwner(me) == new_owner

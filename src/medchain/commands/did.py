@@ -283,7 +283,12 @@ def _home_set() -> bool:
     help="Hex public key to publish; without it an X25519 key is generated and stored.",
 )
 @click.option("--validity", default=365 * DAY, show_default=True)
-@click.option("--passphrase", default=None)
+@click.option(
+    "--passphrase",
+    default=None,
+    envvar="MEDCHAIN_KEY_PASSPHRASE",
+    help="Encrypt the stored private key; also $MEDCHAIN_KEY_PASSPHRASE.",
+)
 @click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @json_option
 def add_key(
