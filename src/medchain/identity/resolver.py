@@ -1,8 +1,10 @@
 """did:ethr resolver: builds W3C DID Core documents from the DIDRegistry's event history,
 following the did:ethr method spec (and the reference ethr-did-resolver's output).
 
-History comes from `eth_getLogs` over block ranges filtered by registry address and
-the identity topic (one call per `chunk` blocks, not one per change), then the
+History comes from `eth_getLogs` over block windows filtered by registry address and
+the identity topic: a window of `chunk` blocks ending at the last change, then the next
+window ends where the list leaves the current one (one call per window that holds
+changes, not one per change, and no scanning of empty chain), then the
 `previousChange` linked list is checked against what the node returned, so a pruned
 or incomplete node is refused (`IntegrityError`) instead of producing a wrong document.
 
@@ -177,9 +179,12 @@ class DIDResolver:
         topic = "0x" + (bytes(12) + bytes.fromhex(address[2:])).hex()
         wanted = ["0x" + t.hex() for t in (TOPIC_OWNER, TOPIC_DELEGATE, TOPIC_ATTRIBUTE)]
         events: list[DIDEvent] = []
-        start = self.start_block
-        while start <= last:
-            end = min(last, start + self.chunk - 1)
+        # Walk backwards window by window: each window ends at a block known to hold a
+        # change, and the one pointer that leaves the window says where the next ends, so
+        # empty stretches of chain are never scanned.
+        end = last
+        while end >= max(self.start_block, 1):
+            start = max(self.start_block, end - self.chunk + 1)
             logs = self.web3.eth.get_logs(
                 {
                     "address": self.registry,
@@ -189,8 +194,12 @@ class DIDResolver:
                 }
             )
             self.log_queries += 1
-            events.extend(_decode(log) for log in logs)
-            start = end + 1
+            window = [_decode(log) for log in logs]
+            if not window:
+                break  # the node has no logs where the list points: reported below
+            events.extend(window)
+            below = [e.previous_change for e in window if e.previous_change < start]
+            end = max(below) if below else 0
         events.sort(key=lambda e: (e.block_number, e.log_index))
         _check_chain(address, events, last)
         return events
