@@ -212,8 +212,8 @@ def test_custody_and_status_model(client, partners, lots, chain):
                 assert c.recalled == self.recalled[m.lot_id]
 
     Model.TestCase.settings = settings(
-        max_examples=8,
-        stateful_step_count=15,
+        max_examples=6,
+        stateful_step_count=12,
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
