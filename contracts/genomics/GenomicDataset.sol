@@ -92,8 +92,10 @@ contract GenomicDataset is ERC721, ERC2981, IGenomicDataset {
     /// Requirements: caller owns the token; the dataset is `Active` or `Paused`.
     /// Emits {DatasetStateChanged}.
     function retire(uint256 datasetId) external {
-        DatasetState current = _datasets[datasetId].state;
-        _transition(datasetId, current == DatasetState.Paused ? DatasetState.Paused : DatasetState.Active, DatasetState.Retired);
+        Dataset storage d = _ownedDataset(datasetId);
+        if (d.state == DatasetState.Retired) revert GenomicDatasetBadTransition(datasetId, d.state, DatasetState.Retired);
+        d.state = DatasetState.Retired;
+        emit DatasetStateChanged(datasetId, DatasetState.Retired);
     }
 
     /// @inheritdoc IGenomicDataset
@@ -138,12 +140,16 @@ contract GenomicDataset is ERC721, ERC2981, IGenomicDataset {
     //////////////////////////////////////////////////////////////*/
 
     function _transition(uint256 datasetId, DatasetState from, DatasetState to) private {
-        Dataset storage d = _requireDataset(datasetId);
-        address owner = _ownerOf(datasetId);
-        if (msg.sender != owner) revert GenomicDatasetNotOwner(datasetId, msg.sender, owner);
+        Dataset storage d = _ownedDataset(datasetId);
         if (d.state != from) revert GenomicDatasetBadTransition(datasetId, d.state, to);
         d.state = to;
         emit DatasetStateChanged(datasetId, to);
+    }
+
+    function _ownedDataset(uint256 datasetId) private view returns (Dataset storage d) {
+        d = _requireDataset(datasetId);
+        address owner = _ownerOf(datasetId);
+        if (msg.sender != owner) revert GenomicDatasetNotOwner(datasetId, msg.sender, owner);
     }
 
     function _requireDataset(uint256 datasetId) private view returns (Dataset storage d) {

@@ -24,6 +24,7 @@ interface IDatasetForAttack {
 contract ReentrantWithdrawer {
     ILicensingForAttack public immutable market;
     uint256 public reentryAttempts;
+    uint256 public lastWithdrawn;
     bool public reentrySucceeded;
     uint8 private _mode; // 1 = re-enter withdraw, 2 = re-enter refund
     uint256 private _licenceId;
@@ -56,7 +57,7 @@ contract ReentrantWithdrawer {
 
     function attackWithdraw() external {
         _mode = 1;
-        market.withdraw(address(0));
+        lastWithdrawn = market.withdraw(address(0));
         _mode = 0;
     }
 
