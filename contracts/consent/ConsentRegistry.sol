@@ -130,7 +130,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     /// - caller is `patient`, its DID owner, or its valid "medchain/consent" delegate;
     /// - `actions` a non-empty subset of READ|WRITE|SHARE, `purposes` non-empty,
     ///   `start < end`, `end` in the future.
-    /// Emits {ConsentGranted}.
+    /// Emits {ConsentGranted}; {ConsentManagedBy} when the caller is not the patient.
     function grant(
         address patient,
         address grantee,
@@ -504,11 +504,12 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         uint256 packed = _provisions[key];
         if (isDeny) {
             _provisions[key] = (packed & _HALF_MASK) | (half << _HALF);
-            emit ConsentDenied(patient, grantee, scope, actions, purposes, start, end, by);
+            emit ConsentDenied(patient, grantee, scope, actions, purposes, start, end);
         } else {
             _provisions[key] = (packed & ~_HALF_MASK) | half;
-            emit ConsentGranted(patient, grantee, scope, actions, purposes, start, end, by);
+            emit ConsentGranted(patient, grantee, scope, actions, purposes, start, end);
         }
+        if (by != patient) emit ConsentManagedBy(patient, by);
     }
 
     function _removeProvision(
@@ -523,7 +524,8 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         uint256 keepMask = isDeny ? _HALF_MASK : ~_HALF_MASK;
         if (packed & ~keepMask == 0) revert ConsentNotFound(patient, grantee, scope, isDeny);
         _provisions[key] = packed & keepMask;
-        emit ConsentRevoked(patient, grantee, scope, isDeny, by);
+        emit ConsentRevoked(patient, grantee, scope, isDeny);
+        if (by != patient) emit ConsentManagedBy(patient, by);
     }
 
     /// @dev The access rule: an active ETREAT break-glass grants read/write on every scope;

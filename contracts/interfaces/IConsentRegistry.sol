@@ -148,8 +148,7 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
         uint8 actions,
         uint32 purposes,
         uint40 start,
-        uint40 end,
-        address by
+        uint40 end
     );
 
     /// @notice A deny provision was set (replacing any earlier deny for the key).
@@ -160,14 +159,18 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
         uint8 actions,
         uint32 purposes,
         uint40 start,
-        uint40 end,
-        address by
+        uint40 end
     );
 
     /// @notice A permit (or, when `deny`, a deny) provision was removed.
     event ConsentRevoked(
-        address indexed patient, address indexed grantee, bytes32 indexed scope, bool deny, address by
+        address indexed patient, address indexed grantee, bytes32 indexed scope, bool deny
     );
+
+    /// @notice The preceding consent change of `patient` was made (or signed) by `manager`,
+    /// its DID owner or consent delegate, not by the patient's own key. Emitted only then,
+    /// so the patient's own grants stay within 50,000 gas.
+    event ConsentManagedBy(address indexed patient, address indexed manager);
 
     /// @notice A grantee recorded an access it was permitted to make.
     event AccessRecorded(

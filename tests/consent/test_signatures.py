@@ -30,7 +30,8 @@ def test_signed_grant_relayed_by_anyone_then_replay_refused(
     receipt = client.relay(signed, sender=researcher)
     assert client.check(patient, provider, SCOPE, "read", "TREAT")
     log = next(iter(registry.ConsentGranted.from_receipt(receipt)))
-    assert log.by == patient and log.patient == patient
+    assert log.patient == patient and log.grantee == provider
+    assert list(registry.ConsentManagedBy.from_receipt(receipt)) == []  # the patient signed
     assert client.nonce(patient) == nonce + 1
     with ape.reverts(registry.InvalidAccountNonce, account=patient, currentNonce=nonce + 1):
         registry.grantBySig(tuple(signed.message.values()), signed.signature, sender=researcher)
@@ -140,5 +141,5 @@ def test_delegate_signs_for_patient(
     did.addDelegate(patient, registry.CONSENT_DELEGATE(), guardian, DAY, sender=patient)
     signed = client.sign_grant(guardian, patient, provider, scope_id("CarePlan"), deadline=deadline)
     receipt = client.relay(signed, sender=researcher)
-    assert next(iter(registry.ConsentGranted.from_receipt(receipt))).by == guardian
+    assert next(iter(registry.ConsentManagedBy.from_receipt(receipt))).manager == guardian
     assert client.check(patient, provider, scope_id("CarePlan"), "read", "TREAT")

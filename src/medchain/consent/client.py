@@ -56,7 +56,13 @@ _REVOCATION_FIELDS = [
 _HAS_ACCESS = function_signature_to_4byte_selector("hasAccess(address,address,bytes32,uint8,uint8)")
 
 # Events of the audit trail, by where the patient sits among the topics.
-PATIENT_TOPIC1 = ("ConsentGranted", "ConsentDenied", "ConsentRevoked", "AccessRecorded")
+PATIENT_TOPIC1 = (
+    "ConsentGranted",
+    "ConsentDenied",
+    "ConsentRevoked",
+    "ConsentManagedBy",
+    "AccessRecorded",
+)
 PATIENT_TOPIC2 = (
     "BreakGlassRequested",
     "BreakGlassActivated",
@@ -680,3 +686,35 @@ __all__ = [
     "SignedMessage",
     "audit_csv",
 ]
+
+
+class ConsentRequired(InvalidInput):
+    """The grantee has no current read consent for the record's scope: no key is delivered."""
+
+
+def deliver_record_key(
+    consent: ConsentClient,
+    records: Any,
+    record_id: bytes,
+    *,
+    patient: Any,
+    patient_key: Any,
+    grantee: Any,
+    recipient: Any,
+    purpose: Any = "TREAT",
+    sender: Any = None,
+) -> Any:
+    """On a read grant, seal the record's data key to the grantee's DID key-agreement key
+    (`medchain.records.Records.share`) - only after checking on chain that the grantee may
+    read the record's scope for `purpose`. Returns the envelope CID. Revoking later stops
+    further deliveries; it cannot take back a key already delivered."""
+    anchor = records.client.record(record_id)
+    scope = bytes(anchor.scope) if hasattr(anchor, "scope") else scope_id(anchor.scope_name)
+    if not consent.check(patient, grantee, scope, "read", purpose):
+        raise ConsentRequired(
+            f"{_addr(grantee)} may not read {scope_label(scope)} of {_addr(patient)} for "
+            f"{purpose}: grant consent first"
+        )
+    return records.share(
+        record_id, holder=patient, private_key=patient_key, recipient=recipient, sender=sender
+    )
