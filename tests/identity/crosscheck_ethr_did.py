@@ -30,7 +30,7 @@ console.log(JSON.stringify(out))
 SIGN_JS = """import { EthrDID } from 'ethr-did'
 import { JsonRpcProvider, SigningKey, Wallet } from 'ethers'
 const [rpcUrl, registry, chainId, ownerKey, relayerKey] = process.argv.slice(2)
-const provider = new JsonRpcProvider(rpcUrl)
+const provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1 }) // no cached nonces between the two txs
 const owner = new Wallet(ownerKey)
 const relayer = new Wallet(relayerKey, provider)
 const did = new EthrDID({ identifier: owner.address, provider, registry, chainNameOrId: Number(chainId), txSigner: relayer })
@@ -43,6 +43,13 @@ await did.addDelegateSigned(relayer.address, { sigV: s2.v, sigR: s2.r, sigS: s2.
 console.log(JSON.stringify({ did: did.did, address: owner.address }))
 """
 ANVIL_KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+def _node(*args: str) -> dict:
+    out = subprocess.run(["node", *args], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"node {args[0]} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout)
 
 
 def main(js_dir: str) -> int:
@@ -91,21 +98,13 @@ def main(js_dir: str) -> int:
         dead = a[4]
         reg.changeOwner(dead, "0x" + "00" * 20, sender=dead)
         js_owner = Account.create()
-        signed = json.loads(
-            subprocess.run(
-                [
-                    "node",
-                    f"{js_dir}/sign.mjs",
-                    uri,
-                    reg.address,
-                    str(chain.chain_id),
-                    "0x" + bytes(js_owner.key).hex(),
-                    ANVIL_KEY0,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
+        signed = _node(
+            f"{js_dir}/sign.mjs",
+            uri,
+            reg.address,
+            str(chain.chain_id),
+            "0x" + bytes(js_owner.key).hex(),
+            ANVIL_KEY0,
         )
         dids = [
             format_did(x, chain.chain_id)
@@ -115,14 +114,7 @@ def main(js_dir: str) -> int:
         ours = DIDResolver(
             provider.web3, reg.address, chain.chain_id, profile="ethr-did-resolver@11"
         )
-        theirs = json.loads(
-            subprocess.run(
-                ["node", f"{js_dir}/resolve.mjs", uri, reg.address, str(chain.chain_id), *dids],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
+        theirs = _node(f"{js_dir}/resolve.mjs", uri, reg.address, str(chain.chain_id), *dids)
         equal = 0
         for did in dids:
             mine = ours.resolve(did).to_dict()
