@@ -39,7 +39,8 @@ def test_registration_records_protocol_outcomes_and_board(trial, sponsor, ethics
     assert bytes(trial.client.contract.genesisHead(trial.trial_id)) == genesis
 
 
-def test_same_registry_id_twice_refused_per_sponsor(patient, sponsor, ethics, client, trial):
+def test_same_registry_id_twice_refused_per_sponsor(roles, sponsor, ethics, client, trial):
+    patient = roles["patient"]
     with ape.reverts(client.contract.TrialAlreadyRegistered, trialId=trial.trial_id):
         client.contract.register(
             registry_id_bytes(trial.registry_id),
@@ -223,7 +224,8 @@ def test_outcome_change_by_approved_amendment_before_lock_is_visible(trial, spon
     assert proposed[-1]["payload"]["outcomesHash"] == "0x" + new.hex()
 
 
-def test_ethics_board_changes_only_by_itself_and_never_empty(approver1, sponsor, ethics, trial):
+def test_ethics_board_changes_only_by_itself_and_never_empty(roles, sponsor, ethics, trial):
+    approver1 = roles["approver1"]
     c, tid = trial.client, trial.trial_id
     with pytest.raises(ContractRevert) as err:
         c.grant_role(tid, approver1, Role.ETHICS, sender=sponsor)
