@@ -347,3 +347,15 @@ def test_client_refuses_relay_for_another_registry(client, project, deployer, pr
 
     with pytest.raises(InvalidInput, match="registry"):
         other.relay(request)
+
+
+def test_client_domain_matches_erc5267(registry, client):
+    fields, name, version, chain_id, verifying, salt, extensions = registry.eip712Domain()
+    domain = client.domain()
+    assert (name, version, chain_id, verifying) == (
+        domain["name"],
+        domain["version"],
+        domain["chainId"],
+        domain["verifyingContract"],
+    )
+    assert fields == b"\x0f" and salt == b"\x00" * 32 and list(extensions) == []
