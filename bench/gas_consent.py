@@ -157,7 +157,13 @@ def measure(g: Any) -> None:
     deadline = g.chain.pending_timestamp + 3600
     signed = client.sign_grant(patient, patient, provider, LAB, 1, 1, 0, end, deadline=deadline)
     g.record(
-        "ConsentRegistry.grantBySig (patient-signed, relayed)",
+        "ConsentRegistry.grantBySig (first signed grant of a patient)",
+        client.relay(signed, sender=researcher),
+        *ANCHOR_SIGNED,
+    )
+    signed = client.sign_grant(patient, patient, provider, OBS, 1, 1, 0, end, deadline=deadline)
+    g.record(
+        "ConsentRegistry.grantBySig (next, patient nonce already used)",
         client.relay(signed, sender=researcher),
         *ANCHOR_SIGNED,
     )
