@@ -203,3 +203,18 @@ def test_agent_waits_for_a_researcher_key_then_delivers(
     )
     assert [o.action for o in agent.poll_once()] == ["delivered"]
     assert agent.state.waiting == {}
+
+
+def test_missed_deadline_means_no_key_and_a_refund(m, researcher, listed, chain):
+    from medchain.genomics.data import wait_for_key
+
+    _result, offer, _keyring = listed
+    lic = m.client(researcher).buy(offer, HMB)
+    with pytest.raises(TimeoutError):
+        wait_for_key(m.client(researcher), lic.licence_id, timeout=0.0, poll=0.0)
+    travel(chain, 3 * DAY + 1)
+    with pytest.raises(NotLicensed, match="deadline passed"):
+        wait_for_key(m.client(researcher), lic.licence_id, timeout=0.0)
+    m.client(researcher).refund(lic.licence_id)
+    with pytest.raises(NotLicensed, match="refunded"):
+        wait_for_key(m.client(researcher), lic.licence_id, timeout=0.0)

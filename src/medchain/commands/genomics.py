@@ -361,7 +361,11 @@ def download(account: Any, dataset_id: int, out: Path, purpose: str, key_file: P
 
         public = KeyEnvelope.from_bytes(store.cat(found[0])).recipient_public_key
         private = KeyStore(keys_dir).load(format_did(me, client_chain_id()), public, passphrase)
-    with _progress(None, "download", not as_json) as advance:
+    from medchain.genomics.data import read_metadata
+
+    meta = read_metadata(store, client.dataset_client().dataset(dataset_id))
+    total = meta.plaintext_size if meta.plaintext_size > 0 else None
+    with _progress(total, "download", not as_json) as advance:
         got = fetch(client, store, dataset_id, me, private, mask(purpose), out, progress=advance)
     emit({"dataset_id": dataset_id, "path": got.path, "bytes": got.plaintext_size,
           "ciphertext_sha256": got.ciphertext_hash}, as_json)  # fmt: skip

@@ -196,6 +196,12 @@ def wait_for_key(
             raise NotLicensed(
                 f"licence {licence_id:#x} is {lic.status.name.lower()}: no key will come"
             )
+        # Every later block is past the head, so head >= keyDeadline means no key can come.
+        if lic.status == LicenceStatus.PENDING and _chain_now() >= lic.key_deadline:
+            raise NotLicensed(
+                f"licence {licence_id:#x}: the key delivery deadline passed without a key; "
+                "reclaim the payment with `medchain genomics refund`"
+            )
         if time.monotonic() >= deadline:
             raise TimeoutError(f"no key envelope for licence {licence_id:#x} after {timeout:.0f} s")
         time.sleep(poll)
@@ -284,6 +290,12 @@ def download(
     finally:
         tmp.unlink(missing_ok=True)
     return Download(dataset_id, out, size, info.ciphertext_hash)
+
+
+def _chain_now() -> int:
+    from ape import chain
+
+    return int(chain.blocks.head.timestamp)
 
 
 def info_registry(client: GenomicsClient) -> str:
