@@ -13,7 +13,8 @@ interface IDIDRegistry {
     /// @notice One change inside a batch. `kind` selects the operation and which fields
     /// are read: 0 ChangeOwner(account = new owner); 1 AddDelegate(name = delegate type,
     /// account = delegate, validity); 2 RevokeDelegate(name, account); 3 SetAttribute(name,
-    /// value, validity); 4 RevokeAttribute(name, value). Unused fields must be zero/empty.
+    /// value, validity); 4 RevokeAttribute(name, value). Fields an operation does not read
+    /// are ignored (still covered by the signature in {batchTyped}).
     struct Operation {
         uint8 kind;
         bytes32 name;
