@@ -294,3 +294,15 @@ def test_reentrant_attacker_cannot_drain(m, project, deployer, patient, research
     assert chain.provider.get_balance(attacker.address) == owed
     # The honest researcher's escrow is untouched.
     assert chain.provider.get_balance(m.market.address) >= PRICE
+
+
+def test_is_licensed_cost_does_not_grow_with_licences(m, patient, researcher, roles):
+    d = m.list(patient)
+    o = m.offer(patient, d)
+    m.buy(researcher, o)
+    before = m.market.isLicensed.estimate_gas_cost(d, researcher, HMB)
+    for role in ("provider", "lab", "monitor", "sponsor"):
+        m.buy(roles[role], o)
+    after = m.market.isLicensed.estimate_gas_cost(d, researcher, HMB)
+    assert before == after
+    assert m.market.isLicensed.estimate_gas_cost(d, roles["sponsor"], HMB) == after
