@@ -78,6 +78,9 @@ def test_deactivation_is_final(registry, patient):
         registry.changeOwner(patient, patient, sender=patient)
     with ape.reverts(registry.IdentityDeactivated, identity=patient.address):
         registry.setAttribute(patient, ENC, b"", 1, sender=patient)
+    # an unrecoverable legacy signature (ecrecover -> 0) cannot pass for the zero owner
+    with ape.reverts(registry.IdentityDeactivated, identity=patient.address):
+        registry.changeOwnerSigned(patient, 27, b"\0" * 32, b"\0" * 32, patient, sender=patient)
 
 
 def test_validity_overflow_is_a_named_error(registry, patient, lab):
