@@ -383,3 +383,23 @@ def test_severity_validation(trial, investigator):
         c.logAdverseEvent(tid, SITE_A, H(b"s"), 0x86, H(b"r"), sender=investigator)
     with pytest.raises(InvalidInput):
         severity_code(0, True)
+
+
+def test_dirty_calldata_refused_before_it_reaches_the_hash(trial, investigator, chain):
+    """Static entries hash and log their calldata words directly, so the ABI decoder must
+    refuse a word with dirty high bits (it would hash differently from what readers decode)."""
+    from eth_abi import encode
+    from eth_tester.exceptions import TransactionFailed
+    from web3.exceptions import ContractLogicError
+
+    from medchain.trials import keccak
+
+    selector = keccak(b"enroll(uint64,bytes32,uint32,uint16)")[:4]
+    clean = encode(["uint64", "bytes32", "uint32", "uint16"], [trial.trial_id, H(b"s"), SITE_A, 1])
+    web3 = chain.provider.web3
+    call = {"from": investigator.address, "to": trial.client.address}
+    web3.eth.call({**call, "data": "0x" + (selector + clean).hex()})  # accepted as is
+    dirty = bytearray(clean)
+    dirty[64] = 0x01  # high byte of the uint32 site word
+    with pytest.raises((ContractLogicError, TransactionFailed)):  # web3 node / EthTester
+        web3.eth.call({**call, "data": "0x" + (selector + bytes(dirty)).hex()})
