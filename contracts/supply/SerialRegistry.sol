@@ -141,7 +141,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         string calldata manifestCid
     ) external returns (bytes32 lotId) {
         _requireGtinOwner(gtin);
-        _expiryEnd(expiry); // validates
+        _splitDate(expiry); // validates YYMMDD
         lotId = lotIdOf(gtin, lot);
         if (lot == bytes20(0) || root == bytes32(0) || count == 0) revert SerialRegistryInvalidLot(lotId, count);
         Container storage c = _containers[lotId];
@@ -603,7 +603,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         // Safe: number < 1e18 and at most 9 iterations; sums stay below 300.
         unchecked {
             uint256 rest = number / 10;
-            uint256 sum;
+            uint256 sum = 0;
             for (uint256 i = 1; i < digits; i += 2) {
                 uint256 pair = rest % 100;
                 sum += (pair % 10) * 3 + pair / 10;
@@ -615,24 +615,36 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
 
     /// @dev Start of the day after expiry (UTC), validating YYMMDD (years 2000-2099).
     function _expiryEnd(uint24 expiry) private pure returns (uint256) {
+        (uint256 year, uint256 month, uint256 day) = _splitDate(expiry);
+        return (_daysFromCivil(year, month, day) + 1) * 1 days;
+    }
+
+    /// @dev YYMMDD -> (year, month, day), refusing impossible dates; DD = 00 is the last day.
+    function _splitDate(uint24 expiry) private pure returns (uint256 year, uint256 month, uint256 day) {
         if (expiry > 991231) revert SerialRegistryInvalidExpiry(expiry);
-        // Safe: expiry <= 991231, so every intermediate below is small and non-negative
-        // (year >= 2000 keeps `year - 1` and the 719468 epoch offset from underflowing).
+        uint256 last;
+        // Safe: expiry <= 991231, so year <= 2099 and nothing can overflow.
         unchecked {
-            uint256 year = 2000 + uint256(expiry) / 10000;
-            uint256 month = (uint256(expiry) / 100) % 100;
-            uint256 day = uint256(expiry) % 100;
-            uint256 last = month == 2
+            year = 2000 + uint256(expiry) / 10000;
+            month = (uint256(expiry) / 100) % 100;
+            day = uint256(expiry) % 100;
+            last = month == 2
                 ? (year % 4 == 0 ? 29 : 28) // 2000-2099: every 4th year is a leap year
                 : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31);
-            if (month == 0 || month > 12 || day > last) revert SerialRegistryInvalidExpiry(expiry);
-            if (day == 0) day = last;
-            // Days since 1970-01-01 (H. Hinnant's days_from_civil), plus one day.
+        }
+        if (month == 0 || month > 12 || day > last) revert SerialRegistryInvalidExpiry(expiry);
+        if (day == 0) day = last;
+    }
+
+    /// @dev Days since 1970-01-01 of a valid date in 2000-2099 (H. Hinnant's days_from_civil
+    /// with the 400-year era folded in: 365y + y/4 - y/100 + y/400 for the March-based year).
+    function _daysFromCivil(uint256 year, uint256 month, uint256 day) private pure returns (uint256) {
+        // Safe: year >= 2000 and 1 <= month <= 12, so nothing underflows (the result is
+        // at least 10,957, 2000-01-01) and every term is far below 2^256.
+        unchecked {
             uint256 y = month <= 2 ? year - 1 : year;
-            uint256 yoe = y % 400;
             uint256 doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-            uint256 doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-            return ((y / 400) * 146097 + doe - 719468 + 1) * 1 days;
+            return 365 * y + y / 4 - y / 100 + y / 400 + doy - 719468;
         }
     }
 }
