@@ -1033,8 +1033,18 @@ class TrialsClient(ContractClient):
             raise InvalidInput(f"no trial {trial_id} in the TrialRegistry at {self.address}")
         return info
 
-    def chain_head(self, trial_id: int) -> tuple[bytes, int]:
-        head, count = self.call("chainHead", trial_id)
+    def chain_head(self, trial_id: int, block: int | None = None) -> tuple[bytes, int]:
+        """(head, entry count) now, or as of `block` (an export's consistent snapshot)."""
+        if block is None:
+            head, count = self.call("chainHead", trial_id)
+            return bytes(head), int(count)
+        from ape import chain
+
+        data = keccak(b"chainHead(uint64)")[:4] + int(trial_id).to_bytes(32, "big")
+        reply = chain.provider.web3.eth.call(
+            {"to": self.address, "data": "0x" + data.hex()}, block_identifier=block
+        )
+        head, count = abi_decode(["bytes32", "uint64"], bytes(reply))
         return bytes(head), int(count)
 
     # ---- export and verify
@@ -1087,8 +1097,9 @@ class TrialsClient(ContractClient):
         from ape import chain
 
         info = self.trial(trial_id)
-        last = chain.blocks.head.number if to_block is None else to_block
-        head_now, count_now = self.chain_head(trial_id)
+        last = int(chain.blocks.head.number if to_block is None else to_block)
+        # The chain's head as of the last block read, so entries added meanwhile do not count.
+        head_now, count_now = self.chain_head(trial_id, block=last)
         raw = self.fetch_logs(
             trial_id,
             info.registered_block if from_block is None else from_block,
@@ -1163,7 +1174,8 @@ class TrialsClient(ContractClient):
         for index, truth in enumerate(theirs):
             if index >= len(ours):
                 raise LogIntegrityError(
-                    f"log truncated: it ends before seq {index}; the chain has {len(theirs)} entries",
+                    f"log truncated: it ends before seq {index}; the chain has {len(theirs)} "
+                    "entries (or the log was exported before the later ones were added)",
                     seq=index,
                     kind="truncated",
                 )

@@ -153,3 +153,19 @@ def test_export_in_one_range_equals_export_in_many(exported):
     client, log = exported
     again = client.export(log["trialId"], batch_blocks=1_000_000)
     assert again["entries"] == log["entries"]
+
+
+def test_export_as_of_a_block_and_a_stale_log(
+    client, sponsor, ethics, investigator, investigator2, monitor, chain
+):
+    from trialkit import register_trial
+
+    t = register_trial(client, sponsor, ethics, investigator, investigator2, monitor)
+    client.enroll(t.trial_id, SITE_A, "A-1", sender=investigator)
+    block = chain.blocks.head.number
+    client.enroll(t.trial_id, SITE_A, "A-2", sender=investigator)
+    earlier = client.export(t.trial_id, to_block=block)  # consistent snapshot at that block
+    assert len(earlier["entries"]) == earlier["entryCount"] == 6
+    verify_log(earlier)
+    err = _expect(client.verify, earlier, 6, "truncated")  # the chain has moved on
+    assert "exported before" in str(err)
