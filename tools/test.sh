@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite: compile, pytest (in-process chain, anvil, js-ipfs), ruff,
-# mypy and Slither. Called by `make test` and so by .ci/run.
+# The whole test suite: compile, ruff, mypy, Slither, then pytest (in-process chain,
+# anvil, js-ipfs). Called by `make test` and so by .ci/run. Each gate runs on its own
+# line so that `set -e` stops at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/env.sh
-echo "== compile"; ape compile
-echo "== ruff";    ruff format --check . && ruff check .
-echo "== mypy";    mypy
-echo "== slither"; python -m medchain.toolchain slither
-echo "== pytest";  ape test "$@"
+echo "== compile"
+ape compile
+echo "== ruff"
+ruff format --check .
+ruff check .
+echo "== mypy"
+mypy
+echo "== slither"
+python -m medchain.toolchain slither
+echo "== pytest"
+ape test --durations=15 "$@"
