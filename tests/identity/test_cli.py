@@ -134,3 +134,12 @@ def test_encrypted_add_key_and_relayed_owner_change(run, registry, accounts, tmp
     relayed = run("did", "relay", str(request), "--account", "TEST::0")
     assert relayed.exit_code == 0, relayed.output
     assert registry.identityOwner(me) == new_owner
+
+
+def test_resolving_against_an_empty_address_is_refused():
+    out = CliRunner(mix_stderr=False).invoke(
+        cli,
+        ["did", "resolve", "did:ethr:0x539:0x" + "ab" * 20, *NET, "--registry", "0x" + "12" * 20],
+    )
+    assert out.exit_code == 1
+    assert out.stderr.startswith("error: no contract at 0x1212")

@@ -28,7 +28,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
-from medchain.errors import ConfigurationError, IntegrityError, InvalidInput
+from medchain.errors import ConfigurationError, DeploymentMismatch, IntegrityError, InvalidInput
 from medchain.identity.client import from_bytes32
 from medchain.identity.did import EthrDID, decompress_public_key, parse_did, to_did
 
@@ -140,6 +140,13 @@ class DIDResolver:
         self.start_block = int(start_block)
         self.chunk = int(chunk)
         self.log_queries = 0  # eth_getLogs calls made (for benchmarks)
+        if not bytes(web3.eth.get_code(self.registry)):
+            # An empty address answers every query with "no changes": refuse instead of
+            # producing plausible but wrong documents (stale address book, reset chain).
+            raise DeploymentMismatch(
+                f"no contract at {self.registry} on chain {self.chain_id}: not a DIDRegistry "
+                "(wrong --registry, or the chain was reset; deploy again)"
+            )
 
     @classmethod
     def connected(cls, registry: Any = None, **kw: Any) -> DIDResolver:
