@@ -17,7 +17,7 @@ from trialkit import PROTOCOL_CID, SITE_A, SITE_B, register_trial
 from medchain.errors import ContractRevert
 from medchain.trials import Role, TrialStatus, document_hash
 
-ACTORS = ("sponsor", "ethics", "investigator", "investigator2", "monitor", "patient")
+ACTORS = ("sponsor", "ethics", "approver1", "investigator", "investigator2", "monitor", "patient")
 SITES = (SITE_A, SITE_B)
 actors = st.sampled_from(ACTORS)
 sites = st.sampled_from(SITES)
@@ -245,6 +245,33 @@ class TrialMachine(RuleBasedStateMachine):
         if expected is None:
             (m.sites.setdefault(who, set()).add if grant else m.sites[who].discard)(site)
 
+    @rule(
+        actor=actors,
+        who=st.sampled_from(("ethics", "approver1", "monitor", "patient")),
+        ethics_role=st.booleans(),
+        grant=st.booleans(),
+    )
+    def member_role(self, actor: str, who: str, ethics_role: bool, grant: bool) -> None:
+        """Ethics-board membership (by the board only, never emptied) and monitors (sponsor)."""
+        m = self.model
+        members = m.ethics if ethics_role else m.monitors
+        expected = None
+        if ethics_role and actor not in m.ethics:
+            expected = "NotEthicsBoard"
+        elif not ethics_role and actor != "sponsor":
+            expected = "NotSponsor"
+        elif not m.running:
+            expected = "TrialNotActive"
+        elif (who in members) == grant:
+            expected = "RoleUnchanged"
+        elif ethics_role and not grant and len(m.ethics) == 1:
+            expected = "LastEthicsMember"
+        role = Role.ETHICS if ethics_role else Role.MONITOR
+        fn = self.client.grant_role if grant else self.client.revoke_role
+        self._do(expected, lambda: fn(self.tid, self.roles[who], role, 0, sender=self.roles[actor]))
+        if expected is None:
+            (members.add if grant else members.discard)(who)
+
     @rule(actor=actors, data=st.data())
     def lock(self, actor: str, data) -> None:
         if data.draw(st.integers(0, 4), label="lock?") != 0:
@@ -281,6 +308,7 @@ class TrialMachine(RuleBasedStateMachine):
         assert info.entry_count == m.entries
         assert info.protocol_hash == "0x" + m.protocol_hash.hex()
         assert self.client.pending_amendment(self.tid).version == (m.pending[0] if m.pending else 0)
+        assert info.ethics_count == len(m.ethics)
 
     def teardown(self) -> None:
         report = self.client.verify(self.client.export(self.tid))
