@@ -486,6 +486,10 @@ def verify_log(log: Mapping[str, Any]) -> VerificationReport:
         )
     report = VerificationReport(trial_id=trial_id, entry_count=len(entries), head="")
     for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise LogIntegrityError(
+                f"entry at position {index} is not an object", seq=index, kind="edited"
+            )
         seq = entry.get("seq")
         if seq != index:
             _raise_order(index, seq, entries)
