@@ -21,20 +21,24 @@ from medchain.errors import IntegrityError, InvalidInput
 from .gs1 import ProductIdentifier, to_bytes20
 
 
-def _keccak_backend() -> tuple[str, Callable[[bytes], bytes]]:
+def _keccak_backend() -> tuple[str, Callable[[bytes], Any]]:
+    """(name, constructor) where constructor(data).digest() is keccak256(data)."""
     # safe-pysha3 is ~8x faster per call than pycryptodome for 32-128 byte inputs.
     try:
         import sha3  # type: ignore[import-not-found]
 
-        k = sha3.keccak_256
-        return "pysha3", lambda data: k(data).digest()
+        return "pysha3", sha3.keccak_256
     except ImportError:  # pragma: no cover - depends on the environment
         from Crypto.Hash import keccak as _k
 
-        return "pycryptodome", lambda data: _k.new(digest_bits=256, data=data).digest()
+        return "pycryptodome", lambda data: _k.new(digest_bits=256, data=data)
 
 
-KECCAK_BACKEND, keccak = _keccak_backend()
+KECCAK_BACKEND, _keccak_new = _keccak_backend()
+
+
+def keccak(data: bytes) -> bytes:
+    return bytes(_keccak_new(data).digest())
 
 
 def leaf_prefix(gtin: int | str, lot: str, expiry: int | str) -> bytes:
@@ -55,13 +59,15 @@ def leaf(pid: ProductIdentifier) -> bytes:
 def lot_leaves(gtin: int | str, lot: str, expiry: int | str, serials: Iterable[str]) -> list[bytes]:
     """The leaves of every serial of one lot (serials must be valid AI 21 values)."""
     prefix = leaf_prefix(gtin, lot, expiry)
-    k = keccak
-    out = []
+    new = _keccak_new  # the hash constructor itself: no wrapper call per hash
+    pads = [b"\0" * (32 - n) for n in range(33)]
+    out: list[bytes] = []
+    append = out.append
     for serial in serials:
         raw = serial.encode("ascii")
         if not 0 < len(raw) <= 20:
             raise InvalidInput(f"AI (21) serial {serial!r}: must be 1-20 characters")
-        out.append(k(k(prefix + raw + b"\0" * (32 - len(raw)))))
+        append(new(new(prefix + raw + pads[len(raw)]).digest()).digest())
     return out
 
 
@@ -102,10 +108,10 @@ class MerkleTree:
             raise InvalidInput("a Merkle tree needs at least one leaf")
         level = list(leaves)
         self.levels: list[list[bytes]] = [level]
-        k = keccak
+        new = _keccak_new
         while len(level) > 1:
             nxt = [
-                k(a + b) if a < b else k(b + a)
+                new(a + b).digest() if a < b else new(b + a).digest()
                 for a, b in zip(level[0::2], level[1::2], strict=False)
             ]
             if len(level) % 2:
