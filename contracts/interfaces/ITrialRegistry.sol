@@ -86,6 +86,8 @@ interface ITrialRegistry {
     error InvalidSite(uint64 trialId, Role role, uint32 siteId);
     /// @notice `account` already investigates `max` sites in this trial.
     error TooManySites(uint64 trialId, address account, uint256 max);
+    /// @notice The sponsor cannot sit on its own trial's ethics board (it would approve its own amendments).
+    error SponsorOnEthicsBoard(uint64 trialId, address sponsor);
     /// @notice The last ethics-board member cannot leave: a trial always has oversight.
     error LastEthicsMember(uint64 trialId, address account);
     /// @notice The trial's status forbids this action (`status` is the current one).

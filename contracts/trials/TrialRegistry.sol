@@ -109,7 +109,7 @@ contract TrialRegistry is ITrialRegistry {
     /// @return trialId The new trial's id (sequential from 1).
     /// Requirements:
     /// - no trial of the caller under `registryId`; hashes non-zero; CID 1..128 bytes;
-    /// - 1..16 distinct non-zero ethics-board members.
+    /// - 1..16 distinct non-zero ethics-board members, none of them the sponsor.
     /// Emits {TrialRegistered}.
     function register(
         bytes32 registryId,
@@ -135,6 +135,7 @@ contract TrialRegistry is ITrialRegistry {
         for (uint256 i; i < members; ++i) {
             address member = ethicsBoard[i];
             if (member == address(0)) revert ZeroAddress("ethicsBoard");
+            if (member == msg.sender) revert SponsorOnEthicsBoard(trialId, member);
             uint256 word = _members[trialId][member];
             if (word & _ETHICS_BIT != 0) revert RoleUnchanged(trialId, member, Role.Ethics, 0);
             _members[trialId][member] = word | _ETHICS_BIT;
@@ -189,7 +190,8 @@ contract TrialRegistry is ITrialRegistry {
     /// @param siteId The site number of an investigator (> 0); 0 for other roles.
     /// Requirements:
     /// - caller is the sponsor (Investigator, Monitor) or an ethics-board member (Ethics);
-    /// - trial not terminated or closed; `account` non-zero and not already in the role.
+    /// - trial not terminated or closed; `account` non-zero and not already in the role;
+    /// - the sponsor never joins the ethics board.
     /// Emits {TrialRoleGranted}.
     function grantRole(uint64 trialId, address account, Role role, uint32 siteId) external {
         Trial storage t = _existing(trialId);
@@ -203,6 +205,7 @@ contract TrialRegistry is ITrialRegistry {
         } else {
             uint256 bit = role == Role.Monitor ? _MONITOR_BIT : _ETHICS_BIT;
             if (word & bit != 0) revert RoleUnchanged(trialId, account, role, siteId);
+            if (role == Role.Ethics && account == t.sponsor) revert SponsorOnEthicsBoard(trialId, account);
             word |= bit;
             // At most one increment per distinct account; 65,535 members is unreachable in practice
             // and would revert on overflow (checked arithmetic).

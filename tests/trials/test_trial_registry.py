@@ -69,6 +69,8 @@ def test_registration_input_refusals(client, sponsor, ethics):
         c.register(rid, H(b"p"), PROTOCOL_CID, H(b"o"), 1, [], sender=sponsor)
     with ape.reverts(c.RoleUnchanged):
         c.register(rid, H(b"p"), PROTOCOL_CID, H(b"o"), 1, [ethics, ethics], sender=sponsor)
+    with ape.reverts(c.SponsorOnEthicsBoard, sponsor=sponsor.address):
+        c.register(rid, H(b"p"), PROTOCOL_CID, H(b"o"), 1, [ethics, sponsor], sender=sponsor)
     with pytest.raises(InvalidInput):
         registry_id_bytes("X" * 33)
 
@@ -233,6 +235,9 @@ def test_ethics_board_changes_only_by_itself_and_never_empty(roles, sponsor, eth
     with pytest.raises(ContractRevert) as err:
         c.revoke_role(tid, ethics, Role.ETHICS, sender=ethics)
     assert err.value.error_name == "LastEthicsMember"
+    with pytest.raises(ContractRevert) as err:  # the board cannot co-opt the sponsor either
+        c.grant_role(tid, sponsor, Role.ETHICS, sender=ethics)
+    assert err.value.error_name == "SponsorOnEthicsBoard"
     c.grant_role(tid, approver1, Role.ETHICS, sender=ethics)
     c.revoke_role(tid, ethics, Role.ETHICS, sender=approver1)  # hand-over to a successor board
     assert not c.has_role(tid, ethics, Role.ETHICS)
