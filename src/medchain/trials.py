@@ -1142,9 +1142,14 @@ class TrialsClient(ContractClient):
         again and compared entry by entry to name the first entry that differs."""
         from ape import chain
 
-        trial_id = int(log.get("trialId", 0))
+        try:
+            trial_id, chain_id = int(log["trialId"]), int(log["chainId"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LogIntegrityError(
+                f"log header is malformed: {exc}", seq=None, kind="edited"
+            ) from exc
         if (
-            int(log.get("chainId", -1)) != chain.chain_id
+            chain_id != chain.chain_id
             or str(log.get("registry", "")).lower() != self.address.lower()
         ):
             raise LogIntegrityError(
