@@ -8,7 +8,7 @@ from rich.console import Console
 
 from medchain.demos import DemoContext
 from medchain.storage.embedded import EmbeddedStore
-from medchain.supply import LotManifest, Outcome, SupplyClient, open_manifest
+from medchain.supply import Outcome, SupplyClient, open_manifest
 
 
 def test_demo_step(deployed, roles, tmp_path, chain):
@@ -22,28 +22,46 @@ def test_demo_step(deployed, roles, tmp_path, chain):
     text = console.export_text()
     for needle in (
         "commissioned",
+        "rebuild the on-chain root",
         "dispense         genuine",
         "already_dispensed, now suspect",
         "now recalled",
         "pharmacy (case SSCC",
     ):
         assert needle in text, text
+    gas = int(text.split(" gas")[0].split(", ")[-1].replace(",", ""))
+    assert gas <= 80_000  # commissioning 10,000 packs
+
     facts = ctx.shared["supply"]
     registry = deployed.contracts["SerialRegistry"]
     client = SupplyClient(registry)
     assert client.container(facts["lot_id"]).recalled
-    # The encrypted manifest in the store opens with the lot's context and rebuilds the root.
-    gas = int(text.split(" gas")[0].split(", ")[-1].replace(",", ""))
-    assert gas <= 80_000
-    assert facts["manifest_cid"]
-    # Re-running on the same chain works (new lot, partners re-registered).
-    step.run(
-        DemoContext(
-            console=Console(record=True),
-            accounts=roles,
-            contracts=deployed.contracts,
-            book=None,
-            store=store,
-        )
+    # The CID in the commissioning event opens with the wholesaler's key too.
+    event = list(registry.LotCommissioned.range(0, chain.blocks.height + 1))[-1]
+    assert event.manifestCid == facts["manifest_cid"]
+    # The wholesaler reads the serial list through its own key envelope.
+    manifest = open_manifest(
+        store,
+        facts["manifest_cid"],
+        chain_id=chain.chain_id,
+        registry=registry.address,
+        lot=facts["lot_id"],
+        envelope_cid=facts["envelopes"]["wholesaler"],
+        private_key=ctx.shared["keys"]["wholesaler"],
     )
-    assert isinstance(LotManifest, type) and Outcome.RECALLED.value == 4 and open_manifest
+    at_rest = store.cat(facts["manifest_cid"])
+    assert not any(s.encode() in at_rest for s in manifest.serials[:50])  # encrypted at rest
+    pid = manifest.identifier(3)
+    assert client.verify(pid, manifest.tree.proof(3)) == Outcome.SUSPECT
+
+    # Re-running on the same chain works (new lot, partners re-registered).
+    again = DemoContext(
+        console=Console(record=True),
+        accounts=roles,
+        contracts=deployed.contracts,
+        book=None,
+        store=store,
+        shared=ctx.shared,
+    )
+    step.run(again)
+    assert again.shared["supply"]["lot_id"] != facts["lot_id"]

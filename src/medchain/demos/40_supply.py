@@ -5,9 +5,10 @@ serial is caught and recorded as suspect; the manufacturer recalls the lot."""
 
 from __future__ import annotations
 
-from typing import Any
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from medchain.demos import DemoContext
+from medchain.storage import open_store
 from medchain.supply import (
     LotManifest,
     MerkleTree,
@@ -16,6 +17,7 @@ from medchain.supply import (
     SupplyClient,
     make_gtin,
     make_sscc,
+    open_manifest,
     product_identifier,
     upload_manifest,
 )
@@ -25,11 +27,13 @@ LOT_SIZE = 10_000
 CASE_SIZE = 12
 
 
-def _public_key(ctx: DemoContext, role: str) -> Any | None:
-    key = ctx.shared.get("keys", {}).get(role)
+def _key(ctx: DemoContext, role: str) -> X25519PrivateKey:
+    """The role's X25519 key from the identity step, or a fresh one published here."""
+    keys = ctx.shared.setdefault("keys", {})
+    key = keys.get(role)
     if key is None:
-        return None
-    return key.public_key() if hasattr(key, "public_key") else None
+        key = keys[role] = X25519PrivateKey.generate()
+    return key if isinstance(key, X25519PrivateKey) else X25519PrivateKey.from_private_bytes(key)
 
 
 def run(ctx: DemoContext) -> None:
@@ -57,28 +61,37 @@ def run(ctx: DemoContext) -> None:
     manifest = LotManifest(
         gtin, f"LOT{run_tag}", "281100", [f"P{run_tag}{i:06d}" for i in range(LOT_SIZE)]
     )
-    recipients = {
-        r: k for r in ("wholesaler", "pharmacy") if (k := _public_key(ctx, r)) is not None
-    }
-    cid = ""
-    if ctx.store is not None:
-        up = upload_manifest(
-            ctx.store,
-            manifest,
-            chain_id=chain.chain_id,
-            registry=registry.address,
-            recipients=recipients,
-        )
-        cid = up.cid
-    lot = maker.commission(manifest, cid)
+    recipients = {r: _key(ctx, r).public_key() for r in ("wholesaler", "pharmacy")}
+    if ctx.store is None:
+        ctx.store = open_store()  # embedded under $MEDCHAIN_HOME/ipfs unless MEDCHAIN_IPFS_API
+    up = upload_manifest(
+        ctx.store,
+        manifest,
+        chain_id=chain.chain_id,
+        registry=registry.address,
+        recipients=recipients,
+    )
+    lot = maker.commission(manifest, up.cid)
     receipt = maker.last_receipt
     console.print(
         f"commissioned     GTIN {gtin} lot {manifest.lot} exp {manifest.expiry}: "
         f"{LOT_SIZE:,} packs, root 0x{manifest.root.hex()[:16]}…, {receipt.gas_used:,} gas"
     )
+    # The pharmacy opens the serial list with its own key (the CID comes from the event).
+    opened = open_manifest(
+        ctx.store,
+        up.cid,
+        chain_id=chain.chain_id,
+        registry=registry.address,
+        lot=lot,
+        envelope_cid=up.envelopes["pharmacy"],
+        private_key=_key(ctx, "pharmacy"),
+    )
+    on_chain_root = admin.container(lot).root
+    assert opened.root == on_chain_root, "decrypted manifest does not rebuild the on-chain root"
     console.print(
-        f"manifest         {cid or '(no store configured)'} (encrypted; "
-        f"key wrapped for {', '.join(recipients) or 'nobody yet'})"
+        f"manifest         {up.cid} (encrypted; key wrapped for wholesaler, pharmacy); "
+        f"pharmacy decrypted {len(opened.serials):,} serials, they rebuild the on-chain root"
     )
 
     # Manufacturer -> wholesaler (the whole lot), wholesaler packs a case for the pharmacy.
@@ -105,7 +118,7 @@ def run(ctx: DemoContext) -> None:
     )
     outcome = pharmacy.dispense(scanned, proof, case, case_tree.proof(3))
     console.print(
-        f"dispense         {outcome.name.lower()}; custodian of record "
+        f"dispense         {outcome.name.lower()}; the unit was held through the case by "
         f"{admin.custodian_of(scanned, case, case_tree.proof(3))}"
     )
 
@@ -125,4 +138,9 @@ def run(ctx: DemoContext) -> None:
         f"recall           lot {manifest.lot}; pack {other.serial} now "
         f"{admin.verify(other, manifest.tree.proof(7)).name.lower()}"
     )
-    ctx.shared["supply"] = {"lot_id": lot, "gtin": gtin, "lot": manifest.lot, "manifest_cid": cid}
+    ctx.shared["supply"] = {
+        "lot_id": lot,
+        "gtin": gtin,
+        "lot": manifest.lot,
+        "manifest_cid": up.cid,
+    }
