@@ -143,4 +143,5 @@ def run(ctx: DemoContext) -> None:
         "gtin": gtin,
         "lot": manifest.lot,
         "manifest_cid": up.cid,
+        "envelopes": up.envelopes,
     }
