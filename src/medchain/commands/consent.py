@@ -433,3 +433,39 @@ def status_cmd(
             },
             as_json,
         )
+
+
+ROLE_NAMES = {
+    "clinician": "CLINICIAN_ROLE",
+    "approver": "EMERGENCY_APPROVER_ROLE",
+    "privacy-officer": "PRIVACY_OFFICER_ROLE",
+}
+
+
+@connected_command(breakglass, "grant-role")
+@click.option("--role", type=click.Choice(sorted(ROLE_NAMES)), required=True)
+@click.option("--to", "member", required=True, help="Address that receives the role.")
+@_registry_option
+@json_option
+def grant_role_cmd(
+    account: Any, role: str, member: str, registry_address: str | None, as_json: bool
+) -> None:
+    """Give an account a break-glass role (default admin only)."""
+    from medchain.consent.model import address_of
+
+    client = _client(registry_address, require_account(account))
+    role_id = client.call(ROLE_NAMES[role])
+    receipt = client.transact("grantRole", role_id, address_of(member, "--to"))
+    emit({"role": role, "member": address_of(member), **_receipt(receipt)}, as_json)
+
+
+@connected_command(breakglass, "set-threshold")
+@click.argument("threshold", type=int)
+@_registry_option
+@json_option
+def set_threshold_cmd(
+    account: Any, threshold: int, registry_address: str | None, as_json: bool
+) -> None:
+    """Set how many emergency approvals activate an episode (default admin only)."""
+    client = _client(registry_address, require_account(account))
+    emit(_receipt(client.transact("setBreakGlassThreshold", threshold)), as_json)

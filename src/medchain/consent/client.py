@@ -607,7 +607,9 @@ class ConsentClient(ContractClient):
     def _audit_event(log: Any, stamps: dict[int, int]) -> AuditEvent:
         fields: dict[str, Any] = {}
         for name, value in dict(log.event_arguments).items():
-            if name == "scope":
+            if name in ("deny", "accepted"):
+                fields[name] = bool(value)
+            elif name == "scope":
                 fields["scope"] = scope_label(bytes(value))
             elif name in ("actions", "action"):
                 fields[name] = "|".join(action_names(int(value)))
@@ -626,7 +628,7 @@ class ConsentClient(ContractClient):
         return AuditEvent(
             block=int(log.block_number),
             timestamp=stamps[int(log.block_number)],
-            tx=str(log.transaction_hash),
+            tx=_hex_hash(log.transaction_hash),
             log_index=int(log.log_index),
             event=str(log.event_name),
             fields=fields,
@@ -659,6 +661,13 @@ def audit_csv(events: Sequence[AuditEvent]) -> str:
     for event in events:
         writer.writerow({k: ("" if v is None else v) for k, v in event.to_json().items()})
     return out.getvalue()
+
+
+def _hex_hash(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    text = str(value)
+    return text if text.startswith("0x") else "0x" + text
 
 
 def _http_uri() -> str | None:

@@ -1,0 +1,151 @@
+"""The `medchain consent` / `medchain breakglass` commands end to end against a running
+anvil node reached by URI (the shape of a private chain): deploy, grant, check, sign and
+relay, audit as CSV, a break-glass episode, and a one-line refusal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+# test accounts: 0 deployer, 1 patient, 2 provider (clinician), 13/14 approvers, 16 officer
+PATIENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+PROVIDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+def _test_address(index: int) -> str:
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    mnemonic = "test test test test test test test test test test test junk"
+    return Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}").address
+
+
+APPROVER1, APPROVER2, OFFICER = _test_address(13), _test_address(14), _test_address(16)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    port = _free_port()
+    home = tmp_path_factory.mktemp("consent-cli")
+    env = {
+        **os.environ,
+        "MEDCHAIN_HOME": str(home / "home"),
+        "MEDCHAIN_DEPLOYMENTS": str(home / "deployments"),
+    }
+    process = subprocess.Popen(
+        ["anvil", "--host", "127.0.0.1", "--port", str(port), "--accounts", "20", "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail("anvil did not start")
+        uri = f"http://127.0.0.1:{port}"
+        deployed = subprocess.run(
+            [str(BIN / "ape"), "run", "deploy", "--network", uri, "--account", "TEST::0"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
+        yield uri, env, home
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _payload(out: subprocess.CompletedProcess) -> str:
+    """stdout without ape's connection log lines (ape logs INFO to stdout)."""
+    return "\n".join(line for line in out.stdout.splitlines() if not line.startswith("INFO:"))
+
+
+def _json(out: subprocess.CompletedProcess):
+    assert out.returncode == 0, out.stdout + out.stderr
+    return json.loads(_payload(out))
+
+
+def _medchain(node, *args: str, account: int | None = None) -> subprocess.CompletedProcess:
+    uri, env, _ = node
+    extra = ["--network", uri] + (["--account", f"TEST::{account}"] if account is not None else [])
+    return subprocess.run(
+        [str(BIN / "medchain"), *args, *extra],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.anvil
+def test_consent_cli_end_to_end(node):
+    _, _, home = node
+    out = _medchain(
+        node, "consent", "grant", "--grantee", PROVIDER, "--scope", "category:laboratory",
+        "--actions", "read", "--purpose", "TREAT", "--until", "+30d", "--json", account=1,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert _json(out)["gas"] < 50_000
+    check = ("consent", "check", "--patient", PATIENT, "--grantee", PROVIDER, "--json")
+    out = _medchain(node, *check, "--scope", "category:laboratory")
+    assert _json(out) == {"allowed": True}, out.stderr
+
+    signed = home / "signed.json"
+    out = _medchain(
+        node, "consent", "sign", "--grantee", PROVIDER, "--scope", "Immunization",
+        "--out", str(signed), account=1,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert _medchain(node, "consent", "relay", str(signed), account=5).returncode == 0
+    out = _medchain(node, "consent", "relay", str(signed), account=5)
+    assert (
+        out.returncode == 1
+        and out.stderr.startswith("error: ")
+        and "InvalidAccountNonce" in out.stderr
+    )
+    assert len(out.stderr.strip().splitlines()) == 1
+
+    roles = [("clinician", PROVIDER), ("approver", APPROVER1), ("approver", APPROVER2),
+             ("privacy-officer", OFFICER)]  # fmt: skip
+    for role, member in roles:
+        out = _medchain(node, "breakglass", "grant-role", "--role", role, "--to", member, account=0)
+        assert out.returncode == 0, out.stderr
+    out = _medchain(
+        node, "breakglass", "grant-role", "--role", "approver", "--to", PATIENT, account=1
+    )
+    assert out.returncode == 1 and "AccessControlUnauthorizedAccount" in out.stderr
+    out = _medchain(node, "breakglass", "request", "--patient", PATIENT, "--reason", "ED",
+                    "--duration", "1h", "--json", account=2)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    episode = str(_json(out)["episode"])
+    assert _medchain(node, "breakglass", "approve", episode, account=13).returncode == 0
+    out = _medchain(node, "breakglass", "approve", episode, "--json", account=14)
+    assert _json(out)["status"] == "active", out.stderr
+    out = _medchain(node, "breakglass", "review", episode, "--accept", "--notes", "ok", account=16)
+    assert out.returncode == 1 and "BreakGlassStillActive" in out.stderr
+
+    out = _medchain(node, "consent", "audit", "--patient", PATIENT, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(_payload(out))))
+    assert [r["event"] for r in rows][:2] == ["ConsentGranted", "ConsentGranted"]
+    assert "BreakGlassActivated" in {r["event"] for r in rows}
+
+    out = _medchain(node, "consent", "list", "--patient", PATIENT, "--fhir")
+    resource = _json(out)
+    assert resource["resourceType"] == "Consent" and len(resource["provision"]["provision"]) == 2
