@@ -14,7 +14,7 @@ def token(project, deployer):
 
 @pytest.fixture(scope="module")
 def treasury(roles):
-    return roles["ethics"]
+    return roles["sponsor"]  # within the 10 funded accounts anvil has
 
 
 @pytest.fixture(scope="module")

@@ -19,17 +19,19 @@ from cryptography.hazmat.primitives.serialization import (
 from medchain.cli import cli
 from medchain.identity import DIDRegistryClient
 
-NET = ["--network", "ethereum:local:test"]
 GENOME = b"@read1\nACGTACGTTTGA\n+\nIIIIIIIIIIII\n" * 5_000
 
 
 @pytest.fixture
 def run(market, monkeypatch, tmp_path):
     monkeypatch.setenv("MEDCHAIN_HOME", str(tmp_path / "home"))
+    from ape import networks
+
     runner = CliRunner(mix_stderr=False)
+    net = ["--network", networks.provider.network.choice]  # the chain the test runs on
 
     def invoke(*args: str):
-        return runner.invoke(cli, ["genomics", *args, *NET, "--market", market.address])
+        return runner.invoke(cli, ["genomics", *args, *net, "--market", market.address])
 
     return invoke
 

@@ -30,8 +30,8 @@ class Lic:
 
 
 def test_money_is_conserved(project, chain, roles):
-    deployer, owner, lab, treasury = (roles[r] for r in ("deployer", "patient", "lab", "ethics"))
-    researchers = [roles[r] for r in ("researcher", "provider", "monitor")]
+    deployer, owner, lab, treasury = (roles[r] for r in ("deployer", "patient", "lab", "sponsor"))
+    researchers = [roles[r] for r in ("researcher", "provider", "pharmacy")]
 
     class Market(RuleBasedStateMachine):
         def __init__(self) -> None:
