@@ -44,8 +44,10 @@ contract PatientWallet is IERC1271 {
         view
         returns (bytes4)
     {
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, signature);
-        return err == ECDSA.RecoverError.NoError && recovered == _key
+        (address recovered, ECDSA.RecoverError err, bytes32 errArg) =
+            ECDSA.tryRecover(hash, signature);
+        // errArg is zero whenever err is NoError; checked so no return value goes unread.
+        return err == ECDSA.RecoverError.NoError && errArg == bytes32(0) && recovered == _key
             ? IERC1271.isValidSignature.selector
             : bytes4(0xffffffff);
     }
