@@ -167,15 +167,6 @@ class RecordsClient(ContractClient):
 
     contract_name = "RecordRegistry"
 
-    def call(self, method: str, *args: Any, **kw: Any) -> Any:
-        # ape's view handlers are called directly (they have no `.call`); the base
-        # class's `.call` only exists on transaction handlers. Same error mapping.
-        from medchain.errors import translate_errors
-
-        handler = getattr(self.contract, method)
-        with translate_errors(self.contract_name):
-            return handler.call(*args, **kw) if hasattr(handler, "call") else handler(*args, **kw)
-
     def chain_id(self) -> int:
         from ape import chain
 

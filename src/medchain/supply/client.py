@@ -11,7 +11,7 @@ from enum import IntEnum
 from typing import Any
 
 from medchain.client import ContractClient
-from medchain.errors import ContractRevert, InvalidInput, TransactionFailed, translate_errors
+from medchain.errors import InvalidInput
 
 from .gs1 import ProductIdentifier, normalize_sscc, to_bytes20
 from .manifest import LotManifest
@@ -80,20 +80,6 @@ class Container:
     pending_to: str | None
 
 
-def _revert_bytes(message: Any) -> bytes | None:
-    if isinstance(message, bytes | bytearray):
-        return bytes(message)
-    if isinstance(message, str) and message[:2] in ('b"', "b'"):
-        import ast
-
-        try:
-            value = ast.literal_eval(message)
-        except (ValueError, SyntaxError):
-            return None
-        return value if isinstance(value, bytes) else None
-    return None
-
-
 def aggregation_id(sscc: str | int) -> bytes:
     return int(normalize_sscc(sscc)).to_bytes(32, "big")
 
@@ -105,49 +91,12 @@ def _proof(items: Sequence[bytes]) -> list[bytes]:
 class SupplyClient(ContractClient):
     contract_name = "SerialRegistry"
 
-    def call(self, method: str, *args: Any, **kw: Any) -> Any:
-        """Read-only call. Ape's view-function handlers are called directly (they have no
-        `.call`); the error mapping is the foundation's `translate_errors`."""
-        handler = getattr(self.contract, method)
-        target = handler.call if hasattr(handler, "call") else handler
-        try:
-            with translate_errors(self.contract_name):
-                return target(*args, **kw)
-        except TransactionFailed as exc:
-            raise self._decoded(exc) from exc
-
     last_receipt: Any = None
 
     def transact(self, method: str, *args: Any, sender: Any | None = None, **tx: Any) -> Any:
         """Send a transaction (kept as `last_receipt`); reverts raise `ContractRevert`."""
-        try:
-            self.last_receipt = super().transact(method, *args, sender=sender, **tx)
-        except TransactionFailed as exc:
-            raise self._decoded(exc) from exc
+        self.last_receipt = super().transact(method, *args, sender=sender, **tx)
         return self.last_receipt
-
-    def _decoded(self, exc: TransactionFailed) -> TransactionFailed:
-        """Ape sometimes leaves a custom error undecoded (raw revert bytes as the message,
-        seen on EthTester when the data contains a newline byte): decode it with the ABI."""
-        if isinstance(exc, ContractRevert):
-            return exc
-        data = _revert_bytes(getattr(exc.__cause__, "revert_message", None))
-        if data is None or len(data) < 4:
-            return exc
-        from eth_abi import decode
-        from eth_utils import keccak, to_checksum_address
-
-        for error in self.contract.contract_type.errors:
-            if keccak(text=error.selector)[:4] != data[:4]:
-                continue
-            types = [i.canonical_type for i in error.inputs]
-            values = decode(types, data[4:])
-            args = {
-                str(i.name): to_checksum_address(v) if t == "address" else v
-                for i, t, v in zip(error.inputs, types, values, strict=True)
-            }
-            return ContractRevert(self.contract_name, error.name, args)
-        return exc
 
     # ------------------------------------------------------------ partners
 
