@@ -1,6 +1,7 @@
 """Deploy spec of the consent domain: ConsentRegistry on top of the DID registry,
 governed by the deployer (two-step, delayed admin transfer), with break-glass roles
-wired to the named accounts when the deployer provides them."""
+wired to the named accounts when the deployer provides them, and installed as
+RecordRegistry's write authorizer (providers with write consent anchor records)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,11 @@ def _args(ctx: DeployContext) -> list[Any]:
 
 
 def _wire(ctx: DeployContext, registry: Any) -> None:
-    """Grant the break-glass roles to whichever named accounts the deployer passed."""
+    """Make this registry RecordRegistry's write authorizer, and grant the break-glass
+    roles to whichever named accounts the deployer passed."""
+    records = ctx.contracts.get("RecordRegistry")
+    if records is not None and str(records.writeAuthorizer()) != str(registry.address):
+        records.setWriteAuthorizer(registry.address, sender=ctx.deployer)
     wanted = (
         (registry.EMERGENCY_APPROVER_ROLE(), APPROVER_ROLES),
         (registry.CLINICIAN_ROLE(), CLINICIAN_ROLES),
@@ -40,5 +45,11 @@ def _wire(ctx: DeployContext, registry: Any) -> None:
 
 
 SPECS = [
-    ContractSpec(name="ConsentRegistry", depends_on=("DIDRegistry",), args=_args, wire=_wire),
+    ContractSpec(
+        name="ConsentRegistry",
+        # RecordRegistry first, so the wiring can install consent as its write authorizer.
+        depends_on=("DIDRegistry", "RecordRegistry"),
+        args=_args,
+        wire=_wire,
+    ),
 ]

@@ -1,0 +1,36 @@
+"""Consent as RecordRegistry's write authorizer (wired by the deploy spec): a provider
+anchors a record for a patient only while it holds write consent for treatment on that
+record type."""
+
+from __future__ import annotations
+
+import os
+
+import ape
+
+from medchain.consent import ConsentClient, scope_id
+from medchain.storage.unixfs import compute_cid
+
+OBS = scope_id("Observation")
+
+
+def _request(patient) -> tuple:
+    rid = os.urandom(32)
+    cid = compute_cid(rid * 2).to_bytes()
+    return (str(patient.address), rid, OBS, 1, cid, os.urandom(32), b"\0" * 32)
+
+
+def test_write_consent_lets_a_provider_anchor(deployed, patient, lab, chain):
+    records = deployed.contracts["RecordRegistry"]
+    consent = ConsentClient(deployed.contracts["ConsentRegistry"])
+    assert records.writeAuthorizer() == consent.address
+    request = _request(patient)
+    with ape.reverts(records.UnauthorizedWriter, patient=patient, writer=lab, scope=OBS):
+        records.anchorRecord(request, [], sender=lab)
+    end = chain.pending_timestamp + 3600
+    consent.grant(patient, lab, "Observation", "write", "TREAT", 0, end, sender=patient)
+    records.anchorRecord(request, [], sender=lab)
+    assert records.exists(request[1])
+    consent.revoke(patient, lab, "Observation", sender=patient)
+    with ape.reverts(records.UnauthorizedWriter, patient=patient, writer=lab, scope=OBS):
+        records.anchorRecord(_request(patient), [], sender=lab)
