@@ -264,10 +264,10 @@ class DIDRegistryClient(ContractClient):
     contract_name = "DIDRegistry"
 
     def call(self, method: str, *args: Any, **kw: Any) -> Any:
-        """Read-only call through the one error mapping. Ape's view handlers have no
-        `.call` (the base class assumes one) and `nonce` collides with ape's own account
-        nonce attribute, so views go through `call_view_method`."""
-        with translate_errors(self.contract_name):
+        """Read-only call through the one error mapping. `nonce` collides with ape's own
+        account-nonce attribute on contract instances, so views go through
+        `call_view_method`."""
+        with translate_errors(self.contract_name, self.contract.contract_type):
             return self.contract.call_view_method(method, *args, **kw)
 
     # ------------------------------------------------------------------ reads

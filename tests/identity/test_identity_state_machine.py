@@ -181,7 +181,7 @@ def test_registry_matches_model(project, chain, roles):
                 assert self.client.valid_delegate(identity, dtype, delegate) == (valid_to > now)
 
     RegistryMachine.TestCase.settings = settings(
-        max_examples=10,
+        max_examples=6,
         stateful_step_count=12,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
