@@ -41,11 +41,12 @@ def measure(g: Any) -> None:
     owner, r1, r2, r3 = _fresh(g), _fresh(g), _fresh(g), _fresh(g)
     erc20 = deployer.deploy(project.TestToken)
     cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+    digest = bytes.fromhex("c3c4733ec8affd06cf9e9ff50ffc6bcd2ec85a6170004bb709669c31de94391a")
 
-    rec = token.list(cid, b"\x11" * 32, cid, lab, 500, sender=owner)
+    rec = token.list(0x70, digest, b"\x11" * 32, 0x70, digest, lab, 500, sender=owner)
     g.record("GenomicDataset.list (first for owner, royalty)", rec, MINT, MINT_SOURCE)
     d1 = int(rec.events[0].datasetId)
-    rec = token.list(cid, b"\x12" * 32, cid, lab, 500, sender=owner)
+    rec = token.list(0x70, digest, b"\x12" * 32, 0x70, digest, lab, 500, sender=owner)
     g.record("GenomicDataset.list (next)", rec, MINT, MINT_SOURCE)
     d2 = int(rec.events[0].datasetId)
 

@@ -15,8 +15,10 @@ interface IGenomicDataset {
         Retired
     }
 
-    /// @notice A CID argument (`field` = "dataCid" or "metadataCid") was empty.
+    /// @notice A CID argument (`field` = "dataCid" or "metadataCid") has a zero digest.
     error GenomicDatasetEmptyCid(bytes32 field);
+    /// @notice Only CIDv1 sha2-256 with codec raw (0x55) or dag-pb (0x70) are stored.
+    error GenomicDatasetUnsupportedCodec(bytes32 field, uint8 codec);
     /// @notice The ciphertext hash was zero.
     error GenomicDatasetZeroCiphertextHash(address lister);
     /// @notice The royalty exceeds the cap set at deployment.
@@ -31,12 +33,15 @@ interface IGenomicDataset {
     error GenomicDatasetBadTransition(uint256 datasetId, DatasetState from, DatasetState to);
 
     /// @notice A dataset was listed (token minted to `owner`).
+    /// CIDs are CIDv1 sha2-256: (codec, digest) pairs; `dataset()` returns their base32 text.
     event DatasetListed(
         uint256 indexed datasetId,
         address indexed owner,
-        string dataCid,
+        uint8 dataCodec,
+        bytes32 dataDigest,
         bytes32 ciphertextHash,
-        string metadataCid,
+        uint8 metadataCodec,
+        bytes32 metadataDigest,
         address royaltyReceiver,
         uint96 royaltyBps
     );

@@ -13,12 +13,15 @@ from ape.exceptions import ContractLogicError, CustomError
 from medchain.errors import ContractRevert
 from medchain.genomics import GenomicDatasetClient, GenomicsClient
 from medchain.genomics.duo import mask
+from medchain.storage.cid import CID
 
 HMB = mask("HMB")
 GRU_ALL = mask("GRU,HMB,DS,POA")
 DAY = 86_400
 PRICE = 10**18
 ZERO = "0x" + "00" * 20
+DATA_CID = str(CID.of_block(b"ciphertext", codec=0x55))  # bafkrei..., raw leaf
+META_CID = str(CID.of_block(b"metadata", codec=0x70))  # bafybei..., dag-pb
 
 
 @dataclass
@@ -34,7 +37,7 @@ class Market:
 
     def list(self, owner: Any, royalty_to: Any = None, bps: int = 0) -> int:
         receiver = royalty_to.address if royalty_to is not None else "0x" + "00" * 20
-        return self.datasets(owner).list("bafydata", b"\x11" * 32, "bafymeta", receiver, bps)
+        return self.datasets(owner).list(DATA_CID, b"\x11" * 32, META_CID, receiver, bps)
 
     def offer(self, owner: Any, dataset_id: int, **kw: Any) -> int:
         params: dict[str, Any] = {"price": PRICE, "duration": 90 * DAY, "purposes": GRU_ALL}

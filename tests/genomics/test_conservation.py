@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from genomics_helpers import DAY, HMB, ZERO
+from genomics_helpers import DATA_CID, DAY, HMB, META_CID, ZERO
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -47,7 +47,7 @@ def test_money_is_conserved(project, chain, roles):
             self.prices = [1_000_003, 777_779]
             self.offers = []
             for currency, price in zip(self.currencies, self.prices, strict=True):
-                d = datasets.list("bafydata", b"\x11" * 32, "bafymeta", lab.address, 700)
+                d = datasets.list(DATA_CID, b"\x11" * 32, META_CID, lab.address, 700)
                 self.offers.append(
                     seller.create_offer(
                         d, price=price, duration=90 * DAY, purposes=HMB, currency=currency

@@ -4,7 +4,7 @@ purchases, key delivery with exact splits, refunds, expiry, ERC-20 offers, reent
 from __future__ import annotations
 
 import pytest
-from genomics_helpers import DAY, HMB, PRICE, ZERO, refuses, travel
+from genomics_helpers import DATA_CID, DAY, HMB, META_CID, PRICE, ZERO, refuses, travel
 
 from medchain.genomics.duo import mask
 
@@ -13,24 +13,30 @@ def test_list_mints_to_owner_with_references_and_royalty(m, patient, lab):
     dataset_id = m.list(patient, lab, 500)
     info = m.datasets(patient).dataset(dataset_id)
     assert info.owner == patient.address
-    assert (info.data_cid, info.metadata_cid) == ("bafydata", "bafymeta")
+    # Stored as (codec, digest), read back as the same base32 CIDv1 text.
+    assert (info.data_cid, info.metadata_cid) == (DATA_CID, META_CID)
     assert info.ciphertext_hash == b"\x11" * 32
     assert info.state.name == "ACTIVE"
     assert (info.royalty_receiver, info.royalty_bps) == (lab.address, 500)
-    assert m.token.tokenURI(dataset_id) == "ipfs://bafymeta"
+    assert m.token.tokenURI(dataset_id) == f"ipfs://{META_CID}"
     assert m.token.supportsInterface("0x2a55205a")  # ERC-2981
     assert m.token.supportsInterface("0x80ac58cd")  # ERC-721
 
 
 def test_list_refusals(m, patient, lab):
+    digest, h = b"\x33" * 32, b"\x11" * 32
     with refuses("GenomicDatasetEmptyCid", field=b"dataCid".ljust(32, b"\0")):
-        m.token.list("", b"\x11" * 32, "bafymeta", ZERO, 0, sender=patient)
+        m.token.list(0x55, b"\0" * 32, h, 0x70, digest, ZERO, 0, sender=patient)
+    with refuses(
+        "GenomicDatasetUnsupportedCodec", field=b"metadataCid".ljust(32, b"\0"), codec=0x71
+    ):
+        m.token.list(0x55, digest, h, 0x71, digest, ZERO, 0, sender=patient)
     with refuses("GenomicDatasetZeroCiphertextHash", lister=patient):
-        m.token.list("bafy", b"\0" * 32, "bafymeta", ZERO, 0, sender=patient)
+        m.token.list(0x55, digest, b"\0" * 32, 0x70, digest, ZERO, 0, sender=patient)
     with refuses("GenomicDatasetRoyaltyTooHigh", royaltyBps=2_501, maxRoyaltyBps=2_500):
-        m.token.list("bafy", b"\x11" * 32, "bafymeta", lab, 2_501, sender=patient)
+        m.token.list(0x55, digest, h, 0x70, digest, lab, 2_501, sender=patient)
     with refuses("GenomicDatasetRoyaltyWithoutReceiver", royaltyBps=100):
-        m.token.list("bafy", b"\x11" * 32, "bafymeta", ZERO, 100, sender=patient)
+        m.token.list(0x55, digest, h, 0x70, digest, ZERO, 100, sender=patient)
 
 
 def test_state_transitions_and_owner_only(m, patient, researcher):

@@ -18,7 +18,7 @@ interface ILicensingForAttack {
 }
 
 interface IDatasetForAttack {
-    function list(string calldata, bytes32, string calldata, address, uint96) external returns (uint256);
+    function list(uint8, bytes32, bytes32, uint8, bytes32, address, uint96) external returns (uint256);
 }
 
 contract ReentrantWithdrawer {
@@ -34,7 +34,7 @@ contract ReentrantWithdrawer {
     }
 
     function listDataset(IDatasetForAttack token) external returns (uint256) {
-        return token.list("bafyattack", keccak256("attack"), "bafymeta", address(0), 0);
+        return token.list(0x55, keccak256("attack"), keccak256("attack"), 0x55, keccak256("meta"), address(0), 0);
     }
 
     function createOffer(uint256 datasetId, uint96 price) external returns (uint256) {

@@ -101,6 +101,14 @@ def split_licence_id(licence_id: int) -> tuple[int, str]:
     return licence_id >> 160, to_checksum_address(f"0x{licence_id & ((1 << 160) - 1):040x}")
 
 
+def cid_parts(cid: Any) -> tuple[int, bytes]:
+    """(codec, digest) of a CID as GenomicDataset stores it (CIDv1, sha2-256)."""
+    from medchain.storage.cid import CID
+
+    parsed = CID.parse(cid if isinstance(cid, bytes | str) else str(cid))
+    return parsed.codec, parsed.digest
+
+
 def _addr(value: Any) -> str:
     return str(value.address) if hasattr(value, "address") else str(value)
 
@@ -124,10 +132,14 @@ class GenomicDatasetClient(ContractClient):
         royalty_receiver: str = ETH,
         royalty_bps: int = 0,
     ) -> int:
-        """Mint a dataset token to the sender; returns the dataset id."""
+        """Mint a dataset token to the sender; returns the dataset id. CIDs may be given as
+        text or binary, v0 or v1; they are stored as CIDv1 (codec, sha2-256 digest)."""
+        data_codec, data_digest = cid_parts(data_cid)
+        meta_codec, meta_digest = cid_parts(metadata_cid)
         receipt = self.transact(
-            "list", str(data_cid), ciphertext_hash, str(metadata_cid), royalty_receiver, royalty_bps
-        )
+            "list", data_codec, data_digest, ciphertext_hash, meta_codec, meta_digest,
+            royalty_receiver, royalty_bps,
+        )  # fmt: skip
         logs = [log for log in receipt.events if log.event_name == "DatasetListed"]
         return int(logs[0].datasetId)
 
