@@ -8,7 +8,12 @@ from __future__ import annotations
 from typing import Any, ClassVar, Self
 
 from medchain.deployments import AddressBook, DeploymentRecord
-from medchain.errors import ConfigurationError, DeploymentMismatch, translate_errors
+from medchain.errors import (
+    ConfigurationError,
+    DeploymentMismatch,
+    InvalidInput,
+    translate_errors,
+)
 
 
 class ContractClient:
@@ -51,14 +56,14 @@ class ContractClient:
                 f"{self.contract_name}.{method} needs a sender account (pass sender= or --account)"
             )
         with translate_errors(self.contract_name, self.contract.contract_type):
-            return getattr(self.contract, method)(*args, sender=account, **tx)
+            return self._handler(method)(*args, sender=account, **tx)
 
     def call(self, method: str, *args: Any, **kw: Any) -> Any:
         """Read-only call (of a view, or a dry run of a state-changing function); a revert
         raises `ContractRevert` with the decoded error."""
         from ape.contracts.base import ContractTransactionHandler
 
-        handler = getattr(self.contract, method)
+        handler = self._handler(method)
         target = handler
         if isinstance(handler, ContractTransactionHandler):
             target = handler.call  # a dry run: simulate as this client's account
@@ -66,6 +71,17 @@ class ContractClient:
                 kw.setdefault("sender", self.sender)
         with translate_errors(self.contract_name, self.contract.contract_type):
             return target(*args, **kw)
+
+    def _handler(self, method: str) -> Any:
+        """The ABI method `method`, looked up in the ABI rather than by attribute, so names
+        ape's contract instance uses itself (`nonce`, `balance`, `code`) still reach the
+        contract."""
+        handler = self.contract._view_methods_.get(method) or self.contract._mutable_methods_.get(
+            method
+        )
+        if handler is None:
+            raise InvalidInput(f"{self.contract_name} has no ABI method '{method}'")
+        return handler
 
 
 def bind(record: DeploymentRecord) -> Any:

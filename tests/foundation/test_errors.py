@@ -82,3 +82,16 @@ def test_call_works_for_views_and_dry_runs(deployed, patient):
     assert client.call("hasRole", b"\x00" * 32, patient.address) is False
     with pytest.raises(ContractRevert, match="AccessControlUnauthorizedAccount"):
         client.call("grantRole", keccak(text="medchain/some-role"), patient.address)  # dry run
+
+
+def test_methods_are_found_in_the_abi_even_when_ape_shadows_the_name(deployed, patient):
+    """DIDRegistry.nonce(owner) is an ABI getter; ape's instance has its own `nonce`."""
+    from medchain.errors import InvalidInput
+
+    class Registry(ContractClient):
+        contract_name = "DIDRegistry"
+
+    registry = Registry(deployed.contracts["DIDRegistry"], sender=patient)
+    assert registry.call("nonce", patient.address) == 0
+    with pytest.raises(InvalidInput, match="DIDRegistry has no ABI method 'steal'"):
+        registry.call("steal")
