@@ -181,11 +181,11 @@ contract GenomicDataset is ERC721, ERC2981, IGenomicDataset {
         bytes memory alphabet = "abcdefghijklmnopqrstuvwxyz234567";
         bytes memory out = new bytes(59);
         out[0] = "b";
-        uint256 buffer;
-        uint256 bits;
+        uint256 buffer = 0;
+        uint256 bits = 0;
         uint256 j = 1;
         // 36 input bytes -> 288 bits -> 58 characters; the buffer keeps < 13 live bits.
-        for (uint256 i; i < 36; ++i) {
+        for (uint256 i = 0; i < 36; ++i) {
             buffer = ((buffer << 8) | uint8(raw[i])) & 0x1FFF;
             bits += 8;
             while (bits >= 5) {
