@@ -21,6 +21,10 @@ LAB = scope_id("category:laboratory")
 OBS = scope_id("Observation")
 TREAT_MASK, ETREAT = 1, 1
 OPEN_END = (1 << 40) - 1
+# Fixed times (not "now + x"): calldata gas depends on the bytes, so figures stay
+# identical from run to run. 2100-01-01T00:00:00Z.
+END = 4_102_444_800
+DEADLINE = END
 EXISTING = int(os.environ.get("CONSENT_GAS_EXISTING", 10_000))
 ANCHOR_SIGNED = (78_000, "EIP-712 patient-signed grant, 2025 design (domain.md)")
 ANCHOR_ROLE = (51_455, "OZ AccessControl grantRole, new member (domain.md)")
@@ -98,7 +102,7 @@ def measure(g: Any) -> None:
     acc = g.accounts
     patient, guardian = acc["patient"], acc["guardian"]
     provider, researcher = acc["provider"], acc["researcher"]
-    end = g.chain.pending_timestamp + 30 * 24 * 3600
+    end = END
 
     # --- grants with 1 existing grant of this patient
     g.record(
@@ -154,7 +158,7 @@ def measure(g: Any) -> None:
     from medchain.consent import ConsentClient
 
     client = ConsentClient(registry)
-    deadline = g.chain.pending_timestamp + 3600
+    deadline = DEADLINE
     signed = client.sign_grant(patient, patient, provider, LAB, 1, 1, 0, end, deadline=deadline)
     g.record(
         "ConsentRegistry.grantBySig (first signed grant of a patient)",

@@ -86,7 +86,7 @@ def test_consent_matches_model(registry, client, did, chain, roles):
 
         def expect(self, fn, should_fail: str | None) -> None:
             try:
-                with translate_errors("ConsentRegistry"):
+                with translate_errors("ConsentRegistry", registry.contract_type):
                     fn()
             except (ContractRevert, TransactionFailed) as failed:
                 name = getattr(failed, "error_name", str(failed))

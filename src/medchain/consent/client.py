@@ -26,7 +26,7 @@ from medchain.consent.codes import (
     scope_label,
 )
 from medchain.consent.model import OPEN_END, Grant, address_of
-from medchain.errors import IntegrityError, InvalidInput, TransactionFailed, translate_errors
+from medchain.errors import IntegrityError, InvalidInput, TransactionFailed
 
 EIP712_NAME, EIP712_VERSION = "MedchainConsent", "1"
 STATUS = ("none", "pending", "active", "accepted", "flagged")
@@ -171,15 +171,6 @@ class ConsentClient(ContractClient):
     "*") or 32-byte ids; actions and purposes accept names or bitmasks."""
 
     contract_name = "ConsentRegistry"
-
-    def call(self, method: str, *args: Any, **kw: Any) -> Any:
-        """Read-only call through the one error mapping. ape's view handlers are called
-        directly (they have no `.call`); transaction handlers use `.call`."""
-        handler = getattr(self.contract, method)
-        with translate_errors(self.contract_name):
-            if hasattr(handler, "call"):
-                return handler.call(*args, **kw)
-            return handler(*args, **kw)
 
     # ------------------------------------------------------------------ consent
 
