@@ -13,6 +13,7 @@ from eth_utils import keccak
 
 from medchain.client import ContractClient
 from medchain.errors import InvalidInput, MedchainError
+from medchain.signing import sign_message
 
 ETH = "0x0000000000000000000000000000000000000000"
 TERMS_TYPES: list[dict[str, str]] = [
@@ -368,18 +369,4 @@ def _now() -> int:
     return int(chain.blocks.head.timestamp)
 
 
-def sign_typed(signer: Any, message: Any) -> bytes:
-    """65-byte r||s||v signature of an EIP-712 SignableMessage by an ape account, an
-    eth-account LocalAccount or a raw private key. r and s are left-padded to 32 bytes:
-    ape's MessageSignature may carry them unpadded (a leading zero byte, ~1/128 of
-    signatures), which would make a 63/64-byte signature that recovers nothing."""
-    from eth_account import Account
-
-    if isinstance(signer, bytes | str):
-        return bytes(Account.sign_message(message, private_key=signer).signature)
-    if hasattr(signer, "sign_message") and hasattr(signer, "key"):  # eth_account LocalAccount
-        return bytes(signer.sign_message(message).signature)
-    sig = signer.sign_message(message)  # ape AccountAPI -> MessageSignature(v, r, s)
-    if sig is None:
-        raise InvalidInput(f"account {signer} declined to sign")
-    return bytes(sig.encode_rsv())
+sign_typed = sign_message  # the shared signer, under this module's public name

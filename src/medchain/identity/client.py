@@ -20,6 +20,7 @@ from eth_utils import keccak, to_checksum_address
 
 from medchain.client import ContractClient
 from medchain.errors import IntegrityError, InvalidInput, translate_errors
+from medchain.signing import sign_digest, sign_message
 
 DOMAIN_NAME = "DIDRegistry"
 DOMAIN_VERSION = "1"
@@ -231,31 +232,8 @@ class SignedRequest:
         )
 
 
-def sign_signable(signer: Any, message: SignableMessage) -> bytes:
-    """65-byte r||s||v signature of an EIP-712 message by an ape account, an eth-account
-    LocalAccount or a raw private key."""
-    if isinstance(signer, bytes | str):
-        return bytes(Account.sign_message(message, private_key=signer).signature)
-    if hasattr(signer, "sign_message") and hasattr(signer, "key"):  # eth_account LocalAccount
-        return bytes(signer.sign_message(message).signature)
-    sig = signer.sign_message(message)  # ape AccountAPI -> MessageSignature(v, r, s)
-    if sig is None:
-        raise InvalidInput(f"account {signer} declined to sign")
-    return bytes(sig.r) + bytes(sig.s) + bytes([sig.v])
-
-
-def sign_hash(signer: Any, digest: bytes) -> tuple[int, bytes, bytes]:
-    """(v, r, s) raw signature of a 32-byte digest (the legacy ERC-1056 scheme)."""
-    if isinstance(signer, bytes | str):
-        signed = Account.unsafe_sign_hash(digest, private_key=signer)
-        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
-    if hasattr(signer, "unsafe_sign_hash"):
-        signed = signer.unsafe_sign_hash(digest)
-        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
-    sig = signer.sign_raw_msghash(digest)  # ape account
-    if sig is None:
-        raise InvalidInput(f"account {signer} declined to sign")
-    return sig.v, bytes(sig.r), bytes(sig.s)
+sign_signable = sign_message  # kept as this module's public name
+sign_hash = sign_digest
 
 
 class DIDRegistryClient(ContractClient):
