@@ -27,6 +27,7 @@ from medchain.consent.codes import (
 )
 from medchain.consent.model import OPEN_END, Grant, address_of
 from medchain.errors import IntegrityError, InvalidInput, TransactionFailed
+from medchain.signing import sign_message
 
 EIP712_NAME, EIP712_VERSION = "MedchainConsent", "1"
 STATUS = ("none", "pending", "active", "accepted", "flagged")
@@ -457,18 +458,7 @@ class ConsentClient(ContractClient):
 
         typed = self.typed_data(kind, message, chain_id)
         signable = encode_typed_data(full_message=typed)
-        if isinstance(signer, bytes | str) and not hasattr(signer, "sign_message"):
-            from eth_account import Account
-
-            signed = Account.sign_message(signable, private_key=signer)
-            signature = signed.signature
-        else:
-            sig = signer.sign_message(signable)
-            if sig is None:
-                raise InvalidInput(f"account {signer} declined to sign")
-            signature = (
-                bytes(sig.r).rjust(32, b"\0") + bytes(sig.s).rjust(32, b"\0") + bytes([sig.v])
-            )
+        signature = sign_message(signer, signable)
         return SignedMessage(
             kind=kind,
             message=message,
