@@ -45,6 +45,11 @@ class MedchainGroup(click.Group):
 def cli() -> None:
     """medchain: healthcare smart contracts (identity, records, consent, supply chain,
     clinical trials, genomic licensing) from the command line."""
+    # Ape logs "Connecting to ..." at INFO on stdout, which would corrupt --json output.
+    if not os.environ.get("MEDCHAIN_DEBUG"):
+        from ape.logging import logger
+
+        logger.set_level("WARNING")
 
 
 @cli.group()
