@@ -15,6 +15,15 @@ from eth_account.messages import SignableMessage
 
 from medchain.errors import InvalidInput
 
+# The EIP-712 domain every medchain contract uses (OZ EIP712: name, version, chain id,
+# verifying contract).
+EIP712_DOMAIN = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
 
 def _word(value: Any) -> bytes:
     return value.to_bytes(32, "big") if isinstance(value, int) else bytes(value).rjust(32, b"\0")

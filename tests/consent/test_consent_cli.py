@@ -8,13 +8,13 @@ import csv
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from anvil_node import anvil
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -34,45 +34,21 @@ def _test_address(index: int) -> str:
 APPROVER1, APPROVER2, OFFICER = _test_address(13), _test_address(14), _test_address(16)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    port = _free_port()
     home = tmp_path_factory.mktemp("consent-cli")
     env = {
         **os.environ,
         "MEDCHAIN_HOME": str(home / "home"),
         "MEDCHAIN_DEPLOYMENTS": str(home / "deployments"),
     }
-    process = subprocess.Popen(
-        ["anvil", "--host", "127.0.0.1", "--port", str(port), "--accounts", "20", "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        else:
-            pytest.fail("anvil did not start")
-        uri = f"http://127.0.0.1:{port}"
+    with anvil("--accounts", "20") as uri:
         deployed = subprocess.run(
             [str(BIN / "ape"), "run", "deploy", "--network", uri, "--account", "TEST::0"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
         yield uri, env, home
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _payload(out: subprocess.CompletedProcess) -> str:

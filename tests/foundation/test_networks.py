@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from anvil_node import anvil
 
 ROOT = Path(__file__).resolve().parents[2]
 APE = str(Path(sys.executable).with_name("ape"))
@@ -28,12 +28,6 @@ def _ape(*args, env=None, timeout=600):
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def medchain_home(tmp_path):
     """Keep every address book these runs write inside the test's temp folder."""
@@ -46,25 +40,8 @@ def medchain_home(tmp_path):
 @pytest.fixture
 def anvil_uri():
     """anvil as a separate process, as a private chain's node would be."""
-    port = _free_port()
-    process = subprocess.Popen(
-        ["anvil", "--host", "127.0.0.1", "--port", str(port), "--chain-id", "4242", "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        else:
-            pytest.fail("anvil did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with anvil("--chain-id", "4242") as uri:
+        yield uri
 
 
 def _book(env: dict[str, str], name: str, local: bool = True) -> dict:

@@ -27,7 +27,7 @@ from medchain.consent.codes import (
 )
 from medchain.consent.model import OPEN_END, Grant, address_of
 from medchain.errors import IntegrityError, InvalidInput, TransactionFailed
-from medchain.signing import sign_message
+from medchain.signing import EIP712_DOMAIN, sign_message
 
 EIP712_NAME, EIP712_VERSION = "MedchainConsent", "1"
 STATUS = ("none", "pending", "active", "accepted", "flagged")
@@ -438,12 +438,7 @@ class ConsentClient(ContractClient):
             domain["chainId"] = chain_id
         return {
             "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
+                "EIP712Domain": EIP712_DOMAIN,
                 primary: [{"name": n, "type": t} for n, t in fields],
             },
             "primaryType": primary,

@@ -13,7 +13,7 @@ from eth_utils import keccak
 
 from medchain.client import ContractClient
 from medchain.errors import InvalidInput, MedchainError
-from medchain.signing import sign_message
+from medchain.signing import EIP712_DOMAIN, sign_message
 
 ETH = "0x0000000000000000000000000000000000000000"
 TERMS_TYPES: list[dict[str, str]] = [
@@ -262,12 +262,7 @@ class GenomicsClient(ContractClient):
 
         return {
             "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
+                "EIP712Domain": EIP712_DOMAIN,
                 "DataUseTerms": TERMS_TYPES,
             },
             "primaryType": "DataUseTerms",

@@ -20,7 +20,7 @@ from eth_utils import keccak, to_checksum_address
 
 from medchain.client import ContractClient
 from medchain.errors import IntegrityError, InvalidInput, translate_errors
-from medchain.signing import sign_digest, sign_message
+from medchain.signing import EIP712_DOMAIN, sign_digest, sign_message
 
 DOMAIN_NAME = "DIDRegistry"
 DOMAIN_VERSION = "1"
@@ -74,12 +74,6 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "value", "type": "bytes"},
     ],
 }
-EIP712_DOMAIN = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO32 = b"\x00" * 32
 
