@@ -32,6 +32,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def install_js_ipfs() -> None:
+    """Install the pinned npm parts (js-ipfs among them) from package-lock.json."""
+    done = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0 or not JSIPFS.exists():
+        pytest.fail(f"could not install js-ipfs with `npm ci`: {done.stderr.strip()[-500:]}")
+
+
 class IpfsNode:
     """One js-ipfs daemon process; `api_url` is its Kubo RPC endpoint."""
 
@@ -49,7 +62,7 @@ class IpfsNode:
 
     def start(self) -> str:
         if not JSIPFS.exists():
-            pytest.fail(f"{JSIPFS} is missing: run `make setup` (npm ci) first")
+            install_js_ipfs()
         self._run("init", "--profile", "test")
         config_path = self.repo / "config"
         config = json.loads(config_path.read_text())
