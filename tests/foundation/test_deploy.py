@@ -89,13 +89,31 @@ def test_changed_bytecode_is_redeployed_with_the_flag(first_deploy, fresh_book, 
 
 
 def test_reset_chain_is_detected_and_redeployed(first_deploy, fresh_book, deployer, roles):
-    name = first_deploy[0].name
-    path = fresh_book.path / f"{name}.json"
-    data = json.loads(path.read_text())
-    data["address"] = "0x000000000000000000000000000000000000dEaD"  # no code there
-    path.write_text(json.dumps(data))
+    """A reset chain has none of the recorded code: everything is deployed again."""
+    for outcome in first_deploy:
+        path = fresh_book.path / f"{outcome.name}.json"
+        data = json.loads(path.read_text())
+        data["address"] = "0x000000000000000000000000000000000000dEaD"  # no code there
+        path.write_text(json.dumps(data))
     _, outcomes = deploy_all(deployer, fresh_book, accounts=roles, log=lambda _: None)
-    assert {o.name: o.action for o in outcomes}[name] == "deployed"
+    assert [o.action for o in outcomes] == ["deployed"] * len(first_deploy)
+    assert all(chain.provider.get_code(o.address) for o in outcomes)
+
+
+def test_redeploying_a_dependency_redeploys_its_dependents(
+    first_deploy, fresh_book, deployer, roles
+):
+    """A new instance of a contract changes its dependents' constructor arguments."""
+    root = first_deploy[0].name
+    dependents = {s.name for s in discover_specs() if root in s.depends_on}
+    assert dependents, f"nothing depends on {root}"
+    _pretend_source_changed(fresh_book, root)
+    _, outcomes = deploy_all(
+        deployer, fresh_book, accounts=roles, redeploy_changed=True, log=lambda _: None
+    )
+    actions = {o.name: o.action for o in outcomes}
+    assert actions[root] == "redeployed"
+    assert all(actions[name] == "redeployed" for name in dependents)
 
 
 def test_client_binds_by_name_and_refuses_missing_or_foreign_entries(first_deploy, fresh_book):
