@@ -14,7 +14,7 @@ def cli(only):
     from rich.console import Console
 
     from medchain.cli_base import fail
-    from medchain.demos import DemoContext, role_accounts, run_all
+    from medchain.demos import DemoContext, fund_roles, role_accounts, run_all
     from medchain.deploy import deploy_all
     from medchain.deployments import AddressBook, book_name_for_connected_network
     from medchain.errors import MedchainError
@@ -26,6 +26,9 @@ def cli(only):
     book = AddressBook.named(name, local=local)
     console.print(f"[bold]medchain demo[/] on {networks.provider.network.choice}")
     try:
+        funded = fund_roles(roles)
+        if funded:
+            console.print(f"  funded {len(funded)} demo accounts from the deployer")
         deployed, outcomes = deploy_all(
             roles["deployer"], book, accounts=roles, log=lambda line: console.print("  " + line)
         )

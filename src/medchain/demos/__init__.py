@@ -44,6 +44,21 @@ def role_accounts(test_accounts: Any) -> dict[str, Any]:
     return {role: test_accounts[i] for i, role in enumerate(ROLES)}
 
 
+DEMO_FUNDING = 10**19  # 10 ETH: enough for every step; only sent to roles below 1 ETH
+
+
+def fund_roles(roles: dict[str, Any]) -> list[str]:
+    """Top up role accounts the node did not fund (a node started by hand funds fewer
+    accounts than the demo has roles) from the deployer; returns the roles funded."""
+    deployer = roles["deployer"]
+    funded = []
+    for role, account in roles.items():
+        if role != "deployer" and account.balance < 10**18:
+            deployer.transfer(account, DEMO_FUNDING)
+            funded.append(role)
+    return funded
+
+
 @dataclass
 class DemoContext:
     console: Console
