@@ -8,7 +8,6 @@ Scopes are labels ("Observation", "category:laboratory", "*"); actions read|writ
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import click
 
 from medchain.cli_base import connected_command, emit, json_option, require_account
 from medchain.errors import InvalidInput
+from medchain.timeutil import unix_seconds
 
 DAY = 86_400
 
@@ -66,17 +66,7 @@ def _time(value: str | None, default: int) -> int:
     if text.startswith("+") and text[-1] in "dhm" and text[1:-1].isdigit():
         unit = {"d": DAY, "h": 3600, "m": 60}[text[-1]]
         return _now() + int(text[1:-1]) * unit
-    if text.isdigit():
-        return int(text)
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidInput(
-            f"'{value}' is not a time (ISO date, +30d, +12h or unix seconds)"
-        ) from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return int(parsed.timestamp())
+    return unix_seconds(text, "time (or +30d / +12h from now)")
 
 
 def _patient(patient: str | None, account: Any) -> str:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from eth_utils import is_hex, keccak, to_checksum_address
 
 from medchain.errors import InvalidInput
+from medchain.timeutil import unix_seconds
 
 # Public did:ethr network names (ethr-did-resolver deployments) and the chain ids they
 # stand for. Private chains use their hex chain id: did:ethr:0x539:0x...
@@ -69,19 +70,7 @@ class EthrDID:
         value = (self.query or {}).get("versionTime")
         if value is None:
             return None
-        if value.isdigit():
-            return int(value)
-        import datetime as dt
-
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InvalidInput(
-                f"versionTime must be ISO 8601 or unix seconds, got {value!r}"
-            ) from exc
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.UTC)
-        return int(parsed.timestamp())
+        return unix_seconds(value, "versionTime")
 
 
 def parse_did(text: str) -> EthrDID:
