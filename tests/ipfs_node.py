@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,15 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from anvil_node import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 JSIPFS = ROOT / "node_modules" / ".bin" / "jsipfs"
 START_TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def install_js_ipfs() -> None:
@@ -66,13 +61,13 @@ class IpfsNode:
         self._run("init", "--profile", "test")
         config_path = self.repo / "config"
         config = json.loads(config_path.read_text())
-        api, gateway, swarm = _free_port(), _free_port(), _free_port()
+        api, gateway, swarm = free_port(), free_port(), free_port()
         config["Addresses"] = {
             **config.get("Addresses", {}),
             "API": f"/ip4/127.0.0.1/tcp/{api}",
             "Gateway": f"/ip4/127.0.0.1/tcp/{gateway}",
             "Swarm": [f"/ip4/127.0.0.1/tcp/{swarm}"],
-            "RPC": f"/ip4/127.0.0.1/tcp/{_free_port()}",
+            "RPC": f"/ip4/127.0.0.1/tcp/{free_port()}",
             "Delegates": [],
         }
         config["Bootstrap"] = []
