@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := . tools/env.sh &&
 
-.PHONY: setup demo test lint slither bench deploy-anvil clean
+.PHONY: setup demo test fuzz lint slither bench deploy-anvil clean
 
 setup:
 	@tools/bootstrap.sh
@@ -13,6 +13,11 @@ demo: setup
 
 test: setup
 	@$(ENV) tools/test.sh
+
+# Every hostile-actor state machine at depth (>= 1,000 examples x 50 steps each; hours on
+# 2 cores): figures to bench/results/fuzz.json. FUZZ_ARGS narrows it (e.g. a -k filter).
+fuzz: setup
+	@$(ENV) MEDCHAIN_FUZZ=1 ape test -m statemachine $(FUZZ_ARGS)
 
 lint: setup
 	@$(ENV) ruff format --check . && ruff check . && mypy

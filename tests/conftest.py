@@ -42,3 +42,45 @@ def deployed(roles, book_dir):
         roles["deployer"], AddressBook(book_dir / "session"), accounts=roles, log=lambda _: None
     )
     return ctx
+
+
+# `make fuzz` (MEDCHAIN_FUZZ=1) records each state machine's depth and time.
+_fuzz_runs: list[dict[str, object]] = []
+
+
+def pytest_runtest_logreport(report):
+    from fuzzing import FUZZ, FUZZ_EXAMPLES, FUZZ_STEPS
+
+    if FUZZ and report.when == "call" and "statemachine" in report.keywords:
+        _fuzz_runs.append(
+            {
+                "test": report.nodeid,
+                "outcome": report.outcome,
+                "examples": FUZZ_EXAMPLES,
+                "steps_per_example": FUZZ_STEPS,
+                "seconds": round(report.duration, 1),
+            }
+        )
+
+
+def pytest_sessionfinish(session):
+    import datetime as dt
+    import json
+
+    if not _fuzz_runs:
+        return
+    out = Path(__file__).resolve().parents[1] / "bench" / "results" / "fuzz.json"
+    previous = json.loads(out.read_text())["machines"] if out.exists() else []
+    merged = {m["test"]: m for m in previous}
+    merged.update({m["test"]: m for m in _fuzz_runs})
+    out.write_text(
+        json.dumps(
+            {
+                "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "how": "make fuzz: every @pytest.mark.statemachine test at MEDCHAIN_FUZZ depth",
+                "machines": sorted(merged.values(), key=lambda m: str(m["test"])),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
