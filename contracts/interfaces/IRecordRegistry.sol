@@ -12,8 +12,9 @@ interface IRecordRegistry {
 
     /// @notice What a writer submits to anchor one record.
     /// @param patient The record's subject (their did:ethr identity address).
-    /// @param recordId Caller-chosen unique id (random 32 bytes); also bound into the
-    /// ciphertext, so a payload cannot be re-anchored under another id.
+    /// @param salt Author-chosen 32 bytes (random). The record id is derived from it:
+    /// `keccak256(abi.encode(author, patient, salt))` (see {recordIdOf}), so nobody but the
+    /// author can anchor under an id the author announced or bound into its ciphertext.
     /// @param scope Type code, e.g. bytes32("Observation") for a FHIR resource type.
     /// @param schemaVersion Version of the payload's schema (bound into the ciphertext).
     /// @param cid Binary CID of the ciphertext: CIDv0, or CIDv1 dag-pb/raw, sha2-256.
@@ -21,7 +22,7 @@ interface IRecordRegistry {
     /// @param supersedes The record this one corrects (zero for a first version).
     struct RecordInput {
         address patient;
-        bytes32 recordId;
+        bytes32 salt;
         bytes32 scope;
         uint16 schemaVersion;
         bytes cid;
@@ -60,40 +61,46 @@ interface IRecordRegistry {
     /// @notice No record is anchored under `recordId`.
     error RecordNotFound(bytes32 recordId);
 
-    /// @notice `writer` may not anchor records of `scope` for `patient` (not the DID owner,
-    /// not a records delegate, not allowed by the write authorizer).
-    error UnauthorizedWriter(address patient, address writer, bytes32 scope);
+    /// @notice `patient`'s DID was deactivated (its owner is the zero address): nobody can
+    /// write, correct or share its records any more.
+    error RecordIdentityDeactivated(address patient);
 
-    /// @notice `sharer` may not add key envelopes to `recordId` of `patient`.
-    error UnauthorizedSharer(bytes32 recordId, address patient, address sharer);
+    /// @notice `writer` may not anchor records of `scope` for `patient` (not the DID's current
+    /// owner, not a records delegate, not allowed by the write authorizer).
+    error RecordUnauthorizedWriter(address patient, address writer, bytes32 scope);
+
+    /// @notice `sharer` may not add key envelopes to `recordId` of `patient` (only the DID's
+    /// current owner or a records delegate may).
+    error RecordUnauthorizedSharer(bytes32 recordId, address patient, address sharer);
+
+    /// @notice `caller` may not correct `superseded`, written by `author`: only that author,
+    /// the patient's current DID owner or a records delegate extend a version chain.
+    error RecordUnauthorizedSuperseder(bytes32 superseded, address author, address caller);
 
     /// @notice `cid` is not a sha2-256 CIDv0 or CIDv1 (dag-pb or raw), or, for a key
     /// envelope, not a CIDv1 raw.
-    error InvalidCid(bytes cid);
+    error RecordInvalidCid(bytes cid);
 
     /// @notice The patient address is zero.
-    error InvalidPatient(address patient);
-
-    /// @notice The record id is zero.
-    error InvalidRecordId(bytes32 recordId);
+    error RecordInvalidPatient(address patient);
 
     /// @notice The ciphertext hash of `recordId` is zero.
-    error InvalidContentHash(bytes32 recordId);
+    error RecordInvalidContentHash(bytes32 recordId);
 
     /// @notice The envelope recipient is the zero address.
-    error InvalidRecipient(bytes32 recordId, address recipient);
+    error RecordInvalidRecipient(bytes32 recordId, address recipient);
 
     /// @notice `recordId` already has a newer version `supersededBy`; correct that one.
-    error AlreadySuperseded(bytes32 recordId, bytes32 supersededBy);
+    error RecordAlreadySuperseded(bytes32 recordId, bytes32 supersededBy);
 
     /// @notice A correction of `superseded` must keep its patient `patient` and scope `scope`.
-    error CorrectionMismatch(bytes32 superseded, address patient, bytes32 scope);
+    error RecordCorrectionMismatch(bytes32 superseded, address patient, bytes32 scope);
 
     /// @notice `recipient` already has an envelope for `recordId` (append-only).
-    error EnvelopeExists(bytes32 recordId, address recipient);
+    error RecordEnvelopeExists(bytes32 recordId, address recipient);
 
     /// @notice `count` envelopes in one call exceed the maximum `max`.
-    error TooManyEnvelopes(uint256 count, uint256 max);
+    error RecordTooManyEnvelopes(uint256 count, uint256 max);
 
     // ----------------------------------------------------------------------------------
     // EVENTS
@@ -129,7 +136,8 @@ interface IRecordRegistry {
     // ----------------------------------------------------------------------------------
 
     function anchorRecord(RecordInput calldata input, EnvelopeInput[] calldata envelopes)
-        external;
+        external
+        returns (bytes32 recordId);
     function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external;
     function setWriteAuthorizer(address authorizer) external;
     function getRecord(bytes32 recordId) external view returns (RecordView memory);
@@ -138,6 +146,11 @@ interface IRecordRegistry {
     function envelopeOf(bytes32 recordId, address recipient) external view returns (bytes memory);
     function canWrite(address patient, address writer, bytes32 scope) external view returns (bool);
     function canShare(bytes32 recordId, address sharer) external view returns (bool);
+    function canSupersede(bytes32 recordId, address writer) external view returns (bool);
+    function recordIdOf(address author, address patient, bytes32 salt)
+        external
+        pure
+        returns (bytes32);
     function writeAuthorizer() external view returns (address);
     function didRegistry() external view returns (address);
 }

@@ -5,9 +5,12 @@ pragma solidity ^0.8.28;
 /// @notice Anchors encrypted health records stored off chain: per record its CID and
 /// ciphertext hash, type, schema version, author and time, plus one key-envelope CID per
 /// recipient. No health data is ever stored or logged here, only content addresses.
-/// Writers are the patient's DID owner, a DID delegate of type RECORDS_DELEGATE_TYPE
-/// (ERC-1056 registry), or whoever the optional write authorizer (the consent registry)
-/// allows. Append-only: corrections are new versions linked to the record they supersede.
+/// Authority always comes from the DID registry's current state: writers are the patient's
+/// current DID owner, a DID delegate of type RECORDS_DELEGATE_TYPE (ERC-1056 registry), or
+/// whoever the optional write authorizer (the consent registry) allows; a deactivated
+/// identity gives nobody any power over its records. Record ids are derived from the author
+/// (no squatting). Append-only: corrections are new versions linked to the record they
+/// supersede, made only by the superseded record's author or the patient's manager.
 /// Every write costs the same whatever the number of patients or records.
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
@@ -72,60 +75,57 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
                                 EXTERNAL
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Anchor one record (optionally a correction) and its first key envelopes.
+    /// @notice Anchor one record (optionally a correction) and its first key envelopes, under
+    /// the id `recordIdOf(msg.sender, input.patient, input.salt)`: derived from the author,
+    /// so nobody else can take (front-run) an id the author announced.
     /// Requirements:
-    /// - `input.patient`, `input.recordId`, `input.contentHash` non-zero; `input.recordId` new.
+    /// - `input.patient` and `input.contentHash` non-zero; the derived id not yet anchored.
+    /// - the patient's DID is not deactivated.
     /// - `input.cid` a sha2-256 CIDv0/CIDv1 (dag-pb or raw); envelope CIDs CIDv1 raw.
     /// - the caller may write `input.scope` records for the patient (see {canWrite}).
-    /// - a correction's superseded record exists, is the latest version, and has the same
-    ///   patient and scope.
+    /// - a correction's superseded record exists, is the latest version, has the same
+    ///   patient and scope, and the caller is its author, the patient's current DID owner
+    ///   or a records delegate (see {canSupersede}).
     /// - at most MAX_ENVELOPES envelopes, distinct non-zero recipients.
     /// Emits {RecordAnchored}, {RecordSuperseded} for a correction, {EnvelopeAnchored} each.
     function anchorRecord(RecordInput calldata input, EnvelopeInput[] calldata envelopes)
         external
+        returns (bytes32 recordId)
     {
-        bytes32 recordId = input.recordId;
-        if (input.patient == address(0)) revert InvalidPatient(input.patient);
-        if (recordId == bytes32(0)) revert InvalidRecordId(recordId);
-        if (input.contentHash == bytes32(0)) revert InvalidContentHash(recordId);
+        address patient = input.patient;
+        if (patient == address(0)) revert RecordInvalidPatient(patient);
+        recordId = _recordId(msg.sender, patient, input.salt);
+        if (input.contentHash == bytes32(0)) revert RecordInvalidContentHash(recordId);
         if (_records[recordId].patient != address(0)) revert RecordExists(recordId);
         if (envelopes.length > MAX_ENVELOPES) {
-            revert TooManyEnvelopes(envelopes.length, MAX_ENVELOPES);
+            revert RecordTooManyEnvelopes(envelopes.length, MAX_ENVELOPES);
         }
         (uint8 kind, bytes32 digest) = _parseCid(input.cid);
-        if (!_canWrite(input.patient, msg.sender, input.scope)) {
-            revert UnauthorizedWriter(input.patient, msg.sender, input.scope);
+        bool manager = _isManager(patient, _liveOwner(patient), msg.sender);
+        if (!manager && !_authorized(patient, msg.sender, input.scope)) {
+            revert RecordUnauthorizedWriter(patient, msg.sender, input.scope);
         }
-
-        uint32 version = 1;
-        bytes32 previous = input.supersedes;
-        if (previous != bytes32(0)) {
-            Record storage old = _records[previous];
-            if (old.patient == address(0)) revert RecordNotFound(previous);
-            bytes32 newer = _supersededBy[previous];
-            if (newer != bytes32(0)) revert AlreadySuperseded(previous, newer);
-            if (old.patient != input.patient || old.scope != input.scope) {
-                revert CorrectionMismatch(previous, old.patient, old.scope);
-            }
-            version = old.version + 1;
-        }
+        uint32 version = _checkCorrection(input, manager);
 
         Record storage record = _records[recordId];
-        record.patient = input.patient;
+        record.patient = patient;
         record.anchoredAt = uint40(block.timestamp);
         record.version = version;
         record.schemaVersion = input.schemaVersion;
         record.cidKind = kind;
-        if (msg.sender != input.patient) {
-            record.author = msg.sender; // left zero (unwritten) when the patient writes
+        if (msg.sender != patient) {
+            // Storage layout only (no authority): left zero (unwritten) when the writer is
+            // the patient's own address, and read back as the patient.
+            record.author = msg.sender;
         }
         record.cidDigest = digest;
         record.contentHash = input.contentHash;
         record.scope = input.scope;
+        bytes32 previous = input.supersedes;
         if (previous != bytes32(0)) {
             record.supersedes = previous;
         }
-        _emitAnchored(input, version);
+        _emitAnchored(recordId, input, version);
         if (previous != bytes32(0)) {
             _supersededBy[previous] = recordId;
             emit RecordSuperseded(previous, recordId);
@@ -138,15 +138,16 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
 
     /// @notice Add a recipient's key envelope to an anchored record (sharing it).
     /// Requirements:
-    /// - the record exists; the caller may share it (see {canShare}).
+    /// - the record exists and its patient's DID is not deactivated.
+    /// - the caller is the patient's current DID owner or a records delegate (see {canShare}).
     /// - `recipient` is non-zero and has no envelope on the record yet.
     /// - `cid` is a CIDv1 raw sha2-256 (an envelope is one small block).
     /// Emits {EnvelopeAnchored}.
     function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external {
         address patient = _records[recordId].patient;
         if (patient == address(0)) revert RecordNotFound(recordId);
-        if (!_isPatientOrDelegate(patient, msg.sender)) {
-            revert UnauthorizedSharer(recordId, patient, msg.sender);
+        if (!_isManager(patient, _liveOwner(patient), msg.sender)) {
+            revert RecordUnauthorizedSharer(recordId, patient, msg.sender);
         }
         _addEnvelope(recordId, recipient, cid);
     }
@@ -169,7 +170,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         if (record.patient == address(0)) revert RecordNotFound(recordId);
         view_ = RecordView({
             patient: record.patient,
-            author: record.author == address(0) ? record.patient : record.author,
+            author: _authorOf(record),
             anchoredAt: record.anchoredAt,
             version: record.version,
             schemaVersion: record.schemaVersion,
@@ -200,15 +201,44 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
     }
 
     /// @notice True when `writer` may anchor `scope` records for `patient`: the patient's
-    /// DID owner, a valid records delegate, or allowed by the write authorizer.
+    /// identity is live (not deactivated) and `writer` is its current DID owner, a valid
+    /// records delegate, or allowed by the write authorizer.
     function canWrite(address patient, address writer, bytes32 scope) external view returns (bool) {
-        return _canWrite(patient, writer, scope);
+        address owner = _didRegistry.identityOwner(patient);
+        if (owner == address(0)) return false;
+        return _isManager(patient, owner, writer) || _authorized(patient, writer, scope);
     }
 
-    /// @notice True when `sharer` may add key envelopes to `recordId`.
+    /// @notice True when `sharer` may add key envelopes to `recordId`: the record exists, its
+    /// patient's identity is live and `sharer` is the current DID owner or a records delegate.
     function canShare(bytes32 recordId, address sharer) external view returns (bool) {
         address patient = _records[recordId].patient;
-        return patient != address(0) && _isPatientOrDelegate(patient, sharer);
+        if (patient == address(0)) return false;
+        address owner = _didRegistry.identityOwner(patient);
+        return owner != address(0) && _isManager(patient, owner, sharer);
+    }
+
+    /// @notice True when `writer` may now anchor a correction of `recordId`: it is the latest
+    /// version, the patient's identity is live, and `writer` is the current DID owner or a
+    /// records delegate, or is the record's author and may still write its scope.
+    function canSupersede(bytes32 recordId, address writer) external view returns (bool) {
+        Record storage old = _records[recordId];
+        address patient = old.patient;
+        if (patient == address(0) || _supersededBy[recordId] != bytes32(0)) return false;
+        address owner = _didRegistry.identityOwner(patient);
+        if (owner == address(0)) return false;
+        if (_isManager(patient, owner, writer)) return true;
+        return writer == _authorOf(old) && _authorized(patient, writer, old.scope);
+    }
+
+    /// @notice The id a record anchored by `author` for `patient` with `salt` gets:
+    /// `keccak256(abi.encode(author, patient, salt))`.
+    function recordIdOf(address author, address patient, bytes32 salt)
+        external
+        pure
+        returns (bytes32)
+    {
+        return _recordId(author, patient, salt);
     }
 
     /// @notice The current write authorizer (zero when none is set).
@@ -226,9 +256,9 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Separate frame for the nine-field event (avoids stack-too-deep without via-IR).
-    function _emitAnchored(RecordInput calldata input, uint32 version) private {
+    function _emitAnchored(bytes32 recordId, RecordInput calldata input, uint32 version) private {
         emit RecordAnchored(
-            input.recordId,
+            recordId,
             input.patient,
             input.scope,
             msg.sender,
@@ -240,26 +270,83 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         );
     }
 
+    /// @dev The new record's version: 1, or the superseded record's + 1 after checking that
+    /// the correction may extend that chain (latest version, same patient and scope, and
+    /// the caller a manager of the patient or the superseded record's author).
+    function _checkCorrection(RecordInput calldata input, bool manager)
+        private
+        view
+        returns (uint32)
+    {
+        bytes32 previous = input.supersedes;
+        if (previous == bytes32(0)) return 1;
+        Record storage old = _records[previous];
+        if (old.patient == address(0)) revert RecordNotFound(previous);
+        bytes32 newer = _supersededBy[previous];
+        if (newer != bytes32(0)) revert RecordAlreadySuperseded(previous, newer);
+        if (old.patient != input.patient || old.scope != input.scope) {
+            revert RecordCorrectionMismatch(previous, old.patient, old.scope);
+        }
+        if (!manager) {
+            address author = _authorOf(old);
+            if (msg.sender != author) {
+                revert RecordUnauthorizedSuperseder(previous, author, msg.sender);
+            }
+        }
+        return old.version + 1;
+    }
+
     function _addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) private {
-        if (recipient == address(0)) revert InvalidRecipient(recordId, recipient);
+        if (recipient == address(0)) revert RecordInvalidRecipient(recordId, recipient);
         if (_envelopes[recordId][recipient] != bytes32(0)) {
-            revert EnvelopeExists(recordId, recipient);
+            revert RecordEnvelopeExists(recordId, recipient);
         }
         (uint8 kind, bytes32 digest) = _parseCid(cid);
-        if (kind != _CID_V1_RAW) revert InvalidCid(cid);
+        if (kind != _CID_V1_RAW) revert RecordInvalidCid(cid);
         _envelopes[recordId][recipient] = digest;
         emit EnvelopeAnchored(recordId, recipient, msg.sender, cid);
     }
 
-    function _isPatientOrDelegate(address patient, address account) private view returns (bool) {
-        return account == _didRegistry.identityOwner(patient)
+    /// @dev The patient's current DID owner; reverts when the identity was deactivated, so
+    /// a deactivated identity gives nobody (owner, delegate or consented writer) any power.
+    function _liveOwner(address patient) private view returns (address owner) {
+        owner = _didRegistry.identityOwner(patient);
+        if (owner == address(0)) revert RecordIdentityDeactivated(patient);
+    }
+
+    /// @dev `account` manages the live identity `patient` whose current owner is `owner`: it
+    /// is that owner or a valid records delegate. Never `account == patient`: after a key
+    /// rotation the patient's own address has no power left.
+    function _isManager(address patient, address owner, address account)
+        private
+        view
+        returns (bool)
+    {
+        return account == owner
             || _didRegistry.validDelegate(patient, RECORDS_DELEGATE_TYPE, account);
     }
 
-    function _canWrite(address patient, address writer, bytes32 scope) private view returns (bool) {
-        if (_isPatientOrDelegate(patient, writer)) return true;
+    /// @dev The write authorizer (consent) allows `writer` to anchor `scope` for `patient`.
+    function _authorized(address patient, address writer, bytes32 scope)
+        private
+        view
+        returns (bool)
+    {
         IRecordWriteAuthorizer authorizer = _writeAuthorizer;
         return address(authorizer) != address(0) && authorizer.canWrite(patient, writer, scope);
+    }
+
+    function _authorOf(Record storage record) private view returns (address author) {
+        author = record.author;
+        if (author == address(0)) author = record.patient;
+    }
+
+    function _recordId(address author, address patient, bytes32 salt)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(author, patient, salt));
     }
 
     /// @dev Accepts exactly the CIDs IPFS makes by default: sha2-256 CIDv0 (34 bytes) and
@@ -272,7 +359,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
             if (cid[1] == 0x70) return (_CID_V1_DAG_PB, bytes32(cid[4:36]));
             if (cid[1] == 0x55) return (_CID_V1_RAW, bytes32(cid[4:36]));
         }
-        revert InvalidCid(cid);
+        revert RecordInvalidCid(cid);
     }
 
     function _cidBytes(uint8 kind, bytes32 digest) private pure returns (bytes memory) {

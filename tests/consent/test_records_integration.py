@@ -15,9 +15,9 @@ OBS = scope_id("Observation")
 
 
 def _request(patient) -> tuple:
-    rid = os.urandom(32)
-    cid = compute_cid(rid * 2).to_bytes()
-    return (str(patient.address), rid, OBS, 1, cid, os.urandom(32), b"\0" * 32)
+    salt = os.urandom(32)  # the record id is keccak256(abi.encode(author, patient, salt))
+    cid = compute_cid(salt * 2).to_bytes()
+    return (str(patient.address), salt, OBS, 1, cid, os.urandom(32), b"\0" * 32)
 
 
 def test_write_consent_lets_a_provider_anchor(deployed, patient, lab, chain):
@@ -25,12 +25,12 @@ def test_write_consent_lets_a_provider_anchor(deployed, patient, lab, chain):
     consent = ConsentClient(deployed.contracts["ConsentRegistry"])
     assert records.writeAuthorizer() == consent.address
     request = _request(patient)
-    with ape.reverts(records.UnauthorizedWriter, patient=patient, writer=lab, scope=OBS):
+    with ape.reverts(records.RecordUnauthorizedWriter, patient=patient, writer=lab, scope=OBS):
         records.anchorRecord(request, [], sender=lab)
     end = chain.pending_timestamp + 3600
     consent.grant(patient, lab, "Observation", "write", "TREAT", 0, end, sender=patient)
     records.anchorRecord(request, [], sender=lab)
-    assert records.exists(request[1])
+    assert records.exists(records.recordIdOf(lab, patient, request[1]))
     consent.revoke(patient, lab, "Observation", sender=patient)
-    with ape.reverts(records.UnauthorizedWriter, patient=patient, writer=lab, scope=OBS):
+    with ape.reverts(records.RecordUnauthorizedWriter, patient=patient, writer=lab, scope=OBS):
         records.anchorRecord(_request(patient), [], sender=lab)

@@ -1,5 +1,6 @@
 """RecordRegistry on the in-process EVM: who may write and share, what is stored,
-append-only corrections, and every refusal as a custom error with its facts."""
+append-only corrections, and every refusal as a custom error with its facts. Record ids
+are derived from the author (`recordIdOf`), so requests carry a salt, not an id."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from medchain.records import scope_code
+from medchain.records import record_id_for, scope_code
 from medchain.storage.cid import CID
 from medchain.storage.unixfs import compute_cid
 
@@ -21,26 +22,31 @@ def cid_bytes(seed: bytes, version: int = 1) -> bytes:
     return compute_cid(seed * 3, cid_version=version).to_bytes()
 
 
-def request(patient, rid=None, cid=None, content_hash=None, supersedes=ZERO, scope=OBS):
+def request(patient, salt=None, cid=None, content_hash=None, supersedes=ZERO, scope=OBS):
     return (
-        str(patient.address), rid or os.urandom(32), scope, 1, cid or cid_bytes(b"x"),
+        str(patient.address), salt or os.urandom(32), scope, 1, cid or cid_bytes(b"x"),
         content_hash or os.urandom(32), supersedes,
     )  # fmt: skip
+
+
+def rid(author, req) -> bytes:
+    """The id `author` gets for `req` (keccak256(abi.encode(author, patient, salt)))."""
+    return record_id_for(author, req[0], req[1])
 
 
 def test_patient_anchors_a_record_with_envelope(registry, patient, chain):
     req = request(patient)
     env = cid_bytes(b"env")
     tx = registry.anchorRecord(req, [(patient.address, env)], sender=patient)
-    view = registry.getRecord(req[1])
+    view = registry.getRecord(rid(patient, req))
     assert view.patient == patient.address and view.author == patient.address
     assert bytes(view.cid) == req[4] and bytes(view.contentHash) == req[5]
     assert bytes(view.scope) == OBS and view.version == 1 and view.schemaVersion == 1
     assert view.anchoredAt == chain.blocks.head.timestamp
     assert bytes(view.supersededBy) == ZERO
-    assert bytes(registry.envelopeOf(req[1], patient.address)) == env
+    assert bytes(registry.envelopeOf(rid(patient, req), patient.address)) == env
     anchored = tx.decode_logs(registry.RecordAnchored)[0]
-    assert anchored.recordId == req[1] and anchored.patient == patient.address
+    assert anchored.recordId == rid(patient, req) and anchored.patient == patient.address
     assert bytes(anchored.cid) == req[4] and anchored.version == 1
     assert tx.decode_logs(registry.EnvelopeAnchored)[0].recipient == patient.address
 
@@ -51,36 +57,33 @@ def test_cid_forms_round_trip(registry, patient, version):
         cid = compute_cid(data, cid_version=version).to_bytes()
         req = request(patient, cid=cid)
         registry.anchorRecord(req, [], sender=patient)
-        assert bytes(registry.getRecord(req[1]).cid) == cid
+        assert bytes(registry.getRecord(rid(patient, req)).cid) == cid
 
 
 def test_refusals(registry, patient, provider):
     req = request(patient)
     registry.anchorRecord(req, [], sender=patient)
-    with ape.reverts(registry.RecordExists, recordId=req[1]):
+    with ape.reverts(registry.RecordExists, recordId=rid(patient, req)):
         registry.anchorRecord(req, [], sender=patient)
     other = request(patient)
-    with ape.reverts(registry.UnauthorizedWriter, patient=patient.address,
+    with ape.reverts(registry.RecordUnauthorizedWriter, patient=patient.address,
                      writer=provider.address, scope=OBS):  # fmt: skip
         registry.anchorRecord(other, [], sender=provider)
     bad_cid = b"\x01\x71\x12\x20" + b"\x11" * 32  # dag-cbor: not a UnixFS file
-    with ape.reverts(registry.InvalidCid, cid=bad_cid):
+    with ape.reverts(registry.RecordInvalidCid, cid=bad_cid):
         registry.anchorRecord(request(patient, cid=bad_cid), [], sender=patient)
-    with ape.reverts(registry.InvalidCid, cid=b"\x12\x20\x01"):
+    with ape.reverts(registry.RecordInvalidCid, cid=b"\x12\x20\x01"):
         registry.anchorRecord(request(patient, cid=b"\x12\x20\x01"), [], sender=patient)
-    zero_rid = (*other[:1], ZERO, *other[2:])
-    with ape.reverts(registry.InvalidRecordId, recordId=ZERO):
-        registry.anchorRecord(zero_rid, [], sender=patient)
     zero_hash = (*other[:5], ZERO, other[6])
-    with ape.reverts(registry.InvalidContentHash, recordId=other[1]):
+    with ape.reverts(registry.RecordInvalidContentHash, recordId=rid(patient, other)):
         registry.anchorRecord(zero_hash, [], sender=patient)
     zero_patient = ("0x" + "00" * 20, *other[1:])
-    with ape.reverts(registry.InvalidPatient):
+    with ape.reverts(registry.RecordInvalidPatient):
         registry.anchorRecord(zero_patient, [], sender=patient)
     many = [(f"0x{i + 1:040x}", cid_bytes(b"e")) for i in range(17)]
-    with ape.reverts(registry.TooManyEnvelopes, count=17, max=16):
+    with ape.reverts(registry.RecordTooManyEnvelopes, count=17, max=16):
         registry.anchorRecord(other, many, sender=patient)
-    with ape.reverts(registry.InvalidRecipient, recordId=other[1]):
+    with ape.reverts(registry.RecordInvalidRecipient, recordId=rid(patient, other)):
         registry.anchorRecord(other, [("0x" + "00" * 20, cid_bytes(b"e"))], sender=patient)
     missing = os.urandom(32)
     with ape.reverts(registry.RecordNotFound, recordId=missing):
@@ -90,28 +93,32 @@ def test_refusals(registry, patient, provider):
 def test_corrections_are_linked_versions(registry, patient, provider):
     first = request(patient)
     registry.anchorRecord(first, [], sender=patient)
-    second = request(patient, supersedes=first[1])
+    second = request(patient, supersedes=rid(patient, first))
     tx = registry.anchorRecord(second, [], sender=patient)
-    assert registry.getRecord(second[1]).version == 2
-    assert bytes(registry.getRecord(second[1]).supersedes) == first[1]
-    assert bytes(registry.supersededBy(first[1])) == second[1]
+    assert registry.getRecord(rid(patient, second)).version == 2
+    assert bytes(registry.getRecord(rid(patient, second)).supersedes) == rid(patient, first)
+    assert bytes(registry.supersededBy(rid(patient, first))) == rid(patient, second)
     log = tx.decode_logs(registry.RecordSuperseded)[0]
-    assert log.recordId == first[1] and log.supersededBy == second[1]
-    with ape.reverts(registry.AlreadySuperseded, recordId=first[1], supersededBy=second[1]):
-        registry.anchorRecord(request(patient, supersedes=first[1]), [], sender=patient)
-    with ape.reverts(registry.CorrectionMismatch, superseded=second[1],
+    assert log.recordId == rid(patient, first) and log.supersededBy == rid(patient, second)
+    with ape.reverts(
+        registry.RecordAlreadySuperseded,
+        recordId=rid(patient, first),
+        supersededBy=rid(patient, second),
+    ):
+        registry.anchorRecord(request(patient, supersedes=rid(patient, first)), [], sender=patient)
+    with ape.reverts(registry.RecordCorrectionMismatch, superseded=rid(patient, second),
                      patient=patient.address, scope=OBS):  # fmt: skip
         registry.anchorRecord(
-            request(patient, supersedes=second[1], scope=scope_code("Condition")),
+            request(patient, supersedes=rid(patient, second), scope=scope_code("Condition")),
             [],
             sender=patient,
         )
     missing = os.urandom(32)
     with ape.reverts(registry.RecordNotFound, recordId=missing):
         registry.anchorRecord(request(patient, supersedes=missing), [], sender=patient)
-    third = request(patient, supersedes=second[1])
+    third = request(patient, supersedes=rid(patient, second))
     registry.anchorRecord(third, [], sender=patient)
-    assert registry.getRecord(third[1]).version == 3
+    assert registry.getRecord(rid(patient, third)).version == 3
 
 
 def test_did_delegate_and_new_owner_may_write(
@@ -124,13 +131,13 @@ def test_did_delegate_and_new_owner_may_write(
     assert registry.canWrite(patient, provider, OBS)
     req = request(patient)
     registry.anchorRecord(req, [], sender=provider)
-    assert registry.getRecord(req[1]).author == provider.address
-    registry.addEnvelope(req[1], researcher, cid_bytes(b"r"), sender=provider)
+    assert registry.getRecord(rid(provider, req)).author == provider.address
+    registry.addEnvelope(rid(provider, req), researcher, cid_bytes(b"r"), sender=provider)
     did_registry.revokeDelegate(patient, delegate_type, provider, sender=patient)
     assert not registry.canWrite(patient, provider, OBS)
-    with ape.reverts(registry.UnauthorizedSharer, recordId=req[1], patient=patient.address,
-                     sharer=provider.address):  # fmt: skip
-        registry.addEnvelope(req[1], provider, cid_bytes(b"p"), sender=provider)
+    with ape.reverts(registry.RecordUnauthorizedSharer, recordId=rid(provider, req),
+                     patient=patient.address, sharer=provider.address):  # fmt: skip
+        registry.addEnvelope(rid(provider, req), provider, cid_bytes(b"p"), sender=provider)
 
 
 def test_new_did_owner_replaces_the_patient_key(project, deployer, patient, researcher):
@@ -138,25 +145,29 @@ def test_new_did_owner_replaces_the_patient_key(project, deployer, patient, rese
     registry = deployer.deploy(project.RecordRegistry, did, deployer)
     did.changeOwner(patient, researcher, sender=patient)
     req = request(patient)
-    with ape.reverts(registry.UnauthorizedWriter, writer=patient.address):
+    with ape.reverts(registry.RecordUnauthorizedWriter, writer=patient.address):
         registry.anchorRecord(req, [], sender=patient)
     registry.anchorRecord(req, [], sender=researcher)
-    assert registry.getRecord(req[1]).patient == patient.address
+    assert registry.getRecord(rid(researcher, req)).patient == patient.address
 
 
 def test_envelopes_are_append_only(registry, patient, provider):
     req = request(patient)
     registry.anchorRecord(req, [(provider.address, cid_bytes(b"1"))], sender=patient)
-    with ape.reverts(registry.EnvelopeExists, recordId=req[1], recipient=provider.address):
-        registry.addEnvelope(req[1], provider, cid_bytes(b"2"), sender=patient)
-    assert registry.canShare(req[1], patient) and not registry.canShare(req[1], provider)
+    with ape.reverts(
+        registry.RecordEnvelopeExists, recordId=rid(patient, req), recipient=provider.address
+    ):
+        registry.addEnvelope(rid(patient, req), provider, cid_bytes(b"2"), sender=patient)
+    assert registry.canShare(rid(patient, req), patient) and not registry.canShare(
+        rid(patient, req), provider
+    )
     missing = os.urandom(32)
     with ape.reverts(registry.RecordNotFound, recordId=missing):
         registry.addEnvelope(missing, provider, cid_bytes(b"2"), sender=patient)
-    assert bytes(registry.envelopeOf(req[1], patient)) == b""
+    assert bytes(registry.envelopeOf(rid(patient, req), patient)) == b""
     v0 = cid_bytes(b"v0", version=0)
-    with ape.reverts(registry.InvalidCid, cid=v0):  # envelopes are single raw blocks
-        registry.addEnvelope(req[1], patient, v0, sender=patient)
+    with ape.reverts(registry.RecordInvalidCid, cid=v0):  # envelopes are single raw blocks
+        registry.addEnvelope(rid(patient, req), patient, v0, sender=patient)
 
 
 def test_consent_registry_as_write_authorizer(project, registry, did_registry, deployer,
@@ -174,10 +185,10 @@ def test_consent_registry_as_write_authorizer(project, registry, did_registry, d
     assert not registry.canWrite(patient, provider, scope_code("Condition"))
     req = request(patient)
     registry.anchorRecord(req, [(patient.address, cid_bytes(b"p"))], sender=provider)
-    assert registry.getRecord(req[1]).author == provider.address
+    assert registry.getRecord(rid(provider, req)).author == provider.address
     # A consented writer anchors but cannot share the patient's record afterwards.
-    with ape.reverts(registry.UnauthorizedSharer):
-        registry.addEnvelope(req[1], provider, cid_bytes(b"q"), sender=provider)
+    with ape.reverts(registry.RecordUnauthorizedSharer):
+        registry.addEnvelope(rid(provider, req), provider, cid_bytes(b"q"), sender=provider)
     registry.setWriteAuthorizer("0x" + "00" * 20, sender=deployer)
     assert not registry.canWrite(patient, provider, OBS)
 
@@ -186,4 +197,149 @@ def test_cid_parser_matches_contract(registry, patient):
     cid = CID.parse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")
     req = request(patient, cid=cid.to_bytes())
     registry.anchorRecord(req, [], sender=patient)
-    assert CID.from_bytes(bytes(registry.getRecord(req[1]).cid)) == cid
+    assert CID.from_bytes(bytes(registry.getRecord(rid(patient, req)).cid)) == cid
+
+
+# -- security review: authority from the DID registry's current state ------------------
+
+RECORDS = keccak(b"medchain/records")
+DEAD = "0x" + "00" * 20
+
+
+@pytest.fixture
+def fresh(project, deployer):
+    """A DID registry, a record registry and a consent registry (the write authorizer) of
+    their own, so rotating or deactivating a DID here does not touch other tests."""
+    did = deployer.deploy(project.DIDRegistry)
+    registry = deployer.deploy(project.RecordRegistry, did, deployer)
+    consent = deployer.deploy(project.ConsentRegistry, did, 0, deployer, 2)
+    registry.setWriteAuthorizer(consent, sender=deployer)
+    return did, registry, consent
+
+
+def grant_write(consent, patient, writer, sender=None):
+    now = ape.chain.pending_timestamp
+    consent.grant(patient, writer, OBS, consent.WRITE(), 1 << consent.TREAT(), now,
+                  now + 86_400, sender=sender or patient)  # fmt: skip
+
+
+def test_record_ids_are_derived_from_the_author(fresh, patient, provider):
+    """Low (front-running): an id the patient announced (or bound into a ciphertext) cannot
+    be squatted: the same salt from another writer lands under another id."""
+    _, registry, consent = fresh
+    grant_write(consent, patient, provider)
+    req = request(patient)
+    assert bytes(registry.recordIdOf(patient, patient, req[1])) == rid(patient, req)
+    # The attacker copies the patient's pending request (same salt) and lands first.
+    squat = (*req[:4], cid_bytes(b"squat"), os.urandom(32), ZERO)
+    registry.anchorRecord(squat, [], sender=provider)
+    assert rid(provider, squat) != rid(patient, req)
+    tx = registry.anchorRecord(req, [], sender=patient)  # the patient's id is still free
+    assert tx.decode_logs(registry.RecordAnchored)[0].recordId == rid(patient, req)
+    assert bytes(registry.getRecord(rid(patient, req)).cid) == req[4]
+    with ape.reverts(registry.RecordExists, recordId=rid(patient, req)):
+        registry.anchorRecord(req, [], sender=patient)
+
+
+def test_old_key_after_rotation_has_no_power(fresh, patient, researcher, provider):
+    """High (finding 2): once the patient's DID moved to a new key, the old key can no
+    longer anchor, share or correct - not even a record it authored itself."""
+    did, registry, _ = fresh
+    own = request(patient)
+    registry.anchorRecord(own, [(patient.address, cid_bytes(b"o"))], sender=patient)
+    did.changeOwner(patient, researcher, sender=patient)  # rotation: researcher = new key
+    assert not registry.canWrite(patient, patient, OBS)
+    assert not registry.canShare(rid(patient, own), patient)
+    assert not registry.canSupersede(rid(patient, own), patient)
+    with ape.reverts(registry.RecordUnauthorizedWriter, patient=patient.address,
+                     writer=patient.address, scope=OBS):  # fmt: skip
+        registry.anchorRecord(request(patient), [], sender=patient)
+    with ape.reverts(registry.RecordUnauthorizedWriter, patient=patient.address,
+                     writer=patient.address, scope=OBS):  # fmt: skip
+        registry.anchorRecord(request(patient, supersedes=rid(patient, own)), [], sender=patient)
+    with ape.reverts(registry.RecordUnauthorizedSharer, recordId=rid(patient, own),
+                     patient=patient.address, sharer=patient.address):  # fmt: skip
+        registry.addEnvelope(rid(patient, own), provider, cid_bytes(b"x"), sender=patient)
+    # The new key holds all of it.
+    fix = request(patient, supersedes=rid(patient, own))
+    registry.anchorRecord(fix, [], sender=researcher)
+    assert registry.getRecord(rid(researcher, fix)).version == 2
+    registry.addEnvelope(rid(patient, own), provider, cid_bytes(b"x"), sender=researcher)
+
+
+def test_deactivated_identity_gives_nobody_power(fresh, patient, provider, researcher):
+    """High (finding 2): after deactivation the records delegate, the consented writer and
+    the last owner are all refused - anchor, correct and share."""
+    did, registry, consent = fresh
+    did.addDelegate(patient, RECORDS, researcher, 86_400, sender=patient)
+    grant_write(consent, patient, provider)
+    mine = request(patient)
+    registry.anchorRecord(mine, [], sender=provider)
+    did.changeOwner(patient, DEAD, sender=patient)  # deactivated for good
+    for who in (patient, researcher, provider):
+        assert not registry.canWrite(patient, who, OBS)
+        assert not registry.canShare(rid(provider, mine), who)
+        assert not registry.canSupersede(rid(provider, mine), who)
+        with ape.reverts(registry.RecordIdentityDeactivated, patient=patient.address):
+            registry.anchorRecord(request(patient), [], sender=who)
+        with ape.reverts(registry.RecordIdentityDeactivated, patient=patient.address):
+            registry.addEnvelope(rid(provider, mine), provider, cid_bytes(b"y"), sender=who)
+    # The consented writer cannot even extend its own chain.
+    with ape.reverts(registry.RecordIdentityDeactivated, patient=patient.address):
+        registry.anchorRecord(request(patient, supersedes=rid(provider, mine)), [],
+                              sender=provider)  # fmt: skip
+    assert registry.getRecord(rid(provider, mine)).version == 1  # history stays readable
+
+
+def test_delegate_after_deactivation_even_if_did_still_lists_it(fresh, patient, researcher):
+    """High (finding 2): the delegate's ERC-1056 entry outlives the identity; the records
+    registry checks the identity is live itself rather than trusting validDelegate."""
+    did, registry, _ = fresh
+    did.addDelegate(patient, RECORDS, researcher, 86_400, sender=patient)
+    req = request(patient)
+    registry.anchorRecord(req, [], sender=researcher)
+    did.changeOwner(patient, DEAD, sender=patient)
+    with ape.reverts(registry.RecordIdentityDeactivated, patient=patient.address):
+        registry.anchorRecord(request(patient), [], sender=researcher)
+    with ape.reverts(registry.RecordIdentityDeactivated, patient=patient.address):
+        registry.anchorRecord(request(patient, supersedes=rid(researcher, req)), [],
+                              sender=researcher)  # fmt: skip
+    with ape.reverts(registry.RecordIdentityDeactivated, patient=patient.address):
+        registry.addEnvelope(rid(researcher, req), researcher, cid_bytes(b"z"), sender=researcher)
+
+
+def test_writer_cannot_take_over_another_authors_chain(fresh, patient, provider, lab,
+                                                       researcher):  # fmt: skip
+    """Medium (finding 9): a consented writer corrects only its own records; the patient's
+    current owner and records delegates may correct anyone's."""
+    did, registry, consent = fresh
+    grant_write(consent, patient, provider)
+    grant_write(consent, patient, lab)
+    first = request(patient)
+    registry.anchorRecord(first, [], sender=provider)
+    first_id = rid(provider, first)
+    assert registry.canSupersede(first_id, provider) and not registry.canSupersede(first_id, lab)
+    with ape.reverts(registry.RecordUnauthorizedSuperseder, superseded=first_id,
+                     author=provider.address, caller=lab.address):  # fmt: skip
+        registry.anchorRecord(request(patient, supersedes=first_id), [], sender=lab)
+    second = request(patient, supersedes=first_id)
+    registry.anchorRecord(second, [], sender=provider)  # the author corrects its own
+    second_id = rid(provider, second)
+    third = request(patient, supersedes=second_id)
+    registry.anchorRecord(third, [], sender=patient)  # the patient (DID owner) may
+    third_id = rid(patient, third)
+    with ape.reverts(registry.RecordUnauthorizedSuperseder, superseded=third_id,
+                     author=patient.address, caller=provider.address):  # fmt: skip
+        registry.anchorRecord(request(patient, supersedes=third_id), [], sender=provider)
+    did.addDelegate(patient, RECORDS, researcher, 86_400, sender=patient)
+    fourth = request(patient, supersedes=third_id)
+    registry.anchorRecord(fourth, [], sender=researcher)  # and so may a records delegate
+    assert registry.getRecord(rid(researcher, fourth)).version == 4
+    # An author whose write consent was revoked no longer extends even its own chain.
+    fifth = request(patient)
+    registry.anchorRecord(fifth, [], sender=lab)
+    consent.revoke(patient, lab, OBS, sender=patient)
+    assert not registry.canSupersede(rid(lab, fifth), lab)
+    with ape.reverts(registry.RecordUnauthorizedWriter, patient=patient.address,
+                     writer=lab.address, scope=OBS):  # fmt: skip
+        registry.anchorRecord(request(patient, supersedes=rid(lab, fifth)), [], sender=lab)
