@@ -36,6 +36,8 @@ ROLES: tuple[str, ...] = (
     "approver3",
     "privacy_officer",
     "guardian",
+    "ethics2",  # trials: second and third ethics-board members (k-of-n board)
+    "ethics3",
 )
 
 
