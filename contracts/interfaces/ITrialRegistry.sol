@@ -13,6 +13,12 @@ pragma solidity 0.8.28;
 /// payload field, and its seq is its position among the trial's entry events in chain order: the
 /// chain can be recomputed from events alone and compared with {chainHead}.
 /// Trial ids are sequential from 1.
+/// Free-text fields (deviation descriptions, adverse-event reports, reasons) are salted
+/// commitments computed off chain (`medchain.trials.note_commitment`): the text and its 32-byte
+/// salt stay with the site and are disclosed beside an exported log, never on chain.
+/// The ethics board decides membership changes and amendment approvals k-of-n: `threshold`
+/// members must vote, each vote a timeline entry; any membership change starts every open vote
+/// afresh (votes are bound to the board's epoch).
 interface ITrialRegistry {
     /*//////////////////////////////////////////////////////////////
                                  TYPES
@@ -47,7 +53,8 @@ interface ITrialRegistry {
         AdverseEventLogged, // CONSORT 19 / SPIRIT 22: harms
         DataLocked, // database lock before analysis
         OutcomesReported, // CONSORT 6a/6b/17a: outcomes, changes to outcomes
-        FinalReportFiled
+        FinalReportFiled,
+        EthicsVoteCast // one ethics-board member's vote on a k-of-n decision, short of the threshold
     }
 
     /// @notice Per-trial roles other than the sponsor (kept in the trial record).
@@ -88,8 +95,15 @@ interface ITrialRegistry {
     error TooManySites(uint64 trialId, address account, uint256 max);
     /// @notice The sponsor cannot sit on its own trial's ethics board (it would approve its own amendments).
     error SponsorOnEthicsBoard(uint64 trialId, address sponsor);
-    /// @notice The last ethics-board member cannot leave: a trial always has oversight.
-    error LastEthicsMember(uint64 trialId, address account);
+    /// @notice Removing a member would leave the board with fewer than `threshold` members.
+    error EthicsBoardBelowThreshold(uint64 trialId, uint256 members, uint256 threshold);
+    /// @notice A board's vote threshold must be 1..members, and at least 2 when the board has
+    /// more than one member (no single member decides for a board).
+    error InvalidEthicsThreshold(uint64 trialId, uint256 threshold, uint256 members);
+    /// @notice `member` already voted for this decision (`motion` is the entry it would produce).
+    error EthicsVoteRepeated(uint64 trialId, address member, EntryType motion);
+    /// @notice The sponsor cannot hold a site role (investigator, monitor) in its own trial.
+    error SponsorInSiteRole(uint64 trialId, address sponsor, Role role);
     /// @notice The trial's status forbids this action (`status` is the current one).
     error TrialNotActive(uint64 trialId, Status status);
     /// @notice Enrollment refused: the ethics board has suspended the trial.
@@ -114,13 +128,13 @@ interface ITrialRegistry {
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
     //////////////////////////////////////////////////////////////*/
-    // Every event below but {OutcomeMismatchFlagged} is one timeline entry: (author, timestamp,
+    // Every event below but the two *Flagged events is one timeline entry: (author, timestamp,
     // payload...). An entry's seq is its position among the trial's entry events in chain order
     // (block, log index); seq and the head after each entry are committed in the chain, not emitted.
 
     /// @notice A trial was registered (entry 0). Payload: registryId, protocolHash,
-    /// protocolCid, outcomesHash, consentVersion. The ethics board's appointment follows
-    /// as {TrialRoleGranted} entries 1..n.
+    /// protocolCid, outcomesHash, consentVersion, ethicsThreshold. The ethics board's
+    /// appointment follows as {TrialRoleGranted} entries 1..n.
     event TrialRegistered(
         uint64 indexed trialId,
         address author,
@@ -129,7 +143,8 @@ interface ITrialRegistry {
         bytes32 protocolHash,
         string protocolCid,
         bytes32 outcomesHash,
-        uint16 consentVersion
+        uint16 consentVersion,
+        uint16 ethicsThreshold
     );
 
     /// @notice A role was granted. Payload: account, role, siteId (0 unless Investigator).
@@ -175,14 +190,14 @@ interface ITrialRegistry {
         bytes32 protocolHash
     );
 
-    /// @notice The ethics board rejected amendment `version`. Payload: version, protocolHash, reasonHash.
+    /// @notice The ethics board rejected amendment `version`. Payload: version, protocolHash, reasonCommitment.
     event AmendmentRejected(
         uint64 indexed trialId,
         address author,
         uint64 timestamp,
         uint16 version,
         bytes32 protocolHash,
-        bytes32 reasonHash
+        bytes32 reasonCommitment
     );
 
     /// @notice The sponsor withdrew pending amendment `version`. Payload: version, protocolHash.
@@ -195,14 +210,14 @@ interface ITrialRegistry {
     );
 
     /// @notice The ethics board suspended, resumed or terminated the trial (`entryType` says
-    /// which). Payload: status (the new one), reasonHash.
+    /// which). Payload: status (the new one), reasonCommitment.
     event TrialStatusChanged(
         uint64 indexed trialId,
         address author,
         uint64 timestamp,
         EntryType entryType,
         Status status,
-        bytes32 reasonHash
+        bytes32 reasonCommitment
     );
 
     /// @notice A subject was enrolled at `siteId`. Payload: subjectCommitment, siteId, consentVersion.
@@ -226,18 +241,18 @@ interface ITrialRegistry {
         uint16 consentVersion
     );
 
-    /// @notice A subject left the trial. Payload: subjectCommitment, siteId, reasonHash.
+    /// @notice A subject left the trial. Payload: subjectCommitment, siteId, reasonCommitment.
     event SubjectWithdrawn(
         uint64 indexed trialId,
         address author,
         uint64 timestamp,
         bytes32 subjectCommitment,
         uint32 siteId,
-        bytes32 reasonHash
+        bytes32 reasonCommitment
     );
 
     /// @notice A protocol deviation was logged. Payload: siteId, subjectCommitment
-    /// (zero for site-level), important, descriptionHash.
+    /// (zero for site-level), important, descriptionCommitment.
     event DeviationLogged(
         uint64 indexed trialId,
         address author,
@@ -245,11 +260,11 @@ interface ITrialRegistry {
         uint32 siteId,
         bytes32 subjectCommitment,
         bool important,
-        bytes32 descriptionHash
+        bytes32 descriptionCommitment
     );
 
     /// @notice An adverse event was logged. Payload: siteId, subjectCommitment, severity
-    /// (CTCAE grade 1..5, | 0x80 when serious), reportHash.
+    /// (CTCAE grade 1..5, | 0x80 when serious), reportCommitment.
     event AdverseEventLogged(
         uint64 indexed trialId,
         address author,
@@ -257,7 +272,7 @@ interface ITrialRegistry {
         uint32 siteId,
         bytes32 subjectCommitment,
         uint8 severity,
-        bytes32 reportHash
+        bytes32 reportCommitment
     );
 
     /// @notice The database was locked. Payload: datasetHash, datasetCid.
@@ -282,8 +297,32 @@ interface ITrialRegistry {
         string resultsCid
     );
 
+    /// @notice An ethics-board member voted for a decision that needs `threshold` votes; the
+    /// vote that reaches the threshold is the decision's own entry instead. Payload: motion (the
+    /// entry type the decision produces: RoleGranted, RoleRevoked or AmendmentApproved), account
+    /// (the member concerned; zero for amendments), version and protocolHash (the amendment;
+    /// zero for membership), approvals (votes so far, this one included).
+    event EthicsVoteCast(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        EntryType motion,
+        address account,
+        uint16 version,
+        bytes32 protocolHash,
+        uint16 approvals
+    );
+
+    /// @notice Flag raised beside {AmendmentApproved} when the approved amendment changes the
+    /// outcomes away from the pre-registered ones. Reports are still compared with the
+    /// pre-registered outcomes. Not a timeline entry of its own.
+    event OutcomesAmendedFlagged(
+        uint64 indexed trialId, uint64 seq, bytes32 registeredOutcomesHash, bytes32 amendedOutcomesHash
+    );
+
     /// @notice Flag raised beside {OutcomesReported} when the reported outcome set differs
-    /// from the pre-registered one (outcome switching). Not a timeline entry of its own.
+    /// from the pre-registered one (outcome switching), whatever amendments said since.
+    /// Not a timeline entry of its own.
     event OutcomeMismatchFlagged(
         uint64 indexed trialId, uint64 seq, bytes32 registeredOutcomesHash, bytes32 reportedOutcomesHash
     );

@@ -5,10 +5,12 @@ import {ITrialRegistry} from "../interfaces/ITrialRegistry.sol";
 
 /// @title TrialRegistry
 /// @notice Clinical-trial logs: a sponsor registers a trial (external registry id, protocol
-/// hash + CID, hash of the pre-specified outcomes, ethics board); amendments take effect only
-/// when the ethics board approves them; sites log enrollments (salted subject commitments, never
-/// identities), deviations and adverse events; the sponsor locks data and reports outcomes, and a
-/// reported outcome set that differs from the registered one is recorded and flagged.
+/// hash + CID, hash of the pre-specified outcomes, a k-of-n ethics board); amendments take effect
+/// only when `threshold` board members approve them, and the board's membership changes the same
+/// way; sites log enrollments (salted subject commitments, never identities), deviations and
+/// adverse events (salted text commitments); the sponsor locks data and reports outcomes, and a
+/// reported outcome set that differs from the pre-registered one is recorded and flagged, even
+/// when an amendment changed the outcomes in between.
 /// @dev Every action extends the trial's hash chain (see {ITrialRegistry}); only the head and
 /// the entry count are stored per entry (two slots, both already non-zero), everything else is in
 /// the entry's event, so an entry costs the same whatever the trial's size.
@@ -40,7 +42,9 @@ contract TrialRegistry is ITrialRegistry {
     /// | protocolVersion (16) | consentVersion (16) = 256 bits, read by every entry;
     /// slot 1 = head; slot 2 = protocolHash; slot 3 = outcomesHash;
     /// slot 4 = registeredBlock (64) | ethicsCount (16) | outcomeReports (32)
-    /// | outcomeMismatches (32) = 144 bits, written only by rare actions.
+    /// | outcomeMismatches (32) | ethicsThreshold (16) | boardEpoch (32) = 192 bits, written only
+    /// by rare actions; slot 5 = amendedOutcomesHash (zero until an approved amendment changes
+    /// the outcomes). outcomesHash (slot 3) is the pre-registered set and never changes.
     struct Trial {
         address sponsor;
         uint48 entryCount;
@@ -55,15 +59,20 @@ contract TrialRegistry is ITrialRegistry {
         uint16 ethicsCount;
         uint32 outcomeReports;
         uint32 outcomeMismatches;
+        uint16 ethicsThreshold;
+        uint32 boardEpoch;
+        bytes32 amendedOutcomesHash;
     }
 
     /// @dev A protocol amendment waiting for the ethics board. Packing: slot 0 = protocolHash;
-    /// slot 1 = outcomesHash (zero: unchanged); slot 2 = version (16) | consentVersion (16).
+    /// slot 1 = outcomesHash (zero: unchanged); slot 2 = version (16) | consentVersion (16)
+    /// | proposedSeq (48), the proposal's entry seq, which binds the board's votes to this proposal.
     struct Amendment {
         bytes32 protocolHash;
         bytes32 outcomesHash;
         uint16 version;
         uint16 consentVersion;
+        uint48 proposedSeq;
     }
 
     /// @notice A trial as returned by {trial}.
@@ -81,6 +90,9 @@ contract TrialRegistry is ITrialRegistry {
         uint16 ethicsCount;
         uint32 outcomeReports;
         uint32 outcomeMismatches;
+        uint16 ethicsThreshold;
+        uint32 boardEpoch;
+        bytes32 amendedOutcomesHash;
     }
 
     /// @dev Number of trials registered; trial ids run 1..count.
@@ -93,6 +105,12 @@ contract TrialRegistry is ITrialRegistry {
     /// check is one storage read. Packing: bits 0..7 role flags (1 monitor, 2 ethics board);
     /// bits 8 + 32*i .. 39 + 32*i (i = 0..6) the investigator's site ids, 0 = free.
     mapping(uint64 trialId => mapping(address account => uint256 word)) private _members;
+    /// @dev Votes on the board's k-of-n decisions. A motion is keccak256(abi.encode(motion entry
+    /// type, boardEpoch, nonce, account, version, protocolHash)) with nonce = the amendment's
+    /// proposal seq (0 for membership): a membership change (new epoch) or a new proposal starts
+    /// every count from zero, so a removed member's vote never counts.
+    mapping(uint64 trialId => mapping(bytes32 motion => uint256 approvals)) private _approvals;
+    mapping(uint64 trialId => mapping(bytes32 motion => mapping(address member => bool))) private _voted;
 
     /*//////////////////////////////////////////////////////////////
                               REGISTRATION
@@ -106,10 +124,13 @@ contract TrialRegistry is ITrialRegistry {
     /// @param outcomesHash Hash of the pre-specified primary and secondary outcomes.
     /// @param consentVersion Version of the informed-consent form in force.
     /// @param ethicsBoard The ethics board's addresses (each may be a multisig).
+    /// @param ethicsThreshold Votes the board needs to change its membership or approve an
+    /// amendment (k of n); fixed for the trial's life.
     /// @return trialId The new trial's id (sequential from 1).
     /// Requirements:
     /// - no trial of the caller under `registryId`; hashes non-zero; CID 1..128 bytes;
-    /// - 1..16 distinct non-zero ethics-board members, none of them the sponsor.
+    /// - 1..16 distinct non-zero ethics-board members, none of them the sponsor;
+    /// - threshold 1..members, and >= 2 when the board has more than one member.
     /// Emits {TrialRegistered}.
     function register(
         bytes32 registryId,
@@ -117,29 +138,24 @@ contract TrialRegistry is ITrialRegistry {
         string calldata protocolCid,
         bytes32 outcomesHash,
         uint16 consentVersion,
-        address[] calldata ethicsBoard
+        address[] calldata ethicsBoard,
+        uint16 ethicsThreshold
     ) external returns (uint64 trialId) {
         if (registryId == bytes32(0)) revert ZeroHash(0, "registryId");
-        bytes32 registryKey = keccak256(abi.encode(msg.sender, registryId));
-        uint64 existing = _idOf[registryKey];
-        if (existing != 0) revert TrialAlreadyRegistered(existing, msg.sender);
-        // Checked: 2^64 - 1 registrations would revert, never wrap.
-        trialId = ++_trialCount;
-        _idOf[registryKey] = trialId;
+        {
+            bytes32 registryKey = keccak256(abi.encode(msg.sender, registryId));
+            uint64 existing = _idOf[registryKey];
+            if (existing != 0) revert TrialAlreadyRegistered(existing, msg.sender);
+            // Checked: 2^64 - 1 registrations would revert, never wrap.
+            trialId = ++_trialCount;
+            _idOf[registryKey] = trialId;
+        }
         Trial storage t = _trials[trialId];
         if (protocolHash == bytes32(0)) revert ZeroHash(trialId, "protocolHash");
         if (outcomesHash == bytes32(0)) revert ZeroHash(trialId, "outcomesHash");
         _checkCid(protocolCid);
-        uint256 members = ethicsBoard.length;
-        if (members == 0 || members > MAX_ETHICS_BOARD) revert InvalidEthicsBoard(members, MAX_ETHICS_BOARD);
-        for (uint256 i; i < members; ++i) {
-            address member = ethicsBoard[i];
-            if (member == address(0)) revert ZeroAddress("ethicsBoard");
-            if (member == msg.sender) revert SponsorOnEthicsBoard(trialId, member);
-            uint256 word = _members[trialId][member];
-            if (word & _ETHICS_BIT != 0) revert RoleUnchanged(trialId, member, Role.Ethics, 0);
-            _members[trialId][member] = word | _ETHICS_BIT;
-        }
+        // members <= MAX_ETHICS_BOARD, checked by _seatBoard.
+        t.ethicsCount = uint16(_seatBoard(trialId, ethicsBoard, ethicsThreshold));
         t.sponsor = msg.sender;
         t.status = Status.Active;
         t.protocolVersion = 1;
@@ -148,12 +164,29 @@ contract TrialRegistry is ITrialRegistry {
         t.protocolHash = protocolHash;
         t.outcomesHash = outcomesHash;
         t.registeredBlock = uint64(block.number);
-        // members <= MAX_ETHICS_BOARD, checked above.
-        t.ethicsCount = uint16(members);
+        t.ethicsThreshold = ethicsThreshold;
         _recordRegistration(trialId, t, registryId, protocolCid);
         // The board's appointment follows as entries 1..n, authored by the sponsor.
-        for (uint256 i; i < members; ++i) {
+        for (uint256 i; i < ethicsBoard.length; ++i) {
             _recordRoleChange(trialId, t, EntryType.RoleGranted, ethicsBoard[i], Role.Ethics, 0);
+        }
+    }
+
+    /// @dev Validates the board and its threshold and writes the members' words; returns n.
+    function _seatBoard(uint64 trialId, address[] calldata ethicsBoard, uint16 ethicsThreshold)
+        private
+        returns (uint256 members)
+    {
+        members = ethicsBoard.length;
+        if (members == 0 || members > MAX_ETHICS_BOARD) revert InvalidEthicsBoard(members, MAX_ETHICS_BOARD);
+        _checkThreshold(trialId, ethicsThreshold, members);
+        for (uint256 i; i < members; ++i) {
+            address member = ethicsBoard[i];
+            if (member == address(0)) revert ZeroAddress("ethicsBoard");
+            if (member == msg.sender) revert SponsorOnEthicsBoard(trialId, member);
+            uint256 word = _members[trialId][member];
+            if (word & _ETHICS_BIT != 0) revert RoleUnchanged(trialId, member, Role.Ethics, 0);
+            _members[trialId][member] = word | _ETHICS_BIT;
         }
     }
 
@@ -168,7 +201,11 @@ contract TrialRegistry is ITrialRegistry {
             trialId,
             t,
             EntryType.Registered,
-            keccak256(abi.encode(registryId, t.protocolHash, protocolCid, t.outcomesHash, t.consentVersion))
+            keccak256(
+                abi.encode(
+                    registryId, t.protocolHash, protocolCid, t.outcomesHash, t.consentVersion, t.ethicsThreshold
+                )
+            )
         );
         emit TrialRegistered(
             trialId,
@@ -178,7 +215,8 @@ contract TrialRegistry is ITrialRegistry {
             t.protocolHash,
             protocolCid,
             t.outcomesHash,
-            t.consentVersion);
+            t.consentVersion,
+            t.ethicsThreshold);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -186,40 +224,60 @@ contract TrialRegistry is ITrialRegistry {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Grants a per-trial role: the sponsor manages investigators (per site) and monitors;
-    /// only the ethics board changes its own membership.
+    /// only the ethics board changes its own membership, k-of-n: each member's call is a vote,
+    /// and the vote that reaches the trial's threshold adds the member.
     /// @param siteId The site number of an investigator (> 0); 0 for other roles.
+    /// @return granted Whether the role is now held (false: an ethics vote short of the threshold).
     /// Requirements:
     /// - caller is the sponsor (Investigator, Monitor) or an ethics-board member (Ethics);
     /// - trial not terminated or closed; `account` non-zero and not already in the role;
-    /// - the sponsor never joins the ethics board.
-    /// Emits {TrialRoleGranted}.
-    function grantRole(uint64 trialId, address account, Role role, uint32 siteId) external {
+    /// - the sponsor never holds a site role and never joins the ethics board;
+    /// - an ethics member votes once per decision; a board of one (threshold 1) cannot grow.
+    /// Emits {TrialRoleGranted}, or {EthicsVoteCast} for an ethics vote short of the threshold.
+    function grantRole(uint64 trialId, address account, Role role, uint32 siteId)
+        external
+        returns (bool granted)
+    {
         Trial storage t = _existing(trialId);
         _checkRoleChange(trialId, t, account, role, siteId);
         uint256 word = _members[trialId][account];
         if (role == Role.Investigator) {
+            if (account == t.sponsor) revert SponsorInSiteRole(trialId, account, role);
             if (_siteIndex(word, siteId) != type(uint256).max) revert RoleUnchanged(trialId, account, role, siteId);
             uint256 free = _siteIndex(word, 0);
             if (free == type(uint256).max) revert TooManySites(trialId, account, MAX_SITES_PER_INVESTIGATOR);
             word |= uint256(siteId) << (8 + 32 * free);
+        } else if (role == Role.Monitor) {
+            if (account == t.sponsor) revert SponsorInSiteRole(trialId, account, role);
+            if (word & _MONITOR_BIT != 0) revert RoleUnchanged(trialId, account, role, siteId);
+            word |= _MONITOR_BIT;
         } else {
-            uint256 bit = role == Role.Monitor ? _MONITOR_BIT : _ETHICS_BIT;
-            if (word & bit != 0) revert RoleUnchanged(trialId, account, role, siteId);
-            if (role == Role.Ethics && account == t.sponsor) revert SponsorOnEthicsBoard(trialId, account);
-            word |= bit;
+            if (word & _ETHICS_BIT != 0) revert RoleUnchanged(trialId, account, role, siteId);
+            if (account == t.sponsor) revert SponsorOnEthicsBoard(trialId, account);
             // At most one increment per distinct account; 65,535 members is unreachable in practice
-            // and would revert on overflow (checked arithmetic).
-            if (role == Role.Ethics) t.ethicsCount += 1;
+            // and would revert on the uint16 cast check below (checked arithmetic on the count).
+            uint256 members = uint256(t.ethicsCount) + 1;
+            _checkThreshold(trialId, t.ethicsThreshold, members);
+            if (!_vote(trialId, t, EntryType.RoleGranted, account, 0, bytes32(0), 0)) return false;
+            t.ethicsCount += 1;
+            t.boardEpoch += 1;
+            word |= _ETHICS_BIT;
         }
         _members[trialId][account] = word;
         _recordRoleChange(trialId, t, EntryType.RoleGranted, account, role, siteId);
+        return true;
     }
 
-    /// @notice Revokes a per-trial role (same authority as {grantRole}).
+    /// @notice Revokes a per-trial role (same authority as {grantRole}; ethics members k-of-n).
+    /// @return revoked Whether the role is now gone (false: an ethics vote short of the threshold).
     /// Requirements:
-    /// - as {grantRole}; `account` holds the role; the last ethics-board member cannot leave.
-    /// Emits {TrialRoleRevoked}.
-    function revokeRole(uint64 trialId, address account, Role role, uint32 siteId) external {
+    /// - as {grantRole}; `account` holds the role;
+    /// - the board never shrinks below its threshold.
+    /// Emits {TrialRoleRevoked}, or {EthicsVoteCast} for an ethics vote short of the threshold.
+    function revokeRole(uint64 trialId, address account, Role role, uint32 siteId)
+        external
+        returns (bool revoked)
+    {
         Trial storage t = _existing(trialId);
         _checkRoleChange(trialId, t, account, role, siteId);
         uint256 word = _members[trialId][account];
@@ -227,20 +285,26 @@ contract TrialRegistry is ITrialRegistry {
             uint256 index = _siteIndex(word, siteId);
             if (index == type(uint256).max) revert RoleUnchanged(trialId, account, role, siteId);
             word &= ~(uint256(type(uint32).max) << (8 + 32 * index));
+        } else if (role == Role.Monitor) {
+            if (word & _MONITOR_BIT == 0) revert RoleUnchanged(trialId, account, role, siteId);
+            word &= ~_MONITOR_BIT;
         } else {
-            uint256 bit = role == Role.Monitor ? _MONITOR_BIT : _ETHICS_BIT;
-            if (word & bit == 0) revert RoleUnchanged(trialId, account, role, siteId);
-            if (role == Role.Ethics) {
-                if (t.ethicsCount == 1) revert LastEthicsMember(trialId, account);
-                // ethicsCount >= 2 here: the account is a member and not the last one.
-                unchecked {
-                    t.ethicsCount -= 1;
-                }
+            if (word & _ETHICS_BIT == 0) revert RoleUnchanged(trialId, account, role, siteId);
+            uint256 members = t.ethicsCount;
+            uint256 threshold = t.ethicsThreshold;
+            // members >= 1 here (the account is one of them).
+            if (members <= threshold) revert EthicsBoardBelowThreshold(trialId, members - 1, threshold);
+            if (!_vote(trialId, t, EntryType.RoleRevoked, account, 0, bytes32(0), 0)) return false;
+            // members > threshold >= 1 here: no underflow.
+            unchecked {
+                t.ethicsCount = uint16(members - 1);
             }
-            word &= ~bit;
+            t.boardEpoch += 1;
+            word &= ~_ETHICS_BIT;
         }
         _members[trialId][account] = word;
         _recordRoleChange(trialId, t, EntryType.RoleRevoked, account, role, siteId);
+        return true;
     }
 
     function _recordRoleChange(
@@ -292,7 +356,7 @@ contract TrialRegistry is ITrialRegistry {
         _checkCid(protocolCid);
         if (t.protocolVersion == type(uint16).max) revert VersionOverflow(trialId);
         version = t.protocolVersion + 1;
-        _pending[trialId] = Amendment(protocolHash, outcomesHash, version, consentVersion);
+        _pending[trialId] = Amendment(protocolHash, outcomesHash, version, consentVersion, t.entryCount);
         _recordProposal(trialId, t, protocolCid);
     }
 
@@ -313,36 +377,50 @@ contract TrialRegistry is ITrialRegistry {
             a.outcomesHash);
     }
 
-    /// @notice The ethics board approves the pending amendment; it takes effect now (new protocol
-    /// hash, protocol version, consent form version and, if given, outcomes hash).
+    /// @notice An ethics-board member approves the pending amendment. Approval is k-of-n: each
+    /// member's call is a vote, and the vote that reaches the trial's threshold puts the amendment
+    /// in force (new protocol hash, protocol version, consent form version and, if given, amended
+    /// outcomes). An outcome change is flagged; reports are still compared with the pre-registered
+    /// outcomes.
     /// @param version and `protocolHash` name what was reviewed, so a different proposal is never approved.
+    /// @return approved Whether the amendment is now in force (false: a vote short of the threshold).
     /// Requirements:
-    /// - caller is on the ethics board; trial active or suspended;
-    /// - the pending amendment matches `version` and `protocolHash`;
+    /// - caller is on the ethics board and has not voted for this proposal in this board epoch;
+    /// - trial active or suspended; the pending amendment matches `version` and `protocolHash`;
     /// - no outcome change after data lock.
-    /// Emits {AmendmentApproved}.
-    function approveAmendment(uint64 trialId, uint16 version, bytes32 protocolHash) external {
+    /// Emits {AmendmentApproved} (and {OutcomesAmendedFlagged} when outcomes change), or
+    /// {EthicsVoteCast} for a vote short of the threshold.
+    function approveAmendment(uint64 trialId, uint16 version, bytes32 protocolHash)
+        external
+        returns (bool approved)
+    {
         Trial storage t = _existing(trialId);
         _onlyEthics(trialId);
         _onlyRunning(trialId, t);
         Amendment memory a = _matchPending(trialId, version, protocolHash);
-        if (a.outcomesHash != bytes32(0)) {
-            if (t.locked) revert OutcomesFrozen(trialId);
-            t.outcomesHash = a.outcomesHash;
+        if (a.outcomesHash != bytes32(0) && t.locked) revert OutcomesFrozen(trialId);
+        if (!_vote(trialId, t, EntryType.AmendmentApproved, address(0), version, protocolHash, a.proposedSeq)) {
+            return false;
         }
+        if (a.outcomesHash != bytes32(0)) t.amendedOutcomesHash = a.outcomesHash;
         t.protocolVersion = a.version;
         t.consentVersion = a.consentVersion;
         t.protocolHash = a.protocolHash;
         delete _pending[trialId];
-        _append(trialId, t, EntryType.AmendmentApproved, keccak256(abi.encode(version, protocolHash)));
+        uint64 seq = _append(trialId, t, EntryType.AmendmentApproved, keccak256(abi.encode(version, protocolHash)));
         emit AmendmentApproved(trialId, msg.sender, uint64(block.timestamp), version, protocolHash);
+        bytes32 registered = t.outcomesHash;
+        if (a.outcomesHash != bytes32(0) && a.outcomesHash != registered) {
+            emit OutcomesAmendedFlagged(trialId, seq, registered, a.outcomesHash);
+        }
+        return true;
     }
 
     /// @notice The ethics board rejects the pending amendment; the protocol in force is unchanged.
     /// Requirements:
     /// - caller is on the ethics board; trial active or suspended; the pending amendment matches.
     /// Emits {AmendmentRejected}.
-    function rejectAmendment(uint64 trialId, uint16 version, bytes32 protocolHash, bytes32 reasonHash)
+    function rejectAmendment(uint64 trialId, uint16 version, bytes32 protocolHash, bytes32 reasonCommitment)
         external
     {
         Trial storage t = _existing(trialId);
@@ -350,10 +428,10 @@ contract TrialRegistry is ITrialRegistry {
         _onlyRunning(trialId, t);
         _matchPending(trialId, version, protocolHash);
         delete _pending[trialId];
-        bytes32 payloadHash = keccak256(abi.encode(version, protocolHash, reasonHash));
+        bytes32 payloadHash = keccak256(abi.encode(version, protocolHash, reasonCommitment));
         _append(trialId, t, EntryType.AmendmentRejected, payloadHash);
         emit AmendmentRejected(
-            trialId, msg.sender, uint64(block.timestamp), version, protocolHash, reasonHash);
+            trialId, msg.sender, uint64(block.timestamp), version, protocolHash, reasonCommitment);
     }
 
     /// @notice The sponsor withdraws its pending amendment.
@@ -378,26 +456,26 @@ contract TrialRegistry is ITrialRegistry {
     /// Requirements:
     /// - caller is on the ethics board; trial active.
     /// Emits {TrialStatusChanged}.
-    function suspend(uint64 trialId, bytes32 reasonHash) external {
-        _changeStatus(trialId, Status.Active, Status.Suspended, EntryType.Suspended, reasonHash);
+    function suspend(uint64 trialId, bytes32 reasonCommitment) external {
+        _changeStatus(trialId, Status.Active, Status.Suspended, EntryType.Suspended, reasonCommitment);
     }
 
     /// @notice The ethics board lifts a suspension.
     /// Requirements:
     /// - caller is on the ethics board; trial suspended.
     /// Emits {TrialStatusChanged}.
-    function resume(uint64 trialId, bytes32 reasonHash) external {
-        _changeStatus(trialId, Status.Suspended, Status.Active, EntryType.Resumed, reasonHash);
+    function resume(uint64 trialId, bytes32 reasonCommitment) external {
+        _changeStatus(trialId, Status.Suspended, Status.Active, EntryType.Resumed, reasonCommitment);
     }
 
     /// @notice The ethics board terminates the trial: afterwards only the sponsor's final report.
     /// Requirements:
     /// - caller is on the ethics board; trial active or suspended.
     /// Emits {TrialStatusChanged}.
-    function terminate(uint64 trialId, bytes32 reasonHash) external {
+    function terminate(uint64 trialId, bytes32 reasonCommitment) external {
         Trial storage t = _existing(trialId);
         Status from = t.status == Status.Suspended ? Status.Suspended : Status.Active;
-        _changeStatus(trialId, from, Status.Terminated, EntryType.Terminated, reasonHash);
+        _changeStatus(trialId, from, Status.Terminated, EntryType.Terminated, reasonCommitment);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -437,7 +515,7 @@ contract TrialRegistry is ITrialRegistry {
     /// Requirements:
     /// - caller is an investigator of `siteId`; trial active or suspended; commitment non-zero.
     /// Emits {SubjectWithdrawn}.
-    function withdrawSubject(uint64 trialId, bytes32 subjectCommitment, uint32 siteId, bytes32 reasonHash)
+    function withdrawSubject(uint64 trialId, bytes32 subjectCommitment, uint32 siteId, bytes32 reasonCommitment)
         external
     {
         Trial storage t = _running(trialId);
@@ -458,11 +536,11 @@ contract TrialRegistry is ITrialRegistry {
         uint32 siteId,
         bytes32 subjectCommitment,
         bool important,
-        bytes32 descriptionHash
+        bytes32 descriptionCommitment
     ) external {
         Trial storage t = _running(trialId);
         _onlySiteStaff(trialId, siteId);
-        if (descriptionHash == bytes32(0)) revert ZeroHash(trialId, "descriptionHash");
+        if (descriptionCommitment == bytes32(0)) revert ZeroHash(trialId, "descriptionCommitment");
         _appendFromCalldata(trialId, t, EntryType.DeviationLogged, DeviationLogged.selector, 4);
     }
 
@@ -479,12 +557,12 @@ contract TrialRegistry is ITrialRegistry {
         uint32 siteId,
         bytes32 subjectCommitment,
         uint8 severity,
-        bytes32 reportHash
+        bytes32 reportCommitment
     ) external {
         Trial storage t = _running(trialId);
         _onlySiteStaff(trialId, siteId);
         if (subjectCommitment == bytes32(0)) revert ZeroHash(trialId, "subjectCommitment");
-        if (reportHash == bytes32(0)) revert ZeroHash(trialId, "reportHash");
+        if (reportCommitment == bytes32(0)) revert ZeroHash(trialId, "reportCommitment");
         uint8 grade = severity & ~SERIOUS_FLAG;
         if (grade == 0 || grade > 5) revert InvalidSeverity(severity);
         _appendFromCalldata(trialId, t, EntryType.AdverseEventLogged, AdverseEventLogged.selector, 4);
@@ -611,8 +689,27 @@ contract TrialRegistry is ITrialRegistry {
             t.registeredBlock,
             t.ethicsCount,
             t.outcomeReports,
-            t.outcomeMismatches
+            t.outcomeMismatches,
+            t.ethicsThreshold,
+            t.boardEpoch,
+            t.amendedOutcomesHash
         );
+    }
+
+    /// @notice Votes so far for an ethics-board decision in the board's current epoch, and
+    /// whether `member` cast one. `motion` is RoleGranted / RoleRevoked (with `account`) or
+    /// AmendmentApproved (with the pending amendment's `version` and `protocolHash`).
+    function ethicsVotes(
+        uint64 trialId,
+        EntryType motion,
+        address account,
+        uint16 version,
+        bytes32 protocolHash,
+        address member
+    ) external view returns (uint256 approvals, bool voted) {
+        uint48 nonce = motion == EntryType.AmendmentApproved ? _pending[trialId].proposedSeq : 0;
+        bytes32 key = _motionKey(_trials[trialId], motion, account, version, protocolHash, nonce);
+        return (_approvals[trialId][key], _voted[trialId][key][member]);
     }
 
     /// @notice The chain head and number of entries: what an exported log must reproduce.
@@ -675,6 +772,56 @@ contract TrialRegistry is ITrialRegistry {
         }
     }
 
+    /// @dev One ethics member's vote on a k-of-n decision. Returns true when this vote reaches the
+    /// threshold (the caller then carries the decision out and writes its entry; the vote itself
+    /// is not stored, as the decision moves the epoch or clears the proposal); otherwise stores it
+    /// and writes an {EthicsVoteCast} entry.
+    function _vote(
+        uint64 trialId,
+        Trial storage t,
+        EntryType motion,
+        address account,
+        uint16 version,
+        bytes32 protocolHash,
+        uint48 nonce
+    ) private returns (bool passed) {
+        bytes32 key = _motionKey(t, motion, account, version, protocolHash, nonce);
+        if (_voted[trialId][key][msg.sender]) revert EthicsVoteRepeated(trialId, msg.sender, motion);
+        uint256 approvals = _approvals[trialId][key] + 1;
+        if (approvals >= t.ethicsThreshold) return true;
+        _voted[trialId][key][msg.sender] = true;
+        _approvals[trialId][key] = approvals;
+        _append(
+            trialId,
+            t,
+            EntryType.EthicsVoteCast,
+            keccak256(abi.encode(motion, account, version, protocolHash, approvals))
+        );
+        // approvals < threshold <= type(uint16).max: the cast is exact.
+        emit EthicsVoteCast(
+            trialId, msg.sender, uint64(block.timestamp), motion, account, version, protocolHash, uint16(approvals)
+        );
+        return false;
+    }
+
+    function _motionKey(
+        Trial storage t,
+        EntryType motion,
+        address account,
+        uint16 version,
+        bytes32 protocolHash,
+        uint48 nonce
+    ) private view returns (bytes32) {
+        return keccak256(abi.encode(motion, t.boardEpoch, nonce, account, version, protocolHash));
+    }
+
+    /// @dev A k-of-n board: 1 <= k <= n, and k >= 2 unless the board is a single member.
+    function _checkThreshold(uint64 trialId, uint256 threshold, uint256 members) private pure {
+        if (threshold == 0 || threshold > members || (threshold == 1 && members > 1)) {
+            revert InvalidEthicsThreshold(trialId, threshold, members);
+        }
+    }
+
     function _consented(
         uint64 trialId,
         Trial storage t,
@@ -691,15 +838,15 @@ contract TrialRegistry is ITrialRegistry {
         _appendFromCalldata(trialId, t, entryType, topic, 3);
     }
 
-    function _changeStatus(uint64 trialId, Status from, Status to, EntryType entryType, bytes32 reasonHash)
+    function _changeStatus(uint64 trialId, Status from, Status to, EntryType entryType, bytes32 reasonCommitment)
         private
     {
         Trial storage t = _existing(trialId);
         _onlyEthics(trialId);
         if (t.status != from) revert TrialNotActive(trialId, t.status);
         t.status = to;
-        _append(trialId, t, entryType, keccak256(abi.encode(to, reasonHash)));
-        emit TrialStatusChanged(trialId, msg.sender, uint64(block.timestamp), entryType, to, reasonHash);
+        _append(trialId, t, entryType, keccak256(abi.encode(to, reasonCommitment)));
+        emit TrialStatusChanged(trialId, msg.sender, uint64(block.timestamp), entryType, to, reasonCommitment);
     }
 
     function _checkRoleChange(uint64 trialId, Trial storage t, address account, Role role, uint32 siteId)

@@ -10,6 +10,9 @@ The chain rule (the same as `contracts/interfaces/ITrialRegistry.sol`)::
 
 An entry's `seq` is its position among the trial's entry events in chain order. Subjects are
 never named on chain: `subject_commitment` hides a pseudonym behind 32 random bytes the site keeps.
+Free text (deviation descriptions, adverse-event reports, reasons) is never hashed bare either:
+`note_commitment` salts it the same way, and the (text, salt) pairs travel beside an exported log
+as `disclosures`, which `verify_log` checks offline.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from eth_abi import encode as abi_encode
 from medchain.client import ContractClient
 from medchain.errors import IntegrityError, InvalidInput
 
-LOG_FORMAT = "medchain.trial-log/1"
+LOG_FORMAT = "medchain.trial-log/2"
 SERIOUS_FLAG = 0x80
 MAX_CID_LENGTH = 128
 DEFAULT_BATCH_BLOCKS = 5_000
@@ -43,29 +46,33 @@ def keccak(data: bytes) -> bytes:
 
 GENESIS_TAG = keccak(b"medchain.TrialRegistry.genesis.v1")
 SUBJECT_TAG = keccak(b"medchain.trials.subject.v1")
+NOTE_TAG = keccak(b"medchain.trials.note.v1")
 
 
 class EntryType(IntEnum):
-    """Timeline entry types; values are committed into entry hashes (see the interface)."""
+    """Timeline entry types; values are committed into entry hashes (see the interface). The
+    names are the contract's `ITrialRegistry.EntryType` names, which are also the `type` of each
+    entry in an exported log and the names docs/trials.md lists: one set of names everywhere."""
 
-    REGISTERED = 0
-    ROLE_GRANTED = 1
-    ROLE_REVOKED = 2
-    AMENDMENT_PROPOSED = 3
-    AMENDMENT_APPROVED = 4
-    AMENDMENT_REJECTED = 5
-    AMENDMENT_WITHDRAWN = 6
-    SUSPENDED = 7
-    RESUMED = 8
-    TERMINATED = 9
-    ENROLLED = 10
-    RECONSENTED = 11
-    WITHDRAWN = 12
-    DEVIATION_LOGGED = 13
-    ADVERSE_EVENT_LOGGED = 14
-    DATA_LOCKED = 15
-    OUTCOMES_REPORTED = 16
-    FINAL_REPORT_FILED = 17
+    Registered = 0
+    RoleGranted = 1
+    RoleRevoked = 2
+    AmendmentProposed = 3
+    AmendmentApproved = 4
+    AmendmentRejected = 5
+    AmendmentWithdrawn = 6
+    Suspended = 7
+    Resumed = 8
+    Terminated = 9
+    Enrolled = 10
+    Reconsented = 11
+    Withdrawn = 12
+    DeviationLogged = 13
+    AdverseEventLogged = 14
+    DataLocked = 15
+    OutcomesReported = 16
+    FinalReportFiled = 17
+    EthicsVoteCast = 18
 
 
 class TrialStatus(IntEnum):
@@ -88,25 +95,26 @@ class Role(IntEnum):
 # except `entryType` of TrialStatusChanged, which is committed as the entry's type.
 _EVENTS: dict[str, tuple[EntryType | None, tuple[tuple[str, str], ...]]] = {
     "TrialRegistered": (
-        EntryType.REGISTERED,
+        EntryType.Registered,
         (
             ("registryId", "bytes32"),
             ("protocolHash", "bytes32"),
             ("protocolCid", "string"),
             ("outcomesHash", "bytes32"),
             ("consentVersion", "uint16"),
+            ("ethicsThreshold", "uint16"),
         ),
     ),
     "TrialRoleGranted": (
-        EntryType.ROLE_GRANTED,
+        EntryType.RoleGranted,
         (("account", "address"), ("role", "uint8"), ("siteId", "uint32")),
     ),
     "TrialRoleRevoked": (
-        EntryType.ROLE_REVOKED,
+        EntryType.RoleRevoked,
         (("account", "address"), ("role", "uint8"), ("siteId", "uint32")),
     ),
     "AmendmentProposed": (
-        EntryType.AMENDMENT_PROPOSED,
+        EntryType.AmendmentProposed,
         (
             ("version", "uint16"),
             ("protocolHash", "bytes32"),
@@ -116,57 +124,57 @@ _EVENTS: dict[str, tuple[EntryType | None, tuple[tuple[str, str], ...]]] = {
         ),
     ),
     "AmendmentApproved": (
-        EntryType.AMENDMENT_APPROVED,
+        EntryType.AmendmentApproved,
         (("version", "uint16"), ("protocolHash", "bytes32")),
     ),
     "AmendmentRejected": (
-        EntryType.AMENDMENT_REJECTED,
-        (("version", "uint16"), ("protocolHash", "bytes32"), ("reasonHash", "bytes32")),
+        EntryType.AmendmentRejected,
+        (("version", "uint16"), ("protocolHash", "bytes32"), ("reasonCommitment", "bytes32")),
     ),
     "AmendmentWithdrawn": (
-        EntryType.AMENDMENT_WITHDRAWN,
+        EntryType.AmendmentWithdrawn,
         (("version", "uint16"), ("protocolHash", "bytes32")),
     ),
     "TrialStatusChanged": (
         None,
-        (("entryType", "uint8"), ("status", "uint8"), ("reasonHash", "bytes32")),
+        (("entryType", "uint8"), ("status", "uint8"), ("reasonCommitment", "bytes32")),
     ),
     "SubjectEnrolled": (
-        EntryType.ENROLLED,
+        EntryType.Enrolled,
         (("subjectCommitment", "bytes32"), ("siteId", "uint32"), ("consentVersion", "uint16")),
     ),
     "SubjectReconsented": (
-        EntryType.RECONSENTED,
+        EntryType.Reconsented,
         (("subjectCommitment", "bytes32"), ("siteId", "uint32"), ("consentVersion", "uint16")),
     ),
     "SubjectWithdrawn": (
-        EntryType.WITHDRAWN,
-        (("subjectCommitment", "bytes32"), ("siteId", "uint32"), ("reasonHash", "bytes32")),
+        EntryType.Withdrawn,
+        (("subjectCommitment", "bytes32"), ("siteId", "uint32"), ("reasonCommitment", "bytes32")),
     ),
     "DeviationLogged": (
-        EntryType.DEVIATION_LOGGED,
+        EntryType.DeviationLogged,
         (
             ("siteId", "uint32"),
             ("subjectCommitment", "bytes32"),
             ("important", "bool"),
-            ("descriptionHash", "bytes32"),
+            ("descriptionCommitment", "bytes32"),
         ),
     ),
     "AdverseEventLogged": (
-        EntryType.ADVERSE_EVENT_LOGGED,
+        EntryType.AdverseEventLogged,
         (
             ("siteId", "uint32"),
             ("subjectCommitment", "bytes32"),
             ("severity", "uint8"),
-            ("reportHash", "bytes32"),
+            ("reportCommitment", "bytes32"),
         ),
     ),
     "DataLocked": (
-        EntryType.DATA_LOCKED,
+        EntryType.DataLocked,
         (("datasetHash", "bytes32"), ("datasetCid", "string")),
     ),
     "OutcomesReported": (
-        EntryType.OUTCOMES_REPORTED,
+        EntryType.OutcomesReported,
         (
             ("reportedOutcomesHash", "bytes32"),
             ("registeredOutcomesHash", "bytes32"),
@@ -176,8 +184,18 @@ _EVENTS: dict[str, tuple[EntryType | None, tuple[tuple[str, str], ...]]] = {
         ),
     ),
     "FinalReportFiled": (
-        EntryType.FINAL_REPORT_FILED,
+        EntryType.FinalReportFiled,
         (("reportHash", "bytes32"), ("reportCid", "string")),
+    ),
+    "EthicsVoteCast": (
+        EntryType.EthicsVoteCast,
+        (
+            ("motion", "uint8"),
+            ("account", "address"),
+            ("version", "uint16"),
+            ("protocolHash", "bytes32"),
+            ("approvals", "uint16"),
+        ),
     ),
 }
 _FLAG_EVENT = "OutcomeMismatchFlagged"
@@ -186,11 +204,20 @@ _FLAG_FIELDS = (
     ("registeredOutcomesHash", "bytes32"),
     ("reportedOutcomesHash", "bytes32"),
 )
+_AMENDED_FLAG_EVENT = "OutcomesAmendedFlagged"
+_AMENDED_FLAG_FIELDS = (
+    ("seq", "uint64"),
+    ("registeredOutcomesHash", "bytes32"),
+    ("amendedOutcomesHash", "bytes32"),
+)
+# Payload fields holding salted commitments, and what a disclosure of each must reveal.
+NOTE_FIELDS = frozenset({"descriptionCommitment", "reportCommitment", "reasonCommitment"})
+SUBJECT_FIELDS = frozenset({"subjectCommitment"})
 # Entry type -> payload field list (for verifying a file, where the event is not at hand).
 _PAYLOAD_FIELDS: dict[EntryType, tuple[tuple[str, str], ...]] = {}
 for _name, (_etype, _fields) in _EVENTS.items():
     if _etype is None:
-        for _t in (EntryType.SUSPENDED, EntryType.RESUMED, EntryType.TERMINATED):
+        for _t in (EntryType.Suspended, EntryType.Resumed, EntryType.Terminated):
             _PAYLOAD_FIELDS[_t] = _fields[1:]
     else:
         _PAYLOAD_FIELDS[_etype] = _fields
@@ -202,6 +229,7 @@ def _signature(name: str, fields: Sequence[tuple[str, str]]) -> str:
 
 _TOPICS: dict[bytes, str] = {keccak(_signature(n, f).encode()): n for n, (_, f) in _EVENTS.items()}
 _FLAG_TOPIC = keccak(f"{_FLAG_EVENT}(uint64,uint64,bytes32,bytes32)".encode())
+_AMENDED_FLAG_TOPIC = keccak(f"{_AMENDED_FLAG_EVENT}(uint64,uint64,bytes32,bytes32)".encode())
 
 
 # --------------------------------------------------------------------------- encoding helpers
@@ -308,6 +336,186 @@ def subject_commitment(trial_id: int, pseudonym: str, salt: bytes) -> bytes:
     )
 
 
+@dataclass(frozen=True)
+class NoteCommitment:
+    """A salted commitment to a free-text field (deviation description, adverse-event report,
+    reason). Only `commitment` goes on chain; the site keeps `salt` with the text (or, for a
+    document, its `content_hash`) and discloses them beside an exported log. A bare keccak of a
+    short text can be recovered with a dictionary; this cannot without the salt."""
+
+    trial_id: int
+    content_hash: bytes
+    salt: bytes
+    commitment: bytes
+    text: str | None = None
+
+    @classmethod
+    def create(
+        cls, trial_id: int, content: str | bytes, salt: bytes | None = None
+    ) -> NoteCommitment:
+        """Commit to `content` (text, or a document's bytes) with a fresh 32-byte salt."""
+        raw = content.encode() if isinstance(content, str) else bytes(content)
+        if not raw:
+            raise InvalidInput("a note (description, report or reason) must not be empty")
+        salt = secrets.token_bytes(32) if salt is None else salt
+        content_hash = keccak(raw)
+        return cls(
+            int(trial_id),
+            content_hash,
+            salt,
+            note_commitment(trial_id, content_hash, salt),
+            content if isinstance(content, str) else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The disclosure record: what a verifier needs to check the commitment offline."""
+        out: dict[str, Any] = {
+            "kind": "note",
+            "trialId": self.trial_id,
+            "commitment": _hex(self.commitment),
+            "salt": _hex(self.salt),
+            "contentHash": _hex(self.content_hash),
+        }
+        if self.text is not None:
+            out["text"] = self.text
+        return out
+
+
+def note_commitment(trial_id: int, content_hash: bytes, salt: bytes) -> bytes:
+    """keccak256(abi.encode(NOTE_TAG, trialId, keccak256(content), salt)), salt 32 bytes."""
+    if len(content_hash) != 32:
+        raise InvalidInput(f"note content hash must be 32 bytes, got {len(content_hash)}")
+    if len(salt) != 32:
+        raise InvalidInput(f"note salt must be 32 bytes, got {len(salt)}")
+    return keccak(NOTE_TAG + int(trial_id).to_bytes(32, "big") + content_hash + salt)
+
+
+def _note(trial_id: int, note: NoteCommitment | str | bytes, what: str) -> NoteCommitment:
+    """A NoteCommitment from one, or from text / document bytes (fresh salt)."""
+    if isinstance(note, NoteCommitment):
+        if note.trial_id != int(trial_id):
+            raise InvalidInput(f"{what} commitment is for trial {note.trial_id}, not {trial_id}")
+        return note
+    return NoteCommitment.create(trial_id, note)
+
+
+# --------------------------------------------------------------------------- disclosures
+
+
+def disclosure_kind(record: Mapping[str, Any]) -> str:
+    """'subject' (pseudonym + salt, as `medchain trial enroll` saves) or 'note'."""
+    kind = record.get("kind")
+    if kind in ("subject", "note"):
+        return str(kind)
+    return "subject" if "pseudonym" in record else "note"
+
+
+def check_disclosure(trial_id: int, record: Mapping[str, Any]) -> bytes:
+    """Recompute a disclosure's commitment from what it reveals; returns the commitment, or
+    raises LogIntegrityError (kind 'disclosure') when the record does not open it."""
+    shown = str(record.get("commitment", ""))
+    try:
+        salt = bytes.fromhex(str(record["salt"]).removeprefix("0x"))
+        if disclosure_kind(record) == "subject":
+            computed = subject_commitment(trial_id, str(record["pseudonym"]), salt)
+        else:
+            content_hash = bytes.fromhex(str(record["contentHash"]).removeprefix("0x"))
+            text = record.get("text")
+            if text is not None and keccak(str(text).encode()) != content_hash:
+                raise LogIntegrityError(
+                    f"disclosure of {shown}: its text does not hash to its contentHash",
+                    seq=None,
+                    kind="disclosure",
+                )
+            computed = note_commitment(trial_id, content_hash, salt)
+    except (KeyError, ValueError, TypeError, InvalidInput) as exc:
+        raise LogIntegrityError(
+            f"disclosure of {shown} is malformed: {exc}", seq=None, kind="disclosure"
+        ) from exc
+    if shown.lower() != _hex(computed):
+        raise LogIntegrityError(
+            f"disclosure of {shown}: salt and content open {_hex(computed)}, not the commitment",
+            seq=None,
+            kind="disclosure",
+        )
+    return computed
+
+
+def _commitment_index(entries: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[int, str]]]:
+    """commitment (0x-hex, lower case) -> [(seq, field)] over the entries' commitment fields."""
+    index: dict[str, list[tuple[int, str]]] = {}
+    for entry in entries:
+        payload = entry.get("payload") or {}
+        for name in NOTE_FIELDS | SUBJECT_FIELDS:
+            value = payload.get(name)
+            if isinstance(value, str) and int(value, 16) != 0:
+                index.setdefault(value.lower(), []).append((int(entry.get("seq", -1)), name))
+    return index
+
+
+def attach_disclosures(
+    log: dict[str, Any], records: Iterable[Mapping[str, Any]]
+) -> tuple[int, int]:
+    """Put the disclosures that open one of the log's commitments into `log["disclosures"]`
+    (each checked first); records for other trials or commitments not in the log (a line whose
+    transaction failed, another trial's subject) are left out. Returns (attached, left out)."""
+    trial_id = int(log["trialId"])
+    index = _commitment_index(log["entries"])
+    attached: dict[str, dict[str, Any]] = {
+        str(d["commitment"]).lower(): dict(d) for d in log.get("disclosures") or []
+    }
+    left_out = 0
+    for record in records:
+        commitment = str(record.get("commitment", "")).lower()
+        if int(record.get("trialId", trial_id)) != trial_id or commitment not in index:
+            left_out += 1
+            continue
+        check_disclosure(trial_id, record)
+        keep = {
+            k: record[k]
+            for k in ("commitment", "salt", "contentHash", "text", "pseudonym")
+            if k in record
+        }
+        attached[commitment] = {"kind": disclosure_kind(record), **keep}
+    log["disclosures"] = sorted(attached.values(), key=lambda d: str(d["commitment"]))
+    return len(attached), left_out
+
+
+def load_disclosures(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """Disclosure records from files: JSON Lines (`medchain trial` notes files, one record a
+    line), a JSON object (a `<pseudonym>.subject.json` file) or a JSON list."""
+    out: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read disclosures {path}: {exc}") from exc
+        try:
+            data = json.loads(text)
+            items = data if isinstance(data, list) else [data]
+        except json.JSONDecodeError:
+            try:
+                items = [json.loads(line) for line in text.splitlines() if line.strip()]
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(
+                    f"{path}: not JSON or JSON Lines of disclosures ({exc})"
+                ) from exc
+        for item in items:
+            if not isinstance(item, dict) or "commitment" not in item or "salt" not in item:
+                raise InvalidInput(f"{path}: a disclosure needs at least commitment and salt")
+            out.append(item)
+    return out
+
+
+def append_note(path: str | os.PathLike[str], note: NoteCommitment, **extra: Any) -> None:
+    """Append one disclosure record to a site's notes file (JSON Lines, created 0600). Never
+    rewrites what is there: earlier salts cannot be lost."""
+    target = Path(path)
+    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a") as fh:
+        fh.write(json.dumps({**note.to_json(), **extra}, sort_keys=True) + "\n")
+
+
 # --------------------------------------------------------------------------- chain rule
 
 
@@ -373,14 +581,20 @@ class VerificationReport:
     head: str
     checked_against_chain: bool = False
     outcome_mismatches: list[int] = field(default_factory=list)  # seqs of mismatching reports
+    # seqs of approvals that changed the outcomes away from the pre-registered ones
+    outcome_amendments: list[int] = field(default_factory=list)
     serious_adverse_events: int = 0
     enrollments: int = 0
+    ethics_votes: int = 0
+    disclosures_verified: int = 0  # disclosed (salt + text or pseudonym) commitments opened
+    commitments_undisclosed: int = 0  # commitments in the log without a disclosure
 
 
 class LogIntegrityError(IntegrityError):
     """An exported log does not match its own chain or the chain on chain. `seq` names the
     first entry that does not match (None when the header itself is wrong); `kind` is one of
-    edited, omitted, reordered, truncated, extra, foreign."""
+    edited, omitted, reordered, truncated, extra, foreign, disclosure (a disclosed salt and text
+    or pseudonym does not open the commitment it claims to, or opens none in the log)."""
 
     def __init__(self, message: str, *, seq: int | None, kind: str):
         self.seq = seq
@@ -485,6 +699,7 @@ def verify_log(log: Mapping[str, Any]) -> VerificationReport:
             kind="foreign",
         )
     report = VerificationReport(trial_id=trial_id, entry_count=len(entries), head="")
+    tally = _Tally()
     for index, entry in enumerate(entries):
         if not isinstance(entry, Mapping):
             raise LogIntegrityError(
@@ -502,7 +717,7 @@ def verify_log(log: Mapping[str, Any]) -> VerificationReport:
                 seq=index,
                 kind="edited",
             )
-        _tally(report, entry)
+        tally.add(report, entry)
     if len(entries) < expected_count:
         raise LogIntegrityError(
             f"log truncated: it has {len(entries)} entries, the chain had {expected_count} at "
@@ -526,7 +741,42 @@ def verify_log(log: Mapping[str, Any]) -> VerificationReport:
             kind="edited",
         )
     report.head = _hex(head)
+    _verify_disclosures(report, trial_id, entries, log.get("disclosures") or [])
     return report
+
+
+def _verify_disclosures(
+    report: VerificationReport,
+    trial_id: int,
+    entries: Sequence[Mapping[str, Any]],
+    disclosures: Sequence[Mapping[str, Any]],
+) -> None:
+    """Every disclosure must open a commitment of the right kind in the log."""
+    index = _commitment_index(entries)
+    opened: set[str] = set()
+    for record in disclosures:
+        if not isinstance(record, Mapping):
+            raise LogIntegrityError("a disclosure is not an object", seq=None, kind="disclosure")
+        commitment = _hex(check_disclosure(trial_id, record))
+        uses = index.get(commitment)
+        if not uses:
+            raise LogIntegrityError(
+                f"disclosure of {commitment} opens no commitment in the log",
+                seq=None,
+                kind="disclosure",
+            )
+        wanted = SUBJECT_FIELDS if disclosure_kind(record) == "subject" else NOTE_FIELDS
+        if not any(name in wanted for _, name in uses):
+            seq = uses[0][0]
+            raise LogIntegrityError(
+                f"disclosure of {commitment} is a {disclosure_kind(record)}, but entry {seq} "
+                f"commits to it as {uses[0][1]}",
+                seq=seq,
+                kind="disclosure",
+            )
+        opened.add(commitment)
+    report.disclosures_verified = len(opened)
+    report.commitments_undisclosed = len(set(index) - opened)
 
 
 def _raise_order(index: int, seq: Any, entries: Sequence[Mapping[str, Any]]) -> None:
@@ -548,15 +798,35 @@ def _raise_order(index: int, seq: Any, entries: Sequence[Mapping[str, Any]]) -> 
     )
 
 
-def _tally(report: VerificationReport, entry: Mapping[str, Any]) -> None:
-    etype = entry.get("type")
-    payload = entry.get("payload") or {}
-    if etype == "ENROLLED":
-        report.enrollments += 1
-    elif etype == "ADVERSE_EVENT_LOGGED" and int(payload.get("severity", 0)) & SERIOUS_FLAG:
-        report.serious_adverse_events += 1
-    elif etype == "OUTCOMES_REPORTED" and not payload.get("matchesRegistered", True):
-        report.outcome_mismatches.append(int(entry["seq"]))
+@dataclass
+class _Tally:
+    """Counts taken while verifying: the pre-registered outcomes (entry 0) and the outcomes
+    hash of each proposal, to name the approvals that changed the outcomes."""
+
+    registered_outcomes: str = ""
+    proposed_outcomes: dict[int, str] = field(default_factory=dict)
+
+    def add(self, report: VerificationReport, entry: Mapping[str, Any]) -> None:
+        etype = entry.get("type")
+        payload = entry.get("payload") or {}
+        if etype == EntryType.Registered.name:
+            self.registered_outcomes = str(payload.get("outcomesHash", "")).lower()
+        elif etype == EntryType.Enrolled.name:
+            report.enrollments += 1
+        elif etype == EntryType.AdverseEventLogged.name:
+            if int(payload.get("severity", 0)) & SERIOUS_FLAG:
+                report.serious_adverse_events += 1
+        elif etype == EntryType.OutcomesReported.name:
+            if not payload.get("matchesRegistered", True):
+                report.outcome_mismatches.append(int(entry["seq"]))
+        elif etype == EntryType.AmendmentProposed.name:
+            self.proposed_outcomes[int(payload["version"])] = str(payload["outcomesHash"]).lower()
+        elif etype == EntryType.AmendmentApproved.name:
+            changed = self.proposed_outcomes.get(int(payload["version"]), "")
+            if changed and int(changed, 16) != 0 and changed != self.registered_outcomes:
+                report.outcome_amendments.append(int(entry["seq"]))
+        elif etype == EntryType.EthicsVoteCast.name:
+            report.ethics_votes += 1
 
 
 def load_log(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -580,6 +850,11 @@ def _decode_log(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
     if topics[0] == _FLAG_TOPIC:
         flag = abi_decode([t for _, t in _FLAG_FIELDS], data)
         return _FLAG_EVENT, dict(zip((n for n, _ in _FLAG_FIELDS), flag, strict=True))
+    if topics[0] == _AMENDED_FLAG_TOPIC:
+        flag = abi_decode([t for _, t in _AMENDED_FLAG_FIELDS], data)
+        return _AMENDED_FLAG_EVENT, dict(
+            zip((n for n, _ in _AMENDED_FLAG_FIELDS), flag, strict=True)
+        )
     name = _TOPICS.get(topics[0])
     if name is None:
         return None
@@ -647,6 +922,16 @@ def entries_from_logs(
                 }
             )
             continue
+        if name == _AMENDED_FLAG_EVENT:
+            flags.append(
+                {
+                    "seq": values["seq"],
+                    "kind": "OutcomesAmended",
+                    "registeredOutcomesHash": _hex(values["registeredOutcomesHash"]),
+                    "amendedOutcomesHash": _hex(values["amendedOutcomesHash"]),
+                }
+            )
+            continue
         etype, fields = _EVENTS[name]
         if etype is None:
             etype = EntryType(values["entryType"])
@@ -692,6 +977,9 @@ class TrialInfo:
     ethics_count: int
     outcome_reports: int
     outcome_mismatches: int
+    ethics_threshold: int
+    board_epoch: int
+    amended_outcomes_hash: str  # zero: no approved amendment changed the outcomes
 
 
 @dataclass(frozen=True)
@@ -718,14 +1006,23 @@ class TrialsClient(ContractClient):
         outcomes_hash: bytes,
         ethics_board: Sequence[Any],
         *,
+        threshold: int | None = None,
         consent_version: int = 1,
         sender: Any | None = None,
     ) -> int:
-        """Register a trial (the sender is its sponsor); returns the new trial id."""
+        """Register a trial (the sender is its sponsor); returns the new trial id. `threshold`
+        is the number of ethics-board votes a membership change or an amendment approval needs
+        (default: a majority of the board; a board of one decides alone)."""
         rid = registry_id_bytes(registry_id)
         board = [str(getattr(m, "address", m)) for m in ethics_board]
         if not board:
             raise InvalidInput("a trial needs at least one ethics-board address")
+        k = default_threshold(len(board)) if threshold is None else int(threshold)
+        if not 1 <= k <= len(board) or (k == 1 and len(board) > 1):
+            raise InvalidInput(
+                f"ethics threshold must be 2..{len(board)} for a board of {len(board)} "
+                f"(1 only for a board of one), got {k}"
+            )
         receipt = self.transact(
             "register",
             rid,
@@ -734,6 +1031,7 @@ class TrialsClient(ContractClient):
             _b32(outcomes_hash, "outcomes hash"),
             int(consent_version),
             board,
+            k,
             sender=sender,
         )
         return self._trial_id_from(receipt, "TrialRegistered")
@@ -749,8 +1047,10 @@ class TrialsClient(ContractClient):
 
     def grant_role(
         self, trial_id: int, account: Any, role: Role, site: int = 0, *, sender: Any | None = None
-    ) -> Any:
-        return self.transact(
+    ) -> bool:
+        """Grant a role; True when it took effect. An ethics-board grant is one member's vote:
+        False until the trial's threshold of members has voted for it."""
+        receipt = self.transact(
             "grantRole",
             trial_id,
             str(getattr(account, "address", account)),
@@ -758,11 +1058,13 @@ class TrialsClient(ContractClient):
             int(site),
             sender=sender,
         )
+        return not _voted_only(receipt)
 
     def revoke_role(
         self, trial_id: int, account: Any, role: Role, site: int = 0, *, sender: Any | None = None
-    ) -> Any:
-        return self.transact(
+    ) -> bool:
+        """Revoke a role; True when it took effect (ethics members: k-of-n, as `grant_role`)."""
+        receipt = self.transact(
             "revokeRole",
             trial_id,
             str(getattr(account, "address", account)),
@@ -770,6 +1072,32 @@ class TrialsClient(ContractClient):
             int(site),
             sender=sender,
         )
+        return not _voted_only(receipt)
+
+    def ethics_votes(
+        self,
+        trial_id: int,
+        motion: EntryType,
+        *,
+        account: Any = None,
+        version: int = 0,
+        protocol_hash: bytes = bytes(32),
+        member: Any = None,
+    ) -> tuple[int, bool]:
+        """(votes so far, whether `member` voted) for a board decision in the current epoch:
+        motion RoleGranted / RoleRevoked with `account`, or AmendmentApproved with `version`
+        and `protocol_hash` of the pending amendment."""
+        zero = "0x" + "00" * 20
+        approvals, voted = self.call(
+            "ethicsVotes",
+            trial_id,
+            int(motion),
+            zero if account is None else str(getattr(account, "address", account)),
+            int(version),
+            _b32(protocol_hash, "protocol hash"),
+            zero if member is None else str(getattr(member, "address", member)),
+        )
+        return int(approvals), bool(voted)
 
     def has_role(self, trial_id: int, account: Any, role: Role, site: int = 0) -> bool:
         return bool(
@@ -810,32 +1138,39 @@ class TrialsClient(ContractClient):
 
     def approve_amendment(
         self, trial_id: int, version: int, protocol_hash: bytes, *, sender: Any | None = None
-    ) -> Any:
-        return self.transact(
+    ) -> bool:
+        """One ethics member's approval; True when it put the amendment in force (the trial's
+        threshold of members has approved), False when it was a vote short of it."""
+        receipt = self.transact(
             "approveAmendment",
             trial_id,
             int(version),
             _b32(protocol_hash, "protocol hash"),
             sender=sender,
         )
+        return not _voted_only(receipt)
 
     def reject_amendment(
         self,
         trial_id: int,
         version: int,
         protocol_hash: bytes,
-        reason_hash: bytes = bytes(32),
+        reason: NoteCommitment | str | None = None,
         *,
         sender: Any | None = None,
-    ) -> Any:
-        return self.transact(
+    ) -> NoteCommitment | None:
+        """Reject the pending amendment; the reason goes on chain as a salted commitment, which
+        is returned for the caller to keep (None: no reason given)."""
+        note = None if reason is None else _note(trial_id, reason, "reason")
+        self.transact(
             "rejectAmendment",
             trial_id,
             int(version),
             _b32(protocol_hash, "protocol hash"),
-            _b32(reason_hash, "reason hash"),
+            bytes(32) if note is None else note.commitment,
             sender=sender,
         )
+        return note
 
     def withdraw_amendment(
         self, trial_id: int, version: int, protocol_hash: bytes, *, sender: Any | None = None
@@ -851,19 +1186,41 @@ class TrialsClient(ContractClient):
     # ---- oversight
 
     def suspend(
-        self, trial_id: int, reason_hash: bytes = bytes(32), *, sender: Any | None = None
-    ) -> Any:
-        return self.transact("suspend", trial_id, _b32(reason_hash, "reason hash"), sender=sender)
+        self,
+        trial_id: int,
+        reason: NoteCommitment | str | None = None,
+        *,
+        sender: Any | None = None,
+    ) -> NoteCommitment | None:
+        """Suspend (one ethics member); the reason's salted commitment is returned to keep."""
+        return self._status_change("suspend", trial_id, reason, sender)
 
     def resume(
-        self, trial_id: int, reason_hash: bytes = bytes(32), *, sender: Any | None = None
-    ) -> Any:
-        return self.transact("resume", trial_id, _b32(reason_hash, "reason hash"), sender=sender)
+        self,
+        trial_id: int,
+        reason: NoteCommitment | str | None = None,
+        *,
+        sender: Any | None = None,
+    ) -> NoteCommitment | None:
+        return self._status_change("resume", trial_id, reason, sender)
 
     def terminate(
-        self, trial_id: int, reason_hash: bytes = bytes(32), *, sender: Any | None = None
-    ) -> Any:
-        return self.transact("terminate", trial_id, _b32(reason_hash, "reason hash"), sender=sender)
+        self,
+        trial_id: int,
+        reason: NoteCommitment | str | None = None,
+        *,
+        sender: Any | None = None,
+    ) -> NoteCommitment | None:
+        return self._status_change("terminate", trial_id, reason, sender)
+
+    def _status_change(
+        self, method: str, trial_id: int, reason: NoteCommitment | str | None, sender: Any
+    ) -> NoteCommitment | None:
+        note = None if reason is None else _note(trial_id, reason, "reason")
+        self.transact(
+            method, trial_id, bytes(32) if note is None else note.commitment, sender=sender
+        )
+        return note
 
     # ---- site entries
 
@@ -914,38 +1271,46 @@ class TrialsClient(ContractClient):
         trial_id: int,
         site: int,
         commitment: bytes,
-        reason_hash: bytes = bytes(32),
+        reason: NoteCommitment | str | None = None,
         *,
         sender: Any | None = None,
-    ) -> Any:
-        return self.transact(
+    ) -> NoteCommitment | None:
+        """Record a subject's withdrawal; returns the reason's salted commitment to keep."""
+        note = None if reason is None else _note(trial_id, reason, "reason")
+        self.transact(
             "withdrawSubject",
             trial_id,
             _b32(commitment, "subject commitment"),
             int(site),
-            _b32(reason_hash, "reason hash"),
+            bytes(32) if note is None else note.commitment,
             sender=sender,
         )
+        return note
 
     def log_deviation(
         self,
         trial_id: int,
         site: int,
-        description_hash: bytes,
+        description: NoteCommitment | str | bytes,
         *,
         subject: bytes | None = None,
         important: bool = False,
         sender: Any | None = None,
-    ) -> Any:
-        return self.transact(
+    ) -> NoteCommitment:
+        """Log a deviation. `description` (text, document bytes, or a NoteCommitment made
+        earlier) goes on chain only as a salted commitment; keep the returned NoteCommitment
+        (its salt) to disclose the text later."""
+        note = _note(trial_id, description, "description")
+        self.transact(
             "logDeviation",
             trial_id,
             int(site),
             bytes(32) if subject is None else _b32(subject, "subject commitment"),
             bool(important),
-            _b32(description_hash, "description hash"),
+            note.commitment,
             sender=sender,
         )
+        return note
 
     def log_adverse_event(
         self,
@@ -955,18 +1320,22 @@ class TrialsClient(ContractClient):
         *,
         grade: int,
         serious: bool,
-        report_hash: bytes,
+        report: NoteCommitment | str | bytes,
         sender: Any | None = None,
-    ) -> Any:
-        return self.transact(
+    ) -> NoteCommitment:
+        """Log an adverse event; `report` (text, document bytes or a NoteCommitment) goes on
+        chain only as a salted commitment, returned for the site to keep."""
+        note = _note(trial_id, report, "report")
+        self.transact(
             "logAdverseEvent",
             trial_id,
             int(site),
             _b32(subject, "subject commitment"),
             severity_code(grade, serious),
-            _b32(report_hash, "report hash"),
+            note.commitment,
             sender=sender,
         )
+        return note
 
     # ---- sponsor results
 
@@ -1032,6 +1401,9 @@ class TrialsClient(ContractClient):
             ethics_count=int(v.ethicsCount),
             outcome_reports=int(v.outcomeReports),
             outcome_mismatches=int(v.outcomeMismatches),
+            ethics_threshold=int(v.ethicsThreshold),
+            board_epoch=int(v.boardEpoch),
+            amended_outcomes_hash=_hex(bytes(v.amendedOutcomesHash)),
         )
         if info.status == TrialStatus.NONE:
             raise InvalidInput(f"no trial {trial_id} in the TrialRegistry at {self.address}")
@@ -1067,7 +1439,7 @@ class TrialsClient(ContractClient):
 
         web3 = chain.provider.web3
         topic_trial = "0x" + int(trial_id).to_bytes(32, "big").hex()
-        topic0s = ["0x" + t.hex() for t in (*_TOPICS, _FLAG_TOPIC)]
+        topic0s = ["0x" + t.hex() for t in (*_TOPICS, _FLAG_TOPIC, _AMENDED_FLAG_TOPIC)]
         out: list[dict[str, Any]] = []
         start, step = from_block, max(1, batch_blocks)
         while start <= to_block:
@@ -1096,8 +1468,11 @@ class TrialsClient(ContractClient):
         from_block: int | None = None,
         to_block: int | None = None,
         batch_blocks: int = DEFAULT_BATCH_BLOCKS,
+        disclosures: Iterable[Mapping[str, Any]] = (),
     ) -> dict[str, Any]:
-        """The trial's full log as JSON-ready data, read from events in block ranges."""
+        """The trial's full log as JSON-ready data, read from events in block ranges, with the
+        given disclosure records (salts and texts or pseudonyms the caller holds) attached where
+        they open one of the log's commitments (see `attach_disclosures`)."""
         from ape import chain
 
         info = self.trial(trial_id)
@@ -1123,6 +1498,7 @@ class TrialsClient(ContractClient):
             "exportedAtBlock": int(last),
             "entries": entries,
             "flags": flags,
+            "disclosures": [],
         }
         if len(entries) != count_now or head != head_now:
             raise LogIntegrityError(
@@ -1132,6 +1508,7 @@ class TrialsClient(ContractClient):
                 seq=min(len(entries), count_now),
                 kind="truncated" if len(entries) < count_now else "edited",
             )
+        attach_disclosures(log, disclosures)
         return log
 
     def verify(
@@ -1217,6 +1594,16 @@ class TrialsClient(ContractClient):
             if log.event_name == event_name:
                 return int(log.trialId)
         raise IntegrityError(f"transaction {receipt.txn_hash} emitted no {event_name}")
+
+
+def default_threshold(members: int) -> int:
+    """A majority of the board (a board of one decides alone)."""
+    return 1 if members <= 1 else members // 2 + 1
+
+
+def _voted_only(receipt: Any) -> bool:
+    """Whether a board call was a vote short of the threshold (no decision yet)."""
+    return any(log.event_name == "EthicsVoteCast" for log in receipt.events)
 
 
 def _comparable(entry: Mapping[str, Any]) -> tuple[Any, ...]:

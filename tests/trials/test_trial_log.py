@@ -1,7 +1,8 @@
 """Exported trial logs: a clean export verifies on its own and against the chain; every kind
 of tampering (edit, omission, reordering, truncation, appended entries, another chain) is
 detected with a `LogIntegrityError` that names the first entry that does not match — also
-when the tamperer recomputes every head so the file is self-consistent."""
+when the tamperer recomputes every head so the file is self-consistent. Disclosures (the salts
+and texts behind the log's commitments) verify offline, and a forged one is refused."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from trialkit import SITE_A, SITE_B
 
 from medchain.trials import (
     LogIntegrityError,
+    NoteCommitment,
     document_hash,
     genesis_head,
     load_log,
@@ -31,21 +33,23 @@ def exported(client, sponsor, ethics, investigator, investigator2, monitor):
     t = register_trial(client, sponsor, ethics, investigator, investigator2, monitor)
     tid = t.trial_id
     a = client.enroll(tid, SITE_A, "A-001", sender=investigator)
-    client.enroll(tid, SITE_B, "B-001", sender=investigator2)
-    client.log_deviation(
-        tid, SITE_A, H(b"visit 3 out of window"), subject=a.commitment, sender=monitor
+    b = client.enroll(tid, SITE_B, "B-001", sender=investigator2)
+    deviation = client.log_deviation(
+        tid, SITE_A, "visit 3 out of window", subject=a.commitment, sender=monitor
     )
-    client.log_adverse_event(
+    report = client.log_adverse_event(
         tid,
         SITE_A,
         a.commitment,
         grade=3,
         serious=True,
-        report_hash=H(b"SAE report"),
+        report=b"%PDF SAE report: hospitalised",  # a document: disclosed by its hash + salt
         sender=investigator,
     )
     client.enroll(tid, SITE_B, "B-002", sender=investigator2)
-    log = client.export(tid, batch_blocks=3)  # small ranges: several eth_getLogs calls
+    held = [a.to_json(), b.to_json(), deviation.to_json(), report.to_json()]
+    # small ranges: several eth_getLogs calls; the sites' salts attached as disclosures
+    log = client.export(tid, batch_blocks=3, disclosures=held)
     return client, log
 
 
@@ -77,6 +81,8 @@ def test_clean_export_verifies_alone_and_against_chain(exported, tmp_path):
     report = verify_log(log)
     assert report.enrollments == 3 and report.serious_adverse_events == 1
     assert not report.checked_against_chain
+    # A-001, B-001, the deviation text and the SAE report opened; B-002 was not disclosed.
+    assert (report.disclosures_verified, report.commitments_undisclosed) == (4, 1)
     path = tmp_path / "trial.json"
     save_log(log, path)
     assert client.verify(load_log(path)).checked_against_chain
@@ -129,6 +135,8 @@ def test_truncated_log_named(exported):
     del bad["entries"][7:]
     _expect(verify_log, bad, 7, "truncated")
     _rechain(bad)  # header rewritten to the shorter log
+    _expect(verify_log, bad, None, "disclosure")  # the notes of entries 7, 8 open nothing now
+    bad["disclosures"] = [d for d in bad["disclosures"] if d["kind"] == "subject"]
     verify_log(bad)
     _expect(client.verify, bad, 7, "truncated")
 
@@ -169,3 +177,28 @@ def test_export_as_of_a_block_and_a_stale_log(
     verify_log(earlier)
     err = _expect(client.verify, earlier, 6, "truncated")  # the chain has moved on
     assert "exported before" in str(err)
+
+
+def test_forged_disclosure_refused_offline(exported):
+    """A disclosure is checked against the commitment on chain: a changed text, a salt that
+    does not open the commitment, or a record for a commitment the log lacks is refused."""
+    _, log = exported
+    note = next(d for d in log["disclosures"] if d.get("text"))
+    bad = copy.deepcopy(log)
+    next(d for d in bad["disclosures"] if d.get("text"))["text"] = "visit 3 on time"
+    _expect(verify_log, bad, None, "disclosure")
+    forged = NoteCommitment.create(log["trialId"], "visit 3 on time", bytes(32))
+    bad = copy.deepcopy(log)
+    entry = next(d for d in bad["disclosures"] if d.get("text"))
+    entry.update(
+        text="visit 3 on time", contentHash="0x" + forged.content_hash.hex(), salt="0x" + "00" * 32
+    )
+    _expect(verify_log, bad, None, "disclosure")  # opens another commitment, not this one
+    bad = copy.deepcopy(log)
+    bad["disclosures"].append(NoteCommitment.create(log["trialId"], "invented").to_json())
+    _expect(verify_log, bad, None, "disclosure")  # commits to nothing in the log
+    bad = copy.deepcopy(log)
+    subject = next(d for d in bad["disclosures"] if d["kind"] == "subject")
+    subject["pseudonym"] = "A-999"
+    _expect(verify_log, bad, None, "disclosure")
+    assert note["commitment"] != "0x" + H(note["text"].encode()).hex()

@@ -3,6 +3,7 @@ tests/trials is on sys.path under pytest's default prepend import mode)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,14 +33,20 @@ def register_trial(
     investigator: Any,
     investigator2: Any,
     monitor: Any,
+    *,
+    board: Sequence[Any] = (),
+    threshold: int | None = None,
 ) -> TrialFixture:
+    """A registered trial with sites A and B and a monitor; the ethics board is `ethics`
+    alone (1 of 1) unless `board` names more members (then `threshold` of them decide)."""
     registry_id = f"NCT{next(_counter):08d}"
     trial_id = client.register(
         registry_id,
         document_hash(b"protocol v1 " + registry_id.encode()),
         PROTOCOL_CID,
         outcomes_hash(PRIMARY, SECONDARY),
-        [ethics],
+        [ethics, *board],
+        threshold=threshold,
         sender=sponsor,
     )
     client.grant_role(trial_id, investigator, Role.INVESTIGATOR, SITE_A, sender=sponsor)
