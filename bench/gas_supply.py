@@ -1,19 +1,28 @@
 """Gas of every SerialRegistry operation: partner registration, commissioning a 10,000-unit
 lot (one transaction, independent of the count), aggregation, shipments, verification as
 a transaction at depth 14 (10,000 units) and depth 20 (a real 1,000,000-unit lot),
-dispensing (from a lot, through a case, and a caught clone), returns, decommissioning,
-reports, resolution and recall. Anchors are the figures in shared/notes/domain.md."""
+dispensing (from a lot, through a case, and a caught clone), two-step returns (sent,
+accepted, cancelled), decommissioning, reports, resolution and recall. Cases are nodes of
+the lot tree (16 units, 10 hashes below the root), proven against the lot at packing. Anchors are the figures in shared/notes/domain.md."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from medchain.supply import LotManifest, MerkleTree, Role, UnitStatus, make_gtin, make_sscc
+from medchain.supply import (
+    LotManifest,
+    Role,
+    UnitStatus,
+    container_proof,
+    make_gtin,
+    make_sscc,
+)
 
 SLOT_PER_SERIAL = (221_000_000, "one storage slot per serial: 22,100 x 10,000 (domain.md)")
 MERKLE_DEPTH_20 = (49_900, "OZ MerkleProof.verifyCalldata + one write, depth 20 (domain.md)")
 MERKLE_DEPTH_16 = (44_870, "OZ MerkleProof.verifyCalldata + one write, depth 16 (domain.md)")
 PREFIX = "0614141"
+WHOLESALER_PREFIX = "0888888"
 # A CIDv1 (base32, sha2-256) as the encrypted manifest's reference: the usual length.
 CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
 
@@ -38,7 +47,14 @@ def measure(g: Any) -> None:
             maker, maker, int(Role.MANUFACTURER), int(PREFIX), len(PREFIX), sender=admin
         ),
     )
-    reg.registerPartner(wholesaler, wholesaler, int(Role.WHOLESALER), 0, 0, sender=admin)
+    reg.registerPartner(
+        wholesaler,
+        wholesaler,
+        int(Role.WHOLESALER),
+        int(WHOLESALER_PREFIX),
+        len(WHOLESALER_PREFIX),
+        sender=admin,
+    )
     reg.registerPartner(pharmacy, pharmacy, int(Role.DISPENSER), 0, 0, sender=admin)
     reg.registerPartner(pharmacy2, pharmacy2, int(Role.DISPENSER), 0, 0, sender=admin)
     temp = _fresh(g)
@@ -84,17 +100,18 @@ def measure(g: Any) -> None:
         *MERKLE_DEPTH_20,
     )
 
-    # Aggregation: the wholesaler packs two cases of 12 for the pharmacies.
-    leaves = lot.tree.levels[0]
-    case_a, case_b = MerkleTree(leaves[:12]), MerkleTree(leaves[12:24])
-    sscc_a, sscc_b = make_sscc("0", PREFIX, "000000001"), make_sscc("0", PREFIX, "000000002")
+    # Aggregation: the wholesaler packs two cases of 16 (level-4 nodes of the lot tree,
+    # each proven by its 10 siblings up to the lot root) for the pharmacies.
+    tree = lot.tree
+    sscc_a = make_sscc("0", WHOLESALER_PREFIX, "000000001")
+    sscc_b = make_sscc("0", WHOLESALER_PREFIX, "000000002")
     g.record(
-        "SerialRegistry.aggregate (case of 12, first from the lot)",
-        reg.aggregate(int(sscc_a), lid, case_a.root, 12, sender=wholesaler),
+        "SerialRegistry.aggregate (case of 16, first from the lot)",
+        reg.aggregate(int(sscc_a), lid, tree.node(4, 0), 16, tree.proof(0, 4), sender=wholesaler),
     )
     g.record(
         "SerialRegistry.aggregate (next case)",
-        reg.aggregate(int(sscc_b), lid, case_b.root, 12, sender=wholesaler),
+        reg.aggregate(int(sscc_b), lid, tree.node(4, 1), 16, tree.proof(1, 4), sender=wholesaler),
     )
     agg_a = int(sscc_a).to_bytes(32, "big")
     reg.ship(agg_a, pharmacy, sender=wholesaler)
@@ -102,14 +119,37 @@ def measure(g: Any) -> None:
 
     # Dispensing through the case (lot proof depth 14 + case proof depth 4).
     p0 = lot.identifier(0)
+    in_case = lambda i: container_proof(tree.proof(i), 10)  # noqa: E731
     g.record(
         "SerialRegistry.dispense (through a case)",
-        reg.dispense(p0.onchain(), lot.tree.proof(0), agg_a, case_a.proof(0), sender=pharmacy),
+        reg.dispense(p0.onchain(), tree.proof(0), agg_a, in_case(0), sender=pharmacy),
         *MERKLE_DEPTH_16,
     )
     g.record(
         "SerialRegistry.dispense (clone caught, recorded suspect)",
-        reg.dispense(p0.onchain(), lot.tree.proof(0), agg_a, case_a.proof(0), sender=pharmacy2),
+        reg.dispense(p0.onchain(), tree.proof(0), agg_a, in_case(0), sender=pharmacy2),
+    )
+
+    # Two-step saleable returns: the pharmacy sends units of its case back to the wholesaler.
+    r1, r2 = lot.identifier(1), lot.identifier(2)
+    g.record(
+        "SerialRegistry.initiateReturn (through a case)",
+        reg.initiateReturn(
+            r1.onchain(), tree.proof(1), agg_a, in_case(1), wholesaler, sender=pharmacy
+        ),
+    )
+    g.record(
+        "SerialRegistry.acceptReturn",
+        reg.acceptReturn(r1.onchain(), tree.proof(1), sender=wholesaler),
+    )
+    reg.initiateReturn(r2.onchain(), tree.proof(2), agg_a, in_case(2), wholesaler, sender=pharmacy)
+    g.record(
+        "SerialRegistry.cancelReturn (refused by the receiver)",
+        reg.cancelReturn(r2.onchain(), tree.proof(2), sender=wholesaler),
+    )
+    g.record(
+        "SerialRegistry.decommission (returned unit)",
+        reg.decommission(r1.onchain(), tree.proof(1), lid, [], sender=wholesaler),
     )
 
     # Dispensing from a whole lot held by a pharmacy (depth 20).
@@ -122,15 +162,7 @@ def measure(g: Any) -> None:
     )
 
     # Unit exceptions on the 10,000-unit lot (units 100.. are not in any case).
-    u1, u2, u3 = lot.identifier(100), lot.identifier(101), lot.identifier(102)
-    g.record(
-        "SerialRegistry.acceptReturn",
-        reg.acceptReturn(u1.onchain(), lot.tree.proof(100), sender=wholesaler),
-    )
-    g.record(
-        "SerialRegistry.decommission (returned unit)",
-        reg.decommission(u1.onchain(), lot.tree.proof(100), lid, [], sender=wholesaler),
-    )
+    u2, u3 = lot.identifier(101), lot.identifier(102)
     g.record(
         "SerialRegistry.reportUnit (suspect)",
         reg.reportUnit(u2.onchain(), lot.tree.proof(101), int(UnitStatus.SUSPECT), sender=pharmacy),

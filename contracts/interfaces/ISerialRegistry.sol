@@ -25,7 +25,8 @@ interface ISerialRegistry {
         Returned,
         Stolen,
         Suspect,
-        Illegitimate
+        Illegitimate,
+        ReturnPending
     }
 
     /// @notice Answer to a product-identifier verification (the VRS questions).
@@ -101,7 +102,8 @@ interface ISerialRegistry {
     error SerialRegistryInvalidRole(Role role);
     /// @notice The DID `identity` is not controlled by `account` (ERC-1056 identityOwner).
     error SerialRegistryNotIdentityOwner(address identity, address owner, address account);
-    /// @notice A manufacturer or repackager needs a GS1 company prefix of 4-12 digits.
+    /// @notice A GS1 company prefix has 4-12 digits; manufacturers and repackagers need one
+    /// (others may register one to pack SSCCs).
     error SerialRegistryInvalidCompanyPrefix(uint64 companyPrefix, uint8 prefixLength);
     /// @notice `gtin` is not a valid GTIN-14 (range or check digit).
     error SerialRegistryInvalidGtin(uint64 gtin);
@@ -139,8 +141,27 @@ interface ISerialRegistry {
     error SerialRegistryInvalidStatus(UnitStatus status);
     /// @notice The lot is already recalled.
     error SerialRegistryAlreadyRecalled(bytes32 lotId);
-    /// @notice An aggregation's count exceeds its parent's.
+    /// @notice An aggregation's SSCC is malformed, its root zero, or its count zero or above
+    /// the units its parent still holds directly.
     error SerialRegistryInvalidAggregation(uint64 sscc, uint32 count);
+    /// @notice `sscc` does not carry the GS1 company prefix of `account` (or it has none).
+    error SerialRegistrySsccNotOwned(uint64 sscc, address account);
+    /// @notice `root` is not a node of `parent`'s Merkle tree (its node proof does not lead
+    /// to the parent's root): an aggregation may only hold units of its parent.
+    error SerialRegistryNotInParent(bytes32 parent, bytes32 root);
+    /// @notice The parent's aggregations are nodes `expected` hashes below its root; this one
+    /// is `depth` below (equal depths keep sibling aggregations disjoint).
+    error SerialRegistryChildDepth(bytes32 parent, uint256 depth, uint8 expected);
+    /// @notice The node `root` of `parent` is already packed, as aggregation `aggregation`.
+    error SerialRegistryNodePacked(bytes32 parent, bytes32 root, bytes32 aggregation);
+    /// @notice The unit was packed out of `container` into `aggregation`; it is held through that.
+    error SerialRegistryUnitInAggregation(bytes32 unitId, bytes32 container, bytes32 aggregation);
+    /// @notice The unit has a return pending to `to` (in transit: nobody may act on it as holder).
+    error SerialRegistryReturnPending(bytes32 unitId, address to);
+    /// @notice The unit has no return pending.
+    error SerialRegistryNoReturnPending(bytes32 unitId);
+    /// @notice `account` is neither the receiver `receiver` nor the sender `holder` of the pending return.
+    error SerialRegistryNotReturnParty(bytes32 unitId, address account, address holder, address receiver);
 
     // ------------------------------------------------------------------ EVENTS
 
@@ -164,14 +185,17 @@ interface ISerialRegistry {
         BizStep bizStep,
         Disposition disposition
     );
-    /// @notice Units of `parent` were packed under SSCC `sscc` (EPCIS AggregationEvent, packing).
+    /// @notice Units of `parent` (of lot `lotId`) were packed under SSCC `sscc`: `root` is the
+    /// node `depth` hashes below the parent's root (EPCIS AggregationEvent, packing).
     event Aggregated(
         bytes32 indexed containerId,
         bytes32 indexed parent,
         address indexed packer,
+        bytes32 lotId,
         uint64 sscc,
         bytes32 root,
         uint32 count,
+        uint8 depth,
         EventType eventType,
         BizStep bizStep,
         Disposition disposition
@@ -210,6 +234,28 @@ interface ISerialRegistry {
         address indexed actor,
         UnitStatus previous,
         UnitStatus status,
+        EventType eventType,
+        BizStep bizStep,
+        Disposition disposition
+    );
+    /// @notice The holder `from` sent a unit back to `to` (returning, in_transit); custody moves
+    /// when `to` accepts it.
+    event ReturnInitiated(
+        bytes32 indexed unitId,
+        bytes32 indexed lotId,
+        address indexed from,
+        address to,
+        EventType eventType,
+        BizStep bizStep,
+        Disposition disposition
+    );
+    /// @notice A pending return was cancelled (sender) or refused (receiver); the sender keeps
+    /// the unit (void_shipping).
+    event ReturnCancelled(
+        bytes32 indexed unitId,
+        bytes32 indexed lotId,
+        address indexed from,
+        address to,
         EventType eventType,
         BizStep bizStep,
         Disposition disposition

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 import {ISerialRegistry, IIdentityOwnerLookup} from "../interfaces/ISerialRegistry.sol";
@@ -19,8 +20,11 @@ import {ISerialRegistry, IIdentityOwnerLookup} from "../interfaces/ISerialRegist
 ///  - unitId  = keccak256(abi.encode(uint64 gtin, bytes20 serial)) (DSCSA uniqueness is GTIN+serial,
 ///             so a clone is caught whatever lot its label claims);
 ///  - aggregation id = bytes32(uint256(sscc)).
-/// A unit's custodian is the custodian of the container (lot or aggregation) it is proven
-/// to be in, unless the unit has its own record (a verified saleable return).
+/// Containers form a tree per lot: an aggregation's root is proven to be a node of its
+/// parent's Merkle tree, all aggregations of one parent sit at the same depth below its root
+/// and none is packed twice, so siblings are disjoint and a unit is in exactly one innermost
+/// container. A unit's custodian is that container's custodian, unless the unit has its own
+/// record (dispensed, decommissioned, returned): then it is the record's custodian.
 contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     /*//////////////////////////////////////////////////////////////
                                  CONSTANTS
@@ -49,18 +53,21 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         bool active;
     }
 
-    /// @dev A lot or an SSCC aggregation. Slot 0: root. Slot 1: custodian (20) | count (4) |
-    /// expiry YYMMDD (3, lots only) | flags (1). An aggregation's lot lives in `_lotOf`, so
-    /// commissioning writes exactly these two slots, each once.
+    /// @dev A lot or an SSCC aggregation. Slot 0: root. Slot 1: custodian (20) | count (4,
+    /// units held directly: packing an aggregation moves its count out) | expiry YYMMDD (3,
+    /// lots only) | flags (1) | childDepth (1, depth of its aggregations' nodes once opened).
+    /// An aggregation's lot lives in `_lotOf`, so commissioning writes exactly these two slots.
     struct Container {
         bytes32 root;
         address custodian;
         uint32 count;
         uint24 expiry;
         uint8 flags;
+        uint8 childDepth;
     }
 
-    /// @dev One slot: custodian (20) | status (1). Only units off the normal path have one.
+    /// @dev One slot: custodian (20) | status (1). Only units off the normal path have one;
+    /// a non-zero custodian means the unit is held through this record, not a container.
     struct Unit {
         address custodian;
         UnitStatus status;
@@ -72,6 +79,9 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     mapping(bytes32 aggregationId => bytes32 lotId) private _lotOf;
     mapping(bytes32 containerId => address to) private _pending;
     mapping(bytes32 unitId => Unit) private _units;
+    /// @dev keccak256(abi.encode(parent, node)) => the aggregation packed from that node.
+    mapping(bytes32 parentNode => bytes32 aggregationId) private _packed;
+    mapping(bytes32 unitId => address to) private _returnTo;
 
     /// @param didRegistry The ERC-1056 registry partners' identities live in.
     /// @param admin Default admin (2-step transfer, 1 day delay); also registrar and regulator.
@@ -89,7 +99,8 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     /// Requirements:
     /// - caller has REGISTRAR_ROLE;
     /// - `role` is not None; `account` controls `identity` in the DID registry;
-    /// - manufacturers and repackagers carry a 4-12 digit GS1 company prefix.
+    /// - manufacturers and repackagers carry a 4-12 digit GS1 company prefix; wholesalers and
+    ///   dispensers may (it is what lets them pack SSCCs), else prefix and length are zero.
     /// Emits {PartnerRegistered}.
     function registerPartner(
         address account,
@@ -101,11 +112,11 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         if (role == Role.None) revert SerialRegistryInvalidRole(role);
         address owner = _didRegistry.identityOwner(identity);
         if (owner != account) revert SerialRegistryNotIdentityOwner(identity, owner, account);
-        if (role == Role.Manufacturer || role == Role.Repackager) {
+        if (prefixLength != 0 || role == Role.Manufacturer || role == Role.Repackager) {
             if (prefixLength < 4 || prefixLength > 12 || companyPrefix >= 10 ** uint256(prefixLength)) {
                 revert SerialRegistryInvalidCompanyPrefix(companyPrefix, prefixLength);
             }
-        } else if (companyPrefix != 0 || prefixLength != 0) {
+        } else if (companyPrefix != 0) {
             revert SerialRegistryInvalidCompanyPrefix(companyPrefix, prefixLength);
         }
         _partners[account] = Partner(identity, role, prefixLength, companyPrefix, true);
@@ -165,30 +176,48 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         );
     }
 
-    /// @notice Packs units of `parent` (a lot or aggregation you hold) under SSCC `sscc`,
-    /// committed by the Merkle `root` of their unit leaves. From then on the parent confers
-    /// no custody of units: they are held through their aggregations.
+    /// @notice Packs the units under one node of `parent`'s Merkle tree (a lot or aggregation
+    /// you hold) into SSCC `sscc`: `root` is that node, proven by `nodeProof` (its siblings up
+    /// to the parent's root; empty packs the whole parent). The parent's first aggregation fixes
+    /// the depth (`nodeProof.length`) of all its aggregations, and a node is packed once, so
+    /// sibling aggregations never share a unit. Units under a packed node are held through the
+    /// aggregation; the parent keeps the others, and once opened it can no longer be shipped.
     /// Requirements:
     /// - caller is an active partner and the custodian of `parent`, with no shipment pending;
-    /// - `sscc` is a valid, unused 18-digit SSCC; `root` non-zero; 0 < `count` <= parent's count.
+    /// - `sscc` is a valid, unused 18-digit SSCC carrying the caller's GS1 company prefix;
+    /// - `root` is a node of the parent's tree at the parent's aggregation depth, not yet packed;
+    /// - 0 < `count` <= the units the parent still holds directly (its count, which drops by `count`).
     /// Emits {Aggregated}.
-    function aggregate(uint64 sscc, bytes32 parent, bytes32 root, uint32 count)
+    function aggregate(uint64 sscc, bytes32 parent, bytes32 root, uint32 count, bytes32[] calldata nodeProof)
         external
         returns (bytes32 containerId)
     {
-        _requirePartner(msg.sender);
+        Partner storage me = _partners[msg.sender];
+        if (!me.active) revert SerialRegistryNotPartner(msg.sender);
         Container storage p = _heldContainer(parent);
         if (sscc >= _SSCC_LIMIT || !_checkDigitOk(sscc, 18)) revert SerialRegistryInvalidAggregation(sscc, count);
+        _requireSsccOwner(sscc, me);
         if (root == bytes32(0) || count == 0 || count > p.count) revert SerialRegistryInvalidAggregation(sscc, count);
         containerId = aggregationId(sscc);
-        Container storage c = _containers[containerId];
-        if (c.root != bytes32(0)) revert SerialRegistryContainerExists(containerId);
-        bytes32 parentLot = _lotOf[parent];
-        _containers[containerId] = Container(root, msg.sender, count, 0, 0);
-        _lotOf[containerId] = parentLot == bytes32(0) ? parent : parentLot;
-        p.flags |= _FLAG_OPENED;
+        if (_containers[containerId].root != bytes32(0)) revert SerialRegistryContainerExists(containerId);
+        if (MerkleProof.processProofCalldata(nodeProof, root) != p.root) revert SerialRegistryNotInParent(parent, root);
+        uint8 depth = _packNode(p, parent, root, nodeProof.length, containerId, count);
+        bytes32 lotId = _lotOf[parent];
+        if (lotId == bytes32(0)) lotId = parent;
+        _containers[containerId] = Container(root, msg.sender, count, 0, 0, 0);
+        _lotOf[containerId] = lotId;
         emit Aggregated(
-            containerId, parent, msg.sender, sscc, root, count, EventType.Aggregation, BizStep.Packing, Disposition.InProgress
+            containerId,
+            parent,
+            msg.sender,
+            lotId,
+            sscc,
+            root,
+            count,
+            depth,
+            EventType.Aggregation,
+            BizStep.Packing,
+            Disposition.InProgress
         );
     }
 
@@ -199,11 +228,12 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     /// @notice Ships a lot or aggregation to `to`; custody moves when `to` receives it.
     /// Requirements:
     /// - caller is an active partner holding `containerId`, with no shipment pending;
+    /// - the container was never opened (packed into aggregations): ship the aggregations;
     /// - `to` is another active partner; recalled product goes only to a manufacturer or repackager.
     /// Emits {Shipped}.
     function ship(bytes32 containerId, address to) external {
         _requirePartner(msg.sender);
-        _heldContainer(containerId);
+        if (_heldContainer(containerId).flags & _FLAG_OPENED != 0) revert SerialRegistryContainerOpened(containerId);
         Role toRole = _requirePartner(to);
         if (to == msg.sender) revert SerialRegistrySelfShipment(containerId, to);
         bytes32 lotId = _lotOf[containerId];
@@ -271,21 +301,68 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
             return outcome;
         }
         if (outcome != Outcome.Genuine) revert SerialRegistryNotVerified(unitId, outcome);
-        _requireUnitCustody(unitId, lotId, leaf, container, containerProof);
+        _requireUnitCustody(unitId, lotId, leaf, container, container == lotId ? proof : containerProof);
         _setStatus(unitId, lotId, msg.sender, UnitStatus.Dispensed, BizStep.Dispensing);
     }
 
-    /// @notice Records a verified saleable return: the caller takes custody of the unit.
+    /// @notice Sends a saleable unit you hold back to `to` (first step of a return); the unit
+    /// leaves its container and is in transit until `to` accepts it or either side cancels.
     /// Requirements:
-    /// - caller is an active manufacturer, repackager or wholesaler;
-    /// - the identifier verifies as Genuine (not dispensed, recalled, expired or flagged).
+    /// - caller is an active partner holding the unit (through `container`/`containerProof`,
+    ///   as for {dispense}, or its own record), with no return already pending;
+    /// - the identifier verifies as Genuine; `to` is another active, non-dispenser partner.
+    /// Emits {ReturnInitiated}.
+    function initiateReturn(
+        ProductId calldata pid,
+        bytes32[] calldata proof,
+        bytes32 container,
+        bytes32[] calldata containerProof,
+        address to
+    ) external {
+        _requirePartner(msg.sender);
+        Role toRole = _requirePartner(to);
+        if (toRole == Role.Dispenser) revert SerialRegistryWrongRole(to, toRole);
+        bytes32 leaf = leafOf(pid);
+        (Outcome outcome, bytes32 lotId, bytes32 unitId) = _assess(pid, leaf, proof);
+        if (to == msg.sender) revert SerialRegistrySelfShipment(unitId, to);
+        if (outcome != Outcome.Genuine) revert SerialRegistryNotVerified(unitId, outcome);
+        _requireUnitCustody(unitId, lotId, leaf, container, container == lotId ? proof : containerProof);
+        _units[unitId] = Unit(msg.sender, UnitStatus.ReturnPending);
+        _returnTo[unitId] = to;
+        emit ReturnInitiated(unitId, lotId, msg.sender, to, EventType.Object, BizStep.Returning, Disposition.InTransit);
+    }
+
+    /// @notice Accepts a unit returned to you (second step): you become its custodian and it
+    /// is recorded as a saleable return.
+    /// Requirements: caller is an active partner and the pending return's receiver; the
+    /// identifier is in its lot.
     /// Emits {UnitStatusChanged} (returning/returned).
     function acceptReturn(ProductId calldata pid, bytes32[] calldata proof) external {
-        Role role = _requirePartner(msg.sender);
-        if (role == Role.Dispenser) revert SerialRegistryWrongRole(msg.sender, role);
-        (Outcome outcome, bytes32 lotId, bytes32 unitId) = _assess(pid, leafOf(pid), proof);
-        if (outcome != Outcome.Genuine) revert SerialRegistryNotVerified(unitId, outcome);
+        _requirePartner(msg.sender);
+        (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leafOf(pid), proof);
+        address to = _returnTo[unitId];
+        if (to == address(0) || _units[unitId].status != UnitStatus.ReturnPending) {
+            revert SerialRegistryNoReturnPending(unitId);
+        }
+        if (to != msg.sender) revert SerialRegistryNotReturnParty(unitId, msg.sender, _units[unitId].custodian, to);
+        delete _returnTo[unitId];
         _setStatus(unitId, lotId, msg.sender, UnitStatus.Returned, BizStep.Returning);
+    }
+
+    /// @notice Cancels (sender) or refuses (receiver) a pending return; the sender keeps the unit
+    /// through its own record.
+    /// Requirements: caller is the pending return's sender or receiver; the identifier is in its lot.
+    /// Emits {ReturnCancelled}.
+    function cancelReturn(ProductId calldata pid, bytes32[] calldata proof) external {
+        (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leafOf(pid), proof);
+        address to = _returnTo[unitId];
+        if (to == address(0)) revert SerialRegistryNoReturnPending(unitId);
+        Unit storage u = _units[unitId];
+        address from = u.custodian;
+        if (msg.sender != to && msg.sender != from) revert SerialRegistryNotReturnParty(unitId, msg.sender, from, to);
+        delete _returnTo[unitId];
+        if (u.status == UnitStatus.ReturnPending) u.status = UnitStatus.Returned;
+        emit ReturnCancelled(unitId, lotId, from, to, EventType.Object, BizStep.VoidShipping, Disposition.Active);
     }
 
     /// @notice Decommissions (destroys, samples) a unit the caller holds.
@@ -305,13 +382,15 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         if (status == UnitStatus.Dispensed || status == UnitStatus.Decommissioned) {
             revert SerialRegistryUnitStatus(unitId, status);
         }
-        _requireUnitCustody(unitId, lotId, leaf, container, containerProof);
+        _requireUnitCustody(unitId, lotId, leaf, container, container == lotId ? proof : containerProof);
         _setStatus(unitId, lotId, msg.sender, UnitStatus.Decommissioned, BizStep.Decommissioning);
     }
 
     /// @notice Flags a unit as Suspect or Stolen (any active partner), or Illegitimate
-    /// (regulator, or the manufacturer/repackager owning the GTIN).
-    /// Requirements: the identifier is in its lot; `status` is Suspect, Stolen or Illegitimate.
+    /// (regulator, or the manufacturer/repackager owning the GTIN). Custody does not change.
+    /// Requirements: the identifier is in its lot; `status` is Suspect, Stolen or Illegitimate;
+    /// a unit found Illegitimate is not re-flagged Suspect or Stolen (only a regulator's
+    /// {resolveUnit} changes that finding).
     /// Emits {UnitStatusChanged} (holding/suspect|stolen|illegitimate).
     function reportUnit(ProductId calldata pid, bytes32[] calldata proof, UnitStatus status) external {
         if (status == UnitStatus.Illegitimate) {
@@ -322,17 +401,25 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
             revert SerialRegistryInvalidStatus(status);
         }
         (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leafOf(pid), proof);
-        _setStatus(unitId, lotId, _units[unitId].custodian, status, BizStep.Holding);
+        Unit storage u = _units[unitId];
+        UnitStatus previous = u.status;
+        if (previous == UnitStatus.Illegitimate && status != UnitStatus.Illegitimate) {
+            revert SerialRegistryUnitStatus(unitId, previous);
+        }
+        _setStatus(unitId, lotId, u.custodian, status, BizStep.Holding);
     }
 
-    /// @notice Regulator's resolution of an investigation: sets any status (e.g. clears a
-    /// suspect unit back to Active, or restores Dispensed after a clone was found).
-    /// Requirements: caller has REGULATOR_ROLE; the identifier is in its lot.
+    /// @notice Regulator's resolution of an investigation: sets any status but ReturnPending
+    /// (e.g. clears a suspect unit back to Active, or restores Dispensed after a clone was
+    /// found); custody does not change.
+    /// Requirements: caller has REGULATOR_ROLE; the identifier is in its lot; `status` is not
+    /// ReturnPending (returns are started only by the holder).
     /// Emits {UnitStatusChanged} (inspecting).
     function resolveUnit(ProductId calldata pid, bytes32[] calldata proof, UnitStatus status)
         external
         onlyRole(REGULATOR_ROLE)
     {
+        if (status == UnitStatus.ReturnPending) revert SerialRegistryInvalidStatus(status);
         (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leafOf(pid), proof);
         _setStatus(unitId, lotId, _units[unitId].custodian, status, BizStep.Inspecting);
     }
@@ -419,15 +506,31 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     }
 
     /// @notice The current custodian of a unit held through `container` (the lot, or an
-    /// aggregation proven by `containerProof`), or through its own record. Reverts as the
-    /// custody check of {dispense} would (unknown, opened or wrong container, bad proof).
+    /// aggregation), with `containerProof` the unit's proof in that container (for the lot:
+    /// the lot proof), or through its own record. Reverts as the custody check of {dispense}
+    /// would (unknown or wrong container, unit packed into an aggregation, in transit, bad proof).
     function custodianOf(ProductId calldata pid, bytes32 container, bytes32[] calldata containerProof)
         external
         view
         returns (address)
     {
         bytes32 leaf = leafOf(pid);
-        return _custodian(unitIdOf(pid.gtin, pid.serial), lotIdOf(pid.gtin, pid.lot), leaf, container, containerProof);
+        bytes32 unitId = unitIdOf(pid.gtin, pid.serial);
+        bytes32 lotId = lotIdOf(pid.gtin, pid.lot);
+        if (container == lotId && !MerkleProof.verifyCalldata(containerProof, _containers[lotId].root, leaf)) {
+            revert SerialRegistryNotVerified(unitId, Outcome.UnknownSerial);
+        }
+        return _custodian(unitId, lotId, leaf, container, containerProof);
+    }
+
+    /// @notice The receiver of a unit's pending return (zero if none).
+    function pendingReturn(bytes32 unitId) external view returns (address) {
+        return _units[unitId].status == UnitStatus.ReturnPending ? _returnTo[unitId] : address(0);
+    }
+
+    /// @notice The aggregation packed from node `root` of `parent` (zero if none).
+    function packedFrom(bytes32 parent, bytes32 root) external view returns (bytes32) {
+        return _packed[keccak256(abi.encode(parent, root))];
     }
 
     /// @notice Unix time from which product with this YYMMDD expiry is expired (start of the
@@ -497,38 +600,86 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         }
     }
 
+    /// @dev Marks node `root` of `parent` as packed into `containerId` and opens the parent:
+    /// the first aggregation fixes the depth of all its siblings, a node is packed once, and
+    /// the parent's directly held count drops by `count` (checked <= by the caller).
+    function _packNode(
+        Container storage p,
+        bytes32 parent,
+        bytes32 root,
+        uint256 depth,
+        bytes32 containerId,
+        uint32 count
+    ) private returns (uint8) {
+        uint8 flags = p.flags;
+        if (flags & _FLAG_OPENED != 0 ? depth != p.childDepth : depth > type(uint8).max) {
+            revert SerialRegistryChildDepth(parent, depth, p.childDepth);
+        }
+        bytes32 key = keccak256(abi.encode(parent, root));
+        bytes32 existing = _packed[key];
+        if (existing != bytes32(0)) revert SerialRegistryNodePacked(parent, root, existing);
+        _packed[key] = containerId;
+        // Safe: the caller checked count <= p.count, and depth <= 255 above.
+        unchecked {
+            p.count -= count;
+        }
+        p.flags = flags | _FLAG_OPENED;
+        p.childDepth = uint8(depth);
+        return uint8(depth);
+    }
+
     function _requireUnitCustody(
         bytes32 unitId,
         bytes32 lotId,
         bytes32 leaf,
         bytes32 container,
-        bytes32[] calldata containerProof
+        bytes32[] calldata path
     ) private view {
-        address custodian = _custodian(unitId, lotId, leaf, container, containerProof);
+        address custodian = _custodian(unitId, lotId, leaf, container, path);
         if (custodian != msg.sender) revert SerialRegistryNotCustodian(container, msg.sender, custodian);
     }
 
-    /// @dev Own record first (returns), else the container's custodian; goods in transit,
-    /// opened containers and containers of another lot confer no custody.
-    function _custodian(
-        bytes32 unitId,
-        bytes32 lotId,
-        bytes32 leaf,
-        bytes32 container,
-        bytes32[] calldata containerProof
-    ) private view returns (address) {
+    /// @dev The one custodian of a unit: its own record's when it has one (returns pending
+    /// confer none: in transit), else the custodian of `container`, the innermost container
+    /// holding it. `path` is the unit's proof in `container`; for the lot the caller has
+    /// already verified it. Goods in transit, containers of another lot, and a container the
+    /// unit was packed out of (into an aggregation) confer no custody.
+    function _custodian(bytes32 unitId, bytes32 lotId, bytes32 leaf, bytes32 container, bytes32[] calldata path)
+        private
+        view
+        returns (address)
+    {
         Unit storage u = _units[unitId];
-        if (u.status == UnitStatus.Returned) return u.custodian;
+        address holder = u.custodian;
+        if (holder != address(0)) {
+            if (u.status == UnitStatus.ReturnPending) revert SerialRegistryReturnPending(unitId, _returnTo[unitId]);
+            return holder;
+        }
         Container storage c = _containers[container];
-        if (c.root == bytes32(0)) revert SerialRegistryUnknownContainer(container);
-        if (c.flags & _FLAG_OPENED != 0) revert SerialRegistryContainerOpened(container);
+        bytes32 root = c.root;
+        if (root == bytes32(0)) revert SerialRegistryUnknownContainer(container);
         address to = _pending[container];
         if (to != address(0)) revert SerialRegistryShipmentPending(container, to);
         if (container != lotId) {
             bytes32 actualLot = _lotOf[container];
             if (actualLot != lotId) revert SerialRegistryContainerLotMismatch(container, lotId, actualLot);
-            if (!MerkleProof.verifyCalldata(containerProof, c.root, leaf)) {
+            if (!MerkleProof.verifyCalldata(path, root, leaf)) {
                 revert SerialRegistryNotVerified(unitId, Outcome.UnknownSerial);
+            }
+        }
+        if (c.flags & _FLAG_OPENED != 0) {
+            // The unit's ancestor `childDepth` hashes below the root: if that node was packed,
+            // the unit is held through the aggregation. (A unit whose leaf sits higher than
+            // that depth is under no packed node and stays with the container.)
+            uint256 depth = c.childDepth;
+            if (path.length >= depth) {
+                bytes32 node = leaf;
+                uint256 steps = path.length - depth;
+                for (uint256 i = 0; i < steps; ++i) {
+                    node = Hashes.commutativeKeccak256(node, path[i]);
+                }
+                bytes32 aggregation = _packed[keccak256(abi.encode(container, node))];
+                if (aggregation != bytes32(0)) revert SerialRegistryUnitInAggregation(unitId, container, aggregation);
             }
         }
         return c.custodian;
@@ -558,6 +709,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         if (status == UnitStatus.Stolen) return Disposition.Stolen;
         if (status == UnitStatus.Suspect) return Disposition.Suspect;
         if (status == UnitStatus.Illegitimate) return Disposition.Illegitimate;
+        if (status == UnitStatus.ReturnPending) return Disposition.InTransit;
         return Disposition.Active;
     }
 
@@ -567,14 +719,31 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         return p.role;
     }
 
-    /// @dev The GTIN's manufacturer/repackager, or else a regulator (a manufacturer is checked
-    /// first so it pays no cold read of the role slot).
+    /// @dev The GTIN's manufacturer/repackager, or else a regulator: ownership is checked
+    /// first (an owner pays no cold read of the role slot), and a regulator that is also a
+    /// manufacturer still acts on other companies' GTINs.
     function _requireGtinOwnerOrRegulator(uint64 gtin) private view {
         Partner storage p = _partners[msg.sender];
-        if (p.active && (p.role == Role.Manufacturer || p.role == Role.Repackager)) {
-            _requireGtinOwner(gtin);
-        } else if (!hasRole(REGULATOR_ROLE, msg.sender)) {
-            _requireGtinOwner(gtin); // reverts with the precise reason
+        if (
+            p.active && (p.role == Role.Manufacturer || p.role == Role.Repackager) && gtin < _GTIN_LIMIT
+                && _checkDigitOk(gtin, 14) && _hasPrefix(gtin, 13, p)
+        ) return;
+        if (!hasRole(REGULATOR_ROLE, msg.sender)) _requireGtinOwner(gtin); // reverts with the precise reason
+    }
+
+    /// @dev `sscc` carries the caller's company prefix (digits 2..1+L of 18).
+    function _requireSsccOwner(uint64 sscc, Partner storage me) private view {
+        if (me.prefixLength == 0 || !_hasPrefix(sscc, 17, me)) revert SerialRegistrySsccNotOwned(sscc, msg.sender);
+    }
+
+    /// @dev Whether the L digits of `number` that follow its first digit, with `afterPrefix`
+    /// = digits after them plus L (13 for a GTIN-14, 17 for an SSCC), equal `p`'s prefix.
+    function _hasPrefix(uint256 number, uint256 afterPrefix, Partner storage p) private view returns (bool) {
+        uint256 length = p.prefixLength;
+        // Safe: registered prefixes have 4 <= length <= 12 and afterPrefix >= 13, so the
+        // exponents are 1..13 and 4..12 and nothing overflows or underflows.
+        unchecked {
+            return (number / 10 ** (afterPrefix - length)) % 10 ** length == p.companyPrefix;
         }
     }
 
@@ -587,14 +756,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
             revert SerialRegistryWrongRole(msg.sender, p.role);
         }
         if (gtin >= _GTIN_LIMIT || !_checkDigitOk(gtin, 14)) revert SerialRegistryInvalidGtin(gtin);
-        uint256 length = p.prefixLength;
-        bool owned;
-        // Safe: manufacturers and repackagers are registered with 4 <= length <= 12, so the
-        // exponents are 1..9 and 4..12 and nothing overflows or underflows.
-        unchecked {
-            owned = (uint256(gtin) / 10 ** (13 - length)) % 10 ** length == p.companyPrefix;
-        }
-        if (!owned) revert SerialRegistryGtinNotOwned(gtin, msg.sender);
+        if (!_hasPrefix(gtin, 13, p)) revert SerialRegistryGtinNotOwned(gtin, msg.sender);
     }
 
     /// @dev GS1 mod-10 check digit over `digits` digits (GTIN-14: 14, SSCC: 18): from the

@@ -4,7 +4,14 @@ trading partners registered through their DIDs, and small lots built with the SD
 from __future__ import annotations
 
 import pytest
-from supply_helpers import GTIN, OTHER_PREFIX, PREFIX, new_lot
+from supply_helpers import (
+    GTIN,
+    OTHER_PREFIX,
+    PHARMACY_PREFIX,
+    PREFIX,
+    WHOLESALER_PREFIX,
+    new_lot,
+)
 
 from medchain.supply import Role, SupplyClient
 
@@ -22,12 +29,12 @@ def client(registry, deployer):
 
 @pytest.fixture(scope="module")
 def partners(client, manufacturer, wholesaler, pharmacy, lab, sponsor):
-    """manufacturer (prefix 0614141), sponsor as repackager (0777777), wholesaler,
-    pharmacy and lab (a second dispenser)."""
+    """manufacturer (prefix 0614141), sponsor as repackager (0777777), wholesaler
+    (0888888), pharmacy (0999999) and lab (a second dispenser, no prefix)."""
     client.register_partner(manufacturer.address, Role.MANUFACTURER, company_prefix=PREFIX)
     client.register_partner(sponsor.address, Role.REPACKAGER, company_prefix=OTHER_PREFIX)
-    client.register_partner(wholesaler.address, Role.WHOLESALER)
-    client.register_partner(pharmacy.address, Role.DISPENSER)
+    client.register_partner(wholesaler.address, Role.WHOLESALER, company_prefix=WHOLESALER_PREFIX)
+    client.register_partner(pharmacy.address, Role.DISPENSER, company_prefix=PHARMACY_PREFIX)
     client.register_partner(lab.address, Role.DISPENSER)
     return {
         "manufacturer": manufacturer,

@@ -6,10 +6,19 @@ and the refused account. Each cell runs in its own snapshot (ape's test isolatio
 from __future__ import annotations
 
 import pytest
-from supply_helpers import GTIN, OTHER_GTIN, new_lot
+from supply_helpers import (
+    GTIN,
+    OTHER_GTIN,
+    OTHER_PREFIX,
+    PHARMACY_PREFIX,
+    PREFIX,
+    WHOLESALER_PREFIX,
+    new_lot,
+    sscc,
+)
 
 from medchain.errors import ContractRevert
-from medchain.supply import MerkleTree, Role, UnitStatus, make_sscc
+from medchain.supply import Role, UnitStatus
 
 ACTORS = (
     "admin",
@@ -40,7 +49,21 @@ EXPECTED: dict[str, dict[str, str]] = {
         "deactivated": "SerialRegistryNotReceiver",
     },
     "dispense": {"manufacturer": WR, "repackager": WR, "wholesaler": WR, "dispenser": OK},
-    "acceptReturn": {"manufacturer": OK, "repackager": OK, "wholesaler": OK, "dispenser": WR},
+    "initiateReturn": PARTNERS_OK,
+    "acceptReturn": {
+        "manufacturer": OK,
+        "repackager": OK,
+        "wholesaler": OK,
+        "dispenser": "SerialRegistryNotReturnParty",
+    },
+    "cancelReturn": {
+        "manufacturer": OK,
+        "wholesaler": OK,
+        **{
+            a: "SerialRegistryNotReturnParty"
+            for a in ("admin", "repackager", "dispenser", "stranger", "deactivated")
+        },
+    },
     "decommission": PARTNERS_OK,
     "reportSuspect": PARTNERS_OK,
     "reportIllegitimate": {
@@ -61,6 +84,14 @@ EXPECTED: dict[str, dict[str, str]] = {
     "verifyAndLog": {**PARTNERS_OK, "admin": OK},
 }
 ADMIN_ONLY = {"registerPartner", "deactivatePartner", "resolveUnit"}
+
+
+PREFIXES = {
+    "manufacturer": PREFIX,
+    "repackager": OTHER_PREFIX,
+    "wholesaler": WHOLESALER_PREFIX,
+    "dispenser": PHARMACY_PREFIX,
+}
 
 
 def expected(fn: str, actor: str) -> str:
@@ -109,8 +140,9 @@ def _attempt(fn, client, actors, actor, manifest, guardian):
         return c.commission(new_lot(4, gtin=gtin), "")
     if fn == "aggregate":
         _give(client, actors, actor, lid)
+        tree = manifest.tree
         return c.aggregate(
-            make_sscc("0", "0614141", "000000099"), lid, MerkleTree([b"\1" * 32]).root, 1
+            sscc(PREFIXES.get(actor, PREFIX), 99), lid, tree.node(2, 0), 4, tree.proof(0, 2)
         )
     if fn == "ship":
         _give(client, actors, actor, lid)
@@ -134,8 +166,27 @@ def _attempt(fn, client, actors, actor, manifest, guardian):
     if fn == "dispense":
         _give(client, actors, actor, lid)
         return c.dispense(pid, proof, lid)
+    if fn == "initiateReturn":
+        _give(client, actors, actor, lid)
+        to = actors["manufacturer"] if actor == "wholesaler" else actors["wholesaler"]
+        return c.initiate_return(pid, proof, to.address, lid)
     if fn == "acceptReturn":
+        holder = actors["manufacturer"]
+        if actor in ("manufacturer", "repackager", "wholesaler"):
+            if actor == "manufacturer":
+                _give(client, actors, "wholesaler", lid)
+                holder = actors["wholesaler"]
+            client.with_sender(holder).initiate_return(pid, proof, me.address, lid)
+        else:
+            client.with_sender(holder).initiate_return(
+                pid, proof, actors["wholesaler"].address, lid
+            )
         return c.accept_return(pid, proof)
+    if fn == "cancelReturn":
+        client.with_sender(actors["manufacturer"]).initiate_return(
+            pid, proof, actors["wholesaler"].address, lid
+        )
+        return c.cancel_return(pid, proof)
     if fn == "decommission":
         _give(client, actors, actor, lid)
         return c.decommission(pid, proof, lid)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ape
 import pytest
-from supply_helpers import GTIN, OTHER_GTIN, PREFIX
+from supply_helpers import GTIN, OTHER_GTIN, PHARMACY_PREFIX, PREFIX, sscc
 
 from medchain.errors import ContractRevert
 from medchain.supply import (
@@ -16,11 +16,11 @@ from medchain.supply import (
     UnitStatus,
     aggregation_id,
     build_lot_tree,
+    container_proof,
     expiry_timestamp,
     leaf,
     lot_id,
     make_gtin,
-    make_sscc,
     unit_id,
 )
 from medchain.supply.merkle import lot_leaves
@@ -173,31 +173,36 @@ def test_ship_receive_and_cancel(registry, client, partners, make_lot):
 def test_aggregation_custody(registry, client, partners, make_lot):
     m, w, p, p2 = (partners[k] for k in ("manufacturer", "wholesaler", "pharmacy", "pharmacy2"))
     manifest = make_lot(8)
-    lid = manifest.lot_id
-    leaves = manifest.tree.levels[0]
-    from medchain.supply import MerkleTree
-
-    case_a = MerkleTree(leaves[:4])
-    case_b = MerkleTree(leaves[4:])
-    sscc_a, sscc_b = make_sscc("0", PREFIX, "000000001"), make_sscc("0", PREFIX, "000000002")
-    agg_a = as_(client, m).aggregate(sscc_a, lid, case_a.root, 4)
-    agg_b = as_(client, m).aggregate(sscc_b, lid, case_b.root, 4)
-    assert agg_a == aggregation_id(sscc_a) and client.container(lid).opened
+    lid, tree = manifest.lot_id, manifest.tree
+    # Cases are nodes of the lot tree: level 2 holds units 0-3 and 4-7, one hash below the root.
+    root_a, root_b = tree.node(2, 0), tree.node(2, 1)
+    sscc_a, sscc_b = sscc(PREFIX, 1), sscc(PREFIX, 2)
+    agg_a = as_(client, m).aggregate(sscc_a, lid, root_a, 4, tree.proof(0, level=2))
+    agg_b = as_(client, m).aggregate(sscc_b, lid, root_b, 4, tree.proof(1, level=2))
+    lot = client.container(lid)
+    assert agg_a == aggregation_id(sscc_a) and lot.opened and lot.child_depth == 1
+    assert lot.count == 0  # every unit now held through a case
     assert client.container(agg_a).lot_id == lid
+    assert client.packed_from(lid, root_a) == agg_a
     pid0, pid5 = manifest.identifier(0), manifest.identifier(5)
-    # The opened lot no longer confers custody of its units.
-    with ape.reverts(registry.SerialRegistryContainerOpened, containerId=lid):
-        registry.custodianOf(pid0.onchain(), lid, [])
+    # The lot no longer confers custody of packed units: the error names the case.
+    with ape.reverts(
+        registry.SerialRegistryUnitInAggregation,
+        unitId=unit_id(GTIN, pid0.serial),
+        container=lid,
+        aggregation=agg_a,
+    ):
+        registry.custodianOf(pid0.onchain(), lid, tree.proof(0))
     for agg, to in ((agg_a, p), (agg_b, p2)):
         as_(client, m).ship(agg, w.address)
         as_(client, w).receive(agg)
         as_(client, w).ship(agg, to.address)
         as_(client, to).receive(agg)
-    assert client.custodian_of(pid0, agg_a, case_a.proof(0)) == p.address
-    assert client.custodian_of(pid5, agg_b, case_b.proof(1)) == p2.address
+    assert client.custodian_of(pid0, agg_a, container_proof(tree.proof(0), 1)) == p.address
+    assert client.custodian_of(pid5, agg_b, container_proof(tree.proof(5), 1)) == p2.address
     # A unit is not in the other case: its proof does not verify there.
     with ape.reverts(registry.SerialRegistryNotVerified):
-        registry.custodianOf(pid5.onchain(), agg_a, case_a.proof(1))
+        registry.custodianOf(pid5.onchain(), agg_a, container_proof(tree.proof(1), 1))
     # pharmacy2 cannot dispense a unit of pharmacy's case, pharmacy can.
     with ape.reverts(
         registry.SerialRegistryNotCustodian,
@@ -205,23 +210,25 @@ def test_aggregation_custody(registry, client, partners, make_lot):
         account=p2.address,
         custodian=p.address,
     ):
-        registry.dispense(pid0.onchain(), manifest.tree.proof(0), agg_a, case_a.proof(0), sender=p2)
-    assert (
-        as_(client, p).dispense(pid0, manifest.tree.proof(0), agg_a, case_a.proof(0))
-        == Outcome.GENUINE
-    )
-    # Aggregation refusals: unknown parent, count above parent, bad SSCC check digit, reuse.
+        registry.dispense(pid0.onchain(), tree.proof(0), agg_a, tree.proof(0)[:2], sender=p2)
+    assert as_(client, p).dispense(pid0, tree.proof(0), agg_a, tree.proof(0)[:2]) == Outcome.GENUINE
+    # Aggregation refusals: bad SSCC check digit, count above what the parent holds, reuse.
+    pair = tree.node(1, 0)  # units 0-1, one hash below case A's root
     with ape.reverts(registry.SerialRegistryInvalidAggregation):
+        bad = sscc(PHARMACY_PREFIX, 3)
         registry.aggregate(
-            int(sscc_a[:-1] + str((int(sscc_a[-1]) + 1) % 10)), agg_a, b"\x01" * 32, 1, sender=p
-        )
-    with ape.reverts(registry.SerialRegistryInvalidAggregation):
+            int(bad[:-1] + str((int(bad[-1]) + 1) % 10)), agg_a, pair, 1, [tree.node(1, 1)],
+            sender=p,
+        )  # fmt: skip
+    with ape.reverts(
+        registry.SerialRegistryInvalidAggregation, sscc=int(sscc(PHARMACY_PREFIX, 3)), count=5
+    ):
         registry.aggregate(
-            int(make_sscc("0", PREFIX, "000000003")), agg_a, b"\x01" * 32, 5, sender=p
+            int(sscc(PHARMACY_PREFIX, 3)), agg_a, pair, 5, [tree.node(1, 1)], sender=p
         )
-    with ape.reverts(registry.SerialRegistryContainerExists, containerId=agg_b):
-        registry.aggregate(int(sscc_b), agg_a, b"\x01" * 32, 1, sender=p)
     other = make_lot(4)
+    with ape.reverts(registry.SerialRegistryContainerExists, containerId=agg_b):
+        registry.aggregate(int(sscc_b), other.lot_id, other.root, 4, [], sender=m)
     with ape.reverts(
         registry.SerialRegistryContainerLotMismatch,
         containerId=agg_a,
@@ -361,22 +368,40 @@ def test_returns_decommission_and_reports(registry, client, partners, make_lot, 
     _deliver(client, partners, manifest.lot_id)
     w, p = partners["wholesaler"], partners["pharmacy"]
     pid, proof = manifest.identifier(4), manifest.tree.proof(4)
-    # Saleable return: the wholesaler verifies and takes the unit back.
+    lid = manifest.lot_id
+    uid = unit_id(GTIN, pid.serial)
+    # Saleable return, two steps: the pharmacy (holder) sends it back, the wholesaler accepts.
+    with ape.reverts(registry.SerialRegistryWrongRole, account=partners["pharmacy2"].address):
+        registry.initiateReturn(pid.onchain(), proof, lid, [], partners["pharmacy2"], sender=p)
+    as_(client, p).initiate_return(pid, proof, w.address, lid)
+    assert client.unit_status(pid) == UnitStatus.RETURN_PENDING
+    assert client.pending_return(pid) == w.address
+    # In transit: nobody holds it, the sender cannot dispense it meanwhile.
+    with ape.reverts(registry.SerialRegistryReturnPending, unitId=uid, to=w.address):
+        registry.dispense(pid.onchain(), proof, lid, [], sender=p)
+    with ape.reverts(
+        registry.SerialRegistryNotReturnParty,
+        unitId=uid,
+        account=partners["manufacturer"].address,
+        holder=p.address,
+        receiver=w.address,
+    ):
+        registry.acceptReturn(pid.onchain(), proof, sender=partners["manufacturer"])
     as_(client, w).accept_return(pid, proof)
-    assert client.unit_status(pid) == UnitStatus.RETURNED
-    assert client.custodian_of(pid, manifest.lot_id) == w.address
+    assert client.unit_status(pid) == UnitStatus.RETURNED and client.pending_return(pid) is None
+    assert client.custodian_of(pid, lid, proof) == w.address
     assert client.verify(pid, proof) == Outcome.GENUINE
     with ape.reverts(registry.SerialRegistryNotCustodian):
-        registry.dispense(pid.onchain(), proof, manifest.lot_id, [], sender=p)
-    with ape.reverts(registry.SerialRegistryWrongRole):
-        registry.acceptReturn(pid.onchain(), proof, sender=p)
+        registry.dispense(pid.onchain(), proof, lid, [], sender=p)
+    with ape.reverts(registry.SerialRegistryNoReturnPending, unitId=uid):
+        registry.acceptReturn(pid.onchain(), proof, sender=w)
     # Decommission by the holder.
-    as_(client, w).decommission(pid, proof, manifest.lot_id)
+    as_(client, w).decommission(pid, proof, lid)
     assert client.verify(pid, proof) == Outcome.DECOMMISSIONED
     with ape.reverts(registry.SerialRegistryUnitStatus):
-        registry.decommission(pid.onchain(), proof, manifest.lot_id, [], sender=w)
+        registry.decommission(pid.onchain(), proof, lid, [], sender=w)
     with ape.reverts(registry.SerialRegistryNotVerified, outcome=int(Outcome.DECOMMISSIONED)):
-        registry.acceptReturn(pid.onchain(), proof, sender=w)
+        registry.initiateReturn(pid.onchain(), proof, lid, [], partners["manufacturer"], sender=w)
     # Reports: suspect and stolen by any partner; illegitimate by the GTIN owner or regulator.
     pid6, pr6 = manifest.identifier(6), manifest.tree.proof(6)
     as_(client, p).report(pid6, pr6, UnitStatus.STOLEN)

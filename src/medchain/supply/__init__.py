@@ -5,6 +5,7 @@ manifests, and `SupplyClient` for the SerialRegistry contract.
 
 from medchain.supply.client import (
     Container,
+    CustodyEvent,
     Outcome,
     Partner,
     Role,
@@ -42,6 +43,7 @@ from medchain.supply.merkle import (
     MerkleTree,
     ProofSet,
     build_lot_tree,
+    container_proof,
     hash_pair,
     leaf,
     lot_leaves,
@@ -52,6 +54,7 @@ __all__ = [
     "GS",
     "KECCAK_BACKEND",
     "Container",
+    "CustodyEvent",
     "GS1Error",
     "LotManifest",
     "ManifestUpload",
@@ -66,6 +69,7 @@ __all__ = [
     "aggregation_id",
     "build_lot_tree",
     "check_digit",
+    "container_proof",
     "expiry_timestamp",
     "hash_pair",
     "leaf",

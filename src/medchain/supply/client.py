@@ -33,6 +33,7 @@ class UnitStatus(IntEnum):
     STOLEN = 4
     SUSPECT = 5
     ILLEGITIMATE = 6
+    RETURN_PENDING = 7
 
 
 class Outcome(IntEnum):
@@ -78,6 +79,19 @@ class Container:
     recalled: bool
     opened: bool
     pending_to: str | None
+    child_depth: int = 0
+
+
+@dataclass(frozen=True)
+class CustodyEvent:
+    """One entry of a lot's custody history (EPCIS-shaped events, oldest first)."""
+
+    block: int
+    event: str
+    container: bytes
+    actor: str
+    counterparty: str | None
+    detail: str
 
 
 def aggregation_id(sscc: str | int) -> bytes:
@@ -108,13 +122,13 @@ class SupplyClient(ContractClient):
         identity: str | None = None,
         company_prefix: str = "",
     ) -> Any:
-        """Register `account` (its DID identity defaults to the account itself)."""
-        if role in (Role.MANUFACTURER, Role.REPACKAGER):
+        """Register `account` (its DID identity defaults to the account itself). Manufacturers
+        and repackagers need a GS1 company prefix; wholesalers and dispensers may give one
+        (it is what lets them pack SSCCs)."""
+        if company_prefix or role in (Role.MANUFACTURER, Role.REPACKAGER):
             if not (company_prefix.isdigit() and 4 <= len(company_prefix) <= 12):
                 raise InvalidInput(f"company prefix {company_prefix!r}: expected 4-12 digits")
             prefix, length = int(company_prefix), len(company_prefix)
-        elif company_prefix:
-            raise InvalidInput(f"a {role.name.lower()} has no GS1 company prefix")
         else:
             prefix, length = 0, 0
         return self.transact(
@@ -150,8 +164,19 @@ class SupplyClient(ContractClient):
         )
         return manifest.lot_id
 
-    def aggregate(self, sscc: str | int, parent: bytes, root: bytes, count: int) -> bytes:
-        self.transact("aggregate", int(normalize_sscc(sscc)), parent, root, count)
+    def aggregate(
+        self,
+        sscc: str | int,
+        parent: bytes,
+        root: bytes,
+        count: int,
+        node_proof: Sequence[bytes] = (),
+    ) -> bytes:
+        """Pack node `root` of `parent`'s tree (proven by `node_proof`, its siblings up to the
+        parent's root) under `sscc`; see `MerkleTree.node`/`node_proof` and `case_path`."""
+        self.transact(
+            "aggregate", int(normalize_sscc(sscc)), parent, root, count, _proof(node_proof)
+        )
         return aggregation_id(sscc)
 
     def ship(self, container: bytes, to: str) -> Any:
@@ -177,12 +202,79 @@ class SupplyClient(ContractClient):
             recalled=bool(int(c.flags) & 1),
             opened=bool(int(c.flags) & 2),
             pending_to=None if int(pending, 16) == 0 else pending,
+            child_depth=int(c.childDepth),
         )
 
     def custodian_of(
         self, pid: ProductIdentifier, container: bytes, container_proof: Sequence[bytes] = ()
     ) -> str:
+        """The unit's one custodian, asked through `container` with the unit's proof in it
+        (for the lot: the lot proof)."""
         return str(self.call("custodianOf", pid.onchain(), container, _proof(container_proof)))
+
+    def packed_from(self, parent: bytes, root: bytes) -> bytes | None:
+        """The aggregation packed from node `root` of `parent`, if any."""
+        agg = bytes(self.call("packedFrom", parent, root))
+        return agg if any(agg) else None
+
+    def custody_history(self, lot: bytes) -> list[CustodyEvent]:
+        """Every custody event of a lot and of the aggregations packed out of it (commissioning,
+        packing, shipments, receipts, cancellations, returns and unit status changes)."""
+        from ape import chain
+
+        c = self.contract
+        stop = chain.blocks.height + 1
+        out: list[CustodyEvent] = []
+        for ev in c.LotCommissioned.range(0, stop, search_topics={"lotId": lot}):
+            out.append(
+                CustodyEvent(
+                    ev.block_number, "commissioned", lot, str(ev.manufacturer), None,
+                    f"{int(ev.count)} units",
+                )
+            )  # fmt: skip
+        containers = {bytes(lot)}
+        for ev in c.Aggregated.range(0, stop):
+            if bytes(ev.lotId) == bytes(lot):
+                containers.add(bytes(ev.containerId))
+                out.append(
+                    CustodyEvent(
+                        ev.block_number, "packed", bytes(ev.containerId), str(ev.packer),
+                        None, f"SSCC {int(ev.sscc):018d} from 0x{bytes(ev.parent).hex()}, "
+                        f"{int(ev.count)} units",
+                    )
+                )  # fmt: skip
+        moves = (
+            ("shipped", c.Shipped),
+            ("received", c.Received),
+            ("cancelled", c.ShipmentCancelled),
+        )
+        for name, event in moves:
+            for ev in event.range(0, stop):
+                if bytes(ev.containerId) in containers:
+                    out.append(
+                        CustodyEvent(
+                            ev.block_number, name, bytes(ev.containerId), str(ev["from"]),
+                            str(ev.to), "",
+                        )
+                    )  # fmt: skip
+        units = (
+            ("return sent", c.ReturnInitiated),
+            ("return cancelled", c.ReturnCancelled),
+        )
+        for name, event in units:
+            for ev in event.range(0, stop, search_topics={"lotId": lot}):
+                out.append(
+                    CustodyEvent(
+                        ev.block_number, name, bytes(ev.unitId), str(ev["from"]), str(ev.to), ""
+                    )
+                )
+        for ev in c.UnitStatusChanged.range(0, stop, search_topics={"lotId": lot}):
+            status = UnitStatus(int(ev.status)).name.lower()
+            out.append(
+                CustodyEvent(ev.block_number, status, bytes(ev.unitId), str(ev.actor), None, "")
+            )
+        out.sort(key=lambda e: e.block)
+        return out
 
     # ------------------------------------------------------------ units
 
@@ -212,8 +304,32 @@ class SupplyClient(ContractClient):
         status = UnitStatus(int(events[-1].status))
         return Outcome.ALREADY_DISPENSED if status == UnitStatus.SUSPECT else Outcome.GENUINE
 
+    def initiate_return(
+        self,
+        pid: ProductIdentifier,
+        proof: Sequence[bytes],
+        to: str,
+        container: bytes,
+        container_proof: Sequence[bytes] = (),
+    ) -> Any:
+        """Send a unit you hold (through `container`, or its own record) back to `to`."""
+        return self.transact(
+            "initiateReturn", pid.onchain(), _proof(proof), container, _proof(container_proof), to
+        )
+
     def accept_return(self, pid: ProductIdentifier, proof: Sequence[bytes]) -> Any:
+        """Accept a unit returned to you: you become its custodian."""
         return self.transact("acceptReturn", pid.onchain(), _proof(proof))
+
+    def cancel_return(self, pid: ProductIdentifier, proof: Sequence[bytes]) -> Any:
+        """Cancel (sender) or refuse (receiver) a pending return."""
+        return self.transact("cancelReturn", pid.onchain(), _proof(proof))
+
+    def pending_return(self, pid: ProductIdentifier) -> str | None:
+        from .manifest import unit_id
+
+        to = str(self.call("pendingReturn", unit_id(pid.gtin, pid.serial)))
+        return None if int(to, 16) == 0 else to
 
     def decommission(
         self,

@@ -139,17 +139,29 @@ class MerkleTree:
         except KeyError:
             raise InvalidInput("leaf 0x" + leaf_hash.hex() + " is not in this tree") from None
 
-    def proof(self, index: int) -> list[bytes]:
-        """The proof of leaf `index` (siblings bottom-up)."""
-        if not 0 <= index < len(self):
-            raise InvalidInput(f"leaf index {index} outside 0..{len(self) - 1}")
+    def proof(self, index: int, level: int = 0) -> list[bytes]:
+        """The proof of node `index` of `level` (0: leaf `index`): siblings bottom-up."""
+        if not 0 <= level < len(self.levels):
+            raise InvalidInput(f"level {level} outside 0..{self.depth}")
+        width = len(self.levels[level])
+        if not 0 <= index < width:
+            raise InvalidInput(f"index {index} outside 0..{width - 1} at level {level}")
         out = []
-        for level in self.levels[:-1]:
+        for nodes in self.levels[level:-1]:
             sibling = index ^ 1
-            if sibling < len(level):
-                out.append(level[sibling])
+            if sibling < len(nodes):
+                out.append(nodes[sibling])
             index >>= 1
         return out
+
+    def node(self, level: int, index: int) -> bytes:
+        """Node `index` of `level`: the root of the aggregation packing the leaves under it."""
+        return self.levels[level][index]
+
+    def leaves_under(self, level: int, index: int) -> range:
+        """The leaf indices under node `index` of `level` (a carried node keeps its leaves)."""
+        start = index << level
+        return range(start, min(start + (1 << level), len(self)))
 
     def proof_for(self, leaf_hash: bytes) -> list[bytes]:
         return self.proof(self.index_of(leaf_hash))
@@ -183,6 +195,14 @@ def build_lot_tree(
                 raise IntegrityError(f"AI (21) serial {serial!r} appears twice in lot {lot!r}")
             seen.add(h)
     return MerkleTree(leaves)
+
+
+def container_proof(unit_proof: Sequence[bytes], node_depth: int) -> list[bytes]:
+    """A unit's proof in an aggregation whose root is the node `node_depth` hashes below the
+    lot root: the unit's lot proof without its top `node_depth` siblings."""
+    if not 0 <= node_depth <= len(unit_proof):
+        raise InvalidInput(f"node depth {node_depth} outside 0..{len(unit_proof)}")
+    return list(unit_proof[: len(unit_proof) - node_depth])
 
 
 def proof_to_hex(proof: Sequence[bytes]) -> list[str]:
