@@ -409,9 +409,9 @@ contract TrialRegistry is ITrialRegistry {
         delete _pending[trialId];
         uint64 seq = _append(trialId, t, EntryType.AmendmentApproved, keccak256(abi.encode(version, protocolHash)));
         emit AmendmentApproved(trialId, msg.sender, uint64(block.timestamp), version, protocolHash);
-        bytes32 registered = t.outcomesHash;
-        if (a.outcomesHash != bytes32(0) && a.outcomesHash != registered) {
-            emit OutcomesAmendedFlagged(trialId, seq, registered, a.outcomesHash);
+        if (a.outcomesHash != bytes32(0)) {
+            bytes32 registered = t.outcomesHash;
+            if (a.outcomesHash != registered) emit OutcomesAmendedFlagged(trialId, seq, registered, a.outcomesHash);
         }
         return true;
     }
@@ -785,10 +785,13 @@ contract TrialRegistry is ITrialRegistry {
         bytes32 protocolHash,
         uint48 nonce
     ) private returns (bool passed) {
+        uint256 threshold = t.ethicsThreshold;
+        // A board of one decides alone: nothing to count (it never has stored votes).
+        if (threshold == 1) return true;
         bytes32 key = _motionKey(t, motion, account, version, protocolHash, nonce);
         if (_voted[trialId][key][msg.sender]) revert EthicsVoteRepeated(trialId, msg.sender, motion);
         uint256 approvals = _approvals[trialId][key] + 1;
-        if (approvals >= t.ethicsThreshold) return true;
+        if (approvals >= threshold) return true;
         _voted[trialId][key][msg.sender] = true;
         _approvals[trialId][key] = approvals;
         _append(

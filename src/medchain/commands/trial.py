@@ -1,7 +1,9 @@
-"""`medchain trial …`: register a clinical trial, amend its protocol (effective on ethics
-approval), manage site roles, enroll subjects (salted commitments; the salt stays with the
-site), log deviations and adverse events, lock data, report outcomes, suspend / resume /
-terminate as the ethics board, and export the hash-chained log and verify it.
+"""`medchain trial …`: register a clinical trial, amend its protocol (effective once k of the
+n ethics-board members approve), manage site roles and the board (k-of-n votes), enroll
+subjects (salted commitments; the salt stays with the site), log deviations and adverse events
+(salted text commitments; text and salt appended to the site's notes file), lock data, report
+outcomes, suspend / resume / terminate as the ethics board, export the hash-chained log with
+the site's disclosures, and verify it offline (`verify`) or against the chain (`verify-chain`).
 
 Documents (protocol, outcomes, dataset, results, reports) are given as files: their keccak256
 goes on chain, with their CIDv1 (computed locally, as `ipfs add --cid-version 1` would) unless
@@ -12,6 +14,7 @@ goes on chain, with their CIDv1 (computed locally, as `ipfs add --cid-version 1`
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +23,14 @@ import click
 from medchain.cli_base import connected_command, emit, json_option, require_account
 from medchain.errors import InvalidInput
 from medchain.trials import (
+    EntryType,
+    NoteCommitment,
     Role,
+    SubjectCommitment,
     TrialsClient,
+    append_note,
     document_hash,
+    load_disclosures,
     load_log,
     outcomes_hash,
     save_log,
@@ -72,14 +80,42 @@ def _outcomes(path: Path) -> bytes:
         ) from exc
 
 
-def _text_hash(text: str | None, path: Path | None, what: str, required: bool = True) -> bytes:
+def _note(
+    trial_id: int, text: str | None, path: Path | None, what: str, required: bool = True
+) -> NoteCommitment | None:
+    """A salted commitment to the text (or the file's bytes); None when optional and absent."""
     if path is not None:
-        return document_hash(path.read_bytes())
+        return NoteCommitment.create(trial_id, path.read_bytes())
     if text:
-        return document_hash(text.encode())
+        return NoteCommitment.create(trial_id, text)
     if required:
         raise InvalidInput(f"give the {what} as --{what} TEXT or --{what}-file FILE")
-    return bytes(32)
+    return None
+
+
+notes_option = click.option(
+    "--notes",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The site's notes file: each text's salt is appended here, never overwritten "
+    "(default trial-<id>.notes.jsonl). Keep it: it is what discloses the text later.",
+)
+
+
+def _keep(note: NoteCommitment | None, notes: Path | None, trial_id: int, **extra: Any) -> str:
+    """Append the note's disclosure record to the notes file (before the transaction, so a
+    salt on chain is never lost); returns the file's name ('' when there is no note)."""
+    if note is None:
+        return ""
+    target = notes or Path(f"trial-{trial_id}.notes.jsonl")
+    append_note(target, note, **extra)
+    return str(target)
+
+
+def _note_out(note: NoteCommitment | None, saved: str) -> dict[str, Any]:
+    if note is None:
+        return {}
+    return {"commitment": "0x" + note.commitment.hex(), "notes": saved}
 
 
 def _b32(text: str, what: str) -> bytes:
@@ -119,6 +155,13 @@ def _reason_options(fn: Any) -> Any:
 @cid_option
 @click.option("--outcomes", type=FileArg, required=True, help="Pre-specified outcomes (JSON).")
 @click.option("--ethics", "ethics", multiple=True, required=True, help="Ethics-board address.")
+@click.option(
+    "--threshold",
+    type=int,
+    default=None,
+    help="Board votes a membership change or an amendment approval needs (default: a "
+    "majority; at least 2 for a board of more than one).",
+)
 @click.option("--consent-version", type=int, default=1, show_default=True)
 @json_option
 def register(
@@ -129,6 +172,7 @@ def register(
     cid: str | None,
     outcomes: Path,
     ethics: tuple[str, ...],
+    threshold: int | None,
     consent_version: int,
     as_json: bool,
 ) -> None:
@@ -141,6 +185,7 @@ def register(
         _cid_for(data, cid),
         _outcomes(outcomes),
         list(ethics),
+        threshold=threshold,
         consent_version=consent_version,
     )
     emit({"trial_id": tid, **_info(client, tid)}, as_json)
@@ -153,6 +198,7 @@ def register(
 @click.option("--role", "role_name", required=True, help="investigator|monitor|ethics")
 @click.option("--site", type=int, default=0, help="Site number (investigators).")
 @click.option("--revoke", is_flag=True, help="Revoke instead of grant.")
+@json_option
 def role(
     account: Any,
     registry: str | None,
@@ -161,12 +207,30 @@ def role(
     role_name: str,
     site: int,
     revoke: bool,
+    as_json: bool,
 ) -> None:
-    """Grant (or --revoke) a trial role: the sponsor manages investigators and monitors,
-    the ethics board its own members."""
+    """Grant (or --revoke) a trial role: the sponsor manages investigators and monitors; the
+    ethics board its own members, k-of-n (your call is one vote until the threshold)."""
     client = _client(registry, require_account(account))
-    (client.revoke_role if revoke else client.grant_role)(trial_id, member, _role(role_name), site)
-    emit(f"{'revoked' if revoke else 'granted'} {role_name} {member} in trial {trial_id}")
+    which = _role(role_name)
+    done = (client.revoke_role if revoke else client.grant_role)(trial_id, member, which, site)
+    action = "revoked" if revoke else "granted"
+    out: dict[str, Any] = {"trial_id": trial_id, "member": member, "role": role_name.lower()}
+    out.update({"action": "revoke" if revoke else "grant", "done": done})
+    if not done:
+        motion = EntryType.RoleRevoked if revoke else EntryType.RoleGranted
+        out["votes"], _ = client.ethics_votes(trial_id, motion, account=member)
+        out["threshold"] = client.trial(trial_id).ethics_threshold
+    emit(
+        out,
+        as_json,
+        human=lambda o: (
+            f"{action} {role_name} {member} in trial {trial_id}"
+            if o["done"]
+            else f"vote recorded: {o['votes']} of {o['threshold']} ethics-board votes to "
+            f"{o['action']} {member} as {role_name} in trial {trial_id}"
+        ),
+    )
 
 
 @connected_command(trial, "amend")
@@ -209,6 +273,8 @@ def amend(
 @click.option("--protocol-hash", default=None, help="Or its hash (0x…).")
 @click.option("--reject", is_flag=True, help="Reject the amendment instead.")
 @_reason_options
+@notes_option
+@json_option
 def approve(
     account: Any,
     registry: str | None,
@@ -219,8 +285,11 @@ def approve(
     reject: bool,
     reason: str | None,
     reason_file: Path | None,
+    notes: Path | None,
+    as_json: bool,
 ) -> None:
-    """As the ethics board: approve (or --reject) amendment VERSION of the protocol reviewed."""
+    """As an ethics-board member: approve (or --reject) amendment VERSION of the protocol
+    reviewed. Approval is k-of-n: your approval is one vote until the threshold is reached."""
     if protocol is not None:
         phash = _doc(protocol)[1]
     elif protocol_hash:
@@ -228,13 +297,28 @@ def approve(
     else:
         raise InvalidInput("name the protocol reviewed: --protocol FILE or --protocol-hash 0x…")
     client = _client(registry, require_account(account))
+    out: dict[str, Any] = {"trial_id": trial_id, "version": version}
     if reject:
-        client.reject_amendment(
-            trial_id, version, phash, _text_hash(reason, reason_file, "reason", required=False)
-        )
+        note = _note(trial_id, reason, reason_file, "reason", required=False)
+        saved = _keep(note, notes, trial_id, field="reasonCommitment")
+        client.reject_amendment(trial_id, version, phash, note)
+        out.update(status="rejected", **_note_out(note, saved))
     else:
-        client.approve_amendment(trial_id, version, phash)
-    emit(f"amendment {version} of trial {trial_id} {'rejected' if reject else 'approved'}")
+        approved = client.approve_amendment(trial_id, version, phash)
+        out["status"] = "approved" if approved else "vote recorded"
+        if not approved:
+            out["votes"], _ = client.ethics_votes(
+                trial_id, EntryType.AmendmentApproved, version=version, protocol_hash=phash
+            )
+            out["threshold"] = client.trial(trial_id).ethics_threshold
+    emit(
+        out,
+        as_json,
+        human=lambda o: (
+            f"amendment {version} of trial {trial_id} {o['status']}"
+            + (f" ({o['votes']} of {o['threshold']} approvals)" if "votes" in o else "")
+        ),
+    )
 
 
 @connected_command(trial, "enroll")
@@ -247,7 +331,14 @@ def approve(
     "--save",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to keep the subject's salt and commitment (default <subject>.subject.json).",
+    help="Where to keep the subject's salt and commitment (default <subject>.subject.json). "
+    "An existing file is never overwritten.",
+)
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Enroll a subject whose file already exists once more (a second enrollment, e.g. "
+    "after a screening failure); its salt goes to a new file <subject>.subject.N.json.",
 )
 @json_option
 def enroll(
@@ -258,24 +349,62 @@ def enroll(
     pseudonym: str | None,
     commitment: str | None,
     save: Path | None,
+    again: bool,
     as_json: bool,
 ) -> None:
     """Enroll a subject under the consent form in force (or --reconsent after an amendment).
-    The salted commitment is computed here; the salt is written to a file the site keeps."""
+    The salted commitment is computed here; its salt is written to a new file the site keeps
+    before the transaction is sent, so a commitment on chain never loses its salt."""
     client = _client(registry, require_account(account))
     if commitment:
         client.reconsent(trial_id, site, _b32(commitment, "--reconsent"))
-        emit(f"subject {commitment} re-consented at site {site}")
+        emit(
+            {"trial_id": trial_id, "commitment": commitment, "site": site, "reconsented": True},
+            as_json,
+            human=lambda _: f"subject {commitment} re-consented at site {site}",
+        )
         return
     if not pseudonym:
         raise InvalidInput("give --subject <pseudonym> (or --reconsent 0x<commitment>)")
-    subject = client.enroll(trial_id, site, pseudonym)
-    target = save or Path(f"{pseudonym}.subject.json")
-    target.write_text(json.dumps({**subject.to_json(), "site": site}, indent=1) + "\n")
-    target.chmod(0o600)
+    target = _subject_file(save or Path(f"{pseudonym}.subject.json"), again)
+    subject = SubjectCommitment.create(trial_id, pseudonym)
+    record = {**subject.to_json(), "kind": "subject", "site": site}
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:  # created between the check and now
+        raise InvalidInput(f"{target} appeared meanwhile; not overwritten") from exc
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(record, indent=1) + "\n")
+    try:
+        client.enroll(trial_id, site, pseudonym, salt=subject.salt)
+    except BaseException:
+        target.unlink()  # our own file of a commitment that never reached the chain
+        raise
     emit(
         {"commitment": "0x" + subject.commitment.hex(), "site": site, "saved": str(target)}, as_json
     )
+
+
+def _subject_file(target: Path, again: bool) -> Path:
+    """`target` if it is free; with --again the first free <stem>.N.json; else a refusal
+    that names what the existing file holds. Never a file that exists."""
+    if not target.exists():
+        return target
+    if not again:
+        try:
+            held = json.loads(target.read_text())
+            what = f"subject {held.get('pseudonym')} of trial {held.get('trialId')}, commitment {held.get('commitment')}"
+        except (OSError, ValueError, AttributeError):
+            what = "a file that is not a subject record"
+        raise InvalidInput(
+            f"{target} already exists ({what}): it holds an enrollment's salt and is not "
+            "overwritten; pass --again to enroll this subject once more (new file), or --save FILE"
+        )
+    base = target.name.removesuffix(".json")
+    n = 2
+    while (candidate := target.with_name(f"{base}.{n}.json")).exists():
+        n += 1
+    return candidate
 
 
 @connected_command(trial, "deviation")
@@ -286,6 +415,8 @@ def enroll(
 @click.option("--description-file", type=FileArg, default=None)
 @click.option("--subject", "commitment", default=None, help="Subject commitment (0x…), if any.")
 @click.option("--important", is_flag=True, help="ICH E3 important deviation.")
+@notes_option
+@json_option
 def deviation(
     account: Any,
     registry: str | None,
@@ -295,17 +426,27 @@ def deviation(
     description_file: Path | None,
     commitment: str | None,
     important: bool,
+    notes: Path | None,
+    as_json: bool,
 ) -> None:
-    """Log a protocol deviation (investigator of the site, or a monitor)."""
+    """Log a protocol deviation (investigator of the site, or a monitor). Only a salted
+    commitment to the description goes on chain; the text and salt go to the notes file."""
     client = _client(registry, require_account(account))
+    note = _note(trial_id, description, description_file, "description")
+    assert note is not None  # required
+    saved = _keep(note, notes, trial_id, field="descriptionCommitment", site=site)
     client.log_deviation(
         trial_id,
         site,
-        _text_hash(description, description_file, "description"),
+        note,
         subject=None if commitment is None else _b32(commitment, "--subject"),
         important=important,
     )
-    emit(f"deviation logged for trial {trial_id} site {site}")
+    emit(
+        {"trial_id": trial_id, "site": site, "important": important, **_note_out(note, saved)},
+        as_json,
+        human=lambda _: f"deviation logged for trial {trial_id} site {site} (salt kept in {saved})",
+    )
 
 
 @connected_command(trial, "adverse-event")
@@ -317,6 +458,8 @@ def deviation(
 @click.option("--serious", is_flag=True, help="Serious adverse event (ICH E2A).")
 @click.option("--report", default=None)
 @click.option("--report-file", type=FileArg, default=None)
+@notes_option
+@json_option
 def adverse_event(
     account: Any,
     registry: str | None,
@@ -327,19 +470,26 @@ def adverse_event(
     serious: bool,
     report: str | None,
     report_file: Path | None,
+    notes: Path | None,
+    as_json: bool,
 ) -> None:
-    """Log an adverse event of a subject (investigator of the site, or a monitor)."""
+    """Log an adverse event of a subject (investigator of the site, or a monitor). Only a
+    salted commitment to the report goes on chain; its salt goes to the notes file."""
     client = _client(registry, require_account(account))
+    note = _note(trial_id, report, report_file, "report")
+    assert note is not None  # required
+    saved = _keep(note, notes, trial_id, field="reportCommitment", site=site)
     client.log_adverse_event(
-        trial_id,
-        site,
-        _b32(commitment, "--subject"),
-        grade=grade,
-        serious=serious,
-        report_hash=_text_hash(report, report_file, "report"),
+        trial_id, site, _b32(commitment, "--subject"), grade=grade, serious=serious, report=note
     )
     emit(
-        f"{'serious ' if serious else ''}adverse event (grade {grade}) logged for trial {trial_id}"
+        {"trial_id": trial_id, "site": site, "grade": grade, "serious": serious}
+        | _note_out(note, saved),
+        as_json,
+        human=lambda _: (
+            f"{'serious ' if serious else ''}adverse event (grade {grade}) logged for trial "
+            f"{trial_id} (salt kept in {saved})"
+        ),
     )
 
 
@@ -348,11 +498,18 @@ def adverse_event(
 @click.argument("trial_id", type=int)
 @click.option("--dataset", type=FileArg, required=True, help="The locked (encrypted) dataset.")
 @cid_option
-def lock(account: Any, registry: str | None, trial_id: int, dataset: Path, cid: str | None) -> None:
+@json_option
+def lock(
+    account: Any, registry: str | None, trial_id: int, dataset: Path, cid: str | None, as_json: bool
+) -> None:
     """Lock the database (sponsor): no more enrollments, outcomes frozen."""
     data, dhash = _doc(dataset)
     _client(registry, require_account(account)).lock_data(trial_id, dhash, _cid_for(data, cid))
-    emit(f"trial {trial_id} data locked (dataset 0x{dhash.hex()})")
+    emit(
+        {"trial_id": trial_id, "locked": True, "dataset_hash": "0x" + dhash.hex()},
+        as_json,
+        human=lambda _: f"trial {trial_id} data locked (dataset 0x{dhash.hex()})",
+    )
 
 
 @connected_command(trial, "report")
@@ -389,20 +546,36 @@ def report(
 
 
 def _oversight(name: str, method: str, done: str) -> None:
-    @connected_command(trial, name, help=f"As the ethics board: {name} the trial.")
+    @connected_command(
+        trial,
+        name,
+        help=f"As an ethics-board member: {name} the trial (the reason goes on chain as a "
+        "salted commitment; its salt to the notes file).",
+    )
     @registry_option
     @click.argument("trial_id", type=int)
     @_reason_options
+    @notes_option
+    @json_option
     def command(
         account: Any,
         registry: str | None,
         trial_id: int,
         reason: str | None,
         reason_file: Path | None,
+        notes: Path | None,
+        as_json: bool,
     ) -> None:
         client = _client(registry, require_account(account))
-        getattr(client, method)(trial_id, _text_hash(reason, reason_file, "reason", required=False))
-        emit(f"trial {trial_id} {done}")
+        note = _note(trial_id, reason, reason_file, "reason", required=False)
+        saved = _keep(note, notes, trial_id, field="reasonCommitment")
+        getattr(client, method)(trial_id, note)
+        status = client.trial(trial_id).status.name.lower()
+        emit(
+            {"trial_id": trial_id, "status": status, **_note_out(note, saved)},
+            as_json,
+            human=lambda _: f"trial {trial_id} {done}",
+        )
 
 
 _oversight("suspend", "suspend", "suspended (no enrollments until resumed)")
@@ -425,6 +598,16 @@ def show(account: Any, registry: str | None, trial_id: int, as_json: bool) -> No
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--batch-blocks", type=int, default=5_000, show_default=True)
 @click.option("--from-block", type=int, default=None, help="Default: the registration block.")
+@click.option(
+    "--disclose",
+    "disclose",
+    type=FileArg,
+    multiple=True,
+    help="A notes file or <subject>.subject.json whose salts (and texts) to attach, so the "
+    "log's commitments can be opened offline. Repeatable.",
+)
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@json_option
 def export(
     account: Any,
     registry: str | None,
@@ -432,40 +615,81 @@ def export(
     out: Path | None,
     batch_blocks: int,
     from_block: int | None,
+    disclose: tuple[Path, ...],
+    force: bool,
+    as_json: bool,
 ) -> None:
-    """Export the trial's full log as JSON (checked against the chain's head while reading)."""
-    log = _client(registry).export(trial_id, batch_blocks=batch_blocks, from_block=from_block)
+    """Export the trial's full log as JSON (checked against the chain's head while reading),
+    with the disclosures given by --disclose."""
     target = out or Path(f"trial-{trial_id}.log.json")
+    if target.exists() and not force:
+        raise InvalidInput(f"{target} exists; pass --force to overwrite it or --out FILE")
+    records = load_disclosures(disclose)
+    log = _client(registry).export(
+        trial_id, batch_blocks=batch_blocks, from_block=from_block, disclosures=records
+    )
     save_log(log, target)
-    emit(f"{len(log['entries'])} entries, head {log['head']} -> {target}")
-
-
-@connected_command(trial, "verify")
-@registry_option
-@click.argument("log_file", type=FileArg)
-@click.option("--offline", is_flag=True, help="Check the file's own chain only (no node).")
-@json_option
-def verify(
-    account: Any, registry: str | None, log_file: Path, offline: bool, as_json: bool
-) -> None:
-    """Verify an exported log end to end against the chain; names the first bad entry."""
-    log = load_log(log_file)
-    result = verify_log(log) if offline else _client(registry).verify(log)
+    summary = {
+        "trial_id": trial_id,
+        "entries": len(log["entries"]),
+        "head": log["head"],
+        "disclosures": len(log["disclosures"]),
+        "saved": str(target),
+    }
     emit(
-        result,
+        summary,
         as_json,
-        human=lambda r: (
-            f"log of trial {r.trial_id} verified{' against the chain' if r.checked_against_chain else ' (offline)'}: "
-            f"{r.entry_count} entries, head {r.head}; {r.enrollments} enrollments, "
-            f"{r.serious_adverse_events} serious adverse events, "
-            f"{len(r.outcome_mismatches)} outcome mismatches"
-            + (
-                f" (seq {', '.join(map(str, r.outcome_mismatches))})"
-                if r.outcome_mismatches
-                else ""
-            )
+        human=lambda o: (
+            f"{o['entries']} entries, head {o['head']}, {o['disclosures']} disclosures -> {target}"
         ),
     )
+
+
+def _verified(r: Any) -> str:
+    where = " against the chain" if r.checked_against_chain else " offline"
+    line = (
+        f"log of trial {r.trial_id} verified{where}: {r.entry_count} entries, head {r.head}; "
+        f"{r.enrollments} enrollments, {r.serious_adverse_events} serious adverse events, "
+        f"{len(r.outcome_mismatches)} outcome mismatches"
+    )
+    if r.outcome_mismatches:
+        line += f" (seq {', '.join(map(str, r.outcome_mismatches))})"
+    if r.outcome_amendments:
+        line += f", outcomes amended at seq {', '.join(map(str, r.outcome_amendments))}"
+    return (
+        line + f"; {r.disclosures_verified} disclosures verified, "
+        f"{r.commitments_undisclosed} commitments undisclosed"
+    )
+
+
+@trial.command("verify")
+@click.argument("log_file", type=FileArg)
+@click.option(
+    "--disclose",
+    "disclose",
+    type=FileArg,
+    multiple=True,
+    help="Also check these disclosure files (notes, subject files) against the log.",
+)
+@json_option
+def verify(log_file: Path, disclose: tuple[Path, ...], as_json: bool) -> None:
+    """Verify an exported log offline (no node): its hash chain entry by entry, its header,
+    and every disclosure (salt + text or pseudonym) against the commitment it opens. Names
+    the first entry that does not match. `verify-chain` also checks it against the chain."""
+    log = load_log(log_file)
+    if disclose:
+        log["disclosures"] = [*(log.get("disclosures") or []), *load_disclosures(disclose)]
+    emit(verify_log(log), as_json, human=_verified)
+
+
+@connected_command(trial, "verify-chain")
+@registry_option
+@click.argument("log_file", type=FileArg)
+@json_option
+def verify_chain(account: Any, registry: str | None, log_file: Path, as_json: bool) -> None:
+    """Verify an exported log end to end against the chain (and offline, as `verify`); names
+    the first entry that differs from what the chain holds."""
+    emit(_client(registry).verify(load_log(log_file)), as_json, human=_verified)
 
 
 def _info(client: TrialsClient, trial_id: int) -> dict[str, Any]:
@@ -479,6 +703,10 @@ def _info(client: TrialsClient, trial_id: int) -> dict[str, Any]:
         "entries": info.entry_count,
         "head": info.head,
         "outcome_mismatches": info.outcome_mismatches,
+        "ethics_members": info.ethics_count,
+        "ethics_threshold": info.ethics_threshold,
+        "registered_outcomes_hash": info.outcomes_hash,
+        "amended_outcomes_hash": info.amended_outcomes_hash,
     }
 
 
