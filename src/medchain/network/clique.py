@@ -1,0 +1,551 @@
+"""A consortium chain on this machine: N geth 1.13.15 signers sealing Clique
+(proof-of-authority) blocks, peered statically over loopback.
+
+Layout under `$MEDCHAIN_HOME/network/<name>/` (default `.medchain/network/<name>/`):
+
+    network.json      the manifest: chain id, period, ports, signers, enodes, pids
+    genesis.json      Clique genesis: signers in extradata, consortium accounts funded
+    node<i>/          geth datadir: keystore (the signer key), password, nodekey,
+                      config.toml (listen address, static peers), geth.log, geth.pid
+
+Every port is bound to 127.0.0.1; discovery and NAT traversal are off, peers are the
+static list only. Each node unlocks its own signer key (HTTP is on loopback only, hence
+`--allow-insecure-unlock`) and seals with `--mine`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medchain.errors import ConfigurationError, MedchainError
+from medchain.network.geth import GETH_VERSION, find_geth, medchain_home
+from medchain.network.rpc import rpc, try_rpc
+
+CHAIN_ID = 6334  # "MEDI" on a phone keypad; fixed in genesis, the book is ethereum-chain-6334
+DEFAULT_SIGNERS = 3
+DEFAULT_PERIOD = 1  # seconds between blocks
+DEFAULT_GAS_LIMIT = 30_000_000
+DEFAULT_BASE_PORT = 18545  # node i: HTTP base+i, p2p base+100+i, authrpc base+200+i
+DEFAULT_BALANCE = 10**24  # 1,000,000 ETH per funded account
+EPOCH = 30_000  # Clique checkpoint interval (blocks): votes reset, signers in extradata
+HTTP_APIS = "eth,net,web3,txpool,clique"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0
+
+
+class NetworkError(MedchainError):
+    """The consortium network cannot be created, started, reached or stopped."""
+
+
+def networks_dir() -> Path:
+    return medchain_home() / "network"
+
+
+def network_dir(name: str) -> Path:
+    if not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise ConfigurationError(f"network name must be letters, digits, '-' or '_', got '{name}'")
+    return networks_dir() / name
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+# ---------------------------------------------------------------------------- genesis
+
+
+def clique_extradata(signers: Iterable[str]) -> str:
+    """32 vanity bytes, the signer addresses (sorted, as geth keeps them), 65 seal bytes."""
+    body = "".join(a.lower().removeprefix("0x") for a in sorted(signers, key=str.lower))
+    return "0x" + "00" * 32 + body + "00" * 65
+
+
+def clique_genesis(
+    signers: Iterable[str],
+    funded: Iterable[str],
+    *,
+    chain_id: int = CHAIN_ID,
+    period: int = DEFAULT_PERIOD,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
+    balance: int = DEFAULT_BALANCE,
+) -> dict[str, Any]:
+    """A Clique genesis on London rules (every fork up to London/Gray Glacier at block 0,
+    no Shanghai: geth refuses Shanghai with Clique). Contracts compiled for `paris` run on
+    it: Paris adds no opcode (PREVRANDAO reuses DIFFICULTY's 0x44)."""
+    signers = list(signers)
+    forks = [
+        "homesteadBlock",
+        "eip150Block",
+        "eip155Block",
+        "eip158Block",
+        "byzantiumBlock",
+        "constantinopleBlock",
+        "petersburgBlock",
+        "istanbulBlock",
+        "muirGlacierBlock",
+        "berlinBlock",
+        "londonBlock",
+        "arrowGlacierBlock",
+        "grayGlacierBlock",
+    ]
+    alloc = {a.lower(): {"balance": hex(balance)} for a in [*funded, *signers]}
+    return {
+        "config": {
+            "chainId": chain_id,
+            **dict.fromkeys(forks, 0),
+            "clique": {"period": period, "epoch": EPOCH},
+        },
+        "nonce": "0x0",
+        "timestamp": hex(int(time.time())),
+        "extraData": clique_extradata(signers),
+        "gasLimit": hex(gas_limit),
+        "difficulty": "0x1",
+        "mixHash": "0x" + "00" * 32,
+        "coinbase": "0x" + "00" * 20,
+        "alloc": alloc,
+        "number": "0x0",
+        "gasUsed": "0x0",
+        "parentHash": "0x" + "00" * 32,
+        "baseFeePerGas": hex(10**9),
+    }
+
+
+# ---------------------------------------------------------------------------- manifest
+
+
+@dataclass
+class Node:
+    index: int
+    signer: str  # the address this node seals with
+    http_port: int
+    p2p_port: int
+    authrpc_port: int
+    enode: str
+    pid: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+@dataclass
+class Network:
+    name: str
+    chain_id: int
+    period: int
+    gas_limit: int
+    geth: str
+    nodes: list[Node]
+    funded: list[str] = field(default_factory=list)
+    created_at: str = ""
+
+    # ----------------------------------------------------------------- files
+
+    @property
+    def path(self) -> Path:
+        return network_dir(self.name)
+
+    def node_dir(self, index: int) -> Path:
+        return self.path / f"node{index}"
+
+    @property
+    def book_name(self) -> str:
+        """The address book `ape run deploy --network <url>` writes for this chain."""
+        return f"ethereum-chain-{self.chain_id}"
+
+    @property
+    def signers(self) -> list[str]:
+        return [n.signer for n in self.nodes]
+
+    def save(self) -> None:
+        data = asdict(self)
+        tmp = self.path / "network.json.tmp"
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.replace(self.path / "network.json")
+
+    @classmethod
+    def load(cls, name: str) -> Network:
+        manifest = network_dir(name) / "network.json"
+        if not manifest.is_file():
+            raise NetworkError(f"no network named '{name}' (start one with `medchain network up`)")
+        data = json.loads(manifest.read_text())
+        data["nodes"] = [Node(**n) for n in data["nodes"]]
+        return cls(**data)
+
+    @classmethod
+    def exists(cls, name: str) -> bool:
+        return (network_dir(name) / "network.json").is_file()
+
+    # ----------------------------------------------------------------- processes
+
+    def _command(self, node: Node) -> list[str]:
+        datadir = self.node_dir(node.index)
+        return [
+            self.geth,
+            "--datadir", str(datadir),
+            "--config", str(datadir / "config.toml"),
+            "--networkid", str(self.chain_id),
+            "--syncmode", "full",
+            "--nodiscover",
+            "--nat", "none",
+            "--netrestrict", "127.0.0.0/8",
+            "--ipcdisable",
+            "--http",
+            "--http.addr", "127.0.0.1",
+            "--http.port", str(node.http_port),
+            "--http.api", HTTP_APIS,
+            "--authrpc.addr", "127.0.0.1",
+            "--authrpc.port", str(node.authrpc_port),
+            "--mine",
+            "--miner.etherbase", node.signer,
+            "--miner.gaslimit", str(self.gas_limit),
+            "--unlock", node.signer,
+            "--password", str(datadir / "password"),
+            "--allow-insecure-unlock",  # HTTP answers on 127.0.0.1 only
+            "--cache", "128",
+            "--verbosity", "3",
+        ]  # fmt: skip
+
+    def running(self, node: Node) -> bool:
+        return node.pid is not None and _is_our_geth(node.pid, self.node_dir(node.index))
+
+    def start_node(self, index: int, *, wait: bool = True) -> Node:
+        """Start node `index` (no-op when it runs); with `wait`, until its HTTP answers."""
+        node = self.nodes[index]
+        if self.running(node):
+            return node
+        for port in (node.http_port, node.p2p_port, node.authrpc_port):
+            if not _port_free(port):
+                raise NetworkError(
+                    f"port {port} of node{index} is in use by another process; "
+                    "stop it or create the network with another --base-port"
+                )
+        datadir = self.node_dir(index)
+        log = (datadir / "geth.log").open("ab")
+        try:
+            process = subprocess.Popen(
+                self._command(node),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives `medchain network up`; not hit by its ^C
+            )
+        finally:
+            log.close()
+        _CHILDREN[process.pid] = process
+        node.pid = process.pid
+        (datadir / "geth.pid").write_text(str(process.pid))
+        self.save()
+        if wait:
+            self.wait_for(
+                lambda: try_rpc(node.url, "eth_blockNumber") is not None,
+                f"node{index} to answer on {node.url}",
+                timeout=START_TIMEOUT,
+                node=node,
+            )
+        return node
+
+    def stop_node(self, index: int, *, kill: bool = False, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop node `index`: SIGTERM (geth flushes its state and exits), SIGKILL after
+        `timeout`; `kill=True` sends SIGKILL at once (a crash)."""
+        node = self.nodes[index]
+        if node.pid is not None and self.running(node):
+            os.kill(node.pid, signal.SIGKILL if kill else signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self.running(node):
+                if time.monotonic() > deadline:
+                    os.kill(node.pid, signal.SIGKILL)
+                    deadline = time.monotonic() + 5
+                time.sleep(0.1)
+        _reap(node.pid)
+        node.pid = None
+        (self.node_dir(index) / "geth.pid").unlink(missing_ok=True)
+        self.save()
+
+    def start(self, *, timeout: float = START_TIMEOUT) -> None:
+        """Start every node; return when each answers, is peered with every other and
+        the chain is producing blocks."""
+        for node in self.nodes:
+            self.start_node(node.index, wait=False)
+        for node in self.nodes:
+            self.wait_for(
+                lambda n=node: try_rpc(n.url, "eth_blockNumber") is not None,  # type: ignore[misc]
+                f"node{node.index} to answer on {node.url}",
+                timeout=timeout,
+                node=node,
+            )
+        self.wait_peered(timeout=timeout)
+        start = self.height(self.nodes[0])
+        self.wait_for(
+            lambda: self.height(self.nodes[0]) > start, "the first sealed block", timeout=timeout
+        )
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            if node.pid is not None and self.running(node):
+                os.kill(node.pid, signal.SIGTERM)
+        for node in self.nodes:
+            self.stop_node(node.index)
+
+    # ----------------------------------------------------------------- observing
+
+    def height(self, node: Node) -> int:
+        return int(rpc(node.url, "eth_blockNumber"), 16)
+
+    def peers(self, node: Node) -> int:
+        return int(rpc(node.url, "net_peerCount"), 16)
+
+    def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        what: str,
+        *,
+        timeout: float = START_TIMEOUT,
+        node: Node | None = None,
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if predicate():
+                    return
+            except (MedchainError, OSError, ValueError):
+                pass
+            if node is not None and not self.running(node):
+                raise NetworkError(
+                    f"node{node.index} exited while waiting for {what}: "
+                    f"{_last_log_line(self.node_dir(node.index) / 'geth.log')}"
+                )
+            if time.monotonic() > deadline:
+                raise NetworkError(f"timed out after {timeout:.0f} s waiting for {what}")
+            time.sleep(0.25)
+
+    def wait_peered(self, *, timeout: float = START_TIMEOUT) -> None:
+        up = [n for n in self.nodes if self.running(n)]
+        for node in up:
+            self.wait_for(
+                lambda n=node: self.peers(n) >= len(up) - 1,  # type: ignore[misc]
+                f"node{node.index} to peer with the {len(up) - 1} other running nodes",
+                timeout=timeout,
+                node=node,
+            )
+
+    def status(self) -> dict[str, Any]:
+        """Each node's process, block height, peers and signer; the chain's signer set."""
+        rows = []
+        signers: list[str] | None = None
+        for node in self.nodes:
+            running = self.running(node)
+            row: dict[str, Any] = {
+                "node": f"node{node.index}",
+                "url": node.url,
+                "pid": node.pid if running else None,
+                "running": running,
+                "signer": node.signer,
+                "block": None,
+                "peers": None,
+                "mining": None,
+            }
+            if running:
+                block = try_rpc(node.url, "eth_blockNumber")
+                peers = try_rpc(node.url, "net_peerCount")
+                row["block"] = int(block, 16) if block else None
+                row["peers"] = int(peers, 16) if peers else (0 if block else None)
+                row["mining"] = try_rpc(node.url, "eth_mining")
+                if signers is None:
+                    signers = try_rpc(node.url, "clique_getSigners")
+            rows.append(row)
+        return {
+            "name": self.name,
+            "chain_id": self.chain_id,
+            "period": self.period,
+            "gas_limit": self.gas_limit,
+            "book": self.book_name,
+            "geth": GETH_VERSION,
+            "signers": signers if signers is not None else self.signers,
+            "nodes": rows,
+        }
+
+
+# ---------------------------------------------------------------------------- lifecycle
+
+
+def create(
+    name: str,
+    *,
+    signers: int = DEFAULT_SIGNERS,
+    period: int = DEFAULT_PERIOD,
+    chain_id: int = CHAIN_ID,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
+    base_port: int | None = DEFAULT_BASE_PORT,
+    funded: Iterable[str] = (),
+    geth: str | Path | None = None,
+) -> Network:
+    """Write a new network: signer keys, genesis, per-node config, `geth init`.
+    `base_port=None` picks free ports."""
+    from eth_account import Account
+    from eth_keys import keys
+
+    if signers < 1:
+        raise ConfigurationError("a Clique network needs at least one signer")
+    if period < 1:
+        raise ConfigurationError("--period must be at least 1 second")
+    path = network_dir(name)
+    if Network.exists(name):
+        raise NetworkError(f"network '{name}' already exists at {path}")
+    binary = str(geth or find_geth())
+    path.mkdir(parents=True, exist_ok=True)
+    nodes: list[Node] = []
+    node_keys: list[bytes] = []
+    for i in range(signers):
+        http, p2p, auth = (
+            (free_port(), free_port(), free_port())
+            if base_port is None
+            else (base_port + i, base_port + 100 + i, base_port + 200 + i)
+        )
+        datadir = path / f"node{i}"
+        (datadir / "keystore").mkdir(parents=True, exist_ok=True)
+        os.chmod(datadir, 0o700)
+        signer_key = secrets.token_bytes(32)
+        signer = Account.from_key(signer_key)
+        password = secrets.token_hex(24)
+        _write_private(datadir / "password", password)
+        keyfile = Account.encrypt(signer_key, password)
+        _write_private(
+            datadir / "keystore" / f"UTC--medchain--{signer.address[2:].lower()}",
+            json.dumps(keyfile),
+        )
+        node_key = secrets.token_bytes(32)
+        node_keys.append(node_key)
+        _write_private(datadir / "nodekey", node_key.hex())
+        pub = keys.PrivateKey(node_key).public_key.to_hex()[2:]
+        nodes.append(
+            Node(
+                index=i,
+                signer=signer.address,
+                http_port=http,
+                p2p_port=p2p,
+                authrpc_port=auth,
+                enode=f"enode://{pub}@127.0.0.1:{p2p}?discport=0",
+            )
+        )
+    funded = sorted({a for a in funded}, key=str.lower)
+    genesis = clique_genesis(
+        [n.signer for n in nodes], funded, chain_id=chain_id, period=period, gas_limit=gas_limit
+    )
+    (path / "genesis.json").write_text(json.dumps(genesis, indent=2) + "\n")
+    for node in nodes:
+        datadir = path / f"node{node.index}"
+        peers = [n.enode for n in nodes if n.index != node.index]
+        (datadir / "config.toml").write_text(
+            "[Node.P2P]\n"
+            f'ListenAddr = "127.0.0.1:{node.p2p_port}"\n'
+            "NoDiscovery = true\n"
+            f"StaticNodes = {json.dumps(peers)}\n"
+            f"TrustedNodes = {json.dumps(peers)}\n"
+        )
+        init = subprocess.run(
+            [binary, "--datadir", str(datadir), "init", str(path / "genesis.json")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if init.returncode != 0:
+            shutil.rmtree(path, ignore_errors=True)
+            raise NetworkError(
+                f"geth init failed for node{node.index}: {_last_line(init.stderr or init.stdout)}"
+            )
+    network = Network(
+        name=name,
+        chain_id=chain_id,
+        period=period,
+        gas_limit=gas_limit,
+        geth=binary,
+        nodes=nodes,
+        funded=list(funded),
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    network.save()
+    return network
+
+
+def destroy(name: str) -> None:
+    """Stop every node and delete the network's folder (chain data and signer keys)."""
+    if Network.exists(name):
+        Network.load(name).stop()
+    shutil.rmtree(network_dir(name), ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # nodes this process started (to reap)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def _reap(pid: int | None) -> None:
+    if pid is None:
+        return
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        try:
+            child.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            _CHILDREN[pid] = child
+
+
+def _is_our_geth(pid: int, datadir: Path) -> bool:
+    """True when `pid` is a live (not zombie) geth serving `datadir`: a pid recorded by an
+    earlier run may since belong to another process."""
+    child = _CHILDREN.get(pid)
+    if child is not None and child.poll() is not None:
+        _CHILDREN.pop(pid, None)
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+        return False
+    return str(datadir).encode() in cmdline
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
+def _last_log_line(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, path.stat().st_size - 4000))
+            return _last_line(f.read().decode(errors="replace"))
+    except OSError:
+        return "no log"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds geth (go-ethereum) at the pinned version from the Go module proxy into
+# .medchain/bin/geth, for `medchain network` (a multi-node Clique chain; docs/network.md).
+# Idempotent: skipped when .medchain/bin/geth already reports the pinned version.
+# Go's module cache, build cache and GOPATH live in .medchain/go: nothing lands in $HOME.
+#
+# v1.13.15 is the last go-ethereum release that seals Clique (proof-of-authority) blocks.
+# Its fjl/memsize dependency reaches into the runtime with go:linkname, which Go >= 1.23
+# refuses unless linked with -checklinkname=0.
+set -euo pipefail
+GETH_VERSION=1.13.15
+GO_MIN_MINOR=26  # Go 1.26 or newer (the version the project's machines carry and was tested)
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+home="${MEDCHAIN_HOME:-$root/.medchain}"
+bin="$home/bin"
+geth="$bin/geth"
+
+say() { printf '[geth] %s\n' "$*"; }
+die() { printf '[geth] error: %s\n' "$*" >&2; exit 1; }
+
+if [ -x "$geth" ] && "$geth" version 2>/dev/null | grep -qx "Version: $GETH_VERSION-stable"; then
+  [ "${1:-}" = "--quiet" ] || say "geth $GETH_VERSION present at $geth"
+  exit 0
+fi
+
+command -v go >/dev/null || die "Go >= 1.$GO_MIN_MINOR not found; install Go (https://go.dev/dl) to build geth $GETH_VERSION"
+go_version=$(go env GOVERSION 2>/dev/null || true)   # e.g. go1.26.8
+minor=$(printf '%s' "$go_version" | sed -nE 's/^go1\.([0-9]+).*/\1/p')
+[ -n "$minor" ] && [ "$minor" -ge "$GO_MIN_MINOR" ] \
+  || die "Go >= 1.$GO_MIN_MINOR required to build geth $GETH_VERSION, found ${go_version:-an unknown version}"
+
+mkdir -p "$bin" "$home/go"
+export GOPATH="$home/go/path" GOCACHE="$home/go/cache" GOMODCACHE="$home/go/mod"
+export GOBIN="$bin" GOFLAGS="-modcacherw" CGO_ENABLED="${CGO_ENABLED:-1}"
+say "building geth $GETH_VERSION with $go_version (from the Go module proxy; ~2-5 min the first time)"
+go install -trimpath -ldflags=-checklinkname=0 \
+  "github.com/ethereum/go-ethereum/cmd/geth@v$GETH_VERSION"
+"$geth" version | grep -qx "Version: $GETH_VERSION-stable" \
+  || die "built $geth but it does not report version $GETH_VERSION"
+say "geth $GETH_VERSION built at $geth"
