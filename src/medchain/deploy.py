@@ -171,7 +171,11 @@ def deploy_all(
     compiler = compiler_info()
     commit = git_commit()
     network = networks.provider.network.choice
-    for spec in specs if specs is not None else discover_specs():
+    plan = list(specs if specs is not None else discover_specs())
+    from medchain.network.evm import require_deployable
+
+    require_deployable([s.name for s in plan])  # one line if the node's EVM cannot run them
+    for spec in plan:
         container = getattr(project, spec.name)
         args = [_abi_value(a) for a in spec.args(ctx)]
         wanted = init_code_hash(container, args)
