@@ -8,7 +8,15 @@
            ciphertext hash, unwrap the caller's envelope and decrypt;
 * `share`  unwrap the data key and seal it to another recipient, store, anchor;
 * `verify` integrity of a record without any key;
-* `resume` finish interrupted puts from the local journal.
+* `resume` finish interrupted puts from the local journal (`discard` drops one);
+* `read_access` / `check_share`  the consent gate for reading someone else's record (the
+           read is recorded with `ConsentRegistry.recordAccess`) and for sealing a key to
+           someone who is not the patient's manager (read consent required).
+
+Record ids are derived from the author: `keccak256(abi.encode(author, patient, salt))`
+(`record_id_for`, the contract's `recordIdOf`), so nobody else can anchor under an id the
+author announced. The id is bound into the ciphertext, so a put is prepared for one author
+and only that account can finish it.
 
 Nothing lost: each put writes a journal entry (`$MEDCHAIN_HOME/journal/<id>.json`, its
 ciphertext spooled beside it) before touching the network, and advances it step by step
@@ -31,6 +39,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from medchain.client import ContractClient
+from medchain.consent.client import ConsentRequired
 from medchain.crypto import (
     HEADER_SIZE,
     EnvelopeContext,
@@ -64,6 +73,18 @@ class NoEnvelope(InvalidInput, LookupError):
 
 class JournalError(InvalidInput):
     """A journal entry is missing or cannot be resumed as it stands."""
+
+
+def record_id_for(author: Any, patient: Any, salt: bytes) -> bytes:
+    """The id RecordRegistry gives a record anchored by `author` for `patient` with `salt`:
+    keccak256(abi.encode(author, patient, salt))."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    return bytes(
+        keccak(encode(["address", "address", "bytes32"], [_addr(author), _addr(patient),
+                                                           _b32(salt, "salt")]))
+    )  # fmt: skip
 
 
 def scope_code(name: str | bytes) -> bytes:
@@ -176,7 +197,7 @@ class RecordsClient(ContractClient):
         self,
         *,
         patient: Any,
-        record_id: bytes,
+        salt: bytes,
         scope: bytes,
         schema_version: int,
         cid: CID,
@@ -186,7 +207,7 @@ class RecordsClient(ContractClient):
         sender: Any | None = None,
     ) -> Any:
         request = (
-            _addr(patient), _b32(record_id, "record id"), _b32(scope, "scope"),
+            _addr(patient), _b32(salt, "salt"), _b32(scope, "scope"),
             schema_version, cid.to_bytes(), _b32(content_hash, "content hash"),
             _b32(supersedes, "supersedes"),
         )  # fmt: skip
@@ -228,6 +249,22 @@ class RecordsClient(ContractClient):
     def can_write(self, patient: Any, writer: Any, scope: bytes) -> bool:
         return bool(self.call("canWrite", _addr(patient), _addr(writer), _b32(scope, "scope")))
 
+    def can_share(self, record_id: bytes, sharer: Any) -> bool:
+        """`sharer` manages the record's live patient identity (current DID owner or
+        records delegate): may add envelopes, and reads without consent."""
+        return bool(self.call("canShare", _b32(record_id, "record id"), _addr(sharer)))
+
+    def can_supersede(self, record_id: bytes, writer: Any) -> bool:
+        return bool(self.call("canSupersede", _b32(record_id, "record id"), _addr(writer)))
+
+    def record_id_of(self, author: Any, patient: Any, salt: bytes) -> bytes:
+        return bytes(self.call("recordIdOf", _addr(author), _addr(patient), _b32(salt, "salt")))
+
+    def write_authorizer(self) -> str | None:
+        """The consent registry this registry consults (None when none is set)."""
+        address = str(self.call("writeAuthorizer"))
+        return None if int(address, 16) == 0 else address
+
     def records_of(self, patient: Any, start_block: int = 0) -> list[Anchor]:
         """Every record of `patient`, oldest first, from RecordAnchored events."""
         from ape import chain
@@ -260,6 +297,8 @@ class JournalEntry:
     created_at: str
     updated_at: str = ""
     last_error: str = ""
+    salt: str = ""  # record_id = keccak256(abi.encode(author, patient, salt))
+    author: str = ""  # the only account that can anchor it (the id is bound to it)
 
 
 class Journal:
@@ -297,6 +336,12 @@ class Journal:
     def finish(self, record_id: str) -> None:
         self.spool(record_id).unlink(missing_ok=True)
         self.path(record_id).unlink(missing_ok=True)
+
+    def discard(self, record_id: str) -> JournalEntry:
+        """Drop an entry that will never finish (and its ciphertext spool)."""
+        entry = self.load(record_id)
+        self.finish(entry.record_id)
+        return entry
 
 
 def _now() -> str:
@@ -357,24 +402,27 @@ class Records:
         schema_version: int = SCHEMA_VERSION,
         supersedes: bytes | None = None,
         sender: Any | None = None,
-        record_id: bytes | None = None,
+        salt: bytes | None = None,
         progress: Progress | None = None,
     ) -> PutResult:
-        """Encrypt `data`, store and pin it, then anchor it for `patient`.
+        """Encrypt `data`, store and pin it, then anchor it for `patient` as `sender` (default:
+        the client's sender), the author the record id is derived from.
 
         `recipients` get key envelopes (include the patient's own key). If any step after
         encryption fails, the journal keeps the job and `resume(record_id)` finishes it.
         """
-        if not recipients:
-            raise InvalidInput("put needs at least one recipient (usually the patient)")
-        if len({_addr(r.address) for r in recipients}) != len(recipients):
-            raise InvalidInput("each recipient address may appear once")
         entry = self.prepare(
             data, patient=patient, scope=scope, recipients=recipients,
-            schema_version=schema_version, supersedes=supersedes, record_id=record_id,
-            progress=progress,
+            schema_version=schema_version, supersedes=supersedes, salt=salt,
+            author=self._sender(sender), progress=progress,
         )  # fmt: skip
         return self.resume(entry.record_id, sender=sender, progress=progress)
+
+    def _sender(self, sender: Any | None) -> Any:
+        account = sender or self.client.sender
+        if account is None:
+            raise InvalidInput("a put needs its author: pass sender= (or a client with a sender)")
+        return account
 
     def prepare(
         self,
@@ -385,11 +433,20 @@ class Records:
         recipients: Sequence[Recipient],
         schema_version: int = SCHEMA_VERSION,
         supersedes: bytes | None = None,
-        record_id: bytes | None = None,
+        author: Any | None = None,
+        salt: bytes | None = None,
         progress: Progress | None = None,
     ) -> JournalEntry:
-        """Step 1 of a put: encrypt into the journal's spool file (no network)."""
-        record_id = record_id or os.urandom(32)
+        """Step 1 of a put: encrypt into the journal's spool file (no network). The record
+        id is derived from `author` (default: the client's sender), `patient` and `salt`
+        (default: random), and bound into the ciphertext."""
+        if not recipients:
+            raise InvalidInput("put needs at least one recipient (usually the patient)")
+        if len({_addr(r.address) for r in recipients}) != len(recipients):
+            raise InvalidInput("each recipient address may appear once")
+        author = _addr(self._sender(author))
+        salt = _b32(salt, "salt") if salt is not None else os.urandom(32)
+        record_id = record_id_for(author, patient, salt)
         rid = _hex(record_id)
         context = self.context(record_id, schema_version)
         data_key = new_data_key()
@@ -429,7 +486,7 @@ class Records:
             schema_version=schema_version, supersedes=_hex(supersedes or b"\0" * 32),
             chain_id=self.chain_id, registry=self.client.address, cid=str(hasher.cid()),
             content_hash=_hex(hasher.sha256.digest()), size=hasher.size, envelopes=envelopes,
-            created_at=_now(),
+            created_at=_now(), salt=_hex(salt), author=author,
         )  # fmt: skip
         self.journal.write(entry)
         return entry
@@ -445,6 +502,18 @@ class Records:
             raise JournalError(
                 f"journal entry {rid} is for registry {entry.registry} on chain {entry.chain_id}, "
                 f"not {self.client.address} on chain {self.chain_id}"
+            )
+        if not entry.author or not entry.salt:
+            raise JournalError(
+                f"journal entry {rid} predates author-derived record ids and cannot be anchored: "
+                f"discard it (medchain record resume --discard {rid}) and put the record again"
+            )
+        account = sender or self.client.sender
+        if account is not None and _addr(account) != _addr(entry.author):
+            raise JournalError(
+                f"journal entry {rid} was prepared by {entry.author} (its record id is derived "
+                f"from the author): resume it as {entry.author} or discard it "
+                f"(medchain record resume --discard {rid})"
             )
         try:
             if entry.step == "encrypted":
@@ -500,7 +569,7 @@ class Records:
             version = anchor.version
         else:
             receipt = self.client.anchor(
-                patient=entry.patient, record_id=record_id, scope=_b32(entry.scope, "scope"),
+                patient=entry.patient, salt=_b32(entry.salt, "salt"), scope=_b32(entry.scope, "scope"),
                 schema_version=entry.schema_version, cid=cid, content_hash=content_hash,
                 supersedes=_b32(entry.supersedes, "supersedes"), envelopes=envelopes,
                 sender=sender,
@@ -513,6 +582,11 @@ class Records:
             envelopes={who: env for who, env in envelopes}, transaction=transaction,
             version=version,
         )  # fmt: skip
+
+    def discard(self, record_id: str | bytes) -> JournalEntry:
+        """Drop a journal entry that can never finish (and its spooled ciphertext)."""
+        rid = record_id if isinstance(record_id, str) else _hex(record_id)
+        return self.journal.discard(rid if rid.startswith("0x") else "0x" + rid)
 
     def pending(self) -> list[JournalEntry]:
         """Journal entries of this registry and chain still waiting to finish."""
@@ -632,6 +706,65 @@ class Records:
         )
         return [dict(log.event_arguments) for log in logs]
 
+    # -- consent gate ------------------------------------------------------------------
+
+    def consent(self, sender: Any | None = None) -> Any:
+        """The consent registry the record registry consults (its write authorizer), else
+        the address book's ConsentRegistry."""
+        from medchain.consent import ConsentClient
+        from medchain.errors import ConfigurationError, DeploymentNotFound
+
+        address = self.client.write_authorizer()
+        if address is not None:
+            return ConsentClient.at(address, sender=sender)
+        try:
+            return ConsentClient.connect(sender=sender)
+        except (DeploymentNotFound, ConfigurationError):
+            raise ConfigurationError(
+                f"RecordRegistry {self.client.address} has no consent registry "
+                "(write authorizer) and the address book lists none: consent cannot be checked"
+            ) from None
+
+    def read_access(
+        self, record_id: bytes, *, reader: Any, purpose: str = "TREAT", consent: Any = None
+    ) -> bool:
+        """The consent gate before `reader` opens a record: the patient's manager (current
+        DID owner or records delegate) reads freely (returns False, nothing logged); anyone
+        else needs current read consent for the record's scope and `purpose`, and the read
+        is recorded on chain by `reader` (`ConsentRegistry.recordAccess`; returns True).
+        Raises `ConsentRequired` without consent."""
+        rid = _b32(record_id, "record id")
+        if self.client.can_share(rid, reader):
+            return False
+        anchor = self.client.record(rid)
+        consent = consent or self.consent(sender=reader)
+        if not consent.check(anchor.patient, reader, anchor.scope, "read", purpose):
+            raise ConsentRequired(
+                f"{_addr(reader)} has no read consent for {anchor.scope_name} records of "
+                f"{anchor.patient} for {purpose}: ask the patient to grant it "
+                f"(record {_hex(rid)} not read)"
+            )
+        consent.record_access(anchor.patient, anchor.scope, "read", purpose, rid, sender=reader)
+        return True
+
+    def check_share(
+        self, record_id: bytes, recipient: Any, *, purpose: str = "TREAT", consent: Any = None
+    ) -> None:
+        """The consent gate before sealing a record's key to `recipient`: the patient's
+        manager needs nothing; anyone else needs current read consent for the record's scope
+        and `purpose` (`ConsentRequired` otherwise)."""
+        rid = _b32(record_id, "record id")
+        if self.client.can_share(rid, recipient):
+            return
+        anchor = self.client.record(rid)
+        consent = consent or self.consent()
+        if not consent.check(anchor.patient, recipient, anchor.scope, "read", purpose):
+            raise ConsentRequired(
+                f"{_addr(recipient)} has no read consent for {anchor.scope_name} records of "
+                f"{anchor.patient} for {purpose}: grant it first (medchain consent grant); "
+                "no key was shared"
+            )
+
     # -- share -------------------------------------------------------------------------
 
     def share(
@@ -654,6 +787,7 @@ class Records:
 
 __all__ = [
     "Anchor",
+    "ConsentRequired",
     "ContractRevert",
     "Journal",
     "JournalEntry",
@@ -665,5 +799,6 @@ __all__ = [
     "RecordsClient",
     "VerifyReport",
     "recipients_for",
+    "record_id_for",
     "scope_code",
 ]

@@ -12,7 +12,7 @@ from eth_utils import keccak
 
 from medchain.crypto import DecryptionFailed, WrongRecipientKey
 from medchain.errors import ContractRevert, IntegrityError, InvalidInput
-from medchain.records import JournalError, NoEnvelope, Records, RecordsClient
+from medchain.records import JournalError, NoEnvelope, Records, RecordsClient, record_id_for
 from medchain.storage import ContentNotFound, StoreUnavailable
 from medchain.storage.cid import CID
 from medchain.storage.kubo import KuboStore
@@ -65,7 +65,7 @@ def test_share_wraps_the_same_key_for_another_did(
     with pytest.raises(ContractRevert) as err:
         records.share(result.record_id, holder=provider, private_key=keys["provider"],
                       recipient=recipient(researcher, keys["researcher"]), sender=provider)  # fmt: skip
-    assert err.value.error_name == "UnauthorizedSharer"
+    assert err.value.error_name == "RecordUnauthorizedSharer"
 
 
 def test_wrong_recipient_key_is_refused(recipient, records, patient, keys):
@@ -93,8 +93,9 @@ def test_ciphertext_is_bound_to_its_record(recipient, records, store, patient, k
     first = records.put(LAB, patient=patient, scope="Observation",
                         recipients=[recipient(patient, keys["patient"])], sender=patient)  # fmt: skip
     env = records.client.envelope_of(first.record_id, patient)
-    replay = os.urandom(32)
-    records.client.anchor(patient=patient, record_id=replay, scope=b"Observation".ljust(32, b"\0"),
+    salt = os.urandom(32)
+    replay = record_id_for(patient, patient, salt)
+    records.client.anchor(patient=patient, salt=salt, scope=b"Observation".ljust(32, b"\0"),
                           schema_version=1, cid=first.cid, content_hash=first.content_hash,
                           envelopes=[(patient.address, env)], sender=patient)  # fmt: skip
     with pytest.raises(IntegrityError):
@@ -132,7 +133,7 @@ def test_chain_rejecting_the_anchor_keeps_the_job(recipient, records, registry, 
     with pytest.raises(ContractRevert) as err:
         records.put(LAB, patient=patient, scope="Observation",
                     recipients=[recipient(patient, keys["patient"])], sender=researcher)  # fmt: skip
-    assert err.value.error_name == "UnauthorizedWriter"
+    assert err.value.error_name == "RecordUnauthorizedWriter"
     (entry,) = records.pending()
     assert entry.step == "stored" and "UnauthorizedWriter" in entry.last_error
     assert records.store.has(CID.parse(entry.cid))  # stored, but not anchored
@@ -148,14 +149,14 @@ def test_chain_rejecting_the_anchor_keeps_the_job(recipient, records, registry, 
 
 def test_killed_between_steps(recipient, records, patient, keys):
     # Killed after encryption: only the journal and its ciphertext spool exist.
-    entry = records.prepare(LAB, patient=patient, scope="Observation",
+    entry = records.prepare(LAB, patient=patient, scope="Observation", author=patient,
                             recipients=[recipient(patient, keys["patient"])])  # fmt: skip
     assert b"Observation" not in records.journal.spool(entry.record_id).read_bytes()
     fresh = Records(records.client, records.store, journal=records.journal)
     fresh.resume(entry.record_id, sender=patient)
     rid = bytes.fromhex(entry.record_id[2:])
     # Killed after the anchor landed but before the journal was closed.
-    entry2 = records.prepare(LAB, patient=patient, scope="Observation",
+    entry2 = records.prepare(LAB, patient=patient, scope="Observation", author=patient,
                              recipients=[recipient(patient, keys["patient"])])  # fmt: skip
     records._store(entry2, None)
     entry2.step = "stored"
@@ -180,7 +181,7 @@ def test_missing_content_and_malformed_cids(recipient, records, store, patient, 
         with pytest.raises(InvalidInput):
             CID.parse(bad)
     with pytest.raises(InvalidInput):
-        records.put(LAB, patient=patient, scope="x" * 33,
+        records.put(LAB, patient=patient, scope="x" * 33, sender=patient,
                     recipients=[recipient(patient, keys["patient"])])  # fmt: skip
     with pytest.raises(DecryptionFailed):
         from medchain.crypto import KeyEnvelope
@@ -211,3 +212,26 @@ def test_recipients_resolved_from_the_did_document(records, did_registry, patien
     records.share(result.record_id, holder=patient, private_key=keys["patient"],
                   recipient=them, sender=patient)  # fmt: skip
     assert records.get(result.record_id, recipient=provider, private_key=keys["provider"]) == LAB
+
+
+def test_record_id_is_derived_from_the_author(recipient, records, registry, patient, provider,
+                                              keys):  # fmt: skip
+    """The SDK computes ids exactly as the contract (`recordIdOf`); the id is bound into
+    the ciphertext, so only the author the put was prepared for can finish it."""
+    salt = os.urandom(32)
+    assert record_id_for(provider, patient, salt) == records.client.record_id_of(
+        provider, patient, salt
+    )
+    result = records.put(LAB, patient=patient, scope="Observation", sender=patient, salt=salt,
+                         recipients=[recipient(patient, keys["patient"])])  # fmt: skip
+    assert result.record_id == bytes(registry.recordIdOf(patient, patient, salt))
+    entry = records.prepare(LAB, patient=patient, scope="Observation", author=patient,
+                            recipients=[recipient(patient, keys["patient"])])  # fmt: skip
+    with pytest.raises(JournalError, match="prepared by"):
+        records.resume(entry.record_id, sender=provider)
+    assert not records.client.exists(bytes.fromhex(entry.record_id[2:]))
+    dropped = records.discard(entry.record_id)
+    assert dropped.record_id == entry.record_id and records.pending() == []
+    assert not records.journal.spool(entry.record_id).exists()
+    with pytest.raises(JournalError):
+        records.discard(entry.record_id)

@@ -1,6 +1,11 @@
 """`medchain record put | get | share | verify | resume | list`: encrypted records on
 IPFS (embedded store, or a Kubo/js-ipfs node with --ipfs / $MEDCHAIN_IPFS_API) anchored
-in RecordRegistry. Large files show progress bars; plaintext stays in this process."""
+in RecordRegistry. Large files show progress bars; plaintext stays in this process.
+
+Reads and shares go through consent like the SDK: anyone but the patient's manager
+(current DID owner or records delegate) reads only with current read consent, and the
+read is recorded on chain (`ConsentRegistry.recordAccess`); a key is sealed only to a
+recipient holding read consent."""
 
 from __future__ import annotations
 
@@ -11,8 +16,8 @@ from typing import Any
 
 import click
 
-from medchain.cli_base import connected_command, emit, json_option, require_account
-from medchain.errors import InvalidInput
+from medchain.cli_base import connected_command, emit, fail, json_option, require_account
+from medchain.errors import InvalidInput, MedchainError
 from medchain.records import Recipient, Records, RecordsClient, recipients_for, scope_name
 from medchain.storage import open_store
 
@@ -31,6 +36,10 @@ ipfs_option = click.option(
 registry_option = click.option(
     "--registry", default=None, help="RecordRegistry address (default: the address book)."
 )
+purpose_option = click.option(
+    "--purpose", default="TREAT", show_default=True,
+    help="Purpose of use the consent must cover (TREAT, HRESCH, ETREAT, ...).",
+)  # fmt: skip
 
 
 def key_options(fn: Any) -> Any:
@@ -167,11 +176,21 @@ def put(account: Any, path: Path, patient: str | None, scope: str, recipients: t
     wanted = [r for spec in recipients for r in parse_recipient(spec, _did_registry(records))]
     size = path.stat().st_size
     with _progress(size, size >= _BAR_THRESHOLD and not as_json) as advance:
-        result = records.put(
+        entry = records.prepare(
             path, patient=patient or sender.address, scope=scope, recipients=wanted,
-            schema_version=schema_version,
+            schema_version=schema_version, author=sender,
             supersedes=_record_id(supersedes) if supersedes else None, progress=advance,
         )  # fmt: skip
+        try:
+            result = records.resume(entry.record_id, sender=sender, progress=advance)
+        except KeyboardInterrupt:
+            fail(f"interrupted: record {entry.record_id} is kept in the journal; run "
+                 f"`medchain record resume {entry.record_id}` to finish it")  # fmt: skip
+            raise  # unreachable: fail() exits
+        except MedchainError as exc:
+            fail(f"{exc} (record {entry.record_id} is kept in the journal: `medchain record "
+                 f"resume {entry.record_id}` finishes it, `--discard` drops it)")  # fmt: skip
+            raise  # unreachable: fail() exits
     emit({"record_id": result.record_id, "cid": str(result.cid), "sha256": result.content_hash,
           "ciphertext_bytes": result.size, "version": result.version,
           "envelopes": {k: str(v) for k, v in result.envelopes.items()},
@@ -183,23 +202,43 @@ def put(account: Any, path: Path, patient: str | None, scope: str, recipients: t
 @key_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the plaintext (written only if every check passes).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 @click.option("--as", "holder", default=None, help="Whose envelope to open (default: --account).")
+@purpose_option
 @ipfs_option
 @registry_option
 @json_option
 def get(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | None,
-        passphrase: str | None, out: Path, holder: str | None, ipfs_url: str | None,
-        registry: str | None, as_json: bool) -> None:  # fmt: skip
-    """Fetch, verify and decrypt RECORD_ID into --out."""
-    who = holder or (account.address if account is not None else None)
-    if who is None:
-        raise InvalidInput("pass --as <address> or --account to say whose envelope to open")
+        passphrase: str | None, out: Path, force: bool, holder: str | None, purpose: str,
+        ipfs_url: str | None, registry: str | None, as_json: bool) -> None:  # fmt: skip
+    """Fetch, verify and decrypt RECORD_ID into --out.
+
+    The patient's manager (current DID owner or records delegate) reads freely; anyone
+    else needs current read consent for the record's type and --purpose, and the read is
+    recorded on chain (ConsentRegistry.recordAccess) before anything is decrypted."""
+    reader = account.address if account is not None else holder
+    if reader is None:
+        raise InvalidInput("pass --account (the reader) to say who reads the record")
+    if out.exists() and not force:
+        raise InvalidInput(f"{out} exists: pass --force to overwrite it")
     records = _records(account, ipfs_url, registry)
     rid = _record_id(record_id)
+    who = holder or reader
+    if not records.client.can_share(rid, reader):
+        if account is None:
+            raise InvalidInput(
+                f"{reader} does not manage the patient's identity: pass --account {reader} "
+                "so the read is checked against consent and recorded on chain"
+            )
+        records.read_access(rid, reader=account, purpose=purpose)
+        recorded = True
+    else:
+        recorded = False
     private = _private_key(records, rid, who, key_file, keys_dir, passphrase)
     with _progress(None, not as_json) as advance:
         records.get(rid, recipient=who, private_key=private, out=out, progress=advance)
-    emit({"record_id": rid, "written": out, "bytes": out.stat().st_size}, as_json)
+    emit({"record_id": rid, "written": out, "bytes": out.stat().st_size,
+          "access_recorded": recorded}, as_json)  # fmt: skip
 
 
 @connected_command(record, "share")
@@ -207,21 +246,29 @@ def get(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | No
 @key_options
 @click.option("--to", "recipient", required=True,
               help="did:ethr:0x... or 0xADDR=X25519PUBHEX[#kid].")  # fmt: skip
+@click.option("--as", "holder", default=None,
+              help="Whose envelope to open (default: --account; e.g. the patient's address "
+                   "when its new DID owner shares).")  # fmt: skip
+@purpose_option
 @ipfs_option
 @registry_option
 @json_option
 def share(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | None,
-          passphrase: str | None, recipient: str, ipfs_url: str | None, registry: str | None,
-          as_json: bool) -> None:  # fmt: skip
-    """Wrap RECORD_ID's data key for another recipient and anchor the envelope."""
+          passphrase: str | None, recipient: str, holder: str | None, purpose: str,
+          ipfs_url: str | None, registry: str | None, as_json: bool) -> None:  # fmt: skip
+    """Wrap RECORD_ID's data key for another recipient and anchor the envelope.
+
+    Refused unless the recipient holds current read consent for the record's type and
+    --purpose (or manages the patient's identity): a key once shared cannot be recalled."""
     sender = require_account(account)
     records = _records(sender, ipfs_url, registry)
     rid = _record_id(record_id)
-    private = _private_key(records, rid, sender.address, key_file, keys_dir, passphrase)
-    cids = [
-        str(records.share(rid, holder=sender.address, private_key=private, recipient=r))
-        for r in parse_recipient(recipient, _did_registry(records))
-    ]
+    targets = parse_recipient(recipient, _did_registry(records))
+    for target in targets:
+        records.check_share(rid, target.address, purpose=purpose)
+    who = holder or sender.address
+    private = _private_key(records, rid, who, key_file, keys_dir, passphrase)
+    cids = [str(records.share(rid, holder=who, private_key=private, recipient=r)) for r in targets]
     emit({"record_id": rid, "envelopes": cids}, as_json)
 
 
@@ -241,20 +288,43 @@ def verify(account: Any, record_id: str, ipfs_url: str | None, registry: str | N
 
 @connected_command(record, "resume")
 @click.argument("record_id", required=False)
+@click.option("--discard", "discard", default=None, metavar="ID",
+              help="Drop journal entry ID (and its ciphertext spool) instead of finishing it.")  # fmt: skip
 @ipfs_option
 @registry_option
 @json_option
-def resume(account: Any, record_id: str | None, ipfs_url: str | None, registry: str | None,
-           as_json: bool) -> None:  # fmt: skip
-    """Finish interrupted puts from the journal (all pending ones without RECORD_ID)."""
+def resume(account: Any, record_id: str | None, discard: str | None, ipfs_url: str | None,
+           registry: str | None, as_json: bool) -> None:  # fmt: skip
+    """Finish interrupted puts from the journal (all pending ones without RECORD_ID), or
+    drop one that can never finish with --discard ID."""
+    if discard is not None:
+        from medchain.records import Journal
+
+        entry = Journal().discard(discard if discard.startswith("0x") else "0x" + discard)
+        emit({"discarded": entry.record_id, "step": entry.step}, as_json)
+        return
     sender = require_account(account)
     records = _records(sender, ipfs_url, registry)
-    ids = [record_id] if record_id else [e.record_id for e in records.pending()]
-    done = []
-    for rid in ids:
-        result = records.resume(rid if rid.startswith("0x") else "0x" + rid)
+    if record_id:
+        result = records.resume(record_id if record_id.startswith("0x") else "0x" + record_id,
+                                sender=sender)  # fmt: skip
+        emit({"resumed": [{"record_id": result.record_id, "cid": str(result.cid)}],
+              "failed": []}, as_json)  # fmt: skip
+        return
+    # Every pending entry gets its turn: one that cannot finish does not block the rest.
+    done, failed = [], []
+    for entry in records.pending():
+        try:
+            result = records.resume(entry.record_id, sender=sender)
+        except MedchainError as exc:
+            failed.append({"record_id": entry.record_id, "error": str(exc)})
+            continue
         done.append({"record_id": result.record_id, "cid": str(result.cid)})
-    emit({"resumed": done}, as_json)
+    emit({"resumed": done, "failed": failed}, as_json)
+    if failed:
+        fail(f"{len(failed)} journal entr{'y' if len(failed) == 1 else 'ies'} could not finish "
+             f"(first: {failed[0]['record_id']}: {failed[0]['error']}); fix the cause and run "
+             "`medchain record resume` again, or drop one with `--discard ID`")  # fmt: skip
 
 
 @connected_command(record, "list")
