@@ -1,6 +1,8 @@
 """Gas of every RecordRegistry write: anchoring a record (no envelope, the patient's
 envelope, three envelopes), a correction, sharing (one envelope), a delegate's anchor,
-a consent-authorised provider's anchor, and setting the write authorizer."""
+a consent-authorised provider's anchor and its correction of its own record (the author
+check), and setting the write authorizer. Record ids are derived on chain from the author
+and a salt (`recordIdOf`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 
 from eth_utils import keccak
 
-from medchain.records import scope_code
+from medchain.records import record_id_for, scope_code
 from medchain.storage.unixfs import compute_cid
 
 OBS = scope_code("Observation")
@@ -24,10 +26,14 @@ _serial = itertools.count()
 
 
 def _request(patient: Any, supersedes: bytes = ZERO, cid_size: int = 64) -> tuple[Any, ...]:
-    # Deterministic ids and hashes: random ones change calldata zero bytes, hence gas.
+    # Deterministic salts and hashes: random ones change calldata zero bytes, hence gas.
     n = next(_serial).to_bytes(8, "big")
-    rid, content_hash = keccak(b"bench-record" + n), keccak(b"bench-content" + n)
-    return (str(patient.address), rid, OBS, 1, _cid(rid, cid_size), content_hash, supersedes)
+    salt, content_hash = keccak(b"bench-record" + n), keccak(b"bench-content" + n)
+    return (str(patient.address), salt, OBS, 1, _cid(salt, cid_size), content_hash, supersedes)
+
+
+def _id(author: Any, req: tuple[Any, ...]) -> bytes:
+    return record_id_for(author, req[0], req[1])
 
 
 def _fresh(g: Any) -> Any:
@@ -52,7 +58,7 @@ def measure(g: Any) -> None:
         "RecordRegistry.anchorRecord (patient envelope)",
         registry.anchorRecord(req, [(patient.address, _cid(b"e"))], sender=patient),
     )
-    first = req[1]
+    first = _id(patient, req)
     three = [(a.address, _cid(a.address.encode())) for a in (patient, provider, researcher)]
     g.record(
         "RecordRegistry.anchorRecord (3 envelopes)",
@@ -96,9 +102,16 @@ def measure(g: Any) -> None:
         now = chain.pending_timestamp
         consent.grant(patient, provider, OBS, consent.WRITE(), 1 << consent.TREAT(), now,
                       now + 86_400, sender=patient)  # fmt: skip
+        by_provider = _request(patient)
         g.record(
             "RecordRegistry.anchorRecord (consented provider, patient envelope)",
+            registry.anchorRecord(by_provider, [(patient.address, _cid(b"j"))], sender=provider),
+        )
+        g.record(
+            "RecordRegistry.anchorRecord (consented author's correction, patient envelope)",
             registry.anchorRecord(
-                _request(patient), [(patient.address, _cid(b"j"))], sender=provider
+                _request(patient, supersedes=_id(provider, by_provider)),
+                [(patient.address, _cid(b"k"))],
+                sender=provider,
             ),
         )
