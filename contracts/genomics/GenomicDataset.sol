@@ -3,28 +3,47 @@ pragma solidity ^0.8.24;
 
 // GenomicDataset: one ERC-721 token per encrypted genomic dataset (VCF/FASTQ/BAM), minted
 // to whoever lists it. The token carries only references: the ciphertext's CID and hash and
-// a public, non-identifying metadata CID (assay, reference genome, coverage). Owners pause,
-// resume or retire their datasets; ERC-2981 royalty info names the lab that produced the data.
+// a public, non-identifying metadata CID (assay, reference genome, coverage). A listing needs
+// the producing lab's EIP-712 authorisation (an accredited PRODUCER_ROLE holder, binding the
+// lister, CIDs, hash and royalty), and each ciphertext hash is listed at most once, so nobody
+// can re-list someone else's ciphertext. Owners pause, resume or retire their datasets;
+// ERC-2981 royalty info names whom the lab chose to be paid.
 
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IGenomicDataset} from "../interfaces/IGenomicDataset.sol";
 
-contract GenomicDataset is ERC721, ERC2981, IGenomicDataset {
+contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDataset {
+    /*//////////////////////////////////////////////////////////////
+                                CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Accredited sequencing labs / biobanks whose signature authorises a listing.
+    bytes32 public constant PRODUCER_ROLE = keccak256("PRODUCER_ROLE");
+    /// @notice EIP-712 type the producing lab signs to authorise one listing by one lister.
+    /// No nonce: a ciphertext hash lists once, so an authorisation can be used once.
+    bytes32 public constant LISTING_TYPEHASH = keccak256(
+        "DatasetListing(address lister,bytes32 ciphertextHash,uint8 dataCodec,bytes32 dataDigest,uint8 metadataCodec,bytes32 metadataDigest,address royaltyReceiver,uint96 royaltyBps,uint256 deadline)"
+    );
+
     /*//////////////////////////////////////////////////////////////
                                 STORAGE
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Packing: slot 0 = ciphertextHash; slot 1 = state (1) | listedAt (5) |
-    /// dataCodec (1) | metadataCodec (1); slot 2 = data CID digest; slot 3 = metadata CID
-    /// digest. CIDs are CIDv1 sha2-256, so (codec, digest) is the whole CID: 4 slots instead
-    /// of 8 for two base32 strings (~88,000 gas less per listing).
+    /// dataCodec (1) | metadataCodec (1) | producer (20); slot 2 = data CID digest; slot 3 =
+    /// metadata CID digest. CIDs are CIDv1 sha2-256, so (codec, digest) is the whole CID:
+    /// 4 slots instead of 8 for two base32 strings (~88,000 gas less per listing).
     struct Dataset {
         bytes32 ciphertextHash;
         DatasetState state;
         uint40 listedAt;
         uint8 dataCodec;
         uint8 metadataCodec;
+        address producer;
         bytes32 dataDigest;
         bytes32 metadataDigest;
     }
@@ -37,12 +56,17 @@ contract GenomicDataset is ERC721, ERC2981, IGenomicDataset {
 
     uint256 private _nextId = 1;
     mapping(uint256 datasetId => Dataset) private _datasets;
+    mapping(bytes32 ciphertextHash => uint256 datasetId) private _listingOf;
 
-    constructor(uint96 maxRoyaltyBps_) ERC721("medchain Genomic Dataset", "MCGD") {
+    constructor(uint96 maxRoyaltyBps_, address admin)
+        ERC721("medchain Genomic Dataset", "MCGD")
+        EIP712("medchain GenomicDataset", "1")
+    {
         if (maxRoyaltyBps_ > _feeDenominator()) {
             revert GenomicDatasetRoyaltyTooHigh(maxRoyaltyBps_, _feeDenominator());
         }
         maxRoyaltyBps = maxRoyaltyBps_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -53,39 +77,31 @@ contract GenomicDataset is ERC721, ERC2981, IGenomicDataset {
     /// as its CIDv1 sha2-256 parts: codec (raw 0x55 or dag-pb 0x70) and digest.
     /// Requirements:
     /// - both CID digests and `ciphertextHash` are non-zero; both codecs are raw or dag-pb;
-    /// - `royaltyBps` <= `maxRoyaltyBps`; a non-zero royalty needs a receiver.
+    /// - `royaltyBps` <= `maxRoyaltyBps`; a non-zero royalty needs a receiver;
+    /// - the ciphertext hash has never been listed;
+    /// - `lab` holds PRODUCER_ROLE and `labSignature` is its EIP-712 `DatasetListing` over
+    ///   the caller, every `listing` field and `deadline` (EOA or ERC-1271), not yet expired.
     /// Emits {DatasetListed} and ERC-721 {Transfer}.
-    function list(
-        uint8 dataCodec,
-        bytes32 dataDigest,
-        bytes32 ciphertextHash,
-        uint8 metadataCodec,
-        bytes32 metadataDigest,
-        address royaltyReceiver,
-        uint96 royaltyBps
-    ) external returns (uint256 datasetId) {
-        _checkCid("dataCid", dataCodec, dataDigest);
-        _checkCid("metadataCid", metadataCodec, metadataDigest);
+    function list(Listing calldata listing, address lab, uint256 deadline, bytes calldata labSignature)
+        external
+        returns (uint256 datasetId)
+    {
+        _checkCid("dataCid", listing.dataCodec, listing.dataDigest);
+        _checkCid("metadataCid", listing.metadataCodec, listing.metadataDigest);
+        bytes32 ciphertextHash = listing.ciphertextHash;
         if (ciphertextHash == bytes32(0)) revert GenomicDatasetZeroCiphertextHash(msg.sender);
+        uint96 royaltyBps = listing.royaltyBps;
         if (royaltyBps > maxRoyaltyBps) revert GenomicDatasetRoyaltyTooHigh(royaltyBps, maxRoyaltyBps);
-        if (royaltyBps != 0 && royaltyReceiver == address(0)) {
+        if (royaltyBps != 0 && listing.royaltyReceiver == address(0)) {
             revert GenomicDatasetRoyaltyWithoutReceiver(royaltyBps);
         }
+        uint256 existing = _listingOf[ciphertextHash];
+        if (existing != 0) revert GenomicDatasetAlreadyListed(ciphertextHash, existing);
+        _checkLab(listing, msg.sender, lab, deadline, labSignature);
+
         datasetId = _nextId++;
-        _datasets[datasetId] = Dataset({
-            ciphertextHash: ciphertextHash,
-            state: DatasetState.Active,
-            listedAt: uint40(block.timestamp),
-            dataCodec: dataCodec,
-            metadataCodec: metadataCodec,
-            dataDigest: dataDigest,
-            metadataDigest: metadataDigest
-        });
-        if (royaltyBps != 0) _setTokenRoyalty(datasetId, royaltyReceiver, royaltyBps);
-        emit DatasetListed(
-            datasetId, msg.sender, dataCodec, dataDigest, ciphertextHash, metadataCodec, metadataDigest,
-            royaltyReceiver, royaltyBps
-        );
+        _listingOf[ciphertextHash] = datasetId;
+        _record(datasetId, listing, lab);
         // _mint, not _safeMint: the lister is msg.sender, no receiver hook is needed.
         _mint(msg.sender, datasetId);
     }
@@ -124,12 +140,19 @@ contract GenomicDataset is ERC721, ERC2981, IGenomicDataset {
         return (_ownerOf(datasetId), _datasets[datasetId].state);
     }
 
-    /// @notice Everything the token carries about `datasetId`.
+    /// @notice Everything the token carries about `datasetId`, and the lab that authorised it.
     /// Requirements: the dataset exists.
     function dataset(uint256 datasetId)
         external
         view
-        returns (string memory dataCid, bytes32 ciphertextHash, string memory metadataCid, DatasetState state, uint40 listedAt)
+        returns (
+            string memory dataCid,
+            bytes32 ciphertextHash,
+            string memory metadataCid,
+            DatasetState state,
+            uint40 listedAt,
+            address producer
+        )
     {
         Dataset storage d = _requireDataset(datasetId);
         return (
@@ -137,8 +160,28 @@ contract GenomicDataset is ERC721, ERC2981, IGenomicDataset {
             d.ciphertextHash,
             _cidText(d.metadataCodec, d.metadataDigest),
             d.state,
-            d.listedAt
+            d.listedAt,
+            d.producer
         );
+    }
+
+    /// @notice The dataset listing `ciphertextHash` (0 when it is not listed).
+    function datasetOfCiphertext(bytes32 ciphertextHash) external view returns (uint256) {
+        return _listingOf[ciphertextHash];
+    }
+
+    /// @notice The EIP-712 digest `lab` signs to let `lister` list `listing` until `deadline`.
+    function listingDigest(Listing calldata listing, address lister, uint256 deadline)
+        external
+        view
+        returns (bytes32)
+    {
+        return _listingDigest(listing, lister, deadline);
+    }
+
+    /// @notice The EIP-712 domain separator (chain id and this address bound in).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
     }
 
     /// @notice Number of datasets listed so far (ids run 1..total).
@@ -153,8 +196,13 @@ contract GenomicDataset is ERC721, ERC2981, IGenomicDataset {
         return string.concat("ipfs://", _cidText(d.metadataCodec, d.metadataDigest));
     }
 
-    /// @notice ERC-165: ERC-721, ERC-721 metadata and ERC-2981.
-    function supportsInterface(bytes4 interfaceId) public view override(ERC721, ERC2981) returns (bool) {
+    /// @notice ERC-165: ERC-721, ERC-721 metadata, ERC-2981 and AccessControl.
+    function supportsInterface(bytes4 interfaceId)
+        public
+        view
+        override(ERC721, ERC2981, AccessControl)
+        returns (bool)
+    {
         return super.supportsInterface(interfaceId);
     }
 
@@ -167,6 +215,68 @@ contract GenomicDataset is ERC721, ERC2981, IGenomicDataset {
         if (d.state != from) revert GenomicDatasetBadTransition(datasetId, d.state, to);
         d.state = to;
         emit DatasetStateChanged(datasetId, to);
+    }
+
+    /// @dev Writes the dataset (4 slots) and its royalty, then emits {DatasetListed}.
+    function _record(uint256 datasetId, Listing calldata listing, address lab) private {
+        _datasets[datasetId] = Dataset({
+            ciphertextHash: listing.ciphertextHash,
+            state: DatasetState.Active,
+            listedAt: uint40(block.timestamp),
+            dataCodec: listing.dataCodec,
+            metadataCodec: listing.metadataCodec,
+            producer: lab,
+            dataDigest: listing.dataDigest,
+            metadataDigest: listing.metadataDigest
+        });
+        if (listing.royaltyBps != 0) _setTokenRoyalty(datasetId, listing.royaltyReceiver, listing.royaltyBps);
+        emit DatasetListed(
+            datasetId,
+            msg.sender,
+            lab,
+            listing.dataCodec,
+            listing.dataDigest,
+            listing.ciphertextHash,
+            listing.metadataCodec,
+            listing.metadataDigest,
+            listing.royaltyReceiver,
+            listing.royaltyBps
+        );
+    }
+
+    /// @dev The lab is accredited and signed exactly this listing for this lister in time.
+    function _checkLab(
+        Listing calldata listing,
+        address lister,
+        address lab,
+        uint256 deadline,
+        bytes calldata labSignature
+    ) private view {
+        if (block.timestamp > deadline) revert GenomicDatasetAuthorizationExpired(deadline, block.timestamp);
+        if (!hasRole(PRODUCER_ROLE, lab)) revert GenomicDatasetNotProducer(lab);
+        bytes32 digest = _listingDigest(listing, lister, deadline);
+        if (!SignatureChecker.isValidSignatureNow(lab, digest, labSignature)) {
+            revert GenomicDatasetInvalidLabSignature(lab, digest);
+        }
+    }
+
+    function _listingDigest(Listing calldata l, address lister, uint256 deadline) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    LISTING_TYPEHASH,
+                    lister,
+                    l.ciphertextHash,
+                    l.dataCodec,
+                    l.dataDigest,
+                    l.metadataCodec,
+                    l.metadataDigest,
+                    l.royaltyReceiver,
+                    l.royaltyBps,
+                    deadline
+                )
+            )
+        );
     }
 
     function _checkCid(bytes32 field, uint8 codec, bytes32 digest) private pure {

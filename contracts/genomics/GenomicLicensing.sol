@@ -2,11 +2,14 @@
 pragma solidity ^0.8.24;
 
 // GenomicLicensing: time-bound, purpose-limited licences on GenomicDataset tokens.
-// Owners publish offers (ETH or ERC-20 price, duration, GA4GH DUO purpose bitmask, cap);
-// a researcher signs the data-use terms (EIP-712) and pays into escrow; the licence is a
-// non-transferable record keyed by (dataset, researcher) with an expiry. Escrow is released
-// into pull balances (owner, ERC-2981 royalty, platform fee) only when the owner or its agent
-// posts the researcher's key envelope; after the delivery deadline the researcher can reclaim it.
+// Owners publish offers (ETH or allowlisted ERC-20 price, duration, delivery and review
+// windows, GA4GH DUO purpose bitmask, cap); a researcher signs every one of those terms
+// (EIP-712) and pays into escrow; the licence is a non-transferable record keyed by
+// (dataset, researcher). The owner or its agent posts the researcher's key envelope before
+// the delivery deadline, and the licence term starts then. Escrow is released into pull
+// balances (owner, ERC-2981 royalty, platform fee fixed at purchase) only when the licensee
+// accepts the key or its review window passes undisputed; a disputed key waits for the
+// arbiter. A key never posted in time is refunded.
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -31,14 +34,26 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
                                 CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice EIP-712 type of the data-use terms a researcher signs to buy a licence.
+    /// @notice EIP-712 type of the data-use terms a researcher signs to buy a licence: the
+    /// purchase (offer id, researcher, purposes, nonce, deadline) and, nested, every term of
+    /// the offer the researcher pays for.
     bytes32 public constant TERMS_TYPEHASH = keccak256(
-        "DataUseTerms(uint256 datasetId,uint256 offerId,address researcher,uint32 purposes,address currency,uint96 price,uint32 duration,bytes32 termsHash,uint256 nonce,uint256 deadline)"
+        "DataUseTerms(uint256 offerId,address researcher,uint32 purposes,uint256 nonce,uint256 deadline,OfferTerms offer)OfferTerms(uint256 datasetId,address currency,uint96 price,uint32 duration,uint32 deliveryWindow,uint32 reviewWindow,bytes32 termsHash)"
     );
+    /// @notice EIP-712 type of an offer's terms (nested in DataUseTerms).
+    bytes32 public constant OFFER_TERMS_TYPEHASH = keccak256(
+        "OfferTerms(uint256 datasetId,address currency,uint96 price,uint32 duration,uint32 deliveryWindow,uint32 reviewWindow,bytes32 termsHash)"
+    );
+    /// @notice Settles disputed key deliveries (refund the licensee or release to the owner).
+    bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
     /// @notice DUO bits 16-31 are restriction modifiers (NPU, IRB, PUB, ...): a researcher must accept all of them.
     uint32 public constant MODIFIER_MASK = 0xFFFF0000;
     /// @notice Longest delivery window an offer may give the owner (researcher funds are locked meanwhile).
     uint32 public constant MAX_DELIVERY_WINDOW = 30 days;
+    /// @notice Shortest review window an offer may give the licensee to check a posted key.
+    uint24 public constant MIN_REVIEW_WINDOW = 1 days;
+    /// @notice Longest review window (the owner's income waits meanwhile).
+    uint24 public constant MAX_REVIEW_WINDOW = 30 days;
     uint16 private constant _BPS = 10_000;
 
     /// @notice The dataset token contract this market licences.
@@ -57,10 +72,10 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
 
     mapping(uint256 offerId => Offer) private _offers;
     mapping(uint256 licenceId => Licence) private _licences;
-    mapping(uint256 licenceId => bytes32) private _termsDigests;
     mapping(uint256 licenceId => bytes32) private _envelopeDigests;
     mapping(address account => mapping(address currency => uint256)) private _balances;
     mapping(address owner => mapping(address agent => bool)) private _keyAgents;
+    mapping(address currency => bool) private _currencyAllowed;
 
     constructor(IGenomicDataset datasets_, address admin, address treasury, uint16 feeBps, uint16 maxFeeBps_)
         EIP712("medchain GenomicLicensing", "1")
@@ -70,6 +85,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         datasets = datasets_;
         maxFeeBps = maxFeeBps_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(ARBITER_ROLE, admin);
         _setFee(treasury, feeBps);
     }
 
@@ -77,10 +93,13 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
                             OWNER OPERATIONS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Publishes a licence offer on a dataset the caller owns.
+    /// @notice Publishes a licence offer on a dataset the caller owns. Offers never change:
+    /// every term below is part of what a buyer signs.
     /// Requirements:
     /// - caller owns `datasetId`, which is `Active` and has an id < 2^64;
-    /// - `duration` > 0; 0 < `deliveryWindow` <= min(`duration`, MAX_DELIVERY_WINDOW);
+    /// - `currency` is ETH (zero) or an allowlisted ERC-20;
+    /// - `duration` > 0; 0 < `deliveryWindow` <= MAX_DELIVERY_WINDOW;
+    /// - MIN_REVIEW_WINDOW <= `reviewWindow` <= min(MAX_REVIEW_WINDOW, `duration`);
     /// - `purposes` has at least one permitted-purpose bit (0-15); `maxLicences` > 0.
     /// Emits {OfferCreated}.
     function createOffer(
@@ -89,6 +108,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         uint96 price,
         uint32 duration,
         uint32 deliveryWindow,
+        uint24 reviewWindow,
         uint32 purposes,
         uint32 maxLicences,
         bytes32 termsHash
@@ -97,9 +117,11 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         (address owner, IGenomicDataset.DatasetState state) = datasets.ownerAndState(datasetId);
         if (msg.sender != owner) revert LicensingNotDatasetOwner(datasetId, msg.sender, owner);
         if (state != IGenomicDataset.DatasetState.Active) revert LicensingDatasetNotActive(datasetId, uint8(state));
+        if (currency != address(0) && !_currencyAllowed[currency]) revert LicensingCurrencyNotAllowed(currency);
         if (duration == 0) revert LicensingInvalidOffer("duration");
-        if (deliveryWindow == 0 || deliveryWindow > duration || deliveryWindow > MAX_DELIVERY_WINDOW) {
-            revert LicensingInvalidOffer("deliveryWindow");
+        if (deliveryWindow == 0 || deliveryWindow > MAX_DELIVERY_WINDOW) revert LicensingInvalidOffer("deliveryWindow");
+        if (reviewWindow < MIN_REVIEW_WINDOW || reviewWindow > MAX_REVIEW_WINDOW || reviewWindow > duration) {
+            revert LicensingInvalidOffer("reviewWindow");
         }
         if (purposes & ~MODIFIER_MASK == 0) revert LicensingInvalidOffer("purposes");
         if (maxLicences == 0) revert LicensingInvalidOffer("maxLicences");
@@ -114,9 +136,12 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
             maxLicences: maxLicences,
             sold: 0,
             active: true,
+            reviewWindow: reviewWindow,
             termsHash: termsHash
         });
-        emit OfferCreated(offerId, datasetId, currency, price, duration, deliveryWindow, purposes, maxLicences, termsHash);
+        emit OfferCreated(
+            offerId, datasetId, currency, price, duration, deliveryWindow, reviewWindow, purposes, maxLicences, termsHash
+        );
     }
 
     /// @notice Closes an offer: no new licences under it; sold ones are unaffected.
@@ -139,41 +164,71 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         emit KeyAgentSet(msg.sender, agent, allowed);
     }
 
-    /// @notice Posts the key envelope for a pending licence and releases its escrow into pull
-    /// balances: royalty = ERC-2981 royaltyInfo(amount) (floor), fee = amount * feeBps / 10,000
-    /// (floor), owner = amount - royalty - fee (the owner takes every rounding remainder).
+    /// @notice Posts the key envelope for a pending licence. The licence term starts now
+    /// (it runs the offer's `duration`) and the licensee's review window opens; the escrow
+    /// stays held until the licensee accepts or the window passes undisputed.
     /// Requirements:
     /// - the licence is `Pending` and its key deadline has not passed;
     /// - caller is the dataset's current owner or a key agent that owner authorised;
     /// - `envelopeDigest` is non-zero and `envelopeCid` non-empty.
-    /// Emits {KeyDelivered} and {EscrowReleased}.
+    /// Emits {KeyDelivered}.
     function deliverKey(uint256 licenceId, string calldata envelopeCid, bytes32 envelopeDigest) external {
-        Licence storage l = _licences[licenceId];
-        Licence memory lic = l;
+        Licence memory lic = _licences[licenceId];
         if (lic.status != LicenceStatus.Pending) revert LicensingNotAwaitingKey(licenceId, lic.status);
-        if (block.timestamp > lic.keyDeadline) revert LicensingDeliveryClosed(licenceId, lic.keyDeadline);
+        if (block.timestamp > lic.deadline) revert LicensingDeliveryClosed(licenceId, lic.deadline);
         if (envelopeDigest == bytes32(0) || bytes(envelopeCid).length == 0) revert LicensingEmptyEnvelope(licenceId);
         uint256 datasetId = licenceId >> 160;
         address owner = IERC721(address(datasets)).ownerOf(datasetId);
         if (msg.sender != owner && !_keyAgents[owner][msg.sender]) {
             revert LicensingNotKeyAgent(datasetId, owner, msg.sender);
         }
-        l.status = LicenceStatus.Delivered;
+        Offer storage o = _offers[lic.offerId];
+        lic.expiresAt = uint40(block.timestamp) + o.duration;
+        lic.deadline = uint40(block.timestamp) + o.reviewWindow;
+        lic.status = LicenceStatus.Delivered;
+        _licences[licenceId] = lic;
         _envelopeDigests[licenceId] = envelopeDigest;
-        emit KeyDelivered(licenceId, address(uint160(licenceId)), envelopeCid, envelopeDigest);
+        emit KeyDelivered(
+            licenceId, address(uint160(licenceId)), envelopeCid, envelopeDigest, lic.expiresAt, lic.deadline
+        );
+    }
 
-        address currency = _offers[lic.offerId].currency;
-        uint256 amount = lic.amount;
-        (address royaltyReceiver, uint256 royalty) = IERC2981(address(datasets)).royaltyInfo(datasetId, amount);
-        address treasury = _treasury;
-        uint256 fee = (amount * _feeBps) / _BPS;
-        // royalty <= amount * maxRoyaltyBps / 1e4 and fee <= amount * maxFeeBps / 1e4 with the
-        // caps summing to <= 1e4 (checked in the constructor), so this cannot underflow.
-        uint256 ownerShare = amount - royalty - fee;
-        if (royalty != 0) _balances[royaltyReceiver][currency] += royalty;
-        if (fee != 0) _balances[treasury][currency] += fee;
-        if (ownerShare != 0) _balances[owner][currency] += ownerShare;
-        emit EscrowReleased(licenceId, currency, owner, ownerShare, royaltyReceiver, royalty, treasury, fee);
+    /// @notice Releases the escrow of a delivered licence whose review window passed without
+    /// a dispute (anyone may call: the owner, its agent, a keeper).
+    /// Requirements: the licence is `Delivered`; its review deadline has passed.
+    /// Emits {EscrowReleased}.
+    function releaseEscrow(uint256 licenceId) external {
+        Licence memory lic = _licences[licenceId];
+        if (lic.status != LicenceStatus.Delivered) revert LicensingNotUnderReview(licenceId, lic.status);
+        if (block.timestamp <= lic.deadline) revert LicensingReviewStillOpen(licenceId, lic.deadline);
+        _release(licenceId, lic);
+    }
+
+    /// @notice Settles a disputed delivery: refunds the licensee (into its pull balance; the
+    /// licence ends and the offer regains the slot) or releases the escrow to the owner (the
+    /// licence runs to its expiry).
+    /// Requirements: caller has ARBITER_ROLE; the licence is `Disputed`.
+    /// Emits {DisputeResolved}, then {EscrowRefunded} or {EscrowReleased}.
+    function resolveDispute(uint256 licenceId, bool refundResearcher) external onlyRole(ARBITER_ROLE) {
+        Licence memory lic = _licences[licenceId];
+        if (lic.status != LicenceStatus.Disputed) revert LicensingNotDisputed(licenceId, lic.status);
+        if (!refundResearcher) {
+            emit DisputeResolved(licenceId, msg.sender, false);
+            _release(licenceId, lic);
+            return;
+        }
+        _licences[licenceId].status = LicenceStatus.Refunded;
+        Offer storage o = _offers[lic.offerId];
+        // A disputed licence was counted in `sold`, so sold >= 1 here.
+        unchecked {
+            o.sold -= 1;
+        }
+        address researcher = address(uint160(licenceId));
+        address currency = o.currency;
+        uint96 amount = o.price;
+        _balances[researcher][currency] += amount;
+        emit DisputeResolved(licenceId, msg.sender, true);
+        emit EscrowRefunded(licenceId, researcher, currency, amount);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -181,12 +236,14 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Buys a licence under `offerId` for the caller: verifies the caller's EIP-712
-    /// signature over the data-use terms, stores the terms digest, takes the payment into escrow.
-    /// The licence runs `duration` seconds from now; the owner has `deliveryWindow` to post the key.
+    /// signature over the data-use terms (every offer term, including both windows), takes the
+    /// payment into escrow and fixes the platform fee in force now. The owner has
+    /// `deliveryWindow` to post the key; the licence runs `duration` seconds from delivery.
     /// Requirements:
     /// - the offer is open, not sold out, and its dataset is `Active`;
+    /// - ERC-20 offers: the currency is still allowlisted;
     /// - `purposes` is a non-empty subset of the offer's purposes that keeps all its modifiers;
-    /// - the caller holds no pending or unexpired licence on the dataset;
+    /// - the caller holds no pending, delivered, disputed or unexpired licence on the dataset;
     /// - `signature` is the caller's (EOA or ERC-1271) over the terms, before `deadline`;
     /// - ETH offers: msg.value == price; ERC-20 offers: no ETH, and `price` approved to this contract.
     /// Emits {LicencePurchased}.
@@ -218,7 +275,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         Licence storage l = _licences[licenceId];
         Licence memory lic = l;
         if (lic.status != LicenceStatus.Pending) revert LicensingNotAwaitingKey(licenceId, lic.status);
-        if (block.timestamp <= lic.keyDeadline) revert LicensingDeliveryStillOpen(licenceId, lic.keyDeadline);
+        if (block.timestamp <= lic.deadline) revert LicensingDeliveryStillOpen(licenceId, lic.deadline);
         l.status = LicenceStatus.Refunded;
         Offer storage o = _offers[lic.offerId];
         // A pending licence was counted in `sold`, so sold >= 1 here.
@@ -226,8 +283,33 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
             o.sold -= 1;
         }
         address currency = o.currency;
-        emit EscrowRefunded(licenceId, msg.sender, currency, lic.amount);
-        _pay(currency, msg.sender, lic.amount);
+        uint96 amount = o.price;
+        emit EscrowRefunded(licenceId, msg.sender, currency, amount);
+        _pay(currency, msg.sender, amount);
+    }
+
+    /// @notice Accepts the posted key (the licensee checked it opens the dataset): releases
+    /// the escrow now instead of at the end of the review window.
+    /// Requirements: caller is the licensee; the licence is `Delivered`.
+    /// Emits {EscrowReleased}.
+    function acceptKey(uint256 licenceId) external {
+        if (address(uint160(licenceId)) != msg.sender) revert LicensingNotLicensee(licenceId, msg.sender);
+        Licence memory lic = _licences[licenceId];
+        if (lic.status != LicenceStatus.Delivered) revert LicensingNotUnderReview(licenceId, lic.status);
+        _release(licenceId, lic);
+    }
+
+    /// @notice Contests the posted key (it does not open the dataset): the escrow is frozen
+    /// and the licence stops counting as licensed until the arbiter decides.
+    /// Requirements: caller is the licensee; the licence is `Delivered`; its review window is open.
+    /// Emits {KeyDisputed}.
+    function disputeKey(uint256 licenceId) external {
+        if (address(uint160(licenceId)) != msg.sender) revert LicensingNotLicensee(licenceId, msg.sender);
+        Licence memory lic = _licences[licenceId];
+        if (lic.status != LicenceStatus.Delivered) revert LicensingNotUnderReview(licenceId, lic.status);
+        if (block.timestamp > lic.deadline) revert LicensingReviewClosed(licenceId, lic.deadline);
+        _licences[licenceId].status = LicenceStatus.Disputed;
+        emit KeyDisputed(licenceId, msg.sender);
     }
 
     /// @notice Withdraws the caller's whole pull balance in `currency` (address(0) = ETH).
@@ -245,7 +327,19 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
                                  ADMIN
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Sets the platform fee and its treasury (applies to deliveries from now on).
+    /// @notice Allowlists (or removes) an ERC-20 as an offer currency. Only plain tokens that
+    /// move exactly the amount asked belong here: no fee-on-transfer, rebasing or hooks that
+    /// re-enter. Removal stops new offers and purchases in it; held escrow still settles.
+    /// Requirements: caller has DEFAULT_ADMIN_ROLE; `currency` is a contract.
+    /// Emits {CurrencyAllowed}.
+    function setCurrencyAllowed(address currency, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (currency.code.length == 0) revert LicensingCurrencyNotAllowed(currency);
+        _currencyAllowed[currency] = allowed;
+        emit CurrencyAllowed(currency, allowed);
+    }
+
+    /// @notice Sets the platform fee and its treasury (applies to purchases from now on; each
+    /// licence keeps the fee in force when it was bought, paid to the treasury at release).
     /// Requirements: caller has DEFAULT_ADMIN_ROLE; `treasury` non-zero; `feeBps` <= maxFeeBps.
     /// Emits {PlatformFeeSet}.
     function setPlatformFee(address treasury, uint16 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -258,17 +352,20 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
 
     /// @inheritdoc IGenomicLicensing
     function isLicensed(uint256 datasetId, address researcher, uint32 purpose) external view returns (bool) {
+        // Offers exist only on ids < 2^64: a larger id would alias another licence id.
+        if (purpose == 0 || datasetId > type(uint64).max) return false;
         Licence memory lic = _licences[(datasetId << 160) | uint256(uint160(researcher))];
         // Written with != and ordering only: Slither's strict-equality detector treats the
         // whole timestamp-bearing struct as tainted (false positive on enum/bitmask checks).
-        if (purpose == 0) return false;
-        if (lic.status != LicenceStatus.Pending && lic.status != LicenceStatus.Delivered) return false;
+        if (lic.status != LicenceStatus.Delivered && lic.status != LicenceStatus.Released) return false;
         if ((purpose & ~lic.purposes) != 0) return false; // a requested bit is not licensed
         return lic.expiresAt > block.timestamp;
     }
 
     /// @notice The licence id of (`datasetId`, `researcher`): datasetId << 160 | researcher.
+    /// Requirements: `datasetId` < 2^64.
     function licenceIdOf(uint256 datasetId, address researcher) external pure returns (uint256) {
+        if (datasetId > type(uint64).max) revert LicensingDatasetIdTooLarge(datasetId);
         return (datasetId << 160) | uint256(uint160(researcher));
     }
 
@@ -277,14 +374,19 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         return _licences[licenceId];
     }
 
-    /// @notice ERC-5643-style expiry of a licence (0 when none).
+    /// @notice ERC-5643-style expiry of a licence (0 when none or while its key is undelivered).
     function expiresAt(uint256 licenceId) external view returns (uint64) {
         return _licences[licenceId].expiresAt;
     }
 
-    /// @notice The EIP-712 digest of the terms the licensee signed.
-    function termsDigest(uint256 licenceId) external view returns (bytes32) {
-        return _termsDigests[licenceId];
+    /// @notice The amount held in escrow for a licence (0 once released or refunded).
+    function escrowOf(uint256 licenceId) external view returns (uint256) {
+        Licence memory lic = _licences[licenceId];
+        if (
+            lic.status != LicenceStatus.Pending && lic.status != LicenceStatus.Delivered
+                && lic.status != LicenceStatus.Disputed
+        ) return 0;
+        return _offers[lic.offerId].price;
     }
 
     /// @notice Digest of the posted key envelope (zero while none is posted): agents check it before posting.
@@ -323,6 +425,11 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         return _keyAgents[owner][agent];
     }
 
+    /// @notice Whether `currency` may price offers (ETH, the zero address, always may).
+    function isCurrencyAllowed(address currency) external view returns (bool) {
+        return currency == address(0) || _currencyAllowed[currency];
+    }
+
     /// @notice The platform fee (basis points) and its treasury.
     function platformFee() external view returns (address treasury, uint16 feeBps) {
         return (_treasury, _feeBps);
@@ -354,50 +461,73 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         }
         if (offer.currency == address(0)) {
             if (msg.value != offer.price) revert LicensingWrongPayment(offer.price, msg.value);
-        } else if (msg.value != 0) {
-            revert LicensingWrongPayment(0, msg.value);
+        } else {
+            if (msg.value != 0) revert LicensingWrongPayment(0, msg.value);
+            if (!_currencyAllowed[offer.currency]) revert LicensingCurrencyNotAllowed(offer.currency);
         }
     }
 
-    /// @dev Refuses while the pair holds a pending or running licence; clears a previous
-    /// envelope digest so agents see the new licence as undelivered. Returns the pair's nonce.
+    /// @dev Refuses while the pair holds a licence with escrow held (Pending, Delivered,
+    /// Disputed) or a running one; clears a previous envelope digest so agents see the new
+    /// licence as undelivered. Returns the pair's nonce.
     function _checkedReplacement(uint256 licenceId) private returns (uint16) {
         Licence memory prev = _licences[licenceId];
-        // Open = Pending, or Delivered and unexpired (phrased without == for Slither, see isLicensed).
+        // Replaceable = None, Refunded, or Released and expired (phrased without == for Slither).
         if (
             prev.status != LicenceStatus.None && prev.status != LicenceStatus.Refunded
-                && (prev.status != LicenceStatus.Delivered || prev.expiresAt > block.timestamp)
+                && (prev.status != LicenceStatus.Released || prev.expiresAt > block.timestamp)
         ) revert LicensingLicenceOpen(licenceId, prev.status, prev.expiresAt);
-        // Delivered (now expired) or Refunded: clear any old envelope digest (zero for Refunded).
+        // Released or Refunded: clear any old envelope digest (zero if never delivered).
         if (prev.status > LicenceStatus.Pending) delete _envelopeDigests[licenceId];
         return prev.nonce;
     }
 
-    /// @dev Writes the licence (one slot), the terms digest and the offer's sold count.
+    /// @dev Writes the licence (one slot, with the fee in force now) and the offer's sold count.
     function _open(uint256 licenceId, uint256 offerId, Offer memory offer, uint32 purposes, uint16 nonce, bytes32 digest)
         private
     {
-        uint40 expires = uint40(block.timestamp) + offer.duration;
-        uint32 keyDeadline = uint32(block.timestamp) + offer.deliveryWindow;
+        uint40 keyDeadline = uint40(block.timestamp) + offer.deliveryWindow;
+        uint16 feeBps = _feeBps;
         // sold < maxLicences <= type(uint32).max was checked; the nonce wraps only after 65,536
         // purchases of one dataset by one researcher (and a replay would also need an old,
         // still-valid signature deadline).
         unchecked {
             _offers[offerId].sold = offer.sold + 1;
             _licences[licenceId] = Licence({
-                expiresAt: expires,
-                keyDeadline: keyDeadline,
+                expiresAt: 0,
+                deadline: keyDeadline,
                 purposes: purposes,
                 offerId: uint32(offerId),
-                amount: offer.price,
+                feeBps: feeBps,
                 status: LicenceStatus.Pending,
                 nonce: nonce + 1
             });
         }
-        _termsDigests[licenceId] = digest;
         emit LicencePurchased(
-            licenceId, offer.datasetId, msg.sender, offerId, purposes, offer.price, expires, keyDeadline, digest
+            licenceId, offer.datasetId, msg.sender, offerId, purposes, offer.price, feeBps, keyDeadline, digest
         );
+    }
+
+    /// @dev Marks the licence Released and splits its escrow into pull balances:
+    /// royalty = ERC-2981 royaltyInfo(amount) (floor), fee = amount * feeBps-at-purchase / 10,000
+    /// (floor), owner (current token owner) = the rest, every rounding remainder included.
+    function _release(uint256 licenceId, Licence memory lic) private {
+        _licences[licenceId].status = LicenceStatus.Released;
+        uint256 datasetId = licenceId >> 160;
+        Offer storage o = _offers[lic.offerId];
+        address currency = o.currency;
+        uint256 amount = o.price;
+        address owner = IERC721(address(datasets)).ownerOf(datasetId);
+        (address royaltyReceiver, uint256 royalty) = IERC2981(address(datasets)).royaltyInfo(datasetId, amount);
+        address treasury = _treasury;
+        uint256 fee = (amount * lic.feeBps) / _BPS;
+        // royalty <= amount * maxRoyaltyBps / 1e4 and fee <= amount * maxFeeBps / 1e4 with the
+        // caps summing to <= 1e4 (checked in the constructor), so this cannot underflow.
+        uint256 ownerShare = amount - royalty - fee;
+        if (royalty != 0) _balances[royaltyReceiver][currency] += royalty;
+        if (fee != 0) _balances[treasury][currency] += fee;
+        if (ownerShare != 0) _balances[owner][currency] += ownerShare;
+        emit EscrowReleased(licenceId, currency, owner, ownerShare, royaltyReceiver, royalty, treasury, fee);
     }
 
     function _termsDigest(
@@ -409,20 +539,22 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         uint256 deadline
     ) private view returns (bytes32) {
         return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    TERMS_TYPEHASH,
-                    uint256(o.datasetId),
-                    offerId,
-                    researcher,
-                    purposes,
-                    o.currency,
-                    o.price,
-                    o.duration,
-                    o.termsHash,
-                    nonce,
-                    deadline
-                )
+            keccak256(abi.encode(TERMS_TYPEHASH, offerId, researcher, purposes, nonce, deadline, _offerTermsHash(o)))
+        );
+    }
+
+    /// @dev EIP-712 hashStruct of the offer's terms.
+    function _offerTermsHash(Offer memory o) private pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                OFFER_TERMS_TYPEHASH,
+                uint256(o.datasetId),
+                o.currency,
+                o.price,
+                o.duration,
+                o.deliveryWindow,
+                uint32(o.reviewWindow),
+                o.termsHash
             )
         );
     }

@@ -3,43 +3,52 @@ pragma solidity ^0.8.24;
 
 /// @title IGenomicLicensing
 /// @notice Errors, events and types of the genomic licence market: offers on dataset tokens,
-/// EIP-712 signed data-use terms, escrowed payments released when the dataset key envelope
-/// for the licensee is posted, refunds after the delivery deadline, pull withdrawals.
+/// EIP-712 signed data-use terms (every term the researcher pays for is signed), escrowed
+/// payments held until the licensee accepts the posted key envelope or its review window
+/// passes undisputed, arbitrated disputes, refunds after a missed delivery deadline, pull
+/// withdrawals. A licence's term starts when its key is delivered.
 interface IGenomicLicensing {
-    /// @notice Pending: paid, key not yet posted. Delivered: key posted, escrow released.
-    /// Refunded: the deadline passed without a key and the researcher reclaimed the payment.
+    /// @notice Pending: paid, key not yet posted (not licensed). Delivered: key posted, the
+    /// term runs, escrow held during the review window. Released: escrow paid out (accepted,
+    /// review window passed, or dispute resolved for the owner). Disputed: the licensee
+    /// contested the key in the review window; escrow frozen, not licensed. Refunded: the
+    /// payment went back (missed delivery deadline, or dispute resolved for the licensee).
     enum LicenceStatus {
         None,
         Pending,
         Delivered,
+        Released,
+        Disputed,
         Refunded
     }
 
-    /// @notice A licence offer. Packing: slot 0 = currency (20) | price (12);
-    /// slot 1 = datasetId (8) | duration (4) | deliveryWindow (4) | purposes (4) |
-    /// maxLicences (4) | sold (4) | active (1); slot 2 = termsHash.
+    /// @notice A licence offer; immutable once created except `sold` and `active`.
+    /// Packing: slot 0 = currency (20) | price (12); slot 1 = datasetId (8) | duration (4) |
+    /// deliveryWindow (4) | purposes (4) | maxLicences (4) | sold (4) | active (1) |
+    /// reviewWindow (3); slot 2 = termsHash.
     struct Offer {
-        address currency; // address(0) = ETH
+        address currency; // address(0) = ETH; ERC-20s must be allowlisted
         uint96 price;
         uint64 datasetId;
-        uint32 duration; // seconds a licence runs from purchase
-        uint32 deliveryWindow; // seconds the owner has to post the key
+        uint32 duration; // seconds a licence runs from key delivery
+        uint32 deliveryWindow; // seconds the owner has to post the key after purchase
         uint32 purposes; // DUO bitmask: bits 0-15 permitted purposes, 16-31 required modifiers
         uint32 maxLicences;
         uint32 sold; // licences not refunded
         bool active;
+        uint24 reviewWindow; // seconds the licensee has after delivery to check the key
         bytes32 termsHash; // hash of the data-use agreement text the researcher signs
     }
 
     /// @notice A licence, one per (dataset, researcher), ERC-5643-like expiry.
-    /// Packing (one slot): expiresAt (5) | keyDeadline (4) | purposes (4) | offerId (4) |
-    /// amount (12) | status (1) | nonce (2).
+    /// Packing (one slot): expiresAt (5) | deadline (5) | purposes (4) | offerId (4) |
+    /// feeBps (2) | status (1) | nonce (2). The amount is the offer's (immutable) price.
     struct Licence {
-        uint40 expiresAt;
-        uint32 keyDeadline;
+        uint40 expiresAt; // 0 until the key is delivered: the term starts at delivery
+        uint40 deadline; // Pending: key delivery deadline; Delivered: end of the review window
         uint32 purposes;
         uint32 offerId;
-        uint96 amount;
+        uint16 feeBps; // platform fee in force at purchase (later fee changes do not apply)
         LicenceStatus status;
         uint16 nonce; // purchases of this (dataset, researcher) pair: the EIP-712 nonce
     }
@@ -64,20 +73,30 @@ interface IGenomicLicensing {
     error LicensingTermsExpired(uint256 deadline, uint256 nowTimestamp);
     /// @notice The signature over the data-use terms is not the researcher's.
     error LicensingInvalidTermsSignature(address researcher, bytes32 digest);
-    /// @notice The researcher already holds a paid, running or undelivered licence on the dataset.
+    /// @notice The researcher already holds a paid, running, disputed or undelivered licence on the dataset.
     error LicensingLicenceOpen(uint256 licenceId, LicenceStatus status, uint40 expiresAt);
-    /// @notice The licence is not waiting for its key (none, delivered or refunded).
+    /// @notice The licence is not waiting for its key (none, delivered, released, disputed or refunded).
     error LicensingNotAwaitingKey(uint256 licenceId, LicenceStatus status);
     /// @notice The caller is neither the dataset owner nor a key agent the owner authorised.
     error LicensingNotKeyAgent(uint256 datasetId, address owner, address caller);
     /// @notice The key delivery deadline has passed; only a refund remains.
-    error LicensingDeliveryClosed(uint256 licenceId, uint32 keyDeadline);
+    error LicensingDeliveryClosed(uint256 licenceId, uint40 keyDeadline);
     /// @notice The key delivery deadline has not passed yet; no refund before it.
-    error LicensingDeliveryStillOpen(uint256 licenceId, uint32 keyDeadline);
-    /// @notice Only the licensee may reclaim its payment.
+    error LicensingDeliveryStillOpen(uint256 licenceId, uint40 keyDeadline);
+    /// @notice Only the licensee may refund, accept or dispute its licence.
     error LicensingNotLicensee(uint256 licenceId, address caller);
     /// @notice The key envelope reference is empty.
     error LicensingEmptyEnvelope(uint256 licenceId);
+    /// @notice The licence's key is not under review (its escrow is not held for acceptance).
+    error LicensingNotUnderReview(uint256 licenceId, LicenceStatus status);
+    /// @notice The review window is still open: escrow is released early only by the licensee's acceptance.
+    error LicensingReviewStillOpen(uint256 licenceId, uint40 reviewDeadline);
+    /// @notice The review window has closed: the key can no longer be disputed.
+    error LicensingReviewClosed(uint256 licenceId, uint40 reviewDeadline);
+    /// @notice The licence is not disputed.
+    error LicensingNotDisputed(uint256 licenceId, LicenceStatus status);
+    /// @notice The ERC-20 is not allowlisted (fee-on-transfer or rebasing tokens would make escrow insolvent).
+    error LicensingCurrencyNotAllowed(address currency);
     /// @notice Nothing to withdraw in this currency.
     error LicensingNothingToWithdraw(address account, address currency);
     /// @notice The platform fee exceeds its cap, or the treasury is zero.
@@ -93,13 +112,14 @@ interface IGenomicLicensing {
         uint96 price,
         uint32 duration,
         uint32 deliveryWindow,
+        uint24 reviewWindow,
         uint32 purposes,
         uint32 maxLicences,
         bytes32 termsHash
     );
     /// @notice An offer was closed by the dataset owner.
     event OfferClosed(uint256 indexed offerId);
-    /// @notice A researcher bought a licence; the payment sits in escrow until key delivery.
+    /// @notice A researcher bought a licence; the payment sits in escrow; the term starts at key delivery.
     event LicencePurchased(
         uint256 indexed licenceId,
         uint256 indexed datasetId,
@@ -107,13 +127,25 @@ interface IGenomicLicensing {
         uint256 offerId,
         uint32 purposes,
         uint96 amount,
-        uint40 expiresAt,
-        uint32 keyDeadline,
+        uint16 feeBps,
+        uint40 keyDeadline,
         bytes32 termsDigest
     );
-    /// @notice The key envelope for a licence was posted (`envelopeCid` in the content store).
-    event KeyDelivered(uint256 indexed licenceId, address indexed researcher, string envelopeCid, bytes32 envelopeDigest);
-    /// @notice Escrow released on key delivery, split into pull balances.
+    /// @notice The key envelope for a licence was posted (`envelopeCid` in the content store);
+    /// the licence runs until `expiresAt`; the licensee may dispute until `reviewDeadline`.
+    event KeyDelivered(
+        uint256 indexed licenceId,
+        address indexed researcher,
+        string envelopeCid,
+        bytes32 envelopeDigest,
+        uint40 expiresAt,
+        uint40 reviewDeadline
+    );
+    /// @notice The licensee contested the posted key; its escrow waits for the arbiter.
+    event KeyDisputed(uint256 indexed licenceId, address indexed researcher);
+    /// @notice The arbiter settled a dispute: refunded to the licensee, or released to the owner.
+    event DisputeResolved(uint256 indexed licenceId, address indexed arbiter, bool refunded);
+    /// @notice Escrow released, split into pull balances.
     event EscrowReleased(
         uint256 indexed licenceId,
         address currency,
@@ -124,16 +156,19 @@ interface IGenomicLicensing {
         address treasury,
         uint256 fee
     );
-    /// @notice Escrow returned to the researcher after a missed delivery deadline.
+    /// @notice Escrow returned to the researcher (missed delivery deadline, or a dispute it won).
     event EscrowRefunded(uint256 indexed licenceId, address indexed researcher, address currency, uint256 amount);
     /// @notice A pull balance was withdrawn.
     event Withdrawn(address indexed account, address indexed currency, uint256 amount);
     /// @notice An owner authorised or revoked a key-delivery agent.
     event KeyAgentSet(address indexed owner, address indexed agent, bool allowed);
-    /// @notice The platform fee or its treasury changed.
+    /// @notice The platform fee or its treasury changed (for purchases from now on).
     event PlatformFeeSet(address treasury, uint16 feeBps);
+    /// @notice An ERC-20 was allowlisted as an offer currency, or removed.
+    event CurrencyAllowed(address indexed currency, bool allowed);
 
-    /// @notice True when `researcher` holds a paid, unexpired, unrefunded licence on `datasetId`
-    /// covering every DUO bit in `purpose` (non-zero). Constant cost: one storage read.
+    /// @notice True when `researcher` holds a delivered, unexpired, undisputed, unrefunded
+    /// licence on `datasetId` covering every DUO bit in `purpose` (non-zero). Ids that do not
+    /// fit 64 bits answer false. Constant cost: one storage read.
     function isLicensed(uint256 datasetId, address researcher, uint32 purpose) external view returns (bool);
 }

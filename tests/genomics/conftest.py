@@ -1,5 +1,6 @@
-"""Fresh GenomicDataset + GenomicLicensing (+ a test ERC-20) per module and the `m`
-helper (list a dataset, open an offer, buy) from genomics_helpers."""
+"""Fresh GenomicDataset + GenomicLicensing (+ an allowlisted test ERC-20) per module, the
+`lab` account accredited as producer, and the `m` helper (list a dataset with the lab's
+authorisation, open an offer, buy, deliver) from genomics_helpers."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from genomics_helpers import Market
 
 
 @pytest.fixture(scope="module")
-def token(project, deployer):
-    return deployer.deploy(project.GenomicDataset, 2_500)
+def token(project, deployer, lab):
+    t = deployer.deploy(project.GenomicDataset, 2_500, deployer)
+    t.grantRole(t.PRODUCER_ROLE(), lab, sender=deployer)
+    return t
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +26,13 @@ def market(project, deployer, token, treasury):
 
 
 @pytest.fixture(scope="module")
-def erc20(project, deployer, researcher):
+def erc20(project, deployer, researcher, market):
     t = deployer.deploy(project.TestToken)
     t.mint(researcher, 10**24, sender=deployer)
+    market.setCurrencyAllowed(t, True, sender=deployer)
     return t
 
 
 @pytest.fixture(scope="module")
-def m(token, market) -> Market:
-    return Market(token, market)
+def m(token, market, lab) -> Market:
+    return Market(token, market, lab)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -22,12 +23,20 @@ PRICE = 10**18
 ZERO = "0x" + "00" * 20
 DATA_CID = str(CID.of_block(b"ciphertext", codec=0x55))  # bafkrei..., raw leaf
 META_CID = str(CID.of_block(b"metadata", codec=0x70))  # bafybei..., dag-pb
+_HASHES = itertools.count(1)
+
+
+def fresh_hash() -> bytes:
+    """A ciphertext hash never listed before in this session (one listing per hash)."""
+    return b"\x11" * 24 + next(_HASHES).to_bytes(8, "big")
 
 
 @dataclass
 class Market:
     token: Any
     market: Any
+    lab: Any = None  # an accredited producer (PRODUCER_ROLE) that authorises listings
+    last_hash: bytes = field(default=b"")
 
     def datasets(self, sender: Any) -> GenomicDatasetClient:
         return GenomicDatasetClient(self.token, sender)
@@ -35,9 +44,14 @@ class Market:
     def client(self, sender: Any) -> GenomicsClient:
         return GenomicsClient(self.market, sender)
 
-    def list(self, owner: Any, royalty_to: Any = None, bps: int = 0) -> int:
+    def list(
+        self, owner: Any, royalty_to: Any = None, bps: int = 0, ciphertext_hash: bytes | None = None
+    ) -> int:
         receiver = royalty_to.address if royalty_to is not None else "0x" + "00" * 20
-        return self.datasets(owner).list(DATA_CID, b"\x11" * 32, META_CID, receiver, bps)
+        self.last_hash = ciphertext_hash or fresh_hash()
+        return self.datasets(owner).list(
+            DATA_CID, self.last_hash, META_CID, receiver, bps, lab=self.lab
+        )
 
     def offer(self, owner: Any, dataset_id: int, **kw: Any) -> int:
         params: dict[str, Any] = {"price": PRICE, "duration": 90 * DAY, "purposes": GRU_ALL}
@@ -46,6 +60,9 @@ class Market:
 
     def buy(self, researcher: Any, offer_id: int, purposes: int = HMB) -> int:
         return self.client(researcher).buy(offer_id, purposes).licence_id
+
+    def deliver(self, owner: Any, licence_id: int, digest: bytes = b"\x22" * 32) -> Any:
+        return self.client(owner).deliver_key(licence_id, "bafyenvelope", digest)
 
 
 def travel(chain: Any, seconds: int) -> None:

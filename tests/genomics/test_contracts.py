@@ -1,5 +1,6 @@
 """GenomicDataset and GenomicLicensing on the real EVM: listing, states, offers, signed
-purchases, key delivery with exact splits, refunds, expiry, ERC-20 offers, reentrancy."""
+purchases, key delivery, review/acceptance with exact splits, refunds, expiry, ERC-20
+offers, reentrancy. Attacks from the security review live in test_genomics_attacks.py."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ from genomics_helpers import DATA_CID, DAY, HMB, META_CID, PRICE, ZERO, refuses,
 from medchain.genomics.duo import mask
 
 
+def _listing(digest, h, codec=0x70, receiver=ZERO, bps=0, data_digest=None):
+    return (0x55, digest if data_digest is None else data_digest, h, codec, digest, receiver, bps)
+
+
 def test_list_mints_to_owner_with_references_and_royalty(m, patient, lab):
     dataset_id = m.list(patient, lab, 500)
     info = m.datasets(patient).dataset(dataset_id)
     assert info.owner == patient.address
     # Stored as (codec, digest), read back as the same base32 CIDv1 text.
     assert (info.data_cid, info.metadata_cid) == (DATA_CID, META_CID)
-    assert info.ciphertext_hash == b"\x11" * 32
+    assert info.ciphertext_hash == m.last_hash
+    assert info.producer == lab.address
+    assert m.token.datasetOfCiphertext(m.last_hash) == dataset_id
     assert info.state.name == "ACTIVE"
     assert (info.royalty_receiver, info.royalty_bps) == (lab.address, 500)
     assert m.token.tokenURI(dataset_id) == f"ipfs://{META_CID}"
@@ -24,19 +31,23 @@ def test_list_mints_to_owner_with_references_and_royalty(m, patient, lab):
 
 
 def test_list_refusals(m, patient, lab):
-    digest, h = b"\x33" * 32, b"\x11" * 32
+    digest, h, far = b"\x33" * 32, b"\x44" * 32, 2**40
+
+    def attempt(listing):
+        m.token.list(listing, lab, far, b"", sender=patient)
+
     with refuses("GenomicDatasetEmptyCid", field=b"dataCid".ljust(32, b"\0")):
-        m.token.list(0x55, b"\0" * 32, h, 0x70, digest, ZERO, 0, sender=patient)
+        attempt(_listing(digest, h, data_digest=b"\0" * 32))
     with refuses(
         "GenomicDatasetUnsupportedCodec", field=b"metadataCid".ljust(32, b"\0"), codec=0x71
     ):
-        m.token.list(0x55, digest, h, 0x71, digest, ZERO, 0, sender=patient)
+        attempt(_listing(digest, h, codec=0x71))
     with refuses("GenomicDatasetZeroCiphertextHash", lister=patient):
-        m.token.list(0x55, digest, b"\0" * 32, 0x70, digest, ZERO, 0, sender=patient)
+        attempt(_listing(digest, b"\0" * 32))
     with refuses("GenomicDatasetRoyaltyTooHigh", royaltyBps=2_501, maxRoyaltyBps=2_500):
-        m.token.list(0x55, digest, h, 0x70, digest, lab, 2_501, sender=patient)
+        attempt(_listing(digest, h, receiver=lab.address, bps=2_501))
     with refuses("GenomicDatasetRoyaltyWithoutReceiver", royaltyBps=100):
-        m.token.list(0x55, digest, h, 0x70, digest, ZERO, 100, sender=patient)
+        attempt(_listing(digest, h, bps=100))
 
 
 def test_state_transitions_and_owner_only(m, patient, researcher):
@@ -59,14 +70,22 @@ def test_offer_refusals(m, patient, researcher):
     c = m.client(patient)
     with refuses("LicensingNotDatasetOwner", datasetId=d, account=researcher.address):
         m.offer(researcher, d)
-    with refuses("LicensingInvalidOffer"):
+
+    def reason(text):
+        return text.encode().ljust(32, b"\0")
+
+    with refuses("LicensingInvalidOffer", reason=reason("duration")):
         c.create_offer(d, price=1, duration=0, purposes=HMB)
-    with refuses("LicensingInvalidOffer"):
-        c.create_offer(d, price=1, duration=DAY, purposes=HMB, delivery_window=2 * DAY)
-    with refuses("LicensingInvalidOffer"):
-        c.create_offer(d, price=1, duration=DAY, purposes=mask("NPU"), delivery_window=DAY)
-    with refuses("LicensingInvalidOffer"):
-        c.create_offer(d, price=1, duration=DAY, purposes=HMB, delivery_window=DAY, max_licences=0)
+    with refuses("LicensingInvalidOffer", reason=reason("deliveryWindow")):
+        c.create_offer(d, price=1, duration=DAY, purposes=HMB, delivery_window=31 * DAY)
+    with refuses("LicensingInvalidOffer", reason=reason("reviewWindow")):
+        c.create_offer(d, price=1, duration=DAY, purposes=HMB, review_window=3_600)
+    with refuses("LicensingInvalidOffer", reason=reason("reviewWindow")):  # longer than the term
+        c.create_offer(d, price=1, duration=DAY, purposes=HMB, review_window=2 * DAY)
+    with refuses("LicensingInvalidOffer", reason=reason("purposes")):
+        c.create_offer(d, price=1, duration=DAY, purposes=mask("NPU"), review_window=DAY)
+    with refuses("LicensingInvalidOffer", reason=reason("maxLicences")):
+        c.create_offer(d, price=1, duration=DAY, purposes=HMB, review_window=DAY, max_licences=0)
     m.token.pause(d, sender=patient)
     with refuses("LicensingDatasetNotActive", datasetId=d, state=2):
         m.offer(patient, d)
@@ -75,15 +94,25 @@ def test_offer_refusals(m, patient, researcher):
 def test_purchase_records_licence_and_terms(m, patient, researcher, chain):
     d = m.list(patient)
     o = m.offer(patient, d)
-    lic = m.client(researcher).buy(o, HMB)
+    rc = m.client(researcher)
+    _, _, digest = rc.sign_terms(researcher, o, HMB, deadline=2**40)
+    receipt = m.market.purchase(
+        o, HMB, 2**40, rc.sign_terms(researcher, o, HMB, deadline=2**40)[0], value=PRICE,
+        sender=researcher,
+    )  # fmt: skip
+    lic = rc.licence(m.market.licenceIdOf(d, researcher))
     assert lic.status.name == "PENDING" and lic.amount == PRICE and lic.purposes == HMB
-    assert lic.licence_id == m.market.licenceIdOf(d, researcher)
-    assert lic.expires_at == chain.blocks.head.timestamp + 90 * DAY
+    assert lic.key_deadline == chain.blocks.head.timestamp + 3 * DAY and lic.expires_at == 0
+    assert lic.fee_bps == 250
+    purchased = next(e for e in receipt.events if e.event_name == "LicencePurchased")
+    assert bytes(purchased.termsDigest) == digest
+    m.deliver(patient, lic.licence_id)
     assert m.market.isLicensed(d, researcher, HMB)
+    assert m.market.expiresAt(lic.licence_id) == chain.blocks.head.timestamp + 90 * DAY
     assert not m.market.isLicensed(d, researcher, mask("POA"))
     assert not m.market.isLicensed(d, patient, HMB)
-    assert m.market.termsDigest(lic.licence_id) != b"\0" * 32
     assert m.market.offer(o).sold == 1
+    assert m.market.escrowOf(lic.licence_id) == PRICE
     assert chain.provider.get_balance(m.market.address) == PRICE
 
 
@@ -117,7 +146,7 @@ def test_paused_and_retired_datasets_take_no_licences_but_running_ones_run(
 ):
     d = m.list(patient)
     o = m.offer(patient, d)
-    m.buy(researcher, o)
+    m.deliver(patient, m.buy(researcher, o))
     m.token.pause(d, sender=patient)
     with refuses("LicensingDatasetNotActive", datasetId=d, state=2):
         m.buy(provider, o)
@@ -140,12 +169,16 @@ def test_closed_offer_and_open_licence_refused(m, patient, researcher, provider)
         m.buy(provider, o)
 
 
-def test_delivery_splits_exactly_and_pays_by_pull(m, patient, researcher, lab, treasury, chain):
+def test_acceptance_splits_exactly_and_pays_by_pull(m, patient, researcher, lab, treasury, chain):
     d = m.list(patient, lab, 1_000)
     price = 10**18 + 7  # not divisible: the owner takes the rounding remainder
     o = m.offer(patient, d, price=price)
     lic = m.buy(researcher, o)
-    receipt = m.client(patient).deliver_key(lic, "bafyenvelope", b"\x22" * 32)
+    m.deliver(patient, lic)
+    assert m.market.balanceOf(patient, ZERO) == 0  # held until the researcher checked the key
+    with refuses("LicensingNotLicensee", licenceId=lic, caller=patient.address):
+        m.client(patient).accept_key(lic)
+    receipt = m.client(researcher).accept_key(lic)
     royalty, fee = price * 1_000 // 10_000, price * 250 // 10_000
     owner_share = price - royalty - fee
     assert royalty + fee + owner_share == price
@@ -161,8 +194,10 @@ def test_delivery_splits_exactly_and_pays_by_pull(m, patient, researcher, lab, t
     assert lab.balance > before + royalty - 10**16  # gas aside
     with refuses("LicensingNothingToWithdraw", account=lab.address, currency=ZERO):
         m.client(lab).withdraw()
-    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=2):
+    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=3):
         m.client(patient).deliver_key(lic, "bafyenvelope", b"\x22" * 32)
+    with refuses("LicensingNotUnderReview", licenceId=lic, status=3):
+        m.client(researcher).accept_key(lic)
     assert chain.provider.get_balance(m.market.address) == owner_share + fee
 
 
@@ -192,6 +227,7 @@ def test_authorised_agent_delivers_and_revoked_cannot(m, patient, researcher, pr
     m.client(patient).set_key_agent(provider, True)
     assert m.market.isKeyAgent(patient, provider)
     m.client(provider).deliver_key(lic1, "bafyenv", b"\x22" * 32)
+    m.client(researcher).accept_key(lic1)
     assert m.market.balanceOf(patient, ZERO) > 0 and m.market.balanceOf(provider, ZERO) == 0
     m.client(patient).set_key_agent(provider, False)
     with refuses("LicensingNotKeyAgent", datasetId=d, caller=provider.address):
@@ -212,9 +248,9 @@ def test_refund_after_deadline_only_to_licensee(m, patient, researcher, provider
     assert researcher.balance == before + PRICE - receipt.total_fees_paid
     assert not m.market.isLicensed(d, researcher, HMB)
     assert m.market.offer(o).sold == 0
-    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=3):
+    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=5):
         m.client(researcher).refund(lic)
-    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=3):
+    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=5):
         m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
     assert chain.provider.get_balance(m.market.address) == 0
 
@@ -230,7 +266,11 @@ def test_expiry_then_repurchase_with_new_nonce_clears_envelope(m, patient, resea
         m.market.purchase(o, HMB, deadline, sig, value=PRICE, sender=researcher).events[0].licenceId
     )
     m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
-    travel(chain, 10 * DAY + 1)
+    travel(chain, 3 * DAY + 1)
+    with refuses("LicensingLicenceOpen", licenceId=lic, status=2):  # escrow still held
+        m.client(researcher).buy(o, HMB)
+    m.client(patient).release_escrow(lic)  # anyone, once the review window passed
+    travel(chain, 7 * DAY)
     assert not m.market.isLicensed(d, researcher, HMB)
     assert m.market.expiresAt(lic) < chain.blocks.head.timestamp
     # The old signature carries the old nonce: it cannot buy a second licence.
@@ -239,6 +279,8 @@ def test_expiry_then_repurchase_with_new_nonce_clears_envelope(m, patient, resea
     again = rc.buy(o, HMB)
     assert again.licence_id == lic and again.nonce == 2 and again.status.name == "PENDING"
     assert m.market.envelopeDigest(lic) == b"\0" * 32
+    assert not m.market.isLicensed(d, researcher, HMB)  # not until the new key is posted
+    m.deliver(patient, lic)
     assert m.market.isLicensed(d, researcher, HMB)
 
 
@@ -252,6 +294,7 @@ def test_erc20_offer_end_to_end(m, patient, researcher, lab, erc20, treasury):
     lic = m.buy(researcher, o)
     assert erc20.balanceOf(m.market) == 1_000_003
     m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
+    m.client(researcher).accept_key(lic)
     shares = [m.market.balanceOf(a, erc20) for a in (patient, lab, treasury)]
     assert sum(shares) == 1_000_003 and shares[1] == 50_000 and shares[2] == 25_000
     assert m.client(patient).withdraw(erc20.address) == shares[0]
@@ -277,6 +320,7 @@ def test_fee_cap_plus_royalty_cap_cannot_exceed_whole(project, deployer, token, 
 @pytest.mark.parametrize("via", ["withdraw", "refund"])
 def test_reentrant_attacker_cannot_drain(m, project, deployer, patient, researcher, chain, via):
     attacker = deployer.deploy(project.ReentrantWithdrawer, m.market)
+    m.token.grantRole(m.token.PRODUCER_ROLE(), attacker, sender=deployer)  # lists as its own lab
     # Honest money in the contract that the attacker would like to take.
     d0 = m.list(patient)
     honest = m.offer(patient, d0)
@@ -288,6 +332,7 @@ def test_reentrant_attacker_cannot_drain(m, project, deployer, patient, research
         o = m.market.totalOffers()
         lic = m.buy(patient, o, mask("GRU"))
         attacker.deliver(lic, sender=deployer)
+        m.client(patient).accept_key(lic)
         owed = m.market.balanceOf(attacker, ZERO)
         attacker.attackWithdraw(sender=deployer)
     else:
@@ -305,10 +350,10 @@ def test_reentrant_attacker_cannot_drain(m, project, deployer, patient, research
 def test_is_licensed_cost_does_not_grow_with_licences(m, patient, researcher, roles):
     d = m.list(patient)
     o = m.offer(patient, d)
-    m.buy(researcher, o)
+    m.deliver(patient, m.buy(researcher, o))
     before = m.market.isLicensed.estimate_gas_cost(d, researcher, HMB, sender=researcher)
     for role in ("provider", "lab", "manufacturer", "wholesaler"):
-        m.buy(roles[role], o)
+        m.deliver(patient, m.buy(roles[role], o))
     after = m.market.isLicensed.estimate_gas_cost(d, researcher, HMB, sender=researcher)
     assert before == after
     assert (

@@ -13,12 +13,26 @@ interface ILicensingForAttack {
         external
         payable
         returns (uint256);
-    function createOffer(uint256, address, uint96, uint32, uint32, uint32, uint32, bytes32) external returns (uint256);
+    function createOffer(uint256, address, uint96, uint32, uint32, uint24, uint32, uint32, bytes32)
+        external
+        returns (uint256);
     function deliverKey(uint256 licenceId, string calldata envelopeCid, bytes32 envelopeDigest) external;
 }
 
 interface IDatasetForAttack {
-    function list(uint8, bytes32, bytes32, uint8, bytes32, address, uint96) external returns (uint256);
+    struct Listing {
+        uint8 dataCodec;
+        bytes32 dataDigest;
+        bytes32 ciphertextHash;
+        uint8 metadataCodec;
+        bytes32 metadataDigest;
+        address royaltyReceiver;
+        uint96 royaltyBps;
+    }
+
+    function list(Listing calldata listing, address lab, uint256 deadline, bytes calldata labSignature)
+        external
+        returns (uint256);
 }
 
 contract ReentrantWithdrawer {
@@ -33,12 +47,17 @@ contract ReentrantWithdrawer {
         market = market_;
     }
 
+    /// @dev Lists as its own producing lab (the test grants it PRODUCER_ROLE; its ERC-1271
+    /// check below accepts any signature).
     function listDataset(IDatasetForAttack token) external returns (uint256) {
-        return token.list(0x55, keccak256("attack"), keccak256("attack"), 0x55, keccak256("meta"), address(0), 0);
+        IDatasetForAttack.Listing memory listing = IDatasetForAttack.Listing(
+            0x55, keccak256("attack"), keccak256("attack"), 0x55, keccak256("meta"), address(0), 0
+        );
+        return token.list(listing, address(this), type(uint256).max, "");
     }
 
     function createOffer(uint256 datasetId, uint96 price) external returns (uint256) {
-        return market.createOffer(datasetId, address(0), price, 30 days, 1 days, 0x2, 10, bytes32(0));
+        return market.createOffer(datasetId, address(0), price, 30 days, 1 days, 1 days, 0x2, 10, bytes32(0));
     }
 
     function deliver(uint256 licenceId) external {

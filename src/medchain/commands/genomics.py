@@ -1,7 +1,10 @@
-"""`medchain genomics …`: owners list encrypted genome files as dataset tokens, publish
-licence offers, run the key-delivery agent, withdraw shares, pause or retire datasets;
-researchers browse datasets and offers, buy (EIP-712 signed terms), wait for the key,
-download with a progress bar, verify and decrypt, and list their licences."""
+"""`medchain genomics …`: owners list encrypted genome files as dataset tokens (with the
+producing lab's authorisation), publish licence offers, run the key-delivery agent,
+withdraw shares, pause or retire datasets; researchers browse datasets (and one dataset's
+metadata) and offers, buy (EIP-712 signed terms), wait for the key, download with a
+progress bar, verify and decrypt, accept or dispute the key, and list their licences;
+the admin accredits labs and allowlists currencies; the arbiter settles disputes.
+Every command takes `--json`."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from ape.cli.choices import AccountAliasPromptChoice
 
 from medchain.cli_base import connected_command, emit, json_option, require_account
 from medchain.errors import InvalidInput
@@ -114,15 +118,19 @@ def _progress(total: int | None, label: str, show: bool) -> Iterator[Any]:
 @click.option("--reference", "reference_genome", required=True, help="e.g. GRCh38.")
 @click.option("--coverage", default="", help="e.g. 30x.")
 @click.option("--format", "file_format", default=None, help="VCF, FASTQ, BAM (default: suffix).")
-@click.option("--royalty-to", default=None, help="Lab or biobank that produced the data.")
+@click.option("--lab-account", "lab", type=AccountAliasPromptChoice(), required=True,
+              help="The producing lab's account (alias or TEST::<n>): it signs the listing; "
+              "it must be an accredited producer (`genomics add-producer`).")  # fmt: skip
+@click.option("--royalty-to", default=None, help="Who receives the royalty (the lab signs it).")
 @click.option("--royalty-bps", default=0, type=int, show_default=True)
 @ipfs_option
 @keyring_option
 @json_option
 def list_dataset(account: Any, path: Path, assay: str, reference_genome: str, coverage: str,
-                 file_format: str | None, royalty_to: str | None, royalty_bps: int,
+                 file_format: str | None, lab: Any, royalty_to: str | None, royalty_bps: int,
                  ipfs_url: str | None, keyring: Path | None, as_json: bool) -> None:  # fmt: skip
-    """Encrypt PATH, store it, and mint its dataset token to --account."""
+    """Encrypt PATH, store it, and mint its dataset token to --account, authorised by the
+    producing lab (--lab-account signs the EIP-712 listing)."""
     from medchain.genomics.data import list_genome
 
     sender = require_account(account)
@@ -131,7 +139,7 @@ def list_dataset(account: Any, path: Path, assay: str, reference_genome: str, co
     with _progress(size, "encrypt", size >= _BAR_THRESHOLD and not as_json) as advance:
         result = list_genome(
             _client(sender).dataset_client(), _store(ipfs_url), path,
-            keyring=_keyring(keyring, sender.address), assay=assay,
+            keyring=_keyring(keyring, sender.address), lab=lab, assay=assay,
             reference_genome=reference_genome, coverage=coverage, file_format=fmt,
             royalty_receiver=royalty_to or ETH, royalty_bps=royalty_bps, progress=advance,
         )  # fmt: skip
@@ -147,15 +155,18 @@ def list_dataset(account: Any, path: Path, assay: str, reference_genome: str, co
 @click.option("--currency", default=ETH, help="ERC-20 address (default: ETH).")
 @click.option("--days", default=90, type=int, show_default=True, help="Licence duration.")
 @click.option("--purposes", required=True, help="DUO codes, e.g. 'HMB' or 'GRU,NPU,IRB'.")
-@click.option("--delivery-days", default=3, type=int, show_default=True)
+@click.option("--delivery-days", default=3, type=int, show_default=True,
+              help="Days you have to post the key after a purchase.")  # fmt: skip
+@click.option("--review-days", default=3, type=int, show_default=True,
+              help="Days the researcher has to check the key before escrow is released.")  # fmt: skip
 @click.option("--max-licences", default=2**32 - 1, type=int)
 @click.option("--terms-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Data-use agreement text; its sha256 is signed by buyers.")  # fmt: skip
 @click.option("--no-expand", is_flag=True, help="Do not add purposes DUO implies (GRU > HMB > DS).")
 @json_option
 def offer(account: Any, dataset_id: int, price: str, currency: str, days: int, purposes: str,
-          delivery_days: int, max_licences: int, terms_file: Path | None, no_expand: bool,
-          as_json: bool) -> None:  # fmt: skip
+          delivery_days: int, review_days: int, max_licences: int, terms_file: Path | None,
+          no_expand: bool, as_json: bool) -> None:  # fmt: skip
     """Publish a licence offer on DATASET_ID."""
     import hashlib
 
@@ -163,8 +174,8 @@ def offer(account: Any, dataset_id: int, price: str, currency: str, days: int, p
     terms = hashlib.sha256(terms_file.read_bytes()).digest() if terms_file else b"\0" * 32
     offer_id = _client(require_account(account)).create_offer(
         dataset_id, price=_amount(price), duration=days * DAY, purposes=bits,
-        delivery_window=delivery_days * DAY, max_licences=max_licences, currency=currency,
-        terms_hash=terms,
+        delivery_window=delivery_days * DAY, review_window=review_days * DAY,
+        max_licences=max_licences, currency=currency, terms_hash=terms,
     )  # fmt: skip
     emit({"offer_id": offer_id, "purposes": codes(bits)}, as_json)
 
@@ -172,10 +183,11 @@ def offer(account: Any, dataset_id: int, price: str, currency: str, days: int, p
 @connected_command(genomics, "close-offer")
 @market_option
 @click.argument("offer_id", type=int)
-def close_offer(account: Any, offer_id: int) -> None:
+@json_option
+def close_offer(account: Any, offer_id: int, as_json: bool) -> None:
     """Close an offer (sold licences are unaffected)."""
     _client(require_account(account)).close_offer(offer_id)
-    emit(f"offer {offer_id} closed")
+    emit({"offer_id": offer_id, "open": False} if as_json else f"offer {offer_id} closed", as_json)
 
 
 @connected_command(genomics, "serve-keys")
@@ -190,10 +202,15 @@ def close_offer(account: Any, offer_id: int) -> None:
 @click.option("--from-block", default=None, type=int, help="First block to scan (default: deploy).")
 @ipfs_option
 @keyring_option
+@json_option
 def serve_keys(account: Any, state_path: Path | None, owners: tuple[str, ...], interval: float,
                once: bool, did_registry: str | None, from_block: int | None, ipfs_url: str | None,
-               keyring: Path | None) -> None:  # fmt: skip
-    """Watch purchases and post each licensee's key envelope (restart-safe)."""
+               keyring: Path | None, as_json: bool) -> None:  # fmt: skip
+    """Watch purchases and post each licensee's key envelope, sealed to the researcher's
+    newest key-agreement key; release escrow whose review window passed (restart-safe).
+    With --json, one JSON object per line for each outcome, then a summary."""
+    import json
+
     from medchain.deployments import AddressBook
     from medchain.genomics.agent import KeyAgent
     from medchain.identity import key_agreement_keys
@@ -209,43 +226,82 @@ def serve_keys(account: Any, state_path: Path | None, owners: tuple[str, ...], i
         )
     owner = owners[0] if owners else sender.address
     path = state_path or default_home() / "genomics" / f"agent-{sender.address.lower()}.json"
+
+    def log_outcome(line: str) -> None:
+        if not as_json:
+            click.echo(line)
+
+    def log_json(outcome: Any) -> None:
+        click.echo(json.dumps({"licence_id": hex(outcome.licence_id), "action": outcome.action,
+                               "envelope_cid": outcome.envelope_cid}))  # fmt: skip
+
     agent = KeyAgent(
         _client(sender), _store(ipfs_url), _keyring(keyring, owner), path,
         lambda address: key_agreement_keys(address, did_registry), owners=set(owners) or None,
-        start_block=start, log=click.echo,
+        start_block=start, log=log_outcome, on_outcome=log_json if as_json else None,
     )  # fmt: skip
-    click.echo(f"serving keys as {sender.address}; cursor {path}")
+    if not as_json:
+        click.echo(f"serving keys as {sender.address}; cursor {path}")
     delivered = agent.run(interval=interval, max_polls=1 if once else None)
-    click.echo(f"{delivered} key(s) delivered in total")
+    summary = {"delivered_total": delivered, "released_total": agent.state.released,
+               "waiting": len(agent.state.waiting), "reviewing": len(agent.state.reviewing),
+               "cursor": str(path)}  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(
+            f"{delivered} key(s) delivered, {agent.state.released} escrow(s) released in total"
+        )
 
 
 @connected_command(genomics, "key-agent")
 @market_option
 @click.argument("agent")
 @click.option("--revoke", is_flag=True)
-def key_agent(account: Any, agent: str, revoke: bool) -> None:
+@json_option
+def key_agent(account: Any, agent: str, revoke: bool, as_json: bool) -> None:
     """Authorise (or --revoke) AGENT to post key envelopes for your datasets."""
     _client(require_account(account)).set_key_agent(agent, not revoke)
-    emit(f"{agent} {'revoked' if revoke else 'authorised'}")
+    emit({"agent": agent, "allowed": not revoke} if as_json
+         else f"{agent} {'revoked' if revoke else 'authorised'}", as_json)  # fmt: skip
 
 
 @connected_command(genomics, "withdraw")
 @market_option
 @click.option("--currency", default=ETH, help="ERC-20 address (default: ETH).")
-def withdraw(account: Any, currency: str) -> None:
-    """Withdraw your released shares (owner, royalty or fee)."""
+@json_option
+def withdraw(account: Any, currency: str, as_json: bool) -> None:
+    """Withdraw your released shares (owner, royalty, fee) or a refund a dispute awarded you."""
     amount = _client(require_account(account)).withdraw(currency)
-    emit(f"withdrew {amount} ({'wei' if currency == ETH else currency})")
+    emit({"amount": amount, "currency": currency} if as_json
+         else f"withdrew {amount} ({'wei' if currency == ETH else currency})", as_json)  # fmt: skip
+
+
+@connected_command(genomics, "release")
+@market_option
+@click.argument("dataset_id", type=int)
+@click.argument("researcher")
+@json_option
+def release(account: Any, dataset_id: int, researcher: str, as_json: bool) -> None:
+    """Release the escrow of RESEARCHER's licence on DATASET_ID once its review window has
+    passed undisputed (anyone may; `serve-keys` does it for you)."""
+    licence_id = licence_id_of(dataset_id, researcher)
+    _client(require_account(account)).release_escrow(licence_id)
+    emit({"licence_id": hex(licence_id), "status": "released"} if as_json
+         else f"escrow of licence {licence_id:#x} released", as_json)  # fmt: skip
 
 
 def _state_command(name: str, doc: str) -> None:
     @connected_command(genomics, name, help=doc)
     @market_option
     @click.argument("dataset_id", type=int)
-    def command(account: Any, dataset_id: int) -> None:
+    @json_option
+    def command(account: Any, dataset_id: int, as_json: bool) -> None:
         datasets = _client(require_account(account)).dataset_client()
         getattr(datasets, name)(dataset_id)
-        emit(f"dataset {dataset_id}: {datasets.state(dataset_id).name.lower()}")
+        state = datasets.state(dataset_id).name.lower()
+        emit({"dataset_id": dataset_id, "state": state} if as_json
+             else f"dataset {dataset_id}: {state}", as_json)  # fmt: skip
 
 
 _state_command("pause", "Pause a dataset: no new licences until resumed.")
@@ -274,6 +330,31 @@ def datasets(account: Any, owner: str | None, as_json: bool) -> None:
     emit(rows, as_json)
 
 
+@connected_command(genomics, "dataset")
+@market_option
+@click.argument("dataset_id", type=int)
+@ipfs_option
+@json_option
+def dataset(account: Any, dataset_id: int, ipfs_url: str | None, as_json: bool) -> None:
+    """Show DATASET_ID: owner, producing lab, state, royalty, CIDs and its public metadata
+    document (assay, reference genome, coverage, format, size), checked against the token."""
+    from medchain.genomics.data import read_metadata
+
+    info = _client(account).dataset_client().dataset(dataset_id)
+    row: dict[str, Any] = {
+        "dataset_id": dataset_id, "owner": info.owner, "producer": info.producer,
+        "state": info.state.name.lower(), "listed": _when(info.listed_at),
+        "royalty": f"{info.royalty_bps / 100:.2f}% to {info.royalty_receiver}",
+        "data_cid": info.data_cid, "ciphertext_sha256": info.ciphertext_hash,
+        "metadata_cid": info.metadata_cid,
+    }  # fmt: skip
+    meta = read_metadata(_store(ipfs_url), info)
+    row["metadata"] = {"assay": meta.assay, "reference_genome": meta.reference_genome,
+                       "coverage": meta.coverage, "file_format": meta.file_format,
+                       "plaintext_size": meta.plaintext_size}  # fmt: skip
+    emit(row, as_json)
+
+
 @connected_command(genomics, "offers")
 @market_option
 @click.option("--dataset", "dataset_id", type=int, default=None)
@@ -284,6 +365,7 @@ def offers(account: Any, dataset_id: int | None, show_all: bool, as_json: bool) 
     rows = [
         {"offer_id": o.offer_id, "dataset_id": o.dataset_id, "price": o.price,
          "currency": "ETH" if o.currency == ETH else o.currency, "days": o.duration // DAY,
+         "delivery_days": o.delivery_window / DAY, "review_days": o.review_window / DAY,
          "purposes": codes(o.purposes), "sold": f"{o.sold}/{o.max_licences}", "open": o.active}
         for o in _client(account).offers(dataset_id, only_open=not show_all)
     ]  # fmt: skip
@@ -311,21 +393,24 @@ def buy(account: Any, offer_id: int, purposes: str, as_json: bool) -> None:
             token.approve(client.address, o.price, sender=account)
     lic = client.buy(offer_id, bits)
     emit({"licence_id": hex(lic.licence_id), "dataset_id": lic.dataset_id,
-          "purposes": codes(lic.purposes), "expires": _when(lic.expires_at),
-          "key_deadline": _when(lic.key_deadline)}, as_json)  # fmt: skip
+          "purposes": codes(lic.purposes), "status": lic.status.name.lower(),
+          "key_deadline": _when(lic.key_deadline), "days_from_delivery": o.duration // DAY,
+          "review_days": o.review_window / DAY}, as_json)  # fmt: skip
 
 
 @connected_command(genomics, "wait-key")
 @market_option
 @click.argument("dataset_id", type=int)
 @click.option("--timeout", default=300.0, show_default=True, type=float)
-def wait_key(account: Any, dataset_id: int, timeout: float) -> None:
+@json_option
+def wait_key(account: Any, dataset_id: int, timeout: float, as_json: bool) -> None:
     """Wait until the key envelope for your licence on DATASET_ID is posted."""
     from medchain.genomics.data import wait_for_key
 
     me = require_account(account).address
-    cid, _ = wait_for_key(_client(account), licence_id_of(dataset_id, me), timeout=timeout)
-    emit(f"key envelope posted: {cid}")
+    cid, digest = wait_for_key(_client(account), licence_id_of(dataset_id, me), timeout=timeout)
+    emit({"envelope_cid": cid, "envelope_sha256": digest} if as_json
+         else f"key envelope posted: {cid}", as_json)  # fmt: skip
 
 
 @connected_command(genomics, "download")
@@ -337,10 +422,12 @@ def wait_key(account: Any, dataset_id: int, timeout: float) -> None:
               default=None, help="X25519 private key file (default: the key store).")  # fmt: skip
 @click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--passphrase", envvar="MEDCHAIN_KEY_PASSPHRASE", default=None)
+@click.option("--accept", is_flag=True,
+              help="After a verified decrypt, accept the key (releases the escrow now).")  # fmt: skip
 @ipfs_option
 @json_option
 def download(account: Any, dataset_id: int, out: Path, purpose: str, key_file: Path | None,
-             keys_dir: Path | None, passphrase: str | None, ipfs_url: str | None,
+             keys_dir: Path | None, passphrase: str | None, accept: bool, ipfs_url: str | None,
              as_json: bool) -> None:  # fmt: skip
     """Fetch, verify and decrypt DATASET_ID (needs a running licence for --purpose)."""
     from medchain.crypto import KeyEnvelope
@@ -366,7 +453,8 @@ def download(account: Any, dataset_id: int, out: Path, purpose: str, key_file: P
     meta = read_metadata(store, client.dataset_client().dataset(dataset_id))
     total = meta.plaintext_size if meta.plaintext_size > 0 else None
     with _progress(total, "download", not as_json) as advance:
-        got = fetch(client, store, dataset_id, me, private, mask(purpose), out, progress=advance)
+        got = fetch(client, store, dataset_id, me, private, mask(purpose), out, progress=advance,
+                    accept=accept)  # fmt: skip
     emit({"dataset_id": dataset_id, "path": got.path, "bytes": got.plaintext_size,
           "ciphertext_sha256": got.ciphertext_hash}, as_json)  # fmt: skip
 
@@ -387,7 +475,8 @@ def licences(account: Any, researcher: str | None, as_json: bool) -> None:
     rows = [
         {"licence_id": hex(lic.licence_id), "dataset_id": lic.dataset_id,
          "status": lic.status.name.lower(), "purposes": codes(lic.purposes),
-         "expires": _when(lic.expires_at), "key_deadline": _when(lic.key_deadline)}
+         "expires": _when(lic.expires_at), "key_deadline": _when(lic.key_deadline),
+         "review_until": _when(lic.review_deadline)}
         for lic in _client(account).licences_of(who)
     ]  # fmt: skip
     emit(rows, as_json)
@@ -396,11 +485,82 @@ def licences(account: Any, researcher: str | None, as_json: bool) -> None:
 @connected_command(genomics, "refund")
 @market_option
 @click.argument("dataset_id", type=int)
-def refund(account: Any, dataset_id: int) -> None:
+@json_option
+def refund(account: Any, dataset_id: int, as_json: bool) -> None:
     """Reclaim your payment when the key was not posted before the delivery deadline."""
     me = require_account(account)
     _client(me).refund(licence_id_of(dataset_id, me.address))
-    emit(f"refunded licence on dataset {dataset_id}")
+    emit({"dataset_id": dataset_id, "status": "refunded"} if as_json
+         else f"refunded licence on dataset {dataset_id}", as_json)  # fmt: skip
+
+
+@connected_command(genomics, "accept")
+@market_option
+@click.argument("dataset_id", type=int)
+@json_option
+def accept(account: Any, dataset_id: int, as_json: bool) -> None:
+    """Accept the key posted for your licence on DATASET_ID (it decrypted the dataset):
+    the escrow is released to the owner now."""
+    me = require_account(account)
+    _client(me).accept_key(licence_id_of(dataset_id, me.address))
+    emit({"dataset_id": dataset_id, "status": "released"} if as_json
+         else f"key accepted; escrow released for dataset {dataset_id}", as_json)  # fmt: skip
+
+
+@connected_command(genomics, "dispute")
+@market_option
+@click.argument("dataset_id", type=int)
+@json_option
+def dispute(account: Any, dataset_id: int, as_json: bool) -> None:
+    """Dispute the key posted for your licence on DATASET_ID (it does not open the dataset)
+    within its review window: the escrow is frozen until the arbiter decides."""
+    me = require_account(account)
+    _client(me).dispute_key(licence_id_of(dataset_id, me.address))
+    emit({"dataset_id": dataset_id, "status": "disputed"} if as_json
+         else f"key disputed on dataset {dataset_id}; the arbiter decides", as_json)  # fmt: skip
+
+
+# -- admin and arbiter -------------------------------------------------------------------
+
+
+@connected_command(genomics, "resolve")
+@market_option
+@click.argument("dataset_id", type=int)
+@click.argument("researcher")
+@click.option("--refund/--release", "refund_researcher", required=True,
+              help="Refund the researcher, or release the escrow to the owner.")  # fmt: skip
+@json_option
+def resolve(account: Any, dataset_id: int, researcher: str, refund_researcher: bool,
+            as_json: bool) -> None:  # fmt: skip
+    """Arbiter: settle RESEARCHER's disputed licence on DATASET_ID."""
+    licence_id = licence_id_of(dataset_id, researcher)
+    _client(require_account(account)).resolve_dispute(licence_id, refund_researcher)
+    outcome = "refunded" if refund_researcher else "released"
+    emit({"licence_id": hex(licence_id), "status": outcome} if as_json
+         else f"dispute on licence {licence_id:#x} resolved: {outcome}", as_json)  # fmt: skip
+
+
+@connected_command(genomics, "allow-currency")
+@market_option
+@click.argument("token")
+@click.option("--remove", is_flag=True)
+@json_option
+def allow_currency(account: Any, token: str, remove: bool, as_json: bool) -> None:
+    """Admin: allowlist (or --remove) ERC-20 TOKEN as an offer currency. Only plain tokens
+    (no transfer fee, no rebasing) keep the escrow solvent."""
+    _client(require_account(account)).set_currency_allowed(token, not remove)
+    emit({"currency": token, "allowed": not remove} if as_json
+         else f"{token} {'removed' if remove else 'allowlisted'}", as_json)  # fmt: skip
+
+
+@connected_command(genomics, "add-producer")
+@market_option
+@click.argument("lab")
+@json_option
+def add_producer(account: Any, lab: str, as_json: bool) -> None:
+    """Admin: accredit LAB as a producing lab whose signature authorises listings."""
+    _client(require_account(account)).dataset_client().grant_producer(lab)
+    emit({"producer": lab, "accredited": True} if as_json else f"{lab} accredited", as_json)
 
 
 COMMANDS = [genomics]

@@ -1,7 +1,9 @@
-"""Demo step: a patient lists an encrypted genome as a dataset token (royalty to the lab),
-a researcher licenses it for health/medical research (DUO HMB) for 90 days, the key agent
-delivers the key wrapped to the researcher's DID key, the researcher decrypts, owner and
-lab withdraw their shares, and after 90 days the licence has expired."""
+"""Demo step: a patient lists an encrypted genome as a dataset token, authorised by the
+accredited lab that sequenced it (royalty to the lab), a researcher licenses it for
+health/medical research (DUO HMB) for 90 days, the key agent delivers the key wrapped to
+the researcher's current DID key (the licence starts then), the researcher decrypts and
+accepts the key (releasing the escrow), owner and lab withdraw their shares, and after
+90 days the licence has expired."""
 
 from __future__ import annotations
 
@@ -66,27 +68,35 @@ def run(ctx: DemoContext) -> None:
     datasets = GenomicDatasetClient(ctx.contracts["GenomicDataset"], patient)
     market = GenomicsClient(ctx.contracts["GenomicLicensing"], patient)
     private = _researcher_key(ctx)
+    if not datasets.is_producer(lab):  # the deploy plan accredits it on a fresh deploy
+        GenomicDatasetClient(
+            ctx.contracts["GenomicDataset"], ctx.accounts["deployer"]
+        ).grant_producer(lab)
 
     genome = _genome()
     keyring = Keyring(work / "keyring.json")
     listed = list_genome(
-        datasets, ctx.store, genome, keyring=keyring, assay="WGS", reference_genome="GRCh38",
-        coverage="30x", file_format="VCF", royalty_receiver=lab.address, royalty_bps=500,
+        datasets, ctx.store, genome, keyring=keyring, lab=lab, assay="WGS",
+        reference_genome="GRCh38", coverage="30x", file_format="VCF",
+        royalty_receiver=lab.address, royalty_bps=500,
     )  # fmt: skip
     console.print(
         f"patient listed dataset #{listed.dataset_id}: {len(genome):,} bytes of VCF, "
-        f"ciphertext {listed.data_cid[:24]}..., royalty 5% to the lab"
+        f"ciphertext {listed.data_cid[:24]}..., authorised by the lab (EIP-712), royalty 5% to it"
     )
     purposes = expand(mask("HMB"))
     price = 5 * 10**16
     offer_id = market.create_offer(
         listed.dataset_id, price=price, duration=90 * DAY, purposes=purposes
     )
-    console.print(f"offer #{offer_id}: 0.05 ETH, 90 days, purposes {describe(purposes)}")
+    console.print(
+        f"offer #{offer_id}: 0.05 ETH, 90 days from key delivery, key within 3 days, "
+        f"3 days to check it, purposes {describe(purposes)}"
+    )
 
     lic = GenomicsClient(ctx.contracts["GenomicLicensing"], researcher).buy(offer_id, mask("HMB"))
     console.print(
-        f"researcher signed the data-use terms (EIP-712) and paid into escrow: licence "
+        f"researcher signed every offer term (EIP-712) and paid into escrow: licence "
         f"{lic.licence_id:#x}, purposes {codes(lic.purposes)}, status {lic.status.name.lower()}"
     )
 
@@ -102,11 +112,13 @@ def run(ctx: DemoContext) -> None:
     out = work / "genome.vcf"
     got = download(
         GenomicsClient(ctx.contracts["GenomicLicensing"], researcher), ctx.store,
-        listed.dataset_id, researcher.address, private, mask("HMB"), out,
+        listed.dataset_id, researcher.address, private, mask("HMB"), out, accept=True,
     )  # fmt: skip
     same = hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(genome).digest()
+    status = market.licence(lic.licence_id).status.name.lower()
     console.print(
-        f"researcher decrypted {got.plaintext_size:,} bytes; identical to the original: {same}"
+        f"researcher decrypted {got.plaintext_size:,} bytes; identical to the original: {same}; "
+        f"key accepted, escrow {status}"
     )
     if not same:
         raise RuntimeError("decrypted genome differs from the listed one")

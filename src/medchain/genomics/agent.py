@@ -1,8 +1,10 @@
 """The key-delivery agent behind `medchain genomics serve-keys`.
 
 It follows `LicencePurchased` events and, for each licence on a dataset it serves, wraps
-the dataset key to the licensee's DID key-agreement (X25519) key, stores the envelope
-and posts its reference on chain, which releases the escrow.
+the dataset key to the licensee's current DID key-agreement (X25519) key (the newest
+valid one the DID lists), stores the envelope and posts its reference on chain, which
+starts the licence and its review window. Once a review window has passed undisputed it
+releases the escrow into the owner's balances.
 
 Restart-safe by construction:
 * a cursor (last block scanned, last log handled) is saved to a JSON file after every
@@ -11,7 +13,9 @@ Restart-safe by construction:
   with no envelope digest, so a re-run after a crash between posting and saving never
   posts twice (and the contract refuses a second post anyway);
 * licences it cannot serve yet (the researcher has no key-agreement key published)
-  are kept in the state file and retried on every poll until their delivery deadline.
+  are kept in the state file and retried on every poll until their delivery deadline;
+* delivered licences are kept until their review window closes, then released (a
+  licensee's acceptance or dispute takes them off the list).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,6 +35,23 @@ from medchain.genomics.data import SCHEMA_VERSION, Keyring, read_metadata
 from medchain.storage import ContentStore
 
 KeyResolver = Callable[[str], list[tuple[str, bytes]]]  # address -> [(key id, X25519 pub)]
+_INDEX = re.compile(r"#delegate-(\d+)$")
+
+
+def current_key(keys: list[tuple[str, bytes]]) -> tuple[str, bytes]:
+    """The newest valid key-agreement key of a DID: the one published (or re-published)
+    last. `key_agreement_keys` lists only unexpired, unrevoked keys; its ids end in
+    `#delegate-N`, N counting the DID's key publications, so the highest N is the newest
+    (list order is first publication, which a re-published old key keeps)."""
+    if not keys:
+        raise ValueError("no key-agreement key")
+
+    def rank(item: tuple[int, tuple[str, bytes]]) -> tuple[int, int]:
+        position, (key_id, _) = item
+        match = _INDEX.search(key_id)
+        return (int(match[1]) if match else -1, position)
+
+    return max(enumerate(keys), key=rank)[1]
 
 
 @dataclass
@@ -38,7 +60,9 @@ class AgentState:
     last_block: int = -1  # last handled log inside a partially scanned range
     last_log_index: int = -1
     waiting: dict[str, int] = field(default_factory=dict)  # licence id hex -> key deadline
+    reviewing: dict[str, int] = field(default_factory=dict)  # licence id hex -> review end
     delivered: int = 0
+    released: int = 0
 
     @classmethod
     def load(cls, path: Path) -> AgentState:
@@ -54,7 +78,8 @@ class AgentState:
 @dataclass(frozen=True)
 class Outcome:
     licence_id: int
-    action: str  # delivered | already-delivered | refunded | not-ours | late | waiting | no-key
+    # delivered | already-delivered | refunded | not-ours | late | waiting | no-key | released
+    action: str
     envelope_cid: str = ""
 
 
@@ -71,6 +96,7 @@ class KeyAgent:
         start_block: int = 0,
         log: Callable[[str], None] = lambda _: None,
         before_post: Callable[[int], None] | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
     ):
         self.client = client
         self.datasets = client.dataset_client()
@@ -82,6 +108,7 @@ class KeyAgent:
         self.owners = {o.lower() for o in (owners or {sender})}
         self.log = log
         self.before_post = before_post  # test hook: called right before each post
+        self.on_outcome = on_outcome  # structured report of each outcome (CLI --json)
         self.state = AgentState.load(self.state_path)
         if self.state.scanned_to < 0:
             self.state.scanned_to = start_block - 1
@@ -111,7 +138,27 @@ class KeyAgent:
             outcome = self._handle(int(hex_id, 16))
             if outcome.action != "waiting":
                 outcomes.append(outcome)
+        outcomes.extend(self._release_reviewed())
         return outcomes
+
+    def _release_reviewed(self) -> list[Outcome]:
+        """Release the escrow of delivered licences whose review window closed undisputed."""
+        from ape import chain
+
+        now = int(chain.pending_timestamp)
+        released = []
+        for hex_id, review_end in list(self.state.reviewing.items()):
+            if now <= review_end:
+                continue
+            licence_id = int(hex_id, 16)
+            if self.client.licence(licence_id).status == LicenceStatus.DELIVERED:
+                self.client.release_escrow(licence_id)
+                self.state.released += 1
+                released.append(Outcome(licence_id, "released"))
+            # accepted, disputed or refunded meanwhile: nothing left for the agent to do
+            del self.state.reviewing[hex_id]
+            self.state.save(self.state_path)
+        return released
 
     def run(self, *, interval: float = 2.0, max_polls: int | None = None) -> int:
         """Poll until interrupted (or `max_polls`); returns the keys delivered."""
@@ -121,6 +168,8 @@ class KeyAgent:
                 self.log(
                     f"licence {outcome.licence_id:#x}: {outcome.action} {outcome.envelope_cid}"
                 )
+                if self.on_outcome is not None:
+                    self.on_outcome(outcome)
             polls += 1
             if max_polls is None or polls < max_polls:
                 time.sleep(interval)
@@ -136,9 +185,11 @@ class KeyAgent:
             return self._done(hex_id, Outcome(licence_id, "not-ours"))
         lic = self.client.licence(licence_id)
         if (
-            lic.status == LicenceStatus.DELIVERED
+            lic.status in (LicenceStatus.DELIVERED, LicenceStatus.RELEASED, LicenceStatus.DISPUTED)
             or self.client.envelope_digest(licence_id) != b"\0" * 32
         ):
+            if lic.status == LicenceStatus.DELIVERED:
+                self._track_review(hex_id, lic.deadline)
             return self._done(hex_id, Outcome(licence_id, "already-delivered"))
         if lic.status != LicenceStatus.PENDING:
             return self._done(hex_id, Outcome(licence_id, lic.status.name.lower()))
@@ -152,7 +203,7 @@ class KeyAgent:
             self.state.waiting[hex_id] = lic.key_deadline
             self.state.save(self.state_path)
             return Outcome(licence_id, "waiting")
-        key_id, public = keys[0]
+        key_id, public = current_key(keys)
         meta = read_metadata(self.store, info)
         context = EnvelopeContext(
             bytes.fromhex(meta.record_id), SCHEMA_VERSION, meta.chain_id, meta.registry
@@ -163,8 +214,12 @@ class KeyAgent:
             self.before_post(licence_id)
         self.client.deliver_key(licence_id, cid, hashlib.sha256(envelope).digest())
         self.state.delivered += 1
-        self.state.save(self.state_path)
+        self._track_review(hex_id, self.client.licence(licence_id).deadline)
         return self._done(hex_id, Outcome(licence_id, "delivered", cid))
+
+    def _track_review(self, hex_id: str, review_end: int) -> None:
+        self.state.reviewing[hex_id] = review_end
+        self.state.save(self.state_path)
 
     def _done(self, hex_id: str, outcome: Outcome) -> Outcome:
         if self.state.waiting.pop(hex_id, None) is not None:

@@ -1,6 +1,7 @@
-"""Typed clients of the genomics contracts: `GenomicDatasetClient` (the dataset token)
-and `GenomicsClient` (offers, EIP-712 signed purchases, key delivery, refunds,
-withdrawals). Every chain call goes through `ContractClient.transact/call`."""
+"""Typed clients of the genomics contracts: `GenomicDatasetClient` (the dataset token:
+lab-authorised listings) and `GenomicsClient` (offers, EIP-712 signed purchases, key
+delivery, acceptance, disputes, refunds, withdrawals). Every chain call goes through
+`ContractClient.transact/call`."""
 
 from __future__ import annotations
 
@@ -16,18 +17,39 @@ from medchain.errors import InvalidInput, MedchainError
 from medchain.signing import EIP712_DOMAIN, sign_message
 
 ETH = "0x0000000000000000000000000000000000000000"
+DAY = 86_400
+# What a researcher signs: the purchase, and nested, every term of the offer it pays for.
 TERMS_TYPES: list[dict[str, str]] = [
-    {"name": "datasetId", "type": "uint256"},
     {"name": "offerId", "type": "uint256"},
     {"name": "researcher", "type": "address"},
     {"name": "purposes", "type": "uint32"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+    {"name": "offer", "type": "OfferTerms"},
+]
+OFFER_TERMS_TYPES: list[dict[str, str]] = [
+    {"name": "datasetId", "type": "uint256"},
     {"name": "currency", "type": "address"},
     {"name": "price", "type": "uint96"},
     {"name": "duration", "type": "uint32"},
+    {"name": "deliveryWindow", "type": "uint32"},
+    {"name": "reviewWindow", "type": "uint32"},
     {"name": "termsHash", "type": "bytes32"},
-    {"name": "nonce", "type": "uint256"},
+]
+# What the producing lab signs to authorise one listing by one lister.
+LISTING_TYPES: list[dict[str, str]] = [
+    {"name": "lister", "type": "address"},
+    {"name": "ciphertextHash", "type": "bytes32"},
+    {"name": "dataCodec", "type": "uint8"},
+    {"name": "dataDigest", "type": "bytes32"},
+    {"name": "metadataCodec", "type": "uint8"},
+    {"name": "metadataDigest", "type": "bytes32"},
+    {"name": "royaltyReceiver", "type": "address"},
+    {"name": "royaltyBps", "type": "uint96"},
     {"name": "deadline", "type": "uint256"},
 ]
+PRODUCER_ROLE = keccak(text="PRODUCER_ROLE")
+ARBITER_ROLE = keccak(text="ARBITER_ROLE")
 
 
 class DatasetState(IntEnum):
@@ -39,9 +61,11 @@ class DatasetState(IntEnum):
 
 class LicenceStatus(IntEnum):
     NONE = 0
-    PENDING = 1
-    DELIVERED = 2
-    REFUNDED = 3
+    PENDING = 1  # paid, key not posted yet: not licensed
+    DELIVERED = 2  # key posted, licence running, escrow held during the review window
+    RELEASED = 3  # escrow paid out
+    DISPUTED = 4  # licensee contested the key: escrow frozen until the arbiter decides
+    REFUNDED = 5
 
 
 class NotLicensed(MedchainError, PermissionError):
@@ -60,6 +84,43 @@ class DatasetInfo:
     listed_at: int
     royalty_receiver: str
     royalty_bps: int
+    producer: str = ETH
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A listing as the token takes it and the producing lab signs it."""
+
+    data_codec: int
+    data_digest: bytes
+    ciphertext_hash: bytes
+    metadata_codec: int
+    metadata_digest: bytes
+    royalty_receiver: str = ETH
+    royalty_bps: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        data_cid: Any,
+        ciphertext_hash: bytes,
+        metadata_cid: Any,
+        royalty_receiver: str = ETH,
+        royalty_bps: int = 0,
+    ) -> Listing:
+        """From CIDs given as text or binary, v0 or v1 (stored as CIDv1 codec + digest)."""
+        data_codec, data_digest = cid_parts(data_cid)
+        meta_codec, meta_digest = cid_parts(metadata_cid)
+        return cls(
+            data_codec, data_digest, _b32(ciphertext_hash), meta_codec, meta_digest,
+            _addr(royalty_receiver), int(royalty_bps),
+        )  # fmt: skip
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.data_codec, self.data_digest, self.ciphertext_hash, self.metadata_codec,
+            self.metadata_digest, self.royalty_receiver, self.royalty_bps,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,6 +136,7 @@ class OfferInfo:
     sold: int
     active: bool
     terms_hash: bytes
+    review_window: int = DAY
 
 
 @dataclass(frozen=True)
@@ -82,13 +144,24 @@ class LicenceInfo:
     licence_id: int
     dataset_id: int
     researcher: str
-    expires_at: int
-    key_deadline: int
+    expires_at: int  # 0 until the key is delivered: the term starts at delivery
+    deadline: int  # PENDING: key delivery deadline; DELIVERED: end of the review window
     purposes: int
     offer_id: int
-    amount: int
+    amount: int  # the offer's price
     status: LicenceStatus
     nonce: int
+    fee_bps: int = 0  # platform fee fixed at purchase
+
+    @property
+    def key_deadline(self) -> int:
+        """The key delivery deadline (0 once the key is posted)."""
+        return self.deadline if self.status == LicenceStatus.PENDING else 0
+
+    @property
+    def review_deadline(self) -> int:
+        """When the review window closes (0 unless the key is posted and under review)."""
+        return self.deadline if self.status == LicenceStatus.DELIVERED else 0
 
 
 def licence_id_of(dataset_id: int, researcher: str) -> int:
@@ -121,31 +194,88 @@ def _b32(value: Any) -> bytes:
 
 
 class GenomicDatasetClient(ContractClient):
-    """The ERC-721 dataset token: list (mint), read, pause, resume, retire."""
+    """The ERC-721 dataset token: lab-authorised listing (mint), read, pause, resume, retire."""
 
     contract_name = "GenomicDataset"
 
+    def listing_typed_data(self, listing: Listing, lister: Any, deadline: int) -> dict[str, Any]:
+        from ape import chain
+
+        return {
+            "types": {"EIP712Domain": EIP712_DOMAIN, "DatasetListing": LISTING_TYPES},
+            "primaryType": "DatasetListing",
+            "domain": {
+                "name": "medchain GenomicDataset",
+                "version": "1",
+                "chainId": chain.chain_id,
+                "verifyingContract": self.address,
+            },
+            "message": {
+                "lister": _addr(lister),
+                "ciphertextHash": listing.ciphertext_hash,
+                "dataCodec": listing.data_codec,
+                "dataDigest": listing.data_digest,
+                "metadataCodec": listing.metadata_codec,
+                "metadataDigest": listing.metadata_digest,
+                "royaltyReceiver": listing.royalty_receiver,
+                "royaltyBps": listing.royalty_bps,
+                "deadline": deadline,
+            },
+        }
+
+    def authorize_listing(
+        self, lab: Any, listing: Listing, lister: Any, deadline: int | None = None
+    ) -> tuple[bytes, int]:
+        """The producing lab's EIP-712 authorisation of `listing` by `lister`:
+        (signature, deadline). The digest is checked against the contract's."""
+        deadline = deadline if deadline is not None else _now() + 7 * DAY
+        message = encode_typed_data(full_message=self.listing_typed_data(listing, lister, deadline))
+        local = keccak(b"\x19" + message.version + message.header + message.body)
+        onchain = bytes(self.call("listingDigest", listing.as_tuple(), _addr(lister), deadline))
+        if local != onchain:
+            raise InvalidInput("local EIP-712 listing digest differs from the contract's")
+        return sign_message(lab, message), deadline
+
     def list(
         self,
-        data_cid: str,
+        data_cid: Any,
         ciphertext_hash: bytes,
-        metadata_cid: str,
+        metadata_cid: Any,
         royalty_receiver: str = ETH,
         royalty_bps: int = 0,
+        *,
+        lab: Any,
+        lab_signature: bytes | None = None,
+        deadline: int | None = None,
     ) -> int:
-        """Mint a dataset token to the sender; returns the dataset id. CIDs may be given as
-        text or binary, v0 or v1; they are stored as CIDv1 (codec, sha2-256 digest)."""
-        data_codec, data_digest = cid_parts(data_cid)
-        meta_codec, meta_digest = cid_parts(metadata_cid)
-        receipt = self.transact(
-            "list", data_codec, data_digest, ciphertext_hash, meta_codec, meta_digest,
-            royalty_receiver, royalty_bps,
-        )  # fmt: skip
+        """Mint a dataset token to the sender; returns the dataset id. `lab` is the producing
+        lab (an account that can sign here, or its address with `lab_signature` and
+        `deadline` obtained from `authorize_listing` run by the lab)."""
+        listing = Listing.of(data_cid, ciphertext_hash, metadata_cid, royalty_receiver, royalty_bps)
+        if self.sender is None:
+            raise InvalidInput("listing needs a sender account")
+        if lab_signature is None:
+            lab_signature, deadline = self.authorize_listing(lab, listing, self.sender, deadline)
+        elif deadline is None:
+            raise InvalidInput("a lab signature needs the deadline it was signed with")
+        receipt = self.transact("list", listing.as_tuple(), _addr(lab), deadline, lab_signature)
         logs = [log for log in receipt.events if log.event_name == "DatasetListed"]
         return int(logs[0].datasetId)
 
+    def grant_producer(self, lab: Any) -> Any:
+        """Accredit `lab` as a producer whose signature authorises listings (admin only)."""
+        return self.transact("grantRole", PRODUCER_ROLE, _addr(lab))
+
+    def is_producer(self, lab: Any) -> bool:
+        return bool(self.call("hasRole", PRODUCER_ROLE, _addr(lab)))
+
+    def dataset_of_ciphertext(self, ciphertext_hash: bytes) -> int:
+        return int(self.call("datasetOfCiphertext", _b32(ciphertext_hash)))
+
     def dataset(self, dataset_id: int) -> DatasetInfo:
-        data_cid, cipher_hash, meta_cid, state, listed_at = self.call("dataset", dataset_id)
+        data_cid, cipher_hash, meta_cid, state, listed_at, producer = self.call(
+            "dataset", dataset_id
+        )
         receiver, royalty = self.call("royaltyInfo", dataset_id, 10_000)
         return DatasetInfo(
             dataset_id=int(dataset_id),
@@ -157,6 +287,7 @@ class GenomicDatasetClient(ContractClient):
             listed_at=int(listed_at),
             royalty_receiver=str(receiver),
             royalty_bps=int(royalty),
+            producer=str(producer),
         )
 
     def total(self) -> int:
@@ -192,7 +323,7 @@ class GenomicsClient(ContractClient):
         return OfferInfo(
             int(offer_id), int(o.datasetId), str(o.currency), int(o.price), int(o.duration),
             int(o.deliveryWindow), int(o.purposes), int(o.maxLicences), int(o.sold),
-            bool(o.active), bytes(o.termsHash),
+            bool(o.active), bytes(o.termsHash), int(o.reviewWindow),
         )  # fmt: skip
 
     def offers(self, dataset_id: int | None = None, *, only_open: bool = False) -> list[OfferInfo]:
@@ -210,10 +341,11 @@ class GenomicsClient(ContractClient):
     def licence(self, licence_id: int) -> LicenceInfo:
         raw = self.call("licence", licence_id)
         dataset_id, researcher = split_licence_id(licence_id)
+        amount = int(self.call("offer", int(raw.offerId)).price) if int(raw.offerId) else 0
         return LicenceInfo(
-            licence_id, dataset_id, researcher, int(raw.expiresAt), int(raw.keyDeadline),
-            int(raw.purposes), int(raw.offerId), int(raw.amount), LicenceStatus(int(raw.status)),
-            int(raw.nonce),
+            licence_id, dataset_id, researcher, int(raw.expiresAt), int(raw.deadline),
+            int(raw.purposes), int(raw.offerId), amount, LicenceStatus(int(raw.status)),
+            int(raw.nonce), int(raw.feeBps),
         )  # fmt: skip
 
     def licence_for(self, dataset_id: int, researcher: Any) -> LicenceInfo:
@@ -224,6 +356,12 @@ class GenomicsClient(ContractClient):
 
     def envelope_digest(self, licence_id: int) -> bytes:
         return bytes(self.call("envelopeDigest", licence_id))
+
+    def escrow_of(self, licence_id: int) -> int:
+        return int(self.call("escrowOf", licence_id))
+
+    def is_currency_allowed(self, currency: str) -> bool:
+        return bool(self.call("isCurrencyAllowed", currency))
 
     def balance(self, account: Any, currency: str = ETH) -> int:
         return int(self.call("balanceOf", _addr(account), currency))
@@ -264,6 +402,7 @@ class GenomicsClient(ContractClient):
             "types": {
                 "EIP712Domain": EIP712_DOMAIN,
                 "DataUseTerms": TERMS_TYPES,
+                "OfferTerms": OFFER_TERMS_TYPES,
             },
             "primaryType": "DataUseTerms",
             "domain": {
@@ -273,16 +412,20 @@ class GenomicsClient(ContractClient):
                 "verifyingContract": self.address,
             },
             "message": {
-                "datasetId": offer.dataset_id,
                 "offerId": offer.offer_id,
                 "researcher": _addr(researcher),
                 "purposes": purposes,
-                "currency": offer.currency,
-                "price": offer.price,
-                "duration": offer.duration,
-                "termsHash": offer.terms_hash,
                 "nonce": nonce,
                 "deadline": deadline,
+                "offer": {
+                    "datasetId": offer.dataset_id,
+                    "currency": offer.currency,
+                    "price": offer.price,
+                    "duration": offer.duration,
+                    "deliveryWindow": offer.delivery_window,
+                    "reviewWindow": offer.review_window,
+                    "termsHash": offer.terms_hash,
+                },
             },
         }
 
@@ -313,14 +456,17 @@ class GenomicsClient(ContractClient):
         price: int,
         duration: int,
         purposes: int,
-        delivery_window: int = 3 * 86400,
+        delivery_window: int = 3 * DAY,
+        review_window: int = 3 * DAY,
         max_licences: int = 2**32 - 1,
         currency: str = ETH,
         terms_hash: bytes = b"\0" * 32,
     ) -> int:
+        """Publish an offer. The licence runs `duration` from key delivery; the owner has
+        `delivery_window` to post the key, the licensee `review_window` to check it."""
         receipt = self.transact(
-            "createOffer", dataset_id, currency, price, duration, delivery_window, purposes,
-            max_licences, _b32(terms_hash),
+            "createOffer", dataset_id, currency, price, duration, delivery_window, review_window,
+            purposes, max_licences, _b32(terms_hash),
         )  # fmt: skip
         return int(next(e for e in receipt.events if e.event_name == "OfferCreated").offerId)
 
@@ -346,6 +492,26 @@ class GenomicsClient(ContractClient):
 
     def refund(self, licence_id: int) -> Any:
         return self.transact("refund", licence_id)
+
+    def accept_key(self, licence_id: int) -> Any:
+        """Licensee: the key opened the dataset; release the escrow now."""
+        return self.transact("acceptKey", licence_id)
+
+    def dispute_key(self, licence_id: int) -> Any:
+        """Licensee: the key does not open the dataset; freeze the escrow for the arbiter."""
+        return self.transact("disputeKey", licence_id)
+
+    def release_escrow(self, licence_id: int) -> Any:
+        """Anyone: release the escrow of a delivered licence whose review window passed."""
+        return self.transact("releaseEscrow", licence_id)
+
+    def resolve_dispute(self, licence_id: int, refund_researcher: bool) -> Any:
+        """Arbiter: refund the licensee, or release the escrow to the owner."""
+        return self.transact("resolveDispute", licence_id, bool(refund_researcher))
+
+    def set_currency_allowed(self, currency: str, allowed: bool = True) -> Any:
+        """Admin: allowlist (or remove) an ERC-20 as an offer currency."""
+        return self.transact("setCurrencyAllowed", currency, bool(allowed))
 
     def withdraw(self, currency: str = ETH) -> int:
         receipt = self.transact("withdraw", currency)

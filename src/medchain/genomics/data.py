@@ -1,7 +1,8 @@
 """Dataset files in and out: the owner encrypts a genome file (VCF/FASTQ/BAM bytes) with
-the payloads layer, stores ciphertext and public metadata, mints the dataset token and
-keeps the data key in a local keyring; the researcher, once licensed, fetches the key
-envelope posted for it, verifies and decrypts the dataset to a file.
+the payloads layer, stores ciphertext and public metadata, keeps the data key in a local
+keyring and mints the dataset token with the producing lab's authorisation; the
+researcher, once the key is delivered, fetches the key envelope posted for it, verifies
+and decrypts the dataset to a file, and may then accept the key (releasing the escrow).
 
 The envelope context binds every ciphertext and key envelope to (random dataset record
 id, schema version, chain id, GenomicDataset address). The record id is public (it is
@@ -108,6 +109,16 @@ class Keyring:
 
 
 @dataclass(frozen=True)
+class PreparedDataset:
+    """Encrypted and stored, not yet listed: what the producing lab authorises."""
+
+    data_cid: str
+    metadata_cid: str
+    ciphertext_hash: bytes
+    metadata: DatasetMetadata
+
+
+@dataclass(frozen=True)
 class ListedDataset:
     dataset_id: int
     data_cid: str
@@ -122,7 +133,7 @@ def _hashing(pieces: Iterator[bytes], hasher: Any) -> Iterator[bytes]:
         yield piece
 
 
-def list_genome(
+def prepare_genome(
     datasets: GenomicDatasetClient,
     store: ContentStore,
     source: bytes | BinaryIO | Path,
@@ -132,12 +143,10 @@ def list_genome(
     reference_genome: str,
     coverage: str,
     file_format: str,
-    royalty_receiver: str = ETH,
-    royalty_bps: int = 0,
     progress: Progress | None = None,
-) -> ListedDataset:
-    """Encrypt a genome file (fresh key, context-bound), store ciphertext and metadata,
-    keep the key in `keyring`, then mint the dataset token to the sender."""
+) -> PreparedDataset:
+    """Encrypt a genome file (fresh key, context-bound), store ciphertext and metadata and
+    keep the key in `keyring`. Nothing is on chain yet: the lab authorises the result."""
     from ape import chain
 
     if file_format.upper() not in FILE_FORMATS:
@@ -166,8 +175,39 @@ def list_genome(
         chain_id=chain.chain_id, registry=datasets.address, ciphertext_sha256=digest.hex(),
     )  # fmt: skip
     metadata_cid = store.add(metadata.to_bytes())
-    dataset_id = datasets.list(str(cid), digest, str(metadata_cid), royalty_receiver, royalty_bps)
-    return ListedDataset(dataset_id, str(cid), str(metadata_cid), digest, metadata)
+    return PreparedDataset(str(cid), str(metadata_cid), digest, metadata)
+
+
+def list_genome(
+    datasets: GenomicDatasetClient,
+    store: ContentStore,
+    source: bytes | BinaryIO | Path,
+    *,
+    keyring: Keyring,
+    lab: Any,
+    assay: str,
+    reference_genome: str,
+    coverage: str,
+    file_format: str,
+    royalty_receiver: str = ETH,
+    royalty_bps: int = 0,
+    progress: Progress | None = None,
+) -> ListedDataset:
+    """Encrypt, store and key a genome file (`prepare_genome`), have the producing `lab`
+    (an account that signs here) authorise the listing, then mint the token to the sender."""
+    prepared = prepare_genome(
+        datasets, store, source, keyring=keyring, assay=assay,
+        reference_genome=reference_genome, coverage=coverage, file_format=file_format,
+        progress=progress,
+    )  # fmt: skip
+    dataset_id = datasets.list(
+        prepared.data_cid, prepared.ciphertext_hash, prepared.metadata_cid,
+        royalty_receiver, royalty_bps, lab=lab,
+    )  # fmt: skip
+    return ListedDataset(
+        dataset_id, prepared.data_cid, prepared.metadata_cid, prepared.ciphertext_hash,
+        prepared.metadata,
+    )  # fmt: skip
 
 
 def read_metadata(store: ContentStore, info: DatasetInfo) -> DatasetMetadata:
@@ -245,12 +285,15 @@ def download(
     *,
     progress: Progress | None = None,
     from_block: int = 0,
+    accept: bool = False,
 ) -> Download:
     """Download, verify and decrypt a dataset the researcher holds a running licence for.
 
-    Refuses (NotLicensed) without a licence covering `purpose` that is paid, unexpired
-    and unrefunded. Writes to a temporary file and renames it only once the ciphertext
-    hash matches the token's and every chunk authenticated.
+    Refuses (NotLicensed) without a delivered, unexpired, undisputed licence covering
+    `purpose`. Writes to a temporary file and renames it only once the ciphertext hash
+    matches the token's and every chunk authenticated. With `accept`, a key still under
+    review is then accepted on chain (the client's sender must be the researcher), which
+    releases the escrow to the owner.
     """
     if not client.is_licensed(dataset_id, researcher, purpose):
         raise NotLicensed(
@@ -289,6 +332,9 @@ def download(
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+    licence_id = licence_id_of(dataset_id, researcher)
+    if accept and client.licence(licence_id).status == LicenceStatus.DELIVERED:
+        client.accept_key(licence_id)
     return Download(dataset_id, out, size, info.ciphertext_hash)
 
 
