@@ -5,7 +5,6 @@ import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 import {IConsentDIDRegistry, IConsentRegistry} from "../interfaces/IConsentRegistry.sol";
 import {IRecordWriteAuthorizer} from "../interfaces/IRecordWriteAuthorizer.sol";
@@ -15,12 +14,18 @@ import {IRecordWriteAuthorizer} from "../interfaces/IRecordWriteAuthorizer.sol";
 /// purpose and until when. A provision is keyed by (patient, grantee, scope) and stored as
 /// ONE packed slot holding both the permit and the deny part, so `hasAccess` reads at most
 /// three slots (exact scope, wildcard scope, break-glass) whatever the number of grants.
-/// Deny overrides permit (FHIR Consent). Patients may sign grants off-chain (EIP-712,
-/// ERC-1271 wallets) for anyone to relay; their DID owner or consent delegate (ERC-1056
-/// registry, delegate type "medchain/consent") may manage consent for them. Grantees record
-/// each access on chain (`recordAccess`), and break-glass gives a clinician bounded
-/// emergency access after M approvals, with a mandatory privacy-officer review.
-contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EIP712, Nonces {
+/// Deny overrides permit (FHIR Consent). Authority over a patient's consent comes from the
+/// DID registry alone: the identity's CURRENT owner (the patient's own key until it rotates)
+/// and its valid "medchain/consent" delegates; a deactivated identity has no manager and
+/// its permits grant nothing. Delegates may not lift or replace a deny, nor grant
+/// themselves. Patients may sign provisions off-chain (EIP-712, ERC-1271 wallets) for
+/// anyone to relay; replay protection is a 16-bit sequence kept in the provision's own
+/// slot (no per-patient nonce slot): any change of a provision voids older signatures
+/// over it. Grantees record each access on chain (`recordAccess`), and break-glass gives
+/// a clinician bounded emergency access after M approvals, while the clinician keeps
+/// CLINICIAN_ROLE; a privacy officer or the admin may cancel or end it; every episode
+/// gets a privacy-officer review.
+contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EIP712 {
     /*//////////////////////////////////////////////////////////////
                                CONSTANTS
     //////////////////////////////////////////////////////////////*/
@@ -63,9 +68,16 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
 
     // Packed provision slot (uint256), low bits first:
     //   permit: actions uint8 [0..8) | purposes uint32 [8..40) | start uint40 [40..80) | end uint40 [80..120)
-    //   deny:   the same 120 bits shifted by 120, [120..240); bits [240..256) unused.
+    //   deny:   the same 120 bits shifted by 120, [120..240);
+    //   signature sequence uint16 [240..256): bumped by every change of the key; a signed
+    //   change must carry the current value (replay and stale-signature protection).
     uint256 private constant _HALF = 120;
     uint256 private constant _HALF_MASK = (1 << 120) - 1;
+    uint256 private constant _DENY_MASK = _HALF_MASK << 120;
+    uint256 private constant _SEQ_SHIFT = 240;
+    uint256 private constant _SEQ_MAX = 0xFFFF;
+    /// @dev Marks a direct (unsigned) change: no sequence to check.
+    uint256 private constant _DIRECT = type(uint256).max;
 
     /*//////////////////////////////////////////////////////////////
                                 STORAGE
@@ -127,7 +139,9 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     /// @notice Set the permit provision of (`patient`, `grantee`, `scope`): `grantee` may do
     /// `actions` for `purposes` between `start` and `end` (exclusive). Replaces an earlier permit.
     /// Requirements:
-    /// - caller is `patient`, its DID owner, or its valid "medchain/consent" delegate;
+    /// - the identity is not deactivated; caller is its current DID owner (the patient's
+    ///   own key until rotated) or a valid "medchain/consent" delegate;
+    /// - a delegate does not grant itself;
     /// - `actions` a non-empty subset of READ|WRITE|SHARE, `purposes` non-empty,
     ///   `start < end`, `end` in the future.
     /// Emits {ConsentGranted}; {ConsentManagedBy} when the caller is not the patient.
@@ -140,13 +154,23 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         uint40 start,
         uint40 end
     ) external {
-        _checkManager(patient, msg.sender);
-        _setProvision(patient, grantee, scope, actions, purposes, start, end, false, msg.sender);
+        bool byOwner = _checkManager(patient, msg.sender);
+        _setProvision(
+            patient,
+            grantee,
+            scope,
+            _half(actions, purposes, start, end),
+            false,
+            msg.sender,
+            byOwner,
+            _DIRECT
+        );
     }
 
     /// @notice Set the deny provision of (`patient`, `grantee`, `scope`); a matching deny
     /// overrides any permit, including one on the wildcard scope. Replaces an earlier deny.
-    /// Requirements: as {grant}.
+    /// Requirements: as {grant}; only the DID owner may replace an existing deny (a
+    /// delegate may add a deny where there is none, never weaken the patient's).
     /// Emits {ConsentDenied}.
     function deny(
         address patient,
@@ -157,36 +181,63 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         uint40 start,
         uint40 end
     ) external {
-        _checkManager(patient, msg.sender);
-        _setProvision(patient, grantee, scope, actions, purposes, start, end, true, msg.sender);
+        bool byOwner = _checkManager(patient, msg.sender);
+        _setProvision(
+            patient,
+            grantee,
+            scope,
+            _half(actions, purposes, start, end),
+            true,
+            msg.sender,
+            byOwner,
+            _DIRECT
+        );
     }
 
     /// @notice Remove the permit provision of (`patient`, `grantee`, `scope`). Stops new
     /// accesses at once; it cannot recall data the grantee already obtained.
     /// Requirements:
-    /// - caller is `patient`, its DID owner, or its valid consent delegate;
+    /// - caller is the current DID owner or a valid consent delegate (identity active);
     /// - a permit provision exists.
     /// Emits {ConsentRevoked}.
     function revoke(address patient, address grantee, bytes32 scope) external {
-        _checkManager(patient, msg.sender);
-        _removeProvision(patient, grantee, scope, false, msg.sender);
+        bool byOwner = _checkManager(patient, msg.sender);
+        _removeProvision(patient, grantee, scope, false, msg.sender, byOwner, _DIRECT);
     }
 
     /// @notice Remove the deny provision of (`patient`, `grantee`, `scope`).
-    /// Requirements: caller as {revoke}; a deny provision exists.
+    /// Requirements: caller is the current DID owner (identity active), never a delegate;
+    /// a deny provision exists.
     /// Emits {ConsentRevoked} with `deny == true`.
     function liftDeny(address patient, address grantee, bytes32 scope) external {
+        bool byOwner = _checkManager(patient, msg.sender);
+        _removeProvision(patient, grantee, scope, true, msg.sender, byOwner, _DIRECT);
+    }
+
+    /// @notice Void every signed but unsent provision or revocation of (`patient`,
+    /// `grantee`, `scope`): bumps the key's signature sequence. (Any direct change of the
+    /// key does the same; rotating the DID owner voids everything the old key signed.)
+    /// Requirements: caller as {revoke}; the sequence is not exhausted.
+    /// Emits {ConsentSignaturesInvalidated}.
+    function invalidateSignatures(address patient, address grantee, bytes32 scope) external {
         _checkManager(patient, msg.sender);
-        _removeProvision(patient, grantee, scope, true, msg.sender);
+        bytes32 key = _key(patient, grantee, scope);
+        uint256 packed = _provisions[key];
+        uint256 seq = packed >> _SEQ_SHIFT;
+        if (seq == _SEQ_MAX) revert ConsentSignaturesExhausted(patient, grantee, scope);
+        // seq < 0xFFFF, so seq + 1 fits the 16-bit field.
+        _provisions[key] = (packed & ~(_SEQ_MAX << _SEQ_SHIFT)) | ((seq + 1) << _SEQ_SHIFT);
+        emit ConsentSignaturesInvalidated(patient, grantee, scope, seq + 1);
     }
 
     /// @notice Relay a provision signed (EIP-712) by the patient or its manager.
     /// Requirements:
     /// - `block.timestamp <= p.deadline`;
-    /// - `p.nonce` is the patient's current nonce (each signature works once);
-    /// - `p.signer` is the patient, its DID owner or consent delegate, and `signature`
-    ///   verifies for it (ECDSA, or ERC-1271 for contract wallets);
-    /// - the provision is valid as in {grant}.
+    /// - `signature` verifies for `p.signer` (ECDSA, or ERC-1271 for contract wallets);
+    /// - `p.signer` is, now, the patient's DID owner or a valid consent delegate;
+    /// - `p.nonce` is the key's current {signatureNonce} (each signature works once, and
+    ///   any later change of the provision voids it);
+    /// - the provision is valid as in {grant} / {deny}.
     /// Emits {ConsentGranted} or {ConsentDenied}.
     function grantBySig(SignedProvision calldata p, bytes calldata signature) external {
         bytes32 structHash = keccak256(
@@ -205,14 +256,21 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
                 p.deadline
             )
         );
-        _verifySigned(p.patient, p.signer, p.nonce, p.deadline, structHash, signature);
+        bool byOwner = _verifySigned(p.patient, p.signer, p.deadline, structHash, signature);
         _setProvision(
-            p.patient, p.grantee, p.scope, p.actions, p.purposes, p.start, p.end, p.deny, p.signer
+            p.patient,
+            p.grantee,
+            p.scope,
+            _half(p.actions, p.purposes, p.start, p.end),
+            p.deny,
+            p.signer,
+            byOwner,
+            p.nonce
         );
     }
 
     /// @notice Relay a revocation signed (EIP-712) by the patient or its manager.
-    /// Requirements: as {grantBySig}; the provision to remove exists.
+    /// Requirements: as {grantBySig} and {revoke} / {liftDeny}; the provision exists.
     /// Emits {ConsentRevoked}.
     function revokeBySig(SignedRevocation calldata r, bytes calldata signature) external {
         bytes32 structHash = keccak256(
@@ -227,8 +285,8 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
                 r.deadline
             )
         );
-        _verifySigned(r.patient, r.signer, r.nonce, r.deadline, structHash, signature);
-        _removeProvision(r.patient, r.grantee, r.scope, r.deny, r.signer);
+        bool byOwner = _verifySigned(r.patient, r.signer, r.deadline, structHash, signature);
+        _removeProvision(r.patient, r.grantee, r.scope, r.deny, r.signer, byOwner, r.nonce);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -257,7 +315,10 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Ask for emergency access to `patient`'s record for `duration` seconds,
-    /// giving the hash of the clinical reason (the text stays off chain).
+    /// giving a salted commitment to the clinical reason: keccak256(salt32 || utf8 text)
+    /// with a fresh random 32-byte salt kept off chain beside the text (an unsalted hash of
+    /// a short text is reversible by dictionary). The contract cannot tell the difference,
+    /// so clients must salt (the medchain SDK always does).
     /// Requirements:
     /// - caller has CLINICIAN_ROLE;
     /// - `0 < duration <= MAX_BREAK_GLASS_DURATION`.
@@ -286,6 +347,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     /// `now + duration`, and the episode then awaits review.
     /// Requirements:
     /// - caller has EMERGENCY_APPROVER_ROLE and is not the requesting clinician;
+    /// - the requesting clinician still has CLINICIAN_ROLE (off-boarding stops a request);
     /// - the episode is Pending, requested less than REQUEST_TTL ago, not yet approved by caller.
     /// Emits {BreakGlassApproved}; {BreakGlassActivated} when the threshold is reached.
     function approveBreakGlass(uint256 episodeId) external onlyRole(EMERGENCY_APPROVER_ROLE) {
@@ -293,7 +355,11 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         if (e.status != EpisodeStatus.Pending) revert BreakGlassWrongStatus(episodeId, e.status);
         uint256 expiredAt = uint256(e.requestedAt) + REQUEST_TTL;
         if (block.timestamp >= expiredAt) revert BreakGlassRequestExpired(episodeId, expiredAt);
-        if (msg.sender == e.clinician) revert BreakGlassSelfApproval(episodeId, msg.sender);
+        address clinician = e.clinician;
+        if (msg.sender == clinician) revert BreakGlassSelfApproval(episodeId, msg.sender);
+        if (!hasRole(CLINICIAN_ROLE, clinician)) {
+            revert BreakGlassClinicianRevoked(episodeId, clinician);
+        }
         if (_approvedBy[episodeId][msg.sender]) {
             revert BreakGlassAlreadyApproved(episodeId, msg.sender);
         }
@@ -306,33 +372,52 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
             e.status = EpisodeStatus.Active;
             e.expiresAt = expiresAt;
             address patient = e.patient;
-            address clinician = e.clinician;
             _emergency[_pairKey(patient, clinician)] = uint256(expiresAt) | (episodeId << 40);
             _awaitingReview += 1;
             emit BreakGlassActivated(episodeId, patient, clinician, expiresAt);
         }
     }
 
-    /// @notice End one's own active emergency access before it expires.
+    /// @notice Withdraw a pending request before it activates: the clinician takes it
+    /// back, or a privacy officer / the admin stops it (e.g. on off-boarding).
     /// Requirements:
-    /// - caller is the episode's clinician; the episode is Active and not yet expired.
+    /// - caller is the episode's clinician, has PRIVACY_OFFICER_ROLE or is the default admin;
+    /// - the episode is Pending.
+    /// Emits {BreakGlassCancelled}.
+    function cancelBreakGlass(uint256 episodeId) external {
+        EpisodeData storage e = _existing(episodeId);
+        _checkCanStop(episodeId, e.clinician);
+        if (e.status != EpisodeStatus.Pending) revert BreakGlassWrongStatus(episodeId, e.status);
+        e.status = EpisodeStatus.Cancelled;
+        emit BreakGlassCancelled(episodeId, e.patient, msg.sender);
+    }
+
+    /// @notice End an active emergency access before it expires: the clinician's own
+    /// closing, or a privacy officer / the admin ending it (misuse, off-boarding). The
+    /// episode then awaits its review as usual.
+    /// Requirements:
+    /// - caller is the episode's clinician, has PRIVACY_OFFICER_ROLE or is the default admin;
+    /// - the episode is Active and not yet expired.
     /// Emits {BreakGlassClosed}.
     function closeBreakGlass(uint256 episodeId) external {
         EpisodeData storage e = _existing(episodeId);
-        if (msg.sender != e.clinician) revert BreakGlassNotRequester(episodeId, msg.sender);
+        address clinician = e.clinician;
+        _checkCanStop(episodeId, clinician);
         if (e.status != EpisodeStatus.Active || block.timestamp >= e.expiresAt) {
             revert BreakGlassWrongStatus(episodeId, e.status);
         }
         uint40 nowTs = uint40(block.timestamp);
         e.expiresAt = nowTs;
-        bytes32 pair = _pairKey(e.patient, msg.sender);
+        address patient = e.patient;
+        bytes32 pair = _pairKey(patient, clinician);
         // Only end the pair's access if it is still this episode's (a later one may run).
         if (_emergency[pair] >> 40 == episodeId) _emergency[pair] = uint256(nowTs) | (episodeId << 40);
-        emit BreakGlassClosed(episodeId, e.patient, nowTs);
+        emit BreakGlassClosed(episodeId, patient, msg.sender, nowTs);
     }
 
     /// @notice Record the privacy officer's post-event review of an episode: accepted
-    /// (justified) or flagged (for follow-up), with the hash of the review notes.
+    /// (justified) or flagged (for follow-up), with a salted commitment to the review notes
+    /// (keccak256(salt32 || utf8 notes), salt kept off chain with the notes).
     /// Requirements:
     /// - caller has PRIVACY_OFFICER_ROLE;
     /// - the episode is Active and its access has ended (expired or closed).
@@ -395,10 +480,22 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         denial = _unpack(packed >> _HALF);
     }
 
-    /// @notice True when `caller` may manage `patient`'s consent.
-    function isManager(address patient, address caller) public view returns (bool) {
-        return caller == patient || _did.identityOwner(patient) == caller
-            || _did.validDelegate(patient, CONSENT_DELEGATE, caller);
+    /// @notice True when `caller` may manage `patient`'s consent: the identity is active
+    /// and `caller` is its current DID owner or a valid consent delegate.
+    function isManager(address patient, address caller) external view returns (bool) {
+        address owner = _did.identityOwner(patient);
+        return owner != address(0)
+            && (caller == owner || _did.validDelegate(patient, CONSENT_DELEGATE, caller));
+    }
+
+    /// @notice The signature sequence of (`patient`, `grantee`, `scope`): the `nonce` the
+    /// next signed provision or revocation of that key must carry.
+    function signatureNonce(address patient, address grantee, bytes32 scope)
+        external
+        view
+        returns (uint256)
+    {
+        return _provisions[_key(patient, grantee, scope)] >> _SEQ_SHIFT;
     }
 
     /// @notice A break-glass episode.
@@ -462,54 +559,130 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
                                INTERNAL
     //////////////////////////////////////////////////////////////*/
 
-    function _checkManager(address patient, address caller) internal view {
-        // The patient's own call needs no registry lookup (keeps a grant under 50k gas).
-        if (!isManager(patient, caller)) revert ConsentUnauthorizedManager(patient, caller);
+    /// @dev Authority comes from the DID registry only: the current owner (true) or a valid
+    /// consent delegate (false); a deactivated identity (owner 0) has no manager at all.
+    /// The patient's own key is asked about like any other: once rotated away it is nobody.
+    function _checkManager(address patient, address caller) internal view returns (bool byOwner) {
+        address owner = _ownerOf(patient);
+        if (owner == address(0)) revert ConsentIdentityDeactivated(patient);
+        if (caller == owner) return true;
+        if (!_did.validDelegate(patient, CONSENT_DELEGATE, caller)) {
+            revert ConsentUnauthorizedManager(patient, caller, owner);
+        }
+        return false;
+    }
+
+    /// @dev `_did.identityOwner(patient)` without the ABI-encoder round trip (this call sits
+    /// on every grant; it keeps a direct grant under 56,000 gas).
+    function _ownerOf(address patient) private view returns (address owner) {
+        address did = address(_did);
+        // Memory-safe: only the scratch space [0x00, 0x40) is written; a failed call or
+        // short answer bubbles up as a revert, as a high-level call would.
+        assembly ("memory-safe") {
+            mstore(0x00, shl(224, 0x8733d4e8)) // identityOwner(address)
+            mstore(0x04, patient)
+            if iszero(staticcall(gas(), did, 0x00, 0x24, 0x00, 0x20)) {
+                returndatacopy(0x00, 0x00, returndatasize())
+                revert(0x00, returndatasize())
+            }
+            if lt(returndatasize(), 0x20) { revert(0x00, 0x00) }
+            owner := and(mload(0x00), 0xffffffffffffffffffffffffffffffffffffffff)
+        }
+    }
+
+    /// @dev Broken-glass access may be stopped by its clinician, a privacy officer or the admin.
+    function _checkCanStop(uint256 episodeId, address clinician) private view {
+        if (
+            msg.sender != clinician && !hasRole(PRIVACY_OFFICER_ROLE, msg.sender)
+                && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)
+        ) revert BreakGlassCannotStop(episodeId, msg.sender);
     }
 
     function _verifySigned(
         address patient,
         address signer,
-        uint256 nonce,
         uint256 deadline,
         bytes32 structHash,
         bytes calldata signature
-    ) internal {
+    ) internal view returns (bool byOwner) {
         if (block.timestamp > deadline) revert ConsentExpiredSignature(deadline, block.timestamp);
-        _useCheckedNonce(patient, nonce);
         if (!SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature)) {
             revert ConsentInvalidSignature(signer);
         }
-        _checkManager(patient, signer);
+        return _checkManager(patient, signer);
+    }
+
+    /// @dev The key's next sequence after a change: a signed change must carry the current
+    /// one (and it must not be exhausted); a direct change bumps it, saturating at the max
+    /// (after which the key can only be changed directly).
+    function _nextSeq(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint256 packed,
+        uint256 signedNonce
+    ) private pure returns (uint256) {
+        uint256 seq = packed >> _SEQ_SHIFT;
+        if (signedNonce != _DIRECT) {
+            if (seq == _SEQ_MAX) revert ConsentSignaturesExhausted(patient, grantee, scope);
+            if (signedNonce != seq) revert ConsentInvalidNonce(patient, grantee, scope, seq, signedNonce);
+        }
+        // seq < 0xFFFF here or saturated: the result fits the 16-bit field.
+        return seq == _SEQ_MAX ? seq : seq + 1;
+    }
+
+    /// @dev A validated provision half (layout above).
+    function _half(uint8 actions, uint32 purposes, uint40 start, uint40 end)
+        private
+        view
+        returns (uint256)
+    {
+        if (
+            actions == 0 || actions > _ALL_ACTIONS || purposes == 0 || start >= end
+                || end <= block.timestamp
+        ) revert ConsentInvalidProvision(actions, purposes, start, end);
+        return uint256(actions) | (uint256(purposes) << 8) | (uint256(start) << 40)
+            | (uint256(end) << 80);
     }
 
     function _setProvision(
         address patient,
         address grantee,
         bytes32 scope,
-        uint8 actions,
-        uint32 purposes,
-        uint40 start,
-        uint40 end,
+        uint256 half,
         bool isDeny,
-        address by
+        address by,
+        bool byOwner,
+        uint256 signedNonce
     ) internal {
-        if (
-            actions == 0 || actions > _ALL_ACTIONS || purposes == 0 || start >= end
-                || end <= block.timestamp
-        ) revert ConsentInvalidProvision(actions, purposes, start, end);
         bytes32 key = _key(patient, grantee, scope);
-        uint256 half = uint256(actions) | (uint256(purposes) << 8) | (uint256(start) << 40)
-            | (uint256(end) << 80);
         uint256 packed = _provisions[key];
-        if (isDeny) {
-            _provisions[key] = (packed & _HALF_MASK) | (half << _HALF);
-            emit ConsentDenied(patient, grantee, scope, actions, purposes, start, end);
-        } else {
-            _provisions[key] = (packed & ~_HALF_MASK) | half;
-            emit ConsentGranted(patient, grantee, scope, actions, purposes, start, end);
+        if (!byOwner) {
+            if (isDeny && packed & _DENY_MASK != 0) {
+                revert ConsentDenyOwnerOnly(patient, grantee, scope, by);
+            }
+            if (!isDeny && grantee == by) revert ConsentDelegateSelfGrant(patient, by);
         }
+        uint256 seq = _nextSeq(patient, grantee, scope, packed, signedNonce) << _SEQ_SHIFT;
+        if (isDeny) {
+            _provisions[key] = (packed & _HALF_MASK) | (half << _HALF) | seq;
+        } else {
+            _provisions[key] = (packed & _DENY_MASK) | half | seq;
+        }
+        _emitProvision(patient, grantee, scope, half, isDeny);
         if (by != patient) emit ConsentManagedBy(patient, by);
+    }
+
+    /// @dev Separate frame for the seven-field events (avoids stack-too-deep without via-IR).
+    function _emitProvision(address patient, address grantee, bytes32 scope, uint256 half, bool isDeny)
+        private
+    {
+        uint8 actions = uint8(half);
+        uint32 purposes = uint32(half >> 8);
+        uint40 start = uint40(half >> 40);
+        uint40 end = uint40(half >> 80);
+        if (isDeny) emit ConsentDenied(patient, grantee, scope, actions, purposes, start, end);
+        else emit ConsentGranted(patient, grantee, scope, actions, purposes, start, end);
     }
 
     function _removeProvision(
@@ -517,20 +690,28 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         address grantee,
         bytes32 scope,
         bool isDeny,
-        address by
+        address by,
+        bool byOwner,
+        uint256 signedNonce
     ) internal {
         bytes32 key = _key(patient, grantee, scope);
         uint256 packed = _provisions[key];
-        uint256 keepMask = isDeny ? _HALF_MASK : ~_HALF_MASK;
-        if (packed & ~keepMask == 0) revert ConsentNotFound(patient, grantee, scope, isDeny);
-        _provisions[key] = packed & keepMask;
+        uint256 dropMask = isDeny ? _DENY_MASK : _HALF_MASK;
+        if (packed & dropMask == 0) revert ConsentNotFound(patient, grantee, scope, isDeny);
+        if (isDeny && !byOwner) revert ConsentDenyOwnerOnly(patient, grantee, scope, by);
+        uint256 seq = _nextSeq(patient, grantee, scope, packed, signedNonce) << _SEQ_SHIFT;
+        // Keeps the other half; the old sequence is replaced by `seq`.
+        _provisions[key] = (packed & (isDeny ? _HALF_MASK : _DENY_MASK)) | seq;
         emit ConsentRevoked(patient, grantee, scope, isDeny);
         if (by != patient) emit ConsentManagedBy(patient, by);
     }
 
-    /// @dev The access rule: an active ETREAT break-glass grants read/write on every scope;
-    /// otherwise a matching deny (exact or wildcard scope) refuses, and a matching permit
-    /// (exact or wildcard scope) allows.
+    /// @dev The access rule: an active ETREAT break-glass of a clinician who still holds
+    /// CLINICIAN_ROLE grants read/write on every scope; otherwise a matching deny (exact or
+    /// wildcard scope) refuses, and a matching permit (exact or wildcard scope) allows -
+    /// while the patient's identity is active (a deactivated identity's permits are dead,
+    /// as nobody could revoke them any more). The DID registry is asked last, only when
+    /// the answer would be yes.
     function _access(address patient, address grantee, bytes32 scope, uint8 action, uint8 purpose)
         internal
         view
@@ -540,18 +721,20 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         uint256 purposeBit = uint256(1) << purpose;
         if (purpose == ETREAT && action & ~(READ | WRITE) == 0) {
             uint256 emergency = _emergency[_pairKey(patient, grantee)];
-            if (block.timestamp < uint40(emergency)) return (true, emergency >> 40);
+            if (block.timestamp < uint40(emergency) && hasRole(CLINICIAN_ROLE, grantee)) {
+                return (true, emergency >> 40);
+            }
         }
         uint256 exact = _provisions[_key(patient, grantee, scope)];
         uint256 wild = scope == ANY_SCOPE ? 0 : _provisions[_key(patient, grantee, ANY_SCOPE)];
         if (
             _denies(exact >> _HALF, action, purposeBit) || _denies(wild >> _HALF, action, purposeBit)
         ) return (false, 0);
-        return (
-            _permits(exact & _HALF_MASK, action, purposeBit)
-                || _permits(wild & _HALF_MASK, action, purposeBit),
-            0
-        );
+        if (
+            !_permits(exact & _HALF_MASK, action, purposeBit)
+                && !_permits(wild & _HALF_MASK, action, purposeBit)
+        ) return (false, 0);
+        return (_ownerOf(patient) != address(0), 0);
     }
 
     function _permits(uint256 half, uint8 action, uint256 purposeBit) private view returns (bool) {

@@ -4,38 +4,73 @@ pragma solidity ^0.8.24;
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
+import {IPatientWallet} from "../interfaces/IPatientWallet.sol";
+
 /// @title PatientWallet
 /// @notice A one-key ERC-1271 contract account: a patient whose identity is a contract
 /// (e.g. a custodial or recoverable wallet) signs consent through its key holder. The
-/// consent registry verifies such signatures with `isValidSignature`; the key can be
-/// rotated by the current key holder without changing the patient's address.
-contract PatientWallet is IERC1271 {
-    /// @notice Only the current key holder may rotate the key.
-    error PatientWalletUnauthorized(address caller, address keyHolder);
-
-    /// @notice The signing key changed.
-    event KeyRotated(address indexed previousKey, address indexed newKey);
-
+/// consent registry verifies such signatures with `isValidSignature`. The key rotates in
+/// two steps (propose by the current key, accept by the new one, as OZ Ownable2Step), so
+/// a rotation can never hand the wallet to the zero address or a key nobody holds.
+contract PatientWallet is IERC1271, IPatientWallet {
+    /// @dev Slot 0: the signing key; slot 1: the proposed key (zero when none).
     address private _key;
+    address private _pendingKey;
 
-    constructor(address key) {
-        _key = key;
-        emit KeyRotated(address(0), key);
+    /// @param initialKey The first signing key (non-zero).
+    constructor(address initialKey) {
+        if (initialKey == address(0)) revert PatientWalletInvalidKey(initialKey);
+        _key = initialKey;
+        emit KeyRotated(address(0), initialKey);
     }
 
-    /// @notice Replace the signing key.
-    /// Requirements: caller is the current key holder.
-    /// Emits {KeyRotated}.
+    /// @notice Propose `newKey` as the signing key; it takes over when it calls {acceptKey}.
+    /// A later proposal replaces an earlier one.
+    /// Requirements: caller is the current key holder; `newKey` is neither zero nor the
+    /// current key.
+    /// Emits {KeyRotationStarted}.
     function rotateKey(address newKey) external {
         address current = _key;
         if (msg.sender != current) revert PatientWalletUnauthorized(msg.sender, current);
-        _key = newKey;
-        emit KeyRotated(current, newKey);
+        if (newKey == address(0) || newKey == current) revert PatientWalletInvalidKey(newKey);
+        _pendingKey = newKey;
+        emit KeyRotationStarted(current, newKey);
+    }
+
+    /// @notice Withdraw the pending proposal.
+    /// Requirements: caller is the current key holder; a key is pending.
+    /// Emits {KeyRotationCancelled}.
+    function cancelRotation() external {
+        address current = _key;
+        if (msg.sender != current) revert PatientWalletUnauthorized(msg.sender, current);
+        address pending = _pendingKey;
+        if (pending == address(0)) revert PatientWalletNotPendingKey(msg.sender, pending);
+        delete _pendingKey;
+        emit KeyRotationCancelled(pending);
+    }
+
+    /// @notice Take over as signing key (the second step of {rotateKey}).
+    /// Requirements: caller is the pending key.
+    /// Emits {KeyRotated}.
+    function acceptKey() external {
+        address pending = _pendingKey;
+        if (msg.sender != pending || pending == address(0)) {
+            revert PatientWalletNotPendingKey(msg.sender, pending);
+        }
+        address previous = _key;
+        _key = pending;
+        delete _pendingKey;
+        emit KeyRotated(previous, pending);
     }
 
     /// @notice The current signing key.
     function key() external view returns (address) {
         return _key;
+    }
+
+    /// @notice The proposed key awaiting acceptance (zero when none).
+    function pendingKey() external view returns (address) {
+        return _pendingKey;
     }
 
     /// @notice ERC-1271: valid when `signature` is the key holder's ECDSA signature of `hash`.

@@ -20,7 +20,9 @@ import {IDIDRegistry} from "../interfaces/IDIDRegistry.sol";
 ///    already report it deactivated. Here `identityOwner` returns 0 and every change
 ///    reverts with {IdentityDeactivated}.
 ///  - One nonce per owner serves both signing schemes: `nonce(owner)` (ERC-1056 name)
-///    and `nonces(owner)` (EIP-712 name) return the same counter.
+///    and `nonces(owner)` (EIP-712 name) return the same counter; {invalidateNonce}
+///    burns it to cancel signed but unsent changes.
+///  - A deactivated identity has no valid delegates: `validDelegate` answers false.
 contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     // ==================================================================================
     // CONSTANTS
@@ -125,12 +127,15 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     }
 
     /// @notice Whether `delegate` is an unexpired delegate of `identity` for `delegateType`.
+    /// False for every delegate of a deactivated identity: deactivation ends all authority
+    /// (the canonical registry keeps answering true until each delegate expires).
     function validDelegate(address identity, bytes32 delegateType, address delegate)
         external
         view
         returns (bool)
     {
-        return _delegates[identity][_typeKey(delegateType)][delegate] > block.timestamp;
+        return !_identities[identity].deactivated
+            && _delegates[identity][_typeKey(delegateType)][delegate] > block.timestamp;
     }
 
     // ==================================================================================
@@ -449,6 +454,17 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _checkTyped(identity, rec, structHash, auth);
         _revokeAttribute(identity, rec, name, value);
         _identities[identity].changed = rec.changed;
+    }
+
+    /// @notice Cancel every signed but unsent change of the caller: consumes the caller's
+    /// next nonce (shared by the legacy and EIP-712 schemes), so signatures made with it
+    /// no longer verify. Signatures are bound to the signer's nonce, not to the identity's
+    /// ownership history: moving an identity away and back does not void them, this does.
+    /// Requirements: none (any account may burn its own nonce).
+    /// Emits {NonceInvalidated}.
+    function invalidateNonce() external {
+        uint256 used = _useNonce(msg.sender);
+        emit NonceInvalidated(msg.sender, used);
     }
 
     // ==================================================================================

@@ -7,7 +7,8 @@ import {IRecordWriteAuthorizer} from "./IRecordWriteAuthorizer.sol";
 /// @notice The two ERC-1056 (did:ethr) registry functions the consent registry relies on:
 /// who owns a patient's identity and whether an address is a valid delegate of a type.
 interface IConsentDIDRegistry {
-    /// @notice The current owner of `identity` (the identity itself until it is changed).
+    /// @notice The current owner of `identity` (the identity itself until it is changed;
+    /// zero once deactivated - the consent registry then treats the identity as dead).
     function identityOwner(address identity) external view returns (address);
 
     /// @notice True when `delegate` is an unexpired delegate of `delegateType` for `identity`.
@@ -35,8 +36,9 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
         uint40 end;
     }
 
-    /// @notice EIP-712 message by which a patient (or its DID owner / consent delegate)
-    /// sets a permit (`deny == false`) or deny provision; anyone may relay it.
+    /// @notice EIP-712 message by which a patient's DID owner (or consent delegate) sets a
+    /// permit (`deny == false`) or deny provision; anyone may relay it. `nonce` is the
+    /// key's `signatureNonce(patient, grantee, scope)` when signing.
     struct SignedProvision {
         address patient;
         address grantee;
@@ -68,7 +70,8 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
         Pending,
         Active,
         Accepted,
-        Flagged
+        Flagged,
+        Cancelled
     }
 
     /// @notice A break-glass episode as returned by `episode(id)`.
@@ -88,8 +91,29 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
                                  ERRORS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice `caller` is neither `patient`, its DID owner nor its consent delegate.
-    error ConsentUnauthorizedManager(address patient, address caller);
+    /// @notice `caller` is neither the current DID owner `owner` of `patient` nor a valid
+    /// consent delegate (a key the identity was rotated away from is nobody).
+    error ConsentUnauthorizedManager(address patient, address caller, address owner);
+
+    /// @notice `patient`'s DID was deactivated: nobody manages its consent any more and its
+    /// permits grant nothing.
+    error ConsentIdentityDeactivated(address patient);
+
+    /// @notice Only the patient's DID owner may lift or replace an existing deny; `caller`
+    /// is a consent delegate.
+    error ConsentDenyOwnerOnly(address patient, address grantee, bytes32 scope, address caller);
+
+    /// @notice A consent delegate may not grant itself access to the patient's record.
+    error ConsentDelegateSelfGrant(address patient, address delegate);
+
+    /// @notice The signed change carries `given`; the key's signature sequence is `expected`
+    /// (the signature was already used, or the provision changed since it was signed).
+    error ConsentInvalidNonce(
+        address patient, address grantee, bytes32 scope, uint256 expected, uint256 given
+    );
+
+    /// @notice The key's 16-bit signature sequence is used up: change it directly.
+    error ConsentSignaturesExhausted(address patient, address grantee, bytes32 scope);
 
     /// @notice The provision is malformed: actions must be a non-empty subset of
     /// read|write|share, purposes non-empty, `start < end` and `end` in the future.
@@ -127,8 +151,13 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
     /// @notice The requesting clinician cannot approve their own request.
     error BreakGlassSelfApproval(uint256 episodeId, address approver);
 
-    /// @notice Only the requesting clinician may close the episode early.
-    error BreakGlassNotRequester(uint256 episodeId, address caller);
+    /// @notice Only the requesting clinician, a privacy officer (PRIVACY_OFFICER_ROLE) or the
+    /// default admin may cancel or close an episode; `caller` is none of them.
+    error BreakGlassCannotStop(uint256 episodeId, address caller);
+
+    /// @notice The requesting `clinician` no longer holds CLINICIAN_ROLE (off-boarded): the
+    /// request cannot be approved.
+    error BreakGlassClinicianRevoked(uint256 episodeId, address clinician);
 
     /// @notice The episode is still active until `expiresAt`; review comes after.
     error BreakGlassStillActive(uint256 episodeId, uint40 expiresAt);
@@ -169,8 +198,14 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
 
     /// @notice The preceding consent change of `patient` was made (or signed) by `manager`,
     /// its DID owner or consent delegate, not by the patient's own key. Emitted only then,
-    /// so the patient's own grants stay within 50,000 gas.
+    /// so the patient's own grants stay cheap.
     event ConsentManagedBy(address indexed patient, address indexed manager);
+
+    /// @notice Every signed but unsent change of (`patient`, `grantee`, `scope`) was voided;
+    /// the next signature must carry `nonce`.
+    event ConsentSignaturesInvalidated(
+        address indexed patient, address indexed grantee, bytes32 indexed scope, uint256 nonce
+    );
 
     /// @notice A grantee recorded an access it was permitted to make.
     event AccessRecorded(
@@ -183,7 +218,8 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
         uint256 episodeId
     );
 
-    /// @notice A clinician asked for emergency access to a patient's record.
+    /// @notice A clinician asked for emergency access to a patient's record; `reasonHash` is
+    /// a salted commitment to the reason (keccak256(salt32 || text)).
     event BreakGlassRequested(
         uint256 indexed episodeId,
         address indexed patient,
@@ -201,8 +237,15 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
         uint256 indexed episodeId, address indexed patient, address indexed clinician, uint40 expiresAt
     );
 
-    /// @notice The clinician ended the emergency access before it expired.
-    event BreakGlassClosed(uint256 indexed episodeId, address indexed patient, uint40 closedAt);
+    /// @notice A pending episode was withdrawn by its clinician or stopped by `by` (privacy
+    /// officer or admin) before activation.
+    event BreakGlassCancelled(uint256 indexed episodeId, address indexed patient, address by);
+
+    /// @notice The emergency access ended before it expired, closed by `by` (the clinician,
+    /// a privacy officer or the admin).
+    event BreakGlassClosed(
+        uint256 indexed episodeId, address indexed patient, address by, uint40 closedAt
+    );
 
     /// @notice A privacy officer recorded the post-event review of an episode.
     event BreakGlassReviewed(

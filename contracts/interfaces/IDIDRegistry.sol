@@ -91,6 +91,14 @@ interface IDIDRegistry {
     );
 
     // ----------------------------------------------------------------------------------
+    // EVENTS (extensions; ERC-1056 resolvers ignore them)
+    // ----------------------------------------------------------------------------------
+
+    /// @notice `owner` burned its signature nonce `nonce`: every signed change carrying it
+    /// (legacy or EIP-712) can no longer be relayed.
+    event NonceInvalidated(address indexed owner, uint256 nonce);
+
+    // ----------------------------------------------------------------------------------
     // ERC-1056 FUNCTIONS
     // ----------------------------------------------------------------------------------
 
@@ -156,6 +164,7 @@ interface IDIDRegistry {
     // ----------------------------------------------------------------------------------
 
     function nonces(address owner) external view returns (uint256);
+    function invalidateNonce() external;
     function changeOwnerTyped(address identity, address newOwner, SignedAuth calldata auth) external;
     function addDelegateTyped(
         address identity,

@@ -70,11 +70,21 @@ def _time(value: str | None, default: int) -> int:
 
 
 def _patient(patient: str | None, account: Any) -> str:
-    from medchain.consent.model import address_of
+    """The patient's address; a did:ethr must name the connected chain."""
+    from medchain.consent.client import _addr
 
     if patient is None:
         return str(require_account(account).address)
-    return address_of(patient, "patient")
+    return _addr(patient)
+
+
+def _notes_option(fn: Any) -> Any:
+    return click.option(
+        "--notes-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Where the text is kept with its salt (default $MEDCHAIN_NOTES or .medchain/notes).",
+    )(fn)
 
 
 def _provision_options(fn: Any) -> Any:
@@ -124,11 +134,13 @@ def grant_cmd(
     """Permit (or --deny) GRANTEE to do ACTIONS on SCOPE for PURPOSE until a time."""
     from medchain.consent.model import OPEN_END
 
+    from medchain.consent.client import _addr
+
     sender = require_account(account)
     client = _client(registry_address, sender)
     receipt = client.grant(
         _patient(patient, sender),
-        grantee,
+        _addr(grantee),
         scope,
         actions,
         purposes,
@@ -179,7 +191,13 @@ def list_cmd(
     registry_address: str | None,
     as_json: bool,
 ) -> None:
-    """A patient's current provisions (or their FHIR R4 Consent export)."""
+    """A patient's stored provisions with their status ("active", "expired" or
+    "not-yet-started") at the wall clock; `status_at_last_block` is the chain's view, which
+    lags on an idle chain (or their FHIR R4 Consent export)."""
+    import time
+
+    from ape import chain
+
     from medchain.consent import export_consent
 
     client = _client(registry_address)
@@ -188,7 +206,18 @@ def list_cmd(
     if as_fhir:
         click.echo(json.dumps(export_consent(grants, patient=who), indent=2))
         return
-    emit([g.to_json() for g in grants], as_json)
+    now, block_time = int(time.time()), int(chain.blocks.head.timestamp)
+    emit(
+        [
+            {
+                **g.to_json(),
+                "status": g.status_at(now),
+                "status_at_last_block": g.status_at(block_time),
+            }
+            for g in grants
+        ],
+        as_json,
+    )
 
 
 @connected_command(consent, "import")
@@ -229,10 +258,33 @@ def check_cmd(
     registry_address: str | None,
     as_json: bool,
 ) -> None:
-    """Whether GRANTEE may now do ACTION on SCOPE of PATIENT for PURPOSE."""
+    """Whether GRANTEE may now do ACTION on SCOPE of PATIENT for PURPOSE. `allowed` holds
+    only if it holds both at the last block's time (the chain's answer) and at the wall
+    clock (an idle chain's last block can be hours old: a grant that ended since is over).
+    Both answers and both times are printed."""
     client = _client(registry_address)
-    allowed = client.check(patient, grantee, scope, action, purpose)
-    emit({"allowed": allowed}, as_json)
+    emit(client.check_now(patient, grantee, scope, action, purpose), as_json)
+
+
+@connected_command(consent, "invalidate")
+@click.option("--patient", default=None)
+@click.option("--grantee", required=True)
+@click.option("--scope", required=True)
+@_registry_option
+@json_option
+def invalidate_cmd(
+    account: Any,
+    patient: str | None,
+    grantee: str,
+    scope: str,
+    registry_address: str | None,
+    as_json: bool,
+) -> None:
+    """Void every signed but not yet relayed grant or revocation for GRANTEE and SCOPE."""
+    sender = require_account(account)
+    client = _client(registry_address, sender)
+    receipt = client.invalidate_signatures(_patient(patient, sender), grantee, scope)
+    emit(_receipt(receipt), as_json)
 
 
 @connected_command(consent, "sign")
@@ -333,8 +385,13 @@ def audit_cmd(
 # ---------------------------------------------------------------------- break-glass
 @connected_command(breakglass, "request")
 @click.option("--patient", required=True)
-@click.option("--reason", required=True, help="Clinical reason (only its hash goes on chain).")
+@click.option(
+    "--reason",
+    required=True,
+    help="Clinical reason: only a salted commitment goes on chain; text + salt stay in --notes-dir.",
+)
 @click.option("--duration", default="4h", show_default=True, help="e.g. 30m, 4h (max 24h).")
+@_notes_option
 @_registry_option
 @json_option
 def request_cmd(
@@ -342,14 +399,19 @@ def request_cmd(
     patient: str,
     reason: str,
     duration: str,
+    notes_dir: Path | None,
     registry_address: str | None,
     as_json: bool,
 ) -> None:
     """Ask for emergency access to PATIENT's record (needs CLINICIAN_ROLE)."""
+    from medchain.consent import NoteStore
+
     seconds = _duration(duration)
     client = _client(registry_address, require_account(account))
-    episode = client.request_break_glass(patient, reason, seconds)
-    emit({"episode": episode, "duration": seconds}, as_json)
+    notes = NoteStore(notes_dir)
+    episode = client.request_break_glass(_patient(patient, None), reason, seconds, notes=notes)
+    note = notes.path(client.note_name("reason", episode))
+    emit({"episode": episode, "duration": seconds, "reason_note": str(note)}, as_json)
 
 
 def _duration(text: str) -> int:
@@ -373,12 +435,25 @@ def approve_cmd(account: Any, episode: int, registry_address: str | None, as_jso
     emit(client.episode(episode), as_json)
 
 
+@connected_command(breakglass, "cancel")
+@click.argument("episode", type=int)
+@_registry_option
+@json_option
+def cancel_cmd(account: Any, episode: int, registry_address: str | None, as_json: bool) -> None:
+    """Withdraw a pending request (its clinician, a privacy officer or the admin)."""
+    client = _client(registry_address, require_account(account))
+    client.episode(episode)  # a clear line for an unknown id
+    client.cancel_break_glass(episode)
+    emit(client.episode(episode), as_json)
+
+
 @connected_command(breakglass, "close")
 @click.argument("episode", type=int)
 @_registry_option
 @json_option
 def close_cmd(account: Any, episode: int, registry_address: str | None, as_json: bool) -> None:
-    """End one's own emergency access early."""
+    """End an active emergency access early: the clinician's own, or any (privacy officer,
+    admin: misuse, off-boarding). The episode still awaits its review."""
     client = _client(registry_address, require_account(account))
     client.close_break_glass(episode)
     emit(client.episode(episode), as_json)
@@ -387,7 +462,12 @@ def close_cmd(account: Any, episode: int, registry_address: str | None, as_json:
 @connected_command(breakglass, "review")
 @click.argument("episode", type=int)
 @click.option("--accept/--flag", "accepted", required=True, help="Justified, or flagged.")
-@click.option("--notes", required=True, help="Review notes (only their hash goes on chain).")
+@click.option(
+    "--notes",
+    required=True,
+    help="Review notes: only a salted commitment goes on chain; text + salt stay in --notes-dir.",
+)
+@_notes_option
 @_registry_option
 @json_option
 def review_cmd(
@@ -395,13 +475,18 @@ def review_cmd(
     episode: int,
     accepted: bool,
     notes: str,
+    notes_dir: Path | None,
     registry_address: str | None,
     as_json: bool,
 ) -> None:
     """Record the post-event review (needs PRIVACY_OFFICER_ROLE)."""
+    from medchain.consent import NoteStore
+
     client = _client(registry_address, require_account(account))
-    client.review_break_glass(episode, accepted, notes)
-    emit(client.episode(episode), as_json)
+    store = NoteStore(notes_dir)
+    client.review_break_glass(episode, accepted, notes, notes=store)
+    note = store.path(client.note_name("review", episode))
+    emit({**client.episode(episode), "review_note": str(note)}, as_json)
 
 
 @connected_command(breakglass, "status")

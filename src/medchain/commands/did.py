@@ -88,7 +88,9 @@ def _submit(
     from medchain.identity import format_did
 
     require_account(account)
+    ops = op if isinstance(op, list) else [op]
     if opts["sign_only"]:
+        op = ops if len(ops) > 1 else ops[0]
         request = client.sign(
             account, op, identity, signer_address=opts["signer_address"], ttl=opts["ttl"]
         )
@@ -98,6 +100,15 @@ def _submit(
             return {"signed_request": str(opts["out_path"]), "type": request.primary_type}
         click.echo(text)
         return {}
+    if len(ops) > 1:
+        receipt = client.batch(identity, ops, sender=account)
+        return {
+            "did": format_did(identity, client.chain_id),
+            "transaction": str(receipt.txn_hash),
+            "block": int(receipt.block_number),
+            "gas_used": int(receipt.gas_used),
+        }
+    op = ops[0]
     receipt = client.transact(
         ("changeOwner", "addDelegate", "revokeDelegate", "setAttribute", "revokeAttribute")[
             op.kind
@@ -152,6 +163,19 @@ def _emit_result(result: dict[str, Any], as_json: bool) -> None:
     default=None,
     help="Key store directory (default $MEDCHAIN_HOME/keys).",
 )
+@click.option(
+    "--rotate",
+    "mode",
+    flag_value="rotate",
+    default=None,
+    help="The DID already publishes keys: revoke them and publish the new one (one batch).",
+)
+@click.option(
+    "--add",
+    "mode",
+    flag_value="add",
+    help="The DID already publishes keys: publish the new one beside them.",
+)
 @json_option
 def create(
     account: Any,
@@ -159,21 +183,32 @@ def create(
     validity: int,
     passphrase: str | None,
     keys_dir: Path | None,
+    mode: str | None,
     as_json: bool,
     **opts: Any,
 ) -> None:
     """Create the DID of --account: generate an X25519 encryption key, keep the private key
-    locally, publish the public key as did/pub/X25519/enc/base64."""
-    from medchain.identity import format_did
-    from medchain.keystore import KeyStore, publish_key_operation
+    locally, publish the public key as did/pub/X25519/enc/base64. If the DID already
+    publishes a key this refuses, unless --rotate (revoke the published keys, publish the
+    new one: senders stop sealing to the old keys) or --add (publish one more)."""
+    from medchain.identity import DIDKeyExists, DIDResolver, Operation, format_did, to_did
+    from medchain.keystore import X25519_ENC_ATTRIBUTE, KeyStore, publish_key_operation
 
     client = _client(registry_address, account)
     identity = str(require_account(account).address)
     did_text = format_did(identity, client.chain_id)
+    resolver = DIDResolver.connected(client)
+    published = resolver.resolve(to_did(did_text, client.chain_id)).key_agreement
+    if published and mode is None:
+        raise DIDKeyExists(
+            f"{did_text} already publishes {len(published)} encryption key(s): "
+            "pass --rotate to replace them or --add to publish another"
+        )
     _, stored = KeyStore(keys_dir).generate(did_text, passphrase)
-    result = _submit(
-        client, account, identity, publish_key_operation(stored.public_key, validity), opts
-    )
+    ops = [publish_key_operation(stored.public_key, validity)]
+    if mode == "rotate":
+        ops = [Operation.revoke_attribute(X25519_ENC_ATTRIBUTE, raw) for _, raw in published] + ops
+    result = _submit(client, account, identity, ops, opts)
     result.update(
         {
             "did": did_text,
@@ -455,16 +490,40 @@ def change_owner(
     as_json: bool,
     **opts: Any,
 ) -> None:
-    """Transfer control of a DID to NEW_OWNER (0x0 with --deactivate: deactivate for good)."""
-    from medchain.identity import Operation
+    """Transfer control of a DID to NEW_OWNER (an address or did:ethr), or deactivate it
+    for good with NEW_OWNER 0x0 (any spelling of the zero address) and --deactivate."""
+    from medchain.identity import Operation, to_did
 
-    is_zero = new_owner.startswith("0x") and set(new_owner[2:]) <= {"0"}
+    is_zero = new_owner.startswith("0x") and len(new_owner) > 2 and set(new_owner[2:]) <= {"0"}
     if is_zero and not deactivate:
         raise InvalidInput("the zero address deactivates the DID permanently: add --deactivate")
+    if deactivate and not is_zero:
+        raise InvalidInput("--deactivate goes with NEW_OWNER 0x0 (it hands the DID to nobody)")
     client = _client(registry_address, account)
     identity = _identity(client, did_text, account)
-    _emit_result(
-        _submit(client, account, identity, Operation.change_owner(new_owner), opts), as_json
+    target = "0x" + "00" * 20 if is_zero else to_did(new_owner, client.chain_id).address
+    if not is_zero and to_did(new_owner, client.chain_id).chain_id != client.chain_id:
+        raise InvalidInput(f"NEW_OWNER {new_owner} is a DID of another chain")
+    _emit_result(_submit(client, account, identity, Operation.change_owner(target), opts), as_json)
+
+
+@connected_command(did, "invalidate-signatures")
+@_registry_option
+@json_option
+def invalidate_signatures(account: Any, registry_address: str | None, as_json: bool) -> None:
+    """Cancel every signed but unsent request of --account (burns its next nonce)."""
+    sender = require_account(account)
+    client = _client(registry_address, sender)
+    before = client.nonce(sender)
+    receipt = client.invalidate_nonce(sender=sender)
+    emit(
+        {
+            "owner": str(sender.address),
+            "invalidated_nonce": before,
+            "next_nonce": client.nonce(sender),
+            "transaction": str(receipt.txn_hash),
+        },
+        as_json,
     )
 
 

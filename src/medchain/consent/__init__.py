@@ -11,7 +11,10 @@ from medchain.consent.client import (
     Check,
     ConsentClient,
     SignedMessage,
+    UnknownEpisode,
+    WrongChainDID,
     audit_csv,
+    role_name,
 )
 from medchain.consent.codes import (
     ACTIONS,
@@ -30,6 +33,7 @@ from medchain.consent.codes import (
 )
 from medchain.consent.fhir import UnsupportedConsent, export_consent, import_consent
 from medchain.consent.model import OPEN_END, Grant
+from medchain.consent.notes import Commitment, NoteStore
 
 __all__ = [
     "ACTIONS",
@@ -43,16 +47,21 @@ __all__ = [
     "WRITE",
     "AuditEvent",
     "Check",
+    "Commitment",
     "ConsentClient",
     "Grant",
+    "NoteStore",
     "SignedMessage",
+    "UnknownEpisode",
     "UnsupportedConsent",
+    "WrongChainDID",
     "actions_mask",
     "audit_csv",
     "export_consent",
     "import_consent",
     "purpose_index",
     "purposes_mask",
+    "role_name",
     "scope_id",
     "scope_label",
 ]

@@ -26,11 +26,43 @@ from medchain.consent.codes import (
     scope_label,
 )
 from medchain.consent.model import OPEN_END, Grant, address_of
-from medchain.errors import IntegrityError, InvalidInput, TransactionFailed
+from medchain.consent.notes import Commitment, NoteStore, note_name
+from medchain.errors import (
+    ContractRevert,
+    IntegrityError,
+    InvalidInput,
+    MedchainError,
+    TransactionFailed,
+)
 from medchain.signing import EIP712_DOMAIN, sign_message
 
 EIP712_NAME, EIP712_VERSION = "MedchainConsent", "1"
-STATUS = ("none", "pending", "active", "accepted", "flagged")
+STATUS = ("none", "pending", "active", "accepted", "flagged", "cancelled")
+# Role constants of ConsentRegistry, so refusals name the role instead of its hash.
+ROLES = (
+    "CLINICIAN_ROLE",
+    "EMERGENCY_APPROVER_ROLE",
+    "PRIVACY_OFFICER_ROLE",
+    "DEFAULT_ADMIN_ROLE",
+)
+
+
+class WrongChainDID(InvalidInput):
+    """A did:ethr names an identity on another chain than the connected one."""
+
+
+class UnknownEpisode(InvalidInput, LookupError):
+    """No break-glass episode has this id."""
+
+
+def role_name(role_id: bytes) -> str:
+    """CLINICIAN_ROLE etc. for a role id (keccak256 of the name; DEFAULT_ADMIN_ROLE is 0)."""
+    raw = bytes(role_id)
+    for name in ROLES:
+        if raw == (b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak(text=name)):
+            return name
+    return "0x" + raw.hex()
+
 
 _PROVISION_FIELDS = [
     ("patient", "address"),
@@ -67,6 +99,7 @@ PATIENT_TOPIC1 = (
 PATIENT_TOPIC2 = (
     "BreakGlassRequested",
     "BreakGlassActivated",
+    "BreakGlassCancelled",
     "BreakGlassClosed",
     "BreakGlassReviewed",
 )
@@ -76,7 +109,28 @@ RPC_BATCH = 500  # eth_call requests per JSON-RPC batch
 
 
 def _addr(value: Any) -> str:
-    return address_of(str(getattr(value, "address", value)))
+    """Checksum address of an account, address or did:ethr. A DID must name the connected
+    chain (did:ethr:0x539:0x... on chain 1337; no network part means mainnet, chain 1):
+    another chain's DID is refused instead of being silently mapped to its address."""
+    text = str(getattr(value, "address", value)).strip()
+    if text.startswith("did:"):
+        return did_address_on_connected_chain(text)
+    return address_of(text)
+
+
+def did_address_on_connected_chain(text: str) -> str:
+    from ape import chain
+
+    from medchain.identity.did import parse_did
+
+    did = parse_did(text)
+    connected = int(chain.chain_id)
+    if did.chain_id != connected:
+        raise WrongChainDID(
+            f"{text} names an identity on chain {did.chain_id}, but the connected chain is "
+            f"{connected}: use did:ethr:{hex(connected)}:{did.address} or the bare address"
+        )
+    return did.address
 
 
 def _b32(value: Any) -> bytes:
@@ -173,6 +227,19 @@ class ConsentClient(ContractClient):
 
     contract_name = "ConsentRegistry"
 
+    def transact(self, method: str, *args: Any, sender: Any | None = None, **tx: Any) -> Any:
+        """As `ContractClient.transact`; an AccessControl refusal names the missing role."""
+        try:
+            return super().transact(method, *args, sender=sender, **tx)
+        except ContractRevert as err:
+            raise _named_roles(err) from err
+
+    def call(self, method: str, *args: Any, **kw: Any) -> Any:
+        try:
+            return super().call(method, *args, **kw)
+        except ContractRevert as err:
+            raise _named_roles(err) from err
+
     # ------------------------------------------------------------------ consent
 
     def grant(
@@ -254,7 +321,9 @@ class ConsentClient(ContractClient):
     def check(
         self, patient: Any, grantee: Any, scope: str | bytes, action: Any, purpose: Any
     ) -> bool:
-        """Whether `grantee` may now do `action` on `scope` of `patient` for `purpose`."""
+        """Whether `grantee` may do `action` on `scope` of `patient` for `purpose`, as the
+        chain answers at its LAST BLOCK's time. On an idle chain that time lags the wall
+        clock: use `check_now` to also apply the wall clock."""
         return bool(
             self.call(
                 "hasAccess",
@@ -265,6 +334,60 @@ class ConsentClient(ContractClient):
                 purpose_index(purpose),
             )
         )
+
+    def check_now(
+        self,
+        patient: Any,
+        grantee: Any,
+        scope: str | bytes,
+        action: Any,
+        purpose: Any,
+        *,
+        wall_clock: int | None = None,
+    ) -> dict[str, Any]:
+        """The access answer at the last block's time AND at the wall clock: `allowed` is
+        true only when both are (a provision or emergency access that ended since the last
+        block is over, whatever an idle chain still says). Also returns both times."""
+        import time
+
+        from ape import chain
+
+        now = int(time.time()) if wall_clock is None else int(wall_clock)
+        block_time = int(chain.blocks.head.timestamp)
+        on_chain = self.check(patient, grantee, scope, action, purpose)
+        at_wall = on_chain and self._still_allowed_at(
+            patient, grantee, scope, actions_mask(action), purpose_index(purpose), now
+        )
+        return {
+            "allowed": bool(on_chain and at_wall),
+            "at_last_block": bool(on_chain),
+            "at_wall_clock": bool(at_wall),
+            "last_block_time": block_time,
+            "wall_clock": now,
+        }
+
+    def _still_allowed_at(
+        self, patient: Any, grantee: Any, scope: str | bytes, action: int, purpose: int, t: int
+    ) -> bool:
+        """The contract's rule evaluated off chain at time `t` (on the current state)."""
+        who, whom, sid = _addr(patient), _addr(grantee), _b32(scope)
+        if purpose == ETREAT and action & ~3 == 0:
+            expires, _ = self.call("emergencyAccess", who, whom)
+            if t < int(expires):
+                return True
+        halves = [self.call("provisionOf", who, whom, sid)]
+        if sid != scope_id("*"):
+            halves.append(self.call("provisionOf", who, whom, scope_id("*")))
+        bit = 1 << purpose
+
+        def matches(stored: Any, every: bool) -> bool:
+            acts, purps, start, end = (int(x) for x in stored)
+            hit = (acts & action == action) if every else (acts & action != 0)
+            return hit and purps & bit != 0 and start <= t < end
+
+        if any(matches(denial, False) for _, denial in halves):
+            return False
+        return any(matches(permit, True) for permit, _ in halves)
 
     def check_many(self, checks: Sequence[Check], *, batch: bool = True) -> list[bool]:
         """Answer many access questions at one block. Against an HTTP node the eth_calls go
@@ -355,8 +478,18 @@ class ConsentClient(ContractClient):
 
     # ------------------------------------------------------------------ EIP-712
 
-    def nonce(self, patient: Any) -> int:
-        return int(self.call("nonces", _addr(patient)))
+    def nonce(self, patient: Any, grantee: Any, scope: str | bytes) -> int:
+        """The signature sequence of one provision key: what the next signed change of
+        (patient, grantee, scope) must carry. Any change of the key moves it."""
+        return int(self.call("signatureNonce", _addr(patient), _addr(grantee), _b32(scope)))
+
+    def invalidate_signatures(
+        self, patient: Any, grantee: Any, scope: str | bytes, sender: Any = None
+    ) -> Any:
+        """Void every signed but unsent grant/revocation of (patient, grantee, scope)."""
+        return self.transact(
+            "invalidateSignatures", _addr(patient), _addr(grantee), _b32(scope), sender=sender
+        )
 
     def _domain(self) -> dict[str, Any]:
         from ape import chain
@@ -395,7 +528,7 @@ class ConsentClient(ContractClient):
             "end": int(end),
             "deny": bool(deny),
             "signer": _addr(signer),
-            "nonce": self.nonce(patient) if nonce is None else int(nonce),
+            "nonce": self.nonce(patient, grantee, scope) if nonce is None else int(nonce),
             "deadline": int(deadline),
         }
         return self._sign(signer, "provision", message, chain_id)
@@ -419,7 +552,7 @@ class ConsentClient(ContractClient):
             "scope": _b32(scope),
             "deny": bool(deny),
             "signer": _addr(signer),
-            "nonce": self.nonce(patient) if nonce is None else int(nonce),
+            "nonce": self.nonce(patient, grantee, scope) if nonce is None else int(nonce),
             "deadline": int(deadline),
         }
         return self._sign(signer, "revocation", message, chain_id)
@@ -471,36 +604,82 @@ class ConsentClient(ContractClient):
 
     # ------------------------------------------------------------------ break-glass
 
+    def note_name(self, kind: str, episode_id: int) -> str:
+        from ape import chain
+
+        return note_name(kind, int(chain.chain_id), self.address, int(episode_id))
+
     def request_break_glass(
-        self, patient: Any, reason: str | bytes, duration: int, sender: Any = None
+        self,
+        patient: Any,
+        reason: str | Commitment,
+        duration: int,
+        sender: Any = None,
+        *,
+        notes: NoteStore | None = None,
     ) -> int:
-        """Ask for emergency access; `reason` text is hashed (only the hash goes on chain).
-        Returns the episode id."""
-        reason_hash = keccak(text=reason) if isinstance(reason, str) else bytes(reason)
+        """Ask for emergency access. The reason goes on chain only as a SALTED commitment
+        keccak256(salt || text); the text and its salt are kept together in `notes`
+        (default `NoteStore()`), file `note_name("reason", episode)`. Returns the episode id."""
+        commitment = reason if isinstance(reason, Commitment) else Commitment.of(reason)
         receipt = self.transact(
-            "requestBreakGlass", _addr(patient), reason_hash, int(duration), sender=sender
+            "requestBreakGlass", _addr(patient), commitment.digest, int(duration), sender=sender
         )
         for log in self.contract.BreakGlassRequested.from_receipt(receipt):
-            return int(log.episodeId)
+            episode = int(log.episodeId)
+            (notes or NoteStore()).save(
+                self.note_name("reason", episode), commitment, episode=episode, kind="reason"
+            )
+            return episode
         raise IntegrityError("requestBreakGlass succeeded without a BreakGlassRequested event")
 
     def approve_break_glass(self, episode_id: int, sender: Any = None) -> Any:
         return self.transact("approveBreakGlass", int(episode_id), sender=sender)
 
+    def cancel_break_glass(self, episode_id: int, sender: Any = None) -> Any:
+        """Withdraw a pending request (its clinician, a privacy officer or the admin)."""
+        return self.transact("cancelBreakGlass", int(episode_id), sender=sender)
+
     def close_break_glass(self, episode_id: int, sender: Any = None) -> Any:
+        """End active emergency access early (its clinician, a privacy officer or the admin)."""
         return self.transact("closeBreakGlass", int(episode_id), sender=sender)
 
     def review_break_glass(
-        self, episode_id: int, accepted: bool, notes: str | bytes, sender: Any = None
+        self,
+        episode_id: int,
+        accepted: bool,
+        notes_text: str | Commitment,
+        sender: Any = None,
+        *,
+        notes: NoteStore | None = None,
     ) -> Any:
-        """Record the privacy officer's review; `notes` text is hashed."""
-        notes_hash = keccak(text=notes) if isinstance(notes, str) else bytes(notes)
-        return self.transact(
-            "reviewBreakGlass", int(episode_id), bool(accepted), notes_hash, sender=sender
+        """Record the privacy officer's review; the notes go on chain only as a salted
+        commitment, kept with their salt in `notes` (file `note_name("review", episode)`)."""
+        commitment = notes_text if isinstance(notes_text, Commitment) else Commitment.of(notes_text)
+        receipt = self.transact(
+            "reviewBreakGlass", int(episode_id), bool(accepted), commitment.digest, sender=sender
         )
+        (notes or NoteStore()).save(
+            self.note_name("review", episode_id), commitment, episode=int(episode_id), kind="review"
+        )
+        return receipt
+
+    def verify_note(self, episode_id: int, kind: str, commitment: Commitment) -> bool:
+        """Whether `commitment` (text + salt) opens the episode's on-chain reason/review."""
+        e = self.episode(episode_id)
+        return commitment.verify(e["reason_hash" if kind == "reason" else "review_hash"])
 
     def episode(self, episode_id: int) -> dict[str, Any]:
+        """One episode; `UnknownEpisode` when no episode has this id."""
         e = self.call("episode", int(episode_id))
+        if int(e.status) == 0:
+            count = int(self.call("episodeCount"))
+            raise UnknownEpisode(
+                f"no break-glass episode {int(episode_id)} on ConsentRegistry {self.address} "
+                f"(episodes are 1..{count})"
+                if count
+                else f"no break-glass episode {int(episode_id)}: none requested yet"
+            )
         return {
             "episode": int(episode_id),
             "patient": str(e.patient),
@@ -623,6 +802,15 @@ class ConsentClient(ContractClient):
         return grants
 
 
+def _named_roles(err: ContractRevert) -> MedchainError:
+    """AccessControl refusals carry a role hash; name the role instead."""
+    if "neededRole" not in err.arguments:
+        return err
+    arguments = dict(err.arguments)
+    arguments["neededRole"] = role_name(bytes(arguments["neededRole"]))
+    return ContractRevert(err.contract, err.error_name, arguments)
+
+
 def audit_csv(events: Sequence[AuditEvent]) -> str:
     """The audit trail as CSV: fixed columns first, then every field seen."""
     base = ["block", "timestamp", "tx", "log_index", "event"]
@@ -669,7 +857,10 @@ __all__ = [
     "Check",
     "ConsentClient",
     "SignedMessage",
+    "UnknownEpisode",
+    "WrongChainDID",
     "audit_csv",
+    "role_name",
 ]
 
 

@@ -61,6 +61,12 @@ class Grant:
     def active_at(self, timestamp: int) -> bool:
         return self.start <= timestamp < self.end
 
+    def status_at(self, timestamp: int) -> str:
+        """ "active", "expired" or "not-yet-started" at `timestamp` (unix seconds)."""
+        if timestamp >= self.end:
+            return "expired"
+        return "active" if timestamp >= self.start else "not-yet-started"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "type": "deny" if self.deny else "permit",

@@ -9,6 +9,7 @@
 """
 
 from medchain.identity.client import (
+    DIDKeyExists,
     DIDRegistryClient,
     Operation,
     SignedRequest,
@@ -28,6 +29,7 @@ from medchain.identity.resolver import (
 __all__ = [
     "NETWORKS",
     "X25519_ENC_ATTRIBUTE",
+    "DIDKeyExists",
     "DIDRegistryClient",
     "DIDResolver",
     "EthrDID",

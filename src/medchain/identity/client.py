@@ -230,6 +230,11 @@ sign_signable = sign_message  # kept as this module's public name
 sign_hash = sign_digest
 
 
+class DIDKeyExists(InvalidInput):
+    """`did create` on a DID that already publishes an encryption key, without saying
+    whether the new key replaces (--rotate) or joins (--add) the published ones."""
+
+
 class DIDRegistryClient(ContractClient):
     """ERC-1056 registry calls with typed arguments (`str` names become bytes32)."""
 
@@ -319,6 +324,11 @@ class DIDRegistryClient(ContractClient):
         return self.transact(
             "revokeAttribute", _address(identity, "identity"), to_bytes32(name), bytes(value), **kw
         )
+
+    def invalidate_nonce(self, **kw: Any) -> Any:
+        """Burn the sender's next signature nonce: every signed but unsent request of the
+        sender (legacy or EIP-712) carrying it can no longer be relayed."""
+        return self.transact("invalidateNonce", **kw)
 
     def batch(self, identity: Any, operations: Sequence[Operation], **kw: Any) -> Any:
         if not operations:
