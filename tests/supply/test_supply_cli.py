@@ -1,17 +1,20 @@
 """`medchain supply …` end to end on the in-process chain: partner, commission (encrypted
-manifest into an embedded store), ship, receive, verify a scanned Digital Link and
-element string, dispense, catch a clone, flag, return, recall — and one-line refusals."""
+manifest into an embedded store, written 0600), ship, receive, pack a case, cancel a
+shipment, verify a scanned Digital Link and element string, dispense through the case,
+catch a clone (exit 1), decommission, return in two steps, resolve, flag, read the lot's
+custody history, recall — and one-line refusals ("not genuine" exits 1)."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import stat
 
 import pytest
 from click.testing import CliRunner
 
 from medchain.cli import cli
-from medchain.supply import make_gtin
+from medchain.supply import make_gtin, make_sscc
 
 GTIN = make_gtin("0614141", "77777")
 
@@ -40,7 +43,7 @@ def run(deployed, book_dir, tmp_path, monkeypatch, chain, networks):
 def test_cli_walkthrough(run, tmp_path, roles):
     m, w, p = (roles[r].address for r in ("manufacturer", "wholesaler", "pharmacy"))
     run("partner", m, "--role", "manufacturer", "--prefix", "0614141", account=0)
-    run("partner", w, "--role", "wholesaler", account=0)
+    run("partner", w, "--role", "wholesaler", "--prefix", "0888888", account=0)
     run("partner", p, "--role", "dispenser", account=0)
     serials = tmp_path / "serials.txt"
     serials.write_text("\n".join(f"CLI{i:05d}" for i in range(40)))
@@ -60,40 +63,63 @@ def test_cli_walkthrough(run, tmp_path, roles):
         )
     )
     assert out["count"] == 40 and out["manifest_cid"]
-    saved = json.loads((tmp_path / "CLILOT.manifest.json").read_text())
+    saved_path = tmp_path / "CLILOT.manifest.json"
+    # The manifest holds the data key: owner-only, never group/world readable.
+    assert stat.S_IMODE(saved_path.stat().st_mode) == 0o600
+    saved = json.loads(saved_path.read_text())
     assert saved["manifest"]["serials"][0] == "CLI00000"
+    mf = ("--manifest", "CLILOT.manifest.json")
     container = f"{GTIN}:CLILOT"
     run("ship", container, "--to", w, account=5)
     run("receive", container, account=6)
-    run("ship", container, "--to", p, account=6)
-    run("receive", container, account=7)
+    # The wholesaler packs units 0-7 (node 0 of level 3) into a case under its own prefix.
+    case = make_sscc("0", "0888888", "000000001")
+    packed = json.loads(
+        run("aggregate", case, "--parent", container, *mf, "--level", "3", "--index", "0",
+            "--json", account=6)
+    )  # fmt: skip
+    assert packed["count"] == 8 and packed["units"] == "0..7"
+    run("ship", case, "--to", p, account=6)
+    assert "cancelled" in run("cancel-shipment", case, account=7)  # refused
+    run("ship", case, "--to", p, account=6)
+    run("receive", case, account=7)
     link = f"https://id.gs1.org/01/{GTIN}/10/CLILOT/21/CLI00003?17=291200"
-    verified = json.loads(run("verify", link, "--manifest", "CLILOT.manifest.json", "--json"))
+    verified = json.loads(run("verify", link, *mf, "--json"))
     assert verified["outcome"] == "genuine"
     element = f"(01){GTIN}(21)CLI00003(10)CLILOT(17)291200"
-    assert "genuine: dispensed" in run(
-        "dispense", element, "--manifest", "CLILOT.manifest.json", account=7
-    )
-    assert "clone caught" in run(
-        "dispense", element, "--manifest", "CLILOT.manifest.json", account=7
-    )
-    assert "suspect" in run(
-        "verify", element, "--manifest", "CLILOT.manifest.json", "--log", account=6
-    )
-    stolen = f"(01){GTIN}(21)CLI00004(10)CLILOT(17)291200"
-    run("suspect", stolen, "--manifest", "CLILOT.manifest.json", "--status", "stolen", account=6)
+    assert "genuine: dispensed" in run("dispense", element, *mf, "--container", case, account=7)
+    # A clone: recorded as suspect, and a failure exit.
+    assert "clone caught" in run("dispense", element, *mf, "--container", case, account=7, ok=False)
+    assert "suspect" in run("verify", element, *mf, "--log", account=6, ok=False)
+    unknown = f"(01){GTIN}(21)NOPE0001(10)CLILOT(17)291200"
+    assert '"unknown_serial"' in run("verify", unknown, *mf, "--json", ok=False)
+    destroyed = f"(01){GTIN}(21)CLI00004(10)CLILOT(17)291200"
+    assert "decommissioned" in run("decommission", destroyed, *mf, "--container", case, account=7)
     ret = f"(01){GTIN}(21)CLI00005(10)CLILOT(17)291200"
-    run("return", ret, "--manifest", "CLILOT.manifest.json", account=6)
+    run("return", ret, *mf, "--to", w, "--container", case, account=7)
+    run("accept-return", ret, *mf, account=6)
+    assert "resolved to dispensed" in run(
+        "resolve", element, *mf, "--status", "dispensed", account=0
+    )
+    stolen = f"(01){GTIN}(21)CLI00006(10)CLILOT(17)291200"
+    run("suspect", stolen, *mf, "--status", "stolen", account=6)
+    events = json.loads(run("history", container, "--json"))
+    kinds = [e["event"] for e in events]
+    for kind in ("commissioned", "packed", "shipped", "cancelled", "received", "dispensed",
+                 "suspect", "decommissioned", "return sent", "returned", "stolen"):  # fmt: skip
+        assert kind in kinds, kinds
+    assert "packed" in run("history", case)
     run("recall", "--gtin", GTIN, "--lot", "CLILOT", account=5)
     assert '"recalled"' in run(
-        "verify",
-        f"(01){GTIN}(21)CLI00009(10)CLILOT(17)291200",
-        "--manifest",
-        "CLILOT.manifest.json",
-        "--json",
+        "verify", f"(01){GTIN}(21)CLI00009(10)CLILOT(17)291200", *mf, "--json", ok=False
     )
     # Refusals: one line, exit 1.
     bad = run("verify", f"(01){GTIN}(21)X(10)CLILOT(17)291332", "--proof", "", ok=False)
     assert "AI (17) expiry" in bad and "month 13" in bad
     refused = run("recall", "--gtin", GTIN, "--lot", "CLILOT", account=6, ok=False)
-    assert "SerialRegistryWrongRole" in refused
+    assert "SerialRegistryWrongRole" in refused and "Traceback" not in refused
+    squat = run(
+        "aggregate", make_sscc("0", "0614141", "000000002"), "--parent", container, *mf,
+        "--level", "3", "--index", "1", account=6, ok=False,
+    )  # fmt: skip
+    assert "SerialRegistrySsccNotOwned" in squat and "Traceback" not in squat

@@ -5,12 +5,18 @@ or Digital Link.
 
 Containers are named as `0x<lot id or aggregation id>`, an 18-digit SSCC, or
 `<gtin>:<lot>`. Proofs come from the plaintext manifest file `commission` writes
-(`--manifest`), or from `--proof 0x…,0x…`.
+(`--manifest`, created 0600: it holds the serial list and the data key), or from
+`--proof 0x…,0x…`; a unit's proof in an aggregation is derived from the manifest.
+
+`verify` exits 1 when the answer is anything but genuine (the answer is still printed on
+stdout), and `dispense` exits 1 when it caught a clone.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +26,13 @@ from medchain.cli_base import connected_command, emit, json_option, require_acco
 from medchain.errors import InvalidInput
 from medchain.supply import (
     LotManifest,
+    Outcome,
     ProductIdentifier,
     Role,
     SupplyClient,
     UnitStatus,
     aggregation_id,
+    container_proof,
     lot_id,
     normalize_gtin,
     parse_enum,
@@ -77,6 +85,34 @@ def _proof(pid: ProductIdentifier, manifest: Path | None, proof: str | None) -> 
         return []
 
 
+def _container_proof(
+    client: SupplyClient,
+    pid: ProductIdentifier,
+    container: bytes,
+    manifest: Path | None,
+    given: str | None,
+) -> list[bytes]:
+    """`--container-proof`, or the unit's proof in the aggregation derived from the manifest
+    (the lot proof without the siblings above the aggregation's node)."""
+    if given is not None:
+        return proof_from_hex([p for p in given.split(",") if p])
+    if manifest is None or container == lot_id(pid.gtin, pid.lot):
+        return []
+    m = _load_manifest(manifest)
+    depth = m.tree.node_depth(client.container(container).root)
+    return container_proof(_proof(pid, manifest, None), depth)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` readable by the owner only (0600), also when the file already exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
 manifest_option = click.option(
     "--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
 )
@@ -88,7 +124,11 @@ proof_option = click.option("--proof", default=None, help="Merkle proof as 0x…
 @click.option(
     "--role", "role_name", required=True, help="manufacturer|repackager|wholesaler|dispenser"
 )
-@click.option("--prefix", default="", help="GS1 company prefix (manufacturers, repackagers).")
+@click.option(
+    "--prefix",
+    default="",
+    help="GS1 company prefix (required for manufacturers, repackagers; lets others pack SSCCs).",
+)
 @click.option("--identity", default=None, help="did:ethr identity address (default: the account).")
 @json_option
 def partner(
@@ -120,7 +160,8 @@ def partner(
     "--save",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the plaintext manifest and data key (default <lot>.manifest.json).",
+    help="Where to write the plaintext manifest and data key, mode 0600 "
+    "(default <lot>.manifest.json).",
 )
 @click.option("--no-store", is_flag=True, help="Do not store the encrypted manifest in IPFS.")
 @json_option
@@ -151,8 +192,9 @@ def commission(
         cid, key = up.cid, up.data_key
     lid = client.commission(manifest, cid)
     target = save or Path(f"{lot}.manifest.json")
-    target.write_text(
-        json.dumps({"manifest": json.loads(manifest.to_json()), "cid": cid, "data_key": key.hex()})
+    _write_private(
+        target,
+        json.dumps({"manifest": json.loads(manifest.to_json()), "cid": cid, "data_key": key.hex()}),
     )
     emit(
         {
@@ -185,6 +227,70 @@ def receive(account: Any, container: str) -> None:
     emit(f"received 0x{cid.hex()}")
 
 
+@connected_command(supply, "cancel-shipment")
+@click.argument("container")
+def cancel_shipment(account: Any, container: str) -> None:
+    """Cancel (sender) or refuse (receiver) a pending shipment; custody stays."""
+    cid = _container(container)
+    _client(require_account(account)).cancel_shipment(cid)
+    emit(f"cancelled the pending shipment of 0x{cid.hex()}")
+
+
+@connected_command(supply, "aggregate")
+@click.argument("sscc")
+@click.option("--parent", required=True, help="Lot or aggregation you hold, packed from.")
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The lot's manifest file (the case is a node of its tree).",
+)
+@click.option("--level", type=int, required=True, help="Tree level of the node (0: one unit).")
+@click.option("--index", "index", type=int, required=True, help="Node index at that level.")
+@json_option
+def aggregate(
+    account: Any, sscc: str, parent: str, manifest: Path, level: int, index: int, as_json: bool
+) -> None:
+    """Pack the units under one node of the lot tree into an SSCC (case, pallet, tote)."""
+    client = _client(require_account(account))
+    pid_parent = _container(parent)
+    tree = _load_manifest(manifest).tree
+    root, node_proof, count = tree.pack(client.container(pid_parent).root, level, index)
+    agg = client.aggregate(sscc, pid_parent, root, count, node_proof)
+    units = tree.leaves_under(level, index)
+    emit(
+        {
+            "aggregation": agg,
+            "sscc": sscc,
+            "parent": pid_parent,
+            "root": root,
+            "count": count,
+            "units": f"{units.start}..{units.stop - 1}",
+        },
+        as_json,
+    )
+
+
+@connected_command(supply, "history")
+@click.argument("container")
+@json_option
+def history(account: Any, container: str, as_json: bool) -> None:
+    """A lot's custody history: commissioning, packing, shipments, returns, unit events."""
+    cid = _container(container)
+    client = _client()
+    lot = client.container(cid).lot_id
+    events = client.custody_history(lot)
+    if as_json:
+        emit(events, True)
+        return
+    for ev in events:
+        to = f" -> {ev.counterparty}" if ev.counterparty else ""
+        detail = f"  {ev.detail}" if ev.detail else ""
+        click.echo(
+            f"#{ev.block:<8} {ev.event:<17} 0x{ev.container.hex()[:16]}… {ev.actor}{to}{detail}"
+        )
+
+
 @connected_command(supply, "verify")
 @click.argument("scan")
 @manifest_option
@@ -210,6 +316,8 @@ def verify(
         },
         as_json,
     )
+    if outcome != Outcome.GENUINE:
+        sys.exit(1)  # "not genuine" is a failure; the answer is on stdout
 
 
 def _unit_command(name: str, help_text: str) -> Any:
@@ -223,9 +331,15 @@ def _unit_command(name: str, help_text: str) -> Any:
     return decorate
 
 
-@_unit_command("dispense", "Dispense a scanned unit you hold (a clone is recorded as suspect).")
+@_unit_command(
+    "dispense", "Dispense a scanned unit you hold (a clone is recorded as suspect, exit 1)."
+)
 @click.option("--container", default=None, help="Lot (default) or aggregation holding the unit.")
-@click.option("--container-proof", default=None, help="Proof of the unit in the aggregation.")
+@click.option(
+    "--container-proof",
+    default=None,
+    help="Proof of the unit in the aggregation (default: derived from --manifest).",
+)
 def dispense(
     account: Any,
     scan: str,
@@ -235,20 +349,89 @@ def dispense(
     container_proof: str | None,
 ) -> None:
     pid = product_identifier(scan)
+    client = _client(require_account(account))
     c = _container(container) if container else lot_id(pid.gtin, pid.lot)
-    cp = proof_from_hex([p for p in (container_proof or "").split(",") if p])
-    outcome = _client(require_account(account)).dispense(pid, _proof(pid, manifest, proof), c, cp)
-    emit(
-        f"{outcome.name.lower()}: "
-        + ("dispensed" if outcome.value == 0 else "clone caught, recorded as suspect")
-    )
+    cp = _container_proof(client, pid, c, manifest, container_proof)
+    outcome = client.dispense(pid, _proof(pid, manifest, proof), c, cp)
+    if outcome != Outcome.GENUINE:
+        emit(f"{outcome.name.lower()}: clone caught, recorded as suspect; do not dispense")
+        sys.exit(1)
+    emit(f"{outcome.name.lower()}: dispensed")
 
 
-@_unit_command("return", "Record a verified saleable return of a scanned unit.")
-def return_(account: Any, scan: str, manifest: Path | None, proof: str | None) -> None:
+container_option = click.option(
+    "--container", default=None, help="Lot (default) or aggregation holding the unit."
+)
+container_proof_option = click.option(
+    "--container-proof",
+    default=None,
+    help="Proof of the unit in the aggregation (default: derived from --manifest).",
+)
+
+
+@_unit_command("decommission", "Decommission (destroy, sample) a scanned unit you hold.")
+@container_option
+@container_proof_option
+def decommission(
+    account: Any,
+    scan: str,
+    manifest: Path | None,
+    proof: str | None,
+    container: str | None,
+    container_proof: str | None,
+) -> None:
+    pid = product_identifier(scan)
+    client = _client(require_account(account))
+    c = _container(container) if container else lot_id(pid.gtin, pid.lot)
+    cp = _container_proof(client, pid, c, manifest, container_proof)
+    client.decommission(pid, _proof(pid, manifest, proof), c, cp)
+    emit(f"{pid.serial}: decommissioned")
+
+
+@_unit_command("return", "Send a scanned unit you hold back to a partner (it must accept).")
+@click.option("--to", "to", required=True, help="Receiving partner (not a dispenser).")
+@container_option
+@container_proof_option
+def return_(
+    account: Any,
+    scan: str,
+    manifest: Path | None,
+    proof: str | None,
+    to: str,
+    container: str | None,
+    container_proof: str | None,
+) -> None:
+    pid = product_identifier(scan)
+    client = _client(require_account(account))
+    c = _container(container) if container else lot_id(pid.gtin, pid.lot)
+    cp = _container_proof(client, pid, c, manifest, container_proof)
+    client.initiate_return(pid, _proof(pid, manifest, proof), to, c, cp)
+    emit(f"return of {pid.serial} sent to {to} (pending acceptance)")
+
+
+@_unit_command("accept-return", "Accept a unit returned to you: you become its custodian.")
+def accept_return(account: Any, scan: str, manifest: Path | None, proof: str | None) -> None:
     pid = product_identifier(scan)
     _client(require_account(account)).accept_return(pid, _proof(pid, manifest, proof))
     emit(f"returned {pid.serial}: you now hold it")
+
+
+@_unit_command("cancel-return", "Cancel (sender) or refuse (receiver) a pending return.")
+def cancel_return(account: Any, scan: str, manifest: Path | None, proof: str | None) -> None:
+    pid = product_identifier(scan)
+    _client(require_account(account)).cancel_return(pid, _proof(pid, manifest, proof))
+    emit(f"return of {pid.serial} cancelled: the sender keeps it")
+
+
+@_unit_command("resolve", "Regulator: set a scanned unit's status after an investigation.")
+@click.option("--status", "status_name", required=True, help="active|dispensed|suspect|...")
+def resolve(
+    account: Any, scan: str, manifest: Path | None, proof: str | None, status_name: str
+) -> None:
+    pid = product_identifier(scan)
+    status = parse_enum(UnitStatus, status_name)
+    _client(require_account(account)).resolve(pid, _proof(pid, manifest, proof), status)
+    emit(f"{pid.serial}: resolved to {status.name.lower()}")
 
 
 @_unit_command("suspect", "Flag a scanned unit as suspect (or --status stolen|illegitimate).")

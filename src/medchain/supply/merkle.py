@@ -158,6 +158,26 @@ class MerkleTree:
         """Node `index` of `level`: the root of the aggregation packing the leaves under it."""
         return self.levels[level][index]
 
+    def locate(self, node: bytes) -> tuple[int, int]:
+        """(level, index) of a node of this tree (the lowest level of a carried node)."""
+        for level, nodes in enumerate(self.levels):
+            try:
+                return level, nodes.index(node)
+            except ValueError:
+                continue
+        raise InvalidInput("0x" + node.hex() + " is not a node of this tree")
+
+    def node_depth(self, node: bytes) -> int:
+        """How many hashes below the root `node` sits (its proof length)."""
+        return len(self.proof(*reversed(self.locate(node))))
+
+    def pack(self, parent_root: bytes, level: int, index: int) -> tuple[bytes, list[bytes], int]:
+        """(root, node proof, unit count) to pack node `index` of `level` out of the container
+        whose root is `parent_root` (the lot root or an aggregation's node of this tree)."""
+        full = self.proof(index, level)
+        node_proof = container_proof(full, self.node_depth(parent_root))
+        return self.node(level, index), node_proof, len(self.leaves_under(level, index))
+
     def leaves_under(self, level: int, index: int) -> range:
         """The leaf indices under node `index` of `level` (a carried node keeps its leaves)."""
         start = index << level
