@@ -765,6 +765,52 @@ class Records:
                 "no key was shared"
             )
 
+    def audit(self, patient: Any, from_block: int = 0) -> list[dict[str, Any]]:
+        """A patient's record trail in chain order: every anchor (with its author and the
+        record it corrects), every key envelope (who shared it with whom) and every read
+        recorded in the consent registry (`AccessRecorded` of these records)."""
+        from ape import chain
+
+        who = _addr(patient)
+        last = chain.blocks.height + 1
+        trail: list[dict[str, Any]] = []
+
+        def row(log: Any, event: str, **fields: Any) -> dict[str, Any]:
+            return {"block": int(log.block_number), "log_index": int(log.log_index),
+                    "tx": str(log.transaction_hash), "event": event, **fields}  # fmt: skip
+
+        ids: set[bytes] = set()
+        anchored = self.client.contract.RecordAnchored.range(
+            from_block, last, search_topics={"patient": who}
+        )
+        for log in anchored:
+            rid = bytes(log.event_arguments["recordId"])
+            ids.add(rid)
+            args = log.event_arguments
+            trail.append(row(log, "anchored", record_id=_hex(rid), by=str(args["author"]),
+                             type=scope_name(bytes(args["scope"])), version=int(args["version"]),
+                             supersedes=_hex(bytes(args["supersedes"]))))  # fmt: skip
+        for rid in sorted(ids):
+            for log in self.client.contract.EnvelopeAnchored.range(
+                from_block, last, search_topics={"recordId": rid}
+            ):
+                args = log.event_arguments
+                trail.append(row(log, "shared", record_id=_hex(rid), by=str(args["addedBy"]),
+                                 to=str(args["recipient"])))  # fmt: skip
+        consent = None
+        if self.client.write_authorizer() is not None:
+            consent = self.consent()
+        if consent is not None:
+            for event in consent.audit(who, from_block=from_block):
+                ref = str(event.fields.get("recordRef", ""))
+                if event.event == "AccessRecorded" and ref and bytes.fromhex(ref[2:]) in ids:
+                    trail.append({"block": event.block, "log_index": event.log_index,
+                                  "tx": event.tx, "event": "read", "record_id": ref,
+                                  "by": event.fields.get("grantee"),
+                                  "purpose": event.fields.get("purpose")})  # fmt: skip
+        trail.sort(key=lambda r: (r["block"], r["log_index"]))
+        return trail
+
     # -- share -------------------------------------------------------------------------
 
     def share(

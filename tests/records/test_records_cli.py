@@ -164,6 +164,17 @@ def test_revoked_reader_is_refused(run, consent, accounts, tmp_path, keys):
     anonymous = run("get", rid, "--as", provider.address, "--key-file", str(provider_key),
                     "--out", str(out))  # fmt: skip
     assert anonymous.exit_code == 1 and "--account" in anonymous.stderr and not out.exists()
+    # The patient's record trail shows the anchor, the share and the one recorded read.
+    trail = run("audit", "--patient", patient.address, "--json")
+    assert trail.exit_code == 0, trail.output
+    mine = [e for e in json.loads(trail.stdout)["events"] if e["record_id"] == rid]
+    assert [(e["event"], e["by"]) for e in mine] == [
+        ("anchored", patient.address),
+        ("shared", patient.address),  # the patient's own envelope, in the anchoring call
+        ("shared", patient.address),  # sealed to the provider
+        ("read", provider.address),
+    ]
+    assert mine[2]["to"] == provider.address
 
 
 def test_get_refuses_to_overwrite_without_force(run, accounts, tmp_path, keys):

@@ -350,4 +350,29 @@ def list_(account: Any, patient: str | None, ipfs_url: str | None, registry: str
     emit({"patient": who, "records": anchored, "pending": pending}, as_json)
 
 
+@connected_command(record, "audit")
+@click.option("--patient", default=None, help="Patient address (default: --account).")
+@click.option("--from-block", default=0, type=int, show_default=True)
+@registry_option
+@json_option
+def audit(account: Any, patient: str | None, from_block: int, registry: str | None,
+          as_json: bool) -> None:  # fmt: skip
+    """A patient's record trail: anchors, shares (key envelopes) and recorded reads."""
+    who = patient or (account.address if account is not None else None)
+    if who is None:
+        raise InvalidInput("pass --patient <address> or --account")
+    client = (
+        RecordsClient.at(registry, sender=account) if registry
+        else RecordsClient.connect(sender=account)
+    )  # fmt: skip
+    trail = Records(client, open_store(None)).audit(who, from_block=from_block)
+    if as_json:
+        emit({"patient": who, "events": trail}, as_json)
+        return
+    for event in trail:
+        detail = ", ".join(f"{k}={v}" for k, v in event.items()
+                           if k not in ("block", "log_index", "tx", "event"))  # fmt: skip
+        click.echo(f"{event['block']:>8}  {event['event']:<9} {detail}")
+
+
 COMMANDS = [record]
