@@ -1,23 +1,45 @@
 """Property test: TrialRegistry against a small Python model of the trial rules (roles per
-site, suspension, termination, amendment approval, consent versions, data lock) over random
-sequences of actions by random actors. Every action's outcome — success or the exact custom
-error — must match the model; the chain's status, versions and entry count must match after
-each step, and the exported log must verify against the chain at the end."""
+site, suspension, termination, k-of-n amendment approval and board membership, consent
+versions, data lock) over random sequences of actions by every role and outsiders, each
+acting at random and out of turn. Every action's outcome — success, a vote short of the
+threshold, or the exact custom error — must match the model; the chain's status, versions,
+board and entry count must match after each step, and the exported log must verify against
+the chain at the end.
+
+Invariant (security review finding 6): no single ethics member changes the board or the
+registered outcomes — every membership change and every approved amendment carries votes of
+`THRESHOLD` distinct members of the board as it stood, and the pre-registered outcomes hash
+never changes whatever is approved."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, settings
+import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from trialkit import PROTOCOL_CID, SITE_A, SITE_B, register_trial
+from trialkit import PRIMARY, PROTOCOL_CID, SECONDARY, SITE_A, SITE_B, register_trial
 
+from fuzzing import machine_settings
 from medchain.errors import ContractRevert
-from medchain.trials import Role, TrialStatus, document_hash
+from medchain.trials import Role, TrialStatus, document_hash, outcomes_hash
 
-ACTORS = ("sponsor", "ethics", "approver1", "investigator", "investigator2", "monitor", "patient")
+ACTORS = (
+    "sponsor",
+    "ethics",
+    "ethics2",
+    "ethics3",
+    "approver1",
+    "investigator",
+    "investigator2",
+    "monitor",
+    "patient",
+)
+BOARD = ("ethics", "ethics2", "ethics3")
+THRESHOLD = 2
+REGISTERED_OUTCOMES = outcomes_hash(PRIMARY, SECONDARY)
+SWITCHED_OUTCOMES = outcomes_hash(SECONDARY[:1], PRIMARY)
 SITES = (SITE_A, SITE_B)
 actors = st.sampled_from(ACTORS)
 sites = st.sampled_from(SITES)
@@ -30,11 +52,18 @@ class Model:
     protocol_version: int = 1
     consent_version: int = 1
     protocol_hash: bytes = b""
-    pending: tuple[int, bytes, int] | None = None  # (version, hash, consent version)
+    # (version, hash, consent version, outcomes hash or b"", proposal seq)
+    pending: tuple[int, bytes, int, bytes, int] | None = None
     sites: dict[str, set[int]] = field(default_factory=dict)
     monitors: set[str] = field(default_factory=set)
     ethics: set[str] = field(default_factory=set)
     entries: int = 0
+    epoch: int = 0
+    amended_outcomes: bytes = bytes(32)
+    # open votes: motion -> voters (motion keys include the epoch / proposal seq, as on chain)
+    votes: dict[tuple, set[str]] = field(default_factory=dict)
+    # every decision the board took: (what, voters) — checked by the invariant
+    decisions: list[tuple[str, frozenset[str]]] = field(default_factory=list)
 
     @property
     def running(self) -> bool:
@@ -55,6 +84,8 @@ class TrialMachine(RuleBasedStateMachine):
             r["investigator"],
             r["investigator2"],
             r["monitor"],
+            board=[r["ethics2"], r["ethics3"]],
+            threshold=THRESHOLD,
         )
         self.tid = t.trial_id
         info = self.client.trial(self.tid)
@@ -62,7 +93,7 @@ class TrialMachine(RuleBasedStateMachine):
             protocol_hash=bytes.fromhex(info.protocol_hash[2:]),
             sites={"investigator": {SITE_A}, "investigator2": {SITE_B}},
             monitors={"monitor"},
-            ethics={"ethics"},
+            ethics=set(BOARD),
             entries=info.entry_count,
         )
         self.counter = 0
@@ -85,6 +116,19 @@ class TrialMachine(RuleBasedStateMachine):
 
     def _ethics_check(self, actor: str) -> str | None:
         return None if actor in self.model.ethics else "NotEthicsBoard"
+
+    def _vote(self, motion: tuple, actor: str) -> tuple[str | None, bool]:
+        """(expected error, passes) of `actor`'s vote on `motion` per the model."""
+        voters = self.model.votes.get(motion, set())
+        if actor in voters:
+            return "EthicsVoteRepeated", False
+        return None, len(voters) + 1 >= THRESHOLD
+
+    def _record_vote(self, motion: tuple, actor: str, passes: bool, what: str) -> None:
+        voters = self.model.votes.setdefault(motion, set())
+        voters.add(actor)
+        if passes:
+            self.model.decisions.append((what, frozenset(voters)))
 
     # ---- rules
 
@@ -131,7 +175,7 @@ class TrialMachine(RuleBasedStateMachine):
                 self._fresh(),
                 grade=3,
                 serious=serious,
-                report_hash=self._fresh(),
+                report=self._fresh(),
                 sender=self.roles[actor],
             ),
         )
@@ -167,11 +211,12 @@ class TrialMachine(RuleBasedStateMachine):
         if expected is None:
             m.status = TrialStatus.TERMINATED
 
-    @rule(actor=actors, bump=st.booleans(), same=st.booleans())
-    def propose(self, actor: str, bump: bool, same: bool) -> None:
+    @rule(actor=actors, bump=st.booleans(), same=st.booleans(), switch=st.booleans())
+    def propose(self, actor: str, bump: bool, same: bool, switch: bool) -> None:
         m = self.model
         new_hash = m.protocol_hash if same else self._fresh()
         consent = m.consent_version + (1 if bump else 0)
+        outcomes = SWITCHED_OUTCOMES if switch else None
         expected = None
         if actor != "sponsor":
             expected = "NotSponsor"
@@ -181,14 +226,17 @@ class TrialMachine(RuleBasedStateMachine):
             expected = "AmendmentPending"
         elif same:
             expected = "InvalidAmendment"
+        elif switch and m.locked:
+            expected = "OutcomesFrozen"
+        seq = m.entries
         self._do(
             expected,
             lambda: self.client.propose_amendment(
-                self.tid, new_hash, PROTOCOL_CID, consent, sender=self.roles[actor]
+                self.tid, new_hash, PROTOCOL_CID, consent, outcomes, sender=self.roles[actor]
             ),
         )
         if expected is None:
-            m.pending = (m.protocol_version + 1, new_hash, consent)
+            m.pending = (m.protocol_version + 1, new_hash, consent, outcomes or b"", seq)
 
     @rule(actor=actors, approve=st.booleans(), wrong=st.booleans())
     def review(self, actor: str, approve: bool, wrong: bool) -> None:
@@ -203,6 +251,15 @@ class TrialMachine(RuleBasedStateMachine):
             expected = "TrialNotActive"
         if expected is None and (m.pending is None or wrong):
             expected = "NoSuchAmendment"
+        passes = True
+        motion: tuple = ()
+        if expected is None and approve:
+            assert m.pending is not None
+            if m.pending[3] and m.locked:
+                expected = "OutcomesFrozen"
+            else:
+                motion = ("approve", version, phash, m.pending[4], m.epoch)
+                expected, passes = self._vote(motion, actor)
         who = self.roles[actor]
         if approve:
             self._do(
@@ -214,14 +271,19 @@ class TrialMachine(RuleBasedStateMachine):
                 expected, lambda: self.client.reject_amendment(self.tid, version, phash, sender=who)
             )
         if expected is None:
+            assert m.pending is not None
             if approve:
-                assert m.pending is not None
-                m.protocol_version, m.protocol_hash, m.consent_version = m.pending
+                self._record_vote(motion, actor, passes, "amendment")
+                if not passes:
+                    return
+                m.protocol_version, m.protocol_hash, m.consent_version = m.pending[:3]
+                if m.pending[3]:
+                    m.amended_outcomes = m.pending[3]
             m.pending = None
 
     @rule(
         actor=actors,
-        who=st.sampled_from(("investigator", "investigator2", "patient")),
+        who=st.sampled_from(("investigator", "investigator2", "patient", "sponsor")),
         site=sites,
         grant=st.booleans(),
     )
@@ -233,6 +295,8 @@ class TrialMachine(RuleBasedStateMachine):
             expected = "NotSponsor"
         elif not m.running:
             expected = "TrialNotActive"
+        elif grant and who == "sponsor":
+            expected = "SponsorInSiteRole"
         elif has == grant:
             expected = "RoleUnchanged"
         fn = self.client.grant_role if grant else self.client.revoke_role
@@ -247,30 +311,57 @@ class TrialMachine(RuleBasedStateMachine):
 
     @rule(
         actor=actors,
-        who=st.sampled_from(("ethics", "approver1", "monitor", "patient")),
-        ethics_role=st.booleans(),
+        who=st.sampled_from(("ethics", "ethics2", "ethics3", "approver1", "patient", "sponsor")),
         grant=st.booleans(),
     )
-    def member_role(self, actor: str, who: str, ethics_role: bool, grant: bool) -> None:
-        """Ethics-board membership (by the board only, never emptied) and monitors (sponsor)."""
+    def ethics_member(self, actor: str, who: str, grant: bool) -> None:
+        """Board membership: k-of-n votes of the board only, never below the threshold."""
         m = self.model
-        members = m.ethics if ethics_role else m.monitors
         expected = None
-        if ethics_role and actor not in m.ethics:
+        passes = True
+        motion = ("grant" if grant else "revoke", who, m.epoch)
+        if actor not in m.ethics:
             expected = "NotEthicsBoard"
-        elif not ethics_role and actor != "sponsor":
+        elif not m.running:
+            expected = "TrialNotActive"
+        elif (who in m.ethics) == grant:
+            expected = "RoleUnchanged"
+        elif grant and who == "sponsor":
+            expected = "SponsorOnEthicsBoard"
+        elif not grant and len(m.ethics) <= THRESHOLD:
+            expected = "EthicsBoardBelowThreshold"
+        else:
+            expected, passes = self._vote(motion, actor)
+        fn = self.client.grant_role if grant else self.client.revoke_role
+        self._do(
+            expected,
+            lambda: fn(self.tid, self.roles[who], Role.ETHICS, 0, sender=self.roles[actor]),
+        )
+        if expected is None:
+            self._record_vote(motion, actor, passes, f"{motion[0]} {who}")
+            if passes:
+                (m.ethics.add if grant else m.ethics.discard)(who)
+                m.epoch += 1
+
+    @rule(actor=actors, who=st.sampled_from(("monitor", "patient", "sponsor")), grant=st.booleans())
+    def monitor_role(self, actor: str, who: str, grant: bool) -> None:
+        m = self.model
+        expected = None
+        if actor != "sponsor":
             expected = "NotSponsor"
         elif not m.running:
             expected = "TrialNotActive"
-        elif (who in members) == grant:
+        elif grant and who == "sponsor":
+            expected = "SponsorInSiteRole"
+        elif (who in m.monitors) == grant:
             expected = "RoleUnchanged"
-        elif ethics_role and not grant and len(m.ethics) == 1:
-            expected = "LastEthicsMember"
-        role = Role.ETHICS if ethics_role else Role.MONITOR
         fn = self.client.grant_role if grant else self.client.revoke_role
-        self._do(expected, lambda: fn(self.tid, self.roles[who], role, 0, sender=self.roles[actor]))
+        self._do(
+            expected,
+            lambda: fn(self.tid, self.roles[who], Role.MONITOR, 0, sender=self.roles[actor]),
+        )
         if expected is None:
-            (members.add if grant else members.discard)(who)
+            (m.monitors.add if grant else m.monitors.discard)(who)
 
     @rule(actor=actors, data=st.data())
     def lock(self, actor: str, data) -> None:
@@ -293,6 +384,30 @@ class TrialMachine(RuleBasedStateMachine):
         if expected is None:
             m.locked = True
 
+    @rule(actor=actors, switched=st.booleans())
+    def report(self, actor: str, switched: bool) -> None:
+        """Results are compared with the pre-registered outcomes, whatever was amended."""
+        m = self.model
+        expected = None
+        if actor != "sponsor":
+            expected = "NotSponsor"
+        elif not m.running:
+            expected = "TrialNotActive"
+        elif not m.locked:
+            expected = "DataLockState"
+        reported = SWITCHED_OUTCOMES if switched else REGISTERED_OUTCOMES
+        matches: list[bool] = []
+        self._do(
+            expected,
+            lambda: matches.append(
+                self.client.report_outcomes(
+                    self.tid, reported, self._fresh(), PROTOCOL_CID, sender=self.roles[actor]
+                )
+            ),
+        )
+        if expected is None:
+            assert matches == [not switched]
+
     # ---- invariants
 
     @invariant()
@@ -309,21 +424,26 @@ class TrialMachine(RuleBasedStateMachine):
         assert info.protocol_hash == "0x" + m.protocol_hash.hex()
         assert self.client.pending_amendment(self.tid).version == (m.pending[0] if m.pending else 0)
         assert info.ethics_count == len(m.ethics)
+        assert info.ethics_threshold == THRESHOLD and info.board_epoch == m.epoch
+        assert info.amended_outcomes_hash == "0x" + m.amended_outcomes.hex()
+        # Finding 6: no single ethics member changes the board or the registered outcomes.
+        # The pre-registered outcomes never change, and every board decision the chain carried
+        # out (it agreed with the model on every step) had THRESHOLD distinct voters.
+        assert info.outcomes_hash == "0x" + REGISTERED_OUTCOMES.hex()
+        assert all(len(voters) >= THRESHOLD for _, voters in m.decisions)
 
     def teardown(self) -> None:
+        for name in ("ethics", "ethics2", "ethics3", "approver1", "patient", "sponsor"):
+            held = self.client.has_role(self.tid, self.roles[name], Role.ETHICS)
+            assert held == (name in self.model.ethics), name
         report = self.client.verify(self.client.export(self.tid))
         assert report.entry_count == self.model.entries
+        decided = [d for d in self.model.decisions if d[0] == "amendment"]
+        assert report.ethics_votes >= sum(THRESHOLD - 1 for _ in decided)
 
 
+@pytest.mark.statemachine
 def test_trial_registry_matches_model(roles, client):
     TrialMachine.client = client
     TrialMachine.roles = roles
-    run_state_machine_as_test(
-        TrialMachine,
-        settings=settings(
-            max_examples=10,
-            stateful_step_count=15,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    run_state_machine_as_test(TrialMachine, settings=machine_settings(6, 20))

@@ -1,8 +1,10 @@
-"""Demo step: a sponsor registers a trial (protocol, pre-specified outcomes, ethics board);
-an amendment with a new consent form takes effect only once the ethics board approves it;
-two sites enroll subjects (salted commitments, no identities) and re-consent under the new
-form; a monitor logs a deviation and an investigator a serious adverse event; the sponsor
-locks the data and reports the outcomes; the exported log verifies against the chain."""
+"""Demo step: a sponsor registers a trial (protocol, pre-specified outcomes, a 2-of-3 ethics
+board); an amendment with a new consent form takes effect only once two board members approve
+it (one approval alone is a recorded vote); two sites enroll subjects (salted commitments, no
+identities) and re-consent under the new form; a monitor logs a deviation and an investigator
+a serious adverse event (their texts on chain only as salted commitments); the sponsor locks
+the data and reports the outcomes; the exported log, with the sites' disclosures, verifies
+offline and against the chain."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from medchain.trials import (
     load_log,
     outcomes_hash,
     save_log,
+    verify_log,
 )
 
 SITE_A, SITE_B = 101, 202
@@ -42,6 +45,7 @@ def run(ctx: DemoContext) -> None:
     acc = ctx.accounts
     sponsor = TrialsClient(ctx.contracts["TrialRegistry"], acc["sponsor"])
     ethics = sponsor.with_sender(acc["ethics"])
+    ethics2 = sponsor.with_sender(acc["ethics2"])
     site_a = sponsor.with_sender(acc["investigator"])
     site_b = sponsor.with_sender(acc["investigator2"])
     monitor = sponsor.with_sender(acc["monitor"])
@@ -52,15 +56,22 @@ def run(ctx: DemoContext) -> None:
         f"Protocol {registry_id} v1: randomised, double-blind, placebo-controlled".encode()
     )
     outcomes = outcomes_hash(PRIMARY, SECONDARY)
+    board = [acc["ethics"], acc["ethics2"], acc["ethics3"]]
     tid = sponsor.register(
-        registry_id, document_hash(protocol_v1), _cid(ctx, protocol_v1), outcomes, [acc["ethics"]]
+        registry_id,
+        document_hash(protocol_v1),
+        _cid(ctx, protocol_v1),
+        outcomes,
+        board,
+        threshold=2,
     )
     sponsor.grant_role(tid, acc["investigator"], Role.INVESTIGATOR, SITE_A)
     sponsor.grant_role(tid, acc["investigator2"], Role.INVESTIGATOR, SITE_B)
     sponsor.grant_role(tid, acc["monitor"], Role.MONITOR)
     console.print(
         f"registered       trial {tid} ({registry_id}), protocol v1, outcomes "
-        f"0x{outcomes.hex()[:16]}… pre-specified; ethics board, sites {SITE_A} and {SITE_B}, monitor"
+        f"0x{outcomes.hex()[:16]}… pre-specified; 2-of-3 ethics board, sites {SITE_A} and "
+        f"{SITE_B}, monitor"
     )
 
     # Enrollment under consent form v1 at both sites; the salts stay with the sites.
@@ -77,12 +88,15 @@ def run(ctx: DemoContext) -> None:
     version = sponsor.propose_amendment(
         tid, document_hash(protocol_v2), _cid(ctx, protocol_v2), consent_version=2
     )
+    first = ethics.approve_amendment(tid, version, document_hash(protocol_v2))
     pending = sponsor.trial(tid)
-    ethics.approve_amendment(tid, version, document_hash(protocol_v2))
+    second = ethics2.approve_amendment(tid, version, document_hash(protocol_v2))
     after = sponsor.trial(tid)
+    assert not first and second
     console.print(
-        f"amended          v{version} proposed (protocol stayed v{pending.protocol_version} until "
-        f"approval), ethics approved: protocol v{after.protocol_version}, consent v{after.consent_version}"
+        f"amended          v{version} proposed; one approval is a vote (protocol stayed "
+        f"v{pending.protocol_version}), the second puts it in force: protocol "
+        f"v{after.protocol_version}, consent v{after.consent_version}"
     )
     for subject, client, site in ((a1, site_a, SITE_A), (a2, site_a, SITE_A), (b1, site_b, SITE_B)):
         client.reconsent(tid, site, subject.commitment)
@@ -90,17 +104,17 @@ def run(ctx: DemoContext) -> None:
     console.print("re-consented     A-001, A-002, B-001 to consent v2; B-002 enrolled under v2")
 
     # Conduct: a deviation found by the monitor, a serious adverse event at site A.
-    monitor.log_deviation(
-        tid, SITE_A, document_hash(b"A-002 day-7 visit 3 days out of window"),
+    deviation = monitor.log_deviation(
+        tid, SITE_A, "A-002 day-7 visit 3 days out of window",
         subject=a2.commitment, important=True,
     )  # fmt: skip
-    receipt = site_a.log_adverse_event(
+    sae = site_a.log_adverse_event(
         tid, SITE_A, a1.commitment, grade=3, serious=True,
-        report_hash=document_hash(b"A-001 hospitalised with pneumonia, day 12"),
+        report="A-001 hospitalised with pneumonia, day 12",
     )  # fmt: skip
     console.print(
-        f"logged           important deviation (monitor), serious adverse event grade 3 "
-        f"({receipt.gas_used:,} gas)"
+        "logged           important deviation (monitor), serious adverse event grade 3; "
+        f"texts on chain only as salted commitments (0x{sae.commitment.hex()[:12]}…)"
     )
 
     # Results: lock, then report against the pre-registered outcomes.
@@ -114,15 +128,19 @@ def run(ctx: DemoContext) -> None:
     )
 
     # Export the whole timeline and verify it end to end.
+    # The sites disclose their salts beside the log, so auditors can open every commitment.
+    held = [s.to_json() for s in (a1, a2, b1, b2)] + [deviation.to_json(), sae.to_json()]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"trial-{tid}.log.json"
-        save_log(sponsor.export(tid), path)
+        save_log(sponsor.export(tid, disclosures=held), path)
+        offline = verify_log(load_log(path))
         report = sponsor.verify(load_log(path))
     console.print(
         f"verified         exported log: {report.entry_count} entries, head {report.head[:18]}… "
         f"matches the chain; {report.enrollments} enrollments, "
         f"{report.serious_adverse_events} serious adverse event, "
-        f"{len(report.outcome_mismatches)} outcome mismatches"
+        f"{len(report.outcome_mismatches)} outcome mismatches, {report.ethics_votes} board "
+        f"vote; offline: {offline.disclosures_verified} disclosures open their commitments"
     )
     shared: dict[str, Any] = {
         "trial_id": tid,
