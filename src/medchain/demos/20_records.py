@@ -61,7 +61,10 @@ def run(ctx: DemoContext) -> None:
     result = records.put(payload, patient=patient, scope="Observation", recipients=[me])
     anchor = client.record(result.record_id)
     console.print(f"store            {ctx.store.location}")
-    console.print(f"record id        0x{result.record_id.hex()}")
+    console.print(
+        f"record id        0x{result.record_id.hex()} (keccak256(author, patient, salt): "
+        "derived from the author, so nobody can take it first)"
+    )
     console.print(f"ciphertext CID   {result.cid}  ({result.size} bytes, plaintext {len(payload)})")
     console.print(f"sha256           0x{result.content_hash.hex()}")
     console.print(
@@ -80,5 +83,10 @@ def run(ctx: DemoContext) -> None:
     )
     report = records.verify(result.record_id)
     console.print(f"verified         {'; '.join(report.checks)}")
+    who = "the patient (current DID owner)"
+    console.print(
+        f"may correct      {who}: {client.can_supersede(result.record_id, patient)}; "
+        "otherwise only the record's author or a records delegate"
+    )
     ctx.shared["lab_record"] = result.record_id
     ctx.shared["lab_record_cid"] = str(result.cid)
