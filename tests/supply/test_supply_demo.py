@@ -27,6 +27,7 @@ def test_demo_step(deployed, roles, tmp_path, chain):
         "already_dispensed, now suspect",
         "now recalled",
         "pharmacy (case SSCC",
+        "return           pack",
     ):
         assert needle in text, text
     gas = int(text.split(" gas")[0].split(", ")[-1].replace(",", ""))

@@ -1,7 +1,8 @@
 """Demo step: a manufacturer commissions a serialised lot (one transaction, encrypted
-manifest off chain), ships it to a wholesaler, who packs a case (SSCC) for a pharmacy;
-the pharmacy scans a pack, verifies and dispenses it; a cloned pack with the same
-serial is caught and recorded as suspect; the manufacturer recalls the lot."""
+manifest off chain), ships it to a wholesaler, who packs a case (SSCC, a node of the lot
+tree proven against the lot) for a pharmacy; the pharmacy scans a pack, verifies and
+dispenses it; a cloned pack with the same serial is caught and recorded as suspect; the
+pharmacy returns a pack to the wholesaler (two steps); the manufacturer recalls the lot."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from medchain.demos import DemoContext
 from medchain.storage import open_store
 from medchain.supply import (
     LotManifest,
-    MerkleTree,
     Outcome,
     Role,
     SupplyClient,
+    container_proof,
     make_gtin,
     make_sscc,
     open_manifest,
@@ -23,8 +24,9 @@ from medchain.supply import (
 )
 
 COMPANY_PREFIX = "0614141"  # GS1's example prefix
+WHOLESALER_PREFIX = "0888888"  # the wholesaler's own prefix, for its SSCCs
 LOT_SIZE = 10_000
-CASE_SIZE = 12
+CASE_LEVEL = 4  # a case is a level-4 node of the lot tree: 16 packs
 
 
 def _key(ctx: DemoContext, role: str) -> X25519PrivateKey:
@@ -51,9 +53,13 @@ def run(ctx: DemoContext) -> None:
     admin.register_partner(
         acc["manufacturer"].address, Role.MANUFACTURER, company_prefix=COMPANY_PREFIX
     )
-    admin.register_partner(acc["wholesaler"].address, Role.WHOLESALER)
+    admin.register_partner(
+        acc["wholesaler"].address, Role.WHOLESALER, company_prefix=WHOLESALER_PREFIX
+    )
     admin.register_partner(acc["pharmacy"].address, Role.DISPENSER)
-    console.print("partners         manufacturer (prefix 0614141), wholesaler, pharmacy")
+    console.print(
+        "partners         manufacturer (prefix 0614141), wholesaler (prefix 0888888), pharmacy"
+    )
 
     # A lot of 10,000 packs: unique per run so the demo can run again on the same chain.
     run_tag = f"{chain.blocks.height:06d}"
@@ -97,14 +103,16 @@ def run(ctx: DemoContext) -> None:
     # Manufacturer -> wholesaler (the whole lot), wholesaler packs a case for the pharmacy.
     maker.ship(lot, acc["wholesaler"].address)
     wholesaler.receive(lot)
-    case_tree = MerkleTree(manifest.tree.levels[0][:CASE_SIZE])
-    sscc = make_sscc("0", COMPANY_PREFIX, run_tag.rjust(9, "0"))
-    case = wholesaler.aggregate(sscc, lot, case_tree.root, CASE_SIZE)
+    tree = manifest.tree
+    root, node_proof, case_size = tree.pack(tree.root, CASE_LEVEL, 0)
+    sscc = make_sscc("0", WHOLESALER_PREFIX, run_tag.rjust(9, "0"))
+    case = wholesaler.aggregate(sscc, lot, root, case_size, node_proof)
     wholesaler.ship(case, acc["pharmacy"].address)
     pharmacy.receive(case)
+    depth = len(node_proof)
     console.print(
         f"custody          manufacturer -> wholesaler (lot) -> pharmacy (case SSCC {sscc}, "
-        f"{CASE_SIZE} packs)"
+        f"{case_size} packs, proven {depth} hashes below the lot root)"
     )
 
     # The pharmacist scans pack 3's 2D code (a Digital Link here) and verifies it.
@@ -116,19 +124,32 @@ def run(ctx: DemoContext) -> None:
         f"verify           {pharmacy.verify(scanned, proof).name.lower()} "
         f"(depth {len(proof)} proof, free call)"
     )
-    outcome = pharmacy.dispense(scanned, proof, case, case_tree.proof(3))
+    in_case = container_proof(proof, depth)
+    holder = admin.custodian_of(scanned, case, in_case)
+    outcome = pharmacy.dispense(scanned, proof, case, in_case)
     console.print(
-        f"dispense         {outcome.name.lower()}; the unit was held through the case by "
-        f"{admin.custodian_of(scanned, case, case_tree.proof(3))}"
+        f"dispense         {outcome.name.lower()}; the unit was held through the case by {holder}"
     )
 
     # A counterfeit pack carrying a copy of the same serial reaches the counter.
     clone = product_identifier(pack.element_string(parentheses=False))
-    caught = pharmacy.dispense(clone, proof, case, case_tree.proof(3))
+    caught = pharmacy.dispense(clone, proof, case, in_case)
     assert caught == Outcome.ALREADY_DISPENSED
     console.print(
         f"clone            {clone.element_string()} -> {caught.name.lower()}, "
         f"now {admin.verify(clone, proof).name.lower()}"
+    )
+
+    # A saleable return, two steps: the pharmacy (holder) sends pack 5 back, the wholesaler
+    # accepts it and now holds it.
+    back, back_proof = manifest.identifier(5), tree.proof(5)
+    pharmacy.initiate_return(
+        back, back_proof, acc["wholesaler"].address, case, container_proof(back_proof, depth)
+    )
+    wholesaler.accept_return(back, back_proof)
+    console.print(
+        f"return           pack {back.serial}: pharmacy -> wholesaler (sent, accepted); "
+        f"held by {admin.custodian_of(back, lot, back_proof)}"
     )
 
     # The manufacturer recalls the lot: every pack answers "recalled" at once.
