@@ -159,3 +159,19 @@ def test_roundtrip_every_form(body, serial, lot, date):
     if "(" not in serial + lot:  # HRI is ambiguous when values contain "(NN)"
         assert product_identifier(pid.element_string()) == pid
     assert make_gtin(gtin[1:8], gtin[8:13], gtin[0]) == gtin
+
+
+def test_every_gtin_and_sscc_in_the_supply_docs_is_valid():
+    """Every GTIN (14 digits, after (01), /01/, --gtin or before :<lot>) and every SSCC
+    (18 digits) in docs/supply.md carries a correct check digit."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "supply.md").read_text()
+    gtins = set(re.findall(r"(?<!\d)(\d{14})(?!\d)", text))
+    ssccs = set(re.findall(r"(?<!\d)(\d{18})(?!\d)", text))
+    assert gtins and ssccs
+    for gtin in gtins:
+        assert normalize_gtin(gtin) == gtin
+    for code in ssccs:
+        assert normalize_sscc(code) == code
