@@ -252,7 +252,7 @@ interface ITrialRegistry {
     );
 
     /// @notice A protocol deviation was logged. Payload: siteId, subjectCommitment
-    /// (zero for site-level), important, descriptionCommitment.
+    /// (zero for site-level), important, descriptionCommitment (salted, see the contract notes).
     event DeviationLogged(
         uint64 indexed trialId,
         address author,
@@ -264,7 +264,7 @@ interface ITrialRegistry {
     );
 
     /// @notice An adverse event was logged. Payload: siteId, subjectCommitment, severity
-    /// (CTCAE grade 1..5, | 0x80 when serious), reportCommitment.
+    /// (CTCAE grade 1..5, | 0x80 when serious), reportCommitment (salted).
     event AdverseEventLogged(
         uint64 indexed trialId,
         address author,

@@ -527,9 +527,11 @@ contract TrialRegistry is ITrialRegistry {
     /// @notice Logs a protocol deviation at `siteId` (optionally for one subject).
     /// @param subjectCommitment The subject's commitment, or zero for a site-level deviation.
     /// @param important ICH E3 "important" deviation (may affect data reliability or subject safety).
+    /// @param descriptionCommitment Salted commitment to the description (never a bare hash of
+    /// the text: short texts fall to a dictionary); the site keeps text and salt.
     /// Requirements:
     /// - caller is an investigator of `siteId` or a monitor; trial active or suspended;
-    /// - description hash non-zero.
+    /// - description commitment non-zero.
     /// Emits {DeviationLogged}.
     function logDeviation(
         uint64 trialId,
@@ -548,9 +550,11 @@ contract TrialRegistry is ITrialRegistry {
     /// @param severity CTCAE severity grade 1..5 in the low bits, plus SERIOUS_FLAG (0x80) for a
     /// serious adverse event (ICH E2A: death, life-threatening, hospitalisation, ...). One word
     /// instead of two keeps the entry under 40,000 gas.
+    /// @param reportCommitment Salted commitment to the report (text or document); the site keeps
+    /// the salt.
     /// Requirements:
     /// - caller is an investigator of `siteId` or a monitor; trial active or suspended;
-    /// - commitment and report hash non-zero; severity = grade 1..5, optionally | SERIOUS_FLAG.
+    /// - both commitments non-zero; severity = grade 1..5, optionally | SERIOUS_FLAG.
     /// Emits {AdverseEventLogged}.
     function logAdverseEvent(
         uint64 trialId,
