@@ -255,7 +255,7 @@ contract TrialRegistry is ITrialRegistry {
             if (word & _ETHICS_BIT != 0) revert RoleUnchanged(trialId, account, role, siteId);
             if (account == t.sponsor) revert SponsorOnEthicsBoard(trialId, account);
             // At most one increment per distinct account; 65,535 members is unreachable in practice
-            // and would revert on the uint16 cast check below (checked arithmetic on the count).
+            // and the checked `ethicsCount += 1` below would revert rather than wrap.
             uint256 members = uint256(t.ethicsCount) + 1;
             _checkThreshold(trialId, t.ethicsThreshold, members);
             if (!_vote(trialId, t, EntryType.RoleGranted, account, 0, bytes32(0), 0)) return false;
