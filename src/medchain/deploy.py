@@ -172,9 +172,9 @@ def deploy_all(
     commit = git_commit()
     network = networks.provider.network.choice
     plan = list(specs if specs is not None else discover_specs())
-    from medchain.network.evm import require_deployable
+    from medchain.network.poa import prepare_connected_node
 
-    require_deployable([s.name for s in plan])  # one line if the node's EVM cannot run them
+    prepare_connected_node([s.name for s in plan])  # PoA headers; refuse opcodes it lacks
     for spec in plan:
         container = getattr(project, spec.name)
         args = [_abi_value(a) for a in spec.args(ctx)]

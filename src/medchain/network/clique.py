@@ -4,7 +4,8 @@
 Layout under `$MEDCHAIN_HOME/network/<name>/` (default `.medchain/network/<name>/`):
 
     network.json      the manifest: chain id, period, ports, signers, enodes, pids
-    genesis.json      Clique genesis: signers in extradata, consortium accounts funded
+    genesis.json      Clique genesis (written at first start): signers in extradata,
+                      consortium accounts funded
     node<i>/          geth datadir: keystore (the signer key), password, nodekey,
                       config.toml (listen address, static peers), geth.log, geth.pid
 
@@ -41,6 +42,11 @@ DEFAULT_BALANCE = 10**24  # 1,000,000 ETH per funded account
 EPOCH = 30_000  # Clique checkpoint interval (blocks): votes reset, signers in extradata
 HTTP_APIS = "eth,net,web3,txpool,clique"
 START_TIMEOUT = 60.0
+# The first start dates genesis this far ahead, so no signer seals block 1 before every
+# node is up and peered: signers that seal block 1 alone each stand on their own fork
+# where Clique's "signed recently" rule lets none of them seal block 2 (a deadlock).
+GENESIS_LEAD = 12
+SCRYPT_N = 2**12  # geth's --lightkdf: the password file sits beside the key anyway
 STOP_TIMEOUT = 20.0
 
 
@@ -90,6 +96,7 @@ def clique_genesis(
     period: int = DEFAULT_PERIOD,
     gas_limit: int = DEFAULT_GAS_LIMIT,
     balance: int = DEFAULT_BALANCE,
+    timestamp: int | None = None,
 ) -> dict[str, Any]:
     """A Clique genesis on London rules (every fork up to London/Gray Glacier at block 0,
     no Shanghai: geth refuses Shanghai with Clique). Contracts compiled for `paris` run on
@@ -118,7 +125,7 @@ def clique_genesis(
             "clique": {"period": period, "epoch": EPOCH},
         },
         "nonce": "0x0",
-        "timestamp": hex(int(time.time())),
+        "timestamp": hex(int(time.time()) if timestamp is None else timestamp),
         "extraData": clique_extradata(signers),
         "gasLimit": hex(gas_limit),
         "difficulty": "0x1",
@@ -160,6 +167,7 @@ class Network:
     nodes: list[Node]
     funded: list[str] = field(default_factory=list)
     created_at: str = ""
+    balance: int = DEFAULT_BALANCE
 
     # ----------------------------------------------------------------- files
 
@@ -287,6 +295,7 @@ class Network:
     def start(self, *, timeout: float = START_TIMEOUT) -> None:
         """Start every node; return when each answers, is peered with every other and
         the chain is producing blocks."""
+        self.initialise()
         for node in self.nodes:
             self.start_node(node.index, wait=False)
         for node in self.nodes:
@@ -301,6 +310,39 @@ class Network:
         self.wait_for(
             lambda: self.height(self.nodes[0]) > start, "the first sealed block", timeout=timeout
         )
+
+    def initialise(self, lead: int = GENESIS_LEAD) -> None:
+        """`geth init` every node not initialised yet. The first time, genesis is written
+        dated `lead` seconds ahead (see GENESIS_LEAD); later, the saved genesis."""
+        fresh = [
+            n for n in self.nodes if not (self.node_dir(n.index) / "geth" / "chaindata").is_dir()
+        ]
+        if not fresh:
+            return
+        genesis_path = self.path / "genesis.json"
+        if len(fresh) == len(self.nodes) or not genesis_path.is_file():
+            genesis = clique_genesis(
+                self.signers,
+                self.funded,
+                chain_id=self.chain_id,
+                period=self.period,
+                gas_limit=self.gas_limit,
+                balance=self.balance,
+                timestamp=int(time.time()) + lead,
+            )
+            genesis_path.write_text(json.dumps(genesis, indent=2) + "\n")
+        for node in fresh:
+            init = subprocess.run(
+                [self.geth, "--datadir", str(self.node_dir(node.index)), "init", str(genesis_path)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if init.returncode != 0:
+                raise NetworkError(
+                    f"geth init failed for node{node.index}: {_last_line(init.stderr or init.stdout)}"
+                )
 
     def stop(self) -> None:
         for node in self.nodes:
@@ -402,8 +444,9 @@ def create(
     funded: Iterable[str] = (),
     geth: str | Path | None = None,
 ) -> Network:
-    """Write a new network: signer keys, genesis, per-node config, `geth init`.
-    `base_port=None` picks free ports."""
+    """Write a new network: signer keys, node keys, per-node config and the manifest
+    (genesis is written and `geth init` run by the first `start`). `base_port=None` picks
+    free ports."""
     from eth_account import Account
     from eth_keys import keys
 
@@ -431,7 +474,7 @@ def create(
         signer = Account.from_key(signer_key)
         password = secrets.token_hex(24)
         _write_private(datadir / "password", password)
-        keyfile = Account.encrypt(signer_key, password)
+        keyfile = Account.encrypt(signer_key, password, kdf="scrypt", iterations=SCRYPT_N)
         _write_private(
             datadir / "keystore" / f"UTC--medchain--{signer.address[2:].lower()}",
             json.dumps(keyfile),
@@ -450,11 +493,7 @@ def create(
                 enode=f"enode://{pub}@127.0.0.1:{p2p}?discport=0",
             )
         )
-    funded = sorted({a for a in funded}, key=str.lower)
-    genesis = clique_genesis(
-        [n.signer for n in nodes], funded, chain_id=chain_id, period=period, gas_limit=gas_limit
-    )
-    (path / "genesis.json").write_text(json.dumps(genesis, indent=2) + "\n")
+    funded = sorted(set(funded), key=str.lower)
     for node in nodes:
         datadir = path / f"node{node.index}"
         peers = [n.enode for n in nodes if n.index != node.index]
@@ -465,18 +504,6 @@ def create(
             f"StaticNodes = {json.dumps(peers)}\n"
             f"TrustedNodes = {json.dumps(peers)}\n"
         )
-        init = subprocess.run(
-            [binary, "--datadir", str(datadir), "init", str(path / "genesis.json")],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if init.returncode != 0:
-            shutil.rmtree(path, ignore_errors=True)
-            raise NetworkError(
-                f"geth init failed for node{node.index}: {_last_line(init.stderr or init.stdout)}"
-            )
     network = Network(
         name=name,
         chain_id=chain_id,
