@@ -1,10 +1,17 @@
-"""Hypothesis state machine over GenomicLicensing with a Python model of every balance.
+"""Hypothesis state machine over GenomicLicensing with hostile actors and a Python model.
 
-Invariant (per currency, ETH and an ERC-20): everything researchers paid in equals the
-pull balances plus withdrawals plus refunds plus escrow still held, and the contract
-holds exactly balances + escrow. Purchases, deliveries, refunds, withdrawals, fee
-changes and time travel interleave at random; each step's success or refusal is
-predicted by the model.
+Every role acts at random, in and out of turn: researchers buy, accept, dispute, refund;
+the owner delivers keys; the arbiter resolves disputes; anyone (an outsider included)
+tries every call, including delivering someone else's key, accepting or disputing another
+researcher's licence, resolving disputes, changing the fee, releasing escrow early; time
+moves on. Each step's success or refusal (by custom error name) is predicted by the model.
+
+Invariants (per currency, ETH and an allowlisted ERC-20):
+* escrow is paid out only for a licence the researcher could use: a key was posted before
+  its delivery deadline, the licence then ran its whole paid duration from that moment,
+  and the researcher accepted, let the review window pass undisputed, or lost a dispute;
+* money is conserved: the contract holds exactly the escrow still held plus every pull
+  balance, and what researchers paid in equals balances + withdrawals + refunds + escrow.
 """
 
 from __future__ import annotations
@@ -12,45 +19,68 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from genomics_helpers import DATA_CID, DAY, HMB, META_CID, ZERO
-from hypothesis import HealthCheck, settings
+from genomics_helpers import DATA_CID, DAY, HMB, META_CID, ZERO, fresh_hash
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from fuzzing import machine_settings
 from medchain.errors import ContractRevert
 from medchain.genomics import GenomicDatasetClient, GenomicsClient, licence_id_of
+
+DURATION, DELIVERY, REVIEW = 10 * DAY, 3 * DAY, 2 * DAY
+HELD = ("pending", "delivered", "disputed")
 
 
 @dataclass
 class Lic:
     amount: int
-    key_deadline: int
-    expires_at: int
-    status: str  # pending | delivered | refunded
+    fee_bps: int
+    deadline: int  # key deadline while pending, review deadline once delivered
+    status: str  # pending | delivered | released | disputed | refunded
+    delivered_at: int = 0
+    expires_at: int = 0
+    released: bool = False
 
 
-def test_money_is_conserved(project, chain, roles):
+def _refused(call, *names: str) -> None:
+    with pytest.raises(ContractRevert) as info:
+        call()
+    assert info.value.error_name in names, f"{info.value.error_name} not in {names}"
+
+
+@pytest.mark.statemachine
+def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain, roles):
     deployer, owner, lab, treasury = (roles[r] for r in ("deployer", "patient", "lab", "sponsor"))
     researchers = [roles[r] for r in ("researcher", "provider", "pharmacy")]
+    outsider = roles["manufacturer"]
+    everyone = [owner, lab, treasury, deployer, outsider, *researchers]
 
     class Market(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.token = deployer.deploy(project.GenomicDataset, 2_500)
+            self.token = deployer.deploy(project.GenomicDataset, 2_500, deployer)
+            self.token.grantRole(self.token.PRODUCER_ROLE(), lab, sender=deployer)
             self.market = deployer.deploy(
                 project.GenomicLicensing, self.token, deployer, treasury, 250, 1_000
             )
             self.erc20 = deployer.deploy(project.TestToken)
+            self.market.setCurrencyAllowed(self.erc20, True, sender=deployer)
             datasets = GenomicDatasetClient(self.token, owner)
             seller = GenomicsClient(self.market, owner)
             self.currencies = [ZERO, str(self.erc20.address)]
-            self.prices = [1_000_003, 777_779]
-            self.offers = []
-            for currency, price in zip(self.currencies, self.prices, strict=True):
-                d = datasets.list(DATA_CID, b"\x11" * 32, META_CID, lab.address, 700)
+            self.offers, self.datasets = [], []
+            for currency, price in zip(self.currencies, [1_000_003, 777_779], strict=True):
+                d = datasets.list(DATA_CID, fresh_hash(), META_CID, lab.address, 700, lab=lab)
+                self.datasets.append(d)
                 self.offers.append(
                     seller.create_offer(
-                        d, price=price, duration=90 * DAY, purposes=HMB, currency=currency
+                        d,
+                        price=price,
+                        duration=DURATION,
+                        delivery_window=DELIVERY,
+                        review_window=REVIEW,
+                        purposes=HMB,
+                        currency=currency,
                     )
                 )
             for r in researchers:
@@ -63,98 +93,166 @@ def test_money_is_conserved(project, chain, roles):
             self.withdrawn = [0, 0]
             self.balances: dict[tuple[str, int], int] = {}
 
-        def _lic_id(self, which: int, r: int) -> int:
-            return licence_id_of(
-                self.market.offer(self.offers[which]).datasetId, researchers[r].address
-            )
+        def _lid(self, which: int, r: int) -> int:
+            return licence_id_of(self.datasets[which], researchers[r].address)
+
+        def _credit(self, account: str, which: int, amount: int) -> None:
+            key = (account, which)
+            self.balances[key] = self.balances.get(key, 0) + amount
+
+        def _released(self, lic: Lic, which: int, r: int) -> None:
+            # Paid out only for a licence the researcher could use: key posted in time,
+            # full term from delivery (checked against the chain's record too).
+            assert lic.delivered_at and lic.expires_at == lic.delivered_at + DURATION
+            assert self.market.licence(self._lid(which, r)).expiresAt == lic.expires_at
+            royalty = lic.amount * 700 // 10_000
+            fee = lic.amount * lic.fee_bps // 10_000
+            self._credit(lab.address, which, royalty)
+            self._credit(treasury.address, which, fee)
+            self._credit(owner.address, which, lic.amount - royalty - fee)
+            lic.status, lic.released = "released", True
 
         @rule(r=st.integers(0, 2), which=st.integers(0, 1))
         def buy(self, r: int, which: int) -> None:
             now = chain.pending_timestamp
             prev = self.licences.get((which, r))
-            blocked = prev is not None and (
-                prev.status == "pending" or (prev.status == "delivered" and prev.expires_at > now)
+            open_ = prev is not None and (
+                prev.status in HELD or (prev.status == "released" and prev.expires_at > now)
             )
             client = GenomicsClient(self.market, researchers[r])
-            if blocked:
-                with pytest.raises(ContractRevert) as info:
-                    client.buy(self.offers[which], HMB)
-                assert info.value.error_name == "LicensingLicenceOpen"
+            if open_:
+                _refused(lambda: client.buy(self.offers[which], HMB), "LicensingLicenceOpen")
                 return
             lic = client.buy(self.offers[which], HMB)
-            self.licences[(which, r)] = Lic(lic.amount, lic.key_deadline, lic.expires_at, "pending")
+            assert lic.fee_bps == self.fee_bps
+            self.licences[(which, r)] = Lic(lic.amount, lic.fee_bps, lic.deadline, "pending")
             self.paid_in[which] += lic.amount
+            assert not self.market.isLicensed(self.datasets[which], researchers[r], HMB)
 
-        @rule(r=st.integers(0, 2), which=st.integers(0, 1))
-        def deliver(self, r: int, which: int) -> None:
+        @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
+        def deliver(self, actor, r: int, which: int) -> None:
             lic = self.licences.get((which, r))
-            ok = (
-                lic is not None
-                and lic.status == "pending"
-                and chain.pending_timestamp <= lic.key_deadline
-            )
-            client = GenomicsClient(self.market, owner)
-            lid = self._lic_id(which, r)
-            if not ok:
-                with pytest.raises(ContractRevert) as info:
-                    client.deliver_key(lid, "bafyenvelope", b"\x22" * 32)
-                assert info.value.error_name in (
-                    "LicensingNotAwaitingKey",
-                    "LicensingDeliveryClosed",
-                )
+            now = chain.pending_timestamp
+            client = GenomicsClient(self.market, actor)
+            lid = self._lid(which, r)
+            if lic is None or lic.status != "pending":
+                _refused(lambda: client.deliver_key(lid, "bafyenv", b"\x22" * 32),
+                         "LicensingNotAwaitingKey")  # fmt: skip
                 return
-            assert lic is not None
-            client.deliver_key(lid, "bafyenvelope", b"\x22" * 32)
-            royalty = lic.amount * 700 // 10_000
-            fee = lic.amount * self.fee_bps // 10_000
-            for account, share in (
-                (lab.address, royalty),
-                (treasury.address, fee),
-                (owner.address, lic.amount - royalty - fee),
-            ):
-                key = (account, which)
-                self.balances[key] = self.balances.get(key, 0) + share
-            lic.status = "delivered"
+            if now > lic.deadline:
+                _refused(lambda: client.deliver_key(lid, "bafyenv", b"\x22" * 32),
+                         "LicensingDeliveryClosed")  # fmt: skip
+                return
+            if actor != owner:
+                _refused(lambda: client.deliver_key(lid, "bafyenv", b"\x22" * 32),
+                         "LicensingNotKeyAgent")  # fmt: skip
+                return
+            client.deliver_key(lid, "bafyenv", b"\x22" * 32)
+            at = chain.blocks.head.timestamp
+            lic.status, lic.delivered_at = "delivered", at
+            lic.expires_at, lic.deadline = at + DURATION, at + REVIEW
 
-        @rule(r=st.integers(0, 2), which=st.integers(0, 1))
-        def refund(self, r: int, which: int) -> None:
+        @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
+        def accept(self, actor, r: int, which: int) -> None:
             lic = self.licences.get((which, r))
-            ok = (
-                lic is not None
-                and lic.status == "pending"
-                and chain.pending_timestamp > lic.key_deadline
-            )
-            client = GenomicsClient(self.market, researchers[r])
-            lid = self._lic_id(which, r)
-            if not ok:
-                with pytest.raises(ContractRevert):
-                    client.refund(lid)
-                return
-            assert lic is not None
-            client.refund(lid)
-            lic.status = "refunded"
-            self.refunded[which] += lic.amount
+            client = GenomicsClient(self.market, actor)
+            lid = self._lid(which, r)
+            if actor != researchers[r]:
+                _refused(lambda: client.accept_key(lid), "LicensingNotLicensee")
+            elif lic is None or lic.status != "delivered":
+                _refused(lambda: client.accept_key(lid), "LicensingNotUnderReview")
+            else:
+                client.accept_key(lid)
+                self._released(lic, which, r)
 
-        @rule(who=st.sampled_from(["owner", "lab", "treasury"]), which=st.integers(0, 1))
-        def withdraw(self, who: str, which: int) -> None:
-            account = {"owner": owner, "lab": lab, "treasury": treasury}[who]
-            owed = self.balances.get((account.address, which), 0)
-            client = GenomicsClient(self.market, account)
+        @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
+        def dispute(self, actor, r: int, which: int) -> None:
+            lic = self.licences.get((which, r))
+            client = GenomicsClient(self.market, actor)
+            lid = self._lid(which, r)
+            if actor != researchers[r]:
+                _refused(lambda: client.dispute_key(lid), "LicensingNotLicensee")
+            elif lic is None or lic.status != "delivered":
+                _refused(lambda: client.dispute_key(lid), "LicensingNotUnderReview")
+            elif chain.pending_timestamp > lic.deadline:
+                _refused(lambda: client.dispute_key(lid), "LicensingReviewClosed")
+            else:
+                client.dispute_key(lid)
+                lic.status = "disputed"
+                assert not self.market.isLicensed(self.datasets[which], researchers[r], HMB)
+
+        @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
+        def release(self, actor, r: int, which: int) -> None:
+            lic = self.licences.get((which, r))
+            client = GenomicsClient(self.market, actor)
+            lid = self._lid(which, r)
+            if lic is None or lic.status != "delivered":
+                _refused(lambda: client.release_escrow(lid), "LicensingNotUnderReview")
+            elif chain.pending_timestamp <= lic.deadline:
+                _refused(lambda: client.release_escrow(lid), "LicensingReviewStillOpen")
+            else:
+                client.release_escrow(lid)
+                self._released(lic, which, r)
+
+        @rule(
+            actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1),
+            refund=st.booleans(),
+        )  # fmt: skip
+        def resolve(self, actor, r: int, which: int, refund: bool) -> None:
+            lic = self.licences.get((which, r))
+            client = GenomicsClient(self.market, actor)
+            lid = self._lid(which, r)
+            if actor != deployer:
+                _refused(lambda: client.resolve_dispute(lid, refund),
+                         "AccessControlUnauthorizedAccount")  # fmt: skip
+            elif lic is None or lic.status != "disputed":
+                _refused(lambda: client.resolve_dispute(lid, refund), "LicensingNotDisputed")
+            elif refund:
+                client.resolve_dispute(lid, True)
+                lic.status = "refunded"  # escrow -> the researcher's pull balance
+                self._credit(researchers[r].address, which, lic.amount)
+            else:
+                client.resolve_dispute(lid, False)
+                self._released(lic, which, r)
+
+        @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
+        def refund(self, actor, r: int, which: int) -> None:
+            lic = self.licences.get((which, r))
+            client = GenomicsClient(self.market, actor)
+            lid = self._lid(which, r)
+            if actor != researchers[r]:
+                _refused(lambda: client.refund(lid), "LicensingNotLicensee")
+            elif lic is None or lic.status != "pending":
+                _refused(lambda: client.refund(lid), "LicensingNotAwaitingKey")
+            elif chain.pending_timestamp <= lic.deadline:
+                _refused(lambda: client.refund(lid), "LicensingDeliveryStillOpen")
+            else:
+                client.refund(lid)
+                lic.status = "refunded"  # paid straight back to the researcher
+                self.refunded[which] += lic.amount
+
+        @rule(actor=st.sampled_from(everyone), which=st.integers(0, 1))
+        def withdraw(self, actor, which: int) -> None:
+            owed = self.balances.get((actor.address, which), 0)
+            client = GenomicsClient(self.market, actor)
             if owed == 0:
-                with pytest.raises(ContractRevert) as info:
-                    client.withdraw(self.currencies[which])
-                assert info.value.error_name == "LicensingNothingToWithdraw"
+                _refused(lambda: client.withdraw(self.currencies[which]),
+                         "LicensingNothingToWithdraw")  # fmt: skip
                 return
             assert client.withdraw(self.currencies[which]) == owed
-            self.balances[(account.address, which)] = 0
+            self.balances[(actor.address, which)] = 0
             self.withdrawn[which] += owed
 
-        @rule(bps=st.integers(0, 1_000))
-        def set_fee(self, bps: int) -> None:
+        @rule(actor=st.sampled_from([deployer, outsider, owner]), bps=st.integers(0, 1_000))
+        def set_fee(self, actor, bps: int) -> None:
+            if actor != deployer:
+                _refused(lambda: GenomicsClient(self.market, actor).transact(
+                    "setPlatformFee", treasury.address, bps), "AccessControlUnauthorizedAccount")  # fmt: skip
+                return
             self.market.setPlatformFee(treasury, bps, sender=deployer)
-            self.fee_bps = bps
+            self.fee_bps = bps  # applies to later purchases only (the model keeps lic.fee_bps)
 
-        @rule(seconds=st.sampled_from([3_600, DAY, 2 * DAY, 4 * DAY, 91 * DAY]))
+        @rule(seconds=st.sampled_from([3_600, DAY, 2 * DAY + 1, 3 * DAY + 1, 11 * DAY]))
         def travel(self, seconds: int) -> None:
             chain.pending_timestamp = chain.pending_timestamp + seconds
             chain.mine()
@@ -165,7 +263,7 @@ def test_money_is_conserved(project, chain, roles):
                 escrow = sum(
                     lic.amount
                     for (w, _), lic in self.licences.items()
-                    if w == which and lic.status == "pending"
+                    if w == which and lic.status in HELD
                 )
                 balances = sum(v for (_, w), v in self.balances.items() if w == which)
                 total = balances + self.withdrawn[which] + self.refunded[which] + escrow
@@ -176,17 +274,17 @@ def test_money_is_conserved(project, chain, roles):
                     else self.erc20.balanceOf(self.market)
                 )
                 assert held == balances + escrow
-                for account in (owner, lab, treasury):
+                for account in everyone:
                     assert self.market.balanceOf(account, currency) == self.balances.get(
                         (account.address, which), 0
                     )
 
-    run_state_machine_as_test(
-        Market,
-        settings=settings(
-            max_examples=6,
-            stateful_step_count=12,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+        @invariant()
+        def only_delivered_running_licences_count(self) -> None:
+            now = chain.blocks.head.timestamp
+            for (which, r), lic in self.licences.items():
+                expected = lic.status in ("delivered", "released") and lic.expires_at > now
+                got = self.market.isLicensed(self.datasets[which], researchers[r], HMB)
+                assert got == expected, (lic, now)
+
+    run_state_machine_as_test(Market, settings=machine_settings(3, 14))

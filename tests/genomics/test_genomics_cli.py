@@ -1,6 +1,7 @@
-"""`medchain genomics ...` end to end on the in-process chain: the owner lists a file and
-offers it, the researcher buys, `serve-keys --once` delivers, the researcher downloads
-and decrypts, lists licences; owner withdraws; refusals are one line."""
+"""`medchain genomics ...` end to end on the in-process chain: the owner lists a file (the
+lab authorises it) and offers it, anyone shows the dataset's metadata, the researcher
+buys, `serve-keys --once` delivers, the researcher downloads, decrypts and accepts, lists
+licences; owner withdraws; every command answers --json; refusals are one line."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def run(market, monkeypatch, tmp_path):
     return invoke
 
 
-def test_owner_and_researcher_flow(run, project, deployer, researcher, tmp_path):
+def test_owner_and_researcher_flow(run, project, deployer, researcher, lab, tmp_path):
     did = deployer.deploy(project.DIDRegistry)
     key = X25519PrivateKey.generate()
     public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -48,10 +49,22 @@ def test_owner_and_researcher_flow(run, project, deployer, researcher, tmp_path)
     genome = tmp_path / "sample.fastq"
     genome.write_bytes(GENOME)
 
+    unauthorised = run("list-dataset", str(genome), "--assay", "WGS", "--reference", "GRCh38",
+                       "--lab-account", "TEST::2", "--account", "TEST::1")  # fmt: skip
+    assert unauthorised.exit_code == 1 and "GenomicDatasetNotProducer" in unauthorised.stderr
+    assert "Traceback" not in unauthorised.stderr and len(unauthorised.stderr.splitlines()) == 1
     listed = run("list-dataset", str(genome), "--assay", "WGS", "--reference", "GRCh38",
-                 "--account", "TEST::1", "--json")  # fmt: skip
+                 "--lab-account", "TEST::4", "--account", "TEST::1", "--json")  # fmt: skip
     assert listed.exit_code == 0, listed.output + listed.stderr
     dataset_id = json.loads(listed.stdout)["dataset_id"]
+    shown = run("dataset", str(dataset_id), "--json")
+    assert shown.exit_code == 0, shown.stderr
+    info = json.loads(shown.stdout)
+    assert info["metadata"]["assay"] == "WGS" and info["metadata"]["file_format"] == "FASTQ"
+    assert info["metadata"]["reference_genome"] == "GRCh38"
+    assert info["producer"] == lab.address  # TEST::4 plays the lab
+    text = run("dataset", str(dataset_id))
+    assert text.exit_code == 0 and "GRCh38" in text.stdout
     offered = run("offer", str(dataset_id), "--price", "0.01 ether", "--purposes", "GRU",
                   "--account", "TEST::1", "--json")  # fmt: skip
     assert offered.exit_code == 0, offered.stderr
@@ -68,9 +81,11 @@ def test_owner_and_researcher_flow(run, project, deployer, researcher, tmp_path)
     bought = run("buy", str(offer_id), "--purposes", "HMB", "--account", "TEST::3", "--json")
     assert bought.exit_code == 0, bought.stderr
 
-    served = run("serve-keys", "--once", "--did-registry", did.address, "--account", "TEST::1")
+    served = run("serve-keys", "--once", "--did-registry", did.address, "--account", "TEST::1",
+                 "--json")  # fmt: skip
     assert served.exit_code == 0, served.stderr
-    assert "delivered" in served.stdout
+    lines = [json.loads(line) for line in served.stdout.splitlines()]
+    assert lines[0]["action"] == "delivered" and lines[-1]["delivered_total"] == 1
 
     out = tmp_path / "decrypted.fastq"
     got = run("download", str(dataset_id), "--out", str(out), "--purpose", "HMB",
@@ -80,7 +95,14 @@ def test_owner_and_researcher_flow(run, project, deployer, researcher, tmp_path)
 
     mine = run("licences", "--account", "TEST::3", "--json")
     assert json.loads(mine.stdout)[0]["status"] == "delivered"
-    paid = run("withdraw", "--account", "TEST::1")
-    assert paid.exit_code == 0 and "withdrew" in paid.stdout
+    early = run("withdraw", "--account", "TEST::1")  # escrow held until the key is accepted
+    assert early.exit_code == 1 and "LicensingNothingToWithdraw" in early.stderr
+    accepted = run("accept", str(dataset_id), "--account", "TEST::3", "--json")
+    assert accepted.exit_code == 0, accepted.stderr
+    assert json.loads(accepted.stdout)["status"] == "released"
+    paid = run("withdraw", "--account", "TEST::1", "--json")
+    assert paid.exit_code == 0 and json.loads(paid.stdout)["amount"] > 0
     again = run("withdraw", "--account", "TEST::1")
     assert again.exit_code == 1 and "LicensingNothingToWithdraw" in again.stderr
+    paused = run("pause", str(dataset_id), "--account", "TEST::1", "--json")
+    assert json.loads(paused.stdout) == {"dataset_id": dataset_id, "state": "paused"}

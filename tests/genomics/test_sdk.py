@@ -1,6 +1,8 @@
 """The SDK end to end on the real EVM, the embedded content store and the real DID
-registry: list a genome, buy, the agent delivers, download and decrypt; refusals for
-unlicensed and expired researchers; the agent restarted mid-stream posts each key once."""
+registry: list a genome (lab-authorised), buy, the agent delivers to the researcher's
+newest key, download, decrypt and accept; the agent releases escrow after the review
+window; refusals for unlicensed and expired researchers; the agent restarted mid-stream
+posts each key once."""
 
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ def store(tmp_path):
 def listed(m, patient, lab, store, tmp_path):
     keyring = Keyring(tmp_path / "keyring.json")
     result = list_genome(
-        m.datasets(patient), store, GENOME, keyring=keyring, assay="WGS",
+        m.datasets(patient), store, GENOME, keyring=keyring, lab=lab, assay="WGS",
         reference_genome="GRCh38", coverage="30x", file_format="vcf",
         royalty_receiver=lab.address, royalty_bps=500,
     )  # fmt: skip
@@ -66,7 +68,7 @@ def make_agent(m, patient, store, keyring, path, did_registry, **kw):
 
 
 def test_list_buy_deliver_download(
-    m, patient, researcher, store, listed, tmp_path, did_registry, x25519
+    m, patient, researcher, store, listed, tmp_path, did_registry, x25519, chain
 ):
     result, offer, keyring = listed
     assert (tmp_path / "keyring.json").stat().st_mode & 0o777 == 0o600
@@ -81,13 +83,18 @@ def test_list_buy_deliver_download(
     outcomes = agent.poll_once()
     assert [o.action for o in outcomes] == ["delivered"]
     assert m.client(researcher).licence(lic.licence_id).status.name == "DELIVERED"
-    assert m.market.balanceOf(patient, "0x" + "00" * 20) > 0
+    assert m.market.balanceOf(patient, "0x" + "00" * 20) == 0  # held for the review
 
     out = tmp_path / "genome.vcf"
     got = download(m.client(researcher), store, result.dataset_id, researcher.address,
-                   x25519[researcher.address], HMB, out)  # fmt: skip
+                   x25519[researcher.address], HMB, out, accept=True)  # fmt: skip
     assert out.read_bytes() == GENOME and got.plaintext_size == len(GENOME)
+    assert m.client(researcher).licence(lic.licence_id).status.name == "RELEASED"
+    assert m.market.balanceOf(patient, "0x" + "00" * 20) > 0
     assert agent.poll_once() == []  # nothing new, nothing posted twice
+    travel(chain, 3 * DAY + 1)
+    assert agent.poll_once() == []  # accepted already: nothing to release, nothing posted
+    assert agent.state.reviewing == {}
 
 
 def test_unlicensed_expired_and_wrong_key_are_refused(
@@ -218,3 +225,35 @@ def test_missed_deadline_means_no_key_and_a_refund(m, researcher, listed, chain)
     m.client(researcher).refund(lic.licence_id)
     with pytest.raises(NotLicensed, match="refunded"):
         wait_for_key(m.client(researcher), lic.licence_id, timeout=0.0)
+
+
+def test_agent_seals_to_the_newest_key_and_releases_after_review(
+    m, patient, manufacturer, store, listed, tmp_path, did_registry, chain
+):
+    """A researcher who rotated its key-agreement key (two valid X25519 keys on its DID)
+    gets an envelope its newest key opens; the agent releases the escrow once the review
+    window passed undisputed."""
+    result, offer, keyring = listed
+    registry = DIDRegistryClient(did_registry, manufacturer)
+    keys = []
+    for _ in range(2):
+        key = X25519PrivateKey.generate()
+        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        registry.set_attribute(manufacturer, "did/pub/X25519/enc/hex", public, 365 * DAY)
+        keys.append(key)
+    assert len(key_agreement_keys(manufacturer.address, did_registry)) == 2
+    lic = m.client(manufacturer).buy(offer, HMB)
+    agent = make_agent(m, patient, store, keyring, tmp_path / "r.json", did_registry)
+    assert [o.action for o in agent.poll_once()] == ["delivered"]
+    meta = read_metadata(store, m.datasets(patient).dataset(result.dataset_id))
+    with pytest.raises(WrongRecipientKey):  # the older key is not the one sealed to
+        open_data_key(m.client(manufacturer), store, lic.licence_id, keys[0], meta.context())
+    out = tmp_path / "rotated.vcf"
+    download(m.client(manufacturer), store, result.dataset_id, manufacturer.address, keys[1],
+             HMB, out)  # fmt: skip
+    assert out.read_bytes() == GENOME
+    assert agent.poll_once() == []  # review window still open
+    travel(chain, 3 * DAY + 1)
+    assert [o.action for o in agent.poll_once()] == ["released"]
+    assert m.client(patient).licence(lic.licence_id).status.name == "RELEASED"
+    assert m.market.balanceOf(patient, "0x" + "00" * 20) > 0
