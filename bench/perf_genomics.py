@@ -1,7 +1,7 @@
 """Figures of genomic licensing (no gas): wall time from a researcher's purchase to the
 decrypted dataset on disk for a 100 MB genome file, on anvil with the embedded content
 store, split into purchase (sign + pay), key delivery by the agent (event scan, wrap,
-store, post), and download (fetch, hash check, decrypt to file). Listing (encrypt +
+store, post), and download (fetch, hash check, decrypt to file, accept the key). Listing (encrypt +
 store + mint) is reported beside it."""
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ def run(size: int = 100 * MB) -> dict[str, Any]:
 
     with networks.ethereum.local.use_provider("foundry"), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        deployer, owner, researcher = (accounts.test_accounts[i] for i in (0, 1, 3))
+        deployer, owner, researcher, lab = (accounts.test_accounts[i] for i in (0, 1, 3, 4))
         did = deployer.deploy(project.DIDRegistry)
-        token = deployer.deploy(project.GenomicDataset, 2_500)
+        token = deployer.deploy(project.GenomicDataset, 2_500, deployer)
+        token.grantRole(token.PRODUCER_ROLE(), lab, sender=deployer)
         market = deployer.deploy(project.GenomicLicensing, token, deployer, deployer, 250, 1_000)
         key = X25519PrivateKey.generate()
         public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -58,6 +59,7 @@ def run(size: int = 100 * MB) -> dict[str, Any]:
                 store,
                 source,
                 keyring=keyring,
+                lab=lab,
                 assay="WGS",
                 reference_genome="GRCh38",
                 coverage="30x",
@@ -81,7 +83,14 @@ def run(size: int = 100 * MB) -> dict[str, Any]:
         out = work / "decrypted.bam"
         got, download_s = _timed(
             lambda: download(
-                buyer, store, listed.dataset_id, researcher.address, key, mask("HMB"), out
+                buyer,
+                store,
+                listed.dataset_id,
+                researcher.address,
+                key,
+                mask("HMB"),
+                out,
+                accept=True,
             )
         )
         total_s = time.perf_counter() - started
