@@ -1,19 +1,52 @@
 """One client base for every contract wrapper: bind a contract by name from the
 address book on the connected network, send transactions and calls through the
 single error mapping in `medchain.errors`.
+
+Contracts are bound from the ABI the address book carries (`bind`, `contract_at`), never
+from ape's `project`, which depends on the current folder: the SDK and the CLI work from
+anywhere, as they do when installed from a wheel.
+
+Every transaction gets its gas limit from `gas_limit_for`: an estimate against the
+*pending* block (the context it will run in) plus a margin. ape's default asks the node
+for an estimate against the latest block. For a contract that stores `block.number`
+(ERC-1056's `changed[identity]`), a write that follows a change of the same identity in
+the previous block then re-writes an unchanged slot in the estimate (a warm no-op
+SSTORE, 100 gas, bounded below only by EIP-2200's 2,300-gas sentry) but changes it when
+mined one block later (2,900 gas): anvil estimated 31,424 and the transaction needed
+32,040, ran out of gas, and was mined and paid for. Estimating in the pending block's
+context removes that; the margin covers what still moves between estimate and inclusion
+(another transaction first, a node whose 'pending' is its latest state). A call into
+another contract only gets 63/64 of the gas left (EIP-150) and refunds are paid after
+execution: the node's binary search for the smallest sufficient limit already accounts
+for both, in the state it estimates against.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
-from medchain.deployments import AddressBook, DeploymentRecord
+from medchain.deployments import (
+    IN_PROCESS_HINT,
+    AddressBook,
+    DeploymentRecord,
+    all_books,
+    chosen_book_name,
+    connected_to_in_process_chain,
+)
 from medchain.errors import (
     ConfigurationError,
     DeploymentMismatch,
+    DeploymentNotFound,
+    InsufficientFunds,
     InvalidInput,
     translate_errors,
 )
+
+# Headroom over the node's estimate for what can change between estimate and inclusion
+# (other transactions in the same block, a node without a real pending block such as
+# Besu, which answers 'pending' with the latest state). Unused gas is not charged.
+GAS_MARGIN_NUMERATOR, GAS_MARGIN_DENOMINATOR = 5, 4  # +25 %
+GAS_MARGIN_MIN = 10_000
 
 
 class ContractClient:
@@ -24,29 +57,31 @@ class ContractClient:
 
     contract_name: ClassVar[str] = ""
 
-    def __init__(self, contract: Any, sender: Any | None = None):
+    def __init__(self, contract: Any, sender: Any | None = None, book: AddressBook | None = None):
         self.contract = contract
         self.sender = sender
+        self.book = book  # where the ABI came from, for contracts bound later (`at`)
 
     @classmethod
     def connect(cls, book: AddressBook | None = None, sender: Any | None = None) -> Self:
-        """Bind to the deployment of `contract_name` in `book` (default: connected network's)."""
-        record = (book or AddressBook.for_connected_network()).get(cls.contract_name)
-        return cls(bind(record), sender)
+        """Bind to the deployment of `contract_name` in `book` (default: the book chosen
+        with `--book`/`$MEDCHAIN_BOOK`, else the connected network's)."""
+        book = book or AddressBook.for_connected_network()
+        if not book.exists() and connected_to_in_process_chain():
+            raise DeploymentNotFound(f"no {cls.contract_name} to bind: {IN_PROCESS_HINT}")
+        return cls(bind(book.get(cls.contract_name)), sender, book)
 
     @classmethod
-    def at(cls, address: str, sender: Any | None = None) -> Self:
-        """Bind to an address using the ABI compiled in this project."""
-        from ape import project
-
-        return cls(getattr(project, cls.contract_name).at(address), sender)
+    def at(cls, address: str, sender: Any | None = None, book: AddressBook | None = None) -> Self:
+        """Bind to `address` with the ABI of `contract_name` from an address book."""
+        return cls(contract_at(cls.contract_name, address, book), sender, book)
 
     @property
     def address(self) -> str:
         return str(self.contract.address)
 
     def with_sender(self, sender: Any) -> Self:
-        return type(self)(self.contract, sender)
+        return type(self)(self.contract, sender, self.book)
 
     def transact(self, method: str, *args: Any, sender: Any | None = None, **tx: Any) -> Any:
         """Send a transaction; a revert raises `ContractRevert` with the decoded error."""
@@ -55,8 +90,17 @@ class ContractClient:
             raise ConfigurationError(
                 f"{self.contract_name}.{method} needs a sender account (pass sender= or --account)"
             )
+        handler = self._handler(method)
         with translate_errors(self.contract_name, self.contract.contract_type):
-            return self._handler(method)(*args, sender=account, **tx)
+            try:
+                if not {"gas", "gas_limit"} & tx.keys():
+                    gas = gas_limit_for(handler, args, account, tx)
+                    if gas is not None:
+                        tx["gas"] = gas
+                return handler(*args, sender=account, **tx)
+            except Exception as exc:
+                check_funds(account, exc)
+                raise
 
     def call(self, method: str, *args: Any, **kw: Any) -> Any:
         """Read-only call (of a view, or a dry run of a state-changing function); a revert
@@ -84,10 +128,112 @@ class ContractClient:
         return handler
 
 
+def gas_limit_for(
+    handler: Any, args: tuple[Any, ...], sender: Any, tx: dict[str, Any]
+) -> int | None:
+    """The gas limit for calling `handler(*args)` from `sender`: the node's estimate against
+    the pending block plus `GAS_MARGIN`, capped at the block gas limit. None where ape does
+    not estimate (a network configured with `gas_limit: max` or a fixed number, such as
+    the in-process test chain): ape's own choice then stands."""
+    from ape import networks
+    from ape.exceptions import ContractLogicError
+
+    provider = networks.provider
+    configured = provider.network.gas_limit
+    if configured == "max" or isinstance(configured, int):
+        return None
+    txn = handler._as_transaction(*args).serialize_transaction(*args, sender=sender, **tx)
+    txn.chain_id = provider.network.chain_id
+    try:
+        estimate = provider.estimate_gas_cost(txn, block_id="pending")
+    except ContractLogicError:
+        raise
+    except Exception as exc:
+        check_funds(sender, exc)
+        # a node that refuses the 'pending' tag: estimate against its latest block
+        estimate = provider.estimate_gas_cost(txn)
+    margin = max(
+        estimate * GAS_MARGIN_NUMERATOR // GAS_MARGIN_DENOMINATOR - estimate, GAS_MARGIN_MIN
+    )
+    return int(min(estimate + margin, provider.max_gas))
+
+
+def check_funds(sender: Any, cause: BaseException) -> None:
+    """Raise `InsufficientFunds` (account and balance) when a failed estimate or send was
+    really the sender's balance: nodes word it as 'Out of gas: gas required exceeds
+    allowance: 0' (anvil, geth) or 'insufficient funds', ape as 'Transfer value meets or
+    exceeds account balance'."""
+    text = str(cause).lower()
+    wording = ("insufficient funds", "exceeds allowance", "exceeds account balance")
+    if not any(w in text for w in wording):
+        return
+    try:
+        balance = int(sender.balance)
+    except Exception:
+        return
+    raise InsufficientFunds(
+        f"insufficient funds: account {sender.address} has {balance} wei "
+        f"({balance / 10**18:.6f} ETH), not enough for this transaction's gas; fund it first"
+    ) from cause
+
+
+def contract_at(name: str, address: str, book: AddressBook | None = None) -> Any:
+    """A contract instance for `name` at `address`, with the ABI from an address book.
+
+    The ABI comes from `book` if given, else from what ape already knows of this address
+    (a contract deployed or bound earlier in this process), else from the chosen book
+    (`--book` / `$MEDCHAIN_BOOK`) or any book found (`$MEDCHAIN_DEPLOYMENTS`, local
+    books). Nothing here depends on the current folder.
+    """
+    from ape import Contract, chain
+    from ape.exceptions import ConversionError
+    from eth_utils import is_address, to_checksum_address
+
+    if not isinstance(address, str) or not is_address(address):
+        raise InvalidInput(f"{name} address must be a 0x-prefixed 20-byte address, got {address!r}")
+    address = to_checksum_address(address)
+    if not chain.provider.get_code(address):
+        raise DeploymentMismatch(
+            f"no contract at {address} on chain {chain.chain_id} (expected {name})"
+        )
+    contract_type = None
+    if book is not None and name in book:
+        contract_type = _contract_type(name, book.get(name).abi)
+    if contract_type is None:
+        try:
+            known = chain.contracts.get(address, fetch_from_explorer=False)
+        except (ConversionError, ValueError, KeyError):
+            known = None
+        if known is not None and known.name == name:
+            contract_type = known
+    if contract_type is None:
+        contract_type = _abi_from_books(name)
+    return Contract(address, contract_type=contract_type)
+
+
+def _contract_type(name: str, abi: list[dict[str, Any]]) -> Any:
+    from ethpm_types import ContractType
+
+    return ContractType.model_validate({"contractName": name, "abi": abi})
+
+
+def _abi_from_books(name: str) -> Any:
+    chosen = AddressBook.for_connected_network()
+    if chosen_book_name():  # the user named a book: that one or nothing
+        return _contract_type(name, chosen.get(name).abi)
+    for candidate in (chosen, *all_books()):
+        if candidate.exists() and name in candidate:
+            return _contract_type(name, candidate.get(name).abi)
+    raise DeploymentNotFound(
+        f"no ABI for {name}: no address book here has it (looked in {chosen.path} and "
+        "$MEDCHAIN_DEPLOYMENTS); pass --book NAME|PATH or set MEDCHAIN_DEPLOYMENTS to the "
+        "folder of books"
+    )
+
+
 def bind(record: DeploymentRecord) -> Any:
     """A contract instance for a deployment record, checked against the connected chain."""
     from ape import Contract, chain
-    from ethpm_types import ContractType
 
     if chain.chain_id != record.chain_id:
         raise DeploymentMismatch(
@@ -95,11 +241,10 @@ def bind(record: DeploymentRecord) -> Any:
             f"but the connected network is chain {chain.chain_id}"
         )
     if not chain.provider.get_code(record.address):
+        if connected_to_in_process_chain():
+            raise DeploymentMismatch(f"no {record.contract_name} to bind: {IN_PROCESS_HINT}")
         raise DeploymentMismatch(
             f"no code at {record.address} for {record.contract_name} on chain {record.chain_id} "
             "(was the chain reset?); run the deploy script again"
         )
-    contract_type = ContractType.model_validate(
-        {"contractName": record.contract_name, "abi": record.abi}
-    )
-    return Contract(record.address, contract_type=contract_type)
+    return Contract(record.address, contract_type=_contract_type(record.contract_name, record.abi))

@@ -40,6 +40,25 @@ def local_books_dir() -> Path:
     return home / "deployments"
 
 
+BOOK_ENV = "MEDCHAIN_BOOK"
+
+
+def chosen_book_name() -> str | None:
+    """The book a user chose (`--book` / `$MEDCHAIN_BOOK`), if any: a name or a folder path."""
+    return os.environ.get(BOOK_ENV) or None
+
+
+def all_books() -> list[AddressBook]:
+    """Every book found: committed (`$MEDCHAIN_DEPLOYMENTS`) first, then local ones."""
+    books: list[AddressBook] = []
+    for root in (committed_books_dir(), local_books_dir()):
+        if root.is_dir():
+            books.extend(
+                AddressBook(p) for p in sorted(root.iterdir()) if (p / INDEX_FILE).is_file()
+            )
+    return books
+
+
 @dataclass(frozen=True)
 class DeploymentRecord:
     """One deployed contract, as written to `<book>/<Contract>.json`."""
@@ -88,8 +107,23 @@ class AddressBook:
         return cls((local_books_dir() if local else committed_books_dir()) / name)
 
     @classmethod
+    def find(cls, name: str) -> AddressBook:
+        """A book by name (committed books first, then local ones) or by folder path."""
+        if os.sep in name or name.startswith("."):
+            return cls(Path(name).expanduser())
+        committed = cls.named(name)
+        if committed.exists():
+            return committed
+        local = cls.named(name, local=True)
+        return local if local.exists() else committed
+
+    @classmethod
     def for_connected_network(cls) -> AddressBook:
-        """The book of the network ape is connected to, as `medchain` and the deploy script name it."""
+        """The book the user chose with `--book` / `$MEDCHAIN_BOOK`, else the book of the
+        network ape is connected to, as `medchain` and the deploy script name it."""
+        chosen = chosen_book_name()
+        if chosen:
+            return cls.find(chosen)
         name, local = book_name_for_connected_network()
         return cls.named(name, local=local)
 
@@ -116,6 +150,8 @@ class AddressBook:
 
     def get(self, name: str) -> DeploymentRecord:
         file = self.path / f"{name}.json"
+        if not self.exists() and _in_process_chain_or_false():
+            raise DeploymentNotFound(f"no deployment of {name}: {IN_PROCESS_HINT}")
         if name not in self or not file.is_file():
             have = ", ".join(self.names()) or "nothing"
             raise DeploymentNotFound(
@@ -170,3 +206,26 @@ def book_name_for_connected_network() -> tuple[str, bool]:
     if network == "custom":  # ape's name for any network given by URI
         return f"{ecosystem}-chain-{chain.chain_id}", False
     return f"{ecosystem}-{network}", False
+
+
+def connected_to_in_process_chain() -> bool:
+    """True on ape's default `ethereum:local:test`: an EthTester chain inside this process,
+    empty at every start, so no address book outlives the process that wrote it."""
+    from ape import networks
+
+    provider = networks.provider
+    return provider.network.name == "local" and provider.name == "test"
+
+
+def _in_process_chain_or_false() -> bool:
+    try:
+        return connected_to_in_process_chain()
+    except Exception:
+        return False
+
+
+IN_PROCESS_HINT = (
+    "the in-process chain (ethereum:local:test, the default without --network) starts "
+    "empty in every process, so no address book exists for it; choose a network with "
+    "--network http://HOST:8545 (a running node) or --network ethereum:local:foundry"
+)

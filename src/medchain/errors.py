@@ -43,6 +43,48 @@ class TransactionFailed(MedchainError):
     """A transaction or call failed without a decodable custom error."""
 
 
+class InsufficientFunds(TransactionFailed):
+    """The sending account cannot pay for the transaction's gas (and value)."""
+
+
+class NodeUnreachable(ConfigurationError):
+    """No JSON-RPC node answers at the network's URI."""
+
+
+def unreachable_node_message(exc: BaseException) -> str | None:
+    """One line for a failure to reach the node (`cannot reach URI: is the node running?`),
+    or None when `exc` is something else. Covers ape's `ProviderError("No (supported) node
+    found on 'URI'")` and the connection errors of requests/urllib3 beneath web3."""
+    import re
+
+    text = str(exc)
+    found = re.search(r"No \(supported\) node found on '([^']+)'", text)
+    if found:
+        return f"cannot reach {found.group(1)}: is the node running?"
+    chain: BaseException | None = exc
+    while chain is not None:
+        if isinstance(chain, ConnectionError) or type(chain).__name__ in (
+            "ConnectionError",
+            "NewConnectionError",
+            "MaxRetryError",
+        ):
+            uri = _connected_uri()
+            return f"cannot reach {uri or 'the node'}: is the node running?"
+        chain = chain.__cause__ or chain.__context__
+    return None
+
+
+def _connected_uri() -> str | None:
+    try:
+        from ape import networks
+
+        provider = networks.active_provider
+        uri = getattr(provider, "uri", None) if provider is not None else None
+        return str(uri) if uri else None
+    except Exception:
+        return None
+
+
 class ContractRevert(TransactionFailed):
     """A contract refused with a custom error; `error_name` and `arguments` say which."""
 
@@ -82,8 +124,18 @@ def translate_errors(contract: str = "contract", abi: Any = None) -> Iterator[No
         reason = exc.revert_message or "reverted without a reason"
         raise TransactionFailed(f"{contract} refused: {reason}") from exc
     except ApeException as exc:
+        unreachable = unreachable_node_message(exc)
+        if unreachable:
+            raise NodeUnreachable(unreachable) from exc
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if "insufficient funds" in first_line.lower():
+            raise InsufficientFunds(f"{contract}: {first_line}") from exc
         raise TransactionFailed(f"{contract}: {first_line}") from exc
+    except OSError as exc:  # requests' ConnectionError is an OSError
+        unreachable = unreachable_node_message(exc)
+        if unreachable:
+            raise NodeUnreachable(unreachable) from exc
+        raise
 
 
 def _revert_bytes(message: Any) -> bytes | None:
