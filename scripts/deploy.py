@@ -1,13 +1,42 @@
 """`ape run deploy --network <choice>`: deploy every medchain contract in dependency
 order, wire roles, and write the address book. Re-running against the same chain
-with unchanged bytecode deploys nothing and says so."""
+with unchanged bytecode deploys nothing and says so.
+
+An imported account (`--account ALIAS`) signs without prompts when its passphrase is
+given through MEDCHAIN_PASSPHRASE_FILE, MEDCHAIN_PASSPHRASE_FD or
+APE_ACCOUNTS_<ALIAS>_PASSPHRASE (docs/environment.md). A failure is one line on stderr
+and exit status 1; ape's own log lines go to stderr too.
+"""
 
 import click
 from ape.cli import ConnectedProviderCommand, network_option
 from ape.cli.choices import AccountAliasPromptChoice
 
 
-@click.command(cls=ConnectedProviderCommand)
+class DeployCommand(ConnectedProviderCommand):
+    """Turns a node that cannot be reached (found while connecting, before the script's
+    code runs) and any other expected failure into one line."""
+
+    def invoke(self, ctx):
+        from ape.exceptions import ApeException
+
+        from medchain.cli_base import ape_logs_to_stderr, fail
+        from medchain.errors import MedchainError, unreachable_node_message
+
+        ape_logs_to_stderr()
+        try:
+            return super().invoke(ctx)
+        except MedchainError as exc:
+            fail(str(exc))
+        except (ApeException, OSError) as exc:
+            unreachable = unreachable_node_message(exc)
+            if unreachable is None and not isinstance(exc, ApeException):
+                raise
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            fail(unreachable or f"{type(exc).__name__}: {first}")
+
+
+@click.command(cls=DeployCommand)
 @network_option()
 @click.option(
     "--account",
@@ -18,7 +47,9 @@ from ape.cli.choices import AccountAliasPromptChoice
 @click.option(
     "--book",
     default=None,
-    help="Address-book name; default: derived from the network (local chains are not committed).",
+    envvar="MEDCHAIN_BOOK",
+    help="Address-book name or folder [env: MEDCHAIN_BOOK]; default: derived from the network "
+    "(local chains are not committed).",
 )
 @click.option(
     "--redeploy-changed",
@@ -31,19 +62,17 @@ def cli(account, book, redeploy_changed):
     from medchain.cli_base import fail
     from medchain.deploy import deploy_all
     from medchain.deployments import AddressBook, book_name_for_connected_network
-    from medchain.errors import MedchainError
+    from medchain.signing import unattended
 
     name, local = book_name_for_connected_network()
     if account is None:
         if networks.provider.network.name != "local":
             fail("pass --account <alias> to deploy to a non-local network")
         account = accounts.test_accounts[0]
-    address_book = AddressBook.named(book or name, local=local and book is None)
+    account = unattended(account)
+    address_book = AddressBook.find(book) if book else AddressBook.named(name, local=local)
     click.echo(f"Deploying to {networks.provider.network.choice} as {account.address}")
-    try:
-        _, outcomes = deploy_all(account, address_book, redeploy_changed=redeploy_changed)
-    except MedchainError as exc:
-        fail(str(exc))
+    _, outcomes = deploy_all(account, address_book, redeploy_changed=redeploy_changed)
     changed = [o for o in outcomes if o.action != "unchanged"]
     if changed:
         click.echo(

@@ -2,7 +2,8 @@
 domain's command groups from `medchain.commands.*`.
 
 A refusal prints one line (`error: ...`) on stderr and exits 1; no traceback for
-user errors. `MEDCHAIN_DEBUG=1` shows the traceback when you need it.
+user errors. `MEDCHAIN_DEBUG=1` shows the traceback when you need it. stdout carries
+results only: ape's log lines and account prompts go to stderr.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from medchain import __version__
-from medchain.cli_base import emit, fail, json_option
+from medchain.cli_base import connected_command, emit, fail, json_option
 from medchain.errors import MedchainError
 
 
@@ -34,22 +35,61 @@ class MedchainGroup(click.Group):
         except Exception as exc:
             from ape.exceptions import ApeException
 
-            if not isinstance(exc, ApeException) or os.environ.get("MEDCHAIN_DEBUG"):
+            from medchain.errors import unreachable_node_message
+
+            if os.environ.get("MEDCHAIN_DEBUG"):
+                raise
+            unreachable = unreachable_node_message(exc)
+            if unreachable:
+                fail(unreachable)
+            if not isinstance(exc, ApeException):
                 raise
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             fail(f"{type(exc).__name__}: {first}")
 
 
-@click.group(cls=MedchainGroup)
-@click.version_option(__version__, prog_name="medchain")
+def _export(name: str) -> Any:
+    """A root option's callback: export the value to the environment, where the SDK
+    (`medchain.deployments`) reads it, so every command honours it."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value:
+            os.environ[name] = str(value)
+        return value
+
+    return callback
+
+
+@click.group(cls=MedchainGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="medchain")
+@click.option(
+    "--book",
+    "book",
+    default=None,
+    envvar="MEDCHAIN_BOOK",
+    expose_value=False,
+    is_eager=True,
+    callback=_export("MEDCHAIN_BOOK"),
+    help="Address book to use: a name under the books folder, or a folder path "
+    "[env: MEDCHAIN_BOOK; default: the connected network's book].",
+)
+@click.option(
+    "--deployments",
+    "deployments_dir",
+    default=None,
+    envvar="MEDCHAIN_DEPLOYMENTS",
+    expose_value=False,
+    is_eager=True,
+    type=click.Path(file_okay=False),
+    callback=_export("MEDCHAIN_DEPLOYMENTS"),
+    help="Folder of address books [env: MEDCHAIN_DEPLOYMENTS; default: ./deployments].",
+)
 def cli() -> None:
     """medchain: healthcare smart contracts (identity, records, consent, supply chain,
     clinical trials, genomic licensing) from the command line."""
-    # Ape logs "Connecting to ..." at INFO on stdout, which would corrupt --json output.
-    if not os.environ.get("MEDCHAIN_DEBUG"):
-        from ape.logging import logger
+    from medchain.cli_base import quiet_ape_logs
 
-        logger.set_level("WARNING")
+    quiet_ape_logs()
 
 
 @cli.group()
@@ -97,6 +137,54 @@ def deployments_list(book_name: str | None, as_json: bool) -> None:
         as_json,
         human=lambda rs: "\n".join(
             f"{r['book']:<32} {r['chain_id']:>8}  {r['contract']:<22} {r['address']}" for r in rs
+        ),
+    )
+
+
+@cli.group()
+def dev() -> None:
+    """Development-node helpers (anvil or another node started by hand)."""
+
+
+@connected_command(dev, "fund")
+@click.option(
+    "--amount",
+    default="10",
+    show_default=True,
+    help="ETH sent to each role account holding less than 1 ETH.",
+)
+@json_option
+def dev_fund(account: Any, amount: str, as_json: bool) -> None:
+    """Fund the demo's role accounts (ape's test mnemonic, one account per role) that the
+    node left unfunded, from --account (default: role 'deployer', test account 0)."""
+    from decimal import Decimal, InvalidOperation
+
+    from medchain.demos import dev_role_accounts, fund_roles
+    from medchain.errors import InvalidInput
+
+    try:
+        wei = int(Decimal(amount) * 10**18)
+    except InvalidOperation as exc:
+        raise InvalidInput(f"--amount must be a number of ETH, got '{amount}'") from exc
+    roles = dev_role_accounts()
+    if account is not None:
+        roles["deployer"] = account
+    if roles["deployer"].balance < wei * 2:
+        raise MedchainError(
+            f"the funding account {roles['deployer'].address} holds "
+            f"{roles['deployer'].balance} wei, too little to fund roles; pass --account"
+        )
+    funded = fund_roles(roles, amount=wei)
+    rows = [
+        {"role": role, "address": str(roles[role].address), "funded": role in funded}
+        for role in roles
+    ]
+    emit(
+        rows,
+        as_json,
+        human=lambda rs: "\n".join(
+            f"{r['role']:<16} {r['address']}  {'funded' if r['funded'] else 'already funded'}"
+            for r in rs
         ),
     )
 

@@ -3,12 +3,17 @@ options on a connected provider, `--json` output, and one-line refusals.
 
 Domain command modules build on `connected_command`; the root group in
 `medchain.cli` turns any `MedchainError` into one line on stderr and exit status 1.
+stdout carries results only: ape's log lines and an imported account's prompts go to
+stderr, and an imported account whose passphrase was given (`medchain.signing.unattended`)
+signs without asking.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,26 +30,75 @@ json_option = click.option(
 )
 
 
+def ape_logs_to_stderr() -> None:
+    """Every ape log line to stderr. ape 0.8 sends all levels to stdout (its per-level
+    `err=True` table is keyed by enum but looked up by level name), so an error's trace
+    would land in front of a command's output. Also routes account prompts to stderr."""
+    from ape.logging import ClickHandler, logger
+
+    from medchain.signing import prompts_to_stderr
+
+    for handler in logger._logger.handlers:
+        if isinstance(handler, ClickHandler):
+            handler.echo_kwargs = {
+                level: {"err": True} for level in ("error", "warning", "success", "info", "debug")
+            }
+    prompts_to_stderr()
+
+
+def quiet_ape_logs() -> None:
+    """`ape_logs_to_stderr`, and only warnings and errors unless MEDCHAIN_DEBUG is set."""
+    from ape.logging import logger
+
+    ape_logs_to_stderr()
+    if not os.environ.get("MEDCHAIN_DEBUG"):
+        logger.set_level("WARNING")
+
+
+def _export_book(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        os.environ["MEDCHAIN_BOOK"] = value
+
+
+book_option = click.option(
+    "--book",
+    default=None,
+    expose_value=False,
+    callback=_export_book,
+    help="Address book: a name under the books folder, or a folder path [env: MEDCHAIN_BOOK].",
+)
+
+
 def connected_command(
     group: click.Group, name: str | None = None, **kwargs: Any
 ) -> Callable[[F], F]:
     """Decorator factory: a subcommand of `group` connected to ape's `--network`, with
     an optional `--account` (alias from `ape accounts list`, or `TEST::<n>` on local
-    networks). The callback receives `account` (None when not given; call
-    `require_account(account)` where one is needed)."""
+    networks) and `--book`. The callback receives `account` (None when not given; call
+    `require_account(account)` where one is needed), set up to sign unattended when its
+    passphrase was given (`medchain.signing.unattended`)."""
     from ape.cli import ConnectedProviderCommand, network_option
     from ape.cli.choices import AccountAliasPromptChoice
 
     def decorator(fn: F) -> F:
-        fn = click.option(
+        @functools.wraps(fn)
+        def callback(*args: Any, **kw: Any) -> Any:
+            from medchain.signing import unattended
+
+            if kw.get("account") is not None:
+                kw["account"] = unattended(kw["account"])
+            return fn(*args, **kw)
+
+        command: Any = click.option(
             "--account",
             "account",
             type=AccountAliasPromptChoice(),
             default=None,
             help="Account alias (ape accounts list) or TEST::<n> for local test accounts.",
-        )(fn)
-        fn = network_option()(fn)
-        return group.command(name, cls=ConnectedProviderCommand, **kwargs)(fn)  # type: ignore[return-value]
+        )(callback)
+        command = book_option(command)
+        command = network_option()(command)
+        return group.command(name, cls=ConnectedProviderCommand, **kwargs)(command)  # type: ignore[return-value]
 
     return decorator
 

@@ -54,3 +54,114 @@ def sign_digest(signer: Any, digest: bytes) -> tuple[int, bytes, bytes]:
     if sig is None:
         raise InvalidInput(f"account {signer} declined to sign")
     return sig.v, _word(sig.r), _word(sig.s)
+
+
+# ---------------------------------------------------------------------- unattended signing
+# An account imported with `ape accounts import` asks, for every transaction, "Sign: [y/N]",
+# its passphrase and "Leave unlocked?" (ape reads APE_ACCOUNTS_<alias>_PASSPHRASE only in
+# unlock()). Services (deploys, relayers, the key-delivery agent) cannot answer. Give the
+# passphrase in one of these ways and the account signs without asking for that run:
+PASSPHRASE_FILE_ENV = "MEDCHAIN_PASSPHRASE_FILE"  # a file (or /dev/fd/N) whose first line it is
+PASSPHRASE_FD_ENV = "MEDCHAIN_PASSPHRASE_FD"  # an open file descriptor to read it from
+APE_PASSPHRASE_ENV = "APE_ACCOUNTS_{alias}_PASSPHRASE"  # ape's own variable, per alias
+
+_read_passphrases: dict[str, str] = {}  # a descriptor can be read once: keep what it gave
+
+
+def passphrase_for(alias: str) -> str | None:
+    """The passphrase given for `alias` without a terminal, or None if none was given."""
+    import os
+
+    from medchain.errors import ConfigurationError
+
+    if value := os.environ.get(APE_PASSPHRASE_ENV.format(alias=alias)):
+        return value
+    if path := os.environ.get(PASSPHRASE_FILE_ENV):
+        if path not in _read_passphrases:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    _read_passphrases[path] = handle.readline().rstrip("\r\n")
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot read the passphrase file {PASSPHRASE_FILE_ENV}={path}: {exc.strerror}"
+                ) from exc
+        return _read_passphrases[path]
+    if fd := os.environ.get(PASSPHRASE_FD_ENV):
+        key = f"fd:{fd}"
+        if key not in _read_passphrases:
+            try:
+                with os.fdopen(int(fd), encoding="utf-8", closefd=True) as handle:
+                    _read_passphrases[key] = handle.readline().rstrip("\r\n")
+            except (OSError, ValueError) as exc:
+                raise ConfigurationError(
+                    f"cannot read the passphrase from {PASSPHRASE_FD_ENV}={fd}: "
+                    "not an open file descriptor"
+                ) from exc
+        return _read_passphrases[key]
+    return None
+
+
+def unattended(account: Any) -> Any:
+    """Let an imported (keyfile) account sign without prompts for this run when its
+    passphrase was given (`passphrase_for`); other accounts are returned unchanged. A
+    wrong passphrase is refused here, in one line, before anything is sent."""
+    from medchain.errors import ConfigurationError
+
+    if account is None or not hasattr(account, "set_autosign"):
+        return account
+    passphrase = passphrase_for(account.alias)
+    if passphrase is None:
+        return account
+    from ape.exceptions import AccountsError
+
+    try:
+        account.set_autosign(True, passphrase=passphrase)
+    except AccountsError as exc:  # InvalidPasswordError
+        raise ConfigurationError(
+            f"the passphrase given for account '{account.alias}' does not decrypt its key file"
+        ) from exc
+    return account
+
+
+class _StderrPrompts:
+    """Stands in for `click` inside ape's account plugin: its questions go to stderr (stdout
+    carries results, e.g. --json), and with no terminal to ask it refuses in one line
+    instead of reading an empty answer."""
+
+    def __getattr__(self, name: str) -> Any:
+        import click
+
+        return getattr(click, name)
+
+    @staticmethod
+    def _need_terminal() -> None:
+        import sys
+
+        from medchain.errors import ConfigurationError
+
+        if not sys.stdin or not sys.stdin.isatty():
+            raise ConfigurationError(
+                "an imported account needs its passphrase to sign and there is no terminal to "
+                f"ask: set {PASSPHRASE_FILE_ENV}, {PASSPHRASE_FD_ENV} or "
+                "APE_ACCOUNTS_<alias>_PASSPHRASE (see docs/environment.md)"
+            )
+
+    def confirm(self, *args: Any, **kwargs: Any) -> Any:
+        import click
+
+        self._need_terminal()
+        return click.confirm(*args, **{**kwargs, "err": True})
+
+    def prompt(self, *args: Any, **kwargs: Any) -> Any:
+        import click
+
+        self._need_terminal()
+        return click.prompt(*args, **{**kwargs, "err": True})
+
+
+def prompts_to_stderr() -> None:
+    """Route ape's account prompts (`Sign:`, passphrase, `Leave unlocked?`) to stderr."""
+    import ape_accounts.accounts as keyfile_accounts
+
+    if not isinstance(keyfile_accounts.click, _StderrPrompts):
+        keyfile_accounts.click = _StderrPrompts()  # type: ignore[assignment]

@@ -49,16 +49,35 @@ def role_accounts(test_accounts: Any) -> dict[str, Any]:
 DEMO_FUNDING = 10**19  # 10 ETH: enough for every step; only sent to roles below 1 ETH
 
 
-def fund_roles(roles: dict[str, Any]) -> list[str]:
+def fund_roles(roles: dict[str, Any], amount: int = DEMO_FUNDING) -> list[str]:
     """Top up role accounts the node did not fund (a node started by hand funds fewer
-    accounts than the demo has roles) from the deployer; returns the roles funded."""
+    accounts than the demo has roles) from the deployer; returns the roles funded.
+    `medchain dev fund` runs this against any development node."""
     deployer = roles["deployer"]
     funded = []
     for role, account in roles.items():
         if role != "deployer" and account.balance < 10**18:
-            deployer.transfer(account, DEMO_FUNDING)
+            deployer.transfer(account, amount)
             funded.append(role)
     return funded
+
+
+def dev_role_accounts() -> dict[str, Any]:
+    """Each role's account derived from ape's test mnemonic (the one anvil and the
+    in-process chain use), however many test accounts the current folder's config asks
+    for: role i is HD index i, as in `role_accounts(accounts)` inside the project."""
+    from ape import accounts
+    from ape.utils import generate_dev_accounts
+    from ape_test.accounts import TestAccount
+
+    container = accounts.test_accounts
+    keys = generate_dev_accounts(
+        container.mnemonic, len(ROLES), hd_path=container.containers["test"].hd_path
+    )
+    return {
+        role: TestAccount(index=i, address_str=key.address, private_key=key.private_key)
+        for i, (role, key) in enumerate(zip(ROLES, keys, strict=True))
+    }
 
 
 @dataclass
