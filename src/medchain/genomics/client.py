@@ -314,7 +314,7 @@ class GenomicsClient(ContractClient):
     # -- reads ---------------------------------------------------------------------
 
     def dataset_client(self) -> GenomicDatasetClient:
-        return GenomicDatasetClient.at(str(self.call("datasets")), self.sender)
+        return GenomicDatasetClient.at(str(self.call("datasets")), self.sender, self.book)
 
     def offer(self, offer_id: int) -> OfferInfo:
         o = self.call("offer", offer_id)
