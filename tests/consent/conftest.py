@@ -12,6 +12,14 @@ THRESHOLD = 2
 DAY = 24 * 3600
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _notes_dir(tmp_path_factory):
+    """Salted break-glass notes (text + salt) go to a temporary folder, not the clone."""
+    import os
+
+    os.environ["MEDCHAIN_NOTES"] = str(tmp_path_factory.mktemp("notes"))
+
+
 @pytest.fixture(scope="module")
 def did(project, deployer):
     return deployer.deploy(project.DIDRegistry)

@@ -103,7 +103,7 @@ def test_close_early_then_review(
     client.approve_break_glass(episode, sender=approver1)
     client.approve_break_glass(episode, sender=approver3)
     assert registry.hasAccess(patient, provider, LAB, READ, ETREAT)
-    with ape.reverts(registry.BreakGlassNotRequester, episodeId=episode, caller=researcher):
+    with ape.reverts(registry.BreakGlassCannotStop, episodeId=episode, caller=researcher):
         registry.closeBreakGlass(episode, sender=researcher)
     client.close_break_glass(episode, sender=provider)
     assert not registry.hasAccess(patient, provider, LAB, READ, ETREAT)

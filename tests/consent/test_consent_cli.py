@@ -78,10 +78,25 @@ def test_consent_cli_end_to_end(node):
         "--actions", "read", "--purpose", "TREAT", "--until", "+30d", "--json", account=1,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert _json(out)["gas"] < 50_000
+    assert _json(out)["gas"] <= 56_000
     check = ("consent", "check", "--patient", PATIENT, "--grantee", PROVIDER, "--json")
     out = _medchain(node, *check, "--scope", "category:laboratory")
-    assert _json(out) == {"allowed": True}, out.stderr
+    answer = _json(out)
+    assert answer["allowed"] and answer["at_last_block"] and answer["at_wall_clock"], answer
+    assert {"last_block_time", "wall_clock"} <= set(answer)
+    out = _medchain(node, "consent", "list", "--patient", PATIENT, "--json")
+    assert [g["status"] for g in _json(out)] == ["active"]
+
+    # another chain's DID is refused (it would silently grant to the same address)
+    other = f"did:ethr:sepolia:{PROVIDER}"
+    out = _medchain(node, "consent", "grant", "--grantee", other, "--scope", "Observation",
+                    account=1)  # fmt: skip
+    assert out.returncode == 1
+    assert "chain 11155111" in out.stderr and "connected chain is 31337" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    out = _medchain(node, "consent", "grant", "--grantee", f"did:ethr:0x7a69:{PROVIDER}",
+                    "--scope", "Observation", account=1)  # fmt: skip
+    assert out.returncode == 0, out.stderr
 
     signed = home / "signed.json"
     out = _medchain(
@@ -94,7 +109,7 @@ def test_consent_cli_end_to_end(node):
     assert (
         out.returncode == 1
         and out.stderr.startswith("error: ")
-        and "InvalidAccountNonce" in out.stderr
+        and "ConsentInvalidNonce" in out.stderr
     )
     assert len(out.stderr.strip().splitlines()) == 1
 
@@ -107,10 +122,24 @@ def test_consent_cli_end_to_end(node):
         node, "breakglass", "grant-role", "--role", "approver", "--to", PATIENT, account=1
     )
     assert out.returncode == 1 and "AccessControlUnauthorizedAccount" in out.stderr
+    assert "neededRole=DEFAULT_ADMIN_ROLE" in out.stderr
     out = _medchain(node, "breakglass", "request", "--patient", PATIENT, "--reason", "ED",
-                    "--duration", "1h", "--json", account=2)  # fmt: skip
+                    "--duration", "1h", account=5)  # fmt: skip
+    assert out.returncode == 1 and "neededRole=CLINICIAN_ROLE" in out.stderr, out.stderr
+    assert "0x" + "00" * 4 not in out.stderr.split("neededRole=")[1]
+    notes = home / "notes"
+    out = _medchain(node, "breakglass", "request", "--patient", PATIENT, "--reason", "ED",
+                    "--duration", "1h", "--notes-dir", str(notes), "--json", account=2)  # fmt: skip
     assert out.returncode == 0, out.stderr
-    episode = str(_json(out)["episode"])
+    requested = _json(out)
+    episode = str(requested["episode"])
+    note = json.loads(Path(requested["reason_note"]).read_text())
+    assert note["text"] == "ED" and len(bytes.fromhex(note["salt"][2:])) == 32
+    out = _medchain(node, "breakglass", "status", episode, "--json")
+    assert _json(out)["reason_hash"] == note["commitment"]
+    out = _medchain(node, "breakglass", "status", "99")
+    assert out.returncode == 1 and "no break-glass episode 99" in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
     assert _medchain(node, "breakglass", "approve", episode, account=13).returncode == 0
     out = _medchain(node, "breakglass", "approve", episode, "--json", account=14)
     assert _json(out)["status"] == "active", out.stderr
@@ -124,4 +153,4 @@ def test_consent_cli_end_to_end(node):
 
     out = _medchain(node, "consent", "list", "--patient", PATIENT, "--fhir")
     resource = _json(out)
-    assert resource["resourceType"] == "Consent" and len(resource["provision"]["provision"]) == 2
+    assert resource["resourceType"] == "Consent" and len(resource["provision"]["provision"]) == 3

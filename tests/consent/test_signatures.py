@@ -21,7 +21,7 @@ def deadline(chain):
 def test_signed_grant_relayed_by_anyone_then_replay_refused(
     client, registry, patient, provider, researcher, deadline
 ):
-    nonce = client.nonce(patient)
+    nonce = client.nonce(patient, provider, SCOPE)
     signed = client.sign_grant(
         patient, patient, provider, SCOPE, "read", "TREAT", deadline=deadline
     )
@@ -32,8 +32,15 @@ def test_signed_grant_relayed_by_anyone_then_replay_refused(
     log = next(iter(registry.ConsentGranted.from_receipt(receipt)))
     assert log.patient == patient and log.grantee == provider
     assert list(registry.ConsentManagedBy.from_receipt(receipt)) == []  # the patient signed
-    assert client.nonce(patient) == nonce + 1
-    with ape.reverts(registry.InvalidAccountNonce, account=patient, currentNonce=nonce + 1):
+    assert client.nonce(patient, provider, SCOPE) == nonce + 1
+    with ape.reverts(
+        registry.ConsentInvalidNonce,
+        patient=patient,
+        grantee=provider,
+        scope=SCOPE,
+        expected=nonce + 1,
+        given=nonce,
+    ):
         registry.grantBySig(tuple(signed.message.values()), signed.signature, sender=researcher)
 
 
@@ -68,11 +75,18 @@ def test_expired_refused(client, registry, patient, provider, researcher, chain)
 
 
 def test_wrong_nonce_refused(client, registry, patient, provider, researcher, deadline):
-    current = client.nonce(patient)
+    current = client.nonce(patient, provider, SCOPE)
     signed = client.sign_grant(
         patient, patient, provider, SCOPE, deadline=deadline, nonce=current + 1
     )
-    with ape.reverts(registry.InvalidAccountNonce, account=patient, currentNonce=current):
+    with ape.reverts(
+        registry.ConsentInvalidNonce,
+        patient=patient,
+        grantee=provider,
+        scope=SCOPE,
+        expected=current,
+        given=current + 1,
+    ):
         client.contract.grantBySig(
             tuple(signed.message.values()), signed.signature, sender=researcher
         )
@@ -88,7 +102,9 @@ def test_signature_by_someone_else_refused(
     with ape.reverts(registry.ConsentInvalidSignature, signer=patient):
         registry.grantBySig(tuple(message.values()), forged.signature, sender=researcher)
     # lab signs as itself: valid signature, but lab does not manage the patient's consent
-    with ape.reverts(registry.ConsentUnauthorizedManager, patient=patient, caller=lab):
+    with ape.reverts(
+        registry.ConsentUnauthorizedManager, patient=patient, caller=lab, owner=patient
+    ):
         registry.grantBySig(tuple(forged.message.values()), forged.signature, sender=researcher)
 
 
@@ -117,9 +133,11 @@ def test_erc1271_wallet_patient(
     )
     client.relay(typed_for_wallet, sender=researcher)
     assert client.check(wallet, provider, SCOPE, "read", "TREAT")
-    # after the wallet rotates its key, the old key's signatures no longer count
+    # after the wallet rotates its key (two steps), the old key's signatures no longer count
     wallet.rotateKey(new_key, sender=key_holder)
-    message2 = dict(message, nonce=client.nonce(wallet), scope=scope_id("Condition"))
+    wallet.acceptKey(sender=new_key)
+    condition = scope_id("Condition")
+    message2 = dict(message, nonce=client.nonce(wallet, provider, condition), scope=condition)
     stale = _sign_raw(client, key_holder, "provision", message2)
     with ape.reverts(registry.ConsentInvalidSignature, signer=wallet.address):
         registry.grantBySig(tuple(message2.values()), stale, sender=researcher)

@@ -1,13 +1,21 @@
 """Property test: the contract against a small Python model of the consent rules, over
-random sequences of grants, denies, revocations, delegation changes, time travel and
-break-glass episodes. Times are placed on hour marks and checks on half-hour marks, so
-the few seconds each transaction adds to the chain clock never straddle a boundary."""
+random sequences of grants, denies, revocations, delegation changes, DID rotation and
+deactivation, clinician on/off-boarding, time travel and break-glass episodes. Times are
+placed on hour marks and checks on half-hour marks, so the few seconds each transaction
+adds to the chain clock never straddle a boundary.
+
+Hostile actors: the patient's original key, the key it may rotate to, the consent
+delegate, a grantee and an outsider all try every consent change at random (out of turn
+included); every role and outsiders try to stop episodes. Invariants: only the DID's
+current owner (and a live delegate, within its limits) changes consent; a deactivated
+identity's permits grant nothing; break-glass access ends when its episode ends or its
+clinician loses CLINICIAN_ROLE."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, settings
+import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -17,6 +25,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from fuzzing import machine_settings
 from medchain.consent import ETREAT, scope_id
 from medchain.errors import ContractRevert, TransactionFailed, translate_errors
 
@@ -37,6 +46,8 @@ class Model:
     )
     delegated: bool = False
     emergency_until: int = 0
+    owner: str | None = "patient"  # "patient" (its own key), "newkey", None: deactivated
+    clinician_role: bool = True
 
     def access(
         self, grantee: int, scope: bytes, action: int, purpose: int, now: int, clinician: int
@@ -46,8 +57,11 @@ class Model:
             and action & ~3 == 0
             and grantee == clinician
             and now < self.emergency_until
+            and self.clinician_role
         ):
             return True
+        if self.owner is None:
+            return False
         scopes = [scope] if scope == ANY else [scope, ANY]
 
         def matches(deny: bool, s: bytes) -> bool:
@@ -63,11 +77,24 @@ class Model:
         return any(matches(False, s) for s in scopes)
 
 
+@pytest.mark.statemachine
 def test_consent_matches_model(registry, client, did, chain, roles):
-    patient, guardian = roles["patient"], roles["guardian"]
+    patient, guardian, newkey = roles["patient"], roles["guardian"], roles["lab"]
     grantees = [roles["provider"], roles["researcher"]]
     approvers = [roles["approver1"], roles["approver2"]]
+    admin, officer, outsider = roles["deployer"], roles["privacy_officer"], roles["monitor"]
     delegate_type = registry.CONSENT_DELEGATE()
+    clinician_role = registry.CLINICIAN_ROLE()
+    # who tries consent changes: name -> account
+    managers = {
+        "patient": patient,
+        "newkey": newkey,
+        "guardian": guardian,
+        "grantee": grantees[1],
+        "outsider": outsider,
+    }
+    stoppers = {"clinician": grantees[0], "officer": officer, "admin": admin, "outsider": outsider}
+    ZERO = "0x" + "00" * 20
 
     class ConsentMachine(RuleBasedStateMachine):
         @initialize()
@@ -77,6 +104,10 @@ def test_consent_matches_model(registry, client, did, chain, roles):
             self.hour = 0
             chain.mine(timestamp=self.base + HOUR // 2)
             self.model = Model()
+            self.episode = 0  # latest episode and its model status
+            self.episode_status = "none"
+            self.approved: set[int] = set()
+            self.requested_hour = 0
 
         def teardown(self) -> None:
             chain.restore(self.snapshot)
@@ -91,13 +122,23 @@ def test_consent_matches_model(registry, client, did, chain, roles):
             except (ContractRevert, TransactionFailed) as failed:
                 name = getattr(failed, "error_name", str(failed))
                 assert should_fail is not None and should_fail in name, (
-                    f"unexpected refusal {failed}"
+                    f"unexpected refusal {failed}, expected {should_fail}"
                 )
                 return
             assert should_fail is None, f"expected {should_fail}"
 
+        def manager_failure(self, who: str) -> tuple[str | None, bool]:
+            """(refusal of the manager check, whether `who` acts as the owner)."""
+            if self.model.owner is None:
+                return "ConsentIdentityDeactivated", False
+            if who == self.model.owner:
+                return None, True
+            if who == "guardian" and self.model.delegated:
+                return None, False
+            return "ConsentUnauthorizedManager", False
+
         @rule(
-            by_guardian=st.booleans(),
+            who=st.sampled_from(sorted(managers)),
             grantee=st.integers(0, 1),
             scope=st.sampled_from(SCOPES),
             actions=st.integers(1, 7),
@@ -106,22 +147,26 @@ def test_consent_matches_model(registry, client, did, chain, roles):
             length=st.integers(1, 10),
             deny=st.booleans(),
         )
-        def set_provision(
-            self, by_guardian, grantee, scope, actions, purposes, start_in, length, deny
-        ):
+        def set_provision(self, who, grantee, scope, actions, purposes, start_in, length, deny):
             start = max(0, self.base + (self.hour + start_in) * HOUR)
             end = self.base + (self.hour + start_in + length) * HOUR
-            sender = guardian if by_guardian else patient
             method = registry.deny if deny else registry.grant
-            if by_guardian and not self.model.delegated:
-                failure = "ConsentUnauthorizedManager"
-            elif end <= self.now_mark():
+            failure, as_owner = self.manager_failure(who)
+            if failure is None and end <= self.now_mark():
                 failure = "ConsentInvalidProvision"
-            else:
-                failure = None
+            weakens = deny and (grantee, scope, True) in self.model.provisions
+            if failure is None and not as_owner and weakens:
+                failure = "ConsentDenyOwnerOnly"  # a delegate never weakens a deny
             self.expect(
                 lambda: method(
-                    patient, grantees[grantee], scope, actions, purposes, start, end, sender=sender
+                    patient,
+                    grantees[grantee],
+                    scope,
+                    actions,
+                    purposes,
+                    start,
+                    end,
+                    sender=managers[who],
                 ),
                 failure,
             )
@@ -129,32 +174,63 @@ def test_consent_matches_model(registry, client, did, chain, roles):
                 self.model.provisions[(grantee, scope, deny)] = (actions, purposes, start, end)
 
         @rule(
-            by_guardian=st.booleans(),
+            who=st.sampled_from(sorted(managers)),
             grantee=st.integers(0, 1),
             scope=st.sampled_from(SCOPES),
             deny=st.booleans(),
         )
-        def remove_provision(self, by_guardian, grantee, scope, deny):
-            sender = guardian if by_guardian else patient
+        def remove_provision(self, who, grantee, scope, deny):
             method = registry.liftDeny if deny else registry.revoke
             key = (grantee, scope, deny)
-            if by_guardian and not self.model.delegated:
-                failure = "ConsentUnauthorizedManager"
-            elif key not in self.model.provisions:
+            failure, as_owner = self.manager_failure(who)
+            if failure is None and key not in self.model.provisions:
                 failure = "ConsentNotFound"
-            else:
-                failure = None
-            self.expect(lambda: method(patient, grantees[grantee], scope, sender=sender), failure)
+            if failure is None and deny and not as_owner:
+                failure = "ConsentDenyOwnerOnly"
+            self.expect(
+                lambda: method(patient, grantees[grantee], scope, sender=managers[who]), failure
+            )
             if failure is None:
                 del self.model.provisions[key]
 
+        def owner_account(self):
+            return patient if self.model.owner == "patient" else newkey
+
         @rule(on=st.booleans())
         def delegation(self, on):
+            if self.model.owner is None:
+                return
             if on:
-                did.addDelegate(patient, delegate_type, guardian, 400 * HOUR, sender=patient)
+                did.addDelegate(
+                    patient, delegate_type, guardian, 400 * HOUR, sender=self.owner_account()
+                )
             elif self.model.delegated:
-                did.revokeDelegate(patient, delegate_type, guardian, sender=patient)
+                did.revokeDelegate(patient, delegate_type, guardian, sender=self.owner_account())
             self.model.delegated = on
+
+        @rule()
+        def rotate(self):
+            """The DID moves to the other key; the previous key becomes nobody."""
+            if self.model.owner is None:
+                return
+            to = "newkey" if self.model.owner == "patient" else "patient"
+            did.changeOwner(patient, managers[to], sender=self.owner_account())
+            self.model.owner = to
+
+        @rule(really=st.integers(0, 3))
+        def deactivate(self, really):
+            if self.model.owner is None or really:  # rare: it ends every consent change
+                return
+            did.changeOwner(patient, ZERO, sender=self.owner_account())
+            self.model.owner = None
+
+        @rule(on=st.booleans())
+        def clinician_boarding(self, on):
+            if on:
+                registry.grantRole(clinician_role, grantees[0], sender=admin)
+            else:
+                registry.revokeRole(clinician_role, grantees[0], sender=admin)
+            self.model.clinician_role = on
 
         @rule(hours=st.integers(1, 30))
         def travel(self, hours):
@@ -162,15 +238,68 @@ def test_consent_matches_model(registry, client, did, chain, roles):
             chain.mine(timestamp=self.now_mark())
 
         @rule(hours=st.integers(1, 24))
-        def break_glass(self, hours):
+        def request(self, hours):
             # a quarter-hour offset keeps the expiry away from the half-hour check marks
             duration = min(hours * HOUR - HOUR // 4, 24 * HOUR)
-            episode = client.request_break_glass(patient, "emergency", duration, sender=grantees[0])
-            client.approve_break_glass(episode, sender=approvers[0])
-            receipt = client.approve_break_glass(episode, sender=approvers[1])
-            expires = client.episode(episode)["expires_at"]
-            assert expires == chain.blocks[receipt.block_number].timestamp + duration
-            self.model.emergency_until = expires
+            if not self.model.clinician_role:
+                self.expect(
+                    lambda: registry.requestBreakGlass(
+                        patient, b"\1" * 32, duration, sender=grantees[0]
+                    ),
+                    "AccessControlUnauthorizedAccount",
+                )
+                return
+            self.episode = client.request_break_glass(
+                patient, "emergency", duration, sender=grantees[0]
+            )
+            self.episode_status, self.approved = "pending", set()
+            self.requested_hour, self.duration = self.hour, duration
+
+        @rule(which=st.integers(0, 1))
+        def approve(self, which):
+            if not self.episode:
+                return
+            if self.episode_status != "pending":
+                failure = "BreakGlassWrongStatus"
+            elif self.hour != self.requested_hour:
+                failure = "BreakGlassRequestExpired"
+            elif not self.model.clinician_role:
+                failure = "BreakGlassClinicianRevoked"
+            elif which in self.approved:
+                failure = "BreakGlassAlreadyApproved"
+            else:
+                failure = None
+            self.expect(
+                lambda: registry.approveBreakGlass(self.episode, sender=approvers[which]), failure
+            )
+            if failure is None:
+                self.approved.add(which)
+                if len(self.approved) == 2:
+                    expires = client.episode(self.episode)["expires_at"]
+                    assert expires == chain.blocks.head.timestamp + self.duration
+                    self.model.emergency_until = expires
+                    self.episode_status = "active"
+
+        @rule(who=st.sampled_from(sorted(stoppers)), close=st.booleans())
+        def stop(self, who, close):
+            """Anyone tries to cancel a pending or close an active episode."""
+            if not self.episode:
+                return
+            now = chain.blocks.head.timestamp
+            if who == "outsider":
+                failure = "BreakGlassCannotStop"
+            elif (
+                close and (self.episode_status != "active" or now >= self.model.emergency_until)
+            ) or (not close and self.episode_status != "pending"):
+                failure = "BreakGlassWrongStatus"
+            else:
+                failure = None
+            method = registry.closeBreakGlass if close else registry.cancelBreakGlass
+            self.expect(lambda: method(self.episode, sender=stoppers[who]), failure)
+            if failure is None and close:
+                self.model.emergency_until = chain.blocks.head.timestamp
+            elif failure is None:
+                self.episode_status = "cancelled"
 
         @rule(
             grantee=st.integers(0, 1),
@@ -197,12 +326,24 @@ def test_consent_matches_model(registry, client, did, chain, roles):
                 0, SCOPES[1], 2, 0, now, 0
             )
 
-    run_state_machine_as_test(
-        ConsentMachine,
-        settings=settings(
-            max_examples=12,
-            stateful_step_count=15,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+        @invariant()
+        def only_the_current_owner_and_live_delegate_manage(self):
+            if not hasattr(self, "model"):
+                return
+            for who, account in managers.items():
+                expected = self.model.owner is not None and (
+                    who == self.model.owner or (who == "guardian" and self.model.delegated)
+                )
+                assert registry.isManager(patient, account) == expected, who
+
+        @invariant()
+        def break_glass_ends_with_episode_or_role(self):
+            if not hasattr(self, "model"):
+                return
+            now = chain.blocks.head.timestamp
+            live = now < self.model.emergency_until and self.model.clinician_role
+            assert registry.hasAccess(patient, grantees[0], SCOPES[1], 1, ETREAT) == (
+                live or self.model.access(0, SCOPES[1], 1, ETREAT, now, 1)
+            )
+
+    run_state_machine_as_test(ConsentMachine, settings=machine_settings(6, 14))

@@ -1,21 +1,30 @@
 """Hypothesis state machine: the DIDRegistry against a small Python model of ERC-1056
 (owners with permanent deactivation, expiring delegates under chain time travel,
-attributes, batches), including which calls must be refused and with which error."""
+attributes, batches), including which calls must be refused and with which error.
+
+Hostile actors: every identity's key plus an outsider act at random on every identity,
+directly, by signature relayed at once, or by a signature kept and relayed LATER (after
+owner changes, deactivation or a burned nonce). Invariants: a rotated identity's old key
+and a deactivated identity's owner and delegates have no power (refused with the
+model's error; validDelegate false once deactivated)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, settings
+import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from fuzzing import machine_settings
 from medchain.errors import ContractRevert
 from medchain.identity import DIDRegistryClient, Operation, to_bytes32
 
 ZERO = "0x" + "00" * 20
 TYPES = ("veriKey", "sigAuth")
 ACTORS = ("patient", "provider", "researcher", "lab")
+OUTSIDERS = ("guardian",)  # never an identity under test, acts on all of them
+FAR = 2**40  # deadline of signatures kept for later
 
 
 @dataclass
@@ -67,10 +76,12 @@ def _ops(addresses):
     )
 
 
+@pytest.mark.statemachine
 def test_registry_matches_model(project, chain, roles):
     accounts = {name: roles[name] for name in ACTORS}
     addresses = [a.address for a in accounts.values()]
-    by_address = {a.address: a for a in accounts.values()}
+    actors = addresses + [roles[name].address for name in OUTSIDERS]
+    by_address = {roles[n].address: roles[n] for n in (*ACTORS, *OUTSIDERS)}
     deployer = roles["deployer"]
 
     class RegistryMachine(RuleBasedStateMachine):
@@ -78,16 +89,28 @@ def test_registry_matches_model(project, chain, roles):
         def deploy(self):
             self.client = DIDRegistryClient(deployer.deploy(project.DIDRegistry))
             self.model = Model()
+            self.pending: list[tuple[str, str, list[Operation], object, int]] = []
 
         def _run(
-            self, identity: str, actor: str, ops: list[Operation], signed: bool = False
+            self,
+            identity: str,
+            actor: str,
+            ops: list[Operation],
+            signed: bool = False,
+            request: object = None,
+            signed_nonce: int | None = None,
         ) -> None:
             before_block = chain.blocks.head.number
             predicted = None
             owner = self.model.owner(identity)
             # sequential semantics: each op is checked against the owner at that point
             shadow = Model(dict(self.model.owners), set(self.model.deactivated))
-            for op in ops:
+            if signed:  # the signature is checked (owner, then nonce) before any op runs
+                predicted = shadow.refusal(identity, actor)
+                current = self.model.nonces.get(actor, 0)
+                if predicted is None and signed_nonce is not None and signed_nonce != current:
+                    predicted = "InvalidNonce"
+            for op in ops if predicted is None else []:
                 predicted = shadow.refusal(identity, actor)
                 if predicted:
                     break
@@ -96,7 +119,10 @@ def test_registry_matches_model(project, chain, roles):
             try:
                 if signed:
                     # EIP-712: the actor signs (as claimed signer), the deployer relays
-                    request = self.client.sign(sender, ops[0] if len(ops) == 1 else ops, identity)
+                    if request is None:
+                        request = self.client.sign(
+                            sender, ops[0] if len(ops) == 1 else ops, identity
+                        )
                     receipt = self.client.with_sender(deployer).relay(request)
                 elif len(ops) == 1:
                     receipt = self.client.transact(
@@ -135,7 +161,7 @@ def test_registry_matches_model(project, chain, roles):
 
         @rule(
             identity=st.sampled_from(addresses),
-            actor=st.sampled_from(addresses),
+            actor=st.sampled_from(actors),
             op=_ops(addresses),
         )
         def single(self, identity, actor, op):
@@ -143,7 +169,7 @@ def test_registry_matches_model(project, chain, roles):
 
         @rule(
             identity=st.sampled_from(addresses),
-            actor=st.sampled_from(addresses),
+            actor=st.sampled_from(actors),
             ops=st.lists(_ops(addresses), min_size=2, max_size=4),
         )
         def batch(self, identity, actor, ops):
@@ -151,11 +177,37 @@ def test_registry_matches_model(project, chain, roles):
 
         @rule(
             identity=st.sampled_from(addresses),
-            actor=st.sampled_from(addresses),
+            actor=st.sampled_from(actors),
             ops=st.lists(_ops(addresses), min_size=1, max_size=3),
         )
         def signed(self, identity, actor, ops):
             self._run(identity, actor, ops, signed=True)
+
+        @rule(
+            identity=st.sampled_from(addresses),
+            actor=st.sampled_from(actors),
+            ops=st.lists(_ops(addresses), min_size=1, max_size=2),
+        )
+        def sign_for_later(self, identity, actor, ops):
+            """A signature made now and relayed after whatever happens in between."""
+            request = self.client.sign(
+                by_address[actor], ops[0] if len(ops) == 1 else ops, identity, deadline=FAR
+            )
+            self.pending.append((identity, actor, ops, request, self.model.nonces.get(actor, 0)))
+
+        @rule(data=st.data())
+        def relay_later(self, data):
+            if not self.pending:
+                return
+            index = data.draw(st.integers(0, len(self.pending) - 1))
+            identity, actor, ops, request, nonce = self.pending.pop(index)
+            self._run(identity, actor, ops, signed=True, request=request, signed_nonce=nonce)
+
+        @rule(actor=st.sampled_from(actors))
+        def invalidate_nonce(self, actor):
+            receipt = self.client.invalidate_nonce(sender=by_address[actor])
+            assert next(iter(receipt.events)).nonce == self.model.nonces.get(actor, 0)
+            self.model.nonces[actor] = self.model.nonces.get(actor, 0) + 1
 
         @rule(seconds=st.integers(1, 4_000))
         def travel(self, seconds):
@@ -169,7 +221,8 @@ def test_registry_matches_model(project, chain, roles):
             for identity in addresses:
                 assert self.client.identity_owner(identity) == self.model.owner(identity)
                 assert self.client.changed(identity) == self.model.changed.get(identity, 0)
-                assert self.client.nonce(identity) == self.model.nonces.get(identity, 0)
+            for actor in actors:
+                assert self.client.nonce(actor) == self.model.nonces.get(actor, 0)
 
         @invariant()
         def delegates_match(self):
@@ -177,15 +230,21 @@ def test_registry_matches_model(project, chain, roles):
                 return
             now = chain.blocks.head.timestamp
             for (identity, dtype, delegate), valid_to in self.model.delegates.items():
+                live = valid_to > now and identity not in self.model.deactivated
                 assert self.client.delegate_valid_to(identity, dtype, delegate) == valid_to
-                assert self.client.valid_delegate(identity, dtype, delegate) == (valid_to > now)
+                assert self.client.valid_delegate(identity, dtype, delegate) == live
 
-    RegistryMachine.TestCase.settings = settings(
-        max_examples=6,
-        stateful_step_count=12,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+        @invariant()
+        def deactivated_gives_nobody_power(self):
+            if not hasattr(self, "client"):
+                return
+            for identity in self.model.deactivated:
+                assert self.client.identity_owner(identity) == ZERO
+                for actor in actors:
+                    for dtype in TYPES:
+                        assert not self.client.valid_delegate(identity, dtype, actor)
+
+    RegistryMachine.TestCase.settings = machine_settings(4, 12)
     RegistryMachine.TestCase().runTest()
 
 

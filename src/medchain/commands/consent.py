@@ -132,9 +132,8 @@ def grant_cmd(
     as_json: bool,
 ) -> None:
     """Permit (or --deny) GRANTEE to do ACTIONS on SCOPE for PURPOSE until a time."""
-    from medchain.consent.model import OPEN_END
-
     from medchain.consent.client import _addr
+    from medchain.consent.model import OPEN_END
 
     sender = require_account(account)
     client = _client(registry_address, sender)
