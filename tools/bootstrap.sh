@@ -58,4 +58,10 @@ MEDCHAIN_SOLCJS_MODULE="$root/$pkg" exec node "$root/tools/solc/solc-native.cjs"
 SH
   chmod +x "$SOLCX_BINARY_PATH/solc-v$ver"
 done
+
+# 4. geth 1.13.15 for `medchain network` (a multi-node Clique chain, docs/network.md):
+#    built from the Go module proxy into .medchain/bin (needs Go >= 1.26; ~2-5 min the
+#    first time), skipped while present at that version.
+tools/geth/build.sh --quiet
+
 .venv/bin/python -m medchain.toolchain check
