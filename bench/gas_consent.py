@@ -167,9 +167,13 @@ def measure(g: Any) -> None:
     )
     signed = client.sign_grant(patient, patient, provider, OBS, 1, 1, 0, end, deadline=deadline)
     g.record(
-        "ConsentRegistry.grantBySig (next, patient nonce already used)",
+        "ConsentRegistry.grantBySig (second signed grant of a patient)",
         client.relay(signed, sender=researcher),
         *ANCHOR_SIGNED,
+    )
+    g.record(
+        "ConsentRegistry.invalidateSignatures",
+        client.invalidate_signatures(patient, provider, scope_id("Encounter"), sender=patient),
     )
     revocation = client.sign_revocation(patient, patient, provider, LAB, deadline=deadline)
     g.record(
@@ -207,6 +211,12 @@ def measure(g: Any) -> None:
         registry.recordAccess(patient, OBS, 1, ETREAT, b"\x43" * 32, sender=clinician),
     )
     g.record("ConsentRegistry.closeBreakGlass", registry.closeBreakGlass(episode, sender=clinician))
+    receipt = registry.requestBreakGlass(patient, b"\x03" * 32, 3600, sender=clinician)
+    pending = next(iter(registry.BreakGlassRequested.from_receipt(receipt))).episodeId
+    g.record(
+        "ConsentRegistry.cancelBreakGlass (by the privacy officer)",
+        registry.cancelBreakGlass(pending, sender=acc["privacy_officer"]),
+    )
     g.record(
         "ConsentRegistry.reviewBreakGlass",
         registry.reviewBreakGlass(episode, True, b"\x02" * 32, sender=acc["privacy_officer"]),

@@ -155,6 +155,11 @@ def measure(g: Any) -> None:
     ]
     g.record("DIDRegistry.batch mixed 5 ops incl. changeOwner", client.batch(k, mixed, sender=k))
 
+    # ---- cancelling signed but unsent requests
+    n = _fresh(g)
+    registry.invalidateNonce(sender=n)  # first: the nonce slot is fresh
+    g.record("DIDRegistry.invalidateNonce (next)", registry.invalidateNonce(sender=n))
+
     # ---- deactivation
     m = _fresh(g)
     g.record(

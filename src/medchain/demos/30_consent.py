@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
-from medchain.consent import ConsentClient, scope_label
+from medchain.consent import ConsentClient, NoteStore, scope_label
 from medchain.consent.client import deliver_record_key
 from medchain.demos import DemoContext
 
@@ -118,9 +118,14 @@ def run(ctx: DemoContext) -> None:
         f"break-glass      episode {episode}: {info['approvals']} approvals -> {info['status']} "
         f"until {info['expires_at']} (patient notified by BreakGlassActivated)"
     )
+    note = NoteStore().path(consent.note_name("reason", episode))
+    console.print(
+        f"reason           on chain only as a salted commitment {info['reason_hash'][:18]}...; "
+        f"text + salt kept off chain in {note}"
+    )
     record_ref = ctx.shared.get("lab_record") or b"\x00" * 32
     consent.record_access(patient, "Condition", "read", "ETREAT", record_ref, sender=provider)
-    consent.close_break_glass(episode, sender=provider)
+    consent.close_break_glass(episode, sender=provider)  # or the privacy officer / admin
     console.print(f"awaiting review  {consent.awaiting_review()} episode(s)")
     consent.review_break_glass(
         episode, True, "justified: patient unresponsive", sender=acc["privacy_officer"]
