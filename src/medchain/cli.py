@@ -102,19 +102,18 @@ def deployments() -> None:
     "--book",
     "book_name",
     default=None,
-    help="Address book name; default: every book found.",
+    envvar="MEDCHAIN_BOOK",
+    help="Address book name or folder [env: MEDCHAIN_BOOK]; default: every book found.",
 )
 @json_option
 def deployments_list(book_name: str | None, as_json: bool) -> None:
     """List deployed contracts with their chain id and address."""
-    from medchain.deployments import AddressBook, committed_books_dir, local_books_dir
+    from medchain.deployments import AddressBook, all_books
 
-    books: list[AddressBook] = []
-    for root, local in ((committed_books_dir(), False), (local_books_dir(), True)):
-        if root.is_dir():
-            for path in sorted(p for p in root.iterdir() if (p / "index.json").is_file()):
-                if book_name in (None, path.name):
-                    books.append(AddressBook.named(path.name, local=local))
+    if book_name and os.sep in book_name:
+        books = [b for b in [AddressBook.find(book_name)] if b.exists()]
+    else:
+        books = [b for b in all_books() if book_name in (None, b.name)]
     if not books:
         raise MedchainError(
             f"no address book named '{book_name}'"

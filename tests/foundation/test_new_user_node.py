@@ -220,6 +220,13 @@ def test_book_is_chosen_by_option_or_environment(node, tmp_path):
         {**elsewhere, "MEDCHAIN_BOOK": str(book_path)},
     )
     assert by_env.returncode == 0, by_env.stderr
+    listed = _run(
+        [str(BIN / "medchain"), "--deployments", str(node.home / "deployments"),
+         "deployments", "list", "--json"],
+        tmp_path, elsewhere,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert {r["book"] for r in json.loads(listed.stdout)} == {BOOK}
     missing = _run(
         [str(BIN / "medchain"), "did", "show", RELAYER, "--network", node.uri,
          "--book", str(tmp_path / "no-such-book")],
