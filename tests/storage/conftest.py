@@ -1,3 +1,3 @@
-"""Storage tests get the js-ipfs node fixture from tests/ipfs_node.py."""
+"""Storage tests get the Kubo node and IPFS Cluster fixtures from tests/ipfs_node.py."""
 
-from ipfs_node import ipfs_api  # noqa: F401  (session-scoped js-ipfs node)
+from ipfs_node import ipfs_api, ipfs_cluster  # noqa: F401  (Kubo node, 3-peer cluster)

@@ -1,5 +1,5 @@
 """The records SDK over a real IPFS node: put, get, share-free verify with the payload
-and its key envelope living on js-ipfs, and the embedded store naming them the same."""
+and its key envelope living on a Kubo node, and the embedded store naming them the same."""
 
 from __future__ import annotations
 

@@ -3,11 +3,14 @@
 * `EmbeddedStore` (the default) keeps blocks on disk under `$MEDCHAIN_HOME/ipfs`
   and names content exactly as `ipfs add` does, so a CID anchored today stays valid
   when the blocks move to a real IPFS node.
-* `KuboStore` speaks the Kubo RPC HTTP API (Kubo, js-ipfs) at `$MEDCHAIN_IPFS_API`
-  with httpx, and recomputes the CID of everything it sends or fetches: a node that
-  answers with other bytes is refused with `IntegrityError`.
+* `KuboStore` speaks the Kubo RPC HTTP API at `$MEDCHAIN_IPFS_API` with httpx, and
+  recomputes the CID of everything it sends or fetches: a node that answers with other
+  bytes is refused with `IntegrityError`.
+* `ClusterStore` adds through IPFS Cluster with a replication factor (min/max), confirms
+  that at least `min` peers pinned the content, and reads every block from any live
+  Kubo node beside a peer, hashed against its CID (`cluster+http://...` URLs).
 
-`open_store()` picks one from the environment. `ipfshttpclient` is deliberately not
+`open_store()` picks one from the environment (docs/storage.md). `ipfshttpclient` is deliberately not
 used: it refuses every daemon newer than 0.8 and is unmaintained.
 """
 
@@ -26,6 +29,7 @@ from medchain.storage.unixfs import CHUNK_SIZE, compute_cid
 __all__ = [
     "CHUNK_SIZE",
     "CID",
+    "ClusterStore",
     "ContentNotFound",
     "ContentStore",
     "EmbeddedStore",
@@ -76,6 +80,15 @@ class ContentStore(ABC):
     def has(self, cid: CID | str) -> bool:
         """True only when the store holds every block of the content."""
 
+    @abstractmethod
+    def remove(self, cid: CID | str) -> None:
+        """Unpin the content and delete its blocks where this store can (erasure).
+        Blocks another pinned content shares are kept. Absent content is not an error."""
+
+    def replicas(self, cid: CID | str) -> int | None:
+        """How many storage nodes hold the content pinned (None: one local store)."""
+        return None
+
     @property
     @abstractmethod
     def location(self) -> str:
@@ -88,9 +101,14 @@ def default_home() -> Path:
 
 
 def open_store(api_url: str | None = None, *, root: Path | None = None) -> ContentStore:
-    """`KuboStore` when an API URL is given or `$MEDCHAIN_IPFS_API` is set, otherwise
-    the `EmbeddedStore` under `root` (default `$MEDCHAIN_HOME/ipfs`)."""
+    """`ClusterStore` for a `cluster+http://...` URL, `KuboStore` for another URL, given
+    here or in `$MEDCHAIN_IPFS_API`; otherwise the `EmbeddedStore` under `root` (default
+    `$MEDCHAIN_HOME/ipfs`), the zero-setup default."""
     url = api_url or os.environ.get("MEDCHAIN_IPFS_API")
+    if url and url.startswith("cluster+"):
+        from medchain.storage.cluster import ClusterStore
+
+        return ClusterStore.from_url(url)
     if url:
         from medchain.storage.kubo import KuboStore
 
@@ -110,4 +128,8 @@ def __getattr__(name: str) -> object:
         from medchain.storage.kubo import KuboStore
 
         return KuboStore
+    if name == "ClusterStore":
+        from medchain.storage.cluster import ClusterStore
+
+        return ClusterStore
     raise AttributeError(name)

@@ -80,6 +80,33 @@ class EmbeddedStore(ContentStore):
     def pinned(self, cid: CID | str) -> bool:
         return (self._pins / str(CID.parse(cid))).exists()
 
+    def _blocks_of(self, cid: CID) -> set[CID]:
+        """Every block of the DAG under `cid` that is stored (missing ones are skipped)."""
+        seen: set[CID] = set()
+        stack = [cid]
+        while stack:
+            current = stack.pop()
+            if current in seen or not self._path(current).exists():
+                continue
+            seen.add(current)
+            if current.codec != RAW:
+                block = self._path(current).read_bytes()
+                if current.verify(block):
+                    stack.extend(decode_node(block)[0])
+        return seen
+
+    def remove(self, cid: CID | str) -> None:
+        """Drop the pin and delete the DAG's blocks, except blocks another pin still holds."""
+        parsed = CID.parse(cid)
+        (self._pins / str(parsed)).unlink(missing_ok=True)
+        doomed = self._blocks_of(parsed)
+        for marker in self._pins.iterdir():
+            if not doomed:
+                break
+            doomed -= self._blocks_of(CID.parse(marker.name))
+        for block in doomed:
+            self._path(block).unlink(missing_ok=True)
+
     def has(self, cid: CID | str) -> bool:
         stack = [CID.parse(cid)]
         while stack:

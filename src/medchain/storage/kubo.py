@@ -1,4 +1,4 @@
-"""A content store on an IPFS node through the Kubo RPC HTTP API (Kubo or js-ipfs).
+"""A content store on an IPFS node through the Kubo RPC HTTP API.
 
 Nothing the node says is taken on trust: on `add` the CID is computed locally from
 the very bytes uploaded and must equal the node's answer; on reads every block is
@@ -134,6 +134,17 @@ class KuboStore(ContentStore):
 
     def pin(self, cid: CID | str) -> None:
         self._post("/pin/add", {"arg": str(CID.parse(cid)), "recursive": "true"})
+
+    def remove(self, cid: CID | str) -> None:
+        """Unpin (recursive) and run the node's garbage collector, which deletes every
+        block no other pin holds. Content that is not pinned is not an error."""
+        parsed = CID.parse(cid)
+        try:
+            self._post("/pin/rm", {"arg": str(parsed), "recursive": "true"})
+        except StoreUnavailable as exc:
+            if "not pinned" not in str(exc):
+                raise
+        self._post("/repo/gc", {"quiet": "true"})
 
     def has(self, cid: CID | str) -> bool:
         parsed = CID.parse(cid)
