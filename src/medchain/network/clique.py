@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from medchain.errors import ConfigurationError, MedchainError
 from medchain.network.geth import GETH_VERSION, find_geth, medchain_home
 from medchain.network.rpc import rpc, try_rpc
@@ -71,7 +73,10 @@ def free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """True when a listener could bind 127.0.0.1:`port` (as Go's do: SO_REUSEADDR, so
+    connections of a just-stopped node in TIME_WAIT do not count)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -372,8 +377,8 @@ class Network:
             try:
                 if predicate():
                     return
-            except (MedchainError, OSError, ValueError):
-                pass
+            except (MedchainError, OSError, ValueError, httpx.HTTPError):
+                pass  # not answering yet: keep waiting
             if node is not None and not self.running(node):
                 raise NetworkError(
                     f"node{node.index} exited while waiting for {what}: "
