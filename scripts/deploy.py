@@ -52,15 +52,23 @@ class DeployCommand(ConnectedProviderCommand):
     "(local chains are not committed).",
 )
 @click.option(
+    "--roles",
+    "roles_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Roles file (.toml, .yaml or .json): per contract, each role constant mapped to the "
+    "addresses or ape aliases that get it (docs/consent.md, 'Deploy roles').",
+)
+@click.option(
     "--redeploy-changed",
     is_flag=True,
     help="Deploy a new instance of any contract whose bytecode or arguments changed.",
 )
-def cli(account, book, redeploy_changed):
+def cli(account, book, roles_file, redeploy_changed):
     from ape import accounts, networks
 
     from medchain.cli_base import fail
-    from medchain.deploy import deploy_all
+    from medchain.deploy import assign_roles, deploy_all, load_roles
     from medchain.deployments import AddressBook, book_name_for_connected_network
     from medchain.signing import unattended
 
@@ -71,8 +79,10 @@ def cli(account, book, redeploy_changed):
         account = accounts.test_accounts[0]
     account = unattended(account)
     address_book = AddressBook.find(book) if book else AddressBook.named(name, local=local)
+    grants = load_roles(roles_file) if roles_file else []  # checked before anything is sent
     click.echo(f"Deploying to {networks.provider.network.choice} as {account.address}")
-    _, outcomes = deploy_all(account, address_book, redeploy_changed=redeploy_changed)
+    ctx, outcomes = deploy_all(account, address_book, redeploy_changed=redeploy_changed)
+    granted = [o for o in assign_roles(ctx, grants, log=click.echo) if o.action == "granted"]
     changed = [o for o in outcomes if o.action != "unchanged"]
     if changed:
         click.echo(
@@ -80,3 +90,5 @@ def cli(account, book, redeploy_changed):
         )
     else:
         click.echo(f"All {len(outcomes)} contracts unchanged; nothing deployed.")
+    if grants:
+        click.echo(f"{len(granted)} of {len(grants)} role assignments sent ({roles_file})")

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from medchain import __version__
-from medchain.cli_base import connected_command, emit, fail, json_option
+from medchain.cli_base import add_json_everywhere, connected_command, emit, fail, json_option
 from medchain.errors import MedchainError
 
 
@@ -140,6 +140,37 @@ def deployments_list(book_name: str | None, as_json: bool) -> None:
     )
 
 
+@cli.command("address")
+@click.argument("aliases", nargs=-1, required=True)
+@click.option(
+    "--shell",
+    "as_shell",
+    is_flag=True,
+    help="Print NAME=0x... lines for `eval` (the alias upper-cased, non-alphanumerics as _).",
+)
+@json_option
+def address_cmd(aliases: tuple[str, ...], as_shell: bool, as_json: bool) -> None:
+    """The address of each ape account ALIAS (or TEST::<n>), without unlocking it:
+    `eval "$(medchain address --shell patient provider)"` sets $PATIENT and $PROVIDER."""
+    import re
+
+    from medchain.deploy import resolve_member
+    from medchain.errors import InvalidInput
+
+    rows = []
+    for alias in aliases:
+        try:
+            rows.append({"alias": alias, "address": resolve_member(alias, "account")})
+        except MedchainError as exc:
+            raise InvalidInput(str(exc)) from None
+    if as_shell and not as_json:
+        for row in rows:
+            name = re.sub(r"[^A-Za-z0-9]", "_", row["alias"]).upper()
+            click.echo(f"{name}={row['address']}")
+        return
+    emit(rows, as_json, human=lambda rs: "\n".join(f"{r['alias']:<20} {r['address']}" for r in rs))
+
+
 @cli.group()
 def dev() -> None:
     """Development-node helpers (anvil or another node started by hand)."""
@@ -198,6 +229,7 @@ def _register_domain_commands() -> None:
 
 
 _register_domain_commands()
+add_json_everywhere(cli)
 
 
 def main() -> None:

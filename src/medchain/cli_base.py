@@ -25,9 +25,41 @@ from medchain.errors import ConfigurationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text."
-)
+JSON_HELP = "Print machine-readable JSON instead of text."
+json_option = click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+
+_json_mode = False  # set by the `--json` every command without its own `as_json` gets
+
+
+def _set_json_mode(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    global _json_mode
+    if value:
+        _json_mode = True
+    return value
+
+
+def json_mode(as_json: bool = False) -> bool:
+    """Whether this run prints JSON: the command's own `--json`, or the one `medchain.cli`
+    gives every command that has none (`add_json_everywhere`)."""
+    return as_json or _json_mode
+
+
+def add_json_everywhere(group: click.Group) -> None:
+    """Give every command under `group` that lacks one a `--json` flag (read through
+    `json_mode()` / `emit`), so `--json` is accepted everywhere."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            add_json_everywhere(command)
+        elif not any("--json" in p.opts for p in command.params):
+            command.params.append(
+                click.Option(
+                    ["--json", "_json"],
+                    is_flag=True,
+                    expose_value=False,
+                    callback=_set_json_mode,
+                    help=JSON_HELP,
+                )
+            )
 
 
 def ape_logs_to_stderr() -> None:
@@ -133,7 +165,7 @@ def to_jsonable(value: Any) -> Any:
 
 def emit(value: Any, as_json: bool = False, human: Callable[[Any], str] | None = None) -> None:
     """Print a result: JSON when asked, else `human(value)` or a plain rendering."""
-    if as_json:
+    if json_mode(as_json):
         click.echo(json.dumps(to_jsonable(value), indent=2))
         return
     if human is not None:
@@ -150,6 +182,32 @@ def emit(value: Any, as_json: bool = False, human: Callable[[Any], str] | None =
             click.echo(json.dumps(item) if isinstance(item, dict | list) else item)
     else:
         click.echo(data)
+
+
+def read_text_file(path: Path | str, what: str) -> str:
+    """A user's file as text, or one line naming the file and what is wrong."""
+    from medchain.errors import InvalidInput
+
+    try:
+        return Path(path).read_text()
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: not a {what}: the file is not UTF-8 text") from None
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+
+
+def read_json_file(path: Path | str, what: str) -> Any:
+    """A user's JSON file, or one line naming the file and where its JSON breaks."""
+    from medchain.errors import InvalidInput
+
+    text = read_text_file(path, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{path}: not a {what}: invalid JSON ({exc.msg} at line {exc.lineno} "
+            f"column {exc.colno})"
+        ) from None
 
 
 def fail(message: str) -> None:

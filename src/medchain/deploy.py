@@ -127,6 +127,17 @@ def git_commit() -> str:
         return ""
 
 
+def _container(project: Any, name: str) -> Any:
+    """The project's compiled contract `name`, or one line saying it is not there."""
+    try:
+        return getattr(project, name)
+    except AttributeError:
+        raise ConfigurationError(
+            f"the deploy plan names {name}, but the project has no compiled contract of that "
+            "name: is its source under contracts/ and does `ape compile` succeed?"
+        ) from None
+
+
 def init_code_hash(contract_container: Any, args: Sequence[Any]) -> str:
     """keccak256(creation bytecode ++ abi-encoded constructor args)."""
     from eth_utils import keccak
@@ -176,7 +187,7 @@ def deploy_all(
 
     prepare_connected_node([s.name for s in plan])  # PoA headers; refuse opcodes it lacks
     for spec in plan:
-        container = getattr(project, spec.name)
+        container = _container(project, spec.name)
         args = [_abi_value(a) for a in spec.args(ctx)]
         wanted = init_code_hash(container, args)
         existing = book.get(spec.name) if spec.name in book else None
@@ -234,3 +245,168 @@ def _json_arg(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_arg(v) for v in value]
     return value if isinstance(value, int | str | bool) or value is None else str(value)
+
+
+# ------------------------------------------------------------------ role assignment
+ROLE_FILE_FORMATS = (".toml", ".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """One member of one contract role, as the roles file names it and as resolved."""
+
+    contract: str
+    role: str
+    member: str  # what the file says: an address, an ape alias or TEST::<n>
+    address: str
+
+
+@dataclass(frozen=True)
+class RoleOutcome:
+    contract: str
+    role: str
+    member: str
+    address: str
+    action: str  # "granted" | "already held"
+
+
+def _read_role_document(path: Any) -> Any:
+    import json
+    import tomllib
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in ROLE_FILE_FORMATS:
+        raise ConfigurationError(
+            f"{path}: roles file must end in {', '.join(ROLE_FILE_FORMATS)} (got '{suffix}')"
+        )
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read the roles file: {exc.strerror}") from None
+    try:
+        if suffix == ".toml":
+            return tomllib.loads(text)
+        if suffix == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except yaml.YAMLError as exc:
+        first = " ".join(str(exc).split())
+        raise ConfigurationError(f"{path}: not valid YAML: {first}") from None
+
+
+def contract_roles(contract_name: str) -> list[str]:
+    """The role constants (`*_ROLE` views without inputs) of a project contract's ABI."""
+    from ape import project
+
+    abi = _container(project, contract_name).contract_type.abi
+    return sorted(
+        item.name
+        for item in abi
+        if getattr(item, "type", "") == "function"
+        and item.name.endswith("_ROLE")
+        and not item.inputs
+    )
+
+
+def resolve_member(member: Any, where: str) -> str:
+    """Checksum address of a roles-file member: `0x...`, `TEST::<n>` or an ape alias."""
+    from eth_utils import is_address, to_checksum_address
+
+    text = str(member).strip() if isinstance(member, str) else None
+    if not text:
+        raise ConfigurationError(f"{where}: each member must be an address or an ape alias")
+    if text.startswith("0x"):
+        if not is_address(text):
+            raise ConfigurationError(f"{where}: '{text}' is not an Ethereum address")
+        return str(to_checksum_address(text))
+    from ape import accounts
+
+    if text.startswith("TEST::"):
+        index = text.removeprefix("TEST::")
+        if not index.isdigit():
+            raise ConfigurationError(f"{where}: '{text}' is not TEST::<n>")
+        return str(accounts.test_accounts[int(index)].address)
+    if text not in set(accounts.aliases):
+        raise ConfigurationError(
+            f"{where}: '{text}' is neither an address nor an ape account alias "
+            "(see `ape accounts list`)"
+        )
+    return str(accounts.load(text).address)
+
+
+def load_roles(path: Any, specs: Sequence[ContractSpec] | None = None) -> list[RoleGrant]:
+    """Read and check a deploy roles file: a table per contract, mapping each role constant
+    to the members (addresses, ape aliases or TEST::<n>) that get it, e.g. in TOML
+
+        [ConsentRegistry]
+        EMERGENCY_APPROVER_ROLE = ["approver1", "approver2", "approver3"]
+        CLINICIAN_ROLE = ["provider"]
+
+    Every refusal is one line naming the file, the contract and the role."""
+    plan = {s.name for s in (specs if specs is not None else discover_specs())}
+    doc = _read_role_document(path)
+    if not isinstance(doc, dict):
+        raise ConfigurationError(
+            f"{path}: expected a table of contracts, each mapping roles to members"
+        )
+    grants: list[RoleGrant] = []
+    for contract, roles in doc.items():
+        if contract not in plan:
+            raise ConfigurationError(
+                f"{path}: unknown contract '{contract}' (deployed: {', '.join(sorted(plan))})"
+            )
+        if not isinstance(roles, dict):
+            raise ConfigurationError(f"{path}: [{contract}] must map role names to members")
+        known = contract_roles(contract)
+        for role, members in roles.items():
+            where = f"{path}: {contract}.{role}"
+            if role == "DEFAULT_ADMIN_ROLE":
+                raise ConfigurationError(
+                    f"{where}: the default admin is the deployer and moves only by the "
+                    "contract's two-step, delayed admin transfer; not granted from a roles file"
+                )
+            if role not in known:
+                grantable = [r for r in known if r != "DEFAULT_ADMIN_ROLE"]
+                raise ConfigurationError(
+                    f"{where}: {contract} has no role '{role}' "
+                    f"(roles: {', '.join(grantable) or 'none'})"
+                )
+            listed = [members] if isinstance(members, str) else members
+            if not isinstance(listed, list) or not listed:
+                raise ConfigurationError(f"{where}: give a list of addresses or ape aliases")
+            for member in listed:
+                grants.append(RoleGrant(contract, role, str(member), resolve_member(member, where)))
+    return grants
+
+
+def assign_roles(
+    ctx: DeployContext, grants: Sequence[RoleGrant], log: Callable[[str], None] = print
+) -> list[RoleOutcome]:
+    """Grant each role the roles file names (a member that already holds it is left alone,
+    so re-running a deploy with the same file sends nothing)."""
+    outcomes = []
+    for grant in grants:
+        contract = ctx.contracts[grant.contract]
+        role_id = getattr(contract, grant.role)()
+        if contract.hasRole(role_id, grant.address):
+            action = "already held"
+        else:
+            with translate_errors(grant.contract):
+                contract.grantRole(role_id, grant.address, sender=ctx.deployer)
+            action = "granted"
+        outcomes.append(
+            RoleOutcome(grant.contract, grant.role, grant.member, grant.address, action)
+        )
+        verb = "granted to" if action == "granted" else "already held by"
+        log(f"{grant.contract}: {grant.role} {verb} {grant.member} ({grant.address})")
+    return outcomes

@@ -92,11 +92,39 @@ class ContractRevert(TransactionFailed):
         self.contract = contract
         self.error_name = error_name
         self.arguments = dict(arguments)
-        rendered = ", ".join(f"{k}={_render(v)}" for k, v in self.arguments.items())
+        rendered = ", ".join(f"{k}={_render(v, k)}" for k, v in self.arguments.items())
         super().__init__(f"{contract} refused: {error_name}({rendered})")
 
 
-def _render(value: Any) -> str:
+# The AccessControl roles of the project's contracts: a refusal names them, not their hash.
+ROLE_NAMES = (
+    "DEFAULT_ADMIN_ROLE",
+    "CLINICIAN_ROLE",
+    "EMERGENCY_APPROVER_ROLE",
+    "PRIVACY_OFFICER_ROLE",
+    "REGISTRAR_ROLE",
+    "REGULATOR_ROLE",
+    "ARBITER_ROLE",
+    "PRODUCER_ROLE",
+)
+
+
+def role_label(value: bytes | bytearray) -> str | None:
+    """The name of a known role id (keccak256 of the name; DEFAULT_ADMIN_ROLE is 0)."""
+    from eth_utils import keccak
+
+    raw = bytes(value)
+    for name in ROLE_NAMES:
+        if raw == (b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak(text=name)):
+            return name
+    return None
+
+
+def _render(value: Any, name: str = "") -> str:
+    if isinstance(value, bytes | bytearray) and "role" in name.lower():
+        label = role_label(value)
+        if label is not None:
+            return label
     if isinstance(value, bytes | bytearray):
         return "0x" + bytes(value).hex()
     return str(value)

@@ -14,8 +14,14 @@ from typing import Any
 
 import click
 
-from medchain.cli_base import connected_command, emit, json_option, require_account
-from medchain.errors import InvalidInput
+from medchain.cli_base import (
+    connected_command,
+    emit,
+    json_option,
+    read_json_file,
+    require_account,
+)
+from medchain.errors import InvalidInput, MedchainError
 from medchain.timeutil import unix_seconds
 
 DAY = 86_400
@@ -103,6 +109,15 @@ def _provision_options(fn: Any) -> Any:
         "--patient", default=None, help="Patient (default: --account; a delegate names it)."
     )(fn)
     return fn
+
+
+def _force_option(fn: Any) -> Any:
+    return click.option("--force", is_flag=True, help="Overwrite --out if it exists.")(fn)
+
+
+def _refuse_overwrite(path: Path | None, force: bool) -> None:
+    if path is not None and path.exists() and not force:
+        raise InvalidInput(f"{path} exists; pass --force to overwrite it")
 
 
 def _receipt(receipt: Any) -> dict[str, Any]:
@@ -203,7 +218,8 @@ def list_cmd(
     who = _patient(patient, account)
     grants = client.grants_of(who, from_block=from_block)
     if as_fhir:
-        click.echo(json.dumps(export_consent(grants, patient=who), indent=2))
+        resource = export_consent(grants, patient=who, chain_id=int(chain.chain_id))
+        click.echo(json.dumps(resource, indent=2))
         return
     now, block_time = int(time.time()), int(chain.blocks.head.timestamp)
     emit(
@@ -228,9 +244,15 @@ def import_cmd(
     account: Any, resource: Path, dry_run: bool, registry_address: str | None, as_json: bool
 ) -> None:
     """Apply a FHIR R4 Consent resource (JSON) as grants (one transaction each)."""
+    from ape import chain
+
     from medchain.consent import import_consent
 
-    grants = import_consent(resource.read_text())
+    doc = read_json_file(resource, "FHIR Consent resource")
+    try:
+        grants = import_consent(doc, chain_id=int(chain.chain_id))
+    except MedchainError as exc:
+        raise type(exc)(f"{resource}: {exc}") from None
     if dry_run:
         emit([g.to_json() for g in grants], as_json)
         return
@@ -291,7 +313,9 @@ def invalidate_cmd(
 @click.option("--revoke", "revocation", is_flag=True, help="Sign a revocation instead.")
 @click.option("--ttl", default=3600, show_default=True, help="Seconds until the deadline.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@_force_option
 @_registry_option
+@json_option
 def sign_cmd(
     account: Any,
     patient: str | None,
@@ -305,11 +329,15 @@ def sign_cmd(
     revocation: bool,
     ttl: int,
     out_path: Path | None,
+    force: bool,
     registry_address: str | None,
+    as_json: bool,
 ) -> None:
-    """Sign (EIP-712, no gas) a grant or revocation for anyone to relay."""
+    """Sign (EIP-712, no gas) a grant or revocation for anyone to relay: the signed
+    message (JSON) on stdout, or in --out."""
     from medchain.consent.model import OPEN_END
 
+    _refuse_overwrite(out_path, force)
     signer = require_account(account)
     client = _client(registry_address)
     who = _patient(patient, signer)
@@ -332,7 +360,11 @@ def sign_cmd(
     text = json.dumps(signed.to_json(), indent=2)
     if out_path:
         out_path.write_text(text + "\n")
-        click.echo(f"signed {signed.kind} written to {out_path}")
+        emit(
+            {"signed": signed.kind, "out": str(out_path)},
+            as_json,
+            human=lambda r: f"signed {r['signed']} written to {r['out']}",
+        )
     else:
         click.echo(text)
 
@@ -345,7 +377,16 @@ def relay_cmd(account: Any, signed_file: Path, registry_address: str | None, as_
     """Submit a signed grant or revocation (the relayer pays the gas)."""
     from medchain.consent import SignedMessage
 
-    signed = SignedMessage.from_json(json.loads(signed_file.read_text()))
+    doc = read_json_file(signed_file, "signed consent message (from `medchain consent sign`)")
+    try:
+        signed = SignedMessage.from_json(doc)
+    except MedchainError as exc:
+        raise InvalidInput(f"{signed_file}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidInput(
+            f"{signed_file}: not a signed consent message (from `medchain consent sign`): "
+            f"{type(exc).__name__} {exc}"
+        ) from None
     client = _client(registry_address or signed.verifying_contract, require_account(account))
     emit(_receipt(client.relay(signed)), as_json)
 
@@ -355,18 +396,26 @@ def relay_cmd(account: Any, signed_file: Path, registry_address: str | None, as_
 @click.option("--from-block", default=0, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@_force_option
 @_registry_option
+@json_option
 def audit_cmd(
     account: Any,
     patient: str | None,
     from_block: int,
     fmt: str,
     out_path: Path | None,
+    force: bool,
     registry_address: str | None,
+    as_json: bool,
 ) -> None:
-    """A patient's full trail: grants, revocations, accesses and break-glass, as JSON or CSV."""
+    """A patient's full trail: grants, revocations, accesses and break-glass, as JSON
+    (also with --json) or CSV, on stdout or in --out."""
     from medchain.consent import audit_csv
 
+    _refuse_overwrite(out_path, force)
+    if as_json and fmt == "csv" and out_path is None:
+        raise InvalidInput("--json and --format csv ask for two formats on stdout: pick one")
     client = _client(registry_address)
     events = client.audit(_patient(patient, account), from_block=from_block)
     text = (
@@ -376,7 +425,11 @@ def audit_cmd(
     )
     if out_path:
         out_path.write_text(text)
-        click.echo(f"{len(events)} events written to {out_path}")
+        emit(
+            {"events": len(events), "format": fmt, "out": str(out_path)},
+            as_json,
+            human=lambda r: f"{r['events']} events written to {r['out']}",
+        )
     else:
         click.echo(text, nl=False)
 

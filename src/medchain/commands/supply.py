@@ -22,8 +22,15 @@ from typing import Any
 
 import click
 
-from medchain.cli_base import connected_command, emit, json_option, require_account
-from medchain.errors import InvalidInput
+from medchain.cli_base import (
+    connected_command,
+    emit,
+    json_option,
+    read_json_file,
+    read_text_file,
+    require_account,
+)
+from medchain.errors import InvalidInput, MedchainError
 from medchain.supply import (
     LotManifest,
     Outcome,
@@ -54,7 +61,10 @@ def _client(account: Any = None) -> SupplyClient:
 def _container(text: str) -> bytes:
     text = text.strip()
     if text.startswith("0x"):
-        raw = bytes.fromhex(text[2:])
+        try:
+            raw = bytes.fromhex(text[2:])
+        except ValueError:
+            raw = b""
         if len(raw) != 32:
             raise InvalidInput(f"container {text!r}: expected 32 bytes")
         return raw
@@ -67,13 +77,31 @@ def _container(text: str) -> bytes:
 
 
 def _load_manifest(path: Path) -> LotManifest:
-    doc = json.loads(path.read_text())
-    return LotManifest.from_json(json.dumps(doc.get("manifest", doc)).encode())
+    """The manifest file `commission` wrote (or a bare manifest), or one line naming the
+    file and what is wrong with it."""
+    doc = read_json_file(path, "lot manifest file (from `medchain supply commission`)")
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"{path}: not a lot manifest file: expected a JSON object")
+    try:
+        return LotManifest.from_json(json.dumps(doc.get("manifest", doc)).encode())
+    except MedchainError as exc:
+        raise InvalidInput(f"{path}: {exc}") from None
+
+
+def _hex_proof(text: str, option: str) -> list[bytes]:
+    """`--proof 0x…,0x…`: 32-byte hex words, bottom-up; one line on anything else."""
+    items = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        return proof_from_hex(items)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{option} {text!r}: expected comma-separated 32-byte hex words (0x…,0x…): {exc}"
+        ) from None
 
 
 def _proof(pid: ProductIdentifier, manifest: Path | None, proof: str | None) -> list[bytes]:
     if proof is not None:
-        return proof_from_hex([p for p in proof.split(",") if p])
+        return _hex_proof(proof, "--proof")
     if manifest is None:
         raise InvalidInput("give --manifest <file> (from `supply commission`) or --proof 0x…,0x…")
     # The proof of this serial in the manifest's lot; when the scan claims another lot
@@ -95,7 +123,7 @@ def _container_proof(
     """`--container-proof`, or the unit's proof in the aggregation derived from the manifest
     (the lot proof without the siblings above the aggregation's node)."""
     if given is not None:
-        return proof_from_hex([p for p in given.split(",") if p])
+        return _hex_proof(given, "--container-proof")
     if manifest is None or container == lot_id(pid.gtin, pid.lot):
         return []
     m = _load_manifest(manifest)
@@ -180,7 +208,10 @@ def commission(
 
     client = _client(require_account(account))
     manifest = LotManifest(
-        gtin, lot, expiry, [s.strip() for s in serials.read_text().splitlines() if s.strip()]
+        gtin,
+        lot,
+        expiry,
+        [s.strip() for s in read_text_file(serials, "serial list").splitlines() if s.strip()],
     )
     cid, key = "", b""
     if not no_store:
@@ -215,7 +246,10 @@ def ship(account: Any, container: str, to: str) -> None:
     """Ship a lot or aggregation to a partner (pending until received)."""
     cid = _container(container)
     _client(require_account(account)).ship(cid, to)
-    emit(f"shipped 0x{cid.hex()} to {to} (pending receipt)")
+    emit(
+        {"action": "shipped", "container": "0x" + cid.hex(), "to": to, "pending": True},
+        human=lambda r: f"shipped {r['container']} to {to} (pending receipt)",
+    )
 
 
 @connected_command(supply, "receive")
@@ -224,7 +258,10 @@ def receive(account: Any, container: str) -> None:
     """Acknowledge receipt of a shipment; you become the custodian."""
     cid = _container(container)
     _client(require_account(account)).receive(cid)
-    emit(f"received 0x{cid.hex()}")
+    emit(
+        {"action": "received", "container": "0x" + cid.hex()},
+        human=lambda r: f"received {r['container']}",
+    )
 
 
 @connected_command(supply, "cancel-shipment")
@@ -233,7 +270,10 @@ def cancel_shipment(account: Any, container: str) -> None:
     """Cancel (sender) or refuse (receiver) a pending shipment; custody stays."""
     cid = _container(container)
     _client(require_account(account)).cancel_shipment(cid)
-    emit(f"cancelled the pending shipment of 0x{cid.hex()}")
+    emit(
+        {"action": "shipment-cancelled", "container": "0x" + cid.hex()},
+        human=lambda r: f"cancelled the pending shipment of {r['container']}",
+    )
 
 
 @connected_command(supply, "aggregate")
@@ -353,10 +393,14 @@ def dispense(
     c = _container(container) if container else lot_id(pid.gtin, pid.lot)
     cp = _container_proof(client, pid, c, manifest, container_proof)
     outcome = client.dispense(pid, _proof(pid, manifest, proof), c, cp)
+    result = {"serial": pid.serial, "outcome": outcome.name.lower()}
     if outcome != Outcome.GENUINE:
-        emit(f"{outcome.name.lower()}: clone caught, recorded as suspect; do not dispense")
+        emit(
+            {**result, "dispensed": False},
+            human=lambda r: f"{r['outcome']}: clone caught, recorded as suspect; do not dispense",
+        )
         sys.exit(1)
-    emit(f"{outcome.name.lower()}: dispensed")
+    emit({**result, "dispensed": True}, human=lambda r: f"{r['outcome']}: dispensed")
 
 
 container_option = click.option(
@@ -385,7 +429,10 @@ def decommission(
     c = _container(container) if container else lot_id(pid.gtin, pid.lot)
     cp = _container_proof(client, pid, c, manifest, container_proof)
     client.decommission(pid, _proof(pid, manifest, proof), c, cp)
-    emit(f"{pid.serial}: decommissioned")
+    emit(
+        {"serial": pid.serial, "status": "decommissioned"},
+        human=lambda r: f"{r['serial']}: decommissioned",
+    )
 
 
 @_unit_command("return", "Send a scanned unit you hold back to a partner (it must accept).")
@@ -406,21 +453,30 @@ def return_(
     c = _container(container) if container else lot_id(pid.gtin, pid.lot)
     cp = _container_proof(client, pid, c, manifest, container_proof)
     client.initiate_return(pid, _proof(pid, manifest, proof), to, c, cp)
-    emit(f"return of {pid.serial} sent to {to} (pending acceptance)")
+    emit(
+        {"serial": pid.serial, "status": "return-pending", "to": to},
+        human=lambda r: f"return of {r['serial']} sent to {to} (pending acceptance)",
+    )
 
 
 @_unit_command("accept-return", "Accept a unit returned to you: you become its custodian.")
 def accept_return(account: Any, scan: str, manifest: Path | None, proof: str | None) -> None:
     pid = product_identifier(scan)
     _client(require_account(account)).accept_return(pid, _proof(pid, manifest, proof))
-    emit(f"returned {pid.serial}: you now hold it")
+    emit(
+        {"serial": pid.serial, "status": "returned"},
+        human=lambda r: f"returned {r['serial']}: you now hold it",
+    )
 
 
 @_unit_command("cancel-return", "Cancel (sender) or refuse (receiver) a pending return.")
 def cancel_return(account: Any, scan: str, manifest: Path | None, proof: str | None) -> None:
     pid = product_identifier(scan)
     _client(require_account(account)).cancel_return(pid, _proof(pid, manifest, proof))
-    emit(f"return of {pid.serial} cancelled: the sender keeps it")
+    emit(
+        {"serial": pid.serial, "status": "return-cancelled"},
+        human=lambda r: f"return of {r['serial']} cancelled: the sender keeps it",
+    )
 
 
 @_unit_command("resolve", "Regulator: set a scanned unit's status after an investigation.")
@@ -431,7 +487,10 @@ def resolve(
     pid = product_identifier(scan)
     status = parse_enum(UnitStatus, status_name)
     _client(require_account(account)).resolve(pid, _proof(pid, manifest, proof), status)
-    emit(f"{pid.serial}: resolved to {status.name.lower()}")
+    emit(
+        {"serial": pid.serial, "status": status.name.lower()},
+        human=lambda r: f"{r['serial']}: resolved to {r['status']}",
+    )
 
 
 @_unit_command("suspect", "Flag a scanned unit as suspect (or --status stolen|illegitimate).")
@@ -442,7 +501,10 @@ def suspect(
     pid = product_identifier(scan)
     status = parse_enum(UnitStatus, status_name)
     _client(require_account(account)).report(pid, _proof(pid, manifest, proof), status)
-    emit(f"{pid.serial}: {status.name.lower()}")
+    emit(
+        {"serial": pid.serial, "status": status.name.lower()},
+        human=lambda r: f"{r['serial']}: {r['status']}",
+    )
 
 
 @connected_command(supply, "recall")
@@ -451,7 +513,10 @@ def suspect(
 def recall(account: Any, gtin: str, lot: str) -> None:
     """Recall a whole lot (its manufacturer or a regulator)."""
     lid = _client(require_account(account)).recall(normalize_gtin(gtin), lot)
-    emit(f"recalled lot 0x{lid.hex()}")
+    emit(
+        {"action": "recalled", "lot_id": "0x" + lid.hex()},
+        human=lambda r: f"recalled lot {r['lot_id']}",
+    )
 
 
 COMMANDS = [supply]

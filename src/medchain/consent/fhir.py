@@ -17,12 +17,17 @@ Mapping (documented in docs/consent.md):
 * provision.class: resource type (hl7.org/fhir/resource-types), observation category, or
   any `system|code` (hashed); absent -> every scope ("*");
 * provision.period -> [start, end).
+DIDs: export writes each party as did:ethr in the form the did:ethr method gives the
+chain (`did:ethr:0x<chain id hex>:0x...` off mainnet, `did:ethr:0x...` on chain 1);
+import, given the connected chain (`chain_id=`), accepts either form only when it names
+that chain (`WrongChainDID` otherwise) and bare addresses as they are.
 Elements that would change the meaning and have no on-chain form are refused, naming
 the element (e.g. "Consent.provision.data is not supported").
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
@@ -89,8 +94,27 @@ def validate(resource: dict[str, Any] | str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- import
 
 
-def import_consent(resource: dict[str, Any] | str) -> list[Grant]:
-    """The grants a FHIR R4 Consent expresses. Refuses what it cannot represent."""
+# The chain a DID in the resource being imported must name (None: not checked).
+_IMPORT_CHAIN: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "_IMPORT_CHAIN", default=None
+)
+
+
+def import_consent(resource: dict[str, Any] | str, *, chain_id: int | None = None) -> list[Grant]:
+    """The grants a FHIR R4 Consent expresses. Refuses what it cannot represent.
+
+    With `chain_id` (the connected chain; the CLI always passes it) every did:ethr in the
+    resource must name that chain, in either form (`did:ethr:0x...` is chain 1,
+    `did:ethr:0x7a69:0x...` chain 31337): another chain's DID raises `WrongChainDID`
+    instead of being mapped to the same 20-byte address."""
+    token = _IMPORT_CHAIN.set(chain_id)
+    try:
+        return _import(resource)
+    finally:
+        _IMPORT_CHAIN.reset(token)
+
+
+def _import(resource: dict[str, Any] | str) -> list[Grant]:
     data = validate(resource)
     if data.get("modifierExtension"):
         raise UnsupportedConsent("Consent.modifierExtension is not supported")
@@ -243,13 +267,32 @@ def _party(ref: dict[str, Any] | None, where: str) -> str:
         if candidate:
             tail = candidate.split("/")[-1]
             try:
-                return address_of(tail, where)
+                address = address_of(tail, where)
             except InvalidInput:
                 continue
+            _check_chain(tail, where)
+            return address
     raise UnsupportedConsent(
         f"{where} must name a did:ethr identifier or Ethereum address "
         "(reference or identifier.value)"
     )
+
+
+def _check_chain(ref: str, where: str) -> None:
+    """A did:ethr must name the chain being imported to (when one is given)."""
+    connected = _IMPORT_CHAIN.get()
+    if connected is None or not ref.startswith("did:"):
+        return
+    from medchain.consent.client import WrongChainDID
+    from medchain.identity.did import format_did, parse_did
+
+    did = parse_did(ref)
+    if did.chain_id != connected:
+        raise WrongChainDID(
+            f"{_generic(where)} {ref} names an identity on chain {did.chain_id}, but the "
+            f"connected chain is {connected}: use {format_did(did.address, connected)} "
+            "or the bare address"
+        )
 
 
 def _actor(actor: dict[str, Any], where: str) -> str:
@@ -325,8 +368,11 @@ def _iso(seconds: int) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _reference(address: str) -> dict[str, Any]:
-    return {"identifier": {"system": URI_SYSTEM, "value": did_of(address)}}
+def _reference(address: str, chain_id: int | None) -> dict[str, Any]:
+    from medchain.identity.did import format_did
+
+    value = did_of(address) if chain_id is None else format_did(address, chain_id)
+    return {"identifier": {"system": URI_SYSTEM, "value": value}}
 
 
 def _class(scope: str) -> list[dict[str, Any]]:
@@ -343,13 +389,13 @@ def _class(scope: str) -> list[dict[str, Any]]:
     return [{"system": RESOURCE_TYPE_SYSTEM, "code": label}]
 
 
-def _provision(grant: Grant) -> dict[str, Any]:
+def _provision(grant: Grant, chain_id: int | None) -> dict[str, Any]:
     provision: dict[str, Any] = {
         "type": "deny" if grant.deny else "permit",
         "actor": [
             {
                 "role": {"coding": [{"system": ROLE_SYSTEM, "code": "PRCP"}]},
-                "reference": _reference(grant.grantee),
+                "reference": _reference(grant.grantee, chain_id),
             }
         ],
     }
@@ -379,10 +425,18 @@ def _provision(grant: Grant) -> dict[str, Any]:
 
 
 def export_consent(
-    grants: Iterable[Grant], *, patient: str | None = None, when: int | None = None
+    grants: Iterable[Grant],
+    *,
+    patient: str | None = None,
+    when: int | None = None,
+    chain_id: int | None = None,
 ) -> dict[str, Any]:
     """One FHIR R4 Consent for a patient's grants: a root deny (nothing is shared unless
-    permitted) with one nested provision per on-chain permit or deny. Validated."""
+    permitted) with one nested provision per on-chain permit or deny. Validated.
+
+    Parties are written as did:ethr of `chain_id` (the chain the grants live on):
+    `did:ethr:0x<chain id hex>:0x...` for any chain but mainnet, as the did:ethr method
+    specifies; without `chain_id`, the mainnet form `did:ethr:0x...`."""
     grants = list(grants)
     patients = {g.patient for g in grants} | ({address_of(patient)} if patient else set())
     if len(patients) != 1:
@@ -400,7 +454,7 @@ def export_consent(
                 ]
             }
         ],
-        "patient": _reference(who),
+        "patient": _reference(who, chain_id),
         "dateTime": _iso(stamp),
         "policyRule": {
             "coding": [
@@ -410,5 +464,5 @@ def export_consent(
         "provision": {"type": "deny"},
     }
     if grants:
-        resource["provision"]["provision"] = [_provision(g) for g in grants]
+        resource["provision"]["provision"] = [_provision(g, chain_id) for g in grants]
     return validate(resource)
