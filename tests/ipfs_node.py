@@ -202,8 +202,12 @@ class ClusterPeer(_Daemon):
             dial_peer_timeout="1s",
         )
         cluster["pubsub"]["heartbeat_interval"] = "200ms"
-        config["consensus"]["crdt"]["trusted_peers"] = ["*"]
-        config["consensus"]["crdt"]["batching"] = {"max_batch_size": 0, "max_batch_age": "0s"}
+        crdt = config["consensus"]["crdt"]
+        crdt["trusted_peers"] = ["*"]
+        crdt["batching"] = {"max_batch_size": 0, "max_batch_age": "0s"}
+        # crdt heads are rebroadcast every minute by default: a peer that rejoins would
+        # learn the pins made while it was down only then.
+        crdt["rebroadcast_interval"] = "1s"
         api = config["api"]
         api["restapi"]["http_listen_multiaddress"] = self.api_url.replace(
             "http://127.0.0.1:", "/ip4/127.0.0.1/tcp/"

@@ -102,6 +102,14 @@ interface IRecordRegistry {
     /// @notice `count` envelopes in one call exceed the maximum `max`.
     error RecordTooManyEnvelopes(uint256 count, uint256 max);
 
+    /// @notice `caller` may not erase `recordId` of `patient`: only the DID's current owner or
+    /// a records delegate may (the same people who may share it).
+    error RecordUnauthorizedEraser(bytes32 recordId, address patient, address caller);
+
+    /// @notice `recordId` was erased at `erasedAt` (unix time): it cannot be erased again,
+    /// shared or corrected, and its content is gone from the project's storage.
+    error RecordAlreadyErased(bytes32 recordId, uint40 erasedAt);
+
     // ----------------------------------------------------------------------------------
     // EVENTS
     // ----------------------------------------------------------------------------------
@@ -128,6 +136,11 @@ interface IRecordRegistry {
         bytes32 indexed recordId, address indexed recipient, address addedBy, bytes cid
     );
 
+    /// @notice `erasedBy` erased `recordId` of `patient` (right to be forgotten, retention
+    /// limit): its key envelopes were destroyed and its ciphertext unpinned off chain. The
+    /// anchor stays (it holds no health data); readers must treat the record as gone.
+    event RecordErased(bytes32 indexed recordId, address indexed patient, address erasedBy);
+
     /// @notice The write authorizer changed from `previous` to `current` (zero: none).
     event WriteAuthorizerChanged(address previous, address current);
 
@@ -140,6 +153,8 @@ interface IRecordRegistry {
         returns (bytes32 recordId);
     function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external;
     function setWriteAuthorizer(address authorizer) external;
+    function eraseRecord(bytes32 recordId) external;
+    function erasedAt(bytes32 recordId) external view returns (uint40);
     function getRecord(bytes32 recordId) external view returns (RecordView memory);
     function exists(bytes32 recordId) external view returns (bool);
     function supersededBy(bytes32 recordId) external view returns (bytes32);

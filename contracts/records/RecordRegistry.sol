@@ -63,6 +63,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
     /// are small single blocks, so the CID form is fixed; who added it and when are in
     /// the EnvelopeAnchored event, not in storage.
     mapping(bytes32 recordId => mapping(address recipient => bytes32 digest)) private _envelopes;
+    mapping(bytes32 recordId => uint40 timestamp) private _erasedAt;
 
     /// @param didRegistry_ The ERC-1056 DID registry consulted for owners and delegates.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (may set the write authorizer).
@@ -142,14 +143,35 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
     /// - the caller is the patient's current DID owner or a records delegate (see {canShare}).
     /// - `recipient` is non-zero and has no envelope on the record yet.
     /// - `cid` is a CIDv1 raw sha2-256 (an envelope is one small block).
+    /// - the record was not erased.
     /// Emits {EnvelopeAnchored}.
     function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external {
         address patient = _records[recordId].patient;
         if (patient == address(0)) revert RecordNotFound(recordId);
+        _checkNotErased(recordId);
         if (!_isManager(patient, _liveOwner(patient), msg.sender)) {
             revert RecordUnauthorizedSharer(recordId, patient, msg.sender);
         }
         _addEnvelope(recordId, recipient, cid);
+    }
+
+    /// @notice Mark a record erased (right to be forgotten, retention limits). The SDK
+    /// destroys its key envelopes and unpins its ciphertext off chain; this call is the
+    /// on-chain fact readers check. The anchor itself stays: it holds hashes, no health data.
+    /// Requirements:
+    /// - the record exists and its patient's DID is not deactivated.
+    /// - the caller is the patient's current DID owner or a records delegate (see {canShare}).
+    /// - the record was not erased before.
+    /// Emits {RecordErased}.
+    function eraseRecord(bytes32 recordId) external {
+        address patient = _records[recordId].patient;
+        if (patient == address(0)) revert RecordNotFound(recordId);
+        if (!_isManager(patient, _liveOwner(patient), msg.sender)) {
+            revert RecordUnauthorizedEraser(recordId, patient, msg.sender);
+        }
+        _checkNotErased(recordId);
+        _erasedAt[recordId] = uint40(block.timestamp);
+        emit RecordErased(recordId, patient, msg.sender);
     }
 
     /// @notice Set (or clear with zero) the contract asked about non-patient writes.
@@ -188,6 +210,11 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
     }
 
     /// @notice The newer version correcting `recordId` (zero when it is the latest).
+    /// @notice When `recordId` was erased (unix time), zero while it is not.
+    function erasedAt(bytes32 recordId) external view returns (uint40) {
+        return _erasedAt[recordId];
+    }
+
     function supersededBy(bytes32 recordId) external view returns (bytes32) {
         return _supersededBy[recordId];
     }
@@ -282,6 +309,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         if (previous == bytes32(0)) return 1;
         Record storage old = _records[previous];
         if (old.patient == address(0)) revert RecordNotFound(previous);
+        _checkNotErased(previous);
         bytes32 newer = _supersededBy[previous];
         if (newer != bytes32(0)) revert RecordAlreadySuperseded(previous, newer);
         if (old.patient != input.patient || old.scope != input.scope) {
@@ -309,6 +337,11 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
 
     /// @dev The patient's current DID owner; reverts when the identity was deactivated, so
     /// a deactivated identity gives nobody (owner, delegate or consented writer) any power.
+    function _checkNotErased(bytes32 recordId) private view {
+        uint40 erased = _erasedAt[recordId];
+        if (erased != 0) revert RecordAlreadyErased(recordId, erased);
+    }
+
     function _liveOwner(address patient) private view returns (address owner) {
         owner = _didRegistry.identityOwner(patient);
         if (owner == address(0)) revert RecordIdentityDeactivated(patient);

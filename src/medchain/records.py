@@ -71,6 +71,10 @@ class NoEnvelope(InvalidInput, LookupError):
     """The record has no key envelope for this recipient: it was not shared with them."""
 
 
+class RecordErased(InvalidInput, LookupError):
+    """The record was erased on request: its key envelopes and ciphertext are gone."""
+
+
 class JournalError(InvalidInput):
     """A journal entry is missing or cannot be resumed as it stands."""
 
@@ -155,6 +159,7 @@ class Anchor:
     content_hash: bytes
     supersedes: bytes
     superseded_by: bytes
+    erased_at: int = 0  # unix time of the on-chain erasure, 0 while the record stands
 
     @property
     def scope_name(self) -> str:
@@ -170,6 +175,9 @@ class PutResult:
     envelopes: dict[str, CID]
     transaction: str
     version: int = 1
+    # How many storage nodes pinned the ciphertext and every envelope before anchoring
+    # (the lowest count among them); None for a single local store.
+    replicas: int | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +228,12 @@ class RecordsClient(ContractClient):
             sender=sender,
         )  # fmt: skip
 
+    def erase(self, record_id: bytes, sender: Any = None) -> Any:
+        return self.transact("eraseRecord", _b32(record_id, "record id"), sender=sender)
+
+    def erased_at(self, record_id: bytes) -> int:
+        return int(self.call("erasedAt", _b32(record_id, "record id")))
+
     def set_write_authorizer(self, authorizer: Any, sender: Any = None) -> Any:
         return self.transact("setWriteAuthorizer", _addr(authorizer), sender=sender)
 
@@ -240,6 +254,7 @@ class RecordsClient(ContractClient):
             content_hash=bytes(view.contentHash),
             supersedes=bytes(view.supersedes),
             superseded_by=bytes(view.supersededBy),
+            erased_at=self.erased_at(record_id),
         )
 
     def envelope_of(self, record_id: bytes, recipient: Any) -> CID | None:
@@ -275,6 +290,18 @@ class RecordsClient(ContractClient):
         return [self.record(bytes(log.event_arguments["recordId"])) for log in logs]
 
 
+@dataclass(frozen=True)
+class ErasureReport:
+    record_id: bytes
+    transaction: str  # empty when the record was already erased on chain
+    cid: CID
+    envelopes: list[CID]
+
+
+class StorageErasureIncomplete(IntegrityError):
+    """The record is erased on chain, but its content could not be removed everywhere."""
+
+
 # -- the journal -----------------------------------------------------------------------
 
 
@@ -299,6 +326,7 @@ class JournalEntry:
     last_error: str = ""
     salt: str = ""  # record_id = keccak256(abi.encode(author, patient, salt))
     author: str = ""  # the only account that can anchor it (the id is bound to it)
+    replicas: int | None = None  # storage nodes that confirmed every object (cluster)
 
 
 class Journal:
@@ -545,12 +573,17 @@ class Records:
             env_cid = self.store.add(bytes.fromhex(env["envelope"]), cid_version=1, pin=True)
             if env_cid != CID.parse(env["cid"]):
                 raise IntegrityError(f"store named an envelope {env_cid}, expected {env['cid']}")
-        # Anchor only what the store confirms it holds, every block of it.
+        # Anchor only what the store confirms it holds, every block of it (a cluster store
+        # confirms only content at least `replication_min` peers pinned).
+        counts = []
         for wanted in [expected, *(CID.parse(e["cid"]) for e in entry.envelopes)]:
             if not self.store.has(wanted):
                 raise ContentNotFound(
                     f"store at {self.store.location} does not confirm it holds {wanted}"
                 )
+            counts.append(self.store.replicas(wanted))
+        known = [c for c in counts if c is not None]
+        entry.replicas = min(known) if known else None
 
     def _anchor(self, entry: JournalEntry, sender: Any | None) -> PutResult:
         record_id = _b32(entry.record_id, "record id")
@@ -580,7 +613,7 @@ class Records:
         return PutResult(
             record_id=record_id, cid=cid, content_hash=content_hash, size=entry.size,
             envelopes={who: env for who, env in envelopes}, transaction=transaction,
-            version=version,
+            version=version, replicas=entry.replicas,
         )  # fmt: skip
 
     def discard(self, record_id: str | bytes) -> JournalEntry:
@@ -596,6 +629,17 @@ class Records:
         ]  # fmt: skip
 
     # -- get / verify ------------------------------------------------------------------
+
+    def _standing(self, record_id: bytes) -> Anchor:
+        """The record's anchor; `RecordErased` when it was erased."""
+        anchor = self.client.record(record_id)
+        if anchor.erased_at:
+            when = dt.datetime.fromtimestamp(anchor.erased_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+            raise RecordErased(
+                f"record {_hex(anchor.record_id)} was erased on {when} UTC: its key envelopes "
+                "and ciphertext are gone"
+            )
+        return anchor
 
     def data_key(self, anchor: Anchor, recipient: Any, private_key: Any) -> bytes:
         """Unwrap `recipient`'s key envelope for the record (fetched and CID-checked)."""
@@ -615,7 +659,7 @@ class Records:
     ) -> Iterator[bytes]:  # fmt: skip
         """Decrypted plaintext pieces. Raises `IntegrityError` at the end if the ciphertext
         hash differs from the anchor: consume fully before trusting the output."""
-        anchor = self.client.record(record_id)
+        anchor = self._standing(record_id)
         data_key = self.data_key(anchor, recipient, private_key)
         context = self.context(anchor.record_id, anchor.schema_version)
         digest = hashlib.sha256()
@@ -660,7 +704,7 @@ class Records:
         """Check a record without its key: every block against the anchored CID, the
         ciphertext hash, the header's binding to this record/chain/registry, the length
         arithmetic, and that every anchored envelope exists and matches the header."""
-        anchor = self.client.record(record_id)
+        anchor = self._standing(record_id)
         context = self.context(anchor.record_id, anchor.schema_version)
         digest = hashlib.sha256()
         head = io.BytesIO()
@@ -732,11 +776,11 @@ class Records:
         DID owner or records delegate) reads freely (returns False, nothing logged); anyone
         else needs current read consent for the record's scope and `purpose`, and the read
         is recorded on chain by `reader` (`ConsentRegistry.recordAccess`; returns True).
-        Raises `ConsentRequired` without consent."""
+        Raises `ConsentRequired` without consent, `RecordErased` for an erased record."""
         rid = _b32(record_id, "record id")
+        anchor = self._standing(rid)  # an erased record is refused before any read is logged
         if self.client.can_share(rid, reader):
             return False
-        anchor = self.client.record(rid)
         consent = consent or self.consent(sender=reader)
         if not consent.check(anchor.patient, reader, anchor.scope, "read", purpose):
             raise ConsentRequired(
@@ -819,7 +863,7 @@ class Records:
     ) -> CID:  # fmt: skip
         """Seal the record's data key to `recipient` (no re-encryption) and anchor it.
         `holder` is the account whose envelope `private_key` opens."""
-        anchor = self.client.record(record_id)
+        anchor = self._standing(record_id)
         data_key = self.data_key(anchor, holder, private_key)
         context = self.context(anchor.record_id, anchor.schema_version)
         envelope = wrap_key(data_key, context, recipient.public_key, recipient.key_id).to_bytes()
@@ -830,19 +874,48 @@ class Records:
         self.client.add_envelope(anchor.record_id, recipient.address, cid, sender=sender)
         return cid
 
+    # -- erase -------------------------------------------------------------------------
+
+    def erase(self, record_id: bytes, *, sender: Any | None = None) -> ErasureReport:
+        """Erase a record on request (right to be forgotten, retention limits): mark it
+        erased on chain (`RecordErased`; only the patient's current DID owner or a records
+        delegate may), then destroy every key envelope and unpin and delete the ciphertext
+        in the store (cluster-wide for a cluster store). Running it again after a storage
+        failure finishes the storage part. Copies a recipient already decrypted, and blocks
+        other IPFS nodes fetched on their own, are out of reach."""
+        rid = _b32(record_id, "record id")
+        anchor = self.client.record(rid)
+        transaction = ""
+        if not anchor.erased_at:
+            receipt = self.client.erase(rid, sender=sender)
+            transaction = str(getattr(receipt, "txn_hash", ""))
+        envelopes = [CID.from_bytes(bytes(log["cid"])) for log in self._envelope_logs(rid)]
+        try:
+            for cid in [*envelopes, anchor.cid]:
+                self.store.remove(cid)
+        except MedchainError as exc:
+            raise StorageErasureIncomplete(
+                f"record {_hex(rid)} is erased on chain, but removing its content from "
+                f"{self.store.location} failed ({exc}); run the erase again"
+            ) from exc
+        return ErasureReport(rid, transaction, anchor.cid, envelopes)
+
 
 __all__ = [
     "Anchor",
     "ConsentRequired",
     "ContractRevert",
+    "ErasureReport",
     "Journal",
     "JournalEntry",
     "JournalError",
     "NoEnvelope",
     "PutResult",
     "Recipient",
+    "RecordErased",
     "Records",
     "RecordsClient",
+    "StorageErasureIncomplete",
     "VerifyReport",
     "recipients_for",
     "record_id_for",

@@ -101,3 +101,12 @@ def test_open_store_follows_the_environment(tmp_path, monkeypatch):
     assert isinstance(store, EmbeddedStore) and store.location == str(tmp_path / "ipfs")
     monkeypatch.setenv("MEDCHAIN_IPFS_API", "http://127.0.0.1:5001")
     assert open_store().location == "http://127.0.0.1:5001"
+    url = "cluster+http://a:9094?ipfs=http://a:5001,http://b:9094?ipfs=http://b:5001&min=2&max=3"
+    cluster = open_store(url)
+    assert cluster.location == "cluster+http://a:9094,http://b:9094"
+    assert (cluster.replication_min, cluster.replication_max) == (2, 3)
+    for bad, why in [("cluster+ftp://a", "not an http"), ("cluster+http://a:9094", "Kubo RPC"),
+                     ("cluster+http://a?ipfs=http://a&min=3&max=2", "min <= max"),
+                     ("cluster+http://a?ipfs=http://a&min=x", "integer")]:  # fmt: skip
+        with pytest.raises(InvalidInput, match=why):
+            open_store(bad)

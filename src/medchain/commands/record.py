@@ -1,6 +1,6 @@
-"""`medchain record put | get | share | verify | resume | list`: encrypted records on
-IPFS (embedded store, or a Kubo/js-ipfs node with --ipfs / $MEDCHAIN_IPFS_API) anchored
-in RecordRegistry. Large files show progress bars; plaintext stays in this process.
+"""`medchain record put | get | share | verify | resume | list | erase`: encrypted records
+on IPFS (embedded store, a Kubo node or an IPFS Cluster with --ipfs / $MEDCHAIN_IPFS_API)
+anchored in RecordRegistry. Large files show progress bars; plaintext stays in this process.
 
 Reads and shares go through consent like the SDK: anyone but the patient's manager
 (current DID owner or records delegate) reads only with current read consent, and the
@@ -31,7 +31,8 @@ def record() -> None:
 
 ipfs_option = click.option(
     "--ipfs", "ipfs_url", default=None, envvar="MEDCHAIN_IPFS_API",
-    help="Kubo RPC API URL (default: the embedded store under $MEDCHAIN_HOME/ipfs).",
+    help="Kubo RPC API URL, or an IPFS Cluster as cluster+http://PEER:9094?ipfs=http://KUBO:5001"
+         "[,...]&min=N&max=M (default: the embedded store under $MEDCHAIN_HOME/ipfs).",
 )  # fmt: skip
 registry_option = click.option(
     "--registry", default=None, help="RecordRegistry address (default: the address book)."
@@ -194,7 +195,28 @@ def put(account: Any, path: Path, patient: str | None, scope: str, recipients: t
     emit({"record_id": result.record_id, "cid": str(result.cid), "sha256": result.content_hash,
           "ciphertext_bytes": result.size, "version": result.version,
           "envelopes": {k: str(v) for k, v in result.envelopes.items()},
-          "transaction": result.transaction}, as_json)  # fmt: skip
+          "transaction": result.transaction, "replicas": result.replicas}, as_json)  # fmt: skip
+
+
+@connected_command(record, "erase")
+@click.argument("record_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@ipfs_option
+@registry_option
+@json_option
+def erase(account: Any, record_id: str, yes: bool, ipfs_url: str | None, registry: str | None,
+          as_json: bool) -> None:  # fmt: skip
+    """Erase RECORD_ID (right to be forgotten, retention limits): mark it erased on chain,
+    destroy its key envelopes and unpin/delete its ciphertext in the store. Only the
+    patient's current DID owner or a records delegate may. Copies a recipient already
+    decrypted are out of reach."""
+    sender = require_account(account)
+    rid = _record_id(record_id)
+    if not yes and not as_json:
+        click.confirm(f"erase record 0x{rid.hex()} for good?", abort=True, err=True)
+    report = _records(sender, ipfs_url, registry).erase(rid, sender=sender)
+    emit({"record_id": report.record_id, "erased": True, "transaction": report.transaction,
+          "unpinned": [str(report.cid), *map(str, report.envelopes)]}, as_json)  # fmt: skip
 
 
 @connected_command(record, "get")

@@ -76,7 +76,9 @@ class KuboStore(ContentStore):
                 message = json.loads(message).get("Message", message)
             lowered = message.lower()
             if response.status_code in (404, 500) and (
-                "not found" in lowered or "timed out" in lowered
+                # js-ipfs said "timed out"; Kubo says "context deadline exceeded" when its
+                # block_timeout passes, "not found locally" when offline.
+                "not found" in lowered or "timed out" in lowered or "deadline exceeded" in lowered
             ):
                 raise ContentNotFound(f"IPFS node at {self.api_url}: {message}")
             raise StoreUnavailable(
