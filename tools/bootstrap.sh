@@ -64,4 +64,9 @@ done
 #    first time), skipped while present at that version.
 tools/geth/build.sh --quiet
 
+# 5. Kubo 0.42.0 and IPFS Cluster 1.1.6 for the IPFS stores and their tests (docs/storage.md):
+#    built from the Go module proxy into .medchain/bin, pinned by tools/ipfs/*/go.sum
+#    (~4 min of compiling the first time), skipped while present at those versions.
+tools/ipfs/build.sh --quiet
+
 .venv/bin/python -m medchain.toolchain check
