@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a clone from nothing: Python venv with pinned packages, npm parts
-# (solc-js, OpenZeppelin, anvil, js-ipfs), and the solc-js compiler registered
+# (solc-js, OpenZeppelin, anvil), and the solc-js compiler registered
 # where py-solc-x looks. Idempotent: each step is skipped while its inputs are
 # unchanged, so the second run takes about a second.
 set -euo pipefail
@@ -20,12 +20,12 @@ command -v "$python" >/dev/null || die "python3 not found; medchain needs Python
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python >= 3.11 required, found $("$python" --version)"
 command -v node >/dev/null || die "node not found; install Node.js 20 (Debian: apt-get install nodejs npm)"
 node -e 'process.exit(process.versions.node.split(".")[0] === "20" ? 0 : 1)' \
-  || die "Node.js 20 required (js-ipfs and solc-js are pinned against it), found $(node --version)"
+  || die "Node.js 20 required (solc-js and anvil are pinned against it), found $(node --version)"
 
 # 1. npm parts, exactly as locked.
 npm_key=$(sha256sum package-lock.json | cut -d' ' -f1)
 if ! stamp_ok npm "$npm_key" || [ ! -d node_modules ]; then
-  say "npm ci (solc-js, OpenZeppelin, anvil, js-ipfs)"
+  say "npm ci (solc-js, OpenZeppelin, anvil)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   stamp_set npm "$npm_key"
 fi
