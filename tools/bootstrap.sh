@@ -69,4 +69,13 @@ tools/geth/build.sh --quiet
 #    (~4 min of compiling the first time), skipped while present at those versions.
 tools/ipfs/build.sh --quiet
 
+# 6. ape recompiles on source changes only: when the compiler settings in ape-config.yaml
+#    change (e.g. evm_version), drop the build cache so no stale bytecode is deployed.
+solc_key=$(sed -n '/^solidity:/,/^[^ ]/p' ape-config.yaml | sha256sum | cut -d' ' -f1)
+if ! stamp_ok solc-settings "$solc_key"; then
+  [ -d .build ] && say "compiler settings changed: clearing .build (recompiled on next use)"
+  rm -rf .build
+  stamp_set solc-settings "$solc_key"
+fi
+
 .venv/bin/python -m medchain.toolchain check

@@ -69,11 +69,13 @@ class ContractClient:
         book = book or AddressBook.for_connected_network()
         if not book.exists() and connected_to_in_process_chain():
             raise DeploymentNotFound(f"no {cls.contract_name} to bind: {IN_PROCESS_HINT}")
+        _read_poa_blocks()
         return cls(bind(book.get(cls.contract_name)), sender, book)
 
     @classmethod
     def at(cls, address: str, sender: Any | None = None, book: AddressBook | None = None) -> Self:
         """Bind to `address` with the ABI of `contract_name` from an address book."""
+        _read_poa_blocks()
         return cls(contract_at(cls.contract_name, address, book), sender, book)
 
     @property
@@ -175,6 +177,17 @@ def check_funds(sender: Any, cause: BaseException) -> None:
         f"insufficient funds: account {sender.address} has {balance} wei "
         f"({balance / 10**18:.6f} ETH), not enough for this transaction's gas; fund it first"
     ) from cause
+
+
+def _read_poa_blocks() -> None:
+    """Let web3 read the connected chain's blocks when it is proof-of-authority (Clique,
+    QBFT): ape 0.8.51 misses that on a node reached by URI (medchain.network.poa)."""
+    from ape import networks
+
+    from medchain.network.poa import ensure_poa_middleware
+
+    if networks.active_provider is not None and networks.active_provider.is_connected:
+        ensure_poa_middleware()
 
 
 def contract_at(name: str, address: str, book: AddressBook | None = None) -> Any:
