@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: compile, ruff, mypy, Slither, then pytest (in-process chain,
-# anvil, js-ipfs). Called by `make test` and so by .ci/run. Each gate runs on its own
+# anvil, geth, Kubo, IPFS Cluster, Chromium). Called by `make test` and so by .ci/run. Each gate runs on its own
 # line so that `set -e` stops at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
