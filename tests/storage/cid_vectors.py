@@ -1,4 +1,6 @@
-"""The shared IPFS CID vectors (../shared/vectors/ipfs_cids.json) and their payload rule."""
+"""The IPFS CID vectors (tests/storage/vectors/ipfs_cids.json, computed by two independent
+implementations; copied into the repository so a clone with nothing beside it tests) and
+their payload rule."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "ipfs_cids.json"
+VECTORS = Path(__file__).resolve().parent / "vectors" / "ipfs_cids.json"
 
 
 def vector_payload(size: int) -> bytes:
