@@ -54,7 +54,8 @@ interface ITrialRegistry {
         DataLocked, // database lock before analysis
         OutcomesReported, // CONSORT 6a/6b/17a: outcomes, changes to outcomes
         FinalReportFiled,
-        EthicsVoteCast // one ethics-board member's vote on a k-of-n decision, short of the threshold
+        EthicsVoteCast, // one ethics-board member's vote on a k-of-n decision, short of the threshold
+        EligibilityRequired // enrollments must prove eligibility in zero knowledge (docs/zk.md)
     }
 
     /// @notice Per-trial roles other than the sponsor (kept in the trial record).
@@ -63,6 +64,25 @@ interface ITrialRegistry {
         Investigator, // bound to one site id
         Monitor,
         Ethics
+    }
+
+    /// @notice What a gated trial's gate checks: the credential issuer and the criteria hash.
+    struct Eligibility {
+        address gate;
+        address issuer;
+        uint256 criteriaHash;
+    }
+
+    /// @notice A zero-knowledge eligibility proof as {enrollEligible} takes it: the public
+    /// signals the caller states (the gate derives the scope and takes the criteria from the
+    /// trial) and the Groth16 proof (snarkjs's Solidity calldata order).
+    struct EligibilityProof {
+        uint256 root;
+        uint256 nullifier;
+        uint256 today;
+        uint256[2] a;
+        uint256[2][2] b;
+        uint256[2] c;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -124,6 +144,12 @@ interface ITrialRegistry {
     error InvalidSeverity(uint8 severity);
     /// @notice A version counter would overflow.
     error VersionOverflow(uint64 trialId);
+    /// @notice The trial demands a zero-knowledge eligibility proof: use {enrollEligible}.
+    error EligibilityProofRequired(uint64 trialId);
+    /// @notice The trial demands no eligibility proof: use {enroll}.
+    error EligibilityNotRequired(uint64 trialId);
+    /// @notice The trial already demands eligibility (set once, never changed).
+    error EligibilityAlreadyRequired(uint64 trialId);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
@@ -325,6 +351,17 @@ interface ITrialRegistry {
     /// Not a timeline entry of its own.
     event OutcomeMismatchFlagged(
         uint64 indexed trialId, uint64 seq, bytes32 registeredOutcomesHash, bytes32 reportedOutcomesHash
+    );
+
+    /// @notice From now on every enrollment must prove, in zero knowledge, a credential of
+    /// `issuer` meeting `criteriaHash`, checked by `gate`. Payload: gate, issuer, criteriaHash.
+    event EligibilityRequired(
+        uint64 indexed trialId,
+        address author,
+        uint64 timestamp,
+        address gate,
+        address issuer,
+        uint256 criteriaHash
     );
 
     /// @notice The sponsor filed the final report of a terminated trial. Payload: reportHash, reportCid.

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ITrialRegistry} from "../interfaces/ITrialRegistry.sol";
+import {IEligibilityErrors, IEligibilityGate, IEligibilityRegistry} from "../interfaces/IEligibilityRegistry.sol";
 
 /// @title TrialRegistry
 /// @notice Clinical-trial logs: a sponsor registers a trial (external registry id, protocol
@@ -14,7 +15,8 @@ import {ITrialRegistry} from "../interfaces/ITrialRegistry.sol";
 /// @dev Every action extends the trial's hash chain (see {ITrialRegistry}); only the head and
 /// the entry count are stored per entry (two slots, both already non-zero), everything else is in
 /// the entry's event, so an entry costs the same whatever the trial's size.
-contract TrialRegistry is ITrialRegistry {
+/// @dev IEligibilityErrors: the gate's refusals, relayed by {enrollEligible}, are in this ABI.
+contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     /*//////////////////////////////////////////////////////////////
                                 CONSTANTS
     //////////////////////////////////////////////////////////////*/
@@ -38,8 +40,9 @@ contract TrialRegistry is ITrialRegistry {
                                  STORAGE
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Packing: slot 0 = sponsor (160) | entryCount (48) | status (8) | locked (8)
-    /// | protocolVersion (16) | consentVersion (16) = 256 bits, read by every entry;
+    /// @dev Packing: slot 0 = sponsor (160) | entryCount (40) | eligibilityGated (8) | status (8)
+    /// | locked (8) | protocolVersion (16) | consentVersion (16) = 256 bits, read by every entry
+    /// (so an enrollment learns whether the trial demands an eligibility proof for free);
     /// slot 1 = head; slot 2 = protocolHash; slot 3 = outcomesHash;
     /// slot 4 = registeredBlock (64) | ethicsCount (16) | outcomeReports (32)
     /// | outcomeMismatches (32) | ethicsThreshold (16) | boardEpoch (32) = 192 bits, written only
@@ -47,7 +50,8 @@ contract TrialRegistry is ITrialRegistry {
     /// the outcomes). outcomesHash (slot 3) is the pre-registered set and never changes.
     struct Trial {
         address sponsor;
-        uint48 entryCount;
+        uint40 entryCount;
+        bool eligibilityGated;
         Status status;
         bool locked;
         uint16 protocolVersion;
@@ -111,6 +115,8 @@ contract TrialRegistry is ITrialRegistry {
     /// every count from zero, so a removed member's vote never counts.
     mapping(uint64 trialId => mapping(bytes32 motion => uint256 approvals)) private _approvals;
     mapping(uint64 trialId => mapping(bytes32 motion => mapping(address member => bool))) private _voted;
+    /// @dev The eligibility criteria a gated trial's enrollments must prove (docs/zk.md).
+    mapping(uint64 trialId => Eligibility) private _eligibility;
 
     /*//////////////////////////////////////////////////////////////
                               REGISTRATION
@@ -496,7 +502,75 @@ contract TrialRegistry is ITrialRegistry {
             revert TrialNotActive(trialId, status);
         }
         if (t.locked) revert DataLockState(trialId, true);
+        if (t.eligibilityGated) revert EligibilityProofRequired(trialId);
         _consented(trialId, t, EntryType.Enrolled, subjectCommitment, siteId, consentVersion);
+    }
+
+    /// @notice Enrolls a subject of a trial that demands an eligibility proof: the subject
+    /// proves, in zero knowledge, that a credential of the trial's issuer meets its criteria;
+    /// the proof's nullifier is spent in the trial's scope, so the same holder cannot enroll
+    /// twice, and the proof reveals nothing else. The entry is the same {SubjectEnrolled}.
+    /// @param proof Root, nullifier and date of the proof, and the Groth16 proof itself.
+    /// Requirements:
+    /// - as {enroll}; the trial demands eligibility ({requireEligibility});
+    /// - the gate accepts the proof for (issuer, criteriaHash, context = trialId).
+    /// Emits {SubjectEnrolled} (and the gate's {IEligibilityRegistry-EligibilityVerified}).
+    function enrollEligible(
+        uint64 trialId,
+        bytes32 subjectCommitment,
+        uint32 siteId,
+        uint16 consentVersion,
+        EligibilityProof calldata proof
+    ) external {
+        Trial storage t = _existing(trialId);
+        Status status = t.status;
+        if (status != Status.Active) {
+            if (status == Status.Suspended) revert TrialSuspended(trialId);
+            revert TrialNotActive(trialId, status);
+        }
+        if (t.locked) revert DataLockState(trialId, true);
+        if (!t.eligibilityGated) revert EligibilityNotRequired(trialId);
+        // The entry's payload is the three words after trialId, as in {enroll}.
+        _consented(trialId, t, EntryType.Enrolled, subjectCommitment, siteId, consentVersion);
+        Eligibility storage e = _eligibility[trialId];
+        // The gate is the one the sponsor named in the log; a refusal reverts the entry too.
+        IEligibilityGate(e.gate).verifyEligibility(
+            e.issuer,
+            e.criteriaHash,
+            trialId,
+            proof.root,
+            proof.nullifier,
+            proof.today,
+            IEligibilityRegistry.Proof(proof.a, proof.b, proof.c)
+        );
+    }
+
+    /// @notice Makes every later enrollment of the trial prove eligibility in zero knowledge
+    /// (see {enrollEligible}); plain {enroll} is refused from then on. Set once, never lifted.
+    /// @param gate The eligibility gate (EligibilityRegistry) that checks proofs.
+    /// @param issuer The credential issuer whose tree the proofs must use.
+    /// @param criteriaHash Poseidon hash of the criteria (medchain.zk.Criteria.hash()).
+    /// Requirements:
+    /// - caller is the sponsor; trial active or suspended; not gated yet; non-zero arguments.
+    /// Emits {EligibilityRequired}.
+    function requireEligibility(uint64 trialId, address gate, address issuer, uint256 criteriaHash) external {
+        Trial storage t = _existing(trialId);
+        _onlySponsor(trialId, t);
+        _onlyRunning(trialId, t);
+        if (t.eligibilityGated) revert EligibilityAlreadyRequired(trialId);
+        if (gate == address(0)) revert ZeroAddress("gate");
+        if (issuer == address(0)) revert ZeroAddress("issuer");
+        if (criteriaHash == 0) revert ZeroHash(trialId, "criteriaHash");
+        t.eligibilityGated = true;
+        _eligibility[trialId] = Eligibility(gate, issuer, criteriaHash);
+        _append(trialId, t, EntryType.EligibilityRequired, keccak256(abi.encode(gate, issuer, criteriaHash)));
+        emit EligibilityRequired(trialId, msg.sender, uint64(block.timestamp), gate, issuer, criteriaHash);
+    }
+
+    /// @notice The eligibility a trial demands (all zero when it demands none).
+    function eligibility(uint64 trialId) external view returns (address gate, address issuer, uint256 criteriaHash) {
+        Eligibility storage e = _eligibility[trialId];
+        return (e.gate, e.issuer, e.criteriaHash);
     }
 
     /// @notice Records that an enrolled subject signed the consent form of an approved amendment.
@@ -770,9 +844,9 @@ contract TrialRegistry is ITrialRegistry {
             head := keccak256(m, 0x40)
         }
         t.head = head;
-        // seq < 2^48: one entry per transaction cannot reach 2^48 - 1 in any chain's lifetime.
+        // seq < 2^40: one entry per transaction cannot reach 2^40 - 1 in any chain's lifetime.
         unchecked {
-            t.entryCount = uint48(seq + 1);
+            t.entryCount = uint40(seq + 1);
         }
     }
 
@@ -976,9 +1050,9 @@ contract TrialRegistry is ITrialRegistry {
             head := keccak256(h, 0x40)
         }
         t.head = head;
-        // seq < 2^48: one entry per transaction cannot reach 2^48 - 1 in any chain's lifetime.
+        // seq < 2^40: one entry per transaction cannot reach 2^40 - 1 in any chain's lifetime.
         unchecked {
-            t.entryCount = uint48(seq + 1);
+            t.entryCount = uint40(seq + 1);
         }
         // The entry's event, right after the state write, from the memory built above.
         /// @solidity memory-safe-assembly

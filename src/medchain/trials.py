@@ -73,6 +73,7 @@ class EntryType(IntEnum):
     OutcomesReported = 16
     FinalReportFiled = 17
     EthicsVoteCast = 18
+    EligibilityRequired = 19
 
 
 class TrialStatus(IntEnum):
@@ -196,6 +197,10 @@ _EVENTS: dict[str, tuple[EntryType | None, tuple[tuple[str, str], ...]]] = {
             ("protocolHash", "bytes32"),
             ("approvals", "uint16"),
         ),
+    ),
+    "EligibilityRequired": (
+        EntryType.EligibilityRequired,
+        (("gate", "address"), ("issuer", "address"), ("criteriaHash", "uint256")),
     ),
 }
 _FLAG_EVENT = "OutcomeMismatchFlagged"
@@ -1242,6 +1247,67 @@ class TrialsClient(ContractClient):
         )
         self.transact(
             "enroll", trial_id, subject.commitment, int(site), int(version), sender=sender
+        )
+        return subject
+
+    @staticmethod
+    def _address(value: Any) -> str:
+        return str(getattr(value, "address", value))
+
+    def require_eligibility(
+        self,
+        trial_id: int,
+        gate: Any,
+        issuer: Any,
+        criteria_hash: int,
+        *,
+        sender: Any | None = None,
+    ) -> Any:
+        """From now on the trial enrolls only by zero-knowledge eligibility proof (docs/zk.md):
+        a credential of `issuer` meeting the criteria whose hash is `criteria_hash`
+        (`medchain.zk.Criteria.hash()`), checked by `gate` (EligibilityRegistry)."""
+        return self.transact(
+            "requireEligibility",
+            trial_id,
+            self._address(gate),
+            self._address(issuer),
+            int(criteria_hash),
+            sender=sender,
+        )
+
+    def eligibility(self, trial_id: int) -> tuple[str, str, int] | None:
+        """(gate, issuer, criteria hash) the trial demands, or None."""
+        gate, issuer, criteria = self.call("eligibility", trial_id)
+        if int(criteria) == 0:
+            return None
+        return str(gate), str(issuer), int(criteria)
+
+    def enroll_eligible(
+        self,
+        trial_id: int,
+        site: int,
+        pseudonym: str,
+        proof: Any,
+        *,
+        consent_version: int | None = None,
+        salt: bytes | None = None,
+        sender: Any | None = None,
+    ) -> SubjectCommitment:
+        """`enroll` for a trial that demands eligibility: `proof` is a `medchain.zk.Proof` made
+        for this registry and trial (`EligibilityClient.prove(..., verifier=registry,
+        context=trial_id)`); its nullifier is spent, so the holder cannot enroll again."""
+        subject = SubjectCommitment.create(trial_id, pseudonym, salt)
+        version = (
+            self.trial(trial_id).consent_version if consent_version is None else consent_version
+        )
+        self.transact(
+            "enrollEligible",
+            trial_id,
+            subject.commitment,
+            int(site),
+            int(version),
+            proof.trial_tuple(),
+            sender=sender,
         )
         return subject
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from medchain.cli_base import connected_command, emit, json_option, require_account
+from medchain.cli_base import connected_command, emit, json_option, read_json_file, require_account
 from medchain.errors import InvalidInput
 from medchain.trials import (
     EntryType,
@@ -321,6 +321,46 @@ def approve(
     )
 
 
+@connected_command(trial, "require-eligibility")
+@registry_option
+@click.argument("trial_id", type=int)
+@click.option("--issuer", required=True, help="Credential issuer whose tree proofs must use.")
+@click.option(
+    "--criteria",
+    "criteria_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Criteria file (`medchain zk criteria ... --out FILE`).",
+)
+@click.option("--gate", default=None, help="EligibilityRegistry (default: the address book's).")
+@json_option
+def require_eligibility(
+    account: Any,
+    registry: str | None,
+    trial_id: int,
+    issuer: str,
+    criteria_file: Path,
+    gate: str | None,
+    as_json: bool,
+) -> None:
+    """Sponsor: from now on enroll only subjects who prove eligibility in zero knowledge."""
+    from medchain.zk import Criteria, EligibilityClient
+
+    criteria = Criteria.from_json(read_json_file(criteria_file, "criteria file"))
+    gate_address = gate or EligibilityClient.connect().address
+    client = _client(registry, require_account(account))
+    client.require_eligibility(trial_id, gate_address, issuer, criteria.hash())
+    emit(
+        {
+            "trial_id": trial_id,
+            "gate": gate_address,
+            "issuer": issuer,
+            "criteria_hash": hex(criteria.hash()),
+        },
+        as_json,
+    )
+
+
 @connected_command(trial, "enroll")
 @registry_option
 @click.argument("trial_id", type=int)
@@ -340,6 +380,14 @@ def approve(
     help="Enroll a subject whose file already exists once more (a second enrollment, e.g. "
     "after a screening failure); its salt goes to a new file <subject>.subject.N.json.",
 )
+@click.option(
+    "--proof",
+    "proof_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Zero-knowledge eligibility proof (`medchain zk prove --trial ID`), required by a "
+    "trial that demands eligibility.",
+)
 @json_option
 def enroll(
     account: Any,
@@ -350,6 +398,7 @@ def enroll(
     commitment: str | None,
     save: Path | None,
     again: bool,
+    proof_file: Path | None,
     as_json: bool,
 ) -> None:
     """Enroll a subject under the consent form in force (or --reconsent after an amendment).
@@ -375,8 +424,16 @@ def enroll(
         raise InvalidInput(f"{target} appeared meanwhile; not overwritten") from exc
     with os.fdopen(fd, "w") as fh:
         fh.write(json.dumps(record, indent=1) + "\n")
+    proof = None
+    if proof_file is not None:
+        from medchain.zk import Proof
+
+        proof = Proof.from_json(read_json_file(proof_file, "eligibility proof"))
     try:
-        client.enroll(trial_id, site, pseudonym, salt=subject.salt)
+        if proof is None:
+            client.enroll(trial_id, site, pseudonym, salt=subject.salt)
+        else:
+            client.enroll_eligible(trial_id, site, pseudonym, proof, salt=subject.salt)
     except BaseException:
         target.unlink()  # our own file of a commitment that never reached the chain
         raise
