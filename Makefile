@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := . tools/env.sh &&
 
-.PHONY: setup demo test fuzz lint slither bench deploy-anvil clean
+.PHONY: setup demo test fuzz lint slither bench deploy-anvil clean zk-setup
 
 setup:
 	@tools/bootstrap.sh
@@ -27,6 +27,11 @@ slither: setup
 
 bench: setup
 	@$(ENV) python -m bench.run
+
+# Regenerate the zero-knowledge keys (one-party local ceremony, ~10 min the first time; tests
+# and CI use the committed artifacts and never run it): docs/zk.md.
+zk-setup: setup
+	@nice -n 10 tools/zk/ceremony.sh
 
 clean:
 	rm -rf .build .medchain/deployments .medchain/ape/logs
