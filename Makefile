@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := . tools/env.sh &&
 
-.PHONY: setup demo test fuzz lint slither bench deploy-anvil clean zk-setup
+.PHONY: setup demo test fuzz lint slither bench deploy-anvil clean zk-setup portal
 
 setup:
 	@tools/bootstrap.sh
@@ -32,6 +32,13 @@ bench: setup
 # and CI use the committed artifacts and never run it): docs/zk.md.
 zk-setup: setup
 	@nice -n 10 tools/zk/ceremony.sh
+
+# The web portal (web/, docs/portal.md) built and served on http://127.0.0.1:4173/ against
+# the node at MEDCHAIN_PORTAL_RPC (default anvil's 8545) with its address book
+# (MEDCHAIN_BOOK / MEDCHAIN_PORTAL_BOOK, default ethereum-chain-31337).
+portal: setup
+	@cd web && node node_modules/vite/bin/vite.js build --logLevel warn && node scripts/copy-book.mjs \
+	  && node node_modules/vite/bin/vite.js preview
 
 clean:
 	rm -rf .build .medchain/deployments .medchain/ape/logs
