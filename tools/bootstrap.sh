@@ -78,4 +78,20 @@ if ! stamp_ok solc-settings "$solc_key"; then
   stamp_set solc-settings "$solc_key"
 fi
 
+# 7. The web portal (web/, docs/portal.md) and its browser tests: web/'s own npm packages
+#    exactly as locked (Vite, ethers, playwright-core), and Debian's chromium, which
+#    playwright-core drives (it cannot download a browser here). apt-get needs root, as CI has.
+web_key=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+if ! stamp_ok web-npm "$web_key" || [ ! -d web/node_modules ]; then
+  say "npm ci in web/ (Vite, ethers, playwright-core)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  stamp_set web-npm "$web_key"
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  [ "$(id -u)" = 0 ] || die "Debian's chromium is missing (browser tests): run 'apt-get update && apt-get install -y chromium' as root"
+  say "apt-get install chromium (browser tests of the web portal; ~1 min)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 .venv/bin/python -m medchain.toolchain check
