@@ -1,0 +1,157 @@
+"""One anvil node with every contract deployed (medchain.deploy.deploy_all), a patient
+with encrypted records in the embedded store, keys published on its DID, and the gateway
+served by uvicorn on a loopback port, backed by a SQLite index."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from anvil_node import anvil, free_port
+
+YEAR = 365 * 24 * 3600
+OBSERVATIONS = [
+    ("laboratory", "4548-4", "HbA1c", "2025-01-10"),
+    ("laboratory", "2345-7", "Glucose", "2025-02-11"),
+    ("vital-signs", "8867-4", "Heart rate", "2025-03-12"),
+    ("laboratory", "2093-3", "Cholesterol", "2025-04-13"),
+    ("laboratory", "718-7", "Hemoglobin", "2025-05-14"),
+]
+
+
+def observation(patient: str, category: str, code: str, text: str, when: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [{"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": category}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}], "text": text},
+        "subject": {"reference": f"Patient/{patient}"},
+        "effectiveDateTime": when,
+    }  # fmt: skip
+
+
+def token(base: str, did: str, key: bytes, scope: str = "") -> str:
+    from medchain.gateway.auth import ASSERTION_TYPE, client_assertion
+
+    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": client_assertion(did, key, f"{base}token"), "scope": scope}  # fmt: skip
+    answer = httpx.post(f"{base}token", data=form, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
+
+
+@pytest.fixture(scope="package")
+def env(tmp_path_factory):
+    import uvicorn
+    from ape import accounts, networks
+    from web3 import HTTPProvider, Web3
+
+    from medchain.consent import ConsentClient
+    from medchain.demos import role_accounts
+    from medchain.deploy import deploy_all
+    from medchain.deployments import AddressBook
+    from medchain.gateway import Gateway
+    from medchain.gateway.app import create_app
+    from medchain.gateway.auth import ClientRegistration
+    from medchain.gateway.chain import Chain
+    from medchain.identity.client import DIDRegistryClient
+    from medchain.identity.did import format_did
+    from medchain.indexer import Indexer
+    from medchain.keystore import X25519_ENC_ATTRIBUTE, generate_x25519, public_bytes
+    from medchain.records import Recipient, Records, RecordsClient
+    from medchain.storage.embedded import EmbeddedStore
+
+    tmp = tmp_path_factory.mktemp("gateway")
+    with anvil("--accounts", "20") as uri, networks.parse_network_choice(uri):
+        roles = role_accounts(accounts.test_accounts)
+        book = AddressBook(tmp / "book")
+        ctx, _ = deploy_all(roles["deployer"], book, accounts=roles, log=lambda _: None)
+        dids = DIDRegistryClient(ctx.contracts["DIDRegistry"])
+        x25519: dict[str, Any] = {}
+        for role in ("patient", "provider", "researcher"):
+            private = generate_x25519()
+            x25519[role] = private
+            dids.set_attribute(roles[role], X25519_ENC_ATTRIBUTE, public_bytes(private), YEAR,
+                               sender=roles[role])  # fmt: skip
+        store = EmbeddedStore(tmp / "ipfs")
+        records = Records(RecordsClient(ctx.contracts["RecordRegistry"], roles["patient"], book),
+                          store, chain_id=31337)  # fmt: skip
+        patient = str(roles["patient"].address)
+
+        def recipient(role: str) -> Recipient:
+            return Recipient(str(roles[role].address), public_bytes(x25519[role]), role)
+
+        ids = []
+        for category, code, text, when in OBSERVATIONS:
+            body = json.dumps(observation(patient, category, code, text, when)).encode()
+            put = records.put(body, patient=patient, scope="Observation",
+                              recipients=[recipient("patient"), recipient("provider"),
+                                          recipient("researcher")], sender=roles["patient"])  # fmt: skip
+            ids.append("0x" + put.record_id.hex())
+        consent = ConsentClient(ctx.contracts["ConsentRegistry"], roles["patient"])
+        provider = roles["provider"]
+        consent.grant(
+            patient, provider, "Observation", "read,write", "TREAT", end=int(time.time()) + YEAR
+        )
+        for scope in ("Consent", "AuditEvent"):
+            consent.grant(patient, provider, scope, "read", "TREAT")
+
+        web3 = Web3(HTTPProvider(uri))
+        chain = Chain.from_book(web3, book)
+        indexer = Indexer.for_book(web3, book, f"sqlite:///{tmp / 'index.db'}")
+
+        def registration(role: str, scopes: list[str]) -> ClientRegistration:
+            from cryptography.hazmat.primitives.serialization import (
+                Encoding,  # fmt: skip
+                NoEncryption,
+                PrivateFormat,
+            )
+
+            raw = x25519[role].private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+            return ClientRegistration(format_did(str(roles[role].address), 31337), scopes,
+                                      bytes.fromhex(roles[role].private_key[2:]), raw)  # fmt: skip
+
+        clients = [registration("provider", ["system/*.crs"]),
+                   registration("researcher", ["system/Observation.rs"])]  # fmt: skip
+        gateway = Gateway(chain, store, indexer, clients, journal_dir=tmp / "journal")
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(gateway), host="127.0.0.1", port=port,
+                                               log_level="warning"))  # fmt: skip
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}/"
+        try:
+            yield {
+                "uri": uri, "base": base, "roles": roles, "ctx": ctx, "book": book,
+                "patient": patient, "ids": ids, "consent": consent, "records": records,
+                "clients": {c.did: c for c in clients}, "gateway": gateway, "web3": web3,
+                "did": {r: format_did(str(roles[r].address), 31337) for r in roles},
+                "keys": {r: bytes.fromhex(roles[r].private_key[2:]) for r in roles},
+                "tmp": tmp, "x25519": x25519,
+            }  # fmt: skip
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+@pytest.fixture(scope="package")
+def provider_token(env) -> str:
+    return token(env["base"], env["did"]["provider"], env["keys"]["provider"])
+
+
+def fhir(env: dict[str, Any], bearer: str, purpose: str = "TREAT") -> Any:
+    from fhirpy import SyncFHIRClient
+
+    return SyncFHIRClient(env["base"].rstrip("/"), authorization=f"Bearer {bearer}",
+                          extra_headers={"X-Purpose-Of-Use": purpose})  # fmt: skip
