@@ -20,10 +20,10 @@ class DeployCommand(ConnectedProviderCommand):
     def invoke(self, ctx):
         from ape.exceptions import ApeException
 
-        from medchain.cli_base import ape_logs_to_stderr, fail
+        from medchain.cli_base import fail, quiet_ape_logs
         from medchain.errors import MedchainError, unreachable_node_message
 
-        ape_logs_to_stderr()
+        quiet_ape_logs()  # ape's lines on stderr, warnings and errors only (MEDCHAIN_DEBUG: all)
         try:
             return super().invoke(ctx)
         except MedchainError as exc:
@@ -67,7 +67,7 @@ class DeployCommand(ConnectedProviderCommand):
 def cli(account, book, roles_file, redeploy_changed):
     from ape import accounts, networks
 
-    from medchain.cli_base import fail
+    from medchain.cli_base import fail, quietly
     from medchain.deploy import assign_roles, deploy_all, load_roles
     from medchain.deployments import AddressBook, book_name_for_connected_network
     from medchain.signing import unattended
@@ -77,7 +77,7 @@ def cli(account, book, roles_file, redeploy_changed):
         if networks.provider.network.name != "local":
             fail("pass --account <alias> to deploy to a non-local network")
         account = accounts.test_accounts[0]
-    account = unattended(account)
+    account = quietly(unattended, account)
     address_book = AddressBook.find(book) if book else AddressBook.named(name, local=local)
     grants = load_roles(roles_file) if roles_file else []  # checked before anything is sent
     click.echo(f"Deploying to {networks.provider.network.choice} as {account.address}")

@@ -76,6 +76,25 @@ def ape_logs_to_stderr() -> None:
                 level: {"err": True} for level in ("error", "warning", "success", "info", "debug")
             }
     prompts_to_stderr()
+    _revert_traces_off_stdout()
+
+
+def _revert_traces_off_stdout() -> None:
+    """ape prints a call trace to stdout when a transaction reverts (before raising), which
+    would put text in front of `--json` output and a second line beside the one-line
+    refusal. Keep it for MEDCHAIN_DEBUG=1, on stderr."""
+    from ape_ethereum.trace import Trace
+
+    if getattr(Trace.show, "_medchain", False):
+        return
+    original = Trace.show
+
+    def show(self: Any, verbose: bool = False, file: Any = None) -> None:
+        if os.environ.get("MEDCHAIN_DEBUG"):
+            original(self, verbose=verbose, file=sys.stderr if file in (None, sys.stdout) else file)
+
+    show._medchain = True  # type: ignore[attr-defined]
+    Trace.show = show  # type: ignore[method-assign]
 
 
 def quiet_ape_logs() -> None:
@@ -118,7 +137,7 @@ def connected_command(
             from medchain.signing import unattended
 
             if kw.get("account") is not None:
-                kw["account"] = unattended(kw["account"])
+                kw["account"] = quietly(unattended, kw["account"])
             return fn(*args, **kw)
 
         command: Any = click.option(
@@ -133,6 +152,22 @@ def connected_command(
         return group.command(name, cls=ConnectedProviderCommand, **kwargs)(command)  # type: ignore[return-value]
 
     return decorator
+
+
+def quietly(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run `fn` with ape's warnings held back: enabling autosign for a passphrase the user
+    gave on purpose logs ape's "Danger! This account will now sign any transaction", which
+    would be a second line beside a command's one-line refusal (MEDCHAIN_DEBUG shows it)."""
+    from ape.logging import logger
+
+    if os.environ.get("MEDCHAIN_DEBUG"):
+        return fn(*args)
+    before = logger.level
+    logger.set_level("ERROR")
+    try:
+        return fn(*args)
+    finally:
+        logger.set_level(before)
 
 
 def require_account(account: Any) -> Any:
@@ -171,17 +206,72 @@ def emit(value: Any, as_json: bool = False, human: Callable[[Any], str] | None =
     if human is not None:
         click.echo(human(value))
         return
-    data = to_jsonable(value)
+    data = humanize(to_jsonable(value))
     if isinstance(data, dict):
         width = max((len(k) for k in data), default=0)
         for key, item in data.items():
-            shown = json.dumps(item) if isinstance(item, dict | list) else item
+            shown = _inline(item) if isinstance(item, dict | list) else item
             click.echo(f"{key.ljust(width)}  {shown}")
     elif isinstance(data, list):
         for item in data:
-            click.echo(json.dumps(item) if isinstance(item, dict | list) else item)
+            click.echo(_inline(item) if isinstance(item, dict | list) else item)
     else:
         click.echo(data)
+
+
+# Keys whose integer values are unix seconds in SDK results (start/end of a provision,
+# break-glass times, deadlines, block and wall-clock times).
+_TIME_KEYS = ("start", "end", "deadline", "timestamp", "wall_clock", "expiry_time")
+_TIME_SUFFIXES = ("_at", "_time", "_until", "_deadline")
+
+
+def _is_time_key(key: str) -> bool:
+    return key in _TIME_KEYS or key.endswith(_TIME_SUFFIXES)
+
+
+def iso_time(seconds: int) -> str:
+    """Unix seconds as ISO 8601 UTC (`2026-01-31T08:00:00Z`)."""
+    import datetime as dt
+
+    try:
+        stamp = dt.datetime.fromtimestamp(int(seconds), dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return str(seconds)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def humanize(data: Any, key: str = "") -> Any:
+    """The text rendering of a JSON-able result: unix times as ISO dates, lists of names
+    joined, role ids as role names (bitmasks and enums are names already in SDK results)."""
+    from medchain.errors import role_label
+
+    if isinstance(data, dict):
+        return {k: humanize(v, k) for k, v in data.items()}
+    if isinstance(data, list):
+        if data and all(isinstance(v, str) for v in data) and key:
+            return ", ".join(data)
+        return [humanize(v, key) for v in data]
+    if isinstance(data, bool) or data is None:
+        return data
+    if isinstance(data, int) and _is_time_key(key) and data > 0:
+        return iso_time(data)
+    if isinstance(data, str) and "role" in key.lower() and len(data) == 66:
+        try:
+            return role_label(bytes.fromhex(data[2:])) or data
+        except ValueError:
+            return data
+    return data
+
+
+def _inline(item: Any) -> str:
+    """A nested value on one line: `key=value` pairs for an object."""
+    if isinstance(item, dict):
+        return "  ".join(
+            f"{k}={_inline(v) if isinstance(v, dict | list) else v}" for k, v in item.items()
+        )
+    if isinstance(item, list):
+        return ", ".join(_inline(v) if isinstance(v, dict | list) else str(v) for v in item)
+    return str(item)
 
 
 def read_text_file(path: Path | str, what: str) -> str:

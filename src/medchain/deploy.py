@@ -199,6 +199,12 @@ def deploy_all(
         if existing is not None and live:
             if existing.init_code_hash == wanted:
                 ctx.contracts[spec.name] = container.at(existing.address)
+                if spec.wire is not None and ctx.accounts:
+                    # Wiring is idempotent (each spec checks before it grants), so named
+                    # accounts passed later (the demo on a node deployed by hand) still get
+                    # their roles; nothing is sent when they hold them already.
+                    with translate_errors(spec.name):
+                        spec.wire(ctx, ctx.contracts[spec.name])
                 outcomes.append(DeployOutcome(spec.name, existing.address, "unchanged"))
                 log(f"{spec.name}: unchanged at {existing.address}, nothing deployed")
                 continue
@@ -322,6 +328,8 @@ def resolve_member(member: Any, where: str) -> str:
     """Checksum address of a roles-file member: `0x...`, `TEST::<n>` or an ape alias."""
     from eth_utils import is_address, to_checksum_address
 
+    if isinstance(member, int) and not isinstance(member, bool) and 0 <= member < 1 << 160:
+        member = f"0x{member:040x}"  # YAML reads an unquoted 0x... address as a number
     text = str(member).strip() if isinstance(member, str) else None
     if not text:
         raise ConfigurationError(f"{where}: each member must be an address or an ape alias")

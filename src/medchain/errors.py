@@ -106,7 +106,12 @@ ROLE_NAMES = (
     "REGULATOR_ROLE",
     "ARBITER_ROLE",
     "PRODUCER_ROLE",
+    "ISSUER_ROLE",
 )
+
+
+# Roles whose id is the hash of a namespaced string rather than of their name.
+ROLE_PREIMAGES = {"ISSUER_ROLE": "medchain.zk.ISSUER_ROLE"}
 
 
 def role_label(value: bytes | bytearray) -> str | None:
@@ -116,6 +121,9 @@ def role_label(value: bytes | bytearray) -> str | None:
     raw = bytes(value)
     for name in ROLE_NAMES:
         if raw == (b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak(text=name)):
+            return name
+    for name, preimage in ROLE_PREIMAGES.items():
+        if raw == keccak(text=preimage):
             return name
     return None
 

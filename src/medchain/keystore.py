@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from medchain.errors import ConfigurationError, IntegrityError, InvalidInput
+from medchain.errors import IntegrityError, InvalidInput
 
 FORMAT = "medchain.keystore/1"
 X25519_ENC_ATTRIBUTE = "did/pub/X25519/enc/base64"
@@ -72,10 +72,10 @@ def _unb64(text: str) -> bytes:
 
 
 def default_root() -> Path:
-    home = os.environ.get("MEDCHAIN_HOME")
-    if not home:
-        raise ConfigurationError("MEDCHAIN_HOME is not set: source tools/env.sh or set it")
-    return Path(home) / "keys"
+    """`$MEDCHAIN_HOME/keys`; `./.medchain/keys` outside the clone (docs/environment.md)."""
+    from medchain.storage import default_home
+
+    return default_home() / "keys"
 
 
 class KeyStore:
