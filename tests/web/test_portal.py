@@ -124,7 +124,9 @@ def test_patient_grants_revokes_and_sees_the_audit_in_the_browser(portal, sdk):
 
     # 1. the patient signs the grant in the page (EIP-712, domain from eip712Domain());
     #    the provider's account relays it
-    done = _browser(portal, "grant", grantee=RESEARCHER, scope=SCOPE, purposes=["HRESCH"], relayer=2)
+    done = _browser(
+        portal, "grant", grantee=RESEARCHER, scope=SCOPE, purposes=["HRESCH"], relayer=2
+    )
     assert "confirmed" in done["tx"]
     assert consent.check(PATIENT, RESEARCHER, SCOPE, "read", "HRESCH") is True
     assert consent.check(PATIENT, RESEARCHER, SCOPE, "write", "HRESCH") is False
