@@ -10,6 +10,8 @@ interface IEligibilityErrors {
 
     /// @notice A leaf must be a non-zero field element (zero marks a revoked or empty slot).
     error InvalidLeaf(uint256 leaf);
+    /// @notice A batch must hold 1..`max` leaves.
+    error InvalidBatch(uint256 count, uint256 max);
     /// @notice The issuer's tree holds 2^16 credentials; issue from another issuer account.
     error TreeFull(address issuer, uint256 capacity);
     /// @notice `leaf` is not at `index` of the issuer's current tree (wrong path, wrong leaf,

@@ -24,6 +24,8 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
     bytes32 public constant ISSUER_ROLE = keccak256("medchain.zk.ISSUER_ROLE");
     /// @notice Depth of every issuer's tree (must equal the circuit's).
     uint256 public constant DEPTH = 16;
+    /// @notice Most leaves one {issueBatch} appends (bounds its gas).
+    uint256 public constant MAX_BATCH = 256;
     /// @notice Roots of a tree that still verify: the current one and the 127 before it.
     uint256 public constant ROOT_HISTORY = 128;
     /// @notice The BN254 scalar field: every leaf, node and public signal is below it.
@@ -83,6 +85,7 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
         uint256[16] storage frontier = _frontier[msg.sender];
         uint256 node = leaf;
         uint256 i = index;
+        // One leaf: {_insert}'s walk with a single node per level, without its arrays.
         for (uint256 level = 0; level < DEPTH; ++level) {
             if (i & 1 == 0) {
                 frontier[level] = node;
@@ -97,6 +100,19 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
         // index < 2^16 (checked above).
         tree.size = uint32(index + 1);
         emit CredentialIssued(msg.sender, index, leaf, root, seq);
+    }
+
+    /// @notice Appends several credential commitments at once: the tree's new levels are
+    /// computed together, so k leaves cost about k + 16 Poseidon hashes instead of 16 k.
+    /// @return first The first leaf's position; @return root The tree's new root (one new root
+    /// for the whole batch).
+    /// Requirements:
+    /// - caller holds ISSUER_ROLE; 1..MAX_BATCH leaves, each non-zero and below the field;
+    ///   room in the tree for all of them.
+    /// Emits {CredentialIssued} per leaf.
+    function issueBatch(uint256[] calldata leaves) external onlyRole(ISSUER_ROLE) returns (uint256 first, uint256 root) {
+        if (leaves.length == 0 || leaves.length > MAX_BATCH) revert InvalidBatch(leaves.length, MAX_BATCH);
+        return _insert(leaves);
     }
 
     /// @notice Zeroes the caller's credential at `index`; every earlier root stops verifying.
@@ -234,6 +250,49 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
         uint256 scope = signals[2] >> 32;
         if (_spent[scope][signals[1]]) revert NullifierSpent(scope, signals[1]);
         if (!verifier.verifyProof(proof.a, proof.b, proof.c, signals)) revert InvalidProof(scope, signals[1]);
+    }
+
+    /// @dev Appends `leaves` level by level. At each level the batch's nodes span indices
+    /// [start, start + n); a left sibling before `start` is the frontier node, a right sibling
+    /// past the end is the empty subtree; the frontier keeps node ((last) & ~1) of each level,
+    /// the left node the next insertion hashes against (the invariant {revoke} also keeps).
+    function _insert(uint256[] calldata leaves) private returns (uint256 first, uint256 root) {
+        Tree storage tree = _trees[msg.sender];
+        first = tree.size;
+        uint256 count = leaves.length;
+        if (first + count > 1 << DEPTH) revert TreeFull(msg.sender, 1 << DEPTH);
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 leaf = leaves[i];
+            if (leaf == 0 || leaf >= FIELD) revert InvalidLeaf(leaf);
+        }
+        uint256[16] storage frontier = _frontier[msg.sender];
+        uint256[] memory nodes = leaves;
+        uint256 start = first;
+        for (uint256 level = 0; level < DEPTH; ++level) {
+            uint256 n = nodes.length;
+            uint256 last = start + n - 1;
+            // the frontier node is needed only when the batch starts on a right child
+            uint256 left = start & 1 == 1 ? frontier[level] : 0;
+            uint256 keep = last & ~uint256(1);
+            if (keep >= start) frontier[level] = nodes[keep - start];
+            uint256 firstParent = start >> 1;
+            uint256[] memory parents = new uint256[]((last >> 1) - firstParent + 1);
+            for (uint256 p = 0; p < parents.length; ++p) {
+                uint256 l = (firstParent + p) << 1;
+                uint256 a = l < start ? left : nodes[l - start];
+                uint256 b = l + 1 <= last ? nodes[l + 1 - start] : _zero(level);
+                parents[p] = _hash(a, b);
+            }
+            nodes = parents;
+            start = firstParent;
+        }
+        root = nodes[0];
+        uint256 seq = _setRoot(tree, root);
+        // first + count <= 2^16 (checked above).
+        tree.size = uint32(first + count);
+        for (uint256 i = 0; i < count; ++i) {
+            emit CredentialIssued(msg.sender, first + i, leaves[i], root, seq);
+        }
     }
 
     function _setRoot(Tree storage tree, uint256 root) private returns (uint256 seq) {

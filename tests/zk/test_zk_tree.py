@@ -45,6 +45,30 @@ def test_roots_on_issue_and_revoke_equal_the_python_tree(zk: EligibilityClient, 
     assert zk.issuer_tree(lab).leaves == model.leaves and root == model.root
 
 
+def test_batch_issue_equals_single_issues(zk: EligibilityClient, gate, lab):
+    rng = random.Random(5)
+    model = IssuerTree()
+    for batch in ([1], [2, 3], [4, 5, 6, 7, 8], [9], list(range(10, 30))):  # aligned or not
+        leaves = [rng.randrange(1, FIELD) for _ in batch]
+        receipt = zk.transact("issueBatch", leaves, sender=lab)
+        events = [e for e in receipt.events if e.event_name == "CredentialIssued"]
+        assert [int(e.index) for e in events] == list(
+            range(len(model.leaves), len(model.leaves) + len(leaves))
+        )
+        model.leaves.extend(leaves)
+        assert {int(e.root) for e in events} == {model.root} == {gate.tree(lab)[1]}
+    zk.transact("issue", 77, sender=lab)  # a single issue after batches
+    model.leaves.append(77)
+    assert gate.tree(lab)[1] == model.root
+    assert zk.issuer_tree(lab).leaves == model.leaves
+    with pytest.raises(ContractRevert) as err:
+        zk.transact("issueBatch", [], sender=lab)
+    assert err.value.error_name == "InvalidBatch"
+    with pytest.raises(ContractRevert) as err:
+        zk.transact("issueBatch", [5, 0], sender=lab)
+    assert err.value.error_name == "InvalidLeaf"
+
+
 def test_refusals_of_issue_and_revoke(zk, gate, lab, patient):
     with ape.reverts(gate.AccessControlUnauthorizedAccount):
         gate.issue(5, sender=patient)

@@ -33,6 +33,7 @@ if [[ ! -f "$PTAU" ]]; then
   "$BIN/snarkjs" powersoftau beacon "$WORK/pot_0001.ptau" "$WORK/pot_beacon.ptau" "$BEACON" 10 -n="medchain beacon"
   "$BIN/snarkjs" powersoftau prepare phase2 "$WORK/pot_beacon.ptau" "$PTAU"
   rm -f "$WORK/pot_0000.ptau" "$WORK/pot_0001.ptau" "$WORK/pot_beacon.ptau"
+  echo "{\"seconds\": $(( $(stamp) - t0 ))}" > "$WORK/phase1.json"
 else
   echo "phase 1: reusing $PTAU"
 fi
@@ -40,7 +41,8 @@ t1=$(stamp)
 
 echo "compile circuits/eligibility.circom"
 "$BIN/circom2" circuits/eligibility.circom --O2 --r1cs --wasm --sym -l node_modules -o "$WORK/build"
-"$BIN/snarkjs" r1cs info "$WORK/build/eligibility.r1cs"
+CONSTRAINTS=$("$BIN/snarkjs" r1cs info "$WORK/build/eligibility.r1cs" | tee /dev/stderr \
+  | sed -n 's/.*# of Constraints: *\([0-9]*\).*/\1/p')
 
 echo "phase 2: Groth16 setup, contribution, beacon"
 "$BIN/snarkjs" groth16 setup "$WORK/build/eligibility.r1cs" "$PTAU" "$WORK/eligibility_0000.zkey"
@@ -56,11 +58,14 @@ t2=$(stamp)
 
 (cd "$OUT" && sha256sum eligibility.wasm eligibility.zkey verification_key.json > SHA256SUMS \
   && sha256sum ../../../../contracts/zk/Groth16Verifier.sol | sed 's#../../../../##' >> SHA256SUMS)
+PHASE1=$(cat "$WORK/phase1.json" 2>/dev/null || echo '{"seconds": null}')
+NPUBLIC=$(node -p "require('$OUT/verification_key.json').nPublic")
 cat > "$OUT/ceremony.json" <<JSON
-{"power": $POWER, "phase1_seconds": $((t1 - t0)), "phase2_seconds": $((t2 - t1)), "parties": 1,
- "phase1_reused": $([[ $((t1 - t0)) -lt 5 ]] && echo true || echo false),
+{"power": $POWER, "constraints": $CONSTRAINTS, "public_signals": $NPUBLIC, "parties": 1,
+ "phase1": $PHASE1, "phase2_seconds": $((t2 - t1)),
  "snarkjs": "$(node -p "require('$ROOT/node_modules/snarkjs/package.json').version")",
- "circom2": "$(node -p "require('$ROOT/node_modules/circom2/package.json').version")"}
+ "circom2": "$(node -p "require('$ROOT/node_modules/circom2/package.json').version")",
+ "note": "one-party local ceremony (tools/zk/ceremony.sh); production needs a multi-party one"}
 JSON
 echo "ceremony done: phase 1 $((t1 - t0)) s, phase 2 $((t2 - t1)) s"
 cat "$OUT/SHA256SUMS"
