@@ -79,8 +79,7 @@ def portal(tmp_path_factory):
         assert not list(dist.rglob("*.json")), "no address book is baked into the build"
         port = free_port()
         served = subprocess.Popen(
-            [*vite, "preview", "--outDir", str(dist), "--port", str(port), "--strictPort",
-             "--bypass-lock"],  # a `make portal` may be serving at the same time
+            [*vite, "preview", "--outDir", str(dist), "--port", str(port), "--strictPort"],
             cwd=WEB, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**env, "MEDCHAIN_PORTAL_BOOK": str(book), "MEDCHAIN_PORTAL_RPC": uri},
         )  # fmt: skip
