@@ -19,7 +19,11 @@ geth="$bin/geth"
 say() { printf '[geth] %s\n' "$*"; }
 die() { printf '[geth] error: %s\n' "$*" >&2; exit 1; }
 
-if [ -x "$geth" ] && "$geth" version 2>/dev/null | grep -qx "Version: $GETH_VERSION-stable"; then
+# The version check reads geth's whole output first: `geth version | grep -q` fails under
+# pipefail when grep stops reading early and geth dies of SIGPIPE.
+has_pinned_version() { [ -x "$geth" ] && [[ "$("$geth" version 2>/dev/null)" == *$'\n'"Version: $GETH_VERSION-stable"$'\n'* ]]; }
+
+if has_pinned_version; then
   [ "${1:-}" = "--quiet" ] || say "geth $GETH_VERSION present at $geth"
   exit 0
 fi
@@ -36,6 +40,6 @@ export GOBIN="$bin" GOFLAGS="-modcacherw" CGO_ENABLED="${CGO_ENABLED:-1}"
 say "building geth $GETH_VERSION with $go_version (from the Go module proxy; ~2-5 min the first time)"
 go install -trimpath -ldflags=-checklinkname=0 \
   "github.com/ethereum/go-ethereum/cmd/geth@v$GETH_VERSION"
-"$geth" version | grep -qx "Version: $GETH_VERSION-stable" \
+has_pinned_version \
   || die "built $geth but it does not report version $GETH_VERSION"
 say "geth $GETH_VERSION built at $geth"
