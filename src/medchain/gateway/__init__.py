@@ -11,6 +11,7 @@ process, with the key envelope the patient delivered to the requester. The index
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -146,6 +147,14 @@ class Gateway:
     def sync_index(self) -> None:
         with self._index_lock:
             self.indexer.sync()
+
+    def follow_index(self, stop: threading.Event, poll: float = 1.0) -> None:
+        """Keep the index near the head between requests (searches also sync first)."""
+        while not stop.is_set():
+            # the node may be away: searches report it; try again next round
+            with contextlib.suppress(MedchainError):
+                self.sync_index()
+            stop.wait(poll)
 
     def _patient(self, value: str | None) -> str:
         if not value:

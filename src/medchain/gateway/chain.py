@@ -33,7 +33,6 @@ class Chain:
                     "deploy again or use the right address book"
                 )
         self._locks: dict[str, threading.Lock] = {}
-        self._nonces: dict[str, int] = {}
         self._guard = threading.Lock()
 
     @classmethod
@@ -62,9 +61,9 @@ class Chain:
                 gas = call.estimate_gas({"from": sender})
             except Exception as exc:
                 raise self._revert(name, exc) from exc
-            nonce = self._nonces.get(sender)
-            if nonce is None:
-                nonce = int(self.web3.eth.get_transaction_count(sender, "pending"))
+            # the node's count every time (we wait for each receipt under this lock, so a
+            # cached counter buys nothing and goes stale after a reorg or a revert)
+            nonce = int(self.web3.eth.get_transaction_count(sender, "pending"))
             base = int(self.web3.eth.get_block("latest")["baseFeePerGas"])
             tx = call.build_transaction(
                 {
@@ -77,9 +76,7 @@ class Chain:
             try:
                 tx_hash = self.web3.eth.send_raw_transaction(signed.raw_transaction)
             except Exception as exc:
-                self._nonces.pop(sender, None)
                 raise TransactionFailed(f"{name}.{function}: node refused: {exc}") from exc
-            self._nonces[sender] = nonce + 1
             receipt = self.web3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
             if int(receipt["status"]) != 1:
                 raise TransactionFailed(

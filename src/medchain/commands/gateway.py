@@ -1,0 +1,165 @@
+"""`medchain index run | status` (the chain indexer) and `medchain gateway serve` (the
+FHIR R4 gateway enforcing on-chain consent, FastAPI on uvicorn). docs/gateway.md."""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from medchain.cli_base import connected_command, emit, json_option
+from medchain.errors import ConfigurationError
+
+DEFAULT_DB = "sqlite:///.medchain/index.db"
+
+
+@click.group()
+def index() -> None:
+    """Follow every medchain event into a SQL database (SQLite by default)."""
+
+
+@click.group()
+def gateway() -> None:
+    """FHIR R4 REST gateway that enforces on-chain consent."""
+
+
+db_option = click.option(
+    "--db", default=DEFAULT_DB, show_default=True, envvar="MEDCHAIN_INDEX_DB",
+    help="SQLAlchemy URL of the index (sqlite:///FILE or postgresql://...).",
+)  # fmt: skip
+
+
+def _indexer(db: str, depth: int = 0, window: int = 2_000, max_window: int = 100_000) -> Any:
+    from ape import networks
+
+    from medchain.deployments import AddressBook
+    from medchain.indexer import Indexer
+
+    book = AddressBook.for_connected_network()
+    if not book.exists():
+        raise ConfigurationError(f"no address book at {book.path}: deploy first or pass --book")
+    if db.startswith("sqlite:///"):
+        Path(db.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    web3 = networks.provider.web3
+    return Indexer.for_book(web3, book, db, depth=depth, window=window, max_window=max_window)
+
+
+@connected_command(index, "run")
+@db_option
+@click.option("--depth", default=0, show_default=True, type=int,
+              help="Confirmation depth: index only blocks <= head - depth.")  # fmt: skip
+@click.option("--window", default=2_000, show_default=True, type=int,
+              help="First eth_getLogs block window (halved on a node's refusal, grown on success).")  # fmt: skip
+@click.option("--max-window", default=100_000, show_default=True, type=int)
+@click.option("--poll", default=1.0, show_default=True, type=float, help="Seconds between syncs.")
+@click.option("--once", is_flag=True, help="Sync up to the head and exit.")
+@json_option
+def index_run(account: Any, db: str, depth: int, window: int, max_window: int, poll: float,
+              once: bool, as_json: bool) -> None:  # fmt: skip
+    """Index every contract of the address book; follows the chain until interrupted."""
+    indexer = _indexer(db, depth, window, max_window)
+    if once:
+        report = indexer.sync()
+        emit({"first": report.first, "last": report.last, "events": report.events,
+              "reorged_from": report.reorged_from}, as_json)  # fmt: skip
+        return
+
+    def show(report: Any) -> None:
+        undone = f" (reorg: undone from block {report.reorged_from})" if report.reorged_from else ""
+        click.echo(f"indexed blocks {report.first}..{report.last}: {report.events} events{undone}",
+                   err=True)  # fmt: skip
+
+    try:
+        indexer.follow(poll=poll, log=show)
+    except KeyboardInterrupt:
+        click.echo(
+            "stopped; the cursor is committed with the events, run again to resume", err=True
+        )
+
+
+@connected_command(index, "status")
+@db_option
+@json_option
+def index_status(account: Any, db: str, as_json: bool) -> None:
+    """How far the index is, how far behind the head, how many events and notifications."""
+    emit(_indexer(db).status(), as_json)
+
+
+@connected_command(gateway, "serve")
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML file: [[clients]] did, scopes, eth_key_file, x25519_key_file.")  # fmt: skip
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--ipfs", "ipfs_url", default=None, envvar="MEDCHAIN_IPFS_API",
+              help="Content store (default: the embedded store under $MEDCHAIN_HOME/ipfs).")  # fmt: skip
+@click.option("--depth", default=0, show_default=True, type=int, help="Indexer confirmation depth.")
+def gateway_serve(account: Any, config_path: Path, db: str, host: str, port: int,
+                  ipfs_url: str | None, depth: int) -> None:  # fmt: skip
+    """Serve FHIR R4 on HOST:PORT; the indexer follows the chain in the background."""
+    import uvicorn
+    from ape import networks
+
+    from medchain.deployments import AddressBook
+    from medchain.gateway import Gateway
+    from medchain.gateway.app import create_app
+    from medchain.gateway.chain import Chain
+    from medchain.storage import open_store
+
+    clients = load_clients(config_path)
+    indexer = _indexer(db, depth)
+    chain = Chain.from_book(networks.provider.web3, AddressBook.for_connected_network())
+    core = Gateway(chain, open_store(ipfs_url), indexer, clients)
+    stop = threading.Event()
+    follower = threading.Thread(target=core.follow_index, args=(stop,), daemon=True)
+    follower.start()
+    try:
+        uvicorn.run(create_app(core), host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+
+
+def load_clients(path: Path) -> list[Any]:
+    """The service accounts of a gateway config (keys read from files, hex or raw)."""
+    from medchain.gateway.auth import ClientRegistration
+
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read gateway config {path}: {exc}") from None
+    clients = []
+    for i, entry in enumerate(data.get("clients", [])):
+        where = f"{path} clients[{i}]"
+        missing = [
+            k for k in ("did", "scopes", "eth_key_file", "x25519_key_file") if k not in entry
+        ]
+        if missing:
+            raise ConfigurationError(f"{where} lacks {', '.join(missing)}")
+        clients.append(ClientRegistration(
+            str(entry["did"]), [str(s) for s in entry["scopes"]],
+            _key(path.parent / entry["eth_key_file"], where),
+            _key(path.parent / entry["x25519_key_file"], where),
+        ))  # fmt: skip
+    if not clients:
+        raise ConfigurationError(f"{path} registers no [[clients]]: nobody could get a token")
+    return clients
+
+
+def _key(path: Path, where: str) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"{where}: cannot read key file {path}: {exc}") from None
+    text = raw.strip()
+    if len(text) in (64, 66):
+        return bytes.fromhex(text.decode().removeprefix("0x"))
+    if len(raw) == 32:
+        return raw
+    raise ConfigurationError(f"{where}: key file {path} must hold 32 bytes (raw or hex)")
+
+
+COMMANDS = [index, gateway]
