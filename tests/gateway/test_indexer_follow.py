@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from anvil_node import anvil
 
 pytestmark = pytest.mark.anvil
