@@ -1,5 +1,6 @@
-"""`medchain index run | status` (the chain indexer) and `medchain gateway serve` (the
-FHIR R4 gateway enforcing on-chain consent, FastAPI on uvicorn). docs/gateway.md."""
+"""`medchain index run | status` (the chain indexer), `medchain gateway serve` (the FHIR
+R4 gateway enforcing on-chain consent, FastAPI on uvicorn) and the notification commands
+`medchain gateway subscribe | subscriptions | unsubscribe | deliver`. docs/gateway.md."""
 
 from __future__ import annotations
 
@@ -56,16 +57,27 @@ def _indexer(db: str, depth: int = 0, window: int = 2_000, max_window: int = 100
 @click.option("--max-window", default=100_000, show_default=True, type=int)
 @click.option("--poll", default=1.0, show_default=True, type=float, help="Seconds between syncs.")
 @click.option("--once", is_flag=True, help="Sync up to the head and exit.")
+@click.option("--deliver/--no-deliver", default=True, show_default=True,
+              help="Also send due notifications (webhooks) from the outbox.")  # fmt: skip
 @json_option
 def index_run(account: Any, db: str, depth: int, window: int, max_window: int, poll: float,
-              once: bool, as_json: bool) -> None:  # fmt: skip
+              once: bool, deliver: bool, as_json: bool) -> None:  # fmt: skip
     """Index every contract of the address book; follows the chain until interrupted."""
+    from medchain.notify import Deliverer
+
     indexer = _indexer(db, depth, window, max_window)
+    deliverer = Deliverer(indexer.engine) if deliver else None
     if once:
         report = indexer.sync()
+        sent = deliverer.run_once() if deliverer is not None else None
         emit({"first": report.first, "last": report.last, "events": report.events,
-              "reorged_from": report.reorged_from}, as_json)  # fmt: skip
+              "reorged_from": report.reorged_from,
+              "notifications_delivered": sent.delivered if sent else 0}, as_json)  # fmt: skip
         return
+    stop = threading.Event()
+    if deliverer is not None:
+        threading.Thread(target=deliverer.run, args=(stop,), kwargs={"poll": poll},
+                         daemon=True).start()  # fmt: skip
 
     def show(report: Any) -> None:
         undone = f" (reorg: undone from block {report.reorged_from})" if report.reorged_from else ""
@@ -78,6 +90,8 @@ def index_run(account: Any, db: str, depth: int, window: int, max_window: int, p
         click.echo(
             "stopped; the cursor is committed with the events, run again to resume", err=True
         )
+    finally:
+        stop.set()
 
 
 @connected_command(index, "status")
@@ -121,6 +135,92 @@ def gateway_serve(account: Any, config_path: Path, db: str, host: str, port: int
         uvicorn.run(create_app(core), host=host, port=port, log_level="warning")
     finally:
         stop.set()
+
+
+@gateway.command("subscribe")
+@db_option
+@click.option("--recipient", required=True, help="Address or did:ethr the notifications are for.")
+@click.option("--url", required=True, help="Webhook URL (http or https) that receives them.")
+@click.option("--topic", "topics", multiple=True, required=True,
+              help="referral | break-glass | licence-key | recall | * (repeatable).")  # fmt: skip
+@click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="HMAC secret (>= 16 characters); default: a new random one, printed once.")  # fmt: skip
+@json_option
+def gateway_subscribe(db: str, recipient: str, url: str, topics: tuple[str, ...],
+                      secret_file: Path | None, as_json: bool) -> None:  # fmt: skip
+    """Register a webhook for a recipient's notifications on indexed events."""
+    from medchain.notify import subscribe
+
+    _db_dir(db)
+    secret = secret_file.read_text().strip() if secret_file else None
+    row = subscribe(db, recipient, url, topics, secret)
+    if secret_file:
+        row.pop("secret")
+    emit({"id": row["id"], "recipient": row["recipient"], "url": row["url"],
+          "topics": row["kinds"].split(","), **({"secret": row["secret"]} if "secret" in row else {})},
+         as_json)  # fmt: skip
+
+
+@gateway.command("subscriptions")
+@db_option
+@json_option
+def gateway_subscriptions(db: str, as_json: bool) -> None:
+    """List the webhook subscriptions (secrets are not shown)."""
+    from medchain.notify import subscriptions
+
+    _db_dir(db)
+    emit(subscriptions(db), as_json)
+
+
+@gateway.command("unsubscribe")
+@click.argument("subscription_id", type=int)
+@db_option
+@json_option
+def gateway_unsubscribe(subscription_id: int, db: str, as_json: bool) -> None:
+    """Remove a subscription and cancel its undelivered notifications."""
+    from medchain.notify import unsubscribe
+
+    _db_dir(db)
+    if not unsubscribe(db, subscription_id):
+        raise ConfigurationError(f"no subscription {subscription_id} in {db}")
+    emit({"removed": subscription_id}, as_json)
+
+
+@gateway.command("deliver")
+@db_option
+@click.option("--once", is_flag=True, help="Send what is due now and exit.")
+@click.option("--poll", default=1.0, show_default=True, type=float)
+@click.option("--base-delay", default=1.0, show_default=True, type=float,
+              help="Seconds before the first retry; doubles per attempt.")  # fmt: skip
+@click.option("--max-delay", default=300.0, show_default=True, type=float)
+@click.option("--max-attempts", default=12, show_default=True, type=int)
+@json_option
+def gateway_deliver(db: str, once: bool, poll: float, base_delay: float, max_delay: float,
+                    max_attempts: int, as_json: bool) -> None:  # fmt: skip
+    """Send due notifications from the index's outbox (signed, retried with backoff)."""
+    import dataclasses
+
+    from medchain.notify import Deliverer
+
+    _db_dir(db)
+    deliverer = Deliverer(db, base_delay=base_delay, max_delay=max_delay,
+                          max_attempts=max_attempts)  # fmt: skip
+    if once:
+        report = deliverer.run_once()
+        emit({**dataclasses.asdict(report), "pending": deliverer.pending()}, as_json)
+        return
+    stop = threading.Event()
+    try:
+        deliverer.run(stop, poll=poll, log=lambda r: click.echo(
+            f"notifications: {r.delivered} delivered, {r.retried} to retry, {r.failed} failed",
+            err=True))  # fmt: skip
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _db_dir(db: str) -> None:
+    if db.startswith("sqlite:///"):
+        Path(db.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
 def load_clients(path: Path) -> list[Any]:

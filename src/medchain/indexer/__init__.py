@@ -115,6 +115,7 @@ outbox_table = Table(
     Column("next_attempt", Float, nullable=False),
     Column("delivered", Float, nullable=True),
     Column("last_error", Text, nullable=True),
+    Column("failed", Float, nullable=True),  # gave up after the last allowed attempt
 )
 
 
@@ -185,6 +186,9 @@ class Indexer:
         self.on_commit = on_commit
         self._lock = threading.Lock()
         metadata.create_all(self.engine)
+        from medchain.notify import migrate
+
+        migrate(self.engine)
         with self.engine.begin() as conn:
             row = conn.execute(select(cursor_table).where(cursor_table.c.id == 1)).first()
             if row is None:
@@ -298,6 +302,10 @@ class Indexer:
             for number, block_hash in hashes.items():
                 conn.execute(delete(blocks_table).where(blocks_table.c.number == number))
                 conn.execute(insert(blocks_table).values(number=number, hash=block_hash))
+            if stored:
+                from medchain.notify import enqueue
+
+                enqueue(conn, stored)  # outbox rows commit (or not) with their events
             if self.on_commit is not None and stored:
                 self.on_commit(conn, stored)
             conn.execute(update(cursor_table).values(next_block=last + 1, updated=time.time()))
@@ -321,7 +329,7 @@ class Indexer:
         with self.engine.begin() as conn:
             doomed = select(events_table.c.id).where(events_table.c.block_number > keep)
             conn.execute(delete(keys_table).where(keys_table.c.event_id.in_(doomed)))
-            conn.execute(
+            conn.execute(  # an undone event's undelivered notifications are cancelled
                 delete(outbox_table).where(
                     outbox_table.c.event_id.in_(doomed), outbox_table.c.delivered.is_(None)
                 )

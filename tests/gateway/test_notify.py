@@ -1,0 +1,227 @@
+"""Notifications on the gateway's anvil chain: a receiver on loopback (http.server) refuses
+the first deliveries of each notification with 500 and accepts the next; the deliverer is
+restarted (a new process: `medchain gateway deliver --once`) in between; every body is
+signed (HMAC-SHA256, per-subscription secret) and each notification is accepted exactly
+once. A reorg cancels the undelivered notifications of the events it undoes. Recall and
+licence-key rules on the supply and genomics demos' events."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_indexer_follow import BIN
+
+pytestmark = pytest.mark.anvil
+REFUSALS = 2  # the receiver answers 500 to the first REFUSALS deliveries of each id
+
+
+class Receiver:
+    def __init__(self, refusals: int):
+        self.refusals = refusals
+        self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.lock:
+                    delivery = self.headers["X-Medchain-Delivery"]
+                    seen = sum(r["delivery"] == delivery for r in receiver.requests)
+                    status = 500 if seen < receiver.refusals else 200
+                    receiver.requests.append({"delivery": delivery, "status": status,
+                                              "headers": dict(self.headers), "body": body,
+                                              "at": time.monotonic()})  # fmt: skip
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver(REFUSALS)
+    yield r
+    r.close()
+
+
+def _break_glass(env: dict[str, Any], indexer: Any) -> int:
+    """Provider requests emergency access to the patient; two approvers activate it."""
+    chain, keys = env["gateway"].chain, env["keys"]
+    chain.send(keys["provider"], "ConsentRegistry", "requestBreakGlass", env["patient"],
+               b"\x11" * 32, 3600)  # fmt: skip
+    indexer.sync()
+    episode = int(indexer.events("BreakGlassRequested")[-1]["args"]["episodeId"])
+    for approver in ("approver1", "approver2"):
+        chain.send(keys[approver], "ConsentRegistry", "approveBreakGlass", episode)
+    return episode
+
+
+def _referral(env: dict[str, Any]) -> str:
+    from medchain.keystore import public_bytes
+    from medchain.records import Recipient
+
+    roles, patient = env["roles"], env["patient"]
+    body = {"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+            "subject": {"reference": f"Patient/{patient}"},
+            "code": {"text": "cardiology referral"}}  # fmt: skip
+    recipients = [Recipient(str(roles[r].address), public_bytes(env["x25519"][r]), r)
+                  for r in ("patient", "provider")]  # fmt: skip
+    put = env["records"].put(json.dumps(body).encode(), patient=patient, scope="ServiceRequest",
+                             recipients=recipients, sender=roles["patient"])  # fmt: skip
+    return "0x" + put.record_id.hex()
+
+
+def _deliver_cli(db: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [str(BIN / "medchain"), "gateway", "deliver", "--db", f"sqlite:///{db}", "--once",
+         "--base-delay", "0.3", "--max-delay", "2", "--json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_delivered_until_acknowledged_across_a_restart_and_signed(env, receiver):
+    from fhir.resources.R4B.bundle import Bundle
+
+    from medchain.indexer import Indexer
+    from medchain.notify import Deliverer, subscribe, verify
+
+    db = env["tmp"] / "notify.db"
+    indexer = Indexer.for_book(env["web3"], env["book"], f"sqlite:///{db}")
+    provider, patient = str(env["roles"]["provider"].address), env["patient"]
+    sub_provider = subscribe(indexer.engine, env["did"]["provider"], receiver.url, ["referral"])
+    sub_patient = subscribe(indexer.engine, patient, receiver.url, ["break-glass"],
+                            secret="patient-webhook-secret-0123456789")  # fmt: skip
+    secrets = {sub_provider["id"]: sub_provider["secret"], sub_patient["id"]: sub_patient["secret"]}
+    record = _referral(env)
+    episode = _break_glass(env, indexer)
+    indexer.sync()
+    with indexer.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT subscription_id, kind FROM outbox").all()
+    assert sorted(rows) == [(sub_provider["id"], "referral"), (sub_patient["id"], "break-glass")]
+
+    first = Deliverer(indexer.engine, base_delay=0.3, max_delay=2)
+    report = first.run_once()
+    assert (report.attempted, report.delivered, report.retried) == (2, 0, 2)
+    first.close()  # the deliverer stops; a new process takes over below
+    deadline = time.monotonic() + 60
+    while True:
+        time.sleep(0.35)
+        state = _deliver_cli(db)
+        if state["pending"] == 0:
+            break
+        assert time.monotonic() < deadline, f"still pending: {state}"
+
+    by_id = Counter(r["delivery"] for r in receiver.requests)
+    assert sorted(by_id.values()) == [REFUSALS + 1, REFUSALS + 1]  # as many as refused + 1
+    accepted = [r for r in receiver.requests if r["status"] == 200]
+    assert len(accepted) == 2 and len({r["delivery"] for r in accepted}) == 2
+    topics = {}
+    for request in receiver.requests:
+        bundle = json.loads(request["body"])
+        Bundle.model_validate(bundle)  # a valid FHIR R4(B) Bundle
+        params = {p["name"]: p for p in bundle["entry"][0]["resource"]["parameter"]}
+        sub_id = int(params["subscription"]["valueReference"]["reference"].split("/")[1])
+        assert verify(secrets[sub_id], request["headers"], request["body"])
+        assert not verify("another-secret-0123456789", request["headers"], request["body"])
+        assert not verify(secrets[sub_id], request["headers"], request["body"] + b" ")
+        topics[params["topic"]["valueCanonical"]] = (
+            params["recipient"]["valueString"],
+            params["notification-event"]["part"][1]["valueReference"]["reference"],
+        )
+    assert topics == {
+        "urn:medchain:topic:referral": (provider, f"ServiceRequest/{record}"),
+        "urn:medchain:topic:break-glass": (patient, f"episode/{episode}"),
+    }
+    for delivery in by_id:  # backoff: each retry waited at least base_delay * 2**(n-1)
+        times = [r["at"] for r in receiver.requests if r["delivery"] == delivery]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert gaps[0] >= 0.3 * 0.9 and gaps[1] >= 0.6 * 0.9, gaps
+    with indexer.engine.connect() as conn:
+        attempts = conn.exec_driver_sql("SELECT attempts FROM outbox WHERE delivered IS NOT NULL")
+        assert sorted(a for (a,) in attempts) == [REFUSALS + 1, REFUSALS + 1]
+
+
+def test_reorg_cancels_undelivered_notifications(env, receiver):
+    from eth_utils import to_checksum_address
+
+    from medchain.consent.codes import scope_id
+    from medchain.indexer import Indexer
+    from medchain.notify import Deliverer, subscribe
+
+    indexer = Indexer.for_book(env["web3"], env["book"], f"sqlite:///{env['tmp'] / 'reorg-n.db'}")
+    indexer.sync()  # history first: a subscription gets the events indexed after it
+    subscribe(indexer.engine, env["patient"], receiver.url, ["*"])
+    web3 = env["web3"]
+    snapshot = web3.provider.make_request("evm_snapshot", [])["result"]
+    _break_glass(env, indexer)
+    indexer.sync()
+    assert Deliverer(indexer.engine).pending() == 1
+    assert web3.provider.make_request("evm_revert", [snapshot])["result"] is True
+    for i in range(6):  # other blocks at the same heights
+        grantee = to_checksum_address((i + 7000).to_bytes(20, "big"))
+        env["gateway"].chain.send(env["keys"]["patient"], "ConsentRegistry", "grant",
+                                  env["patient"], grantee, scope_id("Observation"), 1, 1, 0,
+                                  2**40 - 1)  # fmt: skip
+    report = indexer.sync()
+    assert report.reorged_from is not None
+    deliverer = Deliverer(indexer.engine)
+    assert deliverer.pending() == 0
+    assert deliverer.run_once().attempted == 0 and receiver.requests == []
+
+
+def test_recall_and_licence_key_notify_holders_and_researcher(env, receiver):
+    from rich.console import Console
+
+    from medchain.demos import DemoContext, steps
+    from medchain.indexer import Indexer
+    from medchain.notify import Deliverer, subscribe
+
+    receiver.refusals = 0
+    roles = env["roles"]
+    indexer = Indexer.for_book(env["web3"], env["book"], f"sqlite:///{env['tmp'] / 'rules.db'}")
+    indexer.sync()
+    subs = {role: subscribe(indexer.engine, str(roles[role].address), receiver.url, ["*"])
+            for role in ("manufacturer", "wholesaler", "pharmacy", "researcher", "lab")}  # fmt: skip
+    ctx = DemoContext(Console(quiet=True), roles, env["ctx"].contracts, env["book"],
+                      store=env["gateway"].store)  # fmt: skip
+    for name, run in steps():
+        if name in ("supply", "genomics"):
+            run(ctx)
+    indexer.sync()
+    recalls = indexer.events("LotRecalled")
+    assert len(recalls) == 1
+    recaller = recalls[0]["args"]["actor"]
+    with indexer.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT subscription_id, kind FROM outbox").all()
+    who = {s["id"]: role for role, s in subs.items()}
+    got = sorted((who[s], kind) for s, kind in rows)
+    holders = {"manufacturer", "wholesaler", "pharmacy"} - {
+        r for r in ("manufacturer", "wholesaler", "pharmacy") if roles[r].address == recaller
+    }
+    assert got == sorted([(h, "recall") for h in holders] + [("researcher", "licence-key")])
+    deliverer = Deliverer(indexer.engine)
+    assert deliverer.run_once().delivered == len(rows)
+    assert len(receiver.requests) == len(rows)
