@@ -95,11 +95,16 @@ class ContractClient:
         handler = self._handler(method)
         with translate_errors(self.contract_name, self.contract.contract_type):
             try:
+                confirmations = tx.pop("required_confirmations", None)
                 if not {"gas", "gas_limit"} & tx.keys():
                     gas = gas_limit_for(handler, args, account, tx)
                     if gas is not None:
                         tx["gas"] = gas
-                return handler(*args, sender=account, **tx)
+                if connected_to_in_process_chain() or not _signs_locally(account):
+                    if confirmations is not None:
+                        tx["required_confirmations"] = confirmations
+                    return handler(*args, sender=account, **tx)
+                return send_signed(handler, args, account, tx, confirmations)
             except Exception as exc:
                 check_funds(account, exc)
                 raise
@@ -128,6 +133,74 @@ class ContractClient:
         if handler is None:
             raise InvalidInput(f"{self.contract_name} has no ABI method '{method}'")
         return handler
+
+
+def _signs_locally(account: Any) -> bool:
+    """True for accounts that sign transactions themselves (test, keyfile, hardware...);
+    false for ape's impersonated accounts, which a dev node signs for."""
+    return type(account).__name__ != "ImpersonatedAccount"
+
+
+def send_signed(
+    handler: Any,
+    args: tuple[Any, ...],
+    account: Any,
+    tx: dict[str, Any],
+    confirmations: int | None = None,
+) -> Any:
+    """Sign and send a transaction on a node reached by URI; return ape's receipt once it
+    is `confirmations` blocks deep (default `medchain.network.failover.required_confirmations`).
+
+    The nonce comes from the connection's `medchain.network.nonces.NonceManager`: the sender's lock is held from
+    taking the nonce until the node accepts the signed bytes, then released while the
+    receipt is awaited, so threads sharing a sender neither reuse nor skip a nonce. With
+    several endpoints (`$MEDCHAIN_RPC_URLS`) the raw transaction and the receipt polling
+    fail over to another node (`medchain.network.failover`); the transaction is never
+    signed again with another nonce.
+    """
+    from ape import networks
+    from ape.exceptions import SignatureError
+    from web3.exceptions import Web3RPCError
+
+    from medchain.network.failover import install, required_confirmations, wait_for_confirmations
+    from medchain.network.nonces import nonce_manager
+
+    provider = networks.provider
+    install(provider=provider)
+    depth = required_confirmations(provider) if confirmations is None else int(confirmations)
+    nonces = nonce_manager(provider.web3)
+    chain_id = int(provider.chain_id)
+    address = str(account.address)
+
+    def pending_count() -> int:
+        return int(provider.web3.eth.get_transaction_count(address, "pending"))
+
+    for attempt in (1, 2):
+        with nonces.reserve(chain_id, address, pending_count) as reservation:
+            txn = handler._as_transaction(*args).serialize_transaction(
+                *args, sender=account, nonce=reservation.nonce, **tx
+            )
+            txn = account.prepare_transaction(txn)
+            signed = account.sign_transaction(txn)
+            if signed is None:
+                raise SignatureError("The transaction was not signed.", transaction=txn)
+            try:
+                txhash = provider.web3.eth.send_raw_transaction(signed.serialize_transaction())
+            except Web3RPCError as exc:
+                if "nonce too low" in str(exc).lower() and attempt == 1:
+                    continue  # another process used this nonce: refused, so take the next
+                raise provider.get_virtual_machine_error(exc, txn=signed) from exc
+            reservation.accepted = True
+        break
+    data = signed.model_dump(by_alias=True, mode="json")
+    data["signature"] = signed.signature
+    # ape's own confirmation wait does not re-check the block after a fork: ours does
+    receipt = provider.get_receipt(txhash.to_0x_hex(), transaction=data)
+    if receipt.failed:
+        handler.call(*args, sender=account)  # replay: raises the decoded revert
+        receipt.raise_for_status()
+    wait_for_confirmations(provider, receipt.txn_hash, receipt.block_number, depth)
+    return receipt
 
 
 def gas_limit_for(
@@ -184,10 +257,12 @@ def _read_poa_blocks() -> None:
     QBFT): ape 0.8.51 misses that on a node reached by URI (medchain.network.poa)."""
     from ape import networks
 
+    from medchain.network.failover import install
     from medchain.network.poa import ensure_poa_middleware
 
     if networks.active_provider is not None and networks.active_provider.is_connected:
         ensure_poa_middleware()
+        install()  # failover over $MEDCHAIN_RPC_URLS, when set
 
 
 def contract_at(name: str, address: str, book: AddressBook | None = None) -> Any:

@@ -1,0 +1,201 @@
+"""The SDK's nonce manager and transaction failover against real anvil processes.
+
+- 8 threads share one sender through `ContractClient.transact`: every transaction is
+  mined, the nonces are contiguous, none is used twice.
+- A transaction whose node dies right after `eth_sendRawTransaction` answered: two
+  independent anvils carry the same deployment (same deployer, same nonces); the
+  transaction is sent through A, A is killed before the receipt is read, the client fails
+  over to B, which never saw it, and rebroadcasts the same signed bytes: same hash, same
+  nonce, mined once on B.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from web3.middleware import Web3Middleware
+
+from medchain.network.failover import FailoverHTTPProvider, connect
+from medchain.network.rpc import rpc
+
+pytestmark = pytest.mark.anvil
+
+SCOPE = "Observation"
+THREADS, PER_THREAD = 8, 4
+
+
+def _start_anvil(tmp: Path, name: str) -> tuple[subprocess.Popen, str]:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from anvil_node import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        ["anvil", "--host", "127.0.0.1", "--port", str(port), "--silent", "--accounts", "30"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            rpc(url, "eth_chainId", timeout=1)
+            return proc, url
+        except Exception:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"anvil {name} did not start") from None
+            time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+
+
+def deploy_consent(url: str, book_dir: Path) -> tuple[str, object]:
+    """Deploy DIDRegistry, RecordRegistry, ConsentRegistry with test account 0 and have
+    the patient (test account 1) grant the lab (test account 8) read access."""
+    from ape import accounts, networks
+
+    from medchain.consent import ConsentClient
+    from medchain.deploy import deploy_all, discover_specs, order_specs
+    from medchain.deployments import AddressBook
+    from medchain.network.poa import ensure_poa_middleware
+
+    with networks.parse_network_choice(url):
+        ensure_poa_middleware()
+        test = accounts.test_accounts
+        wanted = {"DIDRegistry", "RecordRegistry", "ConsentRegistry"}
+        specs = order_specs([s for s in discover_specs() if s.name in wanted])
+        book = AddressBook(book_dir)
+        ctx, _ = deploy_all(test[0], book, specs=specs, log=lambda _: None)
+        registry = ctx.contracts["ConsentRegistry"]
+        ConsentClient(registry).grant(test[1], test[8], SCOPE, "read", "TREAT", sender=test[1])
+        return str(registry.address), book
+
+
+def concurrent_record_access(registry: str, book: object) -> tuple[list, list[str]]:
+    """THREADS threads, one shared sender (the lab), PER_THREAD recordAccess each, all
+    through ConsentClient.transact; returns the receipts and any errors."""
+    from ape import accounts
+
+    from medchain.consent import ConsentClient
+
+    test = accounts.test_accounts
+    patient, lab = test[1], test[8]
+    client = ConsentClient.at(registry, book=book)
+    receipts: list = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def work(index: int) -> None:
+        for op in range(PER_THREAD):
+            ref = bytes([index, op]) + os.urandom(30)
+            try:
+                receipt = client.record_access(patient, SCOPE, "read", "TREAT", ref, sender=lab)
+            except Exception as exc:  # collected: the test shows every failure
+                with lock:
+                    errors.append(f"thread {index} op {op}: {type(exc).__name__}: {exc}")
+                return
+            with lock:
+                receipts.append(receipt)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return receipts, errors
+
+
+def assert_contiguous(url: str, sender: str, start: int, receipts: list) -> None:
+    assert len(receipts) == THREADS * PER_THREAD
+    assert all(r.status == 1 for r in receipts)
+    nonces = sorted(
+        int(rpc(url, "eth_getTransactionByHash", r.txn_hash)["nonce"], 16) for r in receipts
+    )
+    assert nonces == list(range(start, start + THREADS * PER_THREAD))  # contiguous, no reuse
+    assert int(rpc(url, "eth_getTransactionCount", sender, "latest"), 16) == start + len(nonces)
+
+
+def test_eight_threads_sharing_a_sender_on_anvil_use_contiguous_nonces(tmp_path):
+    from ape import accounts, networks
+
+    proc, url = _start_anvil(tmp_path, "A")
+    try:
+        registry, book = deploy_consent(url, tmp_path / "book")
+        lab = str(accounts.test_accounts[8].address)
+        start = int(rpc(url, "eth_getTransactionCount", lab, "pending"), 16)
+        with networks.parse_network_choice(url):
+            receipts, errors = concurrent_record_access(registry, book)
+        assert errors == []
+        assert_contiguous(url, lab, start, receipts)
+    finally:
+        _stop(proc)
+
+
+def kill_after_send(kill, seen: list[str]):
+    """A web3 middleware that kills the node as soon as it answered eth_sendRawTransaction
+    (once), recording the hash it answered with."""
+
+    class KillAfterSend(Web3Middleware):
+        def response_processor(self, method, response):
+            if method == "eth_sendRawTransaction" and not seen and response.get("result"):
+                seen.append(str(response["result"]))
+                kill()
+            return response
+
+    return KillAfterSend
+
+
+def test_node_dying_after_send_rebroadcasts_the_same_signed_transaction(tmp_path):
+    from ape import accounts
+
+    from medchain.consent import ConsentClient
+
+    a, url_a = _start_anvil(tmp_path, "A")
+    b, url_b = _start_anvil(tmp_path, "B")
+    try:
+        registry_a, book = deploy_consent(url_a, tmp_path / "book-a")
+        registry_b, _ = deploy_consent(url_b, tmp_path / "book-b")
+        assert registry_a == registry_b  # same deployer, same nonces
+        test = accounts.test_accounts
+        patient, lab = test[1], test[8]
+        nonce_before = int(rpc(url_b, "eth_getTransactionCount", str(lab.address), "latest"), 16)
+        seen: list[str] = []
+        with connect([url_a, url_b]) as provider:
+            failover = provider.web3.provider
+            assert isinstance(failover, FailoverHTTPProvider)
+            assert failover.endpoint_uri == url_a
+            provider.web3.middleware_onion.add(
+                kill_after_send(lambda: (a.send_signal(signal.SIGKILL), a.wait(10)), seen)
+            )
+            client = ConsentClient.at(registry_a, book=book)
+            receipt = client.record_access(
+                patient, SCOPE, "read", "TREAT", b"\x07" * 32, sender=lab
+            )
+            assert failover.endpoint_uri == url_b and failover.failovers == 1
+            assert failover.rebroadcasts == 1 and failover.found_by_hash == 0
+            assert failover.unconfirmed == []
+            # the SDK keeps working through B without the caller changing anything
+            assert client.check(patient, lab, SCOPE, "read", "TREAT")
+        assert a.poll() is not None
+        assert seen == [receipt.txn_hash]  # the hash node A answered with was mined on B
+        mined = rpc(url_b, "eth_getTransactionByHash", seen[0])
+        assert int(mined["nonce"], 16) == nonce_before
+        assert int(rpc(url_b, "eth_getTransactionCount", str(lab.address), "latest"), 16) == (
+            nonce_before + 1
+        )  # sent once: no second transaction with another nonce
+        assert receipt.status == 1 and receipt.block_number == int(mined["blockNumber"], 16)
+    finally:
+        _stop(a)
+        _stop(b)
