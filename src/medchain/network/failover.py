@@ -198,10 +198,13 @@ class FailoverHTTPProvider(HTTPProvider):
             self.rebroadcasts += 1
 
 
-def install(urls: Sequence[str] | None = None, provider: Any = None) -> FailoverHTTPProvider | None:
+def install(
+    urls: Sequence[str] | None = None, provider: Any = None, first: str | None = None
+) -> FailoverHTTPProvider | None:
     """Put a `FailoverHTTPProvider` over `urls` (default `$MEDCHAIN_RPC_URLS`) under the
     connected ape provider; the endpoint it is connected to, when listed, stays first.
-    Returns it (the one already installed, if any), or None without endpoints or on ape's
+    `first` (a listed endpoint) is used first instead. Returns it (the one already
+    installed for the same endpoints, if any), or None without endpoints or on ape's
     in-process chain."""
     from medchain.deployments import connected_to_in_process_chain
 
@@ -215,10 +218,12 @@ def install(urls: Sequence[str] | None = None, provider: Any = None) -> Failover
             return None
         provider = networks.provider
     web3 = provider.web3
-    if isinstance(web3.provider, FailoverHTTPProvider):
-        return web3.provider
-    current = str(getattr(web3.provider, "endpoint_uri", "") or "")
     ordered = parse_urls(urls)
+    installed = web3.provider
+    same = isinstance(installed, FailoverHTTPProvider) and set(installed.urls) == set(ordered)
+    if same and first is None:
+        return installed  # type: ignore[return-value]
+    current = first or str(getattr(installed, "endpoint_uri", "") or "")
     if current in ordered:
         ordered.remove(current)
         ordered.insert(0, current)
@@ -241,7 +246,7 @@ def connect(urls: str | Sequence[str]) -> Iterator[Any]:
         raise NoLiveEndpoint(f"no RPC endpoint answers (tried {', '.join(endpoints)})")
     with networks.parse_network_choice(live) as provider:
         ensure_poa_middleware(provider)
-        install(endpoints, provider)
+        install(endpoints, provider, first=live)
         yield provider
 
 
