@@ -176,8 +176,9 @@ EXAMPLES = {
 def test_opt_in_gp():
     (grant,) = import_consent(OPT_IN_GP)
     assert grant == Grant(
-        PATIENT, GP, "*", ALL_ACTIONS, purposes_mask("TREAT"), ts("2025-03-01"), ts("2026-03-01")
-    )
+        PATIENT, GP, "*", ALL_ACTIONS, purposes_mask("TREAT"), ts("2025-03-01"),
+        ts("2026-03-01") + 1,  # Period.end is inclusive: 2026-03-01T00:00:00Z is in it
+    )  # fmt: skip
 
 
 def test_research_labs_inherit_and_deny():
@@ -197,7 +198,7 @@ def test_default_deny_with_exceptions():
     }
     gp = next(g for g in grants if g.grantee == GP)
     assert (
-        gp.start == ts("2025-04-01") and gp.end == ts("2025-12-31") and gp.purposes == ALL_PURPOSES
+        gp.start == ts("2025-04-01") and gp.end == ts("2026-01-01") and gp.purposes == ALL_PURPOSES
     )
 
 
@@ -262,7 +263,7 @@ def _with(resource: dict, path: list, value) -> dict:
                     }
                 ],
             ),
-            "Consent.provision.securityLabel is not supported",
+            "Consent.provision.securityLabel is supported only on a deny provision",
         ),
         (
             (
@@ -312,3 +313,78 @@ def test_invalid_fhir_refused_by_the_model():
         import_consent(broken)
     with pytest.raises(InvalidInput, match="resourceType"):
         import_consent({"resourceType": "Patient"})
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "first", "after"),
+    [  # Period.start: first instant at its precision; Period.end: inclusive at its precision
+        ("2025", "2025", "2025-01-01", "2026-01-01"),
+        ("2025-02", "2025-12", "2025-02-01", "2026-01-01"),
+        ("2025-02-03", "2025-02-03", "2025-02-03", "2025-02-04"),
+        ("2025-02-03T10:00:00Z", "2025-02-03T23:59:59Z", "2025-02-03T10:00:00", "2025-02-04"),
+        ("2025-02-03T10:00:00+02:00", "2025-02-03T12:00:00.5+02:00", "2025-02-03T08:00:00",
+         "2025-02-03T10:00:01"),
+    ],
+)  # fmt: skip
+def test_period_precision_and_inclusive_end(start, end, first, after):
+    def at(text: str) -> int:
+        return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp())
+
+    resource = _with(OPT_IN_GP, ["provision", "period"], {"start": start, "end": end})
+    (grant,) = import_consent(resource)
+    assert (grant.start, grant.end) == (at(first), at(after))
+    exported = export_consent([grant], when=0)
+    assert import_consent(exported) == [grant]  # the inclusive end written back
+
+
+def test_export_writes_inclusive_period_end():
+    day = Grant(PATIENT, GP, "Observation", 1, ALL_PURPOSES, ts("2025-01-01"), ts("2026-01-01"))
+    second = Grant(PATIENT, GP, "Condition", 1, ALL_PURPOSES, 0, ts("2026-01-01") + 3600)
+    permits = export_consent([day, second], when=0)["provision"]["provision"]
+    assert permits[0]["period"] == {"start": "2025-01-01T00:00:00Z", "end": "2025-12-31"}
+    assert permits[1]["period"] == {"end": "2026-01-01T00:59:59Z"}
+
+
+V3 = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+
+def test_security_label_deny_becomes_a_deny_on_the_label_scope():
+    """Everything for treatment except data labelled psychiatry (PSY)."""
+    resource = copy.deepcopy(OPT_IN_GP)
+    resource["provision"]["provision"] = [
+        {"type": "deny", "securityLabel": [{"system": V3, "code": "PSY"}]}
+    ]
+    permit, deny = sorted(import_consent(resource), key=lambda g: g.deny)
+    assert permit.scope == "*" and not permit.deny
+    assert deny.deny and deny.scope == f"{V3}|PSY" and deny.grantee == GP
+    assert (deny.purposes, deny.start, deny.end) == (permit.purposes, permit.start, permit.end)
+    exported = export_consent([permit, deny], when=0)
+    labelled = exported["provision"]["provision"][1]
+    assert labelled["securityLabel"] == [{"system": V3, "code": "PSY"}] and "class" not in labelled
+    assert sorted(import_consent(exported), key=lambda g: g.deny) == [permit, deny]
+
+
+@pytest.mark.parametrize(
+    ("provision", "message"),
+    [
+        ({"type": "permit", "securityLabel": [{"system": V3, "code": "PSY"}]},
+         "Consent.provision.provision.securityLabel is supported only on a deny provision"),
+        ({"type": "deny", "securityLabel": [{"system": V3, "code": "PSY"}],
+          "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Observation"}]},
+         "Consent.provision.provision.securityLabel together with class is not supported"),
+        ({"type": "deny", "securityLabel": [{"system": "http://example.org/labels", "code": "X"}]},
+         "Consent.provision.provision.securityLabel 'http://example.org/labels|X' is not supported"),
+    ],
+)  # fmt: skip
+def test_security_labels_without_an_on_chain_form_refused(provision, message):
+    resource = copy.deepcopy(OPT_IN_GP)
+    resource["provision"]["provision"] = [provision]
+    with pytest.raises(UnsupportedConsent, match=message.replace(".", r"\.").replace("|", r"\|")):
+        import_consent(resource)
+
+
+def test_actor_role_from_another_system_refused():
+    other = actor(GP)
+    other["role"] = {"coding": [{"system": "http://example.org/roles", "code": "PRCP"}]}
+    with pytest.raises(UnsupportedConsent, match=r"Consent\.provision\.actor\.role must be coded"):
+        import_consent(_with(OPT_IN_GP, ["provision", "actor"], [other]))

@@ -16,11 +16,16 @@ Mapping (documented in docs/consent.md):
 * provision.purpose (v3-ActReason PurposeOfUse) -> purpose bits; absent -> all purposes;
 * provision.class: resource type (hl7.org/fhir/resource-types), observation category, or
   any `system|code` (hashed); absent -> every scope ("*");
-* provision.period -> [start, end).
+* provision.period: start at its precision (inclusive), end inclusive at its precision
+  ("2025-12-31" includes that whole day) -> the chain's [start, end) with end the first
+  instant after it; export writes the inclusive end back (a date when it is a day boundary).
 DIDs: export writes each party as did:ethr in the form the did:ethr method gives the
 chain (`did:ethr:0x<chain id hex>:0x...` off mainnet, `did:ethr:0x...` on chain 1);
 import, given the connected chain (`chain_id=`), accepts either form only when it names
 that chain (`WrongChainDID` otherwise) and bare addresses as they are.
+* provision.securityLabel (HL7 security-label systems) on a deny provision without class
+  -> a deny on the label's scope `system|code` (e.g. everything for treatment except data
+  labelled PSY); on a permit, or with class, it is refused by name.
 Elements that would change the meaning and have no on-chain form are refused, naming
 the element (e.g. "Consent.provision.data is not supported").
 """
@@ -60,7 +65,15 @@ GRANTEE_ROLES = {"PRCP", "IRCP"}  # primary / information recipient: the party g
 URI_SYSTEM = "urn:ietf:rfc:3986"
 HASHED_SCOPE_SYSTEM = "urn:medchain:scope"
 
-UNSUPPORTED_PROVISION_ELEMENTS = ("data", "code", "securityLabel", "dataPeriod")
+UNSUPPORTED_PROVISION_ELEMENTS = ("data", "code", "dataPeriod")
+# Security-label code systems (HL7 Healthcare Privacy and Security Classification): a deny
+# on labelled data becomes a deny on the label's own scope `system|code`, which holds when
+# records carrying the label are anchored under that scope (docs/consent.md).
+LABEL_SYSTEMS = (
+    "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+)
 
 
 class UnsupportedConsent(InvalidInput):
@@ -135,12 +148,13 @@ def _import(resource: dict[str, Any] | str) -> list[Grant]:
         raise UnsupportedConsent("Consent.provision is required: without it nothing is granted")
     _check_provision(root, "Consent.provision")
     base = _Context(patient)
-    root_ctx = base.refine(root, "Consent.provision")
+    root_kind = root.get("type") or ("permit" if root.get("actor") else "deny")
+    root_ctx = base.refine(root, "Consent.provision", root_kind)
     grants: list[Grant] = []
     if root.get("actor"):
         grants += root_ctx.grants(root.get("type", "permit"), "Consent.provision")
     elif root.get("type", "deny") != "deny" or any(
-        root.get(k) for k in ("class", "action", "purpose", "period")
+        root.get(k) for k in ("class", "action", "purpose", "period", "securityLabel")
     ):
         raise UnsupportedConsent(
             "Consent.provision.actor is required on a root provision that permits or restricts "
@@ -153,10 +167,10 @@ def _import(resource: dict[str, Any] | str) -> list[Grant]:
             raise UnsupportedConsent(
                 "Consent.provision.provision.provision is not supported (one level of exceptions)"
             )
-        ctx = root_ctx.refine(child, where)
+        child_type = child.get("type") or _opposite(root.get("type"))
+        ctx = root_ctx.refine(child, where, child_type)
         if not ctx.actors:
             raise UnsupportedConsent(f"{where}.actor is required (no actor on it or its parent)")
-        child_type = child.get("type") or _opposite(root.get("type"))
         grants += ctx.grants(child_type, where)
     return _merge(grants)
 
@@ -194,7 +208,7 @@ class _Context:
         self.patient, self.actors, self.scopes = patient, actors, scopes
         self.actions, self.purposes, self.start, self.end = actions, purposes, start, end
 
-    def refine(self, provision: dict[str, Any], where: str) -> _Context:
+    def refine(self, provision: dict[str, Any], where: str, kind: str) -> _Context:
         actors = self.actors
         if provision.get("actor"):
             actors = tuple(
@@ -205,6 +219,8 @@ class _Context:
             scopes = tuple(
                 _scope(c, f"{where}.class[{i}]") for i, c in enumerate(provision["class"])
             )
+        if provision.get("securityLabel"):
+            scopes = _labels(provision, where, kind)
         actions = self.actions
         if provision.get("action"):
             actions = 0
@@ -220,7 +236,7 @@ class _Context:
         if period.get("start"):
             start = max(start, _seconds(period["start"], f"{where}.period.start"))
         if period.get("end"):
-            end = min(end, _seconds(period["end"], f"{where}.period.end"))
+            end = min(end, _seconds(period["end"], f"{where}.period.end", end=True))
         if start >= end:
             raise UnsupportedConsent(f"{where}.period is empty (start is not before end)")
         return _Context(self.patient, actors, scopes, actions, purposes, start, end)
@@ -295,8 +311,42 @@ def _check_chain(ref: str, where: str) -> None:
         )
 
 
+def _labels(provision: dict[str, Any], where: str, kind: str) -> tuple[str, ...]:
+    """A deny on data carrying security labels -> a deny on each label's scope."""
+    element = f"{_generic(where)}.securityLabel"
+    if kind != "deny":
+        raise UnsupportedConsent(
+            f"{element} is supported only on a deny provision (a permit limited to labelled "
+            "data has no on-chain form)"
+        )
+    if provision.get("class"):
+        raise UnsupportedConsent(
+            f"{element} together with class is not supported (labelled data within a class "
+            "has no on-chain scope)"
+        )
+    scopes = []
+    for coding in provision["securityLabel"]:
+        system, code = coding.get("system"), coding.get("code")
+        if system not in LABEL_SYSTEMS or not code:
+            raise UnsupportedConsent(
+                f"{element} '{system}|{code}' is not supported (labels from "
+                f"{', '.join(LABEL_SYSTEMS)})"
+            )
+        scopes.append(f"{system}|{code}")
+    return tuple(scopes)
+
+
 def _actor(actor: dict[str, Any], where: str) -> str:
-    codes = {c.get("code") for c in (actor.get("role") or {}).get("coding", [])}
+    codes = {
+        c.get("code")
+        for c in (actor.get("role") or {}).get("coding", [])
+        if c.get("system") == ROLE_SYSTEM
+    }
+    if actor.get("role") and not codes:
+        raise UnsupportedConsent(
+            f"{_generic(where)}.role must be coded in {ROLE_SYSTEM} "
+            f"(grantees are {sorted(GRANTEE_ROLES)})"
+        )
     if codes and not codes & GRANTEE_ROLES:
         raise UnsupportedConsent(
             f"{_generic(where)}.role {sorted(c for c in codes if c)} is not supported "
@@ -346,19 +396,44 @@ def _purpose(coding: dict[str, Any], where: str) -> int:
     return 1 << PURPOSES.index(code)
 
 
-def _seconds(value: str, where: str) -> int:
+def _seconds(value: str, where: str, *, end: bool = False) -> int:
+    """A FHIR dateTime as unix seconds. Period.start is the first instant of the value at
+    its precision; Period.end is inclusive at its precision (FHIR: "2012-02-03" includes
+    all of that day), so with `end=True` this returns the first instant AFTER it (the
+    chain's end is exclusive): "2025" -> 2026-01-01, "2025-12" -> 2026-01-01,
+    "2025-12-31" -> 2026-01-01, "2025-12-31T23:59:59Z" -> 2026-01-01T00:00:00Z."""
     try:
         if len(value) == 4:
             parsed = dt.datetime(int(value), 1, 1, tzinfo=dt.UTC)
+            after = parsed.replace(year=parsed.year + 1)
         elif len(value) == 7:
             parsed = dt.datetime(int(value[:4]), int(value[5:7]), 1, tzinfo=dt.UTC)
+            month = parsed.month % 12 + 1
+            after = parsed.replace(year=parsed.year + (parsed.month == 12), month=month)
+        elif len(value) == 10:
+            parsed = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)  # midnight UTC
+            after = parsed + dt.timedelta(days=1)
         else:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                raise UnsupportedConsent(
+                    f"{where} '{value}' has a time but no time zone (FHIR requires one)"
+                )
+            whole = parsed.replace(microsecond=0)
+            after = whole + dt.timedelta(seconds=1)  # inclusive to the second it names
+            if parsed.microsecond:
+                parsed = whole + dt.timedelta(seconds=1)  # a start rounds up to whole seconds
     except ValueError as exc:
         raise UnsupportedConsent(f"{where} '{value}' is not a FHIR dateTime") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)  # a date without time: midnight UTC
-    return max(0, int(parsed.timestamp()))
+    return max(0, int((after if end else parsed).timestamp()))
+
+
+def _period_end(seconds: int) -> str:
+    """The inclusive FHIR Period.end for the chain's exclusive `seconds`: a date when the
+    end is a UTC midnight (the day before, all of it included), else the last second."""
+    if seconds % 86400 == 0:
+        return dt.datetime.fromtimestamp(seconds - 86400, dt.UTC).date().isoformat()
+    return _iso(seconds - 1)
 
 
 # --------------------------------------------------------------------------- export
@@ -403,7 +478,7 @@ def _provision(grant: Grant, chain_id: int | None) -> dict[str, Any]:
     if grant.start:
         period["start"] = _iso(grant.start)
     if grant.end != OPEN_END:
-        period["end"] = _iso(grant.end)
+        period["end"] = _period_end(grant.end)
     if period:
         provision["period"] = period
     if grant.actions != ALL_ACTIONS:
@@ -419,7 +494,9 @@ def _provision(grant: Grant, chain_id: int | None) -> dict[str, Any]:
             if grant.purposes >> i & 1
         ]
     classes = _class(grant.scope)
-    if classes:
+    if grant.deny and classes and classes[0]["system"] in LABEL_SYSTEMS:
+        provision["securityLabel"] = classes  # a deny on a label's scope: labelled data
+    elif classes:
         provision["class"] = classes
     return provision
 
