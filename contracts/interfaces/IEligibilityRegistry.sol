@@ -78,7 +78,7 @@ interface IEligibilityGate {
         uint256 nullifier,
         uint256 today,
         IEligibilityRegistry.Proof calldata proof
-    ) external returns (uint256 scope);
+    ) external;
 }
 
 /// @notice The snarkjs-exported Groth16 verifier (contracts/zk/Groth16Verifier.sol).

@@ -65,6 +65,8 @@ contract Groth16Verifier {
 
     uint16 constant pLastMem = 896;
 
+    // slither-disable-start incorrect-return
+    // snarkjs's assembly returns from nested blocks by design; only EligibilityRegistry calls it.
     function verifyProof(uint[2] calldata _pA, uint[2][2] calldata _pB, uint[2] calldata _pC, uint[4] calldata _pubSignals) public view returns (bool) {
         assembly {
             function checkField(v) {
@@ -186,4 +188,5 @@ contract Groth16Verifier {
              return(0, 0x20)
          }
      }
- }
+    // slither-disable-end incorrect-return
+}

@@ -53,6 +53,7 @@ echo "phase 2: Groth16 setup, contribution, beacon"
 rm -f "$WORK/eligibility_0000.zkey" "$WORK/eligibility_0001.zkey"
 "$BIN/snarkjs" zkey export verificationkey "$OUT/eligibility.zkey" "$OUT/verification_key.json"
 "$BIN/snarkjs" zkey export solidityverifier "$OUT/eligibility.zkey" contracts/zk/Groth16Verifier.sol
+python3 tools/zk/mark_verifier.py contracts/zk/Groth16Verifier.sol
 cp "$WORK/build/eligibility_js/eligibility.wasm" "$OUT/eligibility.wasm"
 t2=$(stamp)
 
