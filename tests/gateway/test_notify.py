@@ -225,3 +225,54 @@ def test_recall_and_licence_key_notify_holders_and_researcher(env, receiver):
     deliverer = Deliverer(indexer.engine)
     assert deliverer.run_once().delivered == len(rows)
     assert len(receiver.requests) == len(rows)
+
+
+def test_killed_indexer_neither_loses_nor_invents_notifications(env, receiver):
+    """SIGKILL `medchain index run` mid-stream, run it again: one outbox row per indexed
+    BreakGlassActivated of the subscribed patient, none missing, none twice."""
+    import signal
+    import sqlite3
+
+    from medchain.logs import reader_for_book
+    from medchain.notify import subscribe
+
+    db = env["tmp"] / "crash.db"
+    subscribe(f"sqlite:///{db}", env["patient"], receiver.url, ["break-glass"])
+    indexer_cmd = [str(BIN / "medchain"), "index", "run", "--network", env["uri"], "--book",
+                   str(env["book"].path), "--db", f"sqlite:///{db}", "--no-deliver"]  # fmt: skip
+    truth = reader_for_book(env["web3"], env["book"]).read(0)
+    activations = [e for e in truth if e.name == "BreakGlassActivated"]
+    assert activations  # from the first test (the reorg test undid its own)
+    follower = subprocess.Popen(
+        [*indexer_cmd, "--window", "1", "--max-window", "1", "--poll", "0.05"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def count() -> int:
+        with sqlite3.connect(db) as conn:
+            try:
+                return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+            except sqlite3.OperationalError:
+                return 0
+
+    try:
+        deadline = time.monotonic() + 90
+        while count() < len(truth) // 2:
+            assert follower.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        follower.send_signal(signal.SIGKILL)
+        follower.wait(timeout=10)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    assert count() < len(truth)
+    done = subprocess.run([*indexer_cmd, "--once", "--json"], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:
+        indexed = dict(conn.execute(
+            "SELECT id, block_number FROM events WHERE name = 'BreakGlassActivated'"
+        ).fetchall())  # fmt: skip
+        outbox = [e for (e,) in conn.execute("SELECT event_id FROM outbox")]
+    assert sorted(indexed.values()) == [e.block_number for e in activations]
+    assert sorted(outbox) == sorted(indexed)  # one row per activation: none lost, none twice
