@@ -1,7 +1,8 @@
 """`medchain zk …` and the trial's proof path end to end on the in-process chain: a holder
 secret, a credential issued by the lab and sealed to the patient's X25519 key, opened by the
 patient, criteria written, a trial gated by them, a proof made from the command line, the
-enrollment by proof, and a second enrollment with the same credential refused in one line."""
+enrollment by proof, and a second enrollment with the same credential refused in one line;
+then a verifier account's dry run, spend and refused second spend, and a revocation."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def _json(result: Any) -> Any:
 
 
 def test_issue_receive_prove_and_enroll_by_proof(run, tmp_path, gate, lab, patient, deployer,
-                                                 sponsor, ethics, investigator):  # fmt: skip
+                                                 sponsor, ethics, investigator, researcher):  # fmt: skip
     from ape import project
 
     g = gate.address
@@ -89,3 +90,24 @@ def test_issue_receive_prove_and_enroll_by_proof(run, tmp_path, gate, lab, patie
     assert refused.exit_code == 1 and "not eligible: older than 30" in refused.stderr
     tree = _json(run("zk", "tree", lab.address, "--gate", g, "--json"))
     assert tree["size"] >= 1 and tree["validFrom"] == 0
+
+    # a verifier account's own scope: dry run, spend, a second spend refused; then revocation
+    venue = "TEST::3"
+    _json(run("zk", "prove", "--gate", g, "--holder", "me.holder.json", "--credential", "dx.json",
+              "--criteria", "htn.json", "--issuer", lab.address, "--verifier", researcher.address,
+              "--context", "9", "--out", "venue.json", "--json"))  # fmt: skip
+    common = ["--gate", g, "--issuer", lab.address, "--criteria", "htn.json", "--context", "9"]
+    checked = _json(
+        run("zk", "verify", "venue.json", *common, "--check", researcher.address, "--json")
+    )
+    assert checked == {"valid": True, "spent": False, "scope": checked["scope"]}
+    spent = _json(run("zk", "verify", "venue.json", *common, "--json", account=venue))
+    assert spent["spent"] and spent["gas"] <= 280_000
+    twice = run("zk", "verify", "venue.json", *common, account=venue)
+    assert twice.exit_code == 1 and "NullifierSpent" in twice.stderr
+    _json(run("zk", "revoke", "--gate", g, "--leaf", issued["leaf"], "--json", account=LAB))
+    assert _json(run("zk", "tree", lab.address, "--gate", g, "--json"))["validFrom"] > 0
+    gone = run("zk", "prove", "--gate", g, "--holder", "me.holder.json", "--credential", "dx.json",
+               "--criteria", "htn.json", "--issuer", lab.address, "--verifier",
+               researcher.address, "--out", "p3.json")  # fmt: skip
+    assert gone.exit_code == 1 and "no longer" in gone.stderr
