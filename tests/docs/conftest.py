@@ -6,7 +6,6 @@ whose only knowledge of the deployment is the address book."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,12 +15,8 @@ from pathlib import Path
 import pytest
 
 from anvil_node import anvil
+from new_user import BIN, PASSPHRASE, ROOT, user_env
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-PASSPHRASE = "correct horse 4 battery!"
-BOOK = "ethereum-chain-31337"
-CLONE_ONLY = ("MEDCHAIN_ROOT", "MEDCHAIN_HOME", "MEDCHAIN_DEPLOYMENTS", "MEDCHAIN_BOOK")
 # The deploy's roles file, as docs/consent.md shows it.
 ROLES_TOML = """\
 [ConsentRegistry]
@@ -63,20 +58,6 @@ class UserNode:
 
     def medchain(self, *args: str, **kw) -> subprocess.CompletedProcess[str]:
         return self.run([str(BIN / "medchain"), *args], **kw)
-
-
-def user_env(home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in CLONE_ONLY
-        and not k.startswith("APE_ACCOUNTS_")
-        and k not in ("MEDCHAIN_DEBUG", "MEDCHAIN_PASSPHRASE_FILE", "MEDCHAIN_PASSPHRASE_FD")
-    }
-    env["HOME"] = str(home)
-    env["APE_DATA_FOLDER"] = str(home / ".ape")
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    return env
 
 
 @pytest.fixture(scope="session")

@@ -16,18 +16,13 @@ from pathlib import Path
 import pytest
 
 from anvil_node import anvil, free_port
+from new_user import BIN, BOOK, PASSPHRASE, ROOT, user_env
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 # anvil's (and ape's) test mnemonic: account 0 deploys, account 1 relays; one with no ETH.
 DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 RELAYER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 RELAYER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 UNFUNDED_KEY = "0x" + "11" * 32
-PASSPHRASE = "correct horse 4 battery!"
-BOOK = "ethereum-chain-31337"
-# What the clone's environment exports and a user elsewhere does not have.
-CLONE_ONLY = ("MEDCHAIN_ROOT", "MEDCHAIN_HOME", "MEDCHAIN_DEPLOYMENTS", "MEDCHAIN_BOOK")
 
 
 @dataclass
@@ -54,19 +49,6 @@ def _run(argv, cwd, env, *, timeout=300, stdin=subprocess.DEVNULL, pass_fds=()):
     )
 
 
-def _user_env(home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in CLONE_ONLY
-        and not k.startswith("APE_ACCOUNTS_")
-        and k not in ("MEDCHAIN_DEBUG", "MEDCHAIN_PASSPHRASE_FILE", "MEDCHAIN_PASSPHRASE_FD")
-    }
-    env["APE_DATA_FOLDER"] = str(home / "ape")
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
 def _import(env: dict[str, str], cwd: Path, alias: str, key: str) -> None:
     """`ape accounts import ALIAS`, answered on stdin (key, passphrase, confirmation)."""
     out = subprocess.run(
@@ -88,7 +70,7 @@ def node(tmp_path_factory) -> Iterator[Node]:
     clone whose only knowledge of the deployment is the address book."""
     home = tmp_path_factory.mktemp("user")
     assert ROOT not in home.parents
-    env = _user_env(home)
+    env = user_env(home)
     env["MEDCHAIN_DEPLOYMENTS"] = str(home / "deployments")
     for alias, key in (
         ("deployer", DEPLOYER_KEY),
@@ -298,7 +280,7 @@ def test_unfunded_account_is_told_insufficient_funds(node):
 
 def test_node_down_is_one_line_for_deploy_and_cli(tmp_path):
     uri = f"http://127.0.0.1:{free_port()}"
-    env = _user_env(tmp_path)
+    env = user_env(tmp_path)
     deploy = _run(
         [str(BIN / "ape"), "run", "deploy", "--network", uri, "--account", "TEST::0"],
         ROOT,
@@ -313,7 +295,7 @@ def test_node_down_is_one_line_for_deploy_and_cli(tmp_path):
 
 
 def test_without_network_the_in_process_chain_is_named(tmp_path):
-    out = _run([str(BIN / "medchain"), "did", "show", RELAYER], tmp_path, _user_env(tmp_path))
+    out = _run([str(BIN / "medchain"), "did", "show", RELAYER], tmp_path, user_env(tmp_path))
     assert out.returncode == 1 and out.stdout == ""
     line = out.stderr.strip()
     assert line.count("\n") == 0 and "was the chain reset" not in line
@@ -324,7 +306,7 @@ def test_version_flag(tmp_path):
     from medchain import __version__
 
     for flag in ("-V", "--version"):
-        out = _run([str(BIN / "medchain"), flag], tmp_path, _user_env(tmp_path))
+        out = _run([str(BIN / "medchain"), flag], tmp_path, user_env(tmp_path))
         assert out.returncode == 0
         assert out.stdout.strip() == f"medchain, version {__version__}"
 
@@ -336,7 +318,7 @@ def test_dev_fund_tops_up_roles_a_hand_started_node_left_empty(tmp_path):
     from the deployer (role 0), and a second run has nothing to do."""
     from medchain.demos import ROLES
 
-    env = _user_env(tmp_path)
+    env = user_env(tmp_path)
     with anvil() as uri:
         first = _run(
             [str(BIN / "medchain"), "dev", "fund", "--network", uri, "--json"], tmp_path, env
