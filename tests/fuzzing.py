@@ -27,4 +27,3 @@ def machine_settings(ci_examples: int, ci_steps: int) -> settings:
         suppress_health_check=list(HealthCheck),
         derandomize=not FUZZ,  # CI reproducible; fuzz explores new seeds each run
     )
-
