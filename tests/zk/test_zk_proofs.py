@@ -150,9 +150,15 @@ def test_proof_made_for_another_trial_is_refused(trials, trial_a, trial_b, proof
     assert err.error_name == "InvalidProof"  # the gate derives trial B's scope; the proof has A's
 
 
-def test_forged_and_altered_proofs_are_refused(zk, lab, holder, diagnosis, researcher):
+@pytest.fixture(scope="module")
+def proof_r3(zk, holder, diagnosis, lab, researcher, proof_a) -> Proof:
+    """The same credential and criteria as proof_a, for another scope (researcher, context 3)."""
+    return zk.prove(holder, diagnosis, TRIAL_CRITERIA, issuer=lab, verifier=researcher, context=3)
+
+
+def test_forged_and_altered_proofs_are_refused(zk, lab, researcher, proof_r3):
     # a valid proof in an unspent scope (the researcher's context 3), then one change at a time
-    proof = zk.prove(holder, diagnosis, TRIAL_CRITERIA, issuer=lab, verifier=researcher, context=3)
+    proof = proof_r3
 
     def check(p: Proof, criteria_hash: int = TRIAL_CRITERIA.hash()) -> Any:
         return zk.check(p, verifier=researcher, issuer=lab, criteria_hash=criteria_hash, context=3)
@@ -220,7 +226,7 @@ def test_wrong_attributes_cannot_produce_a_proof(zk, lab, holder, diagnosis, res
             prove(witness_input(holder, cred, crit, **common))
 
 
-def test_vaccination_proof_to_a_venue_and_unlinkability(zk, provider, holder, researcher, proof_a):
+def test_vaccination_proof_to_a_venue(zk, provider, holder, researcher):
     """The researcher account plays a venue: generic verifyEligibility in its own scope."""
     shot = Credential(holder.commitment, CredType.VACCINATION, date_int("2024-10-01"), BIRTH,
                       (encode_code("CVX-309"),))  # fmt: skip
@@ -234,7 +240,21 @@ def test_vaccination_proof_to_a_venue_and_unlinkability(zk, provider, holder, re
     err = _revert(lambda: zk.verify(proof, issuer=provider, criteria_hash=VACCINE.hash(),
                                     context=2026, sender=researcher))  # fmt: skip
     assert err.error_name == "NullifierSpent"
-    # one holder in two scopes: nothing in common but public context (issuer root, criteria, day)
-    same_holder = set(proof.public_signals()) & set(proof_a.public_signals())
-    assert proof.nullifier != proof_a.nullifier and proof.scope != proof_a.scope
-    assert same_holder <= {proof_a.today}
+
+
+def test_one_credential_in_two_scopes_is_unlinkable(zk, holder, proof_a, proof_r3, trials, trial_a,
+                                                    researcher):  # fmt: skip
+    """proof_a (trial A) and proof_r3 (a researcher's scope) prove the same credential against
+    the same criteria. Their public signals share only what every holder of that issuer's
+    credentials proving those criteria that day shares (root, criteria hash, date); the rest
+    (nullifier, scope) differs and is a hash of secret and scope, so the two cannot be joined."""
+    a, b = proof_a.public_signals(), proof_r3.public_signals()
+    shared = set(a) & set(b)
+    assert shared == {proof_a.root, proof_a.criteria_hash}  # signals 0 and 3
+    assert proof_a.today == proof_r3.today and a[2] != b[2]  # (scope << 32 | today) differs
+    assert proof_a.nullifier != proof_r3.nullifier
+    assert proof_a.scope == zk.scope(trials.address, trial_a)
+    assert proof_r3.scope == zk.scope(researcher, 3)
+    # neither nullifier is derivable from the other proof's public signals without the secret
+    assert holder.nullifier(proof_r3.scope) == proof_r3.nullifier
+    assert proof_a.nullifier not in b and proof_r3.nullifier not in a
