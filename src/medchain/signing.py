@@ -101,6 +101,26 @@ def passphrase_for(alias: str) -> str | None:
     return None
 
 
+class _QuietCachedKey:
+    """A filter on ape's logger: ape warns "Using cached key for <alias>" at every signature
+    of an unlocked keyfile account. For an account unlocked on purpose for this run (its
+    passphrase given, `unattended`) that says nothing new, and it made a refusal that came
+    after a signature two lines on stderr instead of one (e.g. a listing the lab signed and
+    the contract refused). Other accounts keep the warning."""
+
+    aliases: set[str] = set()
+
+    def filter(self, record: Any) -> bool:
+        return not (
+            record.msg == "Using cached key for %s"
+            and record.args
+            and record.args[0] in self.aliases
+        )
+
+
+_quiet_cached_key = _QuietCachedKey()
+
+
 def unattended(account: Any) -> Any:
     """Let an imported (keyfile) account sign without prompts for this run when its
     passphrase was given (`passphrase_for`); other accounts are returned unchanged. A
@@ -120,6 +140,12 @@ def unattended(account: Any) -> Any:
         raise ConfigurationError(
             f"the passphrase given for account '{account.alias}' does not decrypt its key file"
         ) from exc
+    import logging
+
+    _QuietCachedKey.aliases.add(account.alias)
+    ape_logger = logging.getLogger("ape")
+    if _quiet_cached_key not in ape_logger.filters:
+        ape_logger.addFilter(_quiet_cached_key)
     return account
 
 
