@@ -77,6 +77,7 @@ def test_owner_and_researcher_flow(run, project, deployer, researcher, lab, tmp_
     early = run("download", str(dataset_id), "--out", str(tmp_path / "x"), "--account", "TEST::3",
                 "--key-file", str(key_file))  # fmt: skip
     assert early.exit_code == 1 and early.stderr.startswith("error:")
+    assert "holds no licence on dataset" in early.stderr  # not "no key posted yet"
 
     bought = run("buy", str(offer_id), "--purposes", "HMB", "--account", "TEST::3", "--json")
     assert bought.exit_code == 0, bought.stderr

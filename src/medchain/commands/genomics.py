@@ -17,7 +17,7 @@ from typing import Any
 import click
 from ape.cli.choices import AccountAliasPromptChoice
 
-from medchain.cli_base import connected_command, emit, json_option, require_account
+from medchain.cli_base import connected_command, emit, json_option, quietly, require_account
 from medchain.errors import InvalidInput
 from medchain.genomics import ETH, GenomicsClient, NotLicensed, licence_id_of
 from medchain.genomics.duo import codes, expand, mask
@@ -132,8 +132,10 @@ def list_dataset(account: Any, path: Path, assay: str, reference_genome: str, co
     """Encrypt PATH, store it, and mint its dataset token to --account, authorised by the
     producing lab (--lab-account signs the EIP-712 listing)."""
     from medchain.genomics.data import list_genome
+    from medchain.signing import unattended
 
     sender = require_account(account)
+    lab = quietly(unattended, lab)  # the lab signs too: without a terminal, as --account does
     fmt = file_format or path.suffix.lstrip(".").removesuffix(".gz").upper() or "VCF"
     size = path.stat().st_size
     with _progress(size, "encrypt", size >= _BAR_THRESHOLD and not as_json) as advance:
@@ -437,6 +439,13 @@ def download(account: Any, dataset_id: int, out: Path, purpose: str, key_file: P
     client, store = _client(account), _store(ipfs_url)
     found = client.delivered_envelope(licence_id_of(dataset_id, me))
     if found is None:
+        from medchain.genomics.client import LicenceStatus
+
+        if client.licence(licence_id_of(dataset_id, me)).status == LicenceStatus.NONE:
+            raise NotLicensed(
+                f"{me} holds no licence on dataset {dataset_id} "
+                "(`genomics offers`, then `genomics buy OFFER`)"
+            )
         raise NotLicensed(f"no key envelope posted for {me} on dataset {dataset_id} yet")
     if key_file is not None:
         from medchain.commands.record import load_private_key
