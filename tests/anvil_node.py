@@ -18,6 +18,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Chain id for anvils this pytest process connects to itself (networks.parse_network_choice):
+# ape keys its test-isolation snapshots by chain id, and leaving a node whose id equals the
+# in-process chain's (31337) drops that chain's snapshots, so every later test would run
+# without isolation. Nodes only reached by subprocesses may keep anvil's default.
+SDK_CHAIN_ID = 31338
+
+
 @contextmanager
 def anvil(*args: str) -> Iterator[str]:
     """Start anvil with extra `args` (e.g. "--chain-id", "4242"); yield its URI; stop it."""

@@ -27,6 +27,39 @@ for _role in ROLES:
     globals()[f"_fixture_{_role}"] = _role_fixture(_role)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolate_only_the_in_process_chain():
+    """ape isolates tests by snapshots of the connected chain, and switches isolation off for
+    the rest of the session the first time a snapshot fails. Tests that reach anvil or geth
+    by URI (networks.parse_network_choice) are connected to ape's generic node provider,
+    which has no snapshots: without this, one such test left every later test of the
+    session un-isolated. Isolation applies to the in-process chain; a test that connects
+    to a node by URI manages that node itself."""
+    from ape.pytest.fixtures import IsolationManager
+
+    from medchain.deployments import connected_to_in_process_chain
+
+    def on_in_process_chain() -> bool:
+        try:
+            return connected_to_in_process_chain()
+        except Exception:  # not connected at all
+            return False
+
+    take, restore = IsolationManager.take_snapshot, IsolationManager.restore
+
+    def take_snapshot(self):
+        return take(self) if on_in_process_chain() else None
+
+    def restore_in_process(self, scope):
+        if on_in_process_chain():
+            restore(self, scope)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(IsolationManager, "take_snapshot", take_snapshot)
+        patch.setattr(IsolationManager, "restore", restore_in_process)
+        yield
+
+
 @pytest.fixture(scope="session")
 def book_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("deployments")

@@ -9,45 +9,13 @@ import threading
 import time
 from typing import Any
 
-import httpx
 import pytest
+from gateway_helpers import OBSERVATIONS, YEAR, observation, token
 
-from anvil_node import anvil, free_port
-
-YEAR = 365 * 24 * 3600
-OBSERVATIONS = [
-    ("laboratory", "4548-4", "HbA1c", "2025-01-10"),
-    ("laboratory", "2345-7", "Glucose", "2025-02-11"),
-    ("vital-signs", "8867-4", "Heart rate", "2025-03-12"),
-    ("laboratory", "2093-3", "Cholesterol", "2025-04-13"),
-    ("laboratory", "718-7", "Hemoglobin", "2025-05-14"),
-]
+from anvil_node import SDK_CHAIN_ID, anvil, free_port
 
 
-def observation(patient: str, category: str, code: str, text: str, when: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Observation",
-        "status": "final",
-        "category": [{"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-            "code": category}]}],
-        "code": {"coding": [{"system": "http://loinc.org", "code": code}], "text": text},
-        "subject": {"reference": f"Patient/{patient}"},
-        "effectiveDateTime": when,
-    }  # fmt: skip
-
-
-def token(base: str, did: str, key: bytes, scope: str = "") -> str:
-    from medchain.gateway.auth import ASSERTION_TYPE, client_assertion
-
-    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": client_assertion(did, key, f"{base}token"), "scope": scope}  # fmt: skip
-    answer = httpx.post(f"{base}token", data=form, timeout=30)
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["access_token"])
-
-
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def env(tmp_path_factory):
     import uvicorn
     from ape import accounts, networks
@@ -69,7 +37,10 @@ def env(tmp_path_factory):
     from medchain.storage.embedded import EmbeddedStore
 
     tmp = tmp_path_factory.mktemp("gateway")
-    with anvil("--accounts", "20") as uri, networks.parse_network_choice(uri):
+    with (
+        anvil("--accounts", "20", "--chain-id", str(SDK_CHAIN_ID)) as uri,
+        networks.parse_network_choice(uri),
+    ):
         roles = role_accounts(accounts.test_accounts)
         book = AddressBook(tmp / "book")
         ctx, _ = deploy_all(roles["deployer"], book, accounts=roles, log=lambda _: None)
@@ -82,7 +53,7 @@ def env(tmp_path_factory):
                                sender=roles[role])  # fmt: skip
         store = EmbeddedStore(tmp / "ipfs")
         records = Records(RecordsClient(ctx.contracts["RecordRegistry"], roles["patient"], book),
-                          store, chain_id=31337)  # fmt: skip
+                          store, chain_id=SDK_CHAIN_ID)  # fmt: skip
         patient = str(roles["patient"].address)
 
         def recipient(role: str) -> Recipient:
@@ -115,7 +86,7 @@ def env(tmp_path_factory):
             )
 
             raw = x25519[role].private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-            return ClientRegistration(format_did(str(roles[role].address), 31337), scopes,
+            return ClientRegistration(format_did(str(roles[role].address), SDK_CHAIN_ID), scopes,
                                       bytes.fromhex(roles[role].private_key[2:]), raw)  # fmt: skip
 
         clients = [registration("provider", ["system/*.crs"]),
@@ -136,7 +107,7 @@ def env(tmp_path_factory):
                 "uri": uri, "base": base, "roles": roles, "ctx": ctx, "book": book,
                 "patient": patient, "ids": ids, "consent": consent, "records": records,
                 "clients": {c.did: c for c in clients}, "gateway": gateway, "web3": web3,
-                "did": {r: format_did(str(roles[r].address), 31337) for r in roles},
+                "did": {r: format_did(str(roles[r].address), SDK_CHAIN_ID) for r in roles},
                 "keys": {r: bytes.fromhex(roles[r].private_key[2:]) for r in roles},
                 "tmp": tmp, "x25519": x25519,
             }  # fmt: skip
@@ -145,13 +116,6 @@ def env(tmp_path_factory):
             thread.join(timeout=10)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def provider_token(env) -> str:
     return token(env["base"], env["did"]["provider"], env["keys"]["provider"])
-
-
-def fhir(env: dict[str, Any], bearer: str, purpose: str = "TREAT") -> Any:
-    from fhirpy import SyncFHIRClient
-
-    return SyncFHIRClient(env["base"].rstrip("/"), authorization=f"Bearer {bearer}",
-                          extra_headers={"X-Purpose-Of-Use": purpose})  # fmt: skip

@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from fhirpy.base.exceptions import ForbiddenError, OperationOutcome
-
-from conftest import fhir, observation, token
+from gateway_helpers import fhir, observation, token
 
 pytestmark = pytest.mark.anvil
 

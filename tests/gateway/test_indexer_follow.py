@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from anvil_node import anvil
+from anvil_node import SDK_CHAIN_ID, anvil
 
 pytestmark = pytest.mark.anvil
 BIN = Path(os.environ.get("VIRTUAL_ENV", ".venv")).resolve() / "bin"
@@ -29,7 +29,10 @@ def node(tmp_path_factory):
     from medchain.gateway.chain import Chain
 
     tmp = tmp_path_factory.mktemp("indexer")
-    with anvil("--accounts", "20") as uri, networks.parse_network_choice(uri):
+    with (
+        anvil("--accounts", "20", "--chain-id", str(SDK_CHAIN_ID)) as uri,
+        networks.parse_network_choice(uri),
+    ):
         test = accounts.test_accounts
         wanted = {"DIDRegistry", "RecordRegistry", "ConsentRegistry"}
         specs = order_specs([s for s in discover_specs() if s.name in wanted])

@@ -34,11 +34,22 @@ def _start_anvil(tmp: Path, name: str) -> tuple[subprocess.Popen, str]:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from anvil_node import free_port
+    from anvil_node import SDK_CHAIN_ID, free_port
 
     port = free_port()
     proc = subprocess.Popen(
-        ["anvil", "--host", "127.0.0.1", "--port", str(port), "--silent", "--accounts", "30"],
+        [
+            "anvil",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--silent",
+            "--accounts",
+            "30",
+            "--chain-id",
+            str(SDK_CHAIN_ID),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

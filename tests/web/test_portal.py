@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from anvil_node import anvil, free_port
+from anvil_node import SDK_CHAIN_ID, anvil, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -60,14 +60,14 @@ def portal(tmp_path_factory):
         "MEDCHAIN_HOME": str(home / "home"),
         "MEDCHAIN_DEPLOYMENTS": str(home / "deployments"),
     }
-    with anvil("--accounts", "20") as uri:
+    with anvil("--accounts", "20", "--chain-id", str(SDK_CHAIN_ID)) as uri:
         demo = subprocess.run(
             [str(BIN / "ape"), "run", "demo", "--only", "identity", "--only", "records",
              "--only", "consent", "--network", uri],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-        book = home / "deployments" / "ethereum-chain-31337"
+        book = home / "deployments" / f"ethereum-chain-{SDK_CHAIN_ID}"
         assert (book / "index.json").exists()
         dist = home / "dist"
         vite = [str(shutil.which("node")), str(WEB / "node_modules" / "vite" / "bin" / "vite.js")]
