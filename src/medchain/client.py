@@ -282,7 +282,7 @@ def contract_at(name: str, address: str, book: AddressBook | None = None) -> Any
     address = to_checksum_address(address)
     if not chain.provider.get_code(address):
         raise DeploymentMismatch(
-            f"no contract at {address} on chain {chain.chain_id} (expected {name})"
+            f"no contract at {address} on chain {chain.provider.chain_id} (expected {name})"
         )
     contract_type = None
     if book is not None and name in book:
@@ -323,10 +323,10 @@ def bind(record: DeploymentRecord) -> Any:
     """A contract instance for a deployment record, checked against the connected chain."""
     from ape import Contract, chain
 
-    if chain.chain_id != record.chain_id:
+    if chain.provider.chain_id != record.chain_id:
         raise DeploymentMismatch(
             f"{record.contract_name} in the address book is on chain {record.chain_id}, "
-            f"but the connected network is chain {chain.chain_id}"
+            f"but the connected network is chain {chain.provider.chain_id}"
         )
     if not chain.provider.get_code(record.address):
         if connected_to_in_process_chain():

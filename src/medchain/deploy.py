@@ -193,7 +193,7 @@ def deploy_all(
         existing = book.get(spec.name) if spec.name in book else None
         live = (
             existing is not None
-            and existing.chain_id == chain.chain_id
+            and existing.chain_id == chain.provider.chain_id
             and runtime_code_hash(existing.address) == existing.runtime_code_hash
         )
         if existing is not None and live:
@@ -220,7 +220,7 @@ def deploy_all(
         record = DeploymentRecord(
             contract_name=spec.name,
             address=str(instance.address),
-            chain_id=chain.chain_id,
+            chain_id=chain.provider.chain_id,
             abi=[
                 item.model_dump(mode="json", by_alias=True) for item in container.contract_type.abi
             ],

@@ -202,9 +202,11 @@ def book_name_for_connected_network() -> tuple[str, bool]:
     ecosystem = provider.network.ecosystem.name
     network = provider.network.name
     if network == "local":
-        return f"{ecosystem}-local-{provider.name}-{chain.chain_id}", True
+        return f"{ecosystem}-local-{provider.name}-{chain.provider.chain_id}", True
     if network == "custom":  # ape's name for any network given by URI
-        return f"{ecosystem}-chain-{chain.chain_id}", False
+        # asked of the node each time: ape caches the chain id of its one "custom"
+        # network, so a second node by URI in the same process got the first one's book
+        return f"{ecosystem}-chain-{int(provider.web3.eth.chain_id)}", False
     return f"{ecosystem}-{network}", False
 
 

@@ -199,7 +199,7 @@ class RecordsClient(ContractClient):
     def chain_id(self) -> int:
         from ape import chain
 
-        return int(chain.chain_id)
+        return int(chain.provider.chain_id)
 
     def anchor(
         self,

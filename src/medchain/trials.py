@@ -1551,11 +1551,11 @@ class TrialsClient(ContractClient):
             int(last),
             batch_blocks=batch_blocks,
         )
-        genesis = genesis_head(chain.chain_id, self.address, trial_id)
+        genesis = genesis_head(chain.provider.chain_id, self.address, trial_id)
         entries, flags, head = entries_from_logs(trial_id, raw, genesis)
         log = {
             "format": LOG_FORMAT,
-            "chainId": chain.chain_id,
+            "chainId": chain.provider.chain_id,
             "registry": self.address,
             "trialId": int(trial_id),
             "genesisHead": _hex(genesis),
@@ -1592,12 +1592,12 @@ class TrialsClient(ContractClient):
                 f"log header is malformed: {exc}", seq=None, kind="edited"
             ) from exc
         if (
-            chain_id != chain.chain_id
+            chain_id != chain.provider.chain_id
             or str(log.get("registry", "")).lower() != self.address.lower()
         ):
             raise LogIntegrityError(
                 f"log is for chain {log.get('chainId')} registry {log.get('registry')}, not chain "
-                f"{chain.chain_id} registry {self.address}",
+                f"{chain.provider.chain_id} registry {self.address}",
                 seq=None,
                 kind="foreign",
             )

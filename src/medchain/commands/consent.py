@@ -218,7 +218,7 @@ def list_cmd(
     who = _patient(patient, account)
     grants = client.grants_of(who, from_block=from_block)
     if as_fhir:
-        resource = export_consent(grants, patient=who, chain_id=int(chain.chain_id))
+        resource = export_consent(grants, patient=who, chain_id=int(chain.provider.chain_id))
         click.echo(json.dumps(resource, indent=2))
         return
     now, block_time = int(time.time()), int(chain.blocks.head.timestamp)
@@ -250,7 +250,7 @@ def import_cmd(
 
     doc = read_json_file(resource, "FHIR Consent resource")
     try:
-        grants = import_consent(doc, chain_id=int(chain.chain_id))
+        grants = import_consent(doc, chain_id=int(chain.provider.chain_id))
     except MedchainError as exc:
         raise type(exc)(f"{resource}: {exc}") from None
     if dry_run:

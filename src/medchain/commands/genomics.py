@@ -471,7 +471,7 @@ def download(account: Any, dataset_id: int, out: Path, purpose: str, key_file: P
 def client_chain_id() -> int:
     from ape import chain
 
-    return int(chain.chain_id)
+    return int(chain.provider.chain_id)
 
 
 @connected_command(genomics, "licences")

@@ -218,7 +218,7 @@ def commission(
         from medchain.storage import open_store
 
         up = upload_manifest(
-            open_store(), manifest, chain_id=chain.chain_id, registry=client.address
+            open_store(), manifest, chain_id=chain.provider.chain_id, registry=client.address
         )
         cid, key = up.cid, up.data_key
     lid = client.commission(manifest, cid)

@@ -194,7 +194,9 @@ def issue_cmd(
 
         public = recipients_for(to)[-1].public_key
     client = _client(require_account(account), gate)
-    sealed = seal_credential(cred, public, chain_id=chain.chain_id, registry=client.address)
+    sealed = seal_credential(
+        cred, public, chain_id=chain.provider.chain_id, registry=client.address
+    )
     issued = client.issue(cred)
     result: dict[str, Any] = {
         "index": issued.index,
@@ -241,7 +243,7 @@ def receive_cmd(
     passphrase = passphrase_file.read_text().strip() if passphrase_file else None
     key = KeyStore().load(did, sealed_recipient(blob), passphrase=passphrase)
     client = _client(account, gate)
-    cred = open_credential(blob, key, chain_id=chain.chain_id, registry=client.address)
+    cred = open_credential(blob, key, chain_id=chain.provider.chain_id, registry=client.address)
     _write_new(out, cred.to_json())
     emit({**cred.to_json(), "saved": str(out)}, as_json)
 

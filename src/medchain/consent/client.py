@@ -124,7 +124,7 @@ def did_address_on_connected_chain(text: str) -> str:
     from medchain.identity.did import parse_did
 
     did = parse_did(text)
-    connected = int(chain.chain_id)
+    connected = int(chain.provider.chain_id)
     if did.chain_id != connected:
         raise WrongChainDID(
             f"{text} names an identity on chain {did.chain_id}, but the connected chain is "
@@ -497,7 +497,7 @@ class ConsentClient(ContractClient):
         return {
             "name": EIP712_NAME,
             "version": EIP712_VERSION,
-            "chainId": chain.chain_id,
+            "chainId": chain.provider.chain_id,
             "verifyingContract": self.address,
         }
 
@@ -607,7 +607,7 @@ class ConsentClient(ContractClient):
     def note_name(self, kind: str, episode_id: int) -> str:
         from ape import chain
 
-        return note_name(kind, int(chain.chain_id), self.address, int(episode_id))
+        return note_name(kind, int(chain.provider.chain_id), self.address, int(episode_id))
 
     def request_break_glass(
         self,

@@ -73,7 +73,7 @@ def run(ctx: DemoContext) -> None:
     up = upload_manifest(
         ctx.store,
         manifest,
-        chain_id=chain.chain_id,
+        chain_id=chain.provider.chain_id,
         registry=registry.address,
         recipients=recipients,
     )
@@ -87,7 +87,7 @@ def run(ctx: DemoContext) -> None:
     opened = open_manifest(
         ctx.store,
         up.cid,
-        chain_id=chain.chain_id,
+        chain_id=chain.provider.chain_id,
         registry=registry.address,
         lot=lot,
         envelope_cid=up.envelopes["pharmacy"],

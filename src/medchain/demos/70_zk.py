@@ -39,11 +39,13 @@ def run(ctx: DemoContext) -> None:
     # 1. the provider issues a vaccination credential; the patient receives it sealed
     shot = Credential(patient.commitment, CredType.VACCINATION, date_int("2024-10-15"), BIRTH,
                       (encode_code("CVX-309"),))  # fmt: skip
-    sealed = seal_credential(shot, public_bytes(patient_key), chain_id=chain.chain_id,
+    sealed = seal_credential(shot, public_bytes(patient_key), chain_id=chain.provider.chain_id,
                              registry=gate.address)  # fmt: skip
     where = str(ctx.store.add(sealed)) if ctx.store is not None else f"{len(sealed)} bytes"
     issued = gate.issue(shot, sender=acc["provider"])
-    received = open_credential(sealed, patient_key, chain_id=chain.chain_id, registry=gate.address)
+    received = open_credential(
+        sealed, patient_key, chain_id=chain.provider.chain_id, registry=gate.address
+    )
     assert received == shot
     console.print(
         f"provider issued credential #{issued.index} (leaf only on chain), sealed → {where}"

@@ -207,7 +207,7 @@ class GenomicDatasetClient(ContractClient):
             "domain": {
                 "name": "medchain GenomicDataset",
                 "version": "1",
-                "chainId": chain.chain_id,
+                "chainId": chain.provider.chain_id,
                 "verifyingContract": self.address,
             },
             "message": {
@@ -408,7 +408,7 @@ class GenomicsClient(ContractClient):
             "domain": {
                 "name": "medchain GenomicLicensing",
                 "version": "1",
-                "chainId": chain.chain_id,
+                "chainId": chain.provider.chain_id,
                 "verifyingContract": self.address,
             },
             "message": {

@@ -158,7 +158,7 @@ def prepare_genome(
         stream = source
         size = len(source) if isinstance(source, bytes) else -1
     record_id, data_key = os.urandom(32), new_data_key()
-    context = EnvelopeContext(record_id, SCHEMA_VERSION, chain.chain_id, datasets.address)
+    context = EnvelopeContext(record_id, SCHEMA_VERSION, chain.provider.chain_id, datasets.address)
     hasher = hashlib.sha256()
     try:
         cid = store.add(
@@ -172,7 +172,7 @@ def prepare_genome(
     metadata = DatasetMetadata(
         assay=assay, reference_genome=reference_genome, coverage=coverage,
         file_format=file_format.upper(), plaintext_size=size, record_id=record_id.hex(),
-        chain_id=chain.chain_id, registry=datasets.address, ciphertext_sha256=digest.hex(),
+        chain_id=chain.provider.chain_id, registry=datasets.address, ciphertext_sha256=digest.hex(),
     )  # fmt: skip
     metadata_cid = store.add(metadata.to_bytes())
     return PreparedDataset(str(cid), str(metadata_cid), digest, metadata)

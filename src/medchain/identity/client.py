@@ -279,7 +279,7 @@ class DIDRegistryClient(ContractClient):
     def chain_id(self) -> int:
         from ape import chain
 
-        return int(chain.chain_id)
+        return int(chain.provider.chain_id)
 
     # ------------------------------------------------------------------ direct writes
     def change_owner(self, identity: Any, new_owner: Any, **kw: Any) -> Any:

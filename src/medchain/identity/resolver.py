@@ -161,16 +161,16 @@ class DIDResolver:
             from medchain.deployments import AddressBook
 
             record = AddressBook.for_connected_network().get("DIDRegistry")
-            if record.chain_id != chain.chain_id:
+            if record.chain_id != chain.provider.chain_id:
                 raise ConfigurationError(
                     f"DIDRegistry in the address book is on chain {record.chain_id}, "
-                    f"connected to chain {chain.chain_id}"
+                    f"connected to chain {chain.provider.chain_id}"
                 )
             address, start = record.address, record.block_number
         else:
             address = str(getattr(registry, "address", registry))
         kw.setdefault("start_block", start)
-        return cls(chain.provider.web3, address, chain.chain_id, **kw)
+        return cls(chain.provider.web3, address, chain.provider.chain_id, **kw)
 
     # ------------------------------------------------------------------ history
     def changed(self, address: str, block: int | str = "latest") -> int:
