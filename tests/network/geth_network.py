@@ -20,14 +20,14 @@ MEDCHAIN = str(BIN / "medchain")
 APE = str(BIN / "ape")
 
 
-def geth_or_skip() -> Path:
+def required_geth() -> Path:
     from medchain.errors import ConfigurationError
     from medchain.network import find_geth
 
     try:
         return find_geth()
     except ConfigurationError as exc:
-        pytest.skip(str(exc))
+        pytest.fail(f"{exc} (tools/bootstrap.sh builds it; a missing geth is a set-up failure)")
 
 
 def run(cmd: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:

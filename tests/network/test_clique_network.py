@@ -17,7 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from geth_network import ape, geth_or_skip, medchain, medchain_json, wait_until
+from geth_network import ape, medchain, medchain_json, required_geth, wait_until
 
 from medchain.network import Network
 from medchain.network.rpc import rpc
@@ -30,7 +30,7 @@ NAME = "consortium"
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     """A 3-signer network brought up by the CLI; every node stopped afterwards."""
-    geth_or_skip()
+    required_geth()
     root = tmp_path_factory.mktemp("consortium")
     env = {"MEDCHAIN_HOME": str(root / "home"), "MEDCHAIN_DEPLOYMENTS": str(root / "books")}
     with pytest.MonkeyPatch.context() as mp:

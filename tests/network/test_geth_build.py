@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from geth_network import ROOT, geth_or_skip
+from geth_network import ROOT, required_geth
 
 SCRIPT = ROOT / "tools" / "geth" / "build.sh"
 
@@ -20,11 +20,10 @@ def _build(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_build_is_skipped_when_the_pinned_geth_is_present():
-    geth = geth_or_skip()
-    if geth.parent.parent.name != ".medchain":
-        import pytest
-
-        pytest.skip(f"geth comes from {geth}, not the project's build")
+    geth = required_geth()
+    assert geth.parent.parent.name == ".medchain", (
+        f"geth comes from {geth}, not the project's build"
+    )
     start = time.monotonic()
     out = _build({**os.environ, "MEDCHAIN_HOME": str(geth.parent.parent)})
     assert out.returncode == 0, out.stderr

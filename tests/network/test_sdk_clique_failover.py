@@ -9,7 +9,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from geth_network import geth_or_skip
+from geth_network import required_geth
 from test_sdk_failover_anvil import (
     SCOPE,
     assert_contiguous,
@@ -28,7 +28,7 @@ NAME = "sdkfailover"
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    geth_or_skip()
+    required_geth()
     from ape import accounts
 
     from medchain.network import create, destroy
