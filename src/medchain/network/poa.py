@@ -31,6 +31,9 @@ def ensure_poa_middleware(provider: Any = None) -> bool:
     web3 = getattr(provider, "web3", None)
     if web3 is None or ExtraDataToPOAMiddleware in web3.middleware_onion:
         return False
+    if getattr(web3, "_medchain_poa_checked", False):  # one header read per connection,
+        return False  # not one per client bound (every SDK client asks)
+    web3._medchain_poa_checked = True
     raw = web3.provider.make_request("eth_getBlockByNumber", ["latest", False])
     extra = str((raw.get("result") or {}).get("extraData") or "0x")
     if len(bytes.fromhex(extra.removeprefix("0x"))) <= MAX_EXTRADATA:
