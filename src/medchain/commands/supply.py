@@ -239,6 +239,16 @@ def commission(
     )
 
 
+def _on_container(account: Any, container: str, method: str, action: str, sentence: str) -> None:
+    """One SupplyClient call on a container by the account, reported as `action`."""
+    cid = _container(container)
+    getattr(_client(require_account(account)), method)(cid)
+    emit(
+        {"action": action, "container": "0x" + cid.hex()},
+        human=lambda r: sentence.format(**r),
+    )
+
+
 @connected_command(supply, "ship")
 @click.argument("container")
 @click.option("--to", "to", required=True, help="Receiving partner's address.")
@@ -256,23 +266,19 @@ def ship(account: Any, container: str, to: str) -> None:
 @click.argument("container")
 def receive(account: Any, container: str) -> None:
     """Acknowledge receipt of a shipment; you become the custodian."""
-    cid = _container(container)
-    _client(require_account(account)).receive(cid)
-    emit(
-        {"action": "received", "container": "0x" + cid.hex()},
-        human=lambda r: f"received {r['container']}",
-    )
+    _on_container(account, container, "receive", "received", "received {container}")
 
 
 @connected_command(supply, "cancel-shipment")
 @click.argument("container")
 def cancel_shipment(account: Any, container: str) -> None:
     """Cancel (sender) or refuse (receiver) a pending shipment; custody stays."""
-    cid = _container(container)
-    _client(require_account(account)).cancel_shipment(cid)
-    emit(
-        {"action": "shipment-cancelled", "container": "0x" + cid.hex()},
-        human=lambda r: f"cancelled the pending shipment of {r['container']}",
+    _on_container(
+        account,
+        container,
+        "cancel_shipment",
+        "shipment-cancelled",
+        "cancelled the pending shipment of {container}",
     )
 
 
