@@ -4,8 +4,10 @@ use of the session deploy) and a client bound to it."""
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from eth_account import Account
 
+from medchain.cli import cli
 from medchain.identity import DIDRegistryClient
 
 
@@ -29,3 +31,16 @@ def fresh_key():
 def _roles_first(deployer, patient, provider, researcher, lab, guardian, chain):
     """Request the session-scoped role fixtures before any test runs, so ape's per-test
     chain isolation never has to rebase them (InvalidIsolationWarning)."""
+
+
+@pytest.fixture
+def run(registry):
+    """The `medchain` CLI in-process against this module's registry (`--registry`)."""
+    runner = CliRunner(mix_stderr=False)
+
+    def invoke(*args: str):
+        return runner.invoke(
+            cli, [*args, "--network", "ethereum:local:test", "--registry", registry.address]
+        )
+
+    return invoke

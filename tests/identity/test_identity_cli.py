@@ -6,23 +6,10 @@ from __future__ import annotations
 import json
 import stat
 
-import pytest
 from click.testing import CliRunner
 
 from medchain.cli import cli
 from medchain.identity import DIDResolver, format_did
-
-NET = ["--network", "ethereum:local:test"]
-
-
-@pytest.fixture
-def run(registry):
-    runner = CliRunner(mix_stderr=False)
-
-    def invoke(*args: str):
-        return runner.invoke(cli, [*args, *NET, "--registry", registry.address])
-
-    return invoke
 
 
 def test_create_stores_key_and_publishes_it(run, registry, chain, accounts, tmp_path):

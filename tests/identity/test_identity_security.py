@@ -8,15 +8,12 @@ import json
 
 import ape
 import pytest
-from click.testing import CliRunner
 
-from medchain.cli import cli
 from medchain.errors import ContractRevert
 from medchain.identity import DIDRegistryClient, Operation, to_bytes32
 
 ZERO = "0x" + "00" * 20
 DAY = 86_400
-NET = ["--network", "ethereum:local:test"]
 DEADLINE = 2**40
 
 
@@ -65,16 +62,6 @@ def test_invalidate_nonce_cancels_unsent_legacy_signature(client, registry, pati
         registry.addDelegateSigned(
             patient, v, r, s, op.name, op.account, op.validity, sender=deployer
         )
-
-
-@pytest.fixture
-def run(registry):
-    runner = CliRunner(mix_stderr=False)
-
-    def invoke(*args: str):
-        return runner.invoke(cli, [*args, *NET, "--registry", registry.address])
-
-    return invoke
 
 
 def test_second_create_refused_then_rotate_or_add(run, registry, chain, accounts, tmp_path):
