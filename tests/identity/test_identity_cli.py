@@ -126,7 +126,15 @@ def test_encrypted_add_key_and_relayed_owner_change(run, registry, accounts, tmp
 def test_resolving_against_an_empty_address_is_refused():
     out = CliRunner(mix_stderr=False).invoke(
         cli,
-        ["did", "resolve", "did:ethr:0x539:0x" + "ab" * 20, *NET, "--registry", "0x" + "12" * 20],
+        [
+            "did",
+            "resolve",
+            "did:ethr:0x539:0x" + "ab" * 20,
+            "--network",
+            "ethereum:local:test",
+            "--registry",
+            "0x" + "12" * 20,
+        ],
     )
     assert out.exit_code == 1
     assert out.stderr.startswith("error: no contract at 0x1212")
