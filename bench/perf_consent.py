@@ -39,7 +39,7 @@ def run() -> dict[str, Any]:
 
     from medchain.consent import ConsentClient
     from medchain.consent.client import _http_uri
-    from medchain.demos import role_accounts
+    from medchain.demo import role_accounts
 
     with networks.ethereum.local.use_provider("foundry"):
         roles = role_accounts(accounts.test_accounts)

@@ -115,7 +115,7 @@ def run() -> dict[str, Any]:
     from web3 import HTTPProvider, Web3
 
     from medchain.consent import ConsentClient
-    from medchain.demos import role_accounts
+    from medchain.demo import role_accounts
     from medchain.deploy import deploy_all
     from medchain.deployments import AddressBook
     from medchain.gateway import Gateway

@@ -70,7 +70,7 @@ def _entry(i: int, tid: int, roles: dict[str, Any]) -> tuple[str, str]:
 def run() -> dict[str, Any]:
     from ape import accounts, chain, networks, project
 
-    from medchain.demos import role_accounts
+    from medchain.demo import role_accounts
     from medchain.trials import Role, TrialsClient, document_hash, load_log, outcomes_hash
     from medchain.trials import verify_log as verify_file
 

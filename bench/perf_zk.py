@@ -19,7 +19,7 @@ PROOFS = 5
 def run() -> dict[str, Any]:
     from ape import accounts, networks, project
 
-    from medchain.demos import role_accounts
+    from medchain.demo import role_accounts
     from medchain.trials import Role, TrialsClient, document_hash, outcomes_hash
     from medchain.zk import (
         Credential,

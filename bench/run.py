@@ -37,7 +37,7 @@ def _modules(prefix: str, only: set[str] | None) -> list[tuple[str, object]]:
 def measure_gas(only: set[str] | None = None) -> GasRecorder:
     from ape import accounts, networks
 
-    from medchain.demos import role_accounts
+    from medchain.demo import role_accounts
     from medchain.deploy import deploy_all
     from medchain.deployments import AddressBook
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from medchain.demos import ROLES, role_accounts
+from medchain.demo import ROLES, role_accounts
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +67,7 @@ def book_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def deployed(roles, book_dir):
-    """Every contract from medchain.plan deployed and wired, recorded in a temp book."""
+    """Every contract the domains' deploy specs declare, deployed and wired, recorded in a temp book."""
     from medchain.deploy import deploy_all
     from medchain.deployments import AddressBook
 

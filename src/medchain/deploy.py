@@ -1,8 +1,8 @@
 """The deploy pipeline: every project contract, in dependency order, wired, and
 recorded in the address book; idempotent against the same chain.
 
-Domains declare what they deploy in `medchain.plan.<domain>` as `SPECS`; this module
-finds them, orders them by `depends_on`, and for each one:
+Each domain in `medchain.domains.DOMAINS` declares what it deploys in
+`medchain.<domain>.deploy` as `SPECS`; this module collects them, orders them by `depends_on`, and for each one:
 
 * reuses the recorded instance when its code is still on chain and the creation code
   plus constructor arguments are unchanged (says so, deploys nothing);
@@ -13,8 +13,6 @@ finds them, orders them by `depends_on`, and for each one:
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import pkgutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,20 +57,20 @@ class DeployOutcome:
 
 
 def discover_specs() -> list[ContractSpec]:
-    """All specs from `medchain.plan.*`, topologically ordered (stable by module name)."""
-    import medchain.plan as plan_pkg
+    """All specs of every domain in `medchain.domains.DOMAINS`, topologically ordered
+    (ties keep the domain order)."""
+    from medchain.domains import DOMAINS, part
 
     specs: list[ContractSpec] = []
-    for info in sorted(pkgutil.iter_modules(plan_pkg.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{plan_pkg.__name__}.{info.name}")
-        specs.extend(getattr(module, "SPECS", []))
+    for domain in DOMAINS:
+        specs.extend(part(domain, "deploy").SPECS)
     return order_specs(specs)
 
 
 def order_specs(specs: Sequence[ContractSpec]) -> list[ContractSpec]:
     by_name = {s.name: s for s in specs}
     if len(by_name) != len(specs):
-        raise ConfigurationError("a contract is declared twice in medchain.plan")
+        raise ConfigurationError("a contract is declared twice in the domains' deploy specs")
     ordered: list[ContractSpec] = []
     state: dict[str, str] = {}
 

@@ -32,7 +32,7 @@ import sys
 from ape_accounts import import_account_from_private_key
 from ape.utils import generate_dev_accounts
 from ape import accounts
-from medchain.demos import ROLES
+from medchain.demo import ROLES
 
 container = accounts.test_accounts
 keys = generate_dev_accounts(container.mnemonic, len(ROLES), hd_path=container.containers["test"].hd_path)

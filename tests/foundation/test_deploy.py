@@ -27,7 +27,7 @@ def first_deploy(deployer, roles, fresh_book):
 
 def test_every_spec_is_deployed_in_dependency_order(first_deploy):
     names = [o.name for o in first_deploy]
-    assert names, "no contracts declared in medchain.plan"
+    assert names, "no contracts declared in the domains' deploy specs"
     assert all(o.action == "deployed" for o in first_deploy)
     position = {name: i for i, name in enumerate(names)}
     for spec in discover_specs():

@@ -316,7 +316,7 @@ def test_version_flag(tmp_path):
 def test_dev_fund_tops_up_roles_a_hand_started_node_left_empty(tmp_path):
     """anvil funds 10 accounts; the demo has more roles. `medchain dev fund` pays the rest
     from the deployer (role 0), and a second run has nothing to do."""
-    from medchain.demos import ROLES
+    from medchain.demo import ROLES
 
     env = user_env(tmp_path)
     with anvil() as uri:

@@ -22,7 +22,7 @@ def env(tmp_path_factory):
     from web3 import HTTPProvider, Web3
 
     from medchain.consent import ConsentClient
-    from medchain.demos import role_accounts
+    from medchain.demo import role_accounts
     from medchain.deploy import deploy_all
     from medchain.deployments import AddressBook
     from medchain.gateway import Gateway

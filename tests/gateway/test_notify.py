@@ -195,7 +195,7 @@ def test_reorg_cancels_undelivered_notifications(env, receiver):
 def test_recall_and_licence_key_notify_holders_and_researcher(env, receiver):
     from rich.console import Console
 
-    from medchain.demos import DemoContext, steps
+    from medchain.demo import DemoContext, steps
     from medchain.indexer import Indexer
     from medchain.notify import Deliverer, subscribe
 

@@ -8,7 +8,7 @@ import importlib
 
 from rich.console import Console
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.storage.embedded import EmbeddedStore
 
 
@@ -16,7 +16,7 @@ def test_genomics_demo_step(project, deployer, roles, tmp_path):
     did = deployer.deploy(project.DIDRegistry)
     token = deployer.deploy(project.GenomicDataset, 2_500, deployer)  # lab not yet accredited
     market = deployer.deploy(project.GenomicLicensing, token, deployer, deployer, 250, 1_000)
-    step = importlib.import_module("medchain.demos.60_genomics")
+    step = importlib.import_module("medchain.genomics.demo")
     console = Console(record=True, width=240)
     ctx = DemoContext(
         console=console, accounts=roles, book=None, store=EmbeddedStore(tmp_path / "ipfs"),

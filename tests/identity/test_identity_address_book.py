@@ -6,7 +6,7 @@ from __future__ import annotations
 from medchain.deploy import deploy_all
 from medchain.deployments import AddressBook
 from medchain.identity import DIDRegistryClient, DIDResolver, format_did, key_agreement_keys
-from medchain.plan.identity import SPECS
+from medchain.identity.deploy import SPECS
 
 
 def test_defaults_come_from_the_connected_networks_book(

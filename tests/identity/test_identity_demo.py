@@ -7,14 +7,14 @@ import io
 
 from rich.console import Console
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.identity import DIDResolver
 
 
 def test_demo_step_publishes_keys_for_every_role(registry, roles, chain, tmp_path):
     from medchain.deployments import AddressBook
 
-    step = importlib.import_module("medchain.demos.10_identity")
+    step = importlib.import_module("medchain.identity.demo")
     out = io.StringIO()
     ctx = DemoContext(
         Console(file=out, width=200),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from medchain.demos import dev_role_accounts
+from medchain.demo import dev_role_accounts
 from medchain.network import CHAIN_ID, clique_extradata, clique_genesis
 from medchain.network.evm import required_opcodes
 

@@ -133,7 +133,7 @@ def test_killed_signer_chain_keeps_sealing_and_sdk_works_through_another_node(ne
     from ape import accounts, networks
 
     from medchain.consent import ConsentClient
-    from medchain.demos import role_accounts
+    from medchain.demo import role_accounts
     from medchain.network.poa import ensure_poa_middleware
 
     roles = role_accounts(accounts.test_accounts)

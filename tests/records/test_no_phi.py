@@ -13,11 +13,11 @@ import json
 import pytest
 from rich.console import Console
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.records import Journal, Records, RecordsClient
 from medchain.storage.embedded import EmbeddedStore
 
-demo = importlib.import_module("medchain.demos.20_records")
+demo = importlib.import_module("medchain.records.demo")
 
 MARKERS = [b"PHI-MARKER-7Q2Z", b"Janet Marker-Q7", b"Hemoglobin A1c", b"PHI-CORRECTION-5K"]
 

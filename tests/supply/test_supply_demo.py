@@ -6,13 +6,13 @@ import importlib
 
 from rich.console import Console
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.storage.embedded import EmbeddedStore
 from medchain.supply import Outcome, SupplyClient, open_manifest
 
 
 def test_demo_step(deployed, roles, tmp_path, chain):
-    step = importlib.import_module("medchain.demos.40_supply")
+    step = importlib.import_module("medchain.supply.demo")
     console = Console(record=True, width=200)
     store = EmbeddedStore(tmp_path / "ipfs")
     ctx = DemoContext(

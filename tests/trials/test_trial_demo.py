@@ -7,12 +7,12 @@ import importlib
 
 from rich.console import Console
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.trials import TrialsClient, keccak
 
 
 def test_demo_step(registry, roles):
-    step = importlib.import_module("medchain.demos.50_trials")
+    step = importlib.import_module("medchain.trials.demo")
     console = Console(record=True, width=220)
     ctx = DemoContext(
         console=console, accounts=roles, contracts={"TrialRegistry": registry}, book=None

@@ -9,12 +9,12 @@ import importlib
 
 from rich.console import Console
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.zk import EligibilityClient
 
 
 def test_demo_step(deployed, roles):
-    step = importlib.import_module("medchain.demos.70_zk")
+    step = importlib.import_module("medchain.zk.demo")
     console = Console(record=True, width=220)
     ctx = DemoContext(console=console, accounts=roles, contracts=deployed.contracts, book=None)
     step.run(ctx)

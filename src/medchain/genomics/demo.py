@@ -15,7 +15,7 @@ from typing import Any
 
 from ape.exceptions import APINotImplementedError
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.genomics import GenomicDatasetClient, GenomicsClient, NotLicensed
 from medchain.genomics.agent import KeyAgent
 from medchain.genomics.data import Keyring, download, list_genome

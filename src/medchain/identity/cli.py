@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from medchain.cli_base import connected_command, emit, json_option, require_account
+from medchain.cli.base import connected_command, emit, json_option, require_account
 from medchain.errors import InvalidInput
 
 DAY = 86_400

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from medchain.cli_base import connected_command, emit, json_option, read_json_file, require_account
+from medchain.cli.base import connected_command, emit, json_option, read_json_file, require_account
 from medchain.errors import InvalidInput
 from medchain.zk import (
     Credential,

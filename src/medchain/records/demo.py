@@ -9,7 +9,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.records import NoEnvelope, Recipient, Records, RecordsClient, recipients_for
 from medchain.storage import open_store
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from medchain.consent import ConsentClient, NoteStore, scope_label
 from medchain.consent.client import deliver_record_key
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 
 DAY = 86_400
 RECORD_SCOPE = "Observation"  # the record type the records step anchored the lab result under

@@ -6,7 +6,7 @@ the patient by proof and refuses a second enrollment with the same credential.""
 
 from __future__ import annotations
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.errors import ContractRevert
 from medchain.keystore import generate_x25519, public_bytes
 from medchain.trials import Role, TrialsClient, document_hash, outcomes_hash

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from medchain.cli_base import connected_command, emit, fail, json_option, require_account
+from medchain.cli.base import connected_command, emit, fail, json_option, require_account
 from medchain.errors import InvalidInput, MedchainError
 from medchain.records import Recipient, Records, RecordsClient, recipients_for, scope_name
 from medchain.storage import open_store

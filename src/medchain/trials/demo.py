@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.trials import (
     Role,
     TrialsClient,

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from medchain.cli_base import emit, json_option
+from medchain.cli.base import emit, json_option
 
 name_option = click.option(
     "--name",

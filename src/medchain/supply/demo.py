@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from medchain.demos import DemoContext
+from medchain.demo import DemoContext
 from medchain.storage import open_store
 from medchain.supply import (
     LotManifest,

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from medchain.cli_base import (
+from medchain.cli.base import (
     connected_command,
     emit,
     json_option,

@@ -1,14 +1,12 @@
-"""The end-to-end demo: one step per domain, run in file-name order.
+"""The end-to-end demo: one step per domain, in `medchain.domains.DOMAINS` order.
 
-Each module `NN_<domain>.py` exports `run(ctx: DemoContext)`. Steps hand results to
+Each `medchain.<domain>.demo` exports `run(ctx: DemoContext)`. Steps hand results to
 later steps through `ctx.shared` (identity publishes keys, records leaves a lab
 result for consent, ...).
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,15 +89,10 @@ class DemoContext:
 
 
 def steps() -> list[tuple[str, Any]]:
-    """(name, run) for every demo step, in order."""
-    import medchain.demos as pkg
+    """(name, run) for every domain's demo step, in `medchain.domains.DOMAINS` order."""
+    from medchain.domains import DOMAINS, part
 
-    found = []
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
-        if hasattr(module, "run"):
-            found.append((info.name.split("_", 1)[-1], module.run))
-    return found
+    return [(domain, part(domain, "demo").run) for domain in DOMAINS]
 
 
 def run_all(ctx: DemoContext, only: set[str] | None = None) -> list[str]:

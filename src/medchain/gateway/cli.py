@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from medchain.cli_base import connected_command, emit, json_option
+from medchain.cli.base import connected_command, emit, json_option
 from medchain.errors import ConfigurationError
 
 DEFAULT_DB = "sqlite:///.medchain/index.db"

@@ -17,7 +17,7 @@ from typing import Any
 import click
 from ape.cli.choices import AccountAliasPromptChoice
 
-from medchain.cli_base import connected_command, emit, json_option, quietly, require_account
+from medchain.cli.base import connected_command, emit, json_option, quietly, require_account
 from medchain.errors import InvalidInput
 from medchain.genomics import ETH, GenomicsClient, NotLicensed, licence_id_of
 from medchain.genomics.duo import codes, expand, mask
@@ -448,7 +448,7 @@ def download(account: Any, dataset_id: int, out: Path, purpose: str, key_file: P
             )
         raise NotLicensed(f"no key envelope posted for {me} on dataset {dataset_id} yet")
     if key_file is not None:
-        from medchain.commands.record import load_private_key
+        from medchain.records.cli import load_private_key
 
         private = load_private_key(key_file)
     else:

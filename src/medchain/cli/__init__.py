@@ -1,5 +1,5 @@
 """The `medchain` command line: the root group, address-book commands, and every
-domain's command groups from `medchain.commands.*`.
+domain's command groups (`medchain.<domain>.cli`, listed in `medchain.domains`).
 
 A refusal prints one line (`error: ...`) on stderr and exits 1; no traceback for
 user errors. `MEDCHAIN_DEBUG=1` shows the traceback when you need it. stdout carries
@@ -8,15 +8,13 @@ results only: ape's log lines and account prompts go to stderr.
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 from typing import Any
 
 import click
 
 from medchain import __version__
-from medchain.cli_base import add_json_everywhere, connected_command, emit, fail, json_option
+from medchain.cli.base import add_json_everywhere, connected_command, emit, fail, json_option
 from medchain.errors import MedchainError
 
 
@@ -87,7 +85,7 @@ def _export(name: str) -> Any:
 def cli() -> None:
     """medchain: healthcare smart contracts (identity, records, consent, supply chain,
     clinical trials, genomic licensing) from the command line."""
-    from medchain.cli_base import quiet_ape_logs
+    from medchain.cli.base import quiet_ape_logs
 
     quiet_ape_logs()
 
@@ -189,7 +187,7 @@ def dev_fund(account: Any, amount: str, as_json: bool) -> None:
     node left unfunded, from --account (default: role 'deployer', test account 0)."""
     from decimal import Decimal, InvalidOperation
 
-    from medchain.demos import dev_role_accounts, fund_roles
+    from medchain.demo import dev_role_accounts, fund_roles
     from medchain.errors import InvalidInput
 
     try:
@@ -220,11 +218,10 @@ def dev_fund(account: Any, amount: str, as_json: bool) -> None:
 
 
 def _register_domain_commands() -> None:
-    import medchain.commands as commands_pkg
+    from medchain.domains import DOMAINS, SERVICES, part
 
-    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands_pkg.__name__}.{info.name}")
-        for group in getattr(module, "COMMANDS", []):
+    for package in DOMAINS + SERVICES:
+        for group in part(package, "cli").COMMANDS:
             cli.add_command(group)
 
 

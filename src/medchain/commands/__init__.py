@@ -1,1 +1,0 @@
-"""Domain command groups; each module exports `COMMANDS: list[click.Group]`."""
