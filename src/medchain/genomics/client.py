@@ -17,7 +17,7 @@ from medchain.errors import InvalidInput, MedchainError
 from medchain.signing import EIP712_DOMAIN, sign_message
 
 ETH = "0x0000000000000000000000000000000000000000"
-DAY = 86_400
+from medchain.timeutil import DAY
 # What a researcher signs: the purchase, and nested, every term of the offer it pays for.
 TERMS_TYPES: list[dict[str, str]] = [
     {"name": "offerId", "type": "uint256"},

@@ -21,7 +21,7 @@ from medchain.genomics.agent import KeyAgent
 from medchain.genomics.data import Keyring, download, list_genome
 from medchain.genomics.duo import codes, describe, expand, mask
 
-DAY = 86_400
+from medchain.timeutil import DAY
 ETH = "0x" + "00" * 20
 
 
