@@ -215,8 +215,16 @@ def connected_to_in_process_chain() -> bool:
     empty at every start, so no address book outlives the process that wrote it."""
     from ape import networks
 
-    provider = networks.provider
-    return provider.network.name == "local" and provider.name == "test"
+    return in_process_chain(networks.provider.web3)
+
+
+def in_process_chain(web3: Any) -> bool:
+    """True when `web3` talks to an EthTester chain inside this process (what ape's
+    `ethereum:local:test` runs on): the one test for it. Such a provider has no JSON-RPC
+    wire format, only web3's formatted calls."""
+    from web3.providers.eth_tester import EthereumTesterProvider
+
+    return isinstance(getattr(web3, "provider", None), EthereumTesterProvider)
 
 
 def _in_process_chain_or_false() -> bool:

@@ -10,8 +10,9 @@ them by event signature (topic0), with no ape in the path (raw `make_request`, `
 * `depth` (confirmation depth) reads only blocks <= head - depth;
 * each `Event` carries block number, block hash, transaction hash and log index.
 
-Only this module talks to `eth_getLogs` for the indexer and the gateway; the domain
-clients still read events their own way until they are moved onto it.
+Every event read of the SDK goes through this module (indexer, gateway, domain
+clients). On the in-process EthTester chain, which has no JSON-RPC wire format, the same
+requests go through web3's formatters instead of `make_request`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
+from medchain.deployments import in_process_chain
 from medchain.errors import InvalidInput, MedchainError, NodeUnreachable, TransactionFailed
 
 DEFAULT_WINDOW = 2_000
@@ -154,12 +156,20 @@ class LogReader:
         self.window = window
         self.max_window = max_window
         self.abis = {to_checksum_address(a): events_of(abi) for a, abi in contracts.items()}
+        self.in_process = in_process_chain(web3)
         self.queries = 0  # eth_getLogs requests sent (for benchmarks and tests)
         self.refusals = 0  # range/limit refusals seen (the window was halved)
 
     # -- raw requests --------------------------------------------------------------------
 
     def request(self, method: str, params: list[Any]) -> Any:
+        if self.in_process:
+            # EthTester only understands web3's formatted requests; its replies come back
+            # as Python values, which `decode`, `_int` and `_hex` accept as well.
+            try:
+                return self.web3.manager.request_blocking(method, params)
+            except Exception as exc:
+                raise _RpcError(str(exc)) from exc
         try:
             answer = self.web3.provider.make_request(method, params)
         except OSError as exc:
@@ -173,11 +183,11 @@ class LogReader:
         return answer["result"]
 
     def head(self) -> int:
-        return int(self.request("eth_blockNumber", []), 16)
+        return _int(self.request("eth_blockNumber", []))
 
     def block_hash(self, number: int) -> str | None:
         block = self.request("eth_getBlockByNumber", [hex(number), False])
-        return None if block is None else str(block["hash"])
+        return None if block is None else _hex(block["hash"])
 
     # -- reading -------------------------------------------------------------------------
 
