@@ -8,21 +8,26 @@ bytes each (ape's `MessageSignature` may drop their leading zero bytes, which ma
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account import Account
 from eth_account.messages import SignableMessage
 
-from medchain.errors import InvalidInput
+from medchain.codec import hex_to_bytes, to_address
+from medchain.errors import IntegrityError, InvalidInput
+from medchain.hashing import (
+    EIP712_DOMAIN_TYPE,
+    Eip712Domain,
+    document_domain,
+    signable,
+    typed_data_digest,
+)
 
-# The EIP-712 domain every medchain contract uses (OZ EIP712: name, version, chain id,
-# verifying contract).
-EIP712_DOMAIN = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
+# The EIP-712 domain type every medchain contract uses; defined in medchain.hashing.
+EIP712_DOMAIN = EIP712_DOMAIN_TYPE
 
 
 def _word(value: Any) -> bytes:
@@ -54,6 +59,197 @@ def sign_digest(signer: Any, digest: bytes) -> tuple[int, bytes, bytes]:
     if sig is None:
         raise InvalidInput(f"account {signer} declined to sign")
     return sig.v, _word(sig.r), _word(sig.s)
+
+
+def signing_address(signer: Any) -> str:
+    """The address an account, LocalAccount or raw private key signs as."""
+    if isinstance(signer, bytes | str):
+        try:
+            return str(Account.from_key(signer).address)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput("the signer is not a valid private key") from exc
+    return to_address(signer, "signer")
+
+
+# ---------------------------------------------------------------------- signed payloads
+PAYLOAD_FORMAT = "medchain.signed-payload/1"
+
+
+def _decode_value(kind: str, value: Any, types: Mapping[str, Any], what: str) -> Any:
+    if kind.endswith("]"):
+        member = kind[: kind.rindex("[")]
+        return [_decode_value(member, v, types, what) for v in value]
+    if kind in types:
+        return {
+            m["name"]: _decode_value(m["type"], value[m["name"]], types, f"{what}.{m['name']}")
+            for m in types[kind]
+        }
+    if kind == "address":
+        return to_address(value, what)
+    if kind.startswith("bytes"):
+        return hex_to_bytes(value, what)
+    if kind.startswith(("uint", "int")):
+        return int(value, 0) if isinstance(value, str) else int(value)
+    if kind == "bool":
+        return bool(value)
+    return value
+
+
+@dataclass(frozen=True)
+class SignedPayload:
+    """An EIP-712 document and its signature: what a signer hands a relayer.
+
+    `typed_data` is the full JSON document (types, primaryType, domain, message; bytes
+    as 0x-hex), `signature` the 65-byte r || s || v, `signer` the address that signed:
+    an EOA, or an ERC-1271 contract whose key made the signature (checked on chain).
+    `format` names the document kind in its JSON form, so a file of one kind is not
+    relayed as another.
+    """
+
+    typed_data: dict[str, Any]
+    signature: bytes
+    signer: str
+    format: str = PAYLOAD_FORMAT
+
+    @classmethod
+    def sign(
+        cls,
+        signer: Any,
+        document: Mapping[str, Any],
+        *,
+        signer_address: Any | None = None,
+        format: str = PAYLOAD_FORMAT,
+    ) -> SignedPayload:
+        """Sign `document` with an ape account, LocalAccount or private key.
+        `signer_address` names the signing party when it is not the key's own address
+        (an ERC-1271 contract whose owner key is `signer`)."""
+        owner = signing_address(signer) if signer_address is None else signer_address
+        return cls(
+            dict(document),
+            sign_message(signer, signable(document)),
+            to_address(owner, "signer"),
+            format,
+        )
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def primary_type(self) -> str:
+        return str(self.typed_data["primaryType"])
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message as in the document (JSON form: bytes as 0x-hex)."""
+        return dict(self.typed_data["message"])
+
+    def message_values(self) -> dict[str, Any]:
+        """The message with ABI-ready values: bytes types as bytes, addresses
+        checksummed, integers as int (structs and arrays decoded alike)."""
+        types = self.typed_data["types"]
+        try:
+            decoded = _decode_value(self.primary_type, self.message, types, self.primary_type)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"signed {self.primary_type} message is malformed: {exc}") from exc
+        return dict(decoded)
+
+    @property
+    def domain(self) -> Eip712Domain:
+        return document_domain(self.typed_data)
+
+    @property
+    def digest(self) -> bytes:
+        """The EIP-712 digest that was signed."""
+        return typed_data_digest(self.typed_data)
+
+    @property
+    def v(self) -> int:
+        return self.signature[64]
+
+    @property
+    def r(self) -> bytes:
+        return self.signature[:32]
+
+    @property
+    def s(self) -> bytes:
+        return self.signature[32:64]
+
+    # ------------------------------------------------------------------ checking
+    def recover_signer(self) -> str:
+        """The EOA whose key made the signature."""
+        try:
+            return str(Account.recover_message(signable(self.typed_data), signature=self.signature))
+        except (ValueError, TypeError) as exc:
+            raise IntegrityError(f"signed {self.primary_type} has an unusable signature") from exc
+
+    def check_signer(self) -> None:
+        """Refuse a payload whose signature is not by `signer` (for EOA signers; a
+        contract signer's ERC-1271 check happens on chain)."""
+        recovered = self.recover_signer()
+        if recovered.lower() != self.signer.lower():
+            raise IntegrityError(
+                f"signed {self.primary_type} names signer {self.signer} "
+                f"but the signature is by {recovered}"
+            )
+
+    def check_domain(self, chain_id: int, verifying_contract: Any) -> None:
+        """Refuse a payload signed for another chain or another contract."""
+        domain = self.domain
+        if domain.chain_id != int(chain_id):
+            raise InvalidInput(
+                f"signed {self.primary_type} is for chain {domain.chain_id}, "
+                f"connected to {int(chain_id)}"
+            )
+        contract = to_address(verifying_contract, "verifying contract")
+        if domain.verifying_contract.lower() != contract.lower():
+            raise InvalidInput(
+                f"signed {self.primary_type} is for contract {domain.verifying_contract}, "
+                f"this one is {contract}"
+            )
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "typedData": self.typed_data,
+            "signature": "0x" + self.signature.hex(),
+            "signer": self.signer,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(
+        cls, data: str | bytes | Mapping[str, Any], *, expected_format: str | None = None
+    ) -> SignedPayload:
+        """Read `to_json`/`to_dict` output. `expected_format` refuses another kind of
+        payload. A document without `signer` (older files) takes the message's
+        `signer` field, else the recovered key's address."""
+        what = expected_format or "signed payload"
+        try:
+            doc = json.loads(data) if isinstance(data, str | bytes) else dict(data)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"unreadable {what}: not JSON ({exc.msg})") from exc
+        if not isinstance(doc, dict):
+            raise InvalidInput(f"unreadable {what}: not a JSON object")
+        kind = doc.get("format", PAYLOAD_FORMAT)
+        if expected_format is not None and kind != expected_format:
+            raise InvalidInput(f"not a {expected_format} (format {kind!r})")
+        try:
+            document = dict(doc["typedData"])
+            missing = [
+                k for k in ("types", "primaryType", "domain", "message") if k not in document
+            ]
+            if missing:
+                raise InvalidInput(f"unreadable {what}: typed data lacks {', '.join(missing)}")
+            signature = hex_to_bytes(doc["signature"], "signature")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"unreadable {what}: missing {exc}") from exc
+        if len(signature) != 65:
+            raise InvalidInput(f"{what} signature must be 65 bytes, got {len(signature)}")
+        payload = cls(document, signature, "", str(kind))
+        signer = doc.get("signer") or document["message"].get("signer")
+        claimed = to_address(signer, "signer") if signer else payload.recover_signer()
+        return cls(document, signature, claimed, str(kind))
 
 
 # ---------------------------------------------------------------------- unattended signing
