@@ -38,6 +38,7 @@ from medchain.errors import (
     DeploymentMismatch,
     DeploymentNotFound,
     InsufficientFunds,
+    IntegrityError,
     InvalidInput,
     translate_errors,
 )
@@ -122,6 +123,25 @@ class ContractClient:
                 kw.setdefault("sender", self.sender)
         with translate_errors(self.contract_name, self.contract.contract_type):
             return target(*args, **kw)
+
+    def events_from(self, receipt: Any, name: str) -> list[dict[str, Any]]:
+        """The arguments of every `name` event this contract emitted in `receipt`, in log
+        order. Logs of other contracts (a token the call touched, another instance of the
+        same contract) are not included. The one way the SDK reads events out of a receipt."""
+        events = self.contract._events_.get(name)
+        if not events:
+            raise InvalidInput(f"{self.contract_name} has no ABI event '{name}'")
+        logs = [log for event in events for log in event.from_receipt(receipt)]
+        logs.sort(key=lambda log: int(log.log_index))
+        return [dict(log.event_arguments) for log in logs]
+
+    def event_from(self, receipt: Any, name: str) -> dict[str, Any]:
+        """The arguments of the first `name` event this contract emitted in `receipt`;
+        a receipt without one is refused (the transaction did not do what was asked)."""
+        found = self.events_from(receipt, name)
+        if not found:
+            raise IntegrityError(f"{self.contract_name}: the transaction emitted no {name} event")
+        return found[0]
 
     def _handler(self, method: str) -> Any:
         """The ABI method `method`, looked up in the ABI rather than by attribute, so names
