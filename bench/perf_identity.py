@@ -26,21 +26,13 @@ def _name(text: str) -> bytes:
 
 def _walk(resolver: Any, address: str) -> int:
     """The canonical algorithm: follow previousChange one block at a time."""
-    from medchain.identity.resolver import _decode
+    from medchain.identity.resolver import did_event
 
     topic = "0x" + (bytes(12) + bytes.fromhex(address[2:])).hex()
     block = resolver.changed(address)
     events = 0
     while block:
-        logs = resolver.web3.eth.get_logs(
-            {
-                "address": resolver.registry,
-                "topics": [None, topic],
-                "fromBlock": block,
-                "toBlock": block,
-            }
-        )
-        decoded = [_decode(log) for log in logs]
+        decoded = [did_event(e) for e in resolver.reader.read(block, block, topics=[topic])]
         events += len(decoded)
         block = min(e.previous_change for e in decoded)
     return events

@@ -1,10 +1,11 @@
 """did:ethr resolver: builds W3C DID Core documents from the DIDRegistry's event history,
 following the did:ethr method spec (and the reference ethr-did-resolver's output).
 
-History comes from `eth_getLogs` over block windows filtered by registry address and
-the identity topic: a window of `chunk` blocks ending at the last change, then the next
-window ends where the list leaves the current one (one call per window that holds
-changes, not one per change, and no scanning of empty chain), then the
+History is read with the SDK's one event reader (`medchain.logs.LogReader`) over block
+windows filtered by registry address and the identity topic: a window of `chunk` blocks
+ending at the last change, then the next window ends where the list leaves the current
+one (one call per window that holds changes, not one per change, and no scanning of
+empty chain; the reader halves a window a node refuses as too wide), then the
 `previousChange` linked list is checked against what the node returned, so a pruned
 or incomplete node is refused (`IntegrityError`) instead of producing a wrong document.
 
@@ -25,20 +26,57 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
+from medchain.codec import bytes32_to_text
 from medchain.errors import ConfigurationError, DeploymentMismatch, IntegrityError, InvalidInput
-from medchain.identity.client import from_bytes32
+from medchain.hashing import selector
 from medchain.identity.did import EthrDID, decompress_public_key, parse_did, to_did
+from medchain.logs import Event, LogReader
+from medchain.storage.cid import b58decode, b58encode
 
 X25519_ENC_ATTRIBUTE = "did/pub/X25519/enc/base64"
 NULL_ADDRESS = "0x0000000000000000000000000000000000000000"
 
-TOPIC_OWNER = keccak(text="DIDOwnerChanged(address,address,uint256)")
-TOPIC_DELEGATE = keccak(text="DIDDelegateChanged(address,bytes32,address,uint256,uint256)")
-TOPIC_ATTRIBUTE = keccak(text="DIDAttributeChanged(address,bytes32,bytes,uint256,uint256)")
-_CHANGED_SELECTOR = keccak(text="changed(address)")[:4]
+_CHANGED_SELECTOR = selector("changed(address)")
+
+
+def _event(name: str, *inputs: tuple[str, str]) -> dict[str, Any]:
+    """An ABI event item whose first input (the identity) is the only indexed one."""
+    return {
+        "type": "event",
+        "name": name,
+        "anonymous": False,
+        "inputs": [{"name": n, "type": t, "indexed": i == 0} for i, (n, t) in enumerate(inputs)],
+    }
+
+
+# The ERC-1056 events a resolver reads (any ERC-1056 registry emits them; the registry's
+# own extensions are not part of a DID's history).
+ERC1056_EVENTS = [
+    _event(
+        "DIDOwnerChanged",
+        ("identity", "address"),
+        ("owner", "address"),
+        ("previousChange", "uint256"),
+    ),
+    _event(
+        "DIDDelegateChanged",
+        ("identity", "address"),
+        ("delegateType", "bytes32"),
+        ("delegate", "address"),
+        ("validTo", "uint256"),
+        ("previousChange", "uint256"),
+    ),
+    _event(
+        "DIDAttributeChanged",
+        ("identity", "address"),
+        ("name", "bytes32"),
+        ("value", "bytes"),
+        ("validTo", "uint256"),
+        ("previousChange", "uint256"),
+    ),
+]
 
 RECOVERY_2020 = "EcdsaSecp256k1RecoveryMethod2020"
 SECP256K1_2019 = "EcdsaSecp256k1VerificationKey2019"
@@ -139,7 +177,10 @@ class DIDResolver:
         self.chain_id = int(chain_id)
         self.start_block = int(start_block)
         self.chunk = int(chunk)
-        self.log_queries = 0  # eth_getLogs calls made (for benchmarks)
+        # each window is at most `chunk` blocks; the reader narrows it if the node refuses
+        self.reader = LogReader(
+            web3, {self.registry: ERC1056_EVENTS}, window=self.chunk, max_window=self.chunk
+        )
         if not bytes(web3.eth.get_code(self.registry)):
             # An empty address answers every query with "no changes": refuse instead of
             # producing plausible but wrong documents (stale address book, reset chain).
@@ -172,6 +213,11 @@ class DIDResolver:
         kw.setdefault("start_block", start)
         return cls(chain.provider.web3, address, chain.provider.chain_id, **kw)
 
+    @property
+    def log_queries(self) -> int:
+        """eth_getLogs calls made so far (for benchmarks and tests)."""
+        return int(self.reader.queries)
+
     # ------------------------------------------------------------------ history
     def changed(self, address: str, block: int | str = "latest") -> int:
         data = _CHANGED_SELECTOR + bytes(12) + bytes.fromhex(address[2:])
@@ -184,7 +230,6 @@ class DIDResolver:
         if last == 0:
             return []
         topic = "0x" + (bytes(12) + bytes.fromhex(address[2:])).hex()
-        wanted = ["0x" + t.hex() for t in (TOPIC_OWNER, TOPIC_DELEGATE, TOPIC_ATTRIBUTE)]
         events: list[DIDEvent] = []
         # Walk backwards window by window: each window ends at a block known to hold a
         # change, and the one pointer that leaves the window says where the next ends, so
@@ -192,16 +237,7 @@ class DIDResolver:
         end = last
         while end >= max(self.start_block, 1):
             start = max(self.start_block, end - self.chunk + 1)
-            logs = self.web3.eth.get_logs(
-                {
-                    "address": self.registry,
-                    "topics": [wanted, topic],
-                    "fromBlock": start,
-                    "toBlock": end,
-                }
-            )
-            self.log_queries += 1
-            window = [_decode(log) for log in logs]
+            window = [did_event(e) for e in self.reader.read(start, end, topics=[topic])]
             if not window:
                 break  # the node has no logs where the list points: reported below
             events.extend(window)
@@ -289,35 +325,24 @@ def key_agreement_keys(did_or_address: str, registry: Any = None) -> list[tuple[
 
 
 # ---------------------------------------------------------------------- decoding
-def _decode(log: Any) -> DIDEvent:
-    topic0 = bytes(log["topics"][0])
-    data = bytes(log["data"])
-    block, index = int(log["blockNumber"]), int(log["logIndex"])
-    if topic0 == TOPIC_OWNER:
-        owner, prev = abi_decode(["address", "uint256"], data)
-        return DIDEvent("DIDOwnerChanged", block, index, prev, owner=owner.lower())
-    if topic0 == TOPIC_DELEGATE:
-        dtype, delegate, valid_to, prev = abi_decode(
-            ["bytes32", "address", "uint256", "uint256"], data
-        )
+def did_event(event: Event) -> DIDEvent:
+    """The resolver's view of one decoded ERC-1056 event."""
+    args = event.args
+    head = (event.name, event.block_number, event.log_index, int(args["previousChange"]))
+    if event.name == "DIDOwnerChanged":
+        return DIDEvent(*head, owner=str(args["owner"]).lower())
+    if event.name == "DIDDelegateChanged":
         return DIDEvent(
-            "DIDDelegateChanged",
-            block,
-            index,
-            prev,
-            delegate_type=from_bytes32(dtype),
-            delegate=delegate.lower(),
-            valid_to=valid_to,
+            *head,
+            delegate_type=bytes32_to_text(args["delegateType"]),
+            delegate=str(args["delegate"]).lower(),
+            valid_to=int(args["validTo"]),
         )
-    name, value, valid_to, prev = abi_decode(["bytes32", "bytes", "uint256", "uint256"], data)
     return DIDEvent(
-        "DIDAttributeChanged",
-        block,
-        index,
-        prev,
-        name=from_bytes32(name),
-        value=bytes(value),
-        valid_to=valid_to,
+        *head,
+        name=bytes32_to_text(args["name"]),
+        value=bytes(args["value"]),
+        valid_to=int(args["validTo"]),
     )
 
 
@@ -509,12 +534,28 @@ def _public_key_method(
         pk["publicKeyMultibase"] = "z" + base58btc(MULTICODEC[vm_type] + value)
     elif vm_type == MULTIKEY:
         pk["publicKeyMultibase"] = "z" + base58btc(value)
-    elif encoding in (None, "hex"):
+    else:
+        return _with_encoded_key(pk, encoding, value)
+    return pk
+
+
+def _with_encoded_key(
+    pk: dict[str, Any], encoding: str | None, value: bytes, *, pem: bool = False
+) -> dict[str, Any] | None:
+    """`pk` with the key under the property its attribute's encoding hint names (hex when
+    none is given, the raw hex as `value` for an unknown hint); `pem` keys only where the
+    profile knows them, None when such a key is not text."""
+    if encoding in (None, "hex"):
         pk["publicKeyHex"] = value.hex()
     elif encoding == "base64":
         pk["publicKeyBase64"] = base64.b64encode(value).decode()
     elif encoding == "base58":
         pk["publicKeyBase58"] = base58btc(value)
+    elif pem and encoding == "pem":
+        try:
+            pk["publicKeyPem"] = value.decode()
+        except UnicodeDecodeError:
+            return None
     else:
         pk["value"] = value.hex()
     return pk
@@ -537,20 +578,7 @@ def _legacy_key_method(
         "type": LEGACY_TYPES.get(combined, algorithm),
         "controller": did,
     }
-    if encoding in (None, "hex"):
-        pk["publicKeyHex"] = value.hex()
-    elif encoding == "base64":
-        pk["publicKeyBase64"] = base64.b64encode(value).decode()
-    elif encoding == "base58":
-        pk["publicKeyBase58"] = base58btc(value)
-    elif encoding == "pem":
-        try:
-            pk["publicKeyPem"] = value.decode()
-        except UnicodeDecodeError:
-            return None
-    else:
-        pk["value"] = value.hex()
-    return pk
+    return _with_encoded_key(pk, encoding, value, pem=True)
 
 
 def _secp256k1_jwk(key: bytes) -> dict[str, str]:
@@ -567,28 +595,9 @@ def _secp256k1_jwk(key: bytes) -> dict[str, str]:
     return {"kty": "EC", "crv": "secp256k1", "x": b64url(point[:32]), "y": b64url(point[32:])}
 
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def base58btc(data: bytes) -> str:
-    """Bitcoin base58 (leading zero bytes become '1')."""
-    number = int.from_bytes(data, "big")
-    out = ""
-    while number:
-        number, rem = divmod(number, 58)
-        out = _B58[rem] + out
-    return "1" * (len(data) - len(data.lstrip(b"\x00"))) + out
-
-
-def base58btc_decode(text: str) -> bytes:
-    number = 0
-    for char in text:
-        index = _B58.find(char)
-        if index < 0:
-            raise InvalidInput(f"not base58btc: {text!r}")
-        number = number * 58 + index
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    return b"\x00" * (len(text) - len(text.lstrip("1"))) + body
+# Bitcoin base58 (leading zero bytes become '1'): the one implementation, in storage.cid.
+base58btc = b58encode
+base58btc_decode = b58decode
 
 
 def build_context(doc: dict[str, Any]) -> list[Any]:
