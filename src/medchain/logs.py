@@ -17,17 +17,20 @@ requests go through web3's formatters instead of `make_request`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
 from medchain.deployments import in_process_chain
 from medchain.errors import InvalidInput, MedchainError, NodeUnreachable, TransactionFailed
 
+INDEX_ENV = "MEDCHAIN_INDEX"
 DEFAULT_WINDOW = 2_000
 MAX_WINDOW = 100_000
 # What nodes and hosted providers answer when a query is too wide or returns too much
@@ -74,6 +77,35 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def arg_key(value: Any) -> str | None:
+    """The comparable text form of an event argument or query value (addresses lowercase,
+    bytes up to 32 as 0x-hex, ints in decimal); None for values too long to compare by key
+    (dynamic bytes, long strings, arrays)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex() if len(value) <= 32 else None
+    if isinstance(value, str):
+        if value.startswith("0x") and len(value) in (42, 66):
+            return value.lower()
+        return value if len(value) <= 80 else None
+    return None
+
+
+def query_keys(value: Any) -> list[str]:
+    """The keys a `where` value stands for: one value, or any of a list/tuple/set of them."""
+    values = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+    out: list[str] = []
+    for one in values:
+        text = arg_key(one)
+        if text is None:
+            raise InvalidInput(f"cannot select events by {one!r} (too long to compare by key)")
+        out.append(text)
+    return out
+
+
 def _canonical(arg: Mapping[str, Any]) -> str:
     kind = str(arg["type"])
     if kind.startswith("tuple"):
@@ -117,6 +149,89 @@ class EventABI:
             args[name] = value
         return {k: _normal(v) for k, v in args.items()}
 
+    def has(self, arg: str) -> bool:
+        return any(name == arg for name, _, _ in self.inputs)
+
+    def topic_filter(self, where: Mapping[str, Any]) -> tuple[tuple[str, ...] | None, ...]:
+        """The eth_getLogs topics after topic0 that select `where` on indexed arguments
+        (None = any); arguments that are not indexed are left to `matches`."""
+        out: list[tuple[str, ...] | None] = []
+        for name, kind, indexed in self.inputs:
+            if not indexed:
+                continue
+            if name in where and not _dynamic(kind):
+                values = where[name]
+                many = values if isinstance(values, list | tuple | set | frozenset) else [values]
+                out.append(tuple(sorted({_topic(kind, v) for v in many})))
+            else:
+                out.append(None)
+        while out and out[-1] is None:
+            out.pop()
+        return tuple(out)
+
+    def restore(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Decoded arguments back from their JSON form (`Event.to_json()["args"]`), so an
+        event read from an index equals the same event decoded from the node."""
+        out: dict[str, Any] = {}
+        for name, kind, indexed in self.inputs:
+            if name not in args:
+                continue
+            value = args[name]
+            out[name] = (
+                bytes.fromhex(value[2:]) if indexed and _dynamic(kind) else _restore(kind, value)
+            )
+        return out
+
+
+def matches(event: Event, keys: Mapping[str, list[str]]) -> bool:
+    """Whether every `where` argument of the event has one of the wanted keys."""
+    return all(
+        name in event.args and arg_key(event.args[name]) in wanted for name, wanted in keys.items()
+    )
+
+
+def _dynamic(kind: str) -> bool:
+    return kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("(")
+
+
+def _topic(kind: str, value: Any) -> str:
+    if (
+        isinstance(value, str)
+        and value.startswith("0x")
+        and kind.startswith(("bytes", "uint", "int"))
+    ):
+        raw = bytes.fromhex(value[2:])
+        value = raw if kind.startswith("bytes") else int.from_bytes(raw, "big")
+    try:
+        return "0x" + abi_encode([kind], [value]).hex()
+    except Exception as exc:  # eth_abi raises several encoding errors for a wrong value
+        raise InvalidInput(f"{value!r} is not a {kind}: {exc}") from None
+
+
+def _split_tuple(kind: str) -> list[str]:
+    """Top-level component types of '(a,(b,c),d[])'."""
+    inner, parts, depth, start = kind[1 : kind.rindex(")")], [], 0, 0
+    for i, char in enumerate(inner):
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(inner[start:i])
+            start = i + 1
+    if inner:
+        parts.append(inner[start:])
+    return parts
+
+
+def _restore(kind: str, value: Any) -> Any:
+    if kind.endswith("]"):
+        inner = kind[: kind.rindex("[")]
+        return [_restore(inner, v) for v in value]
+    if kind.startswith("("):
+        return [_restore(k, v) for k, v in zip(_split_tuple(kind), value, strict=True)]
+    if kind.startswith("bytes") and isinstance(value, str):
+        return bytes.fromhex(value[2:])
+    return value
+
 
 def _normal(value: Any) -> Any:
     if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
@@ -136,11 +251,27 @@ def events_of(abi: Iterable[Mapping[str, Any]]) -> dict[str, EventABI]:
     return out
 
 
+@dataclass
+class ReaderStats:
+    """What every LogReader of this process asked the node and the index (for the bench
+    and the tests that show an index leaves the node only the tail)."""
+
+    node_queries: int = 0  # eth_getLogs requests sent
+    node_blocks: int = 0  # blocks those requests covered
+    index_reads: int = 0  # reads answered (in part) from an index database
+
+
+STATS = ReaderStats()
+
+
 class LogReader:
-    """Paged, adaptive eth_getLogs over a web3 provider (raw requests, ABI decoding).
+    """Paged, adaptive eth_getLogs over a web3 provider (raw requests, ABI decoding), with
+    the blocks an index database has confirmed answered from that database.
 
     `contracts` maps an address to its ABI (list of ABI items); logs of other addresses or
-    unknown topic0 are skipped."""
+    unknown topic0 are skipped. `index`: a SQLAlchemy URL or SQLite path of an index
+    written by `medchain index run`; None (the default) takes `MEDCHAIN_INDEX` from the
+    environment; False never uses one (the indexer's own reader)."""
 
     def __init__(
         self,
@@ -149,6 +280,7 @@ class LogReader:
         *,
         window: int = DEFAULT_WINDOW,
         max_window: int = MAX_WINDOW,
+        index: str | bool | None = None,
     ):
         if window < 1 or max_window < window:
             raise InvalidInput(f"window {window} must be >= 1 and <= max_window {max_window}")
@@ -157,8 +289,14 @@ class LogReader:
         self.max_window = max_window
         self.abis = {to_checksum_address(a): events_of(abi) for a, abi in contracts.items()}
         self.in_process = in_process_chain(web3)
+        if index is None:
+            index = os.environ.get(INDEX_ENV, "").strip() or False
+        self.index_url: str | None = index if isinstance(index, str) and index else None
+        self._chain_id: int | None = None
         self.queries = 0  # eth_getLogs requests sent (for benchmarks and tests)
+        self.blocks = 0  # blocks those requests covered
         self.refusals = 0  # range/limit refusals seen (the window was halved)
+        self.indexed_through = -1  # last block the last read took from the index (-1: none)
 
     # -- raw requests --------------------------------------------------------------------
 
@@ -185,6 +323,11 @@ class LogReader:
     def head(self) -> int:
         return _int(self.request("eth_blockNumber", []))
 
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = _int(self.request("eth_chainId", []))
+        return self._chain_id
+
     def block_hash(self, number: int) -> str | None:
         block = self.request("eth_getBlockByNumber", [hex(number), False])
         return None if block is None else _hex(block["hash"])
@@ -203,13 +346,25 @@ class LogReader:
         depth: int = 0,
         topics: Sequence[Any] | None = None,
         addresses: Sequence[str] | None = None,
+        names: Iterable[str] | None = None,
     ) -> Iterator[tuple[int, int, list[Event]]]:
-        """(first, last, events) per block window, in chain order, up to `to_block` (default:
-        head - depth). The window halves on a range/limit refusal and doubles after a
-        success. `topics` filters after topic0 (default: every known event)."""
+        """(first, last, events) per block window, read from the node, in chain order, up to
+        `to_block` (default: head - depth). The window halves on a range/limit refusal and
+        doubles after a success. `topics` filters after topic0; `names` limits topic0 to
+        those events (default: every known event)."""
         last = self.safe_head(depth) if to_block is None else min(to_block, self.safe_head(depth))
         wanted = [to_checksum_address(a) for a in (addresses or list(self.abis))]
-        topic0 = sorted({t for a in wanted for t in self.abis.get(a, {})})
+        chosen = None if names is None else set(names)
+        topic0 = sorted(
+            {
+                t
+                for a in wanted
+                for t, abi in self.abis.get(a, {}).items()
+                if chosen is None or abi.name in chosen
+            }
+        )
+        if not topic0:
+            return
         first = from_block
         while first <= last:
             end = min(last, first + self.window - 1)
@@ -217,10 +372,11 @@ class LogReader:
                 "address": wanted,
                 "fromBlock": hex(first),
                 "toBlock": hex(end),
-                "topics": [topic0, *(topics or [])],
+                "topics": [topic0, *[list(t) if isinstance(t, tuple) else t for t in topics or []]],
             }
             try:
                 self.queries += 1
+                STATS.node_queries += 1
                 raw = self.request("eth_getLogs", [params])
             except _RpcError as exc:
                 if not _LIMIT_WORDS.search(str(exc)):
@@ -232,6 +388,8 @@ class LogReader:
                     ) from None
                 self.window = max(1, (end - first + 1) // 2)
                 continue
+            self.blocks += end - first + 1
+            STATS.node_blocks += end - first + 1
             yield first, end, [e for e in (self.decode(log) for log in raw) if e is not None]
             first = end + 1
             self.window = min(self.max_window, self.window * 2)
@@ -244,14 +402,84 @@ class LogReader:
         depth: int = 0,
         topics: Sequence[Any] | None = None,
         addresses: Sequence[str] | None = None,
+        names: str | Iterable[str] | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> list[Event]:
-        """Every decoded event between the blocks (see `pages`), in chain order."""
+        """Every decoded event between the blocks, in chain order (block, log index).
+
+        `names`: only these events (one name or several). `where`: argument name -> value
+        (or a list/tuple/set of values, any of which matches); an event matches when it has
+        every named argument with one of the values. Addresses and 32-byte values compare
+        case-insensitively, bytes as bytes or 0x-hex, integers as ints. Events of `names`
+        without such an argument never match. Prefer `names`/`where` to `topics`: they are
+        answered from an index database when one is configured (`topics` always asks the
+        node), and they work whatever topic position the argument has in each event.
+
+        Example (every record anchored for a patient):
+        `reader.read(names="RecordAnchored", where={"patient": patient})`."""
+        wanted_names = (
+            None if names is None else ([names] if isinstance(names, str) else list(names))
+        )
+        keys = {name: query_keys(value) for name, value in (where or {}).items()}
+        last = self.safe_head(depth) if to_block is None else min(to_block, self.safe_head(depth))
+        self.indexed_through = -1
+        if last < from_block:
+            return []
         out: list[Event] = []
-        for _, _, events in self.pages(
-            from_block, to_block, depth=depth, topics=topics, addresses=addresses
-        ):
-            out.extend(events)
-        return out
+        first = from_block
+        if self.index_url is not None and topics is None:
+            from medchain.indexer.source import IndexSource
+
+            source = IndexSource.open(self.index_url)
+            covered = source.coverage(self, addresses or list(self.abis))
+            if covered is not None and covered[0] <= from_block and covered[1] >= from_block:
+                through = min(last, covered[1])
+                out += source.events(self, from_block, through, addresses, wanted_names, keys)
+                self.indexed_through = through
+                STATS.index_reads += 1
+                first = through + 1
+        if first > last:
+            return out
+        return out + self._read_node(first, last, topics, addresses, wanted_names, where, keys)
+
+    def _read_node(
+        self,
+        first: int,
+        last: int,
+        topics: Sequence[Any] | None,
+        addresses: Sequence[str] | None,
+        names: list[str] | None,
+        where: Mapping[str, Any] | None,
+        keys: Mapping[str, list[str]],
+    ) -> list[Event]:
+        """The node's events in [first, last]: one pass per topic layout of the wanted
+        events (an argument's topic position differs between events), filtered by `keys`."""
+        if topics is not None or not keys:
+            found = [
+                e
+                for _, _, page in self.pages(
+                    first, last, topics=topics, addresses=addresses, names=names
+                )
+                for e in page
+            ]
+            return [e for e in found if matches(e, keys)]
+        wanted = [to_checksum_address(a) for a in (addresses or list(self.abis))]
+        layouts: dict[tuple[Any, ...], set[str]] = {}
+        for address in wanted:
+            for abi in self.abis.get(address, {}).values():
+                if names is not None and abi.name not in names:
+                    continue
+                if not all(abi.has(arg) for arg in keys):
+                    continue
+                layouts.setdefault(abi.topic_filter(where or {}), set()).add(abi.name)
+        found = []
+        for layout, layout_names in sorted(layouts.items(), key=lambda kv: sorted(kv[1])):
+            for _, _, page in self.pages(
+                first, last, topics=list(layout), addresses=wanted, names=layout_names
+            ):
+                found += [e for e in page if e.name in layout_names and matches(e, keys)]
+        unique = {(e.block_number, e.log_index): e for e in found}
+        return [unique[k] for k in sorted(unique)]
 
     def decode(self, log: Mapping[str, Any]) -> Event | None:
         address = to_checksum_address(str(log["address"]))
@@ -270,6 +498,18 @@ class LogReader:
             log_index=_int(log["logIndex"]),
             args=abi.decode(topics, _hex(log.get("data", "0x"))),
         )
+
+    def event_abi(self, address: str, name: str, arg_names: Iterable[str]) -> EventABI | None:
+        """The ABI of event `name` of `address` whose arguments are `arg_names` (overloaded
+        events share a name)."""
+        names = set(arg_names)
+        candidates = [
+            a for a in self.abis.get(to_checksum_address(address), {}).values() if a.name == name
+        ]
+        for abi in candidates:
+            if {n for n, _, _ in abi.inputs} == names:
+                return abi
+        return candidates[0] if candidates else None
 
 
 class _RpcError(MedchainError):
@@ -297,11 +537,17 @@ def reader_for_book(
 
 
 __all__ = [
+    "INDEX_ENV",
+    "STATS",
     "Event",
     "EventABI",
     "LogQueryRefused",
     "LogReader",
+    "ReaderStats",
+    "arg_key",
     "events_of",
     "jsonable",
+    "matches",
+    "query_keys",
     "reader_for_book",
 ]

@@ -16,6 +16,9 @@ through the same code):
 
 Queries: `records_of(patient)`, `grants_to(grantee)`, `licences_of(researcher)`,
 `custody_of(lot_id)`, `trial_entries(trial_id)`, and `events(name, **keys)` in general.
+The SDK and CLI read the index through `medchain.logs.LogReader` (`MEDCHAIN_INDEX`, see
+`medchain.indexer.source`): the `indexed_contracts` table says which contracts the index
+follows and from which block, so a reader uses it only for what it really holds.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from medchain.errors import ConfigurationError, InvalidInput
-from medchain.logs import Event, LogReader, jsonable
+from medchain.logs import Event, LogReader, arg_key, jsonable
 
 metadata = MetaData()
 
@@ -89,6 +92,15 @@ keys_table = Table(
     Column("name", String(64), nullable=False),
     Column("value", String(80), nullable=False),
 )
+contracts_table = Table(
+    "indexed_contracts",
+    metadata,
+    Column("address", String(42), primary_key=True),
+    Column("name", String(64), nullable=False),
+    # The first block from which the index holds every event of the contract: 0 when it
+    # was followed from (or before) its deployment, so no earlier block can hold any.
+    Column("covered_from", BigInteger, nullable=False),
+)
 from sqlalchemy import Index  # noqa: E402
 
 Index("ix_event_keys_lookup", keys_table.c.name, keys_table.c.value, keys_table.c.event_id)
@@ -119,25 +131,12 @@ outbox_table = Table(
 )
 
 
-def _key_value(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex() if len(value) <= 32 else None
-    if isinstance(value, str):
-        if value.startswith("0x") and len(value) == 42:
-            return value.lower()
-        return value if len(value) <= 80 else None
-    return None
+_key_value = arg_key  # one normal form for stored keys and query values (medchain.logs)
 
 
 def key(value: Any) -> str:
     """The form a query value takes in `event_keys` (addresses lowercase, bytes as hex)."""
-    if isinstance(value, str) and value.startswith("0x") and len(value) == 66:
-        return value.lower()
-    out = _key_value(value)
+    out = arg_key(value)
     if out is None:
         raise InvalidInput(f"cannot query by {value!r}")
     return out
@@ -166,8 +165,11 @@ class Indexer:
         window: int = 2_000,
         max_window: int = 100_000,
         on_commit: Callable[[Connection, list[tuple[int, Event]]], None] | None = None,
+        deployed: Mapping[str, int] | None = None,
     ):
-        """`contracts`: address -> (contract name, ABI)."""
+        """`contracts`: address -> (contract name, ABI); `deployed`: address -> the block
+        it was deployed in (from the address book), which lets readers trust the index
+        for the blocks before `start_block` (none of them can hold its events)."""
         if depth < 0:
             raise InvalidInput(f"confirmation depth must be >= 0, got {depth}")
         self.names: dict[str, str] = {
@@ -178,6 +180,7 @@ class Indexer:
             {a: abi for a, (_, abi) in contracts.items()},
             window=window,
             max_window=max_window,
+            index=False,  # the index is written from the node, never read back from itself
         )
         self.chain_id = int(chain_id)
         self.start_block = int(start_block)
@@ -203,6 +206,25 @@ class Indexer:
                     f"index database {url} holds chain {row.chain_id}, not chain {self.chain_id}: "
                     "use another --db"
                 )
+            self._register(conn, dict(deployed or {}), None if row is None else int(row.next_block))
+
+    def _register(self, conn: Connection, deployed: dict[str, int], resumed_at: int | None) -> None:
+        """Record which contracts the index follows and from which block it holds all their
+        events. A contract added to an index that is already past its deployment is covered
+        only from the cursor on (its earlier events were never read)."""
+        known = {r.address for r in conn.execute(select(contracts_table.c.address))}
+        deployed = {str(to_checksum_address(a)): int(b) for a, b in deployed.items()}
+        for address, name in self.names.items():
+            if address in known:
+                continue
+            born = deployed.get(address, 0)
+            if resumed_at is not None and resumed_at > max(born, self.start_block):
+                covered = resumed_at
+            else:
+                covered = 0 if self.start_block <= born else self.start_block
+            conn.execute(
+                insert(contracts_table).values(address=address, name=name, covered_from=covered)
+            )
 
     @classmethod
     def for_book(cls, web3: Any, book: Any, url: str, **kw: Any) -> Indexer:
@@ -215,6 +237,7 @@ class Indexer:
         contracts = {r.address: (r.contract_name, r.abi) for r in records}
         start = min(int(r.block_number or 0) for r in records)
         kw.setdefault("start_block", start)
+        kw.setdefault("deployed", {r.address: int(r.block_number or 0) for r in records})
         return cls(web3, contracts, url, chain_id=chain_ids.pop(), **kw)
 
     # -- state ---------------------------------------------------------------------------
@@ -425,4 +448,16 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-__all__ = ["Indexer", "SyncReport", "jsonable", "key", "make_engine", "metadata"]
+__all__ = [
+    "Indexer",
+    "SyncReport",
+    "blocks_table",
+    "contracts_table",
+    "cursor_table",
+    "events_table",
+    "jsonable",
+    "key",
+    "keys_table",
+    "make_engine",
+    "metadata",
+]
