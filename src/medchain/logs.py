@@ -536,6 +536,19 @@ def reader_for_book(
     return LogReader(web3, contracts, **kw)
 
 
+def reader_for_contracts(*contracts: Any, **kw: Any) -> LogReader:
+    """A reader of bound ape contracts (or clients holding one in `.contract`) on the
+    connected provider: how a domain client reads its own contract's events."""
+    from ape import chain
+
+    abis: dict[str, list[dict[str, Any]]] = {}
+    for item in contracts:
+        contract = item if hasattr(item, "contract_type") else item.contract
+        abi = [entry.model_dump(mode="json", by_alias=True) for entry in contract.contract_type.abi]
+        abis[str(contract.address)] = abi
+    return LogReader(chain.provider.web3, abis, **kw)
+
+
 __all__ = [
     "INDEX_ENV",
     "STATS",
@@ -550,4 +563,5 @@ __all__ = [
     "matches",
     "query_keys",
     "reader_for_book",
+    "reader_for_contracts",
 ]
