@@ -250,7 +250,7 @@ def run() -> dict[str, Any]:
     from medchain.network import create, destroy
 
     sys.path.insert(0, str(HERE.parent / "tests"))
-    from anvil_node import anvil
+    from support.anvil import anvil
 
     results: list[dict[str, Any]] = []
     with anvil("--accounts", "30") as uri:

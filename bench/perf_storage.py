@@ -84,7 +84,7 @@ def _pair(name: str, sdk: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any
 
 def run() -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests"))
-    from ipfs_node import IPFS, Cluster, KuboNode, ensure_binaries  # type: ignore[import-not-found]
+    from support.ipfs import IPFS, Cluster, KuboNode, ensure_binaries  # type: ignore[import-not-found]
 
     ensure_binaries()
     base = Path(tempfile.mkdtemp(prefix="medchain-bench-storage-"))

@@ -82,7 +82,7 @@ _fuzz_runs: list[dict[str, object]] = []
 
 
 def pytest_runtest_logreport(report):
-    from fuzzing import FUZZ, FUZZ_EXAMPLES, FUZZ_STEPS
+    from support.fuzzing import FUZZ, FUZZ_EXAMPLES, FUZZ_STEPS
 
     if FUZZ and report.when == "call" and "statemachine" in report.keywords:
         _fuzz_runs.append(

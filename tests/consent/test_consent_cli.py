@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from anvil_node import anvil
+from support.anvil import anvil
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

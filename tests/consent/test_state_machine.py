@@ -25,9 +25,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from fuzzing import machine_settings
 from medchain.consent import ETREAT, scope_id
 from medchain.errors import ContractRevert, TransactionFailed, translate_errors
+from support.fuzzing import machine_settings
 
 HOUR = 3600
 SCOPES = [scope_id("category:laboratory"), scope_id("Observation"), scope_id("*")]

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from anvil_node import anvil
-from new_user import BIN, PASSPHRASE, ROOT, user_env
+from support import ROOT
+from support.anvil import anvil
+from support.new_user import BIN, PASSPHRASE, user_env
 
 # The deploy's roles file, as docs/consent.md shows it.
 ROLES_TOML = """\

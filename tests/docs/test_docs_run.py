@@ -1,6 +1,6 @@
 """Every command shown in README.md and docs/*.md runs: each page is one scenario whose
 ```sh blocks run in order with bash -euo pipefail from the user's folder outside the
-clone, against the separately started anvil of `user_node` (docs_harness.py says how
+clone, against the separately started anvil of `user_node` (tests/support/docs.py says how
 blocks are marked)."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from docs_harness import Scenario, blocks
+
+from support.docs import Scenario, blocks
 
 ROOT = Path(__file__).resolve().parents[2]
 # Walked in this order, as a new user reads them: later pages rely on what earlier ones

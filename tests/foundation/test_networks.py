@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from anvil_node import anvil
+from support.anvil import anvil
 
 ROOT = Path(__file__).resolve().parents[2]
 APE = str(Path(sys.executable).with_name("ape"))

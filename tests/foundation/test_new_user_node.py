@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from anvil_node import anvil, free_port
-from new_user import BIN, BOOK, PASSPHRASE, ROOT, user_env
+from support import ROOT
+from support.anvil import anvil, free_port
+from support.new_user import BIN, BOOK, PASSPHRASE, user_env
 
 # anvil's (and ape's) test mnemonic: account 0 deploys, account 1 relays; one with no ETH.
 DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

@@ -10,9 +10,9 @@ import time
 from typing import Any
 
 import pytest
-from gateway_helpers import OBSERVATIONS, YEAR, observation, token
 
-from anvil_node import SDK_CHAIN_ID, anvil, free_port
+from support.anvil import SDK_CHAIN_ID, anvil, free_port
+from support.gateway import OBSERVATIONS, YEAR, observation, token
 
 
 @pytest.fixture(scope="module")

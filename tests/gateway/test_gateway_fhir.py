@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 from fhirpy.base.exceptions import ForbiddenError, OperationOutcome
-from gateway_helpers import fhir, observation, token
+
+from support.gateway import fhir, observation, token
 
 pytestmark = pytest.mark.anvil
 

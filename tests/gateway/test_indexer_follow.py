@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from anvil_node import SDK_CHAIN_ID, anvil
+from support.anvil import SDK_CHAIN_ID, anvil
 
 pytestmark = pytest.mark.anvil
 BIN = Path(os.environ.get("VIRTUAL_ENV", ".venv")).resolve() / "bin"

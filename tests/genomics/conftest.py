@@ -1,11 +1,12 @@
 """Fresh GenomicDataset + GenomicLicensing (+ an allowlisted test ERC-20) per module, the
 `lab` account accredited as producer, and the `m` helper (list a dataset with the lab's
-authorisation, open an offer, buy, deliver) from genomics_helpers."""
+authorisation, open an offer, buy, deliver) from support.genomics."""
 
 from __future__ import annotations
 
 import pytest
-from genomics_helpers import Market
+
+from support.genomics import Market
 
 
 @pytest.fixture(scope="module")

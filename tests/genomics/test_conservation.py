@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from genomics_helpers import DATA_CID, DAY, HMB, META_CID, ZERO, fresh_hash
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from fuzzing import machine_settings
 from medchain.errors import ContractRevert
 from medchain.genomics import GenomicDatasetClient, GenomicsClient, licence_id_of
+from support.fuzzing import machine_settings
+from support.genomics import DATA_CID, DAY, HMB, META_CID, ZERO, fresh_hash
 
 DURATION, DELIVERY, REVIEW = 10 * DAY, 3 * DAY, 2 * DAY
 HELD = ("pending", "delivered", "disputed")

@@ -5,9 +5,9 @@ offers, reentrancy. Attacks from the security review live in test_genomics_attac
 from __future__ import annotations
 
 import pytest
-from genomics_helpers import DATA_CID, DAY, HMB, META_CID, PRICE, ZERO, refuses, travel
 
 from medchain.genomics.duo import mask
+from support.genomics import DATA_CID, DAY, HMB, META_CID, PRICE, ZERO, refuses, travel
 
 
 def _listing(digest, h, codec=0x70, receiver=ZERO, bps=0, data_digest=None):

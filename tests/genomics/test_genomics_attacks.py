@@ -10,10 +10,10 @@ low fee changes applied retroactively; pending licences counted as licensed; fee
 from __future__ import annotations
 
 from eth_account.messages import encode_typed_data
-from genomics_helpers import DATA_CID, DAY, HMB, META_CID, PRICE, ZERO, fresh_hash, refuses, travel
 
 from medchain.genomics.client import Listing, OfferInfo
 from medchain.signing import sign_message
+from support.genomics import DATA_CID, DAY, HMB, META_CID, PRICE, ZERO, fresh_hash, refuses, travel
 
 # -- finding 7: escrow for a licence that already ended ---------------------------------
 

@@ -11,7 +11,6 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from genomics_helpers import DAY, HMB, travel
 
 from medchain.crypto import WrongRecipientKey
 from medchain.errors import IntegrityError
@@ -20,6 +19,7 @@ from medchain.genomics.agent import AgentState, KeyAgent
 from medchain.genomics.data import Keyring, download, list_genome, open_data_key, read_metadata
 from medchain.identity import DIDRegistryClient, key_agreement_keys
 from medchain.storage.embedded import EmbeddedStore
+from support.genomics import DAY, HMB, travel
 
 GENOME = b"##fileformat=VCFv4.3\n" + b"chr1\t10177\t.\tA\tAC\t.\tPASS\t.\n" * 40_000
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from fuzzing import machine_settings
 from medchain.errors import ContractRevert
 from medchain.identity import DIDRegistryClient, Operation, to_bytes32
+from support.fuzzing import machine_settings
 
 ZERO = "0x" + "00" * 20
 TYPES = ("veriKey", "sigAuth")

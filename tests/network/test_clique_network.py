@@ -17,10 +17,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from geth_network import ape, medchain, medchain_json, required_geth, wait_until
 
 from medchain.network import Network
 from medchain.network.rpc import rpc
+from support.geth import ape, medchain, medchain_json, required_geth, wait_until
 
 pytestmark = pytest.mark.geth
 

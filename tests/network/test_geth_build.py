@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from geth_network import ROOT, required_geth
+from support.geth import ROOT, required_geth
 
 SCRIPT = ROOT / "tools" / "geth" / "build.sh"
 

@@ -9,17 +9,17 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from geth_network import required_geth
-from test_sdk_failover_anvil import (
+
+from medchain.network.failover import FailoverHTTPProvider, connect
+from medchain.network.rpc import rpc
+from support.failover import (
     SCOPE,
     assert_contiguous,
     concurrent_record_access,
     deploy_consent,
     kill_after_send,
 )
-
-from medchain.network.failover import FailoverHTTPProvider, connect
-from medchain.network.rpc import rpc
+from support.geth import required_geth
 
 pytestmark = pytest.mark.geth
 

@@ -23,10 +23,10 @@ from eth_utils import keccak
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from fuzzing import machine_settings
 from medchain.errors import ContractRevert
 from medchain.records import RecordsClient, record_id_for, scope_code
 from medchain.storage.unixfs import compute_cid
+from support.fuzzing import machine_settings
 
 SCOPES = [scope_code("Observation"), scope_code("Condition")]
 ZERO = b"\0" * 32

@@ -1,4 +1,4 @@
-"""Storage tests get the Kubo node and IPFS Cluster fixtures from tests/ipfs_node.py, and
+"""Storage tests get the Kubo node and IPFS Cluster fixtures from tests/support/ipfs.py, and
 a real local HTTP server that answers the Kubo RPC API with lies."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ipfs_node import ipfs_api, ipfs_cluster  # noqa: F401  (Kubo node, 3-peer cluster)
 from medchain.storage.unixfs import compute_cid
+from support.ipfs import ipfs_api, ipfs_cluster  # noqa: F401  (Kubo node, 3-peer cluster)
 
 
 class _LyingNode(BaseHTTPRequestHandler):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from cid_vectors import load_vectors, vector_payload
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +14,7 @@ from medchain.storage import ContentNotFound, open_store
 from medchain.storage.cid import CID, b32decode, b32encode, b58decode, b58encode
 from medchain.storage.embedded import EmbeddedStore
 from medchain.storage.unixfs import CHUNK_SIZE, MAX_LINKS, compute_cid
+from support.cid_vectors import load_vectors, vector_payload
 
 VECTORS = load_vectors()
 

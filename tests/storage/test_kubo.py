@@ -7,7 +7,6 @@ import hashlib
 import socket
 
 import pytest
-from cid_vectors import load_vectors, vector_payload
 
 from medchain.errors import IntegrityError
 from medchain.storage import ContentNotFound, StoreUnavailable
@@ -15,6 +14,7 @@ from medchain.storage.cid import CID
 from medchain.storage.embedded import EmbeddedStore
 from medchain.storage.kubo import KuboStore
 from medchain.storage.unixfs import CHUNK_SIZE, MAX_LINKS, compute_cid
+from support.cid_vectors import load_vectors, vector_payload
 
 VECTORS = load_vectors()
 

@@ -4,7 +4,9 @@ trading partners registered through their DIDs, and small lots built with the SD
 from __future__ import annotations
 
 import pytest
-from supply_helpers import (
+
+from medchain.supply import Role, SupplyClient
+from support.supply import (
     GTIN,
     OTHER_PREFIX,
     PHARMACY_PREFIX,
@@ -12,8 +14,6 @@ from supply_helpers import (
     WHOLESALER_PREFIX,
     new_lot,
 )
-
-from medchain.supply import Role, SupplyClient
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,10 @@ and the refused account. Each cell runs in its own snapshot (ape's test isolatio
 from __future__ import annotations
 
 import pytest
-from supply_helpers import (
+
+from medchain.errors import ContractRevert
+from medchain.supply import Role, UnitStatus
+from support.supply import (
     GTIN,
     OTHER_GTIN,
     OTHER_PREFIX,
@@ -16,9 +19,6 @@ from supply_helpers import (
     new_lot,
     sscc,
 )
-
-from medchain.errors import ContractRevert
-from medchain.supply import Role, UnitStatus
 
 ACTORS = (
     "admin",

@@ -7,7 +7,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from supply_helpers import GTIN
 
 from medchain.crypto import DecryptionFailed
 from medchain.errors import IntegrityError, InvalidInput
@@ -22,6 +21,7 @@ from medchain.supply import (
     upload_manifest,
 )
 from medchain.supply.merkle import keccak
+from support.supply import GTIN
 
 
 @settings(max_examples=40, deadline=None)

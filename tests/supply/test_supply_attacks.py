@@ -11,15 +11,6 @@ from __future__ import annotations
 
 import ape
 import pytest
-from supply_helpers import (
-    GTIN,
-    OTHER_GTIN,
-    PHARMACY_PREFIX,
-    PREFIX,
-    WHOLESALER_PREFIX,
-    new_lot,
-    sscc,
-)
 
 from medchain.supply import (
     MerkleTree,
@@ -27,6 +18,15 @@ from medchain.supply import (
     UnitStatus,
     container_proof,
     unit_id,
+)
+from support.supply import (
+    GTIN,
+    OTHER_GTIN,
+    PHARMACY_PREFIX,
+    PREFIX,
+    WHOLESALER_PREFIX,
+    new_lot,
+    sscc,
 )
 
 

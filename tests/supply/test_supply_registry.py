@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ape
 import pytest
-from supply_helpers import GTIN, OTHER_GTIN, PHARMACY_PREFIX, PREFIX, sscc
 
 from medchain.errors import ContractRevert
 from medchain.supply import (
@@ -24,6 +23,7 @@ from medchain.supply import (
     unit_id,
 )
 from medchain.supply.merkle import lot_leaves
+from support.supply import GTIN, OTHER_GTIN, PHARMACY_PREFIX, PREFIX, sscc
 
 ZERO = "0x0000000000000000000000000000000000000000"
 

@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from supply_helpers import (
+
+from medchain.errors import ContractRevert
+from medchain.supply import Outcome, UnitStatus
+from support.fuzzing import machine_settings
+from support.supply import (
     GTIN,
     OTHER_PREFIX,
     PHARMACY_PREFIX,
@@ -29,10 +33,6 @@ from supply_helpers import (
     new_lot,
     sscc,
 )
-
-from fuzzing import machine_settings
-from medchain.errors import ContractRevert
-from medchain.supply import Outcome, UnitStatus
 
 UNITS = 8  # a complete tree of depth 3: nodes (level, index), the lot is (3, 0)
 TOP = 3

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from trialkit import TrialFixture, register_trial
 
 from medchain.trials import TrialsClient
+from support.trials import TrialFixture, register_trial
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import itertools
 
 import ape
 import pytest
-from trialkit import PRIMARY, PROTOCOL_CID, SECONDARY, SITE_A, register_trial
 
 from medchain.trials import (
     EntryType,
@@ -27,6 +26,7 @@ from medchain.trials import (
     registry_id_bytes,
     verify_log,
 )
+from support.trials import PRIMARY, PROTOCOL_CID, SECONDARY, SITE_A, register_trial
 
 H = document_hash
 ETHICS = int(Role.ETHICS)

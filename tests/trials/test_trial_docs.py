@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from trialkit import SITE_A, register_trial
-
 from medchain.trials import _PAYLOAD_FIELDS, EntryType
+from support.trials import SITE_A, register_trial
 
 ROOT = Path(__file__).resolve().parents[2]
 

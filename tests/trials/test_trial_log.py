@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 
 import pytest
-from trialkit import SITE_A, SITE_B
 
 from medchain.trials import (
     LogIntegrityError,
@@ -21,6 +20,7 @@ from medchain.trials import (
     save_log,
     verify_log,
 )
+from support.trials import SITE_A, SITE_B
 
 H = document_hash
 
@@ -28,7 +28,7 @@ H = document_hash
 @pytest.fixture(scope="module")
 def exported(client, sponsor, ethics, investigator, investigator2, monitor):
     """One trial with a realistic timeline, exported once (tests deep-copy it)."""
-    from trialkit import register_trial
+    from support.trials import register_trial
 
     t = register_trial(client, sponsor, ethics, investigator, investigator2, monitor)
     tid = t.trial_id
@@ -166,7 +166,7 @@ def test_export_in_one_range_equals_export_in_many(exported):
 def test_export_as_of_a_block_and_a_stale_log(
     client, sponsor, ethics, investigator, investigator2, monitor, chain
 ):
-    from trialkit import register_trial
+    from support.trials import register_trial
 
     t = register_trial(client, sponsor, ethics, investigator, investigator2, monitor)
     client.enroll(t.trial_id, SITE_A, "A-1", sender=investigator)

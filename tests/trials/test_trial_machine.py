@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from trialkit import PRIMARY, PROTOCOL_CID, SECONDARY, SITE_A, SITE_B, register_trial
 
-from fuzzing import machine_settings
 from medchain.errors import ContractRevert
 from medchain.trials import Role, TrialStatus, document_hash, outcomes_hash
+from support.fuzzing import machine_settings
+from support.trials import PRIMARY, PROTOCOL_CID, SECONDARY, SITE_A, SITE_B, register_trial
 
 ACTORS = (
     "sponsor",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ape
 import pytest
-from trialkit import PRIMARY, PROTOCOL_CID, SECONDARY, SITE_A, SITE_B, register_trial
 
 from medchain.errors import ContractRevert, InvalidInput
 from medchain.trials import (
@@ -20,6 +19,7 @@ from medchain.trials import (
     severity_code,
     subject_commitment,
 )
+from support.trials import PRIMARY, PROTOCOL_CID, SECONDARY, SITE_A, SITE_B, register_trial
 
 H = document_hash
 

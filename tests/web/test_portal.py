@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from anvil_node import SDK_CHAIN_ID, anvil, free_port
+from support.anvil import SDK_CHAIN_ID, anvil, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"

@@ -1,5 +1,5 @@
 """anvil as a separate process on a free loopback port: the shape of a private chain's
-node, reached by URI. Shared by the tests that need one (`from anvil_node import anvil`)."""
+node, reached by URI. Shared by the tests that need one (`from support.anvil import anvil`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Real IPFS for tests: Kubo daemons and an IPFS Cluster, built by tools/ipfs/build.sh.
 
-Load as a pytest plugin (`pytest_plugins = ["tests.ipfs_node"]`) or import the fixtures;
+Import the fixtures (tests/storage/conftest.py does);
 tests that use them are marked `@pytest.mark.ipfs`.
 
 * `ipfs_api`: one Kubo daemon for the session, `--offline`, `test` profile (loopback
@@ -31,9 +31,9 @@ from typing import Any
 import httpx
 import pytest
 
-from anvil_node import free_port
+from support import ROOT
+from support.anvil import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("MEDCHAIN_HOME", ROOT / ".medchain")) / "bin"
 IPFS = BIN / "ipfs"
 CLUSTER_SERVICE = BIN / "ipfs-cluster-service"

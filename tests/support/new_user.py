@@ -10,7 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's ape and medchain, as a user's install has them
 PASSPHRASE = "correct horse 4 battery!"
 BOOK = "ethereum-chain-31337"  # the book `ape run deploy` writes for anvil by URI

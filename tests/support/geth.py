@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from support import ROOT
+
 BIN = Path(sys.executable).parent
 MEDCHAIN = str(BIN / "medchain")
 APE = str(BIN / "ape")

@@ -1,5 +1,4 @@
-"""Shared constants and the trial set-up of the trials tests (imported by conftest and tests;
-tests/trials is on sys.path under pytest's default prepend import mode)."""
+"""Shared constants and the trial set-up of the trials tests (imported by conftest and tests)."""
 
 from __future__ import annotations
 

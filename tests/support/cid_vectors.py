@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
-VECTORS = Path(__file__).resolve().parent / "vectors" / "ipfs_cids.json"
+from support import ROOT
+
+VECTORS = ROOT / "tests" / "storage" / "vectors" / "ipfs_cids.json"
 
 
 def vector_payload(size: int) -> bytes:
