@@ -10,7 +10,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from medchain.errors import ContractRevert
-from medchain.identity import DIDRegistryClient, Operation, to_bytes32
+from medchain.identity import DIDRegistryClient, Operation, auth_tuple, to_bytes32
 
 VERI = to_bytes32("veriKey")
 ENC = to_bytes32("did/pub/X25519/enc/base64")
@@ -223,13 +223,13 @@ def test_replays_and_forgeries_are_refused(registry, client, chain, provider, la
     ahead = client.sign(owner.key, op, owner.address, nonce=5)
     with ape.reverts(registry.InvalidNonce, owner=owner.address, expected=1, given=5):
         registry.addDelegateTyped(
-            owner.address, op.name, op.account, DAY, ahead.auth_tuple(), sender=provider
+            owner.address, op.name, op.account, DAY, auth_tuple(ahead), sender=provider
         )
     # signed for another chain id: the contract recomputes the domain with its own
     other_chain = client.sign(owner.key, op, owner.address, chain_id=client.chain_id + 1)
     with ape.reverts(registry.InvalidSignature, identity=owner.address, signer=owner.address):
         registry.addDelegateTyped(
-            owner.address, op.name, op.account, DAY, other_chain.auth_tuple(), sender=provider
+            owner.address, op.name, op.account, DAY, auth_tuple(other_chain), sender=provider
         )
     # expired deadline
     deadline = chain.pending_timestamp + 10
@@ -237,7 +237,7 @@ def test_replays_and_forgeries_are_refused(registry, client, chain, provider, la
     chain.pending_timestamp += 60
     with ape.reverts(registry.SignatureExpired, deadline=deadline):
         registry.addDelegateTyped(
-            owner.address, op.name, op.account, DAY, late.auth_tuple(), sender=provider
+            owner.address, op.name, op.account, DAY, auth_tuple(late), sender=provider
         )
     # a stranger's signature naming itself as signer
     stranger = Account.create()
@@ -249,13 +249,13 @@ def test_replays_and_forgeries_are_refused(registry, client, chain, provider, la
         owner=owner.address,
     ):
         relay.contract.addDelegateTyped(
-            owner.address, op.name, op.account, DAY, forged.auth_tuple(), sender=provider
+            owner.address, op.name, op.account, DAY, auth_tuple(forged), sender=provider
         )
     # a stranger's signature claiming to be the owner
     claimed = client.sign(stranger.key, op, owner.address, signer_address=owner.address)
     with ape.reverts(registry.InvalidSignature, identity=owner.address, signer=owner.address):
         registry.addDelegateTyped(
-            owner.address, op.name, op.account, DAY, claimed.auth_tuple(), sender=provider
+            owner.address, op.name, op.account, DAY, auth_tuple(claimed), sender=provider
         )
 
 
@@ -273,7 +273,7 @@ def test_contract_wallet_owner_signs_through_erc1271(
     other = client.sign(Account.create().key, op, patient, signer_address=wallet.address)
     with ape.reverts(registry.InvalidSignature, identity=patient.address, signer=wallet.address):
         registry.setAttributeTyped(
-            patient, op.name, op.value, DAY, other.auth_tuple(), sender=provider
+            patient, op.name, op.value, DAY, auth_tuple(other), sender=provider
         )
 
 

@@ -1,15 +1,15 @@
 """The vocabulary shared by the consent contract, SDK and FHIR mapping: action bits,
 HL7 PurposeOfUse codes (bit i of the purposes mask = PURPOSES[i]) and data scopes
-(a label such as "Observation" or "category:laboratory" as left-aligned ASCII bytes32,
-as medchain.records codes record types; "*" is every scope).
+(a label such as "Observation" or "category:laboratory", encoded by
+`medchain.codec.scope_code` exactly as records are anchored; "*" is every scope).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from eth_utils import keccak
-
+from medchain.codec import scope_code as scope_code
+from medchain.codec import scope_label as scope_label
 from medchain.errors import InvalidInput
 
 READ, WRITE, SHARE = 1, 2, 4
@@ -93,39 +93,9 @@ KNOWN_SCOPES: tuple[str, ...] = (
 )
 
 
-def scope_id(label: str | bytes) -> bytes:
-    """The on-chain scope (bytes32) for a label or an already encoded 32-byte scope.
-
-    A label of at most 32 printable ASCII characters ("*", "Observation",
-    "category:laboratory") is stored left-aligned and zero-padded, the same code
-    `medchain.records` anchors records under, so consent and records agree on scopes;
-    a longer label (e.g. "system|code") is stored as its keccak256.
-    """
-    if isinstance(label, bytes | bytearray):
-        if len(label) != 32:
-            raise InvalidInput(f"a scope id is 32 bytes, got {len(label)}")
-        return bytes(label)
-    if label.startswith("0x") and len(label) == 66:
-        return bytes.fromhex(label[2:])
-    if not label:
-        raise InvalidInput("scope label is empty (use '*' for every scope)")
-    raw = label.encode()
-    if len(raw) <= 32 and label.isascii() and label.isprintable():
-        return raw.ljust(32, b"\0")
-    return keccak(raw)
-
-
-def scope_label(scope: bytes | str, extra: Iterable[str] = ()) -> str:
-    """The label of a scope id: its ASCII text, a label from `extra` whose hash it is,
-    else its 0x-hex."""
-    raw = scope_id(scope) if isinstance(scope, str) else bytes(scope)
-    text = raw.rstrip(b"\0")
-    if text and b"\0" not in text and all(32 <= b < 127 for b in text):
-        return text.decode()
-    for label in extra:
-        if scope_id(label) == raw:
-            return label
-    return "0x" + raw.hex()
+# The scope encoding lives in medchain.codec (records anchor under the same codes). These
+# names stay importable here because the consent API, tests and benches use them widely.
+scope_id = scope_code
 
 
 def actions_mask(names: Iterable[str] | str | int) -> int:

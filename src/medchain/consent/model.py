@@ -7,9 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import to_checksum_address
-
-from medchain.consent.codes import action_names, purpose_names, scope_id
+from medchain.codec import scope_code, to_address
+from medchain.consent.codes import action_names, purpose_names
 from medchain.errors import InvalidInput
 
 OPEN_END = (1 << 40) - 1  # uint40 max: a provision without an end date
@@ -18,15 +17,16 @@ _DID = re.compile(r"^(?:did:ethr:(?:[A-Za-z0-9_]+:)?)?(0x[0-9a-fA-F]{40})$")
 
 
 def address_of(ref: str, what: str = "address") -> str:
-    """Checksum address from `0x...`, `did:ethr:0x...` or `did:ethr:<network>:0x...`."""
-    match = _DID.match(ref.strip())
+    """Checksum address from `0x...`, `did:ethr:0x...` or `did:ethr:<network>:0x...`
+    (the network part is not checked here: see `ConsentClient` for the connected chain)."""
+    match = _DID.match(str(ref).strip())
     if not match:
         raise InvalidInput(f"{what} '{ref}' is not an Ethereum address or did:ethr identifier")
-    return to_checksum_address(match.group(1))
+    return to_address(match.group(1), what)
 
 
 def did_of(address: str) -> str:
-    return f"did:ethr:{to_checksum_address(address)}"
+    return f"did:ethr:{to_address(address)}"
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Grant:
 
     @property
     def scope_id(self) -> bytes:
-        return scope_id(self.scope)
+        return scope_code(self.scope)
 
     @property
     def key(self) -> tuple[str, str, bytes, bool]:

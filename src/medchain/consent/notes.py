@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak
-
+from medchain.codec import to_bytes32
 from medchain.errors import IntegrityError, InvalidInput
+from medchain.hashing import keccak
 
 SALT_BYTES = 32
 
@@ -47,8 +47,7 @@ class Commitment:
         return keccak(self.salt + self.text.encode("utf-8"))
 
     def verify(self, digest: bytes | str) -> bool:
-        expected = bytes.fromhex(digest.removeprefix("0x")) if isinstance(digest, str) else digest
-        return self.digest == bytes(expected)
+        return self.digest == to_bytes32(digest, "commitment")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,8 +59,8 @@ class Commitment:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Commitment:
         try:
-            made = cls(str(data["text"]), bytes.fromhex(str(data["salt"]).removeprefix("0x")))
-        except (KeyError, ValueError, TypeError) as exc:
+            made = cls(str(data["text"]), to_bytes32(data["salt"], "note salt"))
+        except (KeyError, TypeError) as exc:
             raise InvalidInput(f"not a salted note: {exc}") from exc
         if "commitment" in data and not made.verify(str(data["commitment"])):
             raise IntegrityError("the note's text and salt do not match its commitment")

@@ -533,9 +533,9 @@ def invalidate_signatures(account: Any, registry_address: str | None, as_json: b
 @json_option
 def relay(account: Any, registry_address: str | None, request_file: Path, as_json: bool) -> None:
     """Submit a signed request (from --sign-only) from --account, which pays the gas."""
-    from medchain.identity import SignedRequest, format_did
+    from medchain.identity import format_did, read_signed_request
 
-    request = SignedRequest.from_json(request_file.read_text())
+    request = read_signed_request(request_file.read_text())
     client = _client(registry_address, require_account(account))
     receipt = client.relay(request)
     identity = request.message["identity"]

@@ -1,26 +1,31 @@
 """Typed client for the DIDRegistry contract: ERC-1056 calls, legacy (0x19 0x00) signed
 calls, EIP-712 signed requests that one account signs and another relays, and batches.
 
-A signed request is a self-contained JSON object (`SignedRequest.to_json`) holding the
-EIP-712 typed data and the signature, so it can travel as a file from the signer to a
-relayer (`medchain did ... --sign-only` then `medchain did relay <file>`).
+A signed request is a `medchain.signing.SignedPayload` of format `REQUEST_FORMAT`: a
+self-contained JSON object (`to_json`) holding the EIP-712 typed data, the signature and
+the signer, so it can travel as a file from the signer to a relayer (`medchain did ...
+--sign-only` then `medchain did relay <file>`, read back with `read_signed_request`).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import SignableMessage, encode_typed_data
-from eth_utils import keccak, to_checksum_address
-
 from medchain.client import ContractClient
-from medchain.errors import IntegrityError, InvalidInput, translate_errors
-from medchain.signing import EIP712_DOMAIN, sign_digest, sign_message
+from medchain.codec import (
+    ZERO32,
+    ZERO_ADDRESS,
+    bytes32_to_text,
+    hex_to_bytes,
+    text_to_bytes32,
+    to_address,
+)
+from medchain.errors import InvalidInput, translate_errors
+from medchain.hashing import Eip712Domain, keccak, typed_data
+from medchain.signing import SignedPayload, sign_digest, signing_address
 
 DOMAIN_NAME = "DIDRegistry"
 DOMAIN_VERSION = "1"
@@ -74,33 +79,16 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "value", "type": "bytes"},
     ],
 }
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-ZERO32 = b"\x00" * 32
 
 
-def to_bytes32(text: str | bytes) -> bytes:
-    """ERC-1056 short name (`veriKey`, `did/svc/Records`) as right-zero-padded bytes32."""
-    raw = text.encode() if isinstance(text, str) else bytes(text)
-    if len(raw) > 32:
-        raise InvalidInput(f"name {text!r} is {len(raw)} bytes; ERC-1056 names fit in 32 bytes")
-    return raw.ljust(32, b"\x00")
+def to_bytes32(name: str | bytes) -> bytes:
+    """An ERC-1056 short name (`veriKey`, `did/svc/Records`) as its left-aligned bytes32
+    (`medchain.codec.text_to_bytes32`: at most 32 UTF-8 bytes, never truncated)."""
+    return text_to_bytes32(name, "ERC-1056 name")
 
 
-def from_bytes32(raw: bytes) -> str:
-    """bytes32 back to text (trailing zero bytes dropped); hex if not UTF-8."""
-    stripped = bytes(raw).rstrip(b"\x00")
-    try:
-        return stripped.decode()
-    except UnicodeDecodeError:
-        return "0x" + bytes(raw).hex()
-
-
-def _address(value: Any, what: str) -> str:
-    text = str(getattr(value, "address", value))
-    try:
-        return to_checksum_address(text)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"{what} is not an Ethereum address: {text!r}") from exc
+# An ERC-1056 name read back from bytes32 (its text, or 0x-hex when it is not text).
+from_bytes32 = bytes32_to_text
 
 
 @dataclass(frozen=True)
@@ -115,20 +103,20 @@ class Operation:
 
     @classmethod
     def change_owner(cls, new_owner: Any) -> Operation:
-        return cls(OP_CHANGE_OWNER, account=_address(new_owner, "new owner"))
+        return cls(OP_CHANGE_OWNER, account=to_address(new_owner, "new owner"))
 
     @classmethod
     def add_delegate(cls, delegate_type: str, delegate: Any, validity: int) -> Operation:
         return cls(
             OP_ADD_DELEGATE,
             to_bytes32(delegate_type),
-            _address(delegate, "delegate"),
+            to_address(delegate, "delegate"),
             int(validity),
         )
 
     @classmethod
     def revoke_delegate(cls, delegate_type: str, delegate: Any) -> Operation:
-        return cls(OP_REVOKE_DELEGATE, to_bytes32(delegate_type), _address(delegate, "delegate"))
+        return cls(OP_REVOKE_DELEGATE, to_bytes32(delegate_type), to_address(delegate, "delegate"))
 
     @classmethod
     def set_attribute(cls, name: str, value: bytes, validity: int) -> Operation:
@@ -154,80 +142,34 @@ class Operation:
     def from_message(cls, msg: dict[str, Any]) -> Operation:
         return cls(
             int(msg["kind"]),
-            _hex_bytes(msg["name"]),
-            _address(msg["account"], "account"),
+            hex_to_bytes(msg["name"]),
+            to_address(msg["account"], "account"),
             int(msg["validity"]),
-            _hex_bytes(msg["value"]),
+            hex_to_bytes(msg["value"]),
         )
 
 
-def _hex_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value)
-    try:
-        return bytes.fromhex(str(value).removeprefix("0x"))
-    except ValueError as exc:
-        raise InvalidInput(f"not hex bytes: {value!r}") from exc
-
-
-@dataclass
-class SignedRequest:
-    """An EIP-712 signed registry request: typed data plus the owner's signature."""
-
-    typed_data: dict[str, Any]
-    signature: bytes
-    format: str = field(default=REQUEST_FORMAT)
-
-    @property
-    def primary_type(self) -> str:
-        return str(self.typed_data["primaryType"])
-
-    @property
-    def message(self) -> dict[str, Any]:
-        return dict(self.typed_data["message"])
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": self.format,
-                "typedData": self.typed_data,
-                "signature": "0x" + self.signature.hex(),
-            },
-            indent=2,
+def read_signed_request(text: str | bytes) -> SignedPayload:
+    """A signed registry request from its JSON file (`SignedPayload.to_json`); another kind
+    of file, or one whose signer differs from the message's, is refused."""
+    request = SignedPayload.from_json(text, expected_format=REQUEST_FORMAT)
+    claimed = to_address(request.message.get("signer"), "signer")
+    if claimed != request.signer:
+        raise InvalidInput(
+            f"signed request names signer {request.signer} but its message says {claimed}"
         )
-
-    @classmethod
-    def from_json(cls, text: str) -> SignedRequest:
-        try:
-            data = json.loads(text)
-            if data.get("format") != REQUEST_FORMAT:
-                raise InvalidInput(
-                    f"not a medchain DID signed request (format {data.get('format')!r}, "
-                    f"expected {REQUEST_FORMAT})"
-                )
-            return cls(data["typedData"], _hex_bytes(data["signature"]))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InvalidInput(f"unreadable signed request: {exc}") from exc
-
-    def signable(self) -> SignableMessage:
-        return encode_typed_data(full_message=self.typed_data)
-
-    def recover_signer(self) -> str:
-        """The EOA that made the signature (a contract owner's signature recovers to its key)."""
-        return str(Account.recover_message(self.signable(), signature=self.signature))
-
-    def auth_tuple(self) -> tuple[str, int, int, bytes]:
-        msg = self.message
-        return (
-            _address(msg["signer"], "signer"),
-            int(msg["nonce"]),
-            int(msg["deadline"]),
-            self.signature,
-        )
+    return request
 
 
-sign_signable = sign_message  # kept as this module's public name
-sign_hash = sign_digest
+def auth_tuple(request: SignedPayload) -> tuple[str, int, int, bytes]:
+    """The `Auth` argument of the registry's typed calls: (signer, nonce, deadline, signature)."""
+    msg = request.message
+    return (
+        to_address(msg["signer"], "signer"),
+        int(msg["nonce"]),
+        int(msg["deadline"]),
+        request.signature,
+    )
 
 
 class DIDKeyExists(InvalidInput):
@@ -249,21 +191,21 @@ class DIDRegistryClient(ContractClient):
 
     # ------------------------------------------------------------------ reads
     def identity_owner(self, identity: Any) -> str:
-        return str(self.call("identityOwner", _address(identity, "identity")))
+        return str(self.call("identityOwner", to_address(identity, "identity")))
 
     def changed(self, identity: Any) -> int:
-        return int(self.call("changed", _address(identity, "identity")))
+        return int(self.call("changed", to_address(identity, "identity")))
 
     def nonce(self, owner: Any) -> int:
-        return int(self.call("nonce", _address(owner, "owner")))
+        return int(self.call("nonce", to_address(owner, "owner")))
 
     def valid_delegate(self, identity: Any, delegate_type: str, delegate: Any) -> bool:
         return bool(
             self.call(
                 "validDelegate",
-                _address(identity, "identity"),
+                to_address(identity, "identity"),
                 to_bytes32(delegate_type),
-                _address(delegate, "delegate"),
+                to_address(delegate, "delegate"),
             )
         )
 
@@ -271,7 +213,7 @@ class DIDRegistryClient(ContractClient):
         key = keccak(to_bytes32(delegate_type))  # abi.encode(bytes32) is the 32 bytes
         return int(
             self.call(
-                "delegates", _address(identity, "identity"), key, _address(delegate, "delegate")
+                "delegates", to_address(identity, "identity"), key, to_address(delegate, "delegate")
             )
         )
 
@@ -284,7 +226,10 @@ class DIDRegistryClient(ContractClient):
     # ------------------------------------------------------------------ direct writes
     def change_owner(self, identity: Any, new_owner: Any, **kw: Any) -> Any:
         return self.transact(
-            "changeOwner", _address(identity, "identity"), _address(new_owner, "new owner"), **kw
+            "changeOwner",
+            to_address(identity, "identity"),
+            to_address(new_owner, "new owner"),
+            **kw,
         )
 
     def add_delegate(
@@ -292,9 +237,9 @@ class DIDRegistryClient(ContractClient):
     ) -> Any:
         return self.transact(
             "addDelegate",
-            _address(identity, "identity"),
+            to_address(identity, "identity"),
             to_bytes32(delegate_type),
-            _address(delegate, "delegate"),
+            to_address(delegate, "delegate"),
             int(validity),
             **kw,
         )
@@ -302,9 +247,9 @@ class DIDRegistryClient(ContractClient):
     def revoke_delegate(self, identity: Any, delegate_type: str, delegate: Any, **kw: Any) -> Any:
         return self.transact(
             "revokeDelegate",
-            _address(identity, "identity"),
+            to_address(identity, "identity"),
             to_bytes32(delegate_type),
-            _address(delegate, "delegate"),
+            to_address(delegate, "delegate"),
             **kw,
         )
 
@@ -313,7 +258,7 @@ class DIDRegistryClient(ContractClient):
     ) -> Any:
         return self.transact(
             "setAttribute",
-            _address(identity, "identity"),
+            to_address(identity, "identity"),
             to_bytes32(name),
             bytes(value),
             int(validity),
@@ -322,7 +267,11 @@ class DIDRegistryClient(ContractClient):
 
     def revoke_attribute(self, identity: Any, name: str, value: bytes, **kw: Any) -> Any:
         return self.transact(
-            "revokeAttribute", _address(identity, "identity"), to_bytes32(name), bytes(value), **kw
+            "revokeAttribute",
+            to_address(identity, "identity"),
+            to_bytes32(name),
+            bytes(value),
+            **kw,
         )
 
     def invalidate_nonce(self, **kw: Any) -> Any:
@@ -334,17 +283,22 @@ class DIDRegistryClient(ContractClient):
         if not operations:
             raise InvalidInput("a batch needs at least one operation")
         return self.transact(
-            "batch", _address(identity, "identity"), [op.as_tuple() for op in operations], **kw
+            "batch", to_address(identity, "identity"), [op.as_tuple() for op in operations], **kw
         )
 
     # ------------------------------------------------------------------ EIP-712
+    def eip712_domain(self, chain_id: int | None = None) -> Eip712Domain:
+        """The registry's EIP-712 domain (another `chain_id` only to sign for another chain)."""
+        return Eip712Domain(
+            DOMAIN_NAME,
+            DOMAIN_VERSION,
+            self.chain_id if chain_id is None else int(chain_id),
+            to_address(self.address, "registry"),
+        )
+
     def domain(self, chain_id: int | None = None) -> dict[str, Any]:
-        return {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": self.chain_id if chain_id is None else chain_id,
-            "verifyingContract": to_checksum_address(self.address),
-        }
+        """`eip712_domain` in its typed-data JSON form."""
+        return self.eip712_domain(chain_id).as_dict()
 
     def typed_data(
         self,
@@ -358,8 +312,8 @@ class DIDRegistryClient(ContractClient):
         chain_id: int | None = None,
     ) -> dict[str, Any]:
         """EIP-712 typed data for one operation (its own primary type) or a batch."""
-        identity_addr = _address(identity, "identity")
-        signer_addr = _address(signer, "signer")
+        identity_addr = to_address(identity, "identity")
+        signer_addr = to_address(signer, "signer")
         if nonce is None:
             nonce = self.nonce(signer_addr)
         if deadline is None:
@@ -374,15 +328,10 @@ class DIDRegistryClient(ContractClient):
             primary = "Batch"
             message["operations"] = [op.as_message() for op in operation]
         message.update({"nonce": int(nonce), "deadline": int(deadline)})
-        types: dict[str, Any] = {"EIP712Domain": EIP712_DOMAIN, primary: TYPES[primary]}
+        types = {primary: TYPES[primary]}
         if primary == "Batch":
             types["Operation"] = TYPES["Operation"]
-        return {
-            "types": types,
-            "primaryType": primary,
-            "domain": self.domain(chain_id),
-            "message": message,
-        }
+        return typed_data(self.eip712_domain(chain_id), primary, types, message)
 
     def sign(
         self,
@@ -392,29 +341,20 @@ class DIDRegistryClient(ContractClient):
         *,
         signer_address: Any | None = None,
         **typed: Any,
-    ) -> SignedRequest:
+    ) -> SignedPayload:
         """Sign a request as the identity owner. `signer` signs (ape account, LocalAccount
         or private key); `signer_address` names the owner when it is an ERC-1271 contract
         whose key is `signer`."""
-        owner = signer_address if signer_address is not None else _signer_address(signer)
+        owner = signing_address(signer) if signer_address is None else signer_address
         data = self.typed_data(operation, identity, owner, **typed)
-        return SignedRequest(data, sign_signable(signer, encode_typed_data(full_message=data)))
+        return SignedPayload.sign(signer, data, signer_address=owner, format=REQUEST_FORMAT)
 
-    def relay(self, request: SignedRequest, **kw: Any) -> Any:
+    def relay(self, request: SignedPayload, **kw: Any) -> Any:
         """Submit a signed request from this client's sender (anyone may relay)."""
-        domain = request.typed_data.get("domain", {})
-        if int(domain.get("chainId", -1)) != self.chain_id:
-            raise InvalidInput(
-                f"signed request is for chain {domain.get('chainId')}, connected to {self.chain_id}"
-            )
-        if str(domain.get("verifyingContract", "")).lower() != self.address.lower():
-            raise InvalidInput(
-                f"signed request is for registry {domain.get('verifyingContract')}, "
-                f"this registry is {self.address}"
-            )
+        request.check_domain(self.chain_id, self.address, what="registry")
         msg = request.message
-        identity = _address(msg["identity"], "identity")
-        auth = request.auth_tuple()
+        identity = to_address(msg["identity"], "identity")
+        auth = auth_tuple(request)
         primary = request.primary_type
         if primary == "Batch":
             ops = [Operation.from_message(m).as_tuple() for m in msg["operations"]]
@@ -427,7 +367,7 @@ class DIDRegistryClient(ContractClient):
     # ------------------------------------------------------------------ legacy ERC-1056
     def legacy_hash(self, operation: Operation, identity: Any, nonce: int | None = None) -> bytes:
         """keccak256(0x19 0x00 registry nonce identity action args...) as ERC-1056 signs it."""
-        identity_addr = _address(identity, "identity")
+        identity_addr = to_address(identity, "identity")
         if nonce is None:
             nonce = self.nonce(self.identity_owner(identity_addr))
         head = (
@@ -453,8 +393,8 @@ class DIDRegistryClient(ContractClient):
         self, signer: Any, operation: Operation, identity: Any, **kw: Any
     ) -> Any:
         """Sign with the ERC-1056 scheme (as ethr-did does) and submit `<op>Signed`."""
-        identity_addr = _address(identity, "identity")
-        v, r, s = sign_hash(signer, self.legacy_hash(operation, identity_addr))
+        identity_addr = to_address(identity, "identity")
+        v, r, s = sign_digest(signer, self.legacy_hash(operation, identity_addr))
         method = OP_NAMES[operation.kind] + "Signed"
         args = _single_args(operation_type(operation.kind), {**_single_fields(operation)})
         return self.transact(method, identity_addr, v, r, s, *args, **kw)
@@ -490,34 +430,17 @@ def _single_fields(op: Operation) -> dict[str, Any]:
 
 def _single_args(primary: str, msg: dict[str, Any]) -> list[Any]:
     if primary == "ChangeOwner":
-        return [_address(msg["newOwner"], "new owner")]
+        return [to_address(msg["newOwner"], "new owner")]
     if primary == "AddDelegate":
         return [
-            _hex_bytes(msg["delegateType"]),
-            _address(msg["delegate"], "delegate"),
+            hex_to_bytes(msg["delegateType"]),
+            to_address(msg["delegate"], "delegate"),
             int(msg["validity"]),
         ]
     if primary == "RevokeDelegate":
-        return [_hex_bytes(msg["delegateType"]), _address(msg["delegate"], "delegate")]
+        return [hex_to_bytes(msg["delegateType"]), to_address(msg["delegate"], "delegate")]
     if primary == "SetAttribute":
-        return [_hex_bytes(msg["name"]), _hex_bytes(msg["value"]), int(msg["validity"])]
+        return [hex_to_bytes(msg["name"]), hex_to_bytes(msg["value"]), int(msg["validity"])]
     if primary == "RevokeAttribute":
-        return [_hex_bytes(msg["name"]), _hex_bytes(msg["value"])]
+        return [hex_to_bytes(msg["name"]), hex_to_bytes(msg["value"])]
     raise InvalidInput(f"unknown signed request type {primary!r}")
-
-
-def _signer_address(signer: Any) -> str:
-    if isinstance(signer, bytes | str):
-        return str(Account.from_key(signer).address)
-    return _address(signer, "signer")
-
-
-def check_request_signer(request: SignedRequest) -> None:
-    """Refuse locally a request whose EOA signature does not match its `signer` field
-    (contract-wallet signers are checked on chain by ERC-1271)."""
-    claimed = _address(request.message["signer"], "signer")
-    recovered = request.recover_signer()
-    if recovered.lower() != claimed.lower():
-        raise IntegrityError(
-            f"signed request names signer {claimed} but the signature is by {recovered}"
-        )
