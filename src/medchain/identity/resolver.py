@@ -229,7 +229,6 @@ class DIDResolver:
         last = self.changed(address)
         if last == 0:
             return []
-        topic = "0x" + (bytes(12) + bytes.fromhex(address[2:])).hex()
         events: list[DIDEvent] = []
         # Walk backwards window by window: each window ends at a block known to hold a
         # change, and the one pointer that leaves the window says where the next ends, so
@@ -237,7 +236,8 @@ class DIDResolver:
         end = last
         while end >= max(self.start_block, 1):
             start = max(self.start_block, end - self.chunk + 1)
-            window = [did_event(e) for e in self.reader.read(start, end, topics=[topic])]
+            found = self.reader.read(start, end, where={"identity": address})
+            window = [did_event(e) for e in found]
             if not window:
                 break  # the node has no logs where the list points: reported below
             events.extend(window)
