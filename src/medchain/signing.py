@@ -190,19 +190,20 @@ class SignedPayload:
                 f"but the signature is by {recovered}"
             )
 
-    def check_domain(self, chain_id: int, verifying_contract: Any) -> None:
-        """Refuse a payload signed for another chain or another contract."""
+    def check_domain(self, chain_id: int, verifying_contract: Any, what: str = "contract") -> None:
+        """Refuse a payload signed for another chain or another contract (`what` names
+        the kind of contract in the message, e.g. "registry")."""
         domain = self.domain
         if domain.chain_id != int(chain_id):
             raise InvalidInput(
                 f"signed {self.primary_type} is for chain {domain.chain_id}, "
                 f"connected to {int(chain_id)}"
             )
-        contract = to_address(verifying_contract, "verifying contract")
+        contract = to_address(verifying_contract, f"verifying {what}")
         if domain.verifying_contract.lower() != contract.lower():
             raise InvalidInput(
-                f"signed {self.primary_type} is for contract {domain.verifying_contract}, "
-                f"this one is {contract}"
+                f"signed {self.primary_type} is for {what} {domain.verifying_contract}, "
+                f"this {what} is {contract}"
             )
 
     # ------------------------------------------------------------------ JSON
