@@ -1,0 +1,141 @@
+"""The index serves the list queries: on anvil, after the demo's identity, records,
+consent, supply, trials and genomics steps, an index follows the chain; one more grant
+lands after its head. Each of the five list queries (records by patient, grants by
+grantee, licences by researcher, custody history of a lot, trial entries) gives the same
+answer through `LogReader` with the index as without it, and with it the node is asked
+only for the blocks after the index's head. The SDK's list methods give the same output
+with `MEDCHAIN_INDEX` set as without it."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from support.anvil import SDK_CHAIN_ID, anvil
+
+pytestmark = pytest.mark.anvil
+DEMO_STEPS = {"identity", "records", "consent", "supply", "trials", "genomics"}
+CONSENT_EVENTS = ("ConsentGranted", "ConsentDenied", "ConsentRevoked")
+CUSTODY_MOVES = ("Shipped", "Received", "ShipmentCancelled")
+
+
+@pytest.fixture(scope="module")
+def chain_with_index(tmp_path_factory):
+    from ape import accounts, networks
+    from rich.console import Console
+    from web3 import HTTPProvider, Web3
+
+    from medchain.consent import ConsentClient
+    from medchain.demo import DemoContext, role_accounts, run_all
+    from medchain.deploy import deploy_all
+    from medchain.deployments import AddressBook
+    from medchain.indexer import Indexer
+    from medchain.storage.embedded import EmbeddedStore
+
+    tmp = tmp_path_factory.mktemp("index-lists")
+    with (
+        anvil("--accounts", "20", "--chain-id", str(SDK_CHAIN_ID)) as uri,
+        networks.parse_network_choice(uri),
+    ):
+        roles = role_accounts(accounts.test_accounts)
+        book = AddressBook(tmp / "book")
+        ctx, _ = deploy_all(roles["deployer"], book, accounts=roles, log=lambda _: None)
+        demo = DemoContext(Console(file=io.StringIO()), roles, ctx.contracts, book,
+                           EmbeddedStore(tmp / "ipfs"))  # fmt: skip
+        assert set(run_all(demo, only=DEMO_STEPS)) == DEMO_STEPS
+        web3 = Web3(HTTPProvider(uri))
+        db = tmp / "index.db"
+        indexer = Indexer.for_book(web3, book, f"sqlite:///{db}")
+        indexed = indexer.sync().last
+        # A grant after the index's head: the reader must take it from the node's tail.
+        consent = ConsentClient(ctx.contracts["ConsentRegistry"], roles["patient"])
+        consent.grant(roles["patient"], roles["provider"], "Condition", "read", "TREAT")
+        yield {
+            "web3": web3, "book": book, "roles": roles, "ctx": ctx, "demo": demo,
+            "db": db, "indexed": indexed, "indexer": indexer,
+        }  # fmt: skip
+
+
+def _queries(env: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The five list queries as reader calls (names + where), each a list of steps."""
+    roles, shared = env["roles"], env["demo"].shared
+    lot = shared["supply"]["lot_id"]
+    return {
+        "records by patient": [
+            {"names": "RecordAnchored", "where": {"patient": roles["patient"].address}}
+        ],
+        "grants by grantee": [
+            {"names": CONSENT_EVENTS, "where": {"grantee": roles["provider"].address}}
+        ],
+        "licences by researcher": [
+            {"names": "LicencePurchased", "where": {"researcher": roles["researcher"].address}}
+        ],
+        "custody of a lot": [{"where": {"lotId": lot}}],
+        "trial entries": [{"where": {"trialId": shared["trials"]["trial_id"]}}],
+    }
+
+
+def _containers(events: list[Any], lot: bytes) -> set[bytes]:
+    return {bytes(lot)} | {bytes(e.args["containerId"]) for e in events if e.name == "Aggregated"}
+
+
+def test_each_list_query_is_the_same_with_the_index_and_asks_the_node_only_for_the_tail(
+    chain_with_index,
+):
+    from medchain.logs import reader_for_book
+
+    env = chain_with_index
+    lot = env["demo"].shared["supply"]["lot_id"]
+    for label, steps in _queries(env).items():
+        plain = reader_for_book(env["web3"], env["book"], index=False)
+        indexed = reader_for_book(env["web3"], env["book"], index=str(env["db"]))
+        head = plain.head()
+        without = [e for step in steps for e in plain.read(to_block=head, **step)]
+        with_index = [e for step in steps for e in indexed.read(to_block=head, **step)]
+        if label == "custody of a lot":  # then the moves of the lot and its containers
+            moves = {"names": CUSTODY_MOVES, "where": {"containerId": sorted(_containers(without, lot))}}  # fmt: skip
+            without += plain.read(to_block=head, **moves)
+            with_index += indexed.read(to_block=head, **moves)
+        assert without, f"{label}: the demo left nothing to list"
+        assert with_index == without, label
+        assert indexed.indexed_through == env["indexed"], label
+        tail = head - env["indexed"]
+        assert tail > 0 and indexed.blocks == tail * indexed.queries, label
+        assert indexed.queries <= plain.queries, label
+    grants = plain.read(names=CONSENT_EVENTS, where={"grantee": env["roles"]["provider"].address})
+    assert grants[-1].block_number > env["indexed"], "the tail's grant is listed"
+
+
+def test_the_sdk_lists_are_the_same_with_medchain_index(chain_with_index, monkeypatch):
+    from medchain.consent import ConsentClient
+    from medchain.genomics.client import GenomicsClient
+    from medchain.logs import INDEX_ENV
+    from medchain.records import RecordsClient
+    from medchain.supply.client import SupplyClient
+    from medchain.trials.client import TrialsClient
+
+    env = chain_with_index
+    roles, contracts, shared = env["roles"], env["ctx"].contracts, env["demo"].shared
+
+    def lists() -> dict[str, Any]:
+        records = RecordsClient(contracts["RecordRegistry"]).records_of(roles["patient"])
+        grants = ConsentClient(contracts["ConsentRegistry"]).grants_of(roles["patient"])
+        licences = GenomicsClient(contracts["GenomicLicensing"]).licences_of(roles["researcher"])
+        custody = SupplyClient(contracts["SerialRegistry"]).custody_history(
+            shared["supply"]["lot_id"]
+        )
+        trial = TrialsClient(contracts["TrialRegistry"]).export(shared["trials"]["trial_id"])
+        return {
+            "records": records, "grants": grants, "licences": licences, "custody": custody,
+            "trial entries": trial["entries"],
+        }  # fmt: skip
+
+    monkeypatch.delenv(INDEX_ENV, raising=False)
+    without = lists()
+    monkeypatch.setenv(INDEX_ENV, str(env["db"]))
+    with_index = lists()
+    for name, value in without.items():
+        assert value, f"{name}: the demo left nothing to list"
+        assert with_index[name] == value, name
