@@ -44,11 +44,11 @@ def to_address(value: Any, what: str = "address") -> str:
             raise InvalidInput(f"{what} must be 20 bytes, got {len(raw)}")
         return str(to_checksum_address(bytes(raw)))
     if not isinstance(raw, str):
-        raise InvalidInput(f"{what} is not an Ethereum address: {value!r}")
+        raise InvalidInput(f"{what} {value!r} is not an Ethereum address")
     text = raw.strip()
     digits = text[2:] if text[:2] in ("0x", "0X") else None
     if digits is None or len(digits) != 40 or not _is_hex(digits):
-        raise InvalidInput(f"{what} is not an Ethereum address (0x + 40 hex digits): {text!r}")
+        raise InvalidInput(f"{what} {text!r} is not an Ethereum address (0x + 40 hex digits)")
     text = "0x" + digits
     mixed_case = digits != digits.lower() and digits != digits.upper()
     if mixed_case and not is_checksum_address(text):

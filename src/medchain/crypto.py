@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from medchain.codec import to_address, to_bytes32, to_uint
 from medchain.errors import IntegrityError, InvalidInput
 
 FORMAT_VERSION = 1
@@ -86,15 +87,13 @@ class EnvelopeContext:
     registry: str
 
     def __post_init__(self) -> None:
-        if len(self.record_id) != 32:
-            raise InvalidInput(f"record_id must be 32 bytes, got {len(self.record_id)}")
-        if not 0 <= self.schema_version < 1 << 16:
-            raise InvalidInput(f"schema_version must fit 16 bits, got {self.schema_version}")
-        if not 0 <= self.chain_id < 1 << 256:
-            raise InvalidInput(f"chain_id out of range: {self.chain_id}")
-        registry = self.registry.lower().removeprefix("0x")
-        if len(registry) != 40 or any(c not in "0123456789abcdef" for c in registry):
-            raise InvalidInput(f"registry must be a 20-byte hex address, got {self.registry!r}")
+        # normalised in place, so `encode` always sees bytes, ints and a checksummed address
+        object.__setattr__(self, "record_id", to_bytes32(self.record_id, "record_id"))
+        object.__setattr__(
+            self, "schema_version", to_uint(self.schema_version, 16, "schema_version")
+        )
+        object.__setattr__(self, "chain_id", to_uint(self.chain_id, 256, "chain_id"))
+        object.__setattr__(self, "registry", to_address(self.registry, "registry"))
 
     def encode(self) -> bytes:
         return (
@@ -102,7 +101,7 @@ class EnvelopeContext:
             + self.record_id
             + self.schema_version.to_bytes(2, "big")
             + self.chain_id.to_bytes(32, "big")
-            + bytes.fromhex(self.registry.lower().removeprefix("0x"))
+            + bytes.fromhex(self.registry[2:])
         )
 
     def digest(self) -> bytes:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medchain.deployments import AddressBook, DeploymentRecord, project_root
-from medchain.errors import ConfigurationError, DeploymentMismatch, translate_errors
+from medchain.errors import ConfigurationError, DeploymentMismatch, InvalidInput, translate_errors
 
 
 @dataclass
@@ -138,17 +138,18 @@ def _container(project: Any, name: str) -> Any:
 
 def init_code_hash(contract_container: Any, args: Sequence[Any]) -> str:
     """keccak256(creation bytecode ++ abi-encoded constructor args)."""
-    from eth_utils import keccak
+    from medchain.codec import hex_to_bytes, to_hex
+    from medchain.hashing import keccak
 
     ctype = contract_container.contract_type
-    bytecode = bytes.fromhex(ctype.deployment_bytecode.bytecode.removeprefix("0x"))
+    bytecode = hex_to_bytes(ctype.deployment_bytecode.bytecode, "deployment bytecode")
     encoded = b""
     if ctype.constructor.inputs:
         from eth_abi import encode
 
         types = [i.canonical_type for i in ctype.constructor.inputs]
         encoded = encode(types, [_abi_value(a) for a in args])
-    return "0x" + keccak(bytecode + encoded).hex()
+    return to_hex(keccak(bytecode + encoded))
 
 
 def _abi_value(value: Any) -> Any:
@@ -157,10 +158,12 @@ def _abi_value(value: Any) -> Any:
 
 def runtime_code_hash(address: str) -> str:
     from ape import chain
-    from eth_utils import keccak
+
+    from medchain.codec import to_hex
+    from medchain.hashing import keccak
 
     code = chain.provider.get_code(address)
-    return "0x" + keccak(bytes(code)).hex()
+    return to_hex(keccak(bytes(code)))
 
 
 def deploy_all(
@@ -324,7 +327,7 @@ def contract_roles(contract_name: str) -> list[str]:
 
 def resolve_member(member: Any, where: str) -> str:
     """Checksum address of a roles-file member: `0x...`, `TEST::<n>` or an ape alias."""
-    from eth_utils import is_address, to_checksum_address
+    from medchain.codec import to_address
 
     if isinstance(member, int) and not isinstance(member, bool) and 0 <= member < 1 << 160:
         member = f"0x{member:040x}"  # YAML reads an unquoted 0x... address as a number
@@ -332,9 +335,10 @@ def resolve_member(member: Any, where: str) -> str:
     if not text:
         raise ConfigurationError(f"{where}: each member must be an address or an ape alias")
     if text.startswith("0x"):
-        if not is_address(text):
-            raise ConfigurationError(f"{where}: '{text}' is not an Ethereum address")
-        return str(to_checksum_address(text))
+        try:
+            return to_address(text, f"{where}:")
+        except InvalidInput as exc:  # a roles file is configuration, not an argument
+            raise ConfigurationError(str(exc)) from None
     from ape import accounts
 
     if text.startswith("TEST::"):

@@ -116,14 +116,14 @@ ROLE_PREIMAGES = {"ISSUER_ROLE": "medchain.zk.ISSUER_ROLE"}
 
 def role_label(value: bytes | bytearray) -> str | None:
     """The name of a known role id (keccak256 of the name; DEFAULT_ADMIN_ROLE is 0)."""
-    from eth_utils import keccak
+    from medchain.hashing import keccak_text  # lazily: hashing imports this module
 
     raw = bytes(value)
     for name in ROLE_NAMES:
-        if raw == (b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak(text=name)):
+        if raw == (b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak_text(name)):
             return name
     for name, preimage in ROLE_PREIMAGES.items():
-        if raw == keccak(text=preimage):
+        if raw == keccak_text(preimage):
             return name
     return None
 
@@ -187,9 +187,11 @@ def _revert_bytes(message: Any) -> bytes | None:
             return None
         return value if isinstance(value, bytes) else None
     if isinstance(message, str) and message.startswith("0x") and len(message) >= 10:
+        from medchain.codec import hex_to_bytes
+
         try:
-            return bytes.fromhex(message[2:])
-        except ValueError:
+            return hex_to_bytes(message, "revert data")
+        except InvalidInput:
             return None
     return None
 
@@ -205,15 +207,17 @@ def decode_custom_error(contract: str, abi: Any, message: Any) -> ContractRevert
     if data is None or len(data) < 4 or not errors:
         return None
     from eth_abi import decode
-    from eth_utils import keccak, to_checksum_address
+
+    from medchain.codec import to_address
+    from medchain.hashing import selector
 
     for error in errors:
-        if keccak(text=error.selector)[:4] != data[:4]:
+        if selector(error.selector) != data[:4]:
             continue
         types = [i.canonical_type for i in error.inputs]
         values = decode(types, data[4:])
         arguments = {
-            str(i.name): to_checksum_address(v) if t == "address" else v
+            str(i.name): to_address(v, str(i.name)) if t == "address" else v
             for i, t, v in zip(error.inputs, types, values, strict=True)
         }
         return ContractRevert(contract, error.name, arguments)

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from medchain.codec import to_address
 from medchain.errors import IntegrityError, InvalidInput
 
 FORMAT = "medchain.keystore/1"
@@ -223,7 +224,7 @@ def publish_encryption_key(
     op = publish_key_operation(public_key, validity)
     return client.transact(
         "setAttribute",
-        str(getattr(identity, "address", identity)),
+        to_address(identity, "identity"),
         op.name,
         op.value,
         op.validity,

@@ -9,9 +9,10 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_account import Account
-from eth_utils import keccak, to_checksum_address
 
+from medchain.codec import hex_to_bytes, to_address, to_hex
 from medchain.errors import ContractRevert, DeploymentMismatch, TransactionFailed
+from medchain.hashing import selector
 
 
 class Chain:
@@ -23,7 +24,7 @@ class Chain:
         self.chain_id = int(web3.eth.chain_id)
         self.abis = {name: abi for name, (_, abi) in contracts.items()}
         self.contracts = {
-            name: web3.eth.contract(address=to_checksum_address(addr), abi=abi)
+            name: web3.eth.contract(address=to_address(addr, f"{name} address"), abi=abi)
             for name, (addr, abi) in contracts.items()
         }
         for name, contract in self.contracts.items():
@@ -79,23 +80,24 @@ class Chain:
                 raise TransactionFailed(f"{name}.{function}: node refused: {exc}") from exc
             receipt = self.web3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
             if int(receipt["status"]) != 1:
-                raise TransactionFailed(
-                    f"{name}.{function} reverted in tx 0x{bytes(tx_hash).hex()}"
-                )
-            return "0x" + bytes(tx_hash).hex()
+                raise TransactionFailed(f"{name}.{function} reverted in tx {to_hex(tx_hash)}")
+            return to_hex(tx_hash)
 
     def _revert(self, name: str, exc: Exception) -> Exception:
         data = getattr(exc, "data", None)
         if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
-            raw = bytes.fromhex(data[2:])
+            raw = hex_to_bytes(data, "revert data")
             for item in self.abis.get(name, []):
                 if item.get("type") != "error":
                     continue
                 types = [i["type"] for i in item["inputs"]]
-                if keccak(text=f"{item['name']}({','.join(types)})")[:4] != raw[:4]:
+                if selector(f"{item['name']}({','.join(types)})") != raw[:4]:
                     continue
                 values = abi_decode(types, raw[4:])
-                args = {i["name"]: v for i, v in zip(item["inputs"], values, strict=True)}
+                args = {
+                    i["name"]: to_address(v, i["name"]) if t == "address" else v
+                    for i, t, v in zip(item["inputs"], types, values, strict=True)
+                }
                 return ContractRevert(name, item["name"], args)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return TransactionFailed(f"{name}: {first}")

@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from eth_utils import is_hex, keccak, to_checksum_address
+from eth_utils import is_hex
 
+from medchain.codec import hex_to_bytes, to_address
 from medchain.errors import InvalidInput
+from medchain.hashing import keccak
 from medchain.timeutil import unix_seconds
 
 # Public did:ethr network names (ethr-did-resolver deployments) and the chain ids they
@@ -93,9 +95,9 @@ def parse_did(text: str) -> EthrDID:
     chain_id = _chain_id_of(network, text)
     public_key: bytes | None = None
     if _ADDRESS.match(ident):
-        address = str(to_checksum_address(ident))
+        address = to_address(ident, f"address in {text!r}")
     elif _PUBKEY.match(ident):
-        public_key = bytes.fromhex(ident[2:])
+        public_key = hex_to_bytes(ident, "public key")
         address = address_of_public_key(public_key, text)
     else:
         raise InvalidInput(
@@ -125,9 +127,7 @@ def _chain_id_of(network: str, text: str) -> int:
 def format_did(address: str, chain_id: int | None = None, network: str | None = None) -> str:
     """`did:ethr:<address>` (mainnet), `did:ethr:<network>:<address>` or
     `did:ethr:<0xchainid>:<address>`."""
-    if not isinstance(address, str) or not _ADDRESS.match(address):
-        raise InvalidInput(f"not an Ethereum address: {address!r}")
-    checksummed = to_checksum_address(address)
+    checksummed = to_address(address)
     if network:
         if network not in NETWORKS:
             raise InvalidInput(f"unknown did:ethr network {network!r}")
@@ -166,4 +166,4 @@ def decompress_public_key(public_key: bytes, text: str = "") -> bytes:
 
 
 def address_of_public_key(public_key: bytes, text: str = "") -> str:
-    return to_checksum_address(keccak(decompress_public_key(public_key, text))[-20:])
+    return to_address(keccak(decompress_public_key(public_key, text))[-20:], "public key address")

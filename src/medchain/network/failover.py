@@ -37,10 +37,11 @@ from typing import Any
 
 import requests
 from eth_typing import URI
-from eth_utils import keccak, to_hex
 from web3 import HTTPProvider
 
+from medchain.codec import hex_to_bytes, to_hex
 from medchain.errors import ConfigurationError, NodeUnreachable
+from medchain.hashing import keccak
 from medchain.network.rpc import try_rpc
 
 RPC_URLS_ENV = "MEDCHAIN_RPC_URLS"
@@ -118,7 +119,7 @@ class FailoverHTTPProvider(HTTPProvider):
             raw = params[0] if isinstance(params[0], str) else to_hex(params[0])
             error = response.get("error")
             if error and self._already_there(raw, str(error.get("message", ""))):
-                txhash = to_hex(keccak(hexstr=raw))
+                txhash = to_hex(keccak(hex_to_bytes(raw, "raw transaction")))
                 response = {"jsonrpc": "2.0", "id": response.get("id"), "result": txhash}
             if response.get("result"):
                 self._remember(str(response["result"]), raw)
@@ -141,7 +142,9 @@ class FailoverHTTPProvider(HTTPProvider):
         if "nonce too low" not in message:
             return True
         found = try_rpc(
-            str(self.endpoint_uri), "eth_getTransactionByHash", to_hex(keccak(hexstr=raw))
+            str(self.endpoint_uri),
+            "eth_getTransactionByHash",
+            to_hex(keccak(hex_to_bytes(raw, "raw transaction"))),
         )
         return found is not None
 

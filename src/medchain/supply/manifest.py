@@ -15,10 +15,12 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from medchain import crypto
+from medchain.codec import to_bytes32, to_hex
 from medchain.errors import IntegrityError, InvalidInput
+from medchain.hashing import keccak
 
 from .gs1 import ProductIdentifier, normalize_gtin, parse_yymmdd
-from .merkle import MerkleTree, build_lot_tree, keccak
+from .merkle import MerkleTree, build_lot_tree
 
 MANIFEST_FORMAT = "medchain-lot-manifest"
 MANIFEST_VERSION = 1
@@ -98,7 +100,7 @@ class LotManifest:
                 "lot": self.lot,
                 "expiry": self.expiry,
                 "count": len(self.serials),
-                "root": "0x" + self.root.hex(),
+                "root": to_hex(self.root),
                 "leaf": LEAF_RULE,
                 "tree": TREE_RULE,
                 "serials": self.serials,
@@ -115,7 +117,7 @@ class LotManifest:
             if doc["format"] != MANIFEST_FORMAT or doc["v"] != MANIFEST_VERSION:
                 raise ValueError(f"format {doc['format']!r} v{doc['v']}")
             manifest = cls(doc["gtin"], doc["lot"], doc["expiry"], list(doc["serials"]))
-            stated = bytes.fromhex(str(doc["root"]).removeprefix("0x"))
+            stated = to_bytes32(doc["root"], "root")
             count = int(doc["count"])
         except (ValueError, KeyError, TypeError) as exc:
             raise IntegrityError(f"not a medchain lot manifest: {exc}") from None

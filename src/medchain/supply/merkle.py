@@ -10,35 +10,22 @@ come from numpy gathers over the levels, not from walking the tree per leaf.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from medchain.codec import to_bytes32, to_hex
 from medchain.errors import IntegrityError, InvalidInput
 
+# The SDK's one keccak (fastest backend, see medchain.hashing); KECCAK_BACKEND and keccak
+# stay importable here for the supply API and its benchmarks.
+from medchain.hashing import KECCAK_BACKEND as KECCAK_BACKEND
+from medchain.hashing import keccak as keccak
+from medchain.hashing import keccak_new
+
 from .gs1 import ProductIdentifier, to_bytes20
-
-
-def _keccak_backend() -> tuple[str, Callable[[bytes], Any]]:
-    """(name, constructor) where constructor(data).digest() is keccak256(data)."""
-    # safe-pysha3 is ~8x faster per call than pycryptodome for 32-128 byte inputs.
-    try:
-        import sha3  # type: ignore[import-not-found]
-
-        return "pysha3", sha3.keccak_256
-    except ImportError:  # pragma: no cover - depends on the environment
-        from Crypto.Hash import keccak as _k
-
-        return "pycryptodome", lambda data: _k.new(digest_bits=256, data=data)
-
-
-KECCAK_BACKEND, _keccak_new = _keccak_backend()
-
-
-def keccak(data: bytes) -> bytes:
-    return bytes(_keccak_new(data).digest())
 
 
 def leaf_prefix(gtin: int | str, lot: str, expiry: int | str) -> bytes:
@@ -59,7 +46,7 @@ def leaf(pid: ProductIdentifier) -> bytes:
 def lot_leaves(gtin: int | str, lot: str, expiry: int | str, serials: Iterable[str]) -> list[bytes]:
     """The leaves of every serial of one lot (serials must be valid AI 21 values)."""
     prefix = leaf_prefix(gtin, lot, expiry)
-    new = _keccak_new  # the hash constructor itself: no wrapper call per hash
+    new = keccak_new  # the hash constructor itself: no wrapper call per hash
     pads = [b"\0" * (32 - n) for n in range(33)]
     out: list[bytes] = []
     append = out.append
@@ -108,7 +95,7 @@ class MerkleTree:
             raise InvalidInput("a Merkle tree needs at least one leaf")
         level = list(leaves)
         self.levels: list[list[bytes]] = [level]
-        new = _keccak_new
+        new = keccak_new
         while len(level) > 1:
             nxt = [
                 new(a + b).digest() if a < b else new(b + a).digest()
@@ -137,7 +124,7 @@ class MerkleTree:
         try:
             return self._index[leaf_hash]
         except KeyError:
-            raise InvalidInput("leaf 0x" + leaf_hash.hex() + " is not in this tree") from None
+            raise InvalidInput(f"leaf {to_hex(leaf_hash)} is not in this tree") from None
 
     def proof(self, index: int, level: int = 0) -> list[bytes]:
         """The proof of node `index` of `level` (0: leaf `index`): siblings bottom-up."""
@@ -165,7 +152,7 @@ class MerkleTree:
                 return level, nodes.index(node)
             except ValueError:
                 continue
-        raise InvalidInput("0x" + node.hex() + " is not a node of this tree")
+        raise InvalidInput(f"{to_hex(node)} is not a node of this tree")
 
     def node_depth(self, node: bytes) -> int:
         """How many hashes below the root `node` sits (its proof length)."""
@@ -226,14 +213,8 @@ def container_proof(unit_proof: Sequence[bytes], node_depth: int) -> list[bytes]
 
 
 def proof_to_hex(proof: Sequence[bytes]) -> list[str]:
-    return ["0x" + p.hex() for p in proof]
+    return [to_hex(p) for p in proof]
 
 
 def proof_from_hex(items: Sequence[Any]) -> list[bytes]:
-    out = []
-    for item in items:
-        raw = bytes.fromhex(str(item).removeprefix("0x"))
-        if len(raw) != 32:
-            raise InvalidInput(f"proof element {item!r} is not 32 bytes")
-        out.append(raw)
-    return out
+    return [to_bytes32(item, f"proof element {i}") for i, item in enumerate(items)]

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
 
+from medchain.codec import to_address, to_uint
 from medchain.errors import InvalidInput
+from medchain.hashing import keccak
 from medchain.zk.poseidon import FIELD, poseidon
 
 DEPTH = 16  # the circuit's and the contract's tree depth
@@ -270,7 +271,12 @@ class Criteria:
 
 def scope_of(verifier: str, context: int) -> int:
     """keccak256(abi.encode(verifier, context)) >> 40 (216 bits), as EligibilityRegistry.scopeOf."""
-    digest = keccak(encode(["address", "uint256"], [to_checksum_address(verifier), context]))
+    digest = keccak(
+        encode(
+            ["address", "uint256"],
+            [to_address(verifier, "verifier"), to_uint(context, 256, "proof context")],
+        )
+    )
     return int.from_bytes(digest, "big") >> 40
 
 
