@@ -5,11 +5,14 @@
   8 and 32 concurrent clients (async httpx) against the gateway on uvicorn; beside the
   same reads through the SDK directly (`Records.read_access` + `Records.get`, one client):
   the ratio is gateway (1 client) / SDK;
-* list queries at GRANTS consent events: grants by grantee from the index
-  (`Indexer.grants_to`) against the event-scan path (`eth_getLogs` over the whole chain
-  with the grantee topic, decoded: what `medchain.logs` does without an index).
-Grants are generated cheaply: raw signed transactions in JSON-RPC batches, mined 200 per
-block with automine off.
+* list queries at 10,000 and 100,000 consent events (`SIZES`): grants by grantee through
+  `medchain.logs.LogReader` with the index (`MEDCHAIN_INDEX`: SQL for the indexed blocks,
+  the node for the tail) and straight from the index (`Indexer.grants_to`), against the
+  event-scan path (the same reader without an index: `eth_getLogs` from block 0 with the
+  grantee topic, decoded), with the time the events took to create and to index.
+Grants are created the cheap way anvil allows: `eth_sendTransaction` from the patient's
+unlocked dev account (no signing in Python), sent in JSON-RPC batches with automine off
+and mined PER_BLOCK to a block (`evm_mine`).
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-GRANTS = 10_000
-GRANTEES = 10  # each grantee gets GRANTS / GRANTEES grants
-PER_BLOCK = 200
+SIZES = (10_000, 100_000)  # consent events on chain for the list-query figures
+GRANTEES = 10  # each grantee gets 1 / GRANTEES of the grants
+PER_BLOCK = 250
 READS = {1: 60, 8: 160, 32: 320}
 SDK_READS = 60
 QUERY_REPEATS = 5
@@ -67,51 +70,92 @@ async def _load(base: str, token: str, ids: list[str], clients: int, total: int)
         return latencies, time.perf_counter() - started
 
 
-def _generate_grants(uri: str, key: bytes, patient: str, registry: Any, count: int) -> None:
+def _generate_grants(uri: str, patient: str, registry: Any, first: int, count: int) -> None:
+    """Grants `first` .. `first + count - 1` from the patient to GRANTEES grantees, each on
+    a new scope (so each is a new provision and one ConsentGranted event); `registry` is
+    the address book's entry (address and ABI)."""
     import httpx
-    from eth_account import Account
-    from eth_utils import to_checksum_address
+    from eth_abi import encode
+    from eth_utils import keccak, to_checksum_address
 
     from medchain.consent.codes import scope_id
 
-    account = Account.from_key(key)
-    rpc = httpx.Client(timeout=120)
+    (grant,) = [i for i in registry.abi if i.get("type") == "function" and i["name"] == "grant"]
+    types = [str(i["type"]) for i in grant["inputs"]]
+    selector = keccak(text=f"grant({','.join(types)})")[:4]
+    address = to_checksum_address(registry.address)
+    rpc = httpx.Client(timeout=600)
 
     def call(method: str, params: list[Any]) -> Any:
-        return rpc.post(uri, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).json()["result"]  # fmt: skip
+        answer = rpc.post(uri, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params})  # fmt: skip
+        return answer.json()["result"]
 
-    nonce = int(call("eth_getTransactionCount", [account.address, "pending"]), 16)
-    gas_price = int(call("eth_gasPrice", []), 16) * 2
+    # explicit nonces: a batch's requests are handled concurrently by anvil
+    nonce = int(call("eth_getTransactionCount", [patient, "pending"]), 16)
     call("evm_setAutomine", [False])
     try:
-        for first in range(0, count, PER_BLOCK):
+        for start in range(first, first + count, PER_BLOCK):
             batch = []
-            for i in range(first, min(count, first + PER_BLOCK)):
+            for i in range(start, min(first + count, start + PER_BLOCK)):
                 grantee = to_checksum_address((1_000_000 + i % GRANTEES).to_bytes(20, "big"))
-                scope = scope_id(f"bench|{i}")  # a new (grantee, scope) key each time
-                data = registry.functions.grant(
-                    patient, grantee, scope, 1, 1, 0, 2**40 - 1
-                )._encode_transaction_data()
-                tx = {"to": registry.address, "data": data, "gas": 200_000, "gasPrice": gas_price,
-                      "nonce": nonce, "chainId": 31337, "value": 0}  # fmt: skip
+                args = encode(types, [patient, grantee, scope_id(f"bench|{i}"), 1, 1, 0, 2**40 - 1])
+                tx = {"from": patient, "to": address, "data": "0x" + (selector + args).hex(),
+                      "gas": hex(200_000), "nonce": hex(nonce)}  # fmt: skip
                 nonce += 1
-                raw = account.sign_transaction(tx).raw_transaction
-                batch.append({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction",
-                              "params": ["0x" + raw.hex()]})  # fmt: skip
+                batch.append({"jsonrpc": "2.0", "id": i, "method": "eth_sendTransaction",
+                              "params": [tx]})  # fmt: skip
             answers = rpc.post(uri, json=batch).json()
             errors = [a["error"] for a in answers if "error" in a]
             assert not errors, errors[:3]
             call("evm_mine", [])
+            last = call("eth_getTransactionReceipt", [answers[-1]["result"]])
+            assert last is not None and int(last["status"], 16) == 1, last
     finally:
         call("evm_setAutomine", [True])
         rpc.close()
+
+
+def _list_queries(web3: Any, book: Any, indexer: Any, db: Path) -> dict[str, Any]:
+    """Grants by grantee three ways, each the median of QUERY_REPEATS runs; the answers
+    must be the same."""
+    from eth_utils import to_checksum_address
+
+    from medchain.logs import reader_for_book
+
+    grantee = to_checksum_address((1_000_000).to_bytes(20, "big"))
+    query = {"names": ("ConsentGranted", "ConsentDenied", "ConsentRevoked"),
+             "where": {"grantee": grantee}}  # fmt: skip
+    scan = reader_for_book(web3, book, ["ConsentRegistry"], window=100_000, index=False)
+    served = reader_for_book(web3, book, ["ConsentRegistry"], window=100_000, index=str(db))
+
+    def timed(fn: Any) -> tuple[float, Any]:
+        times, answer = [], None
+        for _ in range(QUERY_REPEATS):
+            t0 = time.perf_counter()
+            answer = fn()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times), answer
+
+    scanned, by_scan = timed(lambda: scan.read(**query))
+    through_reader, by_reader = timed(lambda: served.read(**query))
+    direct, by_sql = timed(lambda: indexer.grants_to(grantee))
+    assert by_reader == by_scan and len(by_sql) == len(by_scan), (len(by_reader), len(by_scan))
+    return {
+        "rows": len(by_scan),
+        "event_scan_ms": round(scanned * 1000, 1),
+        "event_scan_getlogs_per_query": scan.queries // QUERY_REPEATS,
+        "indexed_reader_ms": round(through_reader * 1000, 1),
+        "indexed_reader_getlogs_per_query": served.queries // QUERY_REPEATS,
+        "indexed_sql_ms": round(direct * 1000, 1),
+        "speedup_reader": round(scanned / through_reader, 1),
+        "speedup_sql": round(scanned / direct, 1),
+    }
 
 
 def run() -> dict[str, Any]:
     import uvicorn
     from ape import accounts, networks
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-    from eth_utils import to_checksum_address
     from web3 import HTTPProvider, Web3
 
     from medchain.consent import ConsentClient
@@ -126,11 +170,10 @@ def run() -> dict[str, Any]:
     from medchain.identity.did import format_did
     from medchain.indexer import Indexer
     from medchain.keystore import X25519_ENC_ATTRIBUTE, generate_x25519, public_bytes
-    from medchain.logs import reader_for_book
     from medchain.records import Recipient, Records, RecordsClient
     from medchain.storage.embedded import EmbeddedStore
 
-    out: dict[str, Any] = {"grants": GRANTS, "grantees": GRANTEES}
+    out: dict[str, Any] = {"grantees": GRANTEES}
     with (
         networks.ethereum.local.use_provider("foundry") as provider_,
         tempfile.TemporaryDirectory() as tmp_name,
@@ -216,40 +259,29 @@ def run() -> dict[str, Any]:
             server.should_exit = True
             thread.join(timeout=10)
 
-        # -- list queries at GRANTS events ---------------------------------------------
-        started = time.perf_counter()
-        entry = book.get("ConsentRegistry")
-        registry = web3.eth.contract(address=to_checksum_address(entry.address), abi=entry.abi)
-        _generate_grants(uri, bytes.fromhex(roles["patient"].private_key[2:]), patient, registry,
-                         GRANTS)  # fmt: skip
-        out["generate_seconds"] = round(time.perf_counter() - started, 1)
-        started = time.perf_counter()
-        indexer.sync()
-        out["index_seconds"] = round(time.perf_counter() - started, 1)
-        grantee = to_checksum_address((1_000_000).to_bytes(20, "big"))
-        topic = "0x" + grantee[2:].lower().rjust(64, "0")
-        reader = reader_for_book(web3, book, ["ConsentRegistry"], window=100_000)
-
-        def timed(fn: Any) -> tuple[float, int]:
-            times, n = [], 0
-            for _ in range(QUERY_REPEATS):
-                t0 = time.perf_counter()
-                n = len(fn())
-                times.append(time.perf_counter() - t0)
-            return statistics.median(times), n
-
-        indexed, n_indexed = timed(lambda: indexer.grants_to(grantee))
-        scanned, n_scanned = timed(
-            lambda: [e for e in reader.read(0, topics=[None, topic])
-                     if e.name in ("ConsentGranted", "ConsentDenied", "ConsentRevoked")]
-        )  # fmt: skip
-        assert n_indexed == n_scanned == GRANTS // GRANTEES, (n_indexed, n_scanned)
-        out["grants_by_grantee"] = {
-            "rows": n_indexed,
-            "indexed_ms": round(indexed * 1000, 1),
-            "event_scan_ms": round(scanned * 1000, 1),
-            "speedup": round(scanned / indexed, 1),
+        # -- list queries at SIZES events ------------------------------------------------
+        registry = book.get("ConsentRegistry")
+        lists: dict[str, Any] = {
+            "method": f"eth_sendTransaction from the patient's unlocked anvil account, "
+            f"{PER_BLOCK} grant transactions per block (automine off, JSON-RPC batches, "
+            "evm_mine); the index follows after each size is reached",
         }
+        made, generating = 0, 0.0
+        for size in SIZES:
+            started = time.perf_counter()
+            _generate_grants(uri, patient, registry, made, size - made)
+            generating += time.perf_counter() - started
+            made = size
+            started = time.perf_counter()
+            indexer.sync()
+            indexing = time.perf_counter() - started
+            lists[f"{size}_events"] = {
+                "create_seconds_total": round(generating, 1),
+                "index_seconds_step": round(indexing, 1),
+                "blocks": web3.eth.block_number,
+                "grants_by_grantee": _list_queries(web3, book, indexer, tmp / "index.db"),
+            }
+        out["list_queries"] = lists
     return out
 
 
