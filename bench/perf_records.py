@@ -77,7 +77,7 @@ def _peak_mb() -> float:
 def _child_payload(mode: str, work: Path) -> dict[str, Any]:
     """Put or get a payload through the same functions Records uses, minus the chain."""
     from medchain.crypto import EnvelopeContext, decrypt_iter, encrypt_iter
-    from medchain.records import _Hasher
+    from medchain.records import CiphertextHasher
     from medchain.storage.cid import CID
     from medchain.storage.embedded import EmbeddedStore
 
@@ -87,7 +87,7 @@ def _child_payload(mode: str, work: Path) -> dict[str, Any]:
     baseline = _peak_mb()
     started = time.perf_counter()
     if mode == "put":
-        hasher = _Hasher()
+        hasher = CiphertextHasher()
         with (work / "plain.bin").open("rb") as src, (work / "spool.bin").open("wb") as out:
             for piece in encrypt_iter(src, key, context):
                 out.write(piece)

@@ -350,7 +350,7 @@ class Gateway:
             json.dumps(body, sort_keys=True).encode(), patient=patient, scope=rtype,
             recipients=recipients, author=who.address,
         )  # fmt: skip
-        records._store(entry, None)  # the same store-and-confirm step Records.resume runs
+        records.store_prepared(entry)  # the store-and-confirm step of a put; anchored below
         request = (patient, bytes.fromhex(entry.salt[2:]), scope_id(rtype), entry.schema_version,
                    CID.parse(entry.cid).to_bytes(), bytes.fromhex(entry.content_hash[2:]), ZERO32)  # fmt: skip
         envelopes = [(e["recipient"], CID.parse(e["cid"]).to_bytes()) for e in entry.envelopes]
