@@ -501,8 +501,12 @@ class Records:
                              version=int(args["version"]),
                              supersedes=to_hex(args["supersedes"])))  # fmt: skip
         # One query for the envelopes of every record of the patient.
-        shared = self.client.events("EnvelopeAnchored", {"recordId": sorted(ids)}, from_block)
-        for event in shared if ids else []:
+        shared = (
+            self.client.events("EnvelopeAnchored", {"recordId": sorted(ids)}, from_block)
+            if ids
+            else []
+        )
+        for event in shared:
             args = event.args
             trail.append(row(event, "shared", record_id=to_hex(args["recordId"]),
                              by=str(args["addedBy"]), to=str(args["recipient"])))  # fmt: skip
