@@ -248,7 +248,9 @@ def deploy_all(
 
 def _json_arg(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
+        from medchain.codec import to_hex
+
+        return to_hex(value)
     if isinstance(value, list | tuple):
         return [_json_arg(v) for v in value]
     return value if isinstance(value, int | str | bool) or value is None else str(value)

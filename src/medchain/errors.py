@@ -134,7 +134,9 @@ def _render(value: Any, name: str = "") -> str:
         if label is not None:
             return label
     if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
+        from medchain.codec import to_hex
+
+        return to_hex(value)
     return str(value)
 
 

@@ -206,7 +206,12 @@ def _encode_value(
 
         return abi_encode(["address"], [to_address(value, f"EIP-712 field {what}")])
     if kind.startswith(("uint", "int")):
-        return abi_encode([kind], [_as_int(value, what)])
+        from eth_abi.exceptions import EncodingError
+
+        try:
+            return abi_encode([kind], [_as_int(value, what)])
+        except EncodingError:
+            raise InvalidInput(f"EIP-712 field {what} does not fit {kind}: {value!r}") from None
     if kind.startswith("bytes"):
         raw = _as_bytes(value, what)
         size = int(kind[5:])

@@ -119,6 +119,9 @@ def test_typed_data_refusals():
     document = typed_data(DOMAIN, "Bundle", TYPES, {**MESSAGE, "tag": b"\x01"})
     with pytest.raises(InvalidInput, match=r"Bundle\.tag must be 4 bytes"):
         typed_data_digest(document)
+    too_big = typed_data(DOMAIN, "Bundle", TYPES, {**MESSAGE, "counts": [70_000]})
+    with pytest.raises(InvalidInput, match=r"Bundle\.counts does not fit uint16"):
+        typed_data_digest(too_big)
     incomplete = {k: v for k, v in MESSAGE.items() if k != "flag"}
     with pytest.raises(InvalidInput, match="lacks the field 'flag'"):
         typed_data_digest(typed_data(DOMAIN, "Bundle", TYPES, incomplete))
