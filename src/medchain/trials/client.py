@@ -120,27 +120,19 @@ class TrialsClient(ContractClient):
     ) -> bool:
         """Grant a role; True when it took effect. An ethics-board grant is one member's vote:
         False until the trial's threshold of members has voted for it."""
-        receipt = self.transact(
-            "grantRole",
-            trial_id,
-            to_address(account, "account"),
-            int(role),
-            int(site),
-            sender=sender,
-        )
-        return self._took_effect(receipt)
+        return self._role_change("grantRole", trial_id, account, role, site, sender)
 
     def revoke_role(
         self, trial_id: int, account: Any, role: Role, site: int = 0, *, sender: Any | None = None
     ) -> bool:
         """Revoke a role; True when it took effect (ethics members: k-of-n, as `grant_role`)."""
+        return self._role_change("revokeRole", trial_id, account, role, site, sender)
+
+    def _role_change(
+        self, method: str, trial_id: int, account: Any, role: Role, site: int, sender: Any
+    ) -> bool:
         receipt = self.transact(
-            "revokeRole",
-            trial_id,
-            to_address(account, "account"),
-            int(role),
-            int(site),
-            sender=sender,
+            method, trial_id, to_address(account, "account"), int(role), int(site), sender=sender
         )
         return self._took_effect(receipt)
 
@@ -284,14 +276,7 @@ class TrialsClient(ContractClient):
     ) -> SubjectCommitment:
         """Enroll a subject: the commitment is computed here with a fresh random salt, which
         the caller (the site) must keep; only the commitment goes on chain."""
-        subject = SubjectCommitment.create(trial_id, pseudonym, salt)
-        version = (
-            self.trial(trial_id).consent_version if consent_version is None else consent_version
-        )
-        self.transact(
-            "enroll", trial_id, subject.commitment, int(site), int(version), sender=sender
-        )
-        return subject
+        return self._enroll("enroll", trial_id, site, pseudonym, (), consent_version, salt, sender)
 
     def require_eligibility(
         self,
@@ -335,20 +320,25 @@ class TrialsClient(ContractClient):
         """`enroll` for a trial that demands eligibility: `proof` is a `medchain.zk.Proof` made
         for this registry and trial (`EligibilityClient.prove(..., verifier=registry,
         context=trial_id)`); its nullifier is spent, so the holder cannot enroll again."""
+        return self._enroll(
+            "enrollEligible", trial_id, site, pseudonym, (proof.trial_tuple(),),
+            consent_version, salt, sender,
+        )  # fmt: skip
+
+    def _enroll(
+        self, method: str, trial_id: int, site: int, pseudonym: str, extra: tuple[Any, ...],
+        consent_version: int | None, salt: bytes | None, sender: Any,
+    ) -> SubjectCommitment:  # fmt: skip
         subject = SubjectCommitment.create(trial_id, pseudonym, salt)
-        version = (
-            self.trial(trial_id).consent_version if consent_version is None else consent_version
-        )
+        version = self._consent_version(trial_id, consent_version)
         self.transact(
-            "enrollEligible",
-            trial_id,
-            subject.commitment,
-            int(site),
-            int(version),
-            proof.trial_tuple(),
-            sender=sender,
+            method, trial_id, subject.commitment, int(site), version, *extra, sender=sender
         )
         return subject
+
+    def _consent_version(self, trial_id: int, given: int | None) -> int:
+        """The consent version an entry names: the one given, else the trial's current one."""
+        return self.trial(trial_id).consent_version if given is None else int(given)
 
     def reconsent(
         self,
@@ -359,15 +349,12 @@ class TrialsClient(ContractClient):
         consent_version: int | None = None,
         sender: Any | None = None,
     ) -> Any:
-        version = (
-            self.trial(trial_id).consent_version if consent_version is None else consent_version
-        )
         return self.transact(
             "reconsent",
             trial_id,
             to_bytes32(commitment, "subject commitment"),
             int(site),
-            int(version),
+            self._consent_version(trial_id, consent_version),
             sender=sender,
         )
 
@@ -447,12 +434,9 @@ class TrialsClient(ContractClient):
     def lock_data(
         self, trial_id: int, dataset_hash: bytes, dataset_cid: str, *, sender: Any | None = None
     ) -> Any:
-        return self.transact(
-            "lockData",
-            trial_id,
-            to_bytes32(dataset_hash, "dataset hash"),
-            check_cid(dataset_cid, "dataset CID"),
-            sender=sender,
+        """Lock the trial's dataset (its hash and CID): no site entries after this."""
+        return self._file_document(
+            "lockData", trial_id, dataset_hash, dataset_cid, "dataset", sender
         )
 
     def report_outcomes(
@@ -479,11 +463,19 @@ class TrialsClient(ContractClient):
     def file_final_report(
         self, trial_id: int, report_hash: bytes, report_cid: str, *, sender: Any | None = None
     ) -> Any:
+        """File the final report (its hash and CID)."""
+        return self._file_document(
+            "fileFinalReport", trial_id, report_hash, report_cid, "report", sender
+        )
+
+    def _file_document(
+        self, method: str, trial_id: int, digest: bytes, cid: str, what: str, sender: Any
+    ) -> Any:
         return self.transact(
-            "fileFinalReport",
+            method,
             trial_id,
-            to_bytes32(report_hash, "report hash"),
-            check_cid(report_cid, "report CID"),
+            to_bytes32(digest, f"{what} hash"),
+            check_cid(cid, f"{what} CID"),
             sender=sender,
         )
 
