@@ -1,36 +1,52 @@
-"""Consent traffic from N concurrent clients (N = 1, 4, 16) against anvil and against the
-3-signer geth Clique network (`medchain.network`, 1 s blocks): each client loops
-"consent check (eth_call hasAccess) + ConsentRegistry.recordAccess transaction, wait for
-its receipt" for a fixed time. Recorded per N: operations per second and p50/p99 latency of
-one operation, beside the chain's ceiling (block gas limit / gas per access / block period)
-as a ratio. Anvil mines each transaction at once (no block period): its ceiling is not
-defined and the figures show the client side alone.
+"""Consent-gated record reads from N concurrent clients (N = 1, 4, 16, 64) against anvil
+and against the 3-signer geth Clique network (`medchain.network`, 1 s blocks). Each client
+loops, for a fixed time, over one read as the records SDK does it: consent check
+(`hasAccess` through eth_call), fetch the client's key envelope and the ciphertext from the
+content store (every block checked against its CID), unwrap the data key and decrypt
+(sha256 of the ciphertext checked against the anchor), then log the access on chain
+(`ConsentRegistry.recordAccess` with the record id) and wait for its receipt. Recorded per
+N: reads per second, p50/p99 latency of one whole read and of its off-chain part (check,
+fetch, decrypt), the run's duration, beside the chain's ceiling (block gas limit / gas per
+access / block period) as a ratio. Anvil mines each transaction at once (no block period):
+its ceiling is not defined and its figures show the client side alone.
 
-Every client is its own sender (a distinct grantee account, granted by the patient), and
-keeps its own nonce: read once, incremented per accepted transaction, so concurrent senders
-never reuse or skip one. Transactions are signed locally (eth-account) and sent with
-httpx; ape deploys the contracts (the deploy plan's DIDRegistry, RecordRegistry,
-ConsentRegistry) and the patient's grants.
+Set-up through ape and the SDK: the deploy plan's DIDRegistry, RecordRegistry and
+ConsentRegistry; the patient grants every client read consent (concurrently, through the
+SDK's nonce manager); each 16 KiB record is put with `Records.put` into an embedded store,
+sealed to 16 clients' own X25519 keys (RecordRegistry's limit of envelopes per anchor:
+four records for 64 clients). Every client is its
+own sender (an account of the test mnemonic from index 10, funded by anvil or the Clique
+genesis) and keeps its own nonce: read once, incremented per accepted transaction.
+Transactions are signed locally (eth-account) and sent with httpx, one connection per
+client thread, so the figures are the chain's and the read path's, not ape's. A client
+reads the record's anchor and its envelope's CID once (they do not change while the
+record is not erased).
 
-`python -m bench.perf_network` writes bench/results/network.json and bench/network.png.
+`python -m bench.perf_network` writes bench/results/network.json and bench/network.png
+(`--plot-only` redraws the plot from the JSON); ~4 minutes here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-CLIENTS = (1, 4, 16)
-SECONDS = 12.0  # per (target, N)
-FIRST_GRANTEE = 10  # test accounts 10..25 are the clients (0..9 play demo roles)
+CLIENTS = (1, 4, 16, 64)
+SECONDS = 10.0  # per (target, N)
+FIRST_CLIENT = 10  # mnemonic accounts 10.. are the clients (0..9 play demo roles)
 SCOPE = "Observation"
+RECORD_BYTES = 16 * 1024  # a lab result bundle
+READERS_PER_RECORD = 16  # RecordRegistry anchors at most 16 key envelopes at once
 TIP = 10**9  # 1 gwei: geth's txpool accepts remote transactions from 1 gwei tip
 MAX_FEE = 50 * 10**9
 HERE = Path(__file__).resolve().parent
@@ -53,14 +69,67 @@ class Rpc:
         return data["result"]
 
 
-def _setup(url: str, n_clients: int) -> dict[str, Any]:
-    """Deploy the consent contracts through ape and grant each client's account access."""
+@dataclass(frozen=True)
+class Record:
+    """What a reader learns once from the record's anchor."""
+
+    record_id: bytes
+    scope: bytes
+    cid: str  # the ciphertext's CID
+    content_hash: bytes
+    context: Any  # medchain.crypto.EnvelopeContext of the record
+
+
+@dataclass(frozen=True)
+class Client:
+    """One reader: its account, the record it reads and the X25519 key its envelope is
+    sealed to."""
+
+    address: str
+    account_key: bytes
+    x25519_private: bytes
+    record: Record
+    envelope_cid: str
+
+
+@dataclass(frozen=True)
+class Setup:
+    consent: str  # ConsentRegistry address
+    patient: str
+    store: Any  # the EmbeddedStore holding ciphertexts and envelopes
+    clients: tuple[Client, ...]
+
+
+def client_accounts(count: int) -> list[Any]:
+    """eth-account keys of the test mnemonic from FIRST_CLIENT (beyond ape's 30 test
+    accounts: anvil funds them with --accounts, the Clique genesis with `funded`)."""
+    from ape import accounts
+    from ape.utils import generate_dev_accounts
+    from eth_account import Account
+
+    container = accounts.test_accounts
+    keys = generate_dev_accounts(
+        container.mnemonic,
+        FIRST_CLIENT + count,
+        hd_path=container.containers["test"].hd_path,
+    )
+    return [Account.from_key(k.private_key) for k in keys[FIRST_CLIENT:]]
+
+
+def _setup(url: str, n_clients: int, folder: Path) -> Setup:
+    """Deploy the consent contracts, grant every client read consent and put one record
+    sealed to every client, through ape and the SDK."""
+    import os
+
     from ape import accounts, networks
 
     from medchain.consent import ConsentClient
     from medchain.deploy import deploy_all, discover_specs, order_specs
     from medchain.deployments import AddressBook
+    from medchain.keystore import generate_x25519, public_bytes
     from medchain.network.poa import ensure_poa_middleware
+    from medchain.records import Journal, Recipient, Records, RecordsClient
+    from medchain.storage.embedded import EmbeddedStore
 
     with networks.parse_network_choice(url):
         ensure_poa_middleware()
@@ -68,64 +137,123 @@ def _setup(url: str, n_clients: int) -> dict[str, Any]:
         deployer, patient = test[0], test[1]
         wanted = {"DIDRegistry", "RecordRegistry", "ConsentRegistry"}
         specs = order_specs([s for s in discover_specs() if s.name in wanted])
-        book = AddressBook(Path(tempfile.mkdtemp(prefix="perf-network-")) / "book")
-        ctx, _ = deploy_all(deployer, book, specs=specs, log=lambda _: None)
-        registry = ctx.contracts["ConsentRegistry"]
-        client = ConsentClient(registry)
-        grantees = [test[FIRST_GRANTEE + i] for i in range(n_clients)]
-        for grantee in grantees:
-            client.grant(patient, grantee, SCOPE, "read", "TREAT", sender=patient)
-        return {
-            "registry": str(registry.address),
-            "patient": str(patient.address),
-            "grantees": [(str(g.address), g.private_key) for g in grantees],
-        }
+        ctx, _ = deploy_all(deployer, AddressBook(folder / "book"), specs=specs, log=lambda _: None)
+        consent = ConsentClient(ctx.contracts["ConsentRegistry"])
+        readers = client_accounts(n_clients)
+        with ThreadPoolExecutor(16) as pool:  # 1 s blocks: one grant at a time takes minutes
+            done = pool.map(
+                lambda who: consent.grant(
+                    patient, who.address, SCOPE, "read", "TREAT", sender=patient
+                ),
+                readers,
+            )
+            list(done)
+        x25519 = [generate_x25519() for _ in readers]
+        store = EmbeddedStore(folder / "store")
+        records = Records(
+            RecordsClient(ctx.contracts["RecordRegistry"], sender=patient),
+            store,
+            journal=Journal(folder / "journal"),
+        )
+        clients: list[Client] = []
+        for first in range(0, len(readers), READERS_PER_RECORD):
+            group = list(zip(readers, x25519, strict=True))[first : first + READERS_PER_RECORD]
+            recipients = [Recipient(r.address, public_bytes(k), "reader") for r, k in group]
+            put = records.put(os.urandom(RECORD_BYTES), patient=patient, scope=SCOPE,
+                              recipients=recipients, sender=patient)  # fmt: skip
+            anchor = records.client.record(put.record_id)
+            record = Record(
+                record_id=put.record_id,
+                scope=anchor.scope,
+                cid=str(anchor.cid),
+                content_hash=anchor.content_hash,
+                context=records.context(anchor.record_id, anchor.schema_version),
+            )
+            clients += [
+                Client(
+                    r.address,
+                    bytes(r.key),
+                    k.private_bytes_raw(),
+                    record,
+                    str(put.envelopes[r.address]),
+                )
+                for r, k in group
+            ]
+        return Setup(str(consent.address), str(patient.address), store, tuple(clients))
+
+
+def read_record(setup: Setup, client: Client) -> bytes:
+    """Fetch the client's envelope and the ciphertext (CID-checked), unwrap, decrypt and
+    check the ciphertext hash against the anchor: the SDK's `Records.get` path."""
+    from medchain.crypto import decrypt_iter, unwrap_key
+    from medchain.errors import IntegrityError
+
+    record = client.record
+    data_key = unwrap_key(setup.store.cat(client.envelope_cid), client.x25519_private,
+                          record.context)  # fmt: skip
+    digest = hashlib.sha256()
+
+    def fetched() -> Any:
+        for block in setup.store.stream(record.cid):
+            digest.update(block)
+            yield block
+
+    plaintext = b"".join(decrypt_iter(fetched(), data_key, record.context))
+    if digest.digest() != record.content_hash:
+        raise IntegrityError("ciphertext of the record does not hash to its anchor")
+    return plaintext
 
 
 def _client_loop(
     url: str,
     chain_id: int,
-    setup: dict[str, Any],
+    setup: Setup,
     index: int,
     deadline: float,
     latencies: list[float],
+    reads: list[float],
     gas: list[int],
     errors: list[str],
 ) -> None:
     from eth_account import Account
     from eth_utils import to_hex
 
-    from medchain.consent.codes import actions_mask, purpose_index, scope_id
+    from medchain.consent.codes import actions_mask, purpose_index
 
     rpc = Rpc(url)
-    address, key = setup["grantees"][index]
-    account = Account.from_key(key)
-    registry = setup["registry"]
-    nonce = int(rpc("eth_getTransactionCount", address, "pending"), 16)
+    client = setup.clients[index]
+    account = Account.from_key(client.account_key)
+    nonce = int(rpc("eth_getTransactionCount", client.address, "pending"), 16)
     check = _encode_has_access(
-        setup["patient"], address, scope_id(SCOPE), actions_mask("read"), purpose_index("TREAT")
+        setup.patient,
+        client.address,
+        client.record.scope,
+        actions_mask("read"),
+        purpose_index("TREAT"),
     )
-    op = 0
+    log_access = _encode_record(
+        setup.patient,
+        client.record.scope,
+        actions_mask("read"),
+        purpose_index("TREAT"),
+        client.record.record_id,
+    )
     while time.perf_counter() < deadline:
         started = time.perf_counter()
-        allowed = int(rpc("eth_call", {"to": registry, "data": check}, "latest"), 16)
+        allowed = int(rpc("eth_call", {"to": setup.consent, "data": check}, "latest"), 16)
         if allowed != 1:
             errors.append(f"client {index}: consent check said no")
             return
-        data = _encode_record(
-            setup["patient"],
-            scope_id(SCOPE),
-            actions_mask("read"),
-            purpose_index("TREAT"),
-            op,
-            index,
-        )
+        if len(read_record(setup, client)) != RECORD_BYTES:
+            errors.append(f"client {index}: the record decrypted to another length")
+            return
+        read_done = time.perf_counter()
         tx = {
             "type": 2,
             "chainId": chain_id,
             "nonce": nonce,
-            "to": registry,
-            "data": data,
+            "to": setup.consent,
+            "data": log_access,
             "gas": 80_000,
             "maxFeePerGas": MAX_FEE,
             "maxPriorityFeePerGas": TIP,
@@ -146,8 +274,8 @@ def _client_loop(
             errors.append(f"client {index}: recordAccess reverted in {txhash}")
             return
         latencies.append(time.perf_counter() - started)
+        reads.append(read_done - started)
         gas.append(int(receipt["gasUsed"], 16))
-        op += 1
 
 
 def _encode_has_access(patient: str, grantee: str, scope: bytes, action: int, purpose: int) -> str:
@@ -169,16 +297,13 @@ def _encode_has_access(patient: str, grantee: str, scope: bytes, action: int, pu
     )
 
 
-def _encode_record(
-    patient: str, scope: bytes, action: int, purpose: int, op: int, client: int
-) -> str:
+def _encode_record(patient: str, scope: bytes, action: int, purpose: int, ref: bytes) -> str:
     from eth_abi import encode
     from eth_utils import function_signature_to_4byte_selector
 
     selector = function_signature_to_4byte_selector(
         "recordAccess(address,bytes32,uint8,uint8,bytes32)"
     )
-    ref = client.to_bytes(4, "big") + op.to_bytes(28, "big")
     return (
         "0x"
         + (
@@ -197,17 +322,19 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _measure(
-    url: str, setup: dict[str, Any], n: int, period: float | None, gas_limit: int
+    url: str, setup: Setup, n: int, period: float | None, gas_limit: int
 ) -> dict[str, Any]:
     chain_id = int(Rpc(url)("eth_chainId"), 16)
     latencies: list[float] = []
+    reads: list[float] = []
     gas: list[int] = []
     errors: list[str] = []
     started = time.perf_counter()
     deadline = started + SECONDS
     threads = [
         threading.Thread(
-            target=_client_loop, args=(url, chain_id, setup, i, deadline, latencies, gas, errors)
+            target=_client_loop,
+            args=(url, chain_id, setup, i, deadline, latencies, reads, gas, errors),
         )
         for i in range(n)
     ]
@@ -229,6 +356,8 @@ def _measure(
         "ops_per_s": round(throughput, 2),
         "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "read_p50_ms": round(_percentile(reads, 0.50) * 1000, 1),
+        "read_p99_ms": round(_percentile(reads, 0.99) * 1000, 1),
         "gas_per_access": int(gas_per_access),
         "ceiling_accesses_per_s": round(ceiling, 1) if ceiling else None,
         "share_of_ceiling": round(throughput / ceiling, 4) if ceiling else None,
@@ -236,11 +365,24 @@ def _measure(
 
 
 def _target(name: str, url: str, period: float | None) -> dict[str, Any]:
-    setup = _setup(url, max(CLIENTS))
-    rpc = Rpc(url)
-    gas_limit = int(rpc("eth_getBlockByNumber", "latest", False)["gasLimit"], 16)
-    rows = [_measure(url, setup, n, period, gas_limit) for n in CLIENTS]
-    return {"target": name, "block_period_s": period, "block_gas_limit": gas_limit, "runs": rows}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="perf-network-") as tmp:
+        setup = _setup(url, max(CLIENTS), Path(tmp))
+        setup_seconds = time.perf_counter() - started
+        rpc = Rpc(url)
+        gas_limit = int(rpc("eth_getBlockByNumber", "latest", False)["gasLimit"], 16)
+        rows = []
+        for n in CLIENTS:
+            rows.append(_measure(url, setup, n, period, gas_limit))
+            print(f"  {name}: {n} clients, {rows[-1]['ops_per_s']} reads/s")
+    return {
+        "target": name,
+        "block_period_s": period,
+        "block_gas_limit": gas_limit,
+        "setup_seconds": round(setup_seconds, 1),
+        "seconds": round(time.perf_counter() - started, 1),
+        "runs": rows,
+    }
 
 
 def run() -> dict[str, Any]:
@@ -250,10 +392,11 @@ def run() -> dict[str, Any]:
     from medchain.network import create, destroy
 
     sys.path.insert(0, str(HERE.parent / "tests"))
-    from support.anvil import anvil
+    from support.anvil import anvil  # the tests' helper: anvil on a free port
 
+    started = time.perf_counter()
     results: list[dict[str, Any]] = []
-    with anvil("--accounts", "30") as uri:
+    with anvil("--accounts", str(FIRST_CLIENT + max(CLIENTS))) as uri:
         results.append(_target("anvil (automine)", uri, None))
 
     home = tempfile.mkdtemp(prefix="perf-network-home-")
@@ -263,6 +406,7 @@ def run() -> dict[str, Any]:
         from ape import accounts
 
         funded = [str(a.address) for a in accounts.test_accounts]
+        funded += [a.address for a in client_accounts(max(CLIENTS))]
         net = create("perf", base_port=None, funded=funded)
         try:
             net.start()
@@ -274,7 +418,13 @@ def run() -> dict[str, Any]:
             os.environ.pop("MEDCHAIN_HOME", None)
         else:
             os.environ["MEDCHAIN_HOME"] = previous
-    return {"scenario": __doc__.split("\n\n")[0], "seconds_per_run": SECONDS, "targets": results}
+    return {
+        "scenario": __doc__.split("\n\n")[0],
+        "record_bytes": RECORD_BYTES,
+        "seconds_per_run": SECONDS,
+        "seconds": round(time.perf_counter() - started, 1),
+        "targets": results,
+    }
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
@@ -303,10 +453,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_xticks(list(CLIENTS), [str(n) for n in CLIENTS])
         ax.set_xlabel("concurrent clients (one sender each)")
         ax.grid(True, which="both", alpha=0.3)
-    left.set_ylabel("check + recordAccess per second")
+    left.set_ylabel("reads per second (check, fetch, decrypt, log)")
     left.set_title("throughput")
     right.set_ylabel("latency of one operation (ms)")
-    right.set_title("latency (check, send, receipt)")
+    right.set_title("latency of one read, up to the recordAccess receipt")
     left.legend(fontsize=8)
     right.legend(fontsize=7)
     fig.tight_layout()
