@@ -17,6 +17,7 @@ requests go through web3's formatters instead of `make_request`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -30,6 +31,9 @@ from eth_utils import keccak, to_checksum_address
 from medchain.deployments import in_process_chain
 from medchain.errors import InvalidInput, MedchainError, NodeUnreachable, TransactionFailed
 
+# Logs repeat a few addresses (the contract, its authors): checksumming each once keeps
+# decoding 10,000 logs from spending half its time in keccak (bench/perf_trials.py).
+_checksum = functools.lru_cache(maxsize=4096)(to_checksum_address)
 INDEX_ENV = "MEDCHAIN_INDEX"
 DEFAULT_WINDOW = 2_000
 MAX_WINDOW = 100_000
@@ -235,7 +239,7 @@ def _restore(kind: str, value: Any) -> Any:
 
 def _normal(value: Any) -> Any:
     if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
-        return to_checksum_address(value)
+        return _checksum(value)
     if isinstance(value, tuple):
         return [_normal(v) for v in value]
     return value
@@ -482,7 +486,7 @@ class LogReader:
         return [unique[k] for k in sorted(unique)]
 
     def decode(self, log: Mapping[str, Any]) -> Event | None:
-        address = to_checksum_address(str(log["address"]))
+        address = _checksum(str(log["address"]))
         topics = [_hex(t) for t in log.get("topics", [])]
         if not topics:
             return None
