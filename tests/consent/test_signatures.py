@@ -6,7 +6,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from medchain.consent import SignedMessage, scope_id
+from medchain.consent import read_signed_change, scope_id
 from medchain.errors import ContractRevert
 
 DAY = 24 * 3600
@@ -26,7 +26,7 @@ def test_signed_grant_relayed_by_anyone_then_replay_refused(
         patient, patient, provider, SCOPE, "read", "TREAT", deadline=deadline
     )
     # JSON round trip, as the CLI's `consent sign` -> `consent relay` does
-    signed = SignedMessage.from_json(signed.to_json())
+    signed = read_signed_change(signed.to_json())
     receipt = client.relay(signed, sender=researcher)
     assert client.check(patient, provider, SCOPE, "read", "TREAT")
     log = next(iter(registry.ConsentGranted.from_receipt(receipt)))
@@ -120,17 +120,12 @@ def test_erc1271_wallet_patient(
 ):
     key_holder, new_key = roles["monitor"], roles["ethics"]
     wallet = deployer.deploy(project.PatientWallet, key_holder)
-    signed = client.sign_grant(key_holder, wallet, provider, SCOPE, deadline=deadline)
     # the signer field must be the wallet (the patient), signed by its key holder
-    message = dict(signed.message, signer=wallet.address)
-    as_wallet = client.sign_grant(key_holder, wallet, provider, SCOPE, deadline=deadline)
-    typed_for_wallet = SignedMessage(
-        kind="provision",
-        message=message,
-        signature=_sign_raw(client, key_holder, "provision", message),
-        chain_id=as_wallet.chain_id,
-        verifying_contract=as_wallet.verifying_contract,
+    typed_for_wallet = client.sign_grant(
+        key_holder, wallet, provider, SCOPE, deadline=deadline, signer_address=wallet
     )
+    message = typed_for_wallet.message
+    assert message["signer"] == wallet.address
     client.relay(typed_for_wallet, sender=researcher)
     assert client.check(wallet, provider, SCOPE, "read", "TREAT")
     # after the wallet rotates its key (two steps), the old key's signatures no longer count

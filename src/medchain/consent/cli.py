@@ -335,6 +335,7 @@ def sign_cmd(
 ) -> None:
     """Sign (EIP-712, no gas) a grant or revocation for anyone to relay: the signed
     message (JSON) on stdout, or in --out."""
+    from medchain.consent.client import signed_kind
     from medchain.consent.model import OPEN_END
 
     _refuse_overwrite(out_path, force)
@@ -357,11 +358,11 @@ def sign_cmd(
             deny=deny,
             deadline=deadline,
         )
-    text = json.dumps(signed.to_json(), indent=2)
+    text = json.dumps(signed.to_dict(), indent=2)
     if out_path:
         out_path.write_text(text + "\n")
         emit(
-            {"signed": signed.kind, "out": str(out_path)},
+            {"signed": signed_kind(signed), "out": str(out_path)},
             as_json,
             human=lambda r: f"signed {r['signed']} written to {r['out']}",
         )
@@ -375,11 +376,11 @@ def sign_cmd(
 @json_option
 def relay_cmd(account: Any, signed_file: Path, registry_address: str | None, as_json: bool) -> None:
     """Submit a signed grant or revocation (the relayer pays the gas)."""
-    from medchain.consent import SignedMessage
+    from medchain.consent import read_signed_change
 
     doc = read_json_file(signed_file, "signed consent message (from `medchain consent sign`)")
     try:
-        signed = SignedMessage.from_json(doc)
+        signed = read_signed_change(doc)
     except MedchainError as exc:
         raise InvalidInput(f"{signed_file}: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -387,7 +388,7 @@ def relay_cmd(account: Any, signed_file: Path, registry_address: str | None, as_
             f"{signed_file}: not a signed consent message (from `medchain consent sign`): "
             f"{type(exc).__name__} {exc}"
         ) from None
-    client = _client(registry_address or signed.verifying_contract, require_account(account))
+    client = _client(registry_address or signed.domain.verifying_contract, require_account(account))
     emit(_receipt(client.relay(signed)), as_json)
 
 

@@ -1,20 +1,22 @@
 """ConsentClient: typed access to ConsentRegistry - grants, revocations, checks (single
-and JSON-RPC-batched), EIP-712 signing and relaying, break-glass, and the audit trail
-rebuilt from events with batched log queries (JSON and CSV)."""
+and JSON-RPC-batched), EIP-712 signing and relaying (`medchain.signing.SignedPayload`),
+break-glass, and the audit trail rebuilt from events read with `medchain.logs.LogReader`
+(JSON and CSV)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 
 from medchain.client import ContractClient
+from medchain.codec import ZERO32, hex_to_bytes, scope_code, to_address, to_hex
 from medchain.consent.codes import (
     ETREAT,
     action_names,
@@ -22,19 +24,20 @@ from medchain.consent.codes import (
     purpose_index,
     purpose_names,
     purposes_mask,
-    scope_id,
     scope_label,
 )
 from medchain.consent.model import OPEN_END, Grant, address_of
 from medchain.consent.notes import Commitment, NoteStore, note_name
+from medchain.deployments import in_process_chain
 from medchain.errors import (
     ContractRevert,
-    IntegrityError,
     InvalidInput,
     MedchainError,
     TransactionFailed,
 )
-from medchain.signing import EIP712_DOMAIN, sign_message
+from medchain.hashing import Eip712Domain, keccak_text, selector, typed_data
+from medchain.logs import Event, reader_for_contracts
+from medchain.signing import SignedPayload
 
 EIP712_NAME, EIP712_VERSION = "MedchainConsent", "1"
 STATUS = ("none", "pending", "active", "accepted", "flagged", "cancelled")
@@ -59,9 +62,9 @@ def role_name(role_id: bytes) -> str:
     """CLINICIAN_ROLE etc. for a role id (keccak256 of the name; DEFAULT_ADMIN_ROLE is 0)."""
     raw = bytes(role_id)
     for name in ROLES:
-        if raw == (b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak(text=name)):
+        if raw == (ZERO32 if name == "DEFAULT_ADMIN_ROLE" else keccak_text(name)):
             return name
-    return "0x" + raw.hex()
+    return to_hex(raw)
 
 
 _PROVISION_FIELDS = [
@@ -86,25 +89,23 @@ _REVOCATION_FIELDS = [
     ("nonce", "uint256"),
     ("deadline", "uint256"),
 ]
-_HAS_ACCESS = function_signature_to_4byte_selector("hasAccess(address,address,bytes32,uint8,uint8)")
+_HAS_ACCESS = selector("hasAccess(address,address,bytes32,uint8,uint8)")
 
-# Events of the audit trail, by where the patient sits among the topics.
-PATIENT_TOPIC1 = (
+# Events of a patient's audit trail: those that name the patient, then the approvals of
+# the patient's break-glass episodes (which name only the episode).
+PATIENT_EVENTS = (
     "ConsentGranted",
     "ConsentDenied",
     "ConsentRevoked",
     "ConsentManagedBy",
     "AccessRecorded",
-)
-PATIENT_TOPIC2 = (
     "BreakGlassRequested",
     "BreakGlassActivated",
     "BreakGlassCancelled",
     "BreakGlassClosed",
     "BreakGlassReviewed",
 )
-EPISODE_TOPIC1 = ("BreakGlassApproved",)
-LOG_CHUNK_BLOCKS = 5_000  # block span of one eth_getLogs request
+EPISODE_EVENTS = ("BreakGlassApproved",)
 RPC_BATCH = 500  # eth_call requests per JSON-RPC batch
 
 
@@ -133,59 +134,71 @@ def did_address_on_connected_chain(text: str) -> str:
     return did.address
 
 
-def _b32(value: Any) -> bytes:
-    if isinstance(value, str):
-        return scope_id(value)
-    return bytes(value)
+# The JSON format of a signed consent change (`SignedPayload.format`), so another kind of
+# signed file is not relayed as one.
+SIGNED_FORMAT = "medchain.consent.signed-change/1"
+# kind -> (EIP-712 primary type, fields in the contract's struct order)
+_KINDS = {
+    "provision": ("SignedProvision", _PROVISION_FIELDS),
+    "revocation": ("SignedRevocation", _REVOCATION_FIELDS),
+}
 
 
-@dataclass(frozen=True)
-class SignedMessage:
-    """A typed-data message (SignedProvision or SignedRevocation) and its signature."""
+def _kind_of(kind: str) -> tuple[str, list[tuple[str, str]]]:
+    try:
+        return _KINDS[kind]
+    except KeyError:
+        raise InvalidInput(
+            f"a signed consent change is a provision or a revocation, not {kind!r}"
+        ) from None
 
-    kind: str  # "provision" | "revocation"
-    message: dict[str, Any]
-    signature: bytes
-    chain_id: int
-    verifying_contract: str
 
-    def to_json(self) -> dict[str, Any]:
-        msg = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in self.message.items()}
-        return {
-            "kind": self.kind,
-            "message": msg,
-            "signature": "0x" + self.signature.hex(),
-            "chainId": self.chain_id,
-            "verifyingContract": self.verifying_contract,
-        }
+def signed_kind(signed: SignedPayload) -> str:
+    """What a signed consent change asks for: "provision" or "revocation"."""
+    for kind, (primary, _) in _KINDS.items():
+        if signed.primary_type == primary:
+            return kind
+    raise InvalidInput(f"not a signed consent change: a signed {signed.primary_type}")
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SignedMessage:
-        try:
-            kind = data["kind"]
-            fields = _PROVISION_FIELDS if kind == "provision" else _REVOCATION_FIELDS
-            raw = data["message"]
-            message: dict[str, Any] = {}
-            for name, typ in fields:
-                value = raw[name]
-                if typ == "bytes32":
-                    value = bytes.fromhex(str(value).removeprefix("0x"))
-                elif typ == "address":
-                    value = to_checksum_address(value)
-                elif typ == "bool":
-                    value = bool(value)
-                else:
-                    value = int(value)
-                message[name] = value
-            return cls(
-                kind=kind,
-                message=message,
-                signature=bytes.fromhex(str(data["signature"]).removeprefix("0x")),
-                chain_id=int(data["chainId"]),
-                verifying_contract=to_checksum_address(data["verifyingContract"]),
-            )
-        except (KeyError, ValueError, TypeError) as exc:
-            raise InvalidInput(f"not a signed consent message: {exc}") from exc
+
+def consent_typed_data(
+    kind: str, message: dict[str, Any], chain_id: int, registry: str
+) -> dict[str, Any]:
+    """The EIP-712 document of a provision or revocation (eth_signTypedData_v4's input)."""
+    primary, fields = _kind_of(kind)
+    domain = Eip712Domain(EIP712_NAME, EIP712_VERSION, int(chain_id), registry)
+    return typed_data(
+        domain, primary, {primary: [{"name": n, "type": t} for n, t in fields]}, message
+    )
+
+
+def read_signed_change(data: str | bytes | dict[str, Any]) -> SignedPayload:
+    """A signed provision or revocation from its JSON (`SignedPayload.to_dict()`, what
+    `medchain consent sign` writes), or from the form `consent sign` wrote before the
+    payload was shared (kind, message, signature, chainId, verifyingContract)."""
+    try:
+        doc = dict(data) if isinstance(data, dict) else json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"not a signed consent change: not JSON ({exc.msg})") from exc
+    if not isinstance(doc, dict):
+        raise InvalidInput("not a signed consent change: not a JSON object")
+    if "typedData" in doc:
+        signed = SignedPayload.from_json(doc, expected_format=SIGNED_FORMAT)
+        signed_kind(signed)
+        return signed
+    try:
+        message = dict(doc["message"])
+        document = consent_typed_data(
+            str(doc["kind"]), message, int(doc["chainId"]), to_address(doc["verifyingContract"])
+        )
+        return SignedPayload(
+            document,
+            hex_to_bytes(doc["signature"], "signature"),
+            to_address(message["signer"], "signer"),
+            SIGNED_FORMAT,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"not a signed consent change: missing {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -261,7 +274,7 @@ class ConsentClient(ContractClient):
             method,
             _addr(patient),
             _addr(grantee),
-            _b32(scope),
+            scope_code(scope),
             actions_mask(actions),
             purposes_mask(purposes),
             int(start),
@@ -298,14 +311,16 @@ class ConsentClient(ContractClient):
         """Remove the permit (or, with `deny`, the deny) provision. New accesses stop at once;
         data the grantee already decrypted cannot be recalled."""
         method = "liftDeny" if deny else "revoke"
-        return self.transact(method, _addr(patient), _addr(grantee), _b32(scope), sender=sender)
+        return self.transact(
+            method, _addr(patient), _addr(grantee), scope_code(scope), sender=sender
+        )
 
     def provision(
         self, patient: Any, grantee: Any, scope: str | bytes
     ) -> tuple[Grant | None, Grant | None]:
         """The stored (permit, deny) of a key; None where absent."""
-        permit, denial = self.call("provisionOf", _addr(patient), _addr(grantee), _b32(scope))
-        label = scope_label(_b32(scope), extra=[scope] if isinstance(scope, str) else [])
+        permit, denial = self.call("provisionOf", _addr(patient), _addr(grantee), scope_code(scope))
+        label = scope_label(scope_code(scope), extra=[scope] if isinstance(scope, str) else [])
         return (
             self._grant(patient, grantee, label, permit, False),
             self._grant(patient, grantee, label, denial, True),
@@ -329,7 +344,7 @@ class ConsentClient(ContractClient):
                 "hasAccess",
                 _addr(patient),
                 _addr(grantee),
-                _b32(scope),
+                scope_code(scope),
                 actions_mask(action),
                 purpose_index(purpose),
             )
@@ -370,14 +385,14 @@ class ConsentClient(ContractClient):
         self, patient: Any, grantee: Any, scope: str | bytes, action: int, purpose: int, t: int
     ) -> bool:
         """The contract's rule evaluated off chain at time `t` (on the current state)."""
-        who, whom, sid = _addr(patient), _addr(grantee), _b32(scope)
+        who, whom, sid = _addr(patient), _addr(grantee), scope_code(scope)
         if purpose == ETREAT and action & ~3 == 0:
             expires, _ = self.call("emergencyAccess", who, whom)
             if t < int(expires):
                 return True
         halves = [self.call("provisionOf", who, whom, sid)]
-        if sid != scope_id("*"):
-            halves.append(self.call("provisionOf", who, whom, scope_id("*")))
+        if sid != scope_code("*"):
+            halves.append(self.call("provisionOf", who, whom, scope_code("*")))
         bit = 1 << purpose
 
         def matches(stored: Any, every: bool) -> bool:
@@ -400,7 +415,7 @@ class ConsentClient(ContractClient):
                 [
                     _addr(c.patient),
                     _addr(c.grantee),
-                    _b32(c.scope),
+                    scope_code(c.scope),
                     actions_mask(c.action),
                     purpose_index(c.purpose),
                 ],
@@ -417,7 +432,7 @@ class ConsentClient(ContractClient):
         return (
             _addr(c.patient),
             _addr(c.grantee),
-            _b32(c.scope),
+            scope_code(c.scope),
             actions_mask(c.action),
             purpose_index(c.purpose),
         )
@@ -469,7 +484,7 @@ class ConsentClient(ContractClient):
         return self.transact(
             "recordAccess",
             _addr(patient),
-            _b32(scope),
+            scope_code(scope),
             actions_mask(action),
             purpose_index(purpose),
             bytes(record_ref).rjust(32, b"\0"),
@@ -481,25 +496,15 @@ class ConsentClient(ContractClient):
     def nonce(self, patient: Any, grantee: Any, scope: str | bytes) -> int:
         """The signature sequence of one provision key: what the next signed change of
         (patient, grantee, scope) must carry. Any change of the key moves it."""
-        return int(self.call("signatureNonce", _addr(patient), _addr(grantee), _b32(scope)))
+        return int(self.call("signatureNonce", _addr(patient), _addr(grantee), scope_code(scope)))
 
     def invalidate_signatures(
         self, patient: Any, grantee: Any, scope: str | bytes, sender: Any = None
     ) -> Any:
         """Void every signed but unsent grant/revocation of (patient, grantee, scope)."""
         return self.transact(
-            "invalidateSignatures", _addr(patient), _addr(grantee), _b32(scope), sender=sender
+            "invalidateSignatures", _addr(patient), _addr(grantee), scope_code(scope), sender=sender
         )
-
-    def _domain(self) -> dict[str, Any]:
-        from ape import chain
-
-        return {
-            "name": EIP712_NAME,
-            "version": EIP712_VERSION,
-            "chainId": chain.provider.chain_id,
-            "verifyingContract": self.address,
-        }
 
     def sign_grant(
         self,
@@ -516,22 +521,30 @@ class ConsentClient(ContractClient):
         deadline: int,
         nonce: int | None = None,
         chain_id: int | None = None,
-    ) -> SignedMessage:
-        """The patient's (or its manager's) EIP-712 signature over a provision."""
-        message = {
-            "patient": _addr(patient),
-            "grantee": _addr(grantee),
-            "scope": _b32(scope),
+        signer_address: Any = None,
+    ) -> SignedPayload:
+        """The patient's (or its manager's) EIP-712 signature over a provision.
+        `signer_address`: the signing party when it is an ERC-1271 wallet whose key is
+        `signer` (default: `signer`'s own address)."""
+        terms = {
             "actions": actions_mask(actions),
             "purposes": purposes_mask(purposes),
             "start": int(start),
             "end": int(end),
-            "deny": bool(deny),
-            "signer": _addr(signer),
-            "nonce": self.nonce(patient, grantee, scope) if nonce is None else int(nonce),
-            "deadline": int(deadline),
         }
-        return self._sign(signer, "provision", message, chain_id)
+        return self._sign(
+            "provision",
+            signer,
+            signer_address,
+            patient,
+            grantee,
+            scope,
+            deny,
+            terms,
+            nonce,
+            deadline,
+            chain_id,
+        )
 
     def sign_revocation(
         self,
@@ -544,63 +557,69 @@ class ConsentClient(ContractClient):
         deadline: int,
         nonce: int | None = None,
         chain_id: int | None = None,
-    ) -> SignedMessage:
+        signer_address: Any = None,
+    ) -> SignedPayload:
         """The patient's (or its manager's) EIP-712 signature over a revocation."""
-        message = {
-            "patient": _addr(patient),
-            "grantee": _addr(grantee),
-            "scope": _b32(scope),
-            "deny": bool(deny),
-            "signer": _addr(signer),
-            "nonce": self.nonce(patient, grantee, scope) if nonce is None else int(nonce),
-            "deadline": int(deadline),
-        }
-        return self._sign(signer, "revocation", message, chain_id)
+        return self._sign(
+            "revocation",
+            signer,
+            signer_address,
+            patient,
+            grantee,
+            scope,
+            deny,
+            {},
+            nonce,
+            deadline,
+            chain_id,
+        )
 
     def typed_data(
         self, kind: str, message: dict[str, Any], chain_id: int | None = None
     ) -> dict[str, Any]:
         """The full EIP-712 typed-data document (as wallets' eth_signTypedData_v4 take it)."""
-        primary, fields = (
-            ("SignedProvision", _PROVISION_FIELDS)
-            if kind == "provision"
-            else ("SignedRevocation", _REVOCATION_FIELDS)
-        )
-        domain = self._domain()
-        if chain_id is not None:
-            domain["chainId"] = chain_id
-        return {
-            "types": {
-                "EIP712Domain": EIP712_DOMAIN,
-                primary: [{"name": n, "type": t} for n, t in fields],
-            },
-            "primaryType": primary,
-            "domain": domain,
-            "message": message,
-        }
+        from ape import chain
+
+        chain_id = int(chain.provider.chain_id) if chain_id is None else int(chain_id)
+        return consent_typed_data(kind, message, chain_id, self.address)
 
     def _sign(
-        self, signer: Any, kind: str, message: dict[str, Any], chain_id: int | None
-    ) -> SignedMessage:
-        from eth_account.messages import encode_typed_data
+        self,
+        kind: str,
+        signer: Any,
+        signer_address: Any,
+        patient: Any,
+        grantee: Any,
+        scope: str | bytes,
+        deny: bool,
+        terms: dict[str, Any],
+        nonce: int | None,
+        deadline: int,
+        chain_id: int | None,
+    ) -> SignedPayload:
+        """Sign one change of the key (patient, grantee, scope); `terms` are the fields
+        between scope and deny (a provision's actions, purposes and period)."""
+        party = _addr(signer if signer_address is None else signer_address)
+        message = {
+            "patient": _addr(patient),
+            "grantee": _addr(grantee),
+            "scope": scope_code(scope),
+            **terms,
+            "deny": bool(deny),
+            "signer": party,
+            "nonce": self.nonce(patient, grantee, scope) if nonce is None else int(nonce),
+            "deadline": int(deadline),
+        }
+        document = self.typed_data(kind, message, chain_id)
+        return SignedPayload.sign(signer, document, signer_address=party, format=SIGNED_FORMAT)
 
-        typed = self.typed_data(kind, message, chain_id)
-        signable = encode_typed_data(full_message=typed)
-        signature = sign_message(signer, signable)
-        return SignedMessage(
-            kind=kind,
-            message=message,
-            signature=bytes(signature),
-            chain_id=typed["domain"]["chainId"],
-            verifying_contract=self.address,
-        )
-
-    def relay(self, signed: SignedMessage, sender: Any = None) -> Any:
+    def relay(self, signed: SignedPayload, sender: Any = None) -> Any:
         """Submit a signed provision or revocation (anyone may pay for it)."""
-        fields = _PROVISION_FIELDS if signed.kind == "provision" else _REVOCATION_FIELDS
-        values = tuple(signed.message[name] for name, _ in fields)
-        method = "grantBySig" if signed.kind == "provision" else "revokeBySig"
-        return self.transact(method, values, signed.signature, sender=sender)
+        kind = signed_kind(signed)
+        values = signed.message_values()
+        struct = tuple(values[name] for name, _ in _kind_of(kind)[1])
+        method = "grantBySig" if kind == "provision" else "revokeBySig"
+        return self.transact(method, struct, signed.signature, sender=sender)
 
     # ------------------------------------------------------------------ break-glass
 
@@ -625,13 +644,11 @@ class ConsentClient(ContractClient):
         receipt = self.transact(
             "requestBreakGlass", _addr(patient), commitment.digest, int(duration), sender=sender
         )
-        for log in self.contract.BreakGlassRequested.from_receipt(receipt):
-            episode = int(log.episodeId)
-            (notes or NoteStore()).save(
-                self.note_name("reason", episode), commitment, episode=episode, kind="reason"
-            )
-            return episode
-        raise IntegrityError("requestBreakGlass succeeded without a BreakGlassRequested event")
+        episode = int(self.event_from(receipt, "BreakGlassRequested")["episodeId"])
+        (notes or NoteStore()).save(
+            self.note_name("reason", episode), commitment, episode=episode, kind="reason"
+        )
+        return episode
 
     def approve_break_glass(self, episode_id: int, sender: Any = None) -> Any:
         return self.transact("approveBreakGlass", int(episode_id), sender=sender)
@@ -698,57 +715,34 @@ class ConsentClient(ContractClient):
 
     def episodes_awaiting_review(self, from_block: int = 0) -> list[dict[str, Any]]:
         """Activated episodes without a review yet (from events, confirmed by state)."""
-        logs = self._logs(["BreakGlassActivated"], from_block=from_block)
-        episodes = sorted({int(log.episodeId) for log in logs})
+        logs = self._logs("BreakGlassActivated", from_block=from_block)
+        episodes = sorted({int(log.args["episodeId"]) for log in logs})
         return [e for e in (self.episode(i) for i in episodes) if e["status"] == "active"]
 
     # ------------------------------------------------------------------ audit
 
-    def _topic0(self, names: Iterable[str]) -> list[str]:
-        return ["0x" + keccak(text=self._event_abi(n).selector).hex() for n in names]
-
-    def _event_abi(self, name: str) -> Any:
-        return self.contract.contract_type.events[name]
-
     def _logs(
         self,
-        names: Sequence[str],
-        topics: Sequence[Any] = (),
+        names: str | Sequence[str],
+        where: dict[str, Any] | None = None,
         from_block: int = 0,
         to_block: int | None = None,
-    ) -> list[Any]:
-        """Decoded logs of `names` matching `topics` (after topic0), fetched in block chunks
-        with one eth_getLogs per chunk for all the event kinds at once."""
-        from ape import chain
-
-        provider = chain.provider
-        last = chain.blocks.height if to_block is None else to_block
-        abis = [self._event_abi(n) for n in names]
-        raw: list[dict[str, Any]] = []
-        for first in range(from_block, last + 1, LOG_CHUNK_BLOCKS):
-            params = {
-                "address": self.address,
-                "fromBlock": hex(first),
-                "toBlock": hex(min(last, first + LOG_CHUNK_BLOCKS - 1)),
-                "topics": [self._topic0(names), *topics],
-            }
-            for log in provider.web3.eth.get_logs(params):  # type: ignore[arg-type]
-                raw.append(dict(log))
-        return list(provider.network.ecosystem.decode_logs(raw, *abis))
+    ) -> list[Event]:
+        """This registry's `names` events whose arguments match `where`, in chain order,
+        through the SDK's one event reader (paged, window adapted to the node; an index
+        database when one is configured)."""
+        return reader_for_contracts(self.contract).read(
+            from_block, to_block, names=names, where=where
+        )
 
     def audit(self, patient: Any, from_block: int = 0) -> list[AuditEvent]:
         """A patient's full trail: grants, denies, revocations, recorded accesses and every
         break-glass step (request, approvals, activation, closing, review), in chain order."""
-        who = _addr(patient)
-        topic = "0x" + who[2:].lower().rjust(64, "0")
-        logs = self._logs(PATIENT_TOPIC1, [topic], from_block)
-        logs += self._logs(PATIENT_TOPIC2, [None, topic], from_block)
-        episodes = sorted({int(log.episodeId) for log in logs if hasattr(log, "episodeId")})
-        episodes = [e for e in episodes if e]
+        logs = self._logs(PATIENT_EVENTS, {"patient": _addr(patient)}, from_block)
+        episodes = sorted({int(log.args.get("episodeId", 0)) for log in logs} - {0})
         if episodes:
-            episode_topics = ["0x" + e.to_bytes(32, "big").hex() for e in episodes]
-            logs += self._logs(EPISODE_TOPIC1, [episode_topics], from_block)
-        stamps = self._timestamps({int(log.block_number) for log in logs})
+            logs += self._logs(EPISODE_EVENTS, {"episodeId": episodes}, from_block)
+        stamps = self._timestamps({log.block_number for log in logs})
         events = [self._audit_event(log, stamps) for log in logs]
         events.sort(key=lambda e: (e.block, e.log_index))
         return events
@@ -759,9 +753,9 @@ class ConsentClient(ContractClient):
         return {n: int(chain.blocks[n].timestamp) for n in sorted(blocks)}
 
     @staticmethod
-    def _audit_event(log: Any, stamps: dict[int, int]) -> AuditEvent:
+    def _audit_event(log: Event, stamps: dict[int, int]) -> AuditEvent:
         fields: dict[str, Any] = {}
-        for name, value in dict(log.event_arguments).items():
+        for name, value in log.args.items():
             if name in ("deny", "accepted"):
                 fields[name] = bool(value)
             elif name == "scope":
@@ -781,20 +775,19 @@ class ConsentClient(ContractClient):
             else:
                 fields[name] = str(value)
         return AuditEvent(
-            block=int(log.block_number),
-            timestamp=stamps[int(log.block_number)],
-            tx=_hex_hash(log.transaction_hash),
-            log_index=int(log.log_index),
-            event=str(log.event_name),
+            block=log.block_number,
+            timestamp=stamps[log.block_number],
+            tx=log.tx_hash,
+            log_index=log.log_index,
+            event=log.name,
             fields=fields,
         )
 
     def grants_of(self, patient: Any, from_block: int = 0) -> list[Grant]:
         """The patient's current provisions: keys found in events, state read from chain."""
         who = _addr(patient)
-        topic = "0x" + who[2:].lower().rjust(64, "0")
-        logs = self._logs(("ConsentGranted", "ConsentDenied"), [topic], from_block)
-        keys = sorted({(str(log.grantee), bytes(log.scope)) for log in logs})
+        logs = self._logs(("ConsentGranted", "ConsentDenied"), {"patient": who}, from_block)
+        keys = sorted({(str(log.args["grantee"]), bytes(log.args["scope"])) for log in logs})
         grants: list[Grant] = []
         for grantee, scope in keys:
             permit, denial = self.provision(who, grantee, scope)
@@ -827,19 +820,12 @@ def audit_csv(events: Sequence[AuditEvent]) -> str:
     return out.getvalue()
 
 
-def _hex_hash(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    text = str(value)
-    return text if text.startswith("0x") else "0x" + text
-
-
 def _http_uri() -> str | None:
     """The connected node's HTTP JSON-RPC URI, or None for in-process chains."""
     from ape import chain
 
     provider = chain.provider
-    if getattr(provider, "name", "") == "test":  # ape's in-process EthTester: no HTTP node
+    if in_process_chain(provider.web3):  # no HTTP node to batch calls to
         return None
     for attr in ("http_uri", "uri"):
         try:
@@ -853,14 +839,17 @@ def _http_uri() -> str | None:
 
 __all__ = [
     "ETREAT",
+    "SIGNED_FORMAT",
     "AuditEvent",
     "Check",
     "ConsentClient",
-    "SignedMessage",
     "UnknownEpisode",
     "WrongChainDID",
     "audit_csv",
+    "consent_typed_data",
+    "read_signed_change",
     "role_name",
+    "signed_kind",
 ]
 
 
@@ -885,7 +874,7 @@ def deliver_record_key(
     read the record's scope for `purpose`. Returns the envelope CID. Revoking later stops
     further deliveries; it cannot take back a key already delivered."""
     anchor = records.client.record(record_id)
-    scope = bytes(anchor.scope) if hasattr(anchor, "scope") else scope_id(anchor.scope_name)
+    scope = bytes(anchor.scope) if hasattr(anchor, "scope") else scope_code(anchor.scope_name)
     if not consent.check(patient, grantee, scope, "read", purpose):
         raise ConsentRequired(
             f"{_addr(grantee)} may not read {scope_label(scope)} of {_addr(patient)} for "
