@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from medchain import codec
 from medchain.client import ContractClient
 from medchain.codec import (
     ZERO32,
@@ -142,10 +143,10 @@ class Operation:
     def from_message(cls, msg: dict[str, Any]) -> Operation:
         return cls(
             int(msg["kind"]),
-            hex_to_bytes(msg["name"]),
+            codec.to_bytes32(msg["name"], "name"),
             to_address(msg["account"], "account"),
             int(msg["validity"]),
-            hex_to_bytes(msg["value"]),
+            hex_to_bytes(msg["value"], "value"),
         )
 
 
@@ -433,14 +434,21 @@ def _single_args(primary: str, msg: dict[str, Any]) -> list[Any]:
         return [to_address(msg["newOwner"], "new owner")]
     if primary == "AddDelegate":
         return [
-            hex_to_bytes(msg["delegateType"]),
+            codec.to_bytes32(msg["delegateType"], "delegate type"),
             to_address(msg["delegate"], "delegate"),
             int(msg["validity"]),
         ]
     if primary == "RevokeDelegate":
-        return [hex_to_bytes(msg["delegateType"]), to_address(msg["delegate"], "delegate")]
+        return [
+            codec.to_bytes32(msg["delegateType"], "delegate type"),
+            to_address(msg["delegate"], "delegate"),
+        ]
     if primary == "SetAttribute":
-        return [hex_to_bytes(msg["name"]), hex_to_bytes(msg["value"]), int(msg["validity"])]
+        return [
+            codec.to_bytes32(msg["name"], "name"),
+            hex_to_bytes(msg["value"], "value"),
+            int(msg["validity"]),
+        ]
     if primary == "RevokeAttribute":
-        return [hex_to_bytes(msg["name"]), hex_to_bytes(msg["value"])]
+        return [codec.to_bytes32(msg["name"], "name"), hex_to_bytes(msg["value"], "value")]
     raise InvalidInput(f"unknown signed request type {primary!r}")
