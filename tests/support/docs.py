@@ -127,3 +127,24 @@ class Scenario:
             (self.folder / "state.next").replace(self.folder / "state")
             (self.folder / "cwd.next").replace(self.folder / "cwd")
         return out
+
+
+def walk(page: Path, scenario: Scenario, env: dict[str, str], timeout: float = 180) -> int:
+    """Run the page's `sh` blocks in order in `scenario`, asserting each outcome (exit 0, or
+    for `fails` a non-zero exit with one `error:` line on stderr; never a traceback);
+    returns how many ran."""
+    ran = 0
+    for block in blocks(page):
+        if block.mode in ("quiet", "not-run"):
+            continue
+        out = scenario.run(block, env, timeout=timeout)
+        shown = f"{block.where}\n$ {block.code}\nstdout: {out.stdout[-2000:]}\nstderr: {out.stderr[-3000:]}"
+        assert "Traceback" not in out.stderr, shown
+        if block.mode == "fails":
+            assert out.returncode != 0, shown
+            lines = out.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error: "), shown
+        else:
+            assert out.returncode == 0, shown
+        ran += 1
+    return ran
