@@ -13,7 +13,7 @@ def cli(only):
     from ape.logging import logger
     from rich.console import Console
 
-    from medchain.cli.base import fail
+    from medchain.cli.render import fail
     from medchain.demo import DemoContext, fund_roles, role_accounts, run_all
     from medchain.deploy import deploy_all
     from medchain.deployments import AddressBook, book_name_for_connected_network

@@ -20,7 +20,7 @@ class DeployCommand(ConnectedProviderCommand):
     def invoke(self, ctx):
         from ape.exceptions import ApeException
 
-        from medchain.cli.base import fail, quiet_ape_logs
+        from medchain.cli.render import fail, quiet_ape_logs
         from medchain.errors import MedchainError, unreachable_node_message
 
         quiet_ape_logs()  # ape's lines on stderr, warnings and errors only (MEDCHAIN_DEBUG: all)
@@ -67,7 +67,7 @@ class DeployCommand(ConnectedProviderCommand):
 def cli(account, book, roles_file, redeploy_changed):
     from ape import accounts, networks
 
-    from medchain.cli.base import fail, quietly
+    from medchain.cli.render import fail, quietly
     from medchain.deploy import assign_roles, deploy_all, load_roles
     from medchain.deployments import AddressBook, book_name_for_connected_network
     from medchain.signing import unattended

@@ -8,6 +8,7 @@ import json
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from medchain.cli import cli
 from medchain.consent import Grant, WrongChainDID, export_consent, import_consent
@@ -34,21 +35,52 @@ def test_every_command_accepts_json():
     assert len(list(_commands(cli))) > 80
 
 
+def test_json_is_remembered_per_run_not_per_process():
+    """`--json` of one invocation does not leak into the next in the same process (the
+    flag lives in the click context, not in a module global)."""
+    runner = CliRunner(mix_stderr=False)
+    as_json = runner.invoke(cli, ["zk", "criteria", "--type", "vaccination", "--json"])
+    assert as_json.exit_code == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["hash"].startswith("0x")
+    shown = runner.invoke(cli, ["address", "TEST::1"])
+    assert shown.exit_code == 0, shown.stderr
+    assert not shown.stdout.lstrip().startswith("[")  # text, not JSON
+    assert runner.invoke(cli, ["address", "TEST::1", "--json"]).stdout.lstrip().startswith("[")
+
+
 @pytest.mark.anvil
-def test_a_sample_of_commands_print_valid_json(user_node):
+def test_one_command_of_every_group_prints_valid_json(user_node, tmp_path):
+    """The real `medchain` executable, `--json` on a command of every top-level group:
+    stdout is one JSON document (or empty on a refusal, with one line on stderr), whatever
+    the account type signs (an imported account unlocked from a passphrase file, a test
+    account): prompts and ape's lines never reach stdout."""
     net = ("--network", user_node.uri)
+    db = f"sqlite:///{tmp_path / 'index.db'}"
     runs = [
         ("deployments", "list"),
         ("address", "patient", "provider"),
+        ("dev", "fund", "--amount", "0", *net, "--account", "TEST::0"),
         ("did", "show", PATIENT, *net),
         ("did", "resolve", f"did:ethr:0x7a69:{PATIENT}", *net),
+        ("record", "list", "--patient", PATIENT, *net),
         ("consent", "check", "--patient", PATIENT, "--grantee", GRANTEE, "--scope", "*", *net),
+        ("consent", "grant", "--grantee", GRANTEE, "--scope", "Observation", "--until", "+1d",
+         *net, "--account", "patient"),  # an imported account, unlocked from a file
+        ("consent", "revoke", "--grantee", GRANTEE, "--scope", "Observation", *net,
+         "--patient", PATIENT, "--account", "TEST::1"),  # a test account, same patient
         ("consent", "audit", "--patient", PATIENT, *net),
         ("breakglass", "status", *net),
+        ("supply", "history", "00614141523412:NOPE", *net),  # refused: no such lot
         ("supply", "recall", "--gtin", "00614141523412", "--lot", "NOPE", *net,
          "--account", "patient"),  # refused: stdout stays empty, stderr one line
         ("trial", "show", "1", *net),
+        ("genomics", "offers", *net),
+        ("zk", "criteria", "--type", "vaccination", "--any-of", "J07BX03"),
+        ("index", "status", "--db", db, *net),
+        ("gateway", "subscriptions", "--db", db),
+        ("network", "probe", "--url", user_node.uri),
     ]  # fmt: skip
+    assert {argv[0] for argv in runs} == set(cli.commands)
     for argv in runs:
         out = user_node.medchain(*argv, "--json")
         assert "Traceback" not in out.stderr, (argv, out.stderr)

@@ -3,7 +3,8 @@ domain's command groups (`medchain.<domain>.cli`, listed in `medchain.domains`).
 
 A refusal prints one line (`error: ...`) on stderr and exits 1; no traceback for
 user errors. `MEDCHAIN_DEBUG=1` shows the traceback when you need it. stdout carries
-results only: ape's log lines and account prompts go to stderr.
+results only: ape's log lines and account prompts go to stderr. Shared options live in
+`medchain.cli.options`, output in `medchain.cli.render`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import click
 
 from medchain import __version__
-from medchain.cli.base import add_json_everywhere, connected_command, emit, fail, json_option
+from medchain.cli.options import connected_command, offline_command
+from medchain.cli.render import emit, fail
 from medchain.errors import MedchainError
 
 
@@ -82,10 +84,22 @@ def _export(name: str) -> Any:
     callback=_export("MEDCHAIN_DEPLOYMENTS"),
     help="Folder of address books [env: MEDCHAIN_DEPLOYMENTS; default: ./deployments].",
 )
+@click.option(
+    "--index",
+    "index_db",
+    default=None,
+    envvar="MEDCHAIN_INDEX",
+    expose_value=False,
+    is_eager=True,
+    callback=_export("MEDCHAIN_INDEX"),
+    help="Index database (SQLAlchemy URL or SQLite file, `medchain index run`) that event "
+    "lists read the blocks it holds from; the node is asked only for newer blocks "
+    "[env: MEDCHAIN_INDEX; default: none, every read asks the node].",
+)
 def cli() -> None:
     """medchain: healthcare smart contracts (identity, records, consent, supply chain,
     clinical trials, genomic licensing) from the command line."""
-    from medchain.cli.base import quiet_ape_logs
+    from medchain.cli.render import quiet_ape_logs
 
     quiet_ape_logs()
 
@@ -95,7 +109,7 @@ def deployments() -> None:
     """Inspect address books (deployments/<network>/ and .medchain/deployments/)."""
 
 
-@deployments.command("list")
+@offline_command(deployments, "list")
 @click.option(
     "--book",
     "book_name",
@@ -103,7 +117,6 @@ def deployments() -> None:
     envvar="MEDCHAIN_BOOK",
     help="Address book name or folder [env: MEDCHAIN_BOOK]; default: every book found.",
 )
-@json_option
 def deployments_list(book_name: str | None, as_json: bool) -> None:
     """List deployed contracts with their chain id and address."""
     from medchain.deployments import AddressBook, all_books
@@ -138,7 +151,7 @@ def deployments_list(book_name: str | None, as_json: bool) -> None:
     )
 
 
-@cli.command("address")
+@offline_command(cli, "address")
 @click.argument("aliases", nargs=-1, required=True)
 @click.option(
     "--shell",
@@ -146,7 +159,6 @@ def deployments_list(book_name: str | None, as_json: bool) -> None:
     is_flag=True,
     help="Print NAME=0x... lines for `eval` (the alias upper-cased, non-alphanumerics as _).",
 )
-@json_option
 def address_cmd(aliases: tuple[str, ...], as_shell: bool, as_json: bool) -> None:
     """The address of each ape account ALIAS (or TEST::<n>), without unlocking it:
     `eval "$(medchain address --shell patient provider)"` sets $PATIENT and $PROVIDER."""
@@ -161,12 +173,16 @@ def address_cmd(aliases: tuple[str, ...], as_shell: bool, as_json: bool) -> None
             rows.append({"alias": alias, "address": resolve_member(alias, "account")})
         except MedchainError as exc:
             raise InvalidInput(str(exc)) from None
-    if as_shell and not as_json:
-        for row in rows:
-            name = re.sub(r"[^A-Za-z0-9]", "_", row["alias"]).upper()
-            click.echo(f"{name}={row['address']}")
-        return
-    emit(rows, as_json, human=lambda rs: "\n".join(f"{r['alias']:<20} {r['address']}" for r in rs))
+
+    def shell(rs: list[dict[str, str]]) -> str:
+        return "\n".join(
+            f"{re.sub(r'[^A-Za-z0-9]', '_', r['alias']).upper()}={r['address']}" for r in rs
+        )
+
+    def table(rs: list[dict[str, str]]) -> str:
+        return "\n".join(f"{r['alias']:<20} {r['address']}" for r in rs)
+
+    emit(rows, as_json, human=shell if as_shell else table)
 
 
 @cli.group()
@@ -181,7 +197,6 @@ def dev() -> None:
     show_default=True,
     help="ETH sent to each role account holding less than 1 ETH.",
 )
-@json_option
 def dev_fund(account: Any, amount: str, as_json: bool) -> None:
     """Fund the demo's role accounts (ape's test mnemonic, one account per role) that the
     node left unfunded, from --account (default: role 'deployer', test account 0)."""
@@ -226,7 +241,6 @@ def _register_domain_commands() -> None:
 
 
 _register_domain_commands()
-add_json_everywhere(cli)
 
 
 def main() -> None:

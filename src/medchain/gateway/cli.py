@@ -11,7 +11,13 @@ from typing import Any
 
 import click
 
-from medchain.cli.base import connected_command, emit, json_option
+from medchain.cli.options import (
+    connected_command,
+    ipfs_option,
+    offline_command,
+    require_account,
+)
+from medchain.cli.render import emit, note
 from medchain.errors import ConfigurationError
 
 DEFAULT_DB = "sqlite:///.medchain/index.db"
@@ -19,7 +25,11 @@ DEFAULT_DB = "sqlite:///.medchain/index.db"
 
 @click.group()
 def index() -> None:
-    """Follow every medchain event into a SQL database (SQLite by default)."""
+    """Follow every medchain event into a SQL database (SQLite by default).
+
+    With MEDCHAIN_INDEX set to that database (or `medchain --index DB`), the SDK's and the
+    CLI's event reads (record, consent, licence, custody and trial lists) take the blocks
+    the index holds from it and ask the node only for the newer ones."""
 
 
 @click.group()
@@ -28,8 +38,9 @@ def gateway() -> None:
 
 
 db_option = click.option(
-    "--db", default=DEFAULT_DB, show_default=True, envvar="MEDCHAIN_INDEX_DB",
-    help="SQLAlchemy URL of the index (sqlite:///FILE or postgresql://...).",
+    "--db", default=DEFAULT_DB, show_default=True, envvar=["MEDCHAIN_INDEX", "MEDCHAIN_INDEX_DB"],
+    help="SQLAlchemy URL of the index (sqlite:///FILE or postgresql://...) "
+    "[env: MEDCHAIN_INDEX, the database SDK reads use too].",
 )  # fmt: skip
 
 
@@ -42,8 +53,7 @@ def _indexer(db: str, depth: int = 0, window: int = 2_000, max_window: int = 100
     book = AddressBook.for_connected_network()
     if not book.exists():
         raise ConfigurationError(f"no address book at {book.path}: deploy first or pass --book")
-    if db.startswith("sqlite:///"):
-        Path(db.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    _db_dir(db)
     web3 = networks.provider.web3
     return Indexer.for_book(web3, book, db, depth=depth, window=window, max_window=max_window)
 
@@ -59,7 +69,6 @@ def _indexer(db: str, depth: int = 0, window: int = 2_000, max_window: int = 100
 @click.option("--once", is_flag=True, help="Sync up to the head and exit.")
 @click.option("--deliver/--no-deliver", default=True, show_default=True,
               help="Also send due notifications (webhooks) from the outbox.")  # fmt: skip
-@json_option
 def index_run(account: Any, db: str, depth: int, window: int, max_window: int, poll: float,
               once: bool, deliver: bool, as_json: bool) -> None:  # fmt: skip
     """Index every contract of the address book; follows the chain until interrupted."""
@@ -81,22 +90,18 @@ def index_run(account: Any, db: str, depth: int, window: int, max_window: int, p
 
     def show(report: Any) -> None:
         undone = f" (reorg: undone from block {report.reorged_from})" if report.reorged_from else ""
-        click.echo(f"indexed blocks {report.first}..{report.last}: {report.events} events{undone}",
-                   err=True)  # fmt: skip
+        note(f"indexed blocks {report.first}..{report.last}: {report.events} events{undone}")
 
     try:
         indexer.follow(poll=poll, log=show)
     except KeyboardInterrupt:
-        click.echo(
-            "stopped; the cursor is committed with the events, run again to resume", err=True
-        )
+        note("stopped; the cursor is committed with the events, run again to resume")
     finally:
         stop.set()
 
 
 @connected_command(index, "status")
 @db_option
-@json_option
 def index_status(account: Any, db: str, as_json: bool) -> None:
     """How far the index is, how far behind the head, how many events and notifications."""
     emit(_indexer(db).status(), as_json)
@@ -109,8 +114,7 @@ def index_status(account: Any, db: str, as_json: bool) -> None:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--ipfs", "ipfs_url", default=None, envvar="MEDCHAIN_IPFS_API",
-              help="Content store (default: the embedded store under $MEDCHAIN_HOME/ipfs).")  # fmt: skip
+@ipfs_option
 @click.option("--depth", default=0, show_default=True, type=int, help="Indexer confirmation depth.")
 def gateway_serve(account: Any, config_path: Path, db: str, host: str, port: int,
                   ipfs_url: str | None, depth: int) -> None:  # fmt: skip
@@ -124,7 +128,7 @@ def gateway_serve(account: Any, config_path: Path, db: str, host: str, port: int
     from medchain.gateway.chain import Chain
     from medchain.storage import open_store
 
-    clients = load_clients(config_path)
+    clients = load_clients(config_path, int(networks.provider.chain_id))
     indexer = _indexer(db, depth)
     chain = Chain.from_book(networks.provider.web3, AddressBook.for_connected_network())
     core = Gateway(chain, open_store(ipfs_url), indexer, clients)
@@ -137,7 +141,7 @@ def gateway_serve(account: Any, config_path: Path, db: str, host: str, port: int
         stop.set()
 
 
-@gateway.command("subscribe")
+@offline_command(gateway, "subscribe")
 @db_option
 @click.option("--recipient", required=True, help="Address or did:ethr the notifications are for.")
 @click.option("--url", required=True, help="Webhook URL (http or https) that receives them.")
@@ -145,7 +149,6 @@ def gateway_serve(account: Any, config_path: Path, db: str, host: str, port: int
               help="referral | break-glass | licence-key | recall | * (repeatable).")  # fmt: skip
 @click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="HMAC secret (>= 16 characters); default: a new random one, printed once.")  # fmt: skip
-@json_option
 def gateway_subscribe(db: str, recipient: str, url: str, topics: tuple[str, ...],
                       secret_file: Path | None, as_json: bool) -> None:  # fmt: skip
     """Register a webhook for a recipient's notifications on indexed events."""
@@ -161,9 +164,8 @@ def gateway_subscribe(db: str, recipient: str, url: str, topics: tuple[str, ...]
          as_json)  # fmt: skip
 
 
-@gateway.command("subscriptions")
+@offline_command(gateway, "subscriptions")
 @db_option
-@json_option
 def gateway_subscriptions(db: str, as_json: bool) -> None:
     """List the webhook subscriptions (secrets are not shown)."""
     from medchain.notify import subscriptions
@@ -172,10 +174,9 @@ def gateway_subscriptions(db: str, as_json: bool) -> None:
     emit(subscriptions(db), as_json)
 
 
-@gateway.command("unsubscribe")
+@offline_command(gateway, "unsubscribe")
 @click.argument("subscription_id", type=int)
 @db_option
-@json_option
 def gateway_unsubscribe(subscription_id: int, db: str, as_json: bool) -> None:
     """Remove a subscription and cancel its undelivered notifications."""
     from medchain.notify import unsubscribe
@@ -186,7 +187,7 @@ def gateway_unsubscribe(subscription_id: int, db: str, as_json: bool) -> None:
     emit({"removed": subscription_id}, as_json)
 
 
-@gateway.command("deliver")
+@offline_command(gateway, "deliver")
 @db_option
 @click.option("--once", is_flag=True, help="Send what is due now and exit.")
 @click.option("--poll", default=1.0, show_default=True, type=float)
@@ -194,7 +195,6 @@ def gateway_unsubscribe(subscription_id: int, db: str, as_json: bool) -> None:
               help="Seconds before the first retry; doubles per attempt.")  # fmt: skip
 @click.option("--max-delay", default=300.0, show_default=True, type=float)
 @click.option("--max-attempts", default=12, show_default=True, type=int)
-@json_option
 def gateway_deliver(db: str, once: bool, poll: float, base_delay: float, max_delay: float,
                     max_attempts: int, as_json: bool) -> None:  # fmt: skip
     """Send due notifications from the index's outbox (signed, retried with backoff)."""
@@ -211,9 +211,8 @@ def gateway_deliver(db: str, once: bool, poll: float, base_delay: float, max_del
         return
     stop = threading.Event()
     try:
-        deliverer.run(stop, poll=poll, log=lambda r: click.echo(
-            f"notifications: {r.delivered} delivered, {r.retried} to retry, {r.failed} failed",
-            err=True))  # fmt: skip
+        deliverer.run(stop, poll=poll, log=lambda r: note(
+            f"notifications: {r.delivered} delivered, {r.retried} to retry, {r.failed} failed"))  # fmt: skip
     except KeyboardInterrupt:
         stop.set()
 
@@ -223,9 +222,10 @@ def _db_dir(db: str) -> None:
         Path(db.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def load_clients(path: Path) -> list[Any]:
-    """The service accounts of a gateway config (keys read from files, hex or raw)."""
-    from medchain.gateway.auth import ClientRegistration
+def load_clients(path: Path, chain_id: int | None = None) -> list[Any]:
+    """The service accounts of a gateway config: `account` (an ape account: its key, its
+    did:ethr and its stored X25519 key) or `did` with key files (hex or raw)."""
+    from medchain.gateway.auth import ClientRegistration, registration_for_account
 
     try:
         data = tomllib.loads(path.read_text())
@@ -234,6 +234,10 @@ def load_clients(path: Path) -> list[Any]:
     clients = []
     for i, entry in enumerate(data.get("clients", [])):
         where = f"{path} clients[{i}]"
+        if "account" in entry and chain_id is not None:
+            scopes = [str(x) for x in entry.get("scopes", [])]
+            clients.append(registration_for_account(str(entry["account"]), scopes, chain_id))
+            continue
         missing = [
             k for k in ("did", "scopes", "eth_key_file", "x25519_key_file") if k not in entry
         ]
@@ -260,6 +264,21 @@ def _key(path: Path, where: str) -> bytes:
     if len(raw) == 32:
         return raw
     raise ConfigurationError(f"{where}: key file {path} must hold 32 bytes (raw or hex)")
+
+
+@connected_command(gateway, "token")
+@click.option("--url", required=True, help="The gateway's base URL, e.g. http://127.0.0.1:8080.")
+@click.option("--scope", default="", help="SMART v2 scopes to ask for (space-separated).")
+def gateway_token(account: Any, url: str, scope: str, as_json: bool) -> None:
+    """Get a bearer token for ACCOUNT (its did:ethr key signs the client assertion)."""
+    from ape import networks
+
+    from medchain.gateway.auth import account_keys, fetch_token
+    from medchain.identity.did import format_did
+
+    address, key = account_keys(require_account(account))
+    answer = fetch_token(url, format_did(address, int(networks.provider.chain_id)), key, scope)
+    emit(answer if as_json else answer["access_token"], as_json)
 
 
 COMMANDS = [index, gateway]

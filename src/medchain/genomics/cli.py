@@ -8,21 +8,27 @@ Every command takes `--json`."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 from ape.cli.choices import AccountAliasPromptChoice
 
-from medchain.cli.base import connected_command, emit, json_option, quietly, require_account
+from medchain.cli.options import (
+    ContractChoice,
+    connected_command,
+    contract_option,
+    ipfs_option,
+    require_account,
+)
+from medchain.cli.render import emit, emit_line, progress, quietly, say
 from medchain.errors import InvalidInput
 from medchain.genomics import ETH, GenomicsClient, NotLicensed, licence_id_of
 from medchain.genomics.duo import codes, expand, mask
+from medchain.identity import DIDRegistryClient
+from medchain.timeutil import DAY
 
-DAY = 86_400
 _BAR_THRESHOLD = 8 << 20
 
 
@@ -31,36 +37,13 @@ def genomics() -> None:
     """Genomic data licensing: dataset tokens, DUO-purpose licences, escrowed key delivery."""
 
 
-ipfs_option = click.option(
-    "--ipfs", "ipfs_url", default=None, envvar="MEDCHAIN_IPFS_API",
-    help="Kubo RPC API URL (default: the embedded store under $MEDCHAIN_HOME/ipfs).",
-)  # fmt: skip
 keyring_option = click.option(
     "--keyring", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Dataset key file (default: $MEDCHAIN_HOME/genomics/keyring-<owner>.json).",
 )  # fmt: skip
 
 
-_MARKET: dict[str, str | None] = {"address": None}
-
-
-def _remember_market(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    _MARKET["address"] = value
-
-
-# Every command takes --market; it is remembered here rather than threaded through
-# each signature (one process runs one command).
-market_option = click.option(
-    "--market", default=None, envvar="MEDCHAIN_GENOMICS_MARKET", expose_value=False,
-    callback=_remember_market, is_eager=True,
-    help="GenomicLicensing address (default: the address book).",
-)  # fmt: skip
-
-
-def _client(account: Any = None) -> GenomicsClient:
-    if _MARKET["address"]:
-        return GenomicsClient.at(_MARKET["address"], sender=account)
-    return GenomicsClient.connect(sender=account)
+market_option = contract_option("market", GenomicsClient, envvar="MEDCHAIN_GENOMICS_MARKET")
 
 
 def _store(ipfs_url: str | None) -> Any:
@@ -90,22 +73,13 @@ def _amount(text: str) -> int:
         raise InvalidInput(f"amount {text!r}: give base units or '<n> ether|gwei|wei'") from None
 
 
+def _stage(stage: str, advance: Any) -> Any:
+    """The one-stage progress callback the genomics SDK takes, on a `progress` bar."""
+    return None if advance is None else (lambda n: advance(stage, n))
+
+
 def _when(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds") if ts else "-"
-
-
-@contextlib.contextmanager
-def _progress(total: int | None, label: str, show: bool) -> Iterator[Any]:
-    if not show:
-        yield None
-        return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    with Progress(
-        TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True
-    ) as bars:
-        task = bars.add_task(label, total=total)
-        yield lambda n: bars.advance(task, n)
 
 
 # -- owner -------------------------------------------------------------------------------
@@ -125,8 +99,7 @@ def _progress(total: int | None, label: str, show: bool) -> Iterator[Any]:
 @click.option("--royalty-bps", default=0, type=int, show_default=True)
 @ipfs_option
 @keyring_option
-@json_option
-def list_dataset(account: Any, path: Path, assay: str, reference_genome: str, coverage: str,
+def list_dataset(account: Any, market: ContractChoice, path: Path, assay: str, reference_genome: str, coverage: str,
                  file_format: str | None, lab: Any, royalty_to: str | None, royalty_bps: int,
                  ipfs_url: str | None, keyring: Path | None, as_json: bool) -> None:  # fmt: skip
     """Encrypt PATH, store it, and mint its dataset token to --account, authorised by the
@@ -138,12 +111,12 @@ def list_dataset(account: Any, path: Path, assay: str, reference_genome: str, co
     lab = quietly(unattended, lab)  # the lab signs too: without a terminal, as --account does
     fmt = file_format or path.suffix.lstrip(".").removesuffix(".gz").upper() or "VCF"
     size = path.stat().st_size
-    with _progress(size, "encrypt", size >= _BAR_THRESHOLD and not as_json) as advance:
+    with progress(size, size >= _BAR_THRESHOLD and not as_json) as advance:
         result = list_genome(
-            _client(sender).dataset_client(), _store(ipfs_url), path,
+            market.bind(sender).dataset_client(), _store(ipfs_url), path,
             keyring=_keyring(keyring, sender.address), lab=lab, assay=assay,
             reference_genome=reference_genome, coverage=coverage, file_format=fmt,
-            royalty_receiver=royalty_to or ETH, royalty_bps=royalty_bps, progress=advance,
+            royalty_receiver=royalty_to or ETH, royalty_bps=royalty_bps, progress=_stage("encrypt", advance),
         )  # fmt: skip
     emit({"dataset_id": result.dataset_id, "data_cid": result.data_cid,
           "metadata_cid": result.metadata_cid, "ciphertext_sha256": result.ciphertext_hash},
@@ -165,8 +138,7 @@ def list_dataset(account: Any, path: Path, assay: str, reference_genome: str, co
 @click.option("--terms-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Data-use agreement text; its sha256 is signed by buyers.")  # fmt: skip
 @click.option("--no-expand", is_flag=True, help="Do not add purposes DUO implies (GRU > HMB > DS).")
-@json_option
-def offer(account: Any, dataset_id: int, price: str, currency: str, days: int, purposes: str,
+def offer(account: Any, market: ContractChoice, dataset_id: int, price: str, currency: str, days: int, purposes: str,
           delivery_days: int, review_days: int, max_licences: int, terms_file: Path | None,
           no_expand: bool, as_json: bool) -> None:  # fmt: skip
     """Publish a licence offer on DATASET_ID."""
@@ -174,7 +146,7 @@ def offer(account: Any, dataset_id: int, price: str, currency: str, days: int, p
 
     bits = mask(purposes) if no_expand else expand(mask(purposes))
     terms = hashlib.sha256(terms_file.read_bytes()).digest() if terms_file else b"\0" * 32
-    offer_id = _client(require_account(account)).create_offer(
+    offer_id = market.bind(require_account(account)).create_offer(
         dataset_id, price=_amount(price), duration=days * DAY, purposes=bits,
         delivery_window=delivery_days * DAY, review_window=review_days * DAY,
         max_licences=max_licences, currency=currency, terms_hash=terms,
@@ -185,11 +157,14 @@ def offer(account: Any, dataset_id: int, price: str, currency: str, days: int, p
 @connected_command(genomics, "close-offer")
 @market_option
 @click.argument("offer_id", type=int)
-@json_option
-def close_offer(account: Any, offer_id: int, as_json: bool) -> None:
+def close_offer(account: Any, market: ContractChoice, offer_id: int, as_json: bool) -> None:
     """Close an offer (sold licences are unaffected)."""
-    _client(require_account(account)).close_offer(offer_id)
-    emit({"offer_id": offer_id, "open": False} if as_json else f"offer {offer_id} closed", as_json)
+    market.bind(require_account(account)).close_offer(offer_id)
+    emit(
+        {"offer_id": offer_id, "open": False},
+        as_json,
+        human=lambda r: f"offer {r['offer_id']} closed",
+    )
 
 
 @connected_command(genomics, "serve-keys")
@@ -200,19 +175,16 @@ def close_offer(account: Any, offer_id: int, as_json: bool) -> None:
               "they must have authorised --account with `genomics key-agent`).")  # fmt: skip
 @click.option("--interval", default=2.0, show_default=True, type=float)
 @click.option("--once", is_flag=True, help="Handle what is pending and exit.")
-@click.option("--did-registry", default=None, help="DIDRegistry address (default: address book).")
+@contract_option("did-registry", DIDRegistryClient, what="DIDRegistry (researchers' keys)")
 @click.option("--from-block", default=None, type=int, help="First block to scan (default: deploy).")
 @ipfs_option
 @keyring_option
-@json_option
-def serve_keys(account: Any, state_path: Path | None, owners: tuple[str, ...], interval: float,
-               once: bool, did_registry: str | None, from_block: int | None, ipfs_url: str | None,
+def serve_keys(account: Any, market: ContractChoice, state_path: Path | None, owners: tuple[str, ...], interval: float,
+               once: bool, did_registry: ContractChoice, from_block: int | None, ipfs_url: str | None,
                keyring: Path | None, as_json: bool) -> None:  # fmt: skip
     """Watch purchases and post each licensee's key envelope, sealed to the researcher's
     newest key-agreement key; release escrow whose review window passed (restart-safe).
     With --json, one JSON object per line for each outcome, then a summary."""
-    import json
-
     from medchain.deployments import AddressBook
     from medchain.genomics.agent import KeyAgent
     from medchain.identity import key_agreement_keys
@@ -223,87 +195,82 @@ def serve_keys(account: Any, state_path: Path | None, owners: tuple[str, ...], i
     if start is None:
         start = (
             0
-            if _MARKET["address"]
+            if market.address
             else AddressBook.for_connected_network().get("GenomicLicensing").block_number
         )
     owner = owners[0] if owners else sender.address
     path = state_path or default_home() / "genomics" / f"agent-{sender.address.lower()}.json"
 
-    def log_outcome(line: str) -> None:
-        if not as_json:
-            click.echo(line)
+    def outcome_line(outcome: Any) -> None:
+        emit_line({"licence_id": hex(outcome.licence_id), "action": outcome.action,
+                   "envelope_cid": outcome.envelope_cid})  # fmt: skip
 
-    def log_json(outcome: Any) -> None:
-        click.echo(json.dumps({"licence_id": hex(outcome.licence_id), "action": outcome.action,
-                               "envelope_cid": outcome.envelope_cid}))  # fmt: skip
-
+    # A stream: text lines as the agent works, or (--json) one JSON object per outcome.
     agent = KeyAgent(
-        _client(sender), _store(ipfs_url), _keyring(keyring, owner), path,
-        lambda address: key_agreement_keys(address, did_registry), owners=set(owners) or None,
-        start_block=start, log=log_outcome, on_outcome=log_json if as_json else None,
+        market.bind(sender), _store(ipfs_url), _keyring(keyring, owner), path,
+        lambda address: key_agreement_keys(address, did_registry.address),
+        owners=set(owners) or None, start_block=start, log=say,
+        on_outcome=outcome_line if as_json else None,
     )  # fmt: skip
-    if not as_json:
-        click.echo(f"serving keys as {sender.address}; cursor {path}")
+    say(f"serving keys as {sender.address}; cursor {path}")
     delivered = agent.run(interval=interval, max_polls=1 if once else None)
     summary = {"delivered_total": delivered, "released_total": agent.state.released,
                "waiting": len(agent.state.waiting), "reviewing": len(agent.state.reviewing),
                "cursor": str(path)}  # fmt: skip
     if as_json:
-        click.echo(json.dumps(summary))
+        emit_line(summary)
     else:
-        click.echo(
-            f"{delivered} key(s) delivered, {agent.state.released} escrow(s) released in total"
-        )
+        say(f"{delivered} key(s) delivered, {agent.state.released} escrow(s) released in total")
 
 
 @connected_command(genomics, "key-agent")
 @market_option
 @click.argument("agent")
 @click.option("--revoke", is_flag=True)
-@json_option
-def key_agent(account: Any, agent: str, revoke: bool, as_json: bool) -> None:
+def key_agent(
+    account: Any, market: ContractChoice, agent: str, revoke: bool, as_json: bool
+) -> None:
     """Authorise (or --revoke) AGENT to post key envelopes for your datasets."""
-    _client(require_account(account)).set_key_agent(agent, not revoke)
-    emit({"agent": agent, "allowed": not revoke} if as_json
-         else f"{agent} {'revoked' if revoke else 'authorised'}", as_json)  # fmt: skip
+    market.bind(require_account(account)).set_key_agent(agent, not revoke)
+    emit({"agent": agent, "allowed": not revoke}, as_json,
+         human=lambda r: f"{r['agent']} {'authorised' if r['allowed'] else 'revoked'}")  # fmt: skip
 
 
 @connected_command(genomics, "withdraw")
 @market_option
 @click.option("--currency", default=ETH, help="ERC-20 address (default: ETH).")
-@json_option
-def withdraw(account: Any, currency: str, as_json: bool) -> None:
+def withdraw(account: Any, market: ContractChoice, currency: str, as_json: bool) -> None:
     """Withdraw your released shares (owner, royalty, fee) or a refund a dispute awarded you."""
-    amount = _client(require_account(account)).withdraw(currency)
-    emit({"amount": amount, "currency": currency} if as_json
-         else f"withdrew {amount} ({'wei' if currency == ETH else currency})", as_json)  # fmt: skip
+    amount = market.bind(require_account(account)).withdraw(currency)
+    emit({"amount": amount, "currency": currency}, as_json,
+         human=lambda r: f"withdrew {r['amount']} ({'wei' if currency == ETH else currency})")  # fmt: skip
 
 
 @connected_command(genomics, "release")
 @market_option
 @click.argument("dataset_id", type=int)
 @click.argument("researcher")
-@json_option
-def release(account: Any, dataset_id: int, researcher: str, as_json: bool) -> None:
+def release(
+    account: Any, market: ContractChoice, dataset_id: int, researcher: str, as_json: bool
+) -> None:
     """Release the escrow of RESEARCHER's licence on DATASET_ID once its review window has
     passed undisputed (anyone may; `serve-keys` does it for you)."""
     licence_id = licence_id_of(dataset_id, researcher)
-    _client(require_account(account)).release_escrow(licence_id)
-    emit({"licence_id": hex(licence_id), "status": "released"} if as_json
-         else f"escrow of licence {licence_id:#x} released", as_json)  # fmt: skip
+    market.bind(require_account(account)).release_escrow(licence_id)
+    emit({"licence_id": hex(licence_id), "status": "released"}, as_json,
+         human=lambda r: f"escrow of licence {r['licence_id']} released")  # fmt: skip
 
 
 def _state_command(name: str, doc: str) -> None:
     @connected_command(genomics, name, help=doc)
     @market_option
     @click.argument("dataset_id", type=int)
-    @json_option
-    def command(account: Any, dataset_id: int, as_json: bool) -> None:
-        datasets = _client(require_account(account)).dataset_client()
+    def command(account: Any, market: ContractChoice, dataset_id: int, as_json: bool) -> None:
+        datasets = market.bind(require_account(account)).dataset_client()
         getattr(datasets, name)(dataset_id)
         state = datasets.state(dataset_id).name.lower()
-        emit({"dataset_id": dataset_id, "state": state} if as_json
-             else f"dataset {dataset_id}: {state}", as_json)  # fmt: skip
+        emit({"dataset_id": dataset_id, "state": state}, as_json,
+             human=lambda r: f"dataset {r['dataset_id']}: {r['state']}")  # fmt: skip
 
 
 _state_command("pause", "Pause a dataset: no new licences until resumed.")
@@ -317,10 +284,9 @@ _state_command("retire", "Retire a dataset for good (running licences run out)."
 @connected_command(genomics, "datasets")
 @market_option
 @click.option("--owner", default=None, help="Only this owner's datasets.")
-@json_option
-def datasets(account: Any, owner: str | None, as_json: bool) -> None:
+def datasets(account: Any, market: ContractChoice, owner: str | None, as_json: bool) -> None:
     """List datasets with their public metadata references and state."""
-    client = _client(account).dataset_client()
+    client = market.bind(account).dataset_client()
     rows = []
     for dataset_id in range(1, client.total() + 1):
         info = client.dataset(dataset_id)
@@ -336,13 +302,14 @@ def datasets(account: Any, owner: str | None, as_json: bool) -> None:
 @market_option
 @click.argument("dataset_id", type=int)
 @ipfs_option
-@json_option
-def dataset(account: Any, dataset_id: int, ipfs_url: str | None, as_json: bool) -> None:
+def dataset(
+    account: Any, market: ContractChoice, dataset_id: int, ipfs_url: str | None, as_json: bool
+) -> None:
     """Show DATASET_ID: owner, producing lab, state, royalty, CIDs and its public metadata
     document (assay, reference genome, coverage, format, size), checked against the token."""
     from medchain.genomics.data import read_metadata
 
-    info = _client(account).dataset_client().dataset(dataset_id)
+    info = market.bind(account).dataset_client().dataset(dataset_id)
     row: dict[str, Any] = {
         "dataset_id": dataset_id, "owner": info.owner, "producer": info.producer,
         "state": info.state.name.lower(), "listed": _when(info.listed_at),
@@ -361,15 +328,16 @@ def dataset(account: Any, dataset_id: int, ipfs_url: str | None, as_json: bool) 
 @market_option
 @click.option("--dataset", "dataset_id", type=int, default=None)
 @click.option("--all", "show_all", is_flag=True, help="Include closed offers.")
-@json_option
-def offers(account: Any, dataset_id: int | None, show_all: bool, as_json: bool) -> None:
+def offers(
+    account: Any, market: ContractChoice, dataset_id: int | None, show_all: bool, as_json: bool
+) -> None:
     """List licence offers (open ones by default)."""
     rows = [
         {"offer_id": o.offer_id, "dataset_id": o.dataset_id, "price": o.price,
          "currency": "ETH" if o.currency == ETH else o.currency, "days": o.duration // DAY,
          "delivery_days": o.delivery_window / DAY, "review_days": o.review_window / DAY,
          "purposes": codes(o.purposes), "sold": f"{o.sold}/{o.max_licences}", "open": o.active}
-        for o in _client(account).offers(dataset_id, only_open=not show_all)
+        for o in market.bind(account).offers(dataset_id, only_open=not show_all)
     ]  # fmt: skip
     emit(rows, as_json)
 
@@ -381,10 +349,9 @@ def offers(account: Any, dataset_id: int | None, show_all: bool, as_json: bool) 
 @market_option
 @click.argument("offer_id", type=int)
 @click.option("--purposes", required=True, help="DUO purposes you will use the data for, e.g. HMB.")
-@json_option
-def buy(account: Any, offer_id: int, purposes: str, as_json: bool) -> None:
+def buy(account: Any, market: ContractChoice, offer_id: int, purposes: str, as_json: bool) -> None:
     """Sign the offer's data-use terms and pay into escrow (ERC-20: approves first)."""
-    client = _client(require_account(account))
+    client = market.bind(require_account(account))
     o = client.offer(offer_id)
     bits = mask(purposes) | (o.purposes & 0xFFFF0000)  # accept the offer's modifiers
     if o.currency != ETH:
@@ -404,15 +371,16 @@ def buy(account: Any, offer_id: int, purposes: str, as_json: bool) -> None:
 @market_option
 @click.argument("dataset_id", type=int)
 @click.option("--timeout", default=300.0, show_default=True, type=float)
-@json_option
-def wait_key(account: Any, dataset_id: int, timeout: float, as_json: bool) -> None:
+def wait_key(
+    account: Any, market: ContractChoice, dataset_id: int, timeout: float, as_json: bool
+) -> None:
     """Wait until the key envelope for your licence on DATASET_ID is posted."""
     from medchain.genomics.data import wait_for_key
 
     me = require_account(account).address
-    cid, digest = wait_for_key(_client(account), licence_id_of(dataset_id, me), timeout=timeout)
-    emit({"envelope_cid": cid, "envelope_sha256": digest} if as_json
-         else f"key envelope posted: {cid}", as_json)  # fmt: skip
+    cid, digest = wait_for_key(market.bind(account), licence_id_of(dataset_id, me), timeout=timeout)
+    emit({"envelope_cid": cid, "envelope_sha256": digest}, as_json,
+         human=lambda r: f"key envelope posted: {r['envelope_cid']}")  # fmt: skip
 
 
 @connected_command(genomics, "download")
@@ -427,8 +395,7 @@ def wait_key(account: Any, dataset_id: int, timeout: float, as_json: bool) -> No
 @click.option("--accept", is_flag=True,
               help="After a verified decrypt, accept the key (releases the escrow now).")  # fmt: skip
 @ipfs_option
-@json_option
-def download(account: Any, dataset_id: int, out: Path, purpose: str, key_file: Path | None,
+def download(account: Any, market: ContractChoice, dataset_id: int, out: Path, purpose: str, key_file: Path | None,
              keys_dir: Path | None, passphrase: str | None, accept: bool, ipfs_url: str | None,
              as_json: bool) -> None:  # fmt: skip
     """Fetch, verify and decrypt DATASET_ID (needs a running licence for --purpose)."""
@@ -436,7 +403,7 @@ def download(account: Any, dataset_id: int, out: Path, purpose: str, key_file: P
     from medchain.genomics.data import download as fetch
 
     me = require_account(account).address
-    client, store = _client(account), _store(ipfs_url)
+    client, store = market.bind(account), _store(ipfs_url)
     found = client.delivered_envelope(licence_id_of(dataset_id, me))
     if found is None:
         from medchain.genomics.client import LicenceStatus
@@ -461,9 +428,9 @@ def download(account: Any, dataset_id: int, out: Path, purpose: str, key_file: P
 
     meta = read_metadata(store, client.dataset_client().dataset(dataset_id))
     total = meta.plaintext_size if meta.plaintext_size > 0 else None
-    with _progress(total, "download", not as_json) as advance:
-        got = fetch(client, store, dataset_id, me, private, mask(purpose), out, progress=advance,
-                    accept=accept)  # fmt: skip
+    with progress(total, not as_json) as advance:
+        got = fetch(client, store, dataset_id, me, private, mask(purpose), out,
+                    progress=_stage("download", advance), accept=accept)  # fmt: skip
     emit({"dataset_id": dataset_id, "path": got.path, "bytes": got.plaintext_size,
           "ciphertext_sha256": got.ciphertext_hash}, as_json)  # fmt: skip
 
@@ -477,8 +444,7 @@ def client_chain_id() -> int:
 @connected_command(genomics, "licences")
 @market_option
 @click.option("--researcher", default=None, help="Whose licences (default: --account).")
-@json_option
-def licences(account: Any, researcher: str | None, as_json: bool) -> None:
+def licences(account: Any, market: ContractChoice, researcher: str | None, as_json: bool) -> None:
     """List a researcher's licences, their status and expiry."""
     who = researcher or require_account(account).address
     rows = [
@@ -486,47 +452,35 @@ def licences(account: Any, researcher: str | None, as_json: bool) -> None:
          "status": lic.status.name.lower(), "purposes": codes(lic.purposes),
          "expires": _when(lic.expires_at), "key_deadline": _when(lic.key_deadline),
          "review_until": _when(lic.review_deadline)}
-        for lic in _client(account).licences_of(who)
+        for lic in market.bind(account).licences_of(who)
     ]  # fmt: skip
     emit(rows, as_json)
 
 
-@connected_command(genomics, "refund")
-@market_option
-@click.argument("dataset_id", type=int)
-@json_option
-def refund(account: Any, dataset_id: int, as_json: bool) -> None:
-    """Reclaim your payment when the key was not posted before the delivery deadline."""
-    me = require_account(account)
-    _client(me).refund(licence_id_of(dataset_id, me.address))
-    emit({"dataset_id": dataset_id, "status": "refunded"} if as_json
-         else f"refunded licence on dataset {dataset_id}", as_json)  # fmt: skip
+def _licence_command(name: str, method: str, status: str, sentence: str, doc: str) -> None:
+    """`genomics <name> DATASET_ID`: one GenomicsClient call on --account's own licence."""
+
+    @connected_command(genomics, name, help=doc)
+    @market_option
+    @click.argument("dataset_id", type=int)
+    def command(account: Any, market: ContractChoice, dataset_id: int, as_json: bool) -> None:
+        me = require_account(account)
+        getattr(market.bind(me), method)(licence_id_of(dataset_id, me.address))
+        emit({"dataset_id": dataset_id, "status": status}, as_json,
+             human=lambda r: sentence.format(**r))  # fmt: skip
 
 
-@connected_command(genomics, "accept")
-@market_option
-@click.argument("dataset_id", type=int)
-@json_option
-def accept(account: Any, dataset_id: int, as_json: bool) -> None:
-    """Accept the key posted for your licence on DATASET_ID (it decrypted the dataset):
-    the escrow is released to the owner now."""
-    me = require_account(account)
-    _client(me).accept_key(licence_id_of(dataset_id, me.address))
-    emit({"dataset_id": dataset_id, "status": "released"} if as_json
-         else f"key accepted; escrow released for dataset {dataset_id}", as_json)  # fmt: skip
-
-
-@connected_command(genomics, "dispute")
-@market_option
-@click.argument("dataset_id", type=int)
-@json_option
-def dispute(account: Any, dataset_id: int, as_json: bool) -> None:
-    """Dispute the key posted for your licence on DATASET_ID (it does not open the dataset)
-    within its review window: the escrow is frozen until the arbiter decides."""
-    me = require_account(account)
-    _client(me).dispute_key(licence_id_of(dataset_id, me.address))
-    emit({"dataset_id": dataset_id, "status": "disputed"} if as_json
-         else f"key disputed on dataset {dataset_id}; the arbiter decides", as_json)  # fmt: skip
+_licence_command("refund", "refund", "refunded", "refunded licence on dataset {dataset_id}",
+                 "Reclaim your payment when the key was not posted before the delivery deadline.")  # fmt: skip
+_licence_command("accept", "accept_key", "released",
+                 "key accepted; escrow released for dataset {dataset_id}",
+                 "Accept the key posted for your licence on DATASET_ID (it decrypted the "
+                 "dataset): the escrow is released to the owner now.")  # fmt: skip
+_licence_command("dispute", "dispute_key", "disputed",
+                 "key disputed on dataset {dataset_id}; the arbiter decides",
+                 "Dispute the key posted for your licence on DATASET_ID (it does not open the "
+                 "dataset) within its review window: the escrow is frozen until the arbiter "
+                 "decides.")  # fmt: skip
 
 
 # -- admin and arbiter -------------------------------------------------------------------
@@ -538,38 +492,41 @@ def dispute(account: Any, dataset_id: int, as_json: bool) -> None:
 @click.argument("researcher")
 @click.option("--refund/--release", "refund_researcher", required=True,
               help="Refund the researcher, or release the escrow to the owner.")  # fmt: skip
-@json_option
-def resolve(account: Any, dataset_id: int, researcher: str, refund_researcher: bool,
+def resolve(account: Any, market: ContractChoice, dataset_id: int, researcher: str, refund_researcher: bool,
             as_json: bool) -> None:  # fmt: skip
     """Arbiter: settle RESEARCHER's disputed licence on DATASET_ID."""
     licence_id = licence_id_of(dataset_id, researcher)
-    _client(require_account(account)).resolve_dispute(licence_id, refund_researcher)
+    market.bind(require_account(account)).resolve_dispute(licence_id, refund_researcher)
     outcome = "refunded" if refund_researcher else "released"
-    emit({"licence_id": hex(licence_id), "status": outcome} if as_json
-         else f"dispute on licence {licence_id:#x} resolved: {outcome}", as_json)  # fmt: skip
+    emit({"licence_id": hex(licence_id), "status": outcome}, as_json,
+         human=lambda r: f"dispute on licence {r['licence_id']} resolved: {r['status']}")  # fmt: skip
 
 
 @connected_command(genomics, "allow-currency")
 @market_option
 @click.argument("token")
 @click.option("--remove", is_flag=True)
-@json_option
-def allow_currency(account: Any, token: str, remove: bool, as_json: bool) -> None:
+def allow_currency(
+    account: Any, market: ContractChoice, token: str, remove: bool, as_json: bool
+) -> None:
     """Admin: allowlist (or --remove) ERC-20 TOKEN as an offer currency. Only plain tokens
     (no transfer fee, no rebasing) keep the escrow solvent."""
-    _client(require_account(account)).set_currency_allowed(token, not remove)
-    emit({"currency": token, "allowed": not remove} if as_json
-         else f"{token} {'removed' if remove else 'allowlisted'}", as_json)  # fmt: skip
+    market.bind(require_account(account)).set_currency_allowed(token, not remove)
+    emit({"currency": token, "allowed": not remove}, as_json,
+         human=lambda r: f"{r['currency']} {'allowlisted' if r['allowed'] else 'removed'}")  # fmt: skip
 
 
 @connected_command(genomics, "add-producer")
 @market_option
 @click.argument("lab")
-@json_option
-def add_producer(account: Any, lab: str, as_json: bool) -> None:
+def add_producer(account: Any, market: ContractChoice, lab: str, as_json: bool) -> None:
     """Admin: accredit LAB as a producing lab whose signature authorises listings."""
-    _client(require_account(account)).dataset_client().grant_producer(lab)
-    emit({"producer": lab, "accredited": True} if as_json else f"{lab} accredited", as_json)
+    market.bind(require_account(account)).dataset_client().grant_producer(lab)
+    emit(
+        {"producer": lab, "accredited": True},
+        as_json,
+        human=lambda r: f"{r['producer']} accredited",
+    )
 
 
 COMMANDS = [genomics]

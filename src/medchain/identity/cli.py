@@ -13,10 +13,17 @@ from typing import Any
 
 import click
 
-from medchain.cli.base import connected_command, emit, json_option, require_account
+from medchain.cli.options import (
+    DURATION,
+    ContractChoice,
+    connected_command,
+    contract_option,
+    require_account,
+)
+from medchain.cli.render import emit, note
 from medchain.errors import InvalidInput
-
-DAY = 86_400
+from medchain.identity import DIDRegistryClient
+from medchain.timeutil import DAY
 
 
 @click.group()
@@ -28,13 +35,14 @@ COMMANDS = [did]
 
 
 # ---------------------------------------------------------------------- helpers
-def _registry_option(fn: Any) -> Any:
-    return click.option(
-        "--registry",
-        "registry_address",
-        default=None,
-        help="DIDRegistry address (default: the address book of the connected network).",
-    )(fn)
+registry_option = contract_option("registry", DIDRegistryClient)
+validity_option = click.option(
+    "--validity",
+    type=DURATION,
+    default=365 * DAY,
+    show_default=True,
+    help="How long it stays valid: seconds, or 30d / 12h.",
+)
 
 
 def _signing_options(fn: Any) -> Any:
@@ -65,14 +73,6 @@ def _signing_options(fn: Any) -> Any:
     return fn
 
 
-def _client(registry_address: str | None, account: Any = None) -> Any:
-    from medchain.identity import DIDRegistryClient
-
-    if registry_address:
-        return DIDRegistryClient.at(registry_address, account)
-    return DIDRegistryClient.connect(sender=account)
-
-
 def _identity(client: Any, identity: str | None, account: Any) -> str:
     from medchain.identity import to_did
 
@@ -83,8 +83,9 @@ def _identity(client: Any, identity: str | None, account: Any) -> str:
 
 def _submit(
     client: Any, account: Any, identity: str, op: Any, opts: dict[str, Any]
-) -> dict[str, Any]:
-    """Send `op` for `identity` now, or print it as a signed request."""
+) -> dict[str, Any] | None:
+    """Send `op` for `identity` now and return what happened, or sign it: written to
+    `--out` (returned as such), else printed as the request document itself (None)."""
     from medchain.identity import format_did
 
     require_account(account)
@@ -98,25 +99,13 @@ def _submit(
         if opts["out_path"]:
             opts["out_path"].write_text(text + "\n")
             return {"signed_request": str(opts["out_path"]), "type": request.primary_type}
-        click.echo(text)
-        return {}
+        emit(json.loads(text), human=lambda _: text)
+        return None
     if len(ops) > 1:
         receipt = client.batch(identity, ops, sender=account)
-        return {
-            "did": format_did(identity, client.chain_id),
-            "transaction": str(receipt.txn_hash),
-            "block": int(receipt.block_number),
-            "gas_used": int(receipt.gas_used),
-        }
-    op = ops[0]
-    receipt = client.transact(
-        ("changeOwner", "addDelegate", "revokeDelegate", "setAttribute", "revokeAttribute")[
-            op.kind
-        ],
-        identity,
-        *_op_args(op),
-        sender=account,
-    )
+    else:
+        kind = ("changeOwner", "addDelegate", "revokeDelegate", "setAttribute", "revokeAttribute")
+        receipt = client.transact(kind[ops[0].kind], identity, *_op_args(ops[0]), sender=account)
     return {
         "did": format_did(identity, client.chain_id),
         "transaction": str(receipt.txn_hash),
@@ -144,16 +133,17 @@ def _value_bytes(value: str) -> bytes:
     return value.encode()
 
 
-def _emit_result(result: dict[str, Any], as_json: bool) -> None:
-    if result:
+def _emit_result(result: dict[str, Any] | None, as_json: bool) -> None:
+    """The outcome of `_submit`, unless it printed a signed request already."""
+    if result is not None:
         emit(result, as_json)
 
 
 # ---------------------------------------------------------------------- commands
 @connected_command(did, "create")
-@_registry_option
+@registry_option
 @_signing_options
-@click.option("--validity", default=365 * DAY, show_default=True, help="Key validity in seconds.")
+@validity_option
 @click.option(
     "--passphrase", default=None, help="Encrypt the stored private key (scrypt + AES-GCM)."
 )
@@ -176,10 +166,9 @@ def _emit_result(result: dict[str, Any], as_json: bool) -> None:
     flag_value="add",
     help="The DID already publishes keys: publish the new one beside them.",
 )
-@json_option
 def create(
     account: Any,
-    registry_address: str | None,
+    registry: ContractChoice,
     validity: int,
     passphrase: str | None,
     keys_dir: Path | None,
@@ -194,7 +183,7 @@ def create(
     from medchain.identity import DIDKeyExists, DIDResolver, Operation, format_did, to_did
     from medchain.keystore import X25519_ENC_ATTRIBUTE, KeyStore, publish_key_operation
 
-    client = _client(registry_address, account)
+    client = registry.bind(account)
     identity = str(require_account(account).address)
     did_text = format_did(identity, client.chain_id)
     resolver = DIDResolver.connected(client)
@@ -209,41 +198,41 @@ def create(
     if mode == "rotate":
         ops = [Operation.revoke_attribute(X25519_ENC_ATTRIBUTE, raw) for _, raw in published] + ops
     result = _submit(client, account, identity, ops, opts)
-    result.update(
+    if result is None:
+        note(f"# key stored in {stored.path}")
+        return
+    emit(
         {
+            **result,
             "did": did_text,
             "public_key": "0x" + stored.public_key.hex(),
             "key_file": str(stored.path),
             "encrypted_at_rest": stored.encrypted,
-        }
+        },
+        as_json,
     )
-    if opts["sign_only"] and not opts["out_path"]:
-        click.echo(f"# key stored in {stored.path}", err=True)
-        return
-    emit(result, as_json)
 
 
 @connected_command(did, "resolve")
-@_registry_option
+@registry_option
 @click.argument("did_text", metavar="DID")
 @click.option("--plain", is_flag=True, help="application/did+json (no @context).")
-def resolve_cmd(account: Any, registry_address: str | None, did_text: str, plain: bool) -> None:
+def resolve_cmd(account: Any, registry: ContractChoice, did_text: str, plain: bool) -> None:
     """Print the DID resolution result (document + metadata) as JSON."""
     from medchain.identity import DIDResolver, to_did
 
-    resolver = DIDResolver.connected(registry_address)
+    resolver = DIDResolver.connected(registry.address)
     result = resolver.resolve(to_did(did_text, resolver.chain_id), ld_context=not plain)
-    click.echo(json.dumps(result.to_dict(), indent=2))
+    emit(result.to_dict(), human=lambda doc: json.dumps(doc, indent=2))
 
 
 @connected_command(did, "show")
-@_registry_option
+@registry_option
 @click.argument("did_text", metavar="[DID]", required=False)
 @click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-@json_option
 def show(
     account: Any,
-    registry_address: str | None,
+    registry: ContractChoice,
     did_text: str | None,
     keys_dir: Path | None,
     as_json: bool,
@@ -252,7 +241,7 @@ def show(
     from medchain.identity import DIDResolver, format_did, to_did
     from medchain.keystore import KeyStore
 
-    resolver = DIDResolver.connected(registry_address)
+    resolver = DIDResolver.connected(registry.address)
     parsed = to_did(did_text or str(require_account(account).address), resolver.chain_id)
     result = resolver.resolve(parsed)
     doc = result.did_document or {}
@@ -291,7 +280,7 @@ def _home_set() -> bool:
 
 
 @connected_command(did, "add-key")
-@_registry_option
+@registry_option
 @_signing_options
 @click.argument("did_text", metavar="[DID]", required=False)
 @click.option(
@@ -317,7 +306,7 @@ def _home_set() -> bool:
     default=None,
     help="Hex public key to publish; without it an X25519 key is generated and stored.",
 )
-@click.option("--validity", default=365 * DAY, show_default=True)
+@validity_option
 @click.option(
     "--passphrase",
     default=None,
@@ -325,10 +314,9 @@ def _home_set() -> bool:
     help="Encrypt the stored private key; also $MEDCHAIN_KEY_PASSPHRASE.",
 )
 @click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-@json_option
 def add_key(
     account: Any,
-    registry_address: str | None,
+    registry: ContractChoice,
     did_text: str | None,
     algorithm: str,
     purpose: str | None,
@@ -344,7 +332,7 @@ def add_key(
     from medchain.identity import Operation, format_did
     from medchain.keystore import KeyStore
 
-    client = _client(registry_address, account)
+    client = registry.bind(account)
     identity = _identity(client, did_text, account)
     purpose = purpose or ("enc" if algorithm == "X25519" else "veriKey")
     encoding = encoding or ("base64" if algorithm == "X25519" else "hex")
@@ -360,13 +348,15 @@ def add_key(
     name = f"did/pub/{algorithm}/{purpose}/{encoding}"
     result = _submit(client, account, identity, Operation.set_attribute(name, raw, validity), opts)
     _emit_result(
-        {**result, "attribute": name, "public_key": "0x" + raw.hex(), **extra} if result else {},
+        {**result, "attribute": name, "public_key": "0x" + raw.hex(), **extra}
+        if result is not None
+        else None,
         as_json,
     )
 
 
 @connected_command(did, "add-delegate")
-@_registry_option
+@registry_option
 @_signing_options
 @click.argument("delegate")
 @click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
@@ -377,11 +367,10 @@ def add_key(
     default="veriKey",
     show_default=True,
 )
-@click.option("--validity", default=365 * DAY, show_default=True)
-@json_option
+@validity_option
 def add_delegate(
     account: Any,
-    registry_address: str | None,
+    registry: ContractChoice,
     delegate: str,
     did_text: str | None,
     delegate_type: str,
@@ -392,23 +381,22 @@ def add_delegate(
     """Add DELEGATE (address) as a veriKey/sigAuth delegate for --validity seconds."""
     from medchain.identity import Operation
 
-    client = _client(registry_address, account)
+    client = registry.bind(account)
     identity = _identity(client, did_text, account)
     op = Operation.add_delegate(delegate_type, delegate, validity)
     _emit_result(_submit(client, account, identity, op, opts), as_json)
 
 
 @connected_command(did, "add-service")
-@_registry_option
+@registry_option
 @_signing_options
 @click.argument("service_type")
 @click.argument("endpoint")
 @click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
-@click.option("--validity", default=365 * DAY, show_default=True)
-@json_option
+@validity_option
 def add_service(
     account: Any,
-    registry_address: str | None,
+    registry: ContractChoice,
     service_type: str,
     endpoint: str,
     did_text: str | None,
@@ -419,14 +407,14 @@ def add_service(
     """Publish service SERVICE_TYPE at ENDPOINT (a URL or JSON) as did/svc/<type>."""
     from medchain.identity import Operation
 
-    client = _client(registry_address, account)
+    client = registry.bind(account)
     identity = _identity(client, did_text, account)
     op = Operation.set_attribute(f"did/svc/{service_type}", endpoint.encode(), validity)
     _emit_result(_submit(client, account, identity, op, opts), as_json)
 
 
 @connected_command(did, "revoke")
-@_registry_option
+@registry_option
 @_signing_options
 @click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
 @click.option("--delegate", default=None, help="Revoke this delegate address.")
@@ -441,10 +429,9 @@ def add_service(
     "--attribute", default=None, help="Revoke this attribute name (did/pub/..., did/svc/...)."
 )
 @click.option("--value", default=None, help="The attribute's value: 0x-hex, or text (service URL).")
-@json_option
 def revoke(
     account: Any,
-    registry_address: str | None,
+    registry: ContractChoice,
     did_text: str | None,
     delegate: str | None,
     delegate_type: str,
@@ -460,7 +447,7 @@ def revoke(
         raise InvalidInput("say what to revoke: --delegate ADDRESS or --attribute NAME --value V")
     if attribute is not None and value is None:
         raise InvalidInput("--attribute needs the --value it was published with")
-    client = _client(registry_address, account)
+    client = registry.bind(account)
     identity = _identity(client, did_text, account)
     op = (
         Operation.revoke_delegate(delegate_type, delegate)
@@ -471,7 +458,7 @@ def revoke(
 
 
 @connected_command(did, "change-owner")
-@_registry_option
+@registry_option
 @_signing_options
 @click.argument("new_owner")
 @click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
@@ -480,10 +467,9 @@ def revoke(
     is_flag=True,
     help="Required when NEW_OWNER is the zero address: deactivation is permanent.",
 )
-@json_option
 def change_owner(
     account: Any,
-    registry_address: str | None,
+    registry: ContractChoice,
     new_owner: str,
     did_text: str | None,
     deactivate: bool,
@@ -499,7 +485,7 @@ def change_owner(
         raise InvalidInput("the zero address deactivates the DID permanently: add --deactivate")
     if deactivate and not is_zero:
         raise InvalidInput("--deactivate goes with NEW_OWNER 0x0 (it hands the DID to nobody)")
-    client = _client(registry_address, account)
+    client = registry.bind(account)
     identity = _identity(client, did_text, account)
     target = "0x" + "00" * 20 if is_zero else to_did(new_owner, client.chain_id).address
     if not is_zero and to_did(new_owner, client.chain_id).chain_id != client.chain_id:
@@ -508,12 +494,11 @@ def change_owner(
 
 
 @connected_command(did, "invalidate-signatures")
-@_registry_option
-@json_option
-def invalidate_signatures(account: Any, registry_address: str | None, as_json: bool) -> None:
+@registry_option
+def invalidate_signatures(account: Any, registry: ContractChoice, as_json: bool) -> None:
     """Cancel every signed but unsent request of --account (burns its next nonce)."""
     sender = require_account(account)
-    client = _client(registry_address, sender)
+    client = registry.bind(sender)
     before = client.nonce(sender)
     receipt = client.invalidate_nonce(sender=sender)
     emit(
@@ -528,15 +513,14 @@ def invalidate_signatures(account: Any, registry_address: str | None, as_json: b
 
 
 @connected_command(did, "relay")
-@_registry_option
+@registry_option
 @click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@json_option
-def relay(account: Any, registry_address: str | None, request_file: Path, as_json: bool) -> None:
+def relay(account: Any, registry: ContractChoice, request_file: Path, as_json: bool) -> None:
     """Submit a signed request (from --sign-only) from --account, which pays the gas."""
     from medchain.identity import format_did, read_signed_request
 
     request = read_signed_request(request_file.read_text())
-    client = _client(registry_address, require_account(account))
+    client = registry.bind(require_account(account))
     receipt = client.relay(request)
     identity = request.message["identity"]
     emit(

@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from medchain.cli.base import emit, json_option
+from medchain.cli.options import offline_command
+from medchain.cli.render import emit
 
 name_option = click.option(
     "--name",
@@ -62,7 +63,7 @@ def _human_status(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@network.command("up")
+@offline_command(network, "up")
 @name_option
 @click.option("--signers", default=3, show_default=True, help="Number of signer nodes.")
 @click.option("--period", default=1, show_default=True, help="Seconds between blocks.")
@@ -78,7 +79,6 @@ def _human_status(status: dict[str, Any]) -> str:
 @click.option(
     "--fresh", is_flag=True, help="Delete an existing network of this name and start anew."
 )
-@json_option
 def network_up(
     name: str,
     signers: int,
@@ -114,9 +114,8 @@ def network_up(
     emit(net.status(), as_json, human=_human_status)
 
 
-@network.command("status")
+@offline_command(network, "status")
 @name_option
-@json_option
 def network_status(name: str, as_json: bool) -> None:
     """Each node's process, block height, peers and signer address."""
     from medchain.network import Network
@@ -124,7 +123,7 @@ def network_status(name: str, as_json: bool) -> None:
     emit(Network.load(name).status(), as_json, human=_human_status)
 
 
-@network.command("down")
+@offline_command(network, "down")
 @name_option
 @click.option(
     "--destroy", is_flag=True, help="Also delete the chain data and signer keys of the network."
@@ -137,20 +136,25 @@ def network_down(name: str, destroy: bool) -> None:
     net = Network.load(name)
     if destroy:
         destroy_network(name)
-        click.echo(f"network {name}: stopped and deleted")
-        return
-    net.stop()
-    click.echo(f"network {name}: {len(net.nodes)} nodes stopped (data kept in {net.path})")
+    else:
+        net.stop()
+    emit(
+        {"network": name, "nodes": len(net.nodes), "deleted": destroy, "data": str(net.path)},
+        human=lambda r: (
+            f"network {r['network']}: stopped and deleted"
+            if r["deleted"]
+            else f"network {r['network']}: {r['nodes']} nodes stopped (data kept in {r['data']})"
+        ),
+    )
 
 
-@network.command("probe")
+@offline_command(network, "probe")
 @click.option("--url", required=True, help="JSON-RPC endpoint of any node.")
 @click.option(
     "--evm-version",
     default=None,
     help="Refuse (exit 1) if the node lacks an opcode of this solc evm_version.",
 )
-@json_option
 def network_probe(url: str, evm_version: str | None, as_json: bool) -> None:
     """Which post-London opcodes the node's EVM runs (eth_call of tiny creation code)."""
     from medchain.network.evm import INTRODUCED, require_evm_support, rpc_caller, supported_opcodes

@@ -9,14 +9,19 @@ recipient holding read consent."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from medchain.cli.base import connected_command, emit, fail, json_option, require_account
+from medchain.cli.options import (
+    ContractChoice,
+    connected_command,
+    contract_option,
+    ipfs_option,
+    require_account,
+)
+from medchain.cli.render import emit, fail, progress
 from medchain.errors import InvalidInput, MedchainError
 from medchain.records import Recipient, Records, RecordsClient, recipients_for, scope_name
 from medchain.storage import open_store
@@ -29,14 +34,7 @@ def record() -> None:
     """Encrypted health records: IPFS content anchored on chain."""
 
 
-ipfs_option = click.option(
-    "--ipfs", "ipfs_url", default=None, envvar="MEDCHAIN_IPFS_API",
-    help="Kubo RPC API URL, or an IPFS Cluster as cluster+http://PEER:9094?ipfs=http://KUBO:5001"
-         "[,...]&min=N&max=M (default: the embedded store under $MEDCHAIN_HOME/ipfs).",
-)  # fmt: skip
-registry_option = click.option(
-    "--registry", default=None, help="RecordRegistry address (default: the address book)."
-)
+registry_option = contract_option("registry", RecordsClient)
 purpose_option = click.option(
     "--purpose", default="TREAT", show_default=True,
     help="Purpose of use the consent must cover (TREAT, HRESCH, ETREAT, ...).",
@@ -55,12 +53,17 @@ def key_options(fn: Any) -> Any:
                         help="Passphrase of a protected stored key.")(fn)  # fmt: skip
 
 
-def _records(account: Any, ipfs_url: str | None, registry: str | None) -> Records:
-    client = (
-        RecordsClient.at(registry, sender=account) if registry
-        else RecordsClient.connect(sender=account)
-    )  # fmt: skip
-    return Records(client, open_store(ipfs_url))
+def _records(account: Any, ipfs_url: str | None, registry: ContractChoice) -> Records:
+    return Records(registry.bind(account), open_store(ipfs_url))
+
+
+def _patient(patient: str | None, account: Any) -> str:
+    """--patient, else the --account's address."""
+    if patient is not None:
+        return patient
+    if account is None:
+        raise InvalidInput("pass --patient <address> or --account")
+    return str(account.address)
 
 
 def _did_registry(records: Records) -> str:
@@ -129,32 +132,6 @@ def parse_recipient(spec: str, did_registry: Any = None) -> list[Recipient]:
     return [Recipient(address, bytes.fromhex(public_hex.removeprefix("0x")), kid)]
 
 
-@contextlib.contextmanager
-def _progress(total: int | None, show: bool) -> Iterator[Any]:
-    if not show:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TransferSpeedColumn,
-    )  # fmt: skip
-
-    columns = (TextColumn("{task.description:>8}"), BarColumn(), DownloadColumn(),
-               TransferSpeedColumn())  # fmt: skip
-    with Progress(*columns, transient=True) as bars:
-        tasks: dict[str, Any] = {}
-
-        def advance(stage: str, n: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bars.add_task(stage, total=total)
-            bars.advance(tasks[stage], n)
-
-        yield advance
-
-
 @connected_command(record, "put")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--patient", default=None, help="Patient address (default: --account).")
@@ -167,16 +144,15 @@ def _progress(total: int | None, show: bool) -> Iterator[Any]:
 @click.option("--supersedes", default=None, help="Record id this one corrects.")
 @ipfs_option
 @registry_option
-@json_option
 def put(account: Any, path: Path, patient: str | None, scope: str, recipients: tuple[str, ...],
         schema_version: int, supersedes: str | None, ipfs_url: str | None,
-        registry: str | None, as_json: bool) -> None:  # fmt: skip
+        registry: ContractChoice, as_json: bool) -> None:  # fmt: skip
     """Encrypt PATH, store and pin it, and anchor it for the patient."""
     sender = require_account(account)
     records = _records(sender, ipfs_url, registry)
     wanted = [r for spec in recipients for r in parse_recipient(spec, _did_registry(records))]
     size = path.stat().st_size
-    with _progress(size, size >= _BAR_THRESHOLD and not as_json) as advance:
+    with progress(size, size >= _BAR_THRESHOLD and not as_json) as advance:
         entry = records.prepare(
             path, patient=patient or sender.address, scope=scope, recipients=wanted,
             schema_version=schema_version, author=sender,
@@ -203,8 +179,7 @@ def put(account: Any, path: Path, patient: str | None, scope: str, recipients: t
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @ipfs_option
 @registry_option
-@json_option
-def erase(account: Any, record_id: str, yes: bool, ipfs_url: str | None, registry: str | None,
+def erase(account: Any, record_id: str, yes: bool, ipfs_url: str | None, registry: ContractChoice,
           as_json: bool) -> None:  # fmt: skip
     """Erase RECORD_ID (right to be forgotten, retention limits): mark it erased on chain,
     destroy its key envelopes and unpin/delete its ciphertext in the store. Only the
@@ -229,10 +204,9 @@ def erase(account: Any, record_id: str, yes: bool, ipfs_url: str | None, registr
 @purpose_option
 @ipfs_option
 @registry_option
-@json_option
 def get(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | None,
         passphrase: str | None, out: Path, force: bool, holder: str | None, purpose: str,
-        ipfs_url: str | None, registry: str | None, as_json: bool) -> None:  # fmt: skip
+        ipfs_url: str | None, registry: ContractChoice, as_json: bool) -> None:  # fmt: skip
     """Fetch, verify and decrypt RECORD_ID into --out.
 
     The patient's manager (current DID owner or records delegate) reads freely; anyone
@@ -257,7 +231,7 @@ def get(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | No
     else:
         recorded = False
     private = _private_key(records, rid, who, key_file, keys_dir, passphrase)
-    with _progress(None, not as_json) as advance:
+    with progress(None, not as_json) as advance:
         records.get(rid, recipient=who, private_key=private, out=out, progress=advance)
     emit({"record_id": rid, "written": out, "bytes": out.stat().st_size,
           "access_recorded": recorded}, as_json)  # fmt: skip
@@ -274,10 +248,9 @@ def get(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | No
 @purpose_option
 @ipfs_option
 @registry_option
-@json_option
 def share(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | None,
           passphrase: str | None, recipient: str, holder: str | None, purpose: str,
-          ipfs_url: str | None, registry: str | None, as_json: bool) -> None:  # fmt: skip
+          ipfs_url: str | None, registry: ContractChoice, as_json: bool) -> None:  # fmt: skip
     """Wrap RECORD_ID's data key for another recipient and anchor the envelope.
 
     Refused unless the recipient holds current read consent for the record's type and
@@ -298,8 +271,7 @@ def share(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | 
 @click.argument("record_id")
 @ipfs_option
 @registry_option
-@json_option
-def verify(account: Any, record_id: str, ipfs_url: str | None, registry: str | None,
+def verify(account: Any, record_id: str, ipfs_url: str | None, registry: ContractChoice,
            as_json: bool) -> None:  # fmt: skip
     """Check RECORD_ID's integrity without any key."""
     report = _records(account, ipfs_url, registry).verify(_record_id(record_id))
@@ -314,9 +286,8 @@ def verify(account: Any, record_id: str, ipfs_url: str | None, registry: str | N
               help="Drop journal entry ID (and its ciphertext spool) instead of finishing it.")  # fmt: skip
 @ipfs_option
 @registry_option
-@json_option
 def resume(account: Any, record_id: str | None, discard: str | None, ipfs_url: str | None,
-           registry: str | None, as_json: bool) -> None:  # fmt: skip
+           registry: ContractChoice, as_json: bool) -> None:  # fmt: skip
     """Finish interrupted puts from the journal (all pending ones without RECORD_ID), or
     drop one that can never finish with --discard ID."""
     if discard is not None:
@@ -353,13 +324,10 @@ def resume(account: Any, record_id: str | None, discard: str | None, ipfs_url: s
 @click.option("--patient", default=None, help="Patient address (default: --account).")
 @ipfs_option
 @registry_option
-@json_option
-def list_(account: Any, patient: str | None, ipfs_url: str | None, registry: str | None,
+def list_(account: Any, patient: str | None, ipfs_url: str | None, registry: ContractChoice,
           as_json: bool) -> None:  # fmt: skip
     """A patient's anchored records, and puts still pending in the local journal."""
-    who = patient or (account.address if account is not None else None)
-    if who is None:
-        raise InvalidInput("pass --patient <address> or --account")
+    who = _patient(patient, account)
     records = _records(account, ipfs_url, registry)
     anchored = [
         {"record_id": a.record_id, "type": scope_name(a.scope), "version": a.version,
@@ -376,25 +344,22 @@ def list_(account: Any, patient: str | None, ipfs_url: str | None, registry: str
 @click.option("--patient", default=None, help="Patient address (default: --account).")
 @click.option("--from-block", default=0, type=int, show_default=True)
 @registry_option
-@json_option
-def audit(account: Any, patient: str | None, from_block: int, registry: str | None,
+def audit(account: Any, patient: str | None, from_block: int, registry: ContractChoice,
           as_json: bool) -> None:  # fmt: skip
     """A patient's record trail: anchors, shares (key envelopes) and recorded reads."""
-    who = patient or (account.address if account is not None else None)
-    if who is None:
-        raise InvalidInput("pass --patient <address> or --account")
-    client = (
-        RecordsClient.at(registry, sender=account) if registry
-        else RecordsClient.connect(sender=account)
-    )  # fmt: skip
-    trail = Records(client, open_store(None)).audit(who, from_block=from_block)
-    if as_json:
-        emit({"patient": who, "events": trail}, as_json)
-        return
-    for event in trail:
-        detail = ", ".join(f"{k}={v}" for k, v in event.items()
-                           if k not in ("block", "log_index", "tx", "event"))  # fmt: skip
-        click.echo(f"{event['block']:>8}  {event['event']:<9} {detail}")
+    who = _patient(patient, account)
+    trail = Records(registry.bind(account), open_store(None)).audit(who, from_block=from_block)
+    emit({"patient": who, "events": trail}, as_json, human=_trail_lines)
+
+
+def _trail_lines(result: dict[str, Any]) -> str:
+    """One line per event of a record trail: block, event, then its details."""
+    hidden = ("block", "log_index", "tx", "event")
+    return "\n".join(
+        f"{e['block']:>8}  {e['event']:<9} "
+        + ", ".join(f"{k}={v}" for k, v in e.items() if k not in hidden)
+        for e in result["events"]
+    )
 
 
 COMMANDS = [record]

@@ -22,14 +22,15 @@ from typing import Any
 
 import click
 
-from medchain.cli.base import (
+from medchain.cli.options import (
+    ContractChoice,
     connected_command,
-    emit,
-    json_option,
+    contract_option,
     read_json_file,
     read_text_file,
     require_account,
 )
+from medchain.cli.render import emit
 from medchain.errors import InvalidInput, MedchainError
 from medchain.supply import (
     LotManifest,
@@ -54,8 +55,16 @@ def supply() -> None:
     """Pharmaceutical supply chain (DSCSA / GS1 serials, custody, verification, recalls)."""
 
 
-def _client(account: Any = None) -> SupplyClient:
-    return SupplyClient.connect(sender=account)
+registry_option = contract_option("registry", SupplyClient)
+
+
+def supply_command(name: str) -> Any:
+    """`medchain supply <name>`: connected, on the SupplyRegistry of `--registry`."""
+
+    def decorate(fn: Any) -> Any:
+        return connected_command(supply, name)(registry_option(fn))
+
+    return decorate
 
 
 def _container(text: str) -> bytes:
@@ -147,7 +156,7 @@ manifest_option = click.option(
 proof_option = click.option("--proof", default=None, help="Merkle proof as 0x…,0x… (bottom-up).")
 
 
-@connected_command(supply, "partner")
+@supply_command("partner")
 @click.argument("partner_address")
 @click.option(
     "--role", "role_name", required=True, help="manufacturer|repackager|wholesaler|dispenser"
@@ -158,9 +167,9 @@ proof_option = click.option("--proof", default=None, help="Merkle proof as 0x…
     help="GS1 company prefix (required for manufacturers, repackagers; lets others pack SSCCs).",
 )
 @click.option("--identity", default=None, help="did:ethr identity address (default: the account).")
-@json_option
 def partner(
     account: Any,
+    registry: ContractChoice,
     partner_address: str,
     role_name: str,
     prefix: str,
@@ -169,12 +178,12 @@ def partner(
 ) -> None:
     """Register a trading partner (registrar only)."""
     role = parse_enum(Role, role_name)
-    client = _client(require_account(account))
+    client = registry.bind(require_account(account))
     client.register_partner(partner_address, role, identity=identity, company_prefix=prefix)
     emit(client.partner(partner_address), as_json)
 
 
-@connected_command(supply, "commission")
+@supply_command("commission")
 @click.option("--gtin", required=True)
 @click.option("--lot", required=True)
 @click.option("--expiry", required=True, help="YYMMDD (DD=00: end of month)")
@@ -192,9 +201,9 @@ def partner(
     "(default <lot>.manifest.json).",
 )
 @click.option("--no-store", is_flag=True, help="Do not store the encrypted manifest in IPFS.")
-@json_option
 def commission(
     account: Any,
+    registry: ContractChoice,
     gtin: str,
     lot: str,
     expiry: str,
@@ -206,7 +215,7 @@ def commission(
     """Commission a lot: one transaction whatever the number of serials."""
     from ape import chain
 
-    client = _client(require_account(account))
+    client = registry.bind(require_account(account))
     manifest = LotManifest(
         gtin,
         lot,
@@ -239,42 +248,45 @@ def commission(
     )
 
 
-def _on_container(account: Any, container: str, method: str, action: str, sentence: str) -> None:
+def _on_container(
+    account: Any, registry: ContractChoice, container: str, method: str, action: str, sentence: str
+) -> None:
     """One SupplyClient call on a container by the account, reported as `action`."""
     cid = _container(container)
-    getattr(_client(require_account(account)), method)(cid)
+    getattr(registry.bind(require_account(account)), method)(cid)
     emit(
         {"action": action, "container": "0x" + cid.hex()},
         human=lambda r: sentence.format(**r),
     )
 
 
-@connected_command(supply, "ship")
+@supply_command("ship")
 @click.argument("container")
 @click.option("--to", "to", required=True, help="Receiving partner's address.")
-def ship(account: Any, container: str, to: str) -> None:
+def ship(account: Any, registry: ContractChoice, container: str, to: str) -> None:
     """Ship a lot or aggregation to a partner (pending until received)."""
     cid = _container(container)
-    _client(require_account(account)).ship(cid, to)
+    registry.bind(require_account(account)).ship(cid, to)
     emit(
         {"action": "shipped", "container": "0x" + cid.hex(), "to": to, "pending": True},
         human=lambda r: f"shipped {r['container']} to {to} (pending receipt)",
     )
 
 
-@connected_command(supply, "receive")
+@supply_command("receive")
 @click.argument("container")
-def receive(account: Any, container: str) -> None:
+def receive(account: Any, registry: ContractChoice, container: str) -> None:
     """Acknowledge receipt of a shipment; you become the custodian."""
-    _on_container(account, container, "receive", "received", "received {container}")
+    _on_container(account, registry, container, "receive", "received", "received {container}")
 
 
-@connected_command(supply, "cancel-shipment")
+@supply_command("cancel-shipment")
 @click.argument("container")
-def cancel_shipment(account: Any, container: str) -> None:
+def cancel_shipment(account: Any, registry: ContractChoice, container: str) -> None:
     """Cancel (sender) or refuse (receiver) a pending shipment; custody stays."""
     _on_container(
         account,
+        registry,
         container,
         "cancel_shipment",
         "shipment-cancelled",
@@ -282,7 +294,7 @@ def cancel_shipment(account: Any, container: str) -> None:
     )
 
 
-@connected_command(supply, "aggregate")
+@supply_command("aggregate")
 @click.argument("sscc")
 @click.option("--parent", required=True, help="Lot or aggregation you hold, packed from.")
 @click.option(
@@ -293,12 +305,18 @@ def cancel_shipment(account: Any, container: str) -> None:
 )
 @click.option("--level", type=int, required=True, help="Tree level of the node (0: one unit).")
 @click.option("--index", "index", type=int, required=True, help="Node index at that level.")
-@json_option
 def aggregate(
-    account: Any, sscc: str, parent: str, manifest: Path, level: int, index: int, as_json: bool
+    account: Any,
+    registry: ContractChoice,
+    sscc: str,
+    parent: str,
+    manifest: Path,
+    level: int,
+    index: int,
+    as_json: bool,
 ) -> None:
     """Pack the units under one node of the lot tree into an SSCC (case, pallet, tote)."""
-    client = _client(require_account(account))
+    client = registry.bind(require_account(account))
     pid_parent = _container(parent)
     tree = _load_manifest(manifest).tree
     root, node_proof, count = tree.pack(client.container(pid_parent).root, level, index)
@@ -317,39 +335,45 @@ def aggregate(
     )
 
 
-@connected_command(supply, "history")
+@supply_command("history")
 @click.argument("container")
-@json_option
-def history(account: Any, container: str, as_json: bool) -> None:
+def history(account: Any, registry: ContractChoice, container: str, as_json: bool) -> None:
     """A lot's custody history: commissioning, packing, shipments, returns, unit events."""
     cid = _container(container)
-    client = _client()
+    client = registry.bind()
     lot = client.container(cid).lot_id
     events = client.custody_history(lot)
-    if as_json:
-        emit(events, True)
-        return
-    for ev in events:
-        to = f" -> {ev.counterparty}" if ev.counterparty else ""
-        detail = f"  {ev.detail}" if ev.detail else ""
-        click.echo(
-            f"#{ev.block:<8} {ev.event:<17} 0x{ev.container.hex()[:16]}… {ev.actor}{to}{detail}"
-        )
+    emit(events, as_json, human=_history_lines)
 
 
-@connected_command(supply, "verify")
+def _history_lines(events: list[dict[str, Any]]) -> str:
+    """One line per custody event: block, event, container, actor (-> counterparty), detail."""
+    return "\n".join(
+        f"#{e['block']:<8} {e['event']:<17} {e['container'][:18]}… {e['actor']}"
+        + (f" -> {e['counterparty']}" if e["counterparty"] else "")
+        + (f"  {e['detail']}" if e["detail"] else "")
+        for e in events
+    )
+
+
+@supply_command("verify")
 @click.argument("scan")
 @manifest_option
 @proof_option
 @click.option("--log", "log", is_flag=True, help="Send a transaction that logs the verification.")
-@json_option
 def verify(
-    account: Any, scan: str, manifest: Path | None, proof: str | None, log: bool, as_json: bool
+    account: Any,
+    registry: ContractChoice,
+    scan: str,
+    manifest: Path | None,
+    proof: str | None,
+    log: bool,
+    as_json: bool,
 ) -> None:
     """Verify a scanned GS1 element string or Digital Link."""
     pid = product_identifier(scan)
     siblings = _proof(pid, manifest, proof)
-    client = _client(require_account(account) if log else None)
+    client = registry.bind(require_account(account) if log else None)
     outcome = client.verify_and_log(pid, siblings) if log else client.verify(pid, siblings)
     emit(
         {
@@ -367,74 +391,73 @@ def verify(
 
 
 def _unit_command(name: str, help_text: str) -> Any:
+    """`supply <name> SCAN [--manifest | --proof]`: a command on one scanned unit."""
+
     def decorate(fn: Any) -> Any:
         fn.__doc__ = help_text
         fn = proof_option(fn)
         fn = manifest_option(fn)
         fn = click.argument("scan")(fn)
-        return connected_command(supply, name)(fn)
+        return supply_command(name)(fn)
 
     return decorate
+
+
+def _held_unit(fn: Any) -> Any:
+    """The options locating a unit in the container that holds it (`_holding`)."""
+    fn = click.option(
+        "--container-proof",
+        default=None,
+        help="Proof of the unit in the aggregation (default: derived from --manifest).",
+    )(fn)
+    return click.option(
+        "--container", default=None, help="Lot (default) or aggregation holding the unit."
+    )(fn)
+
+
+def _holding(
+    client: SupplyClient,
+    pid: ProductIdentifier,
+    manifest: Path | None,
+    container: str | None,
+    container_proof: str | None,
+) -> tuple[bytes, list[bytes]]:
+    """The container holding the unit (its lot by default) and the unit's proof in it."""
+    held = _container(container) if container else lot_id(pid.gtin, pid.lot)
+    return held, _container_proof(client, pid, held, manifest, container_proof)
 
 
 @_unit_command(
     "dispense", "Dispense a scanned unit you hold (a clone is recorded as suspect, exit 1)."
 )
-@click.option("--container", default=None, help="Lot (default) or aggregation holding the unit.")
-@click.option(
-    "--container-proof",
-    default=None,
-    help="Proof of the unit in the aggregation (default: derived from --manifest).",
-)
-def dispense(
-    account: Any,
-    scan: str,
-    manifest: Path | None,
-    proof: str | None,
-    container: str | None,
-    container_proof: str | None,
-) -> None:
+@_held_unit
+def dispense(account: Any, registry: ContractChoice, scan: str, manifest: Path | None,
+             proof: str | None, container: str | None, container_proof: str | None) -> None:  # fmt: skip
     pid = product_identifier(scan)
-    client = _client(require_account(account))
-    c = _container(container) if container else lot_id(pid.gtin, pid.lot)
-    cp = _container_proof(client, pid, c, manifest, container_proof)
-    outcome = client.dispense(pid, _proof(pid, manifest, proof), c, cp)
-    result = {"serial": pid.serial, "outcome": outcome.name.lower()}
-    if outcome != Outcome.GENUINE:
-        emit(
-            {**result, "dispensed": False},
-            human=lambda r: f"{r['outcome']}: clone caught, recorded as suspect; do not dispense",
-        )
-        sys.exit(1)
-    emit({**result, "dispensed": True}, human=lambda r: f"{r['outcome']}: dispensed")
-
-
-container_option = click.option(
-    "--container", default=None, help="Lot (default) or aggregation holding the unit."
-)
-container_proof_option = click.option(
-    "--container-proof",
-    default=None,
-    help="Proof of the unit in the aggregation (default: derived from --manifest).",
-)
+    client = registry.bind(require_account(account))
+    held, in_container = _holding(client, pid, manifest, container, container_proof)
+    outcome = client.dispense(pid, _proof(pid, manifest, proof), held, in_container)
+    genuine = outcome == Outcome.GENUINE
+    emit(
+        {"serial": pid.serial, "outcome": outcome.name.lower(), "dispensed": genuine},
+        human=lambda r: (
+            f"{r['outcome']}: dispensed"
+            if r["dispensed"]
+            else f"{r['outcome']}: clone caught, recorded as suspect; do not dispense"
+        ),
+    )
+    if not genuine:
+        sys.exit(1)  # a clone is a failure; the answer is on stdout
 
 
 @_unit_command("decommission", "Decommission (destroy, sample) a scanned unit you hold.")
-@container_option
-@container_proof_option
-def decommission(
-    account: Any,
-    scan: str,
-    manifest: Path | None,
-    proof: str | None,
-    container: str | None,
-    container_proof: str | None,
-) -> None:
+@_held_unit
+def decommission(account: Any, registry: ContractChoice, scan: str, manifest: Path | None,
+                 proof: str | None, container: str | None, container_proof: str | None) -> None:  # fmt: skip
     pid = product_identifier(scan)
-    client = _client(require_account(account))
-    c = _container(container) if container else lot_id(pid.gtin, pid.lot)
-    cp = _container_proof(client, pid, c, manifest, container_proof)
-    client.decommission(pid, _proof(pid, manifest, proof), c, cp)
+    client = registry.bind(require_account(account))
+    held, in_container = _holding(client, pid, manifest, container, container_proof)
+    client.decommission(pid, _proof(pid, manifest, proof), held, in_container)
     emit(
         {"serial": pid.serial, "status": "decommissioned"},
         human=lambda r: f"{r['serial']}: decommissioned",
@@ -443,82 +466,62 @@ def decommission(
 
 @_unit_command("return", "Send a scanned unit you hold back to a partner (it must accept).")
 @click.option("--to", "to", required=True, help="Receiving partner (not a dispenser).")
-@container_option
-@container_proof_option
-def return_(
-    account: Any,
-    scan: str,
-    manifest: Path | None,
-    proof: str | None,
-    to: str,
-    container: str | None,
-    container_proof: str | None,
-) -> None:
+@_held_unit
+def return_(account: Any, registry: ContractChoice, scan: str, manifest: Path | None,
+            proof: str | None, to: str, container: str | None, container_proof: str | None) -> None:  # fmt: skip
     pid = product_identifier(scan)
-    client = _client(require_account(account))
-    c = _container(container) if container else lot_id(pid.gtin, pid.lot)
-    cp = _container_proof(client, pid, c, manifest, container_proof)
-    client.initiate_return(pid, _proof(pid, manifest, proof), to, c, cp)
+    client = registry.bind(require_account(account))
+    held, in_container = _holding(client, pid, manifest, container, container_proof)
+    client.initiate_return(pid, _proof(pid, manifest, proof), to, held, in_container)
     emit(
         {"serial": pid.serial, "status": "return-pending", "to": to},
-        human=lambda r: f"return of {r['serial']} sent to {to} (pending acceptance)",
+        human=lambda r: f"return of {r['serial']} sent to {r['to']} (pending acceptance)",
     )
 
 
-@_unit_command("accept-return", "Accept a unit returned to you: you become its custodian.")
-def accept_return(account: Any, scan: str, manifest: Path | None, proof: str | None) -> None:
-    pid = product_identifier(scan)
-    _client(require_account(account)).accept_return(pid, _proof(pid, manifest, proof))
-    emit(
-        {"serial": pid.serial, "status": "returned"},
-        human=lambda r: f"returned {r['serial']}: you now hold it",
-    )
+def _unit_status_command(name: str, help_text: str, method: str, sentence: str, *,
+                         status: str | None = None, status_option: Any = None) -> None:  # fmt: skip
+    """A unit command making one SupplyClient call with the unit's proof, reporting the
+    fixed `status`, or (with `status_option`) the `--status` given, which it passes on."""
+
+    def command(account: Any, registry: ContractChoice, scan: str, manifest: Path | None,
+                proof: str | None, status_name: str | None = None) -> None:  # fmt: skip
+        pid = product_identifier(scan)
+        args: list[Any] = [pid, _proof(pid, manifest, proof)]
+        shown = status
+        if status_name is not None:
+            args.append(parse_enum(UnitStatus, status_name))
+            shown = args[-1].name.lower()
+        getattr(registry.bind(require_account(account)), method)(*args)
+        emit({"serial": pid.serial, "status": shown}, human=lambda r: sentence.format(**r))
+
+    _unit_command(name, help_text)(status_option(command) if status_option else command)
 
 
-@_unit_command("cancel-return", "Cancel (sender) or refuse (receiver) a pending return.")
-def cancel_return(account: Any, scan: str, manifest: Path | None, proof: str | None) -> None:
-    pid = product_identifier(scan)
-    _client(require_account(account)).cancel_return(pid, _proof(pid, manifest, proof))
-    emit(
-        {"serial": pid.serial, "status": "return-cancelled"},
-        human=lambda r: f"return of {r['serial']} cancelled: the sender keeps it",
-    )
+_unit_status_command("accept-return", "Accept a unit returned to you: you become its custodian.",
+                     "accept_return", "returned {serial}: you now hold it", status="returned")  # fmt: skip
+_unit_status_command("cancel-return", "Cancel (sender) or refuse (receiver) a pending return.",
+                     "cancel_return", "return of {serial} cancelled: the sender keeps it",
+                     status="return-cancelled")  # fmt: skip
+_unit_status_command(
+    "resolve", "Regulator: set a scanned unit's status after an investigation.", "resolve",
+    "{serial}: resolved to {status}",
+    status_option=click.option("--status", "status_name", required=True,
+                               help="active|dispensed|suspect|..."),
+)  # fmt: skip
+_unit_status_command(
+    "suspect", "Flag a scanned unit as suspect (or --status stolen|illegitimate).", "report",
+    "{serial}: {status}",
+    status_option=click.option("--status", "status_name", default="suspect", show_default=True),
+)  # fmt: skip
 
 
-@_unit_command("resolve", "Regulator: set a scanned unit's status after an investigation.")
-@click.option("--status", "status_name", required=True, help="active|dispensed|suspect|...")
-def resolve(
-    account: Any, scan: str, manifest: Path | None, proof: str | None, status_name: str
-) -> None:
-    pid = product_identifier(scan)
-    status = parse_enum(UnitStatus, status_name)
-    _client(require_account(account)).resolve(pid, _proof(pid, manifest, proof), status)
-    emit(
-        {"serial": pid.serial, "status": status.name.lower()},
-        human=lambda r: f"{r['serial']}: resolved to {r['status']}",
-    )
-
-
-@_unit_command("suspect", "Flag a scanned unit as suspect (or --status stolen|illegitimate).")
-@click.option("--status", "status_name", default="suspect")
-def suspect(
-    account: Any, scan: str, manifest: Path | None, proof: str | None, status_name: str
-) -> None:
-    pid = product_identifier(scan)
-    status = parse_enum(UnitStatus, status_name)
-    _client(require_account(account)).report(pid, _proof(pid, manifest, proof), status)
-    emit(
-        {"serial": pid.serial, "status": status.name.lower()},
-        human=lambda r: f"{r['serial']}: {r['status']}",
-    )
-
-
-@connected_command(supply, "recall")
+@supply_command("recall")
 @click.option("--gtin", required=True)
 @click.option("--lot", required=True)
-def recall(account: Any, gtin: str, lot: str) -> None:
+def recall(account: Any, registry: ContractChoice, gtin: str, lot: str) -> None:
     """Recall a whole lot (its manufacturer or a regulator)."""
-    lid = _client(require_account(account)).recall(normalize_gtin(gtin), lot)
+    lid = registry.bind(require_account(account)).recall(normalize_gtin(gtin), lot)
     emit(
         {"action": "recalled", "lot_id": "0x" + lid.hex()},
         human=lambda r: f"recalled lot {r['lot_id']}",

@@ -20,7 +20,15 @@ from typing import Any
 
 import click
 
-from medchain.cli.base import connected_command, emit, json_option, read_json_file, require_account
+from medchain.cli.options import (
+    ContractChoice,
+    connected_command,
+    contract_option,
+    offline_command,
+    read_json_file,
+    require_account,
+)
+from medchain.cli.render import emit
 from medchain.errors import InvalidInput
 from medchain.trials import (
     EntryType,
@@ -36,6 +44,7 @@ from medchain.trials import (
     save_log,
     verify_log,
 )
+from medchain.zk import EligibilityClient
 
 FileArg = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -45,16 +54,19 @@ def trial() -> None:
     """Clinical-trial logs: registered protocols, ethics oversight, tamper-evident timeline."""
 
 
-def _client(registry: str | None, account: Any = None) -> TrialsClient:
-    """The registry at --registry, else the one in the connected network's address book."""
-    if registry:
-        return TrialsClient.at(registry, sender=account)
-    return TrialsClient.connect(sender=account)
+registry_option = contract_option("registry", TrialsClient)
 
 
-registry_option = click.option(
-    "--registry", default=None, help="TrialRegistry address (default: from the address book)."
-)
+def trial_command(name: str, *, on_trial: bool = True, **kwargs: Any) -> Any:
+    """`medchain trial <name>`: connected, on the TrialRegistry of `--registry`; with
+    `on_trial`, its first argument is TRIAL_ID."""
+
+    def decorate(fn: Any) -> Any:
+        if on_trial:
+            fn = click.argument("trial_id", type=int)(fn)
+        return connected_command(trial, name, **kwargs)(registry_option(fn))
+
+    return decorate
 
 
 def _doc(path: Path) -> tuple[bytes, bytes]:
@@ -148,8 +160,7 @@ def _reason_options(fn: Any) -> Any:
     return fn
 
 
-@connected_command(trial, "register")
-@registry_option
+@trial_command("register", on_trial=False)
 @click.argument("registry_id")
 @click.option("--protocol", type=FileArg, required=True, help="Protocol document.")
 @cid_option
@@ -163,10 +174,9 @@ def _reason_options(fn: Any) -> Any:
     "majority; at least 2 for a board of more than one).",
 )
 @click.option("--consent-version", type=int, default=1, show_default=True)
-@json_option
 def register(
     account: Any,
-    registry: str | None,
+    registry: ContractChoice,
     registry_id: str,
     protocol: Path,
     cid: str | None,
@@ -177,7 +187,7 @@ def register(
     as_json: bool,
 ) -> None:
     """Register a trial under REGISTRY_ID (e.g. NCT01234567); you are its sponsor."""
-    client = _client(registry, require_account(account))
+    client = registry.bind(require_account(account))
     data, phash = _doc(protocol)
     tid = client.register(
         registry_id,
@@ -191,17 +201,14 @@ def register(
     emit({"trial_id": tid, **_info(client, tid)}, as_json)
 
 
-@connected_command(trial, "role")
-@registry_option
-@click.argument("trial_id", type=int)
+@trial_command("role")
 @click.argument("member")
 @click.option("--role", "role_name", required=True, help="investigator|monitor|ethics")
 @click.option("--site", type=int, default=0, help="Site number (investigators).")
 @click.option("--revoke", is_flag=True, help="Revoke instead of grant.")
-@json_option
 def role(
     account: Any,
-    registry: str | None,
+    registry: ContractChoice,
     trial_id: int,
     member: str,
     role_name: str,
@@ -211,7 +218,7 @@ def role(
 ) -> None:
     """Grant (or --revoke) a trial role: the sponsor manages investigators and monitors; the
     ethics board its own members, k-of-n (your call is one vote until the threshold)."""
-    client = _client(registry, require_account(account))
+    client = registry.bind(require_account(account))
     which = _role(role_name)
     done = (client.revoke_role if revoke else client.grant_role)(trial_id, member, which, site)
     action = "revoked" if revoke else "granted"
@@ -233,17 +240,14 @@ def role(
     )
 
 
-@connected_command(trial, "amend")
-@registry_option
-@click.argument("trial_id", type=int)
+@trial_command("amend")
 @click.option("--protocol", type=FileArg, required=True, help="Amended protocol document.")
 @cid_option
 @click.option("--consent-version", type=int, default=None, help="New consent form version.")
 @click.option("--outcomes", type=FileArg, default=None, help="Changed outcomes (JSON).")
-@json_option
 def amend(
     account: Any,
-    registry: str | None,
+    registry: ContractChoice,
     trial_id: int,
     protocol: Path,
     cid: str | None,
@@ -252,7 +256,7 @@ def amend(
     as_json: bool,
 ) -> None:
     """Propose a protocol amendment; it takes effect when the ethics board approves it."""
-    client = _client(registry, require_account(account))
+    client = registry.bind(require_account(account))
     data, phash = _doc(protocol)
     current = client.trial(trial_id).consent_version
     version = client.propose_amendment(
@@ -265,19 +269,16 @@ def amend(
     emit({"trial_id": trial_id, "version": version, "protocol_hash": "0x" + phash.hex()}, as_json)
 
 
-@connected_command(trial, "approve")
-@registry_option
-@click.argument("trial_id", type=int)
+@trial_command("approve")
 @click.argument("version", type=int)
 @click.option("--protocol", type=FileArg, default=None, help="The protocol reviewed.")
 @click.option("--protocol-hash", default=None, help="Or its hash (0x…).")
 @click.option("--reject", is_flag=True, help="Reject the amendment instead.")
 @_reason_options
 @notes_option
-@json_option
 def approve(
     account: Any,
-    registry: str | None,
+    registry: ContractChoice,
     trial_id: int,
     version: int,
     protocol: Path | None,
@@ -296,7 +297,7 @@ def approve(
         phash = _b32(protocol_hash, "--protocol-hash")
     else:
         raise InvalidInput("name the protocol reviewed: --protocol FILE or --protocol-hash 0x…")
-    client = _client(registry, require_account(account))
+    client = registry.bind(require_account(account))
     out: dict[str, Any] = {"trial_id": trial_id, "version": version}
     if reject:
         note = _note(trial_id, reason, reason_file, "reason", required=False)
@@ -321,9 +322,7 @@ def approve(
     )
 
 
-@connected_command(trial, "require-eligibility")
-@registry_option
-@click.argument("trial_id", type=int)
+@trial_command("require-eligibility")
 @click.option("--issuer", required=True, help="Credential issuer whose tree proofs must use.")
 @click.option(
     "--criteria",
@@ -332,23 +331,22 @@ def approve(
     required=True,
     help="Criteria file (`medchain zk criteria ... --out FILE`).",
 )
-@click.option("--gate", default=None, help="EligibilityRegistry (default: the address book's).")
-@json_option
+@contract_option("gate", EligibilityClient)
 def require_eligibility(
     account: Any,
-    registry: str | None,
+    registry: ContractChoice,
     trial_id: int,
     issuer: str,
     criteria_file: Path,
-    gate: str | None,
+    gate: ContractChoice,
     as_json: bool,
 ) -> None:
     """Sponsor: from now on enroll only subjects who prove eligibility in zero knowledge."""
-    from medchain.zk import Criteria, EligibilityClient
+    from medchain.zk import Criteria
 
     criteria = Criteria.from_json(read_json_file(criteria_file, "criteria file"))
-    gate_address = gate or EligibilityClient.connect().address
-    client = _client(registry, require_account(account))
+    gate_address = gate.address or gate.bind().address
+    client = registry.bind(require_account(account))
     client.require_eligibility(trial_id, gate_address, issuer, criteria.hash())
     emit(
         {
@@ -361,9 +359,7 @@ def require_eligibility(
     )
 
 
-@connected_command(trial, "enroll")
-@registry_option
-@click.argument("trial_id", type=int)
+@trial_command("enroll")
 @click.option("--site", type=int, required=True)
 @click.option("--subject", "pseudonym", default=None, help="Pseudonymous subject id (site's own).")
 @click.option("--reconsent", "commitment", default=None, help="Re-consent this enrolled subject.")
@@ -388,10 +384,9 @@ def require_eligibility(
     help="Zero-knowledge eligibility proof (`medchain zk prove --trial ID`), required by a "
     "trial that demands eligibility.",
 )
-@json_option
 def enroll(
     account: Any,
-    registry: str | None,
+    registry: ContractChoice,
     trial_id: int,
     site: int,
     pseudonym: str | None,
@@ -404,7 +399,7 @@ def enroll(
     """Enroll a subject under the consent form in force (or --reconsent after an amendment).
     The salted commitment is computed here; its salt is written to a new file the site keeps
     before the transaction is sent, so a commitment on chain never loses its salt."""
-    client = _client(registry, require_account(account))
+    client = registry.bind(require_account(account))
     if commitment:
         client.reconsent(trial_id, site, _b32(commitment, "--reconsent"))
         emit(
@@ -464,19 +459,16 @@ def _subject_file(target: Path, again: bool) -> Path:
     return candidate
 
 
-@connected_command(trial, "deviation")
-@registry_option
-@click.argument("trial_id", type=int)
+@trial_command("deviation")
 @click.option("--site", type=int, required=True)
 @click.option("--description", default=None)
 @click.option("--description-file", type=FileArg, default=None)
 @click.option("--subject", "commitment", default=None, help="Subject commitment (0x…), if any.")
 @click.option("--important", is_flag=True, help="ICH E3 important deviation.")
 @notes_option
-@json_option
 def deviation(
     account: Any,
-    registry: str | None,
+    registry: ContractChoice,
     trial_id: int,
     site: int,
     description: str | None,
@@ -488,7 +480,7 @@ def deviation(
 ) -> None:
     """Log a protocol deviation (investigator of the site, or a monitor). Only a salted
     commitment to the description goes on chain; the text and salt go to the notes file."""
-    client = _client(registry, require_account(account))
+    client = registry.bind(require_account(account))
     note = _note(trial_id, description, description_file, "description")
     assert note is not None  # required
     saved = _keep(note, notes, trial_id, field="descriptionCommitment", site=site)
@@ -506,9 +498,7 @@ def deviation(
     )
 
 
-@connected_command(trial, "adverse-event")
-@registry_option
-@click.argument("trial_id", type=int)
+@trial_command("adverse-event")
 @click.option("--site", type=int, required=True)
 @click.option("--subject", "commitment", required=True, help="Subject commitment (0x…).")
 @click.option("--grade", type=click.IntRange(1, 5), required=True, help="CTCAE grade 1..5.")
@@ -516,10 +506,9 @@ def deviation(
 @click.option("--report", default=None)
 @click.option("--report-file", type=FileArg, default=None)
 @notes_option
-@json_option
 def adverse_event(
     account: Any,
-    registry: str | None,
+    registry: ContractChoice,
     trial_id: int,
     site: int,
     commitment: str,
@@ -532,7 +521,7 @@ def adverse_event(
 ) -> None:
     """Log an adverse event of a subject (investigator of the site, or a monitor). Only a
     salted commitment to the report goes on chain; its salt goes to the notes file."""
-    client = _client(registry, require_account(account))
+    client = registry.bind(require_account(account))
     note = _note(trial_id, report, report_file, "report")
     assert note is not None  # required
     saved = _keep(note, notes, trial_id, field="reportCommitment", site=site)
@@ -550,18 +539,20 @@ def adverse_event(
     )
 
 
-@connected_command(trial, "lock")
-@registry_option
-@click.argument("trial_id", type=int)
+@trial_command("lock")
 @click.option("--dataset", type=FileArg, required=True, help="The locked (encrypted) dataset.")
 @cid_option
-@json_option
 def lock(
-    account: Any, registry: str | None, trial_id: int, dataset: Path, cid: str | None, as_json: bool
+    account: Any,
+    registry: ContractChoice,
+    trial_id: int,
+    dataset: Path,
+    cid: str | None,
+    as_json: bool,
 ) -> None:
     """Lock the database (sponsor): no more enrollments, outcomes frozen."""
     data, dhash = _doc(dataset)
-    _client(registry, require_account(account)).lock_data(trial_id, dhash, _cid_for(data, cid))
+    registry.bind(require_account(account)).lock_data(trial_id, dhash, _cid_for(data, cid))
     emit(
         {"trial_id": trial_id, "locked": True, "dataset_hash": "0x" + dhash.hex()},
         as_json,
@@ -569,16 +560,13 @@ def lock(
     )
 
 
-@connected_command(trial, "report")
-@registry_option
-@click.argument("trial_id", type=int)
+@trial_command("report")
 @click.option("--outcomes", type=FileArg, required=True, help="Outcome set reported (JSON).")
 @click.option("--results", type=FileArg, required=True, help="Results (encrypted dataset).")
 @cid_option
-@json_option
 def report(
     account: Any,
-    registry: str | None,
+    registry: ContractChoice,
     trial_id: int,
     outcomes: Path,
     results: Path,
@@ -588,7 +576,7 @@ def report(
     """Report outcomes (sponsor, after data lock). A set that differs from the registered
     outcomes is recorded and flagged on chain as outcome switching."""
     data, rhash = _doc(results)
-    matches = _client(registry, require_account(account)).report_outcomes(
+    matches = registry.bind(require_account(account)).report_outcomes(
         trial_id, _outcomes(outcomes), rhash, _cid_for(data, cid)
     )
     emit(
@@ -603,27 +591,23 @@ def report(
 
 
 def _oversight(name: str, method: str, done: str) -> None:
-    @connected_command(
-        trial,
+    @trial_command(
         name,
         help=f"As an ethics-board member: {name} the trial (the reason goes on chain as a "
         "salted commitment; its salt to the notes file).",
     )
-    @registry_option
-    @click.argument("trial_id", type=int)
     @_reason_options
     @notes_option
-    @json_option
     def command(
         account: Any,
-        registry: str | None,
+        registry: ContractChoice,
         trial_id: int,
         reason: str | None,
         reason_file: Path | None,
         notes: Path | None,
         as_json: bool,
     ) -> None:
-        client = _client(registry, require_account(account))
+        client = registry.bind(require_account(account))
         note = _note(trial_id, reason, reason_file, "reason", required=False)
         saved = _keep(note, notes, trial_id, field="reasonCommitment")
         getattr(client, method)(trial_id, note)
@@ -640,18 +624,13 @@ _oversight("resume", "resume", "resumed")
 _oversight("terminate", "terminate", "terminated (only the final report can follow)")
 
 
-@connected_command(trial, "show")
-@registry_option
-@click.argument("trial_id", type=int)
-@json_option
-def show(account: Any, registry: str | None, trial_id: int, as_json: bool) -> None:
+@trial_command("show")
+def show(account: Any, registry: ContractChoice, trial_id: int, as_json: bool) -> None:
     """Show a trial's state: status, versions, chain head and entry count."""
-    emit(_info(_client(registry), trial_id), as_json)
+    emit(_info(registry.bind(), trial_id), as_json)
 
 
-@connected_command(trial, "export")
-@registry_option
-@click.argument("trial_id", type=int)
+@trial_command("export")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--batch-blocks", type=int, default=5_000, show_default=True)
 @click.option("--from-block", type=int, default=None, help="Default: the registration block.")
@@ -664,10 +643,9 @@ def show(account: Any, registry: str | None, trial_id: int, as_json: bool) -> No
     "log's commitments can be opened offline. Repeatable.",
 )
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
-@json_option
 def export(
     account: Any,
-    registry: str | None,
+    registry: ContractChoice,
     trial_id: int,
     out: Path | None,
     batch_blocks: int,
@@ -682,7 +660,7 @@ def export(
     if target.exists() and not force:
         raise InvalidInput(f"{target} exists; pass --force to overwrite it or --out FILE")
     records = load_disclosures(disclose)
-    log = _client(registry).export(
+    log = registry.bind().export(
         trial_id, batch_blocks=batch_blocks, from_block=from_block, disclosures=records
     )
     save_log(log, target)
@@ -719,7 +697,7 @@ def _verified(r: Any) -> str:
     )
 
 
-@trial.command("verify")
+@offline_command(trial, "verify")
 @click.argument("log_file", type=FileArg)
 @click.option(
     "--disclose",
@@ -728,7 +706,6 @@ def _verified(r: Any) -> str:
     multiple=True,
     help="Also check these disclosure files (notes, subject files) against the log.",
 )
-@json_option
 def verify(log_file: Path, disclose: tuple[Path, ...], as_json: bool) -> None:
     """Verify an exported log offline (no node): its hash chain entry by entry, its header,
     and every disclosure (salt + text or pseudonym) against the commitment it opens. Names
@@ -739,14 +716,12 @@ def verify(log_file: Path, disclose: tuple[Path, ...], as_json: bool) -> None:
     emit(verify_log(log), as_json, human=_verified)
 
 
-@connected_command(trial, "verify-chain")
-@registry_option
+@trial_command("verify-chain", on_trial=False)
 @click.argument("log_file", type=FileArg)
-@json_option
-def verify_chain(account: Any, registry: str | None, log_file: Path, as_json: bool) -> None:
+def verify_chain(account: Any, registry: ContractChoice, log_file: Path, as_json: bool) -> None:
     """Verify an exported log end to end against the chain (and offline, as `verify`); names
     the first entry that differs from what the chain holds."""
-    emit(_client(registry).verify(load_log(log_file)), as_json, human=_verified)
+    emit(registry.bind().verify(load_log(log_file)), as_json, human=_verified)
 
 
 def _info(client: TrialsClient, trial_id: int) -> dict[str, Any]:

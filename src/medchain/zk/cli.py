@@ -19,8 +19,17 @@ from typing import Any
 
 import click
 
-from medchain.cli.base import connected_command, emit, json_option, read_json_file, require_account
+from medchain.cli.options import (
+    ContractChoice,
+    connected_command,
+    contract_option,
+    offline_command,
+    read_json_file,
+    require_account,
+)
+from medchain.cli.render import emit
 from medchain.errors import InvalidInput
+from medchain.trials import TrialsClient
 from medchain.zk import (
     Credential,
     CredType,
@@ -41,15 +50,7 @@ def zk() -> None:
     """Zero-knowledge eligibility: credentials, proofs, verification."""
 
 
-def _client(account: Any = None, gate: str | None = None) -> EligibilityClient:
-    if gate:
-        return EligibilityClient.at(gate, sender=account)
-    return EligibilityClient.connect(sender=account)
-
-
-gate_option = click.option(
-    "--gate", default=None, help="EligibilityRegistry address (default: address book)."
-)
+gate_option = contract_option("gate", EligibilityClient)
 
 
 def _write_new(path: Path, data: Any) -> None:
@@ -78,14 +79,13 @@ def _int(text: str, what: str) -> int:
         raise InvalidInput(f"{what}: not a number: {text!r}") from None
 
 
-@zk.command("holder")
+@offline_command(zk, "holder")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
     help="New file for the secret (0600, never overwritten).",
 )
-@json_option
 def holder_cmd(out: Path, as_json: bool) -> None:
     """Create a holder secret; give the printed commitment to issuers."""
     h = Holder.new()
@@ -93,7 +93,7 @@ def holder_cmd(out: Path, as_json: bool) -> None:
     emit({"commitment": hex(h.commitment), "saved": str(out)}, as_json)
 
 
-@zk.command("criteria")
+@offline_command(zk, "criteria")
 @click.option(
     "--type", "cred_type", required=True, help="vaccination | diagnosis | demographic | N"
 )
@@ -106,7 +106,6 @@ def holder_cmd(out: Path, as_json: bool) -> None:
 )
 @click.option("--none-of", multiple=True, help="A code the credential must not hold (<= 4).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@json_option
 def criteria_cmd(
     cred_type: str,
     date_min: str | None,
@@ -160,10 +159,9 @@ def _criteria(path: Path) -> Criteria:
 @click.option(
     "--no-store", is_flag=True, help="Do not add the sealed credential to the content store."
 )
-@json_option
 def issue_cmd(
     account: Any,
-    gate: str | None,
+    gate: ContractChoice,
     holder_commitment: str,
     cred_type: str,
     on: str,
@@ -193,7 +191,7 @@ def issue_cmd(
         from medchain.records import recipients_for
 
         public = recipients_for(to)[-1].public_key
-    client = _client(require_account(account), gate)
+    client = gate.bind(require_account(account))
     sealed = seal_credential(
         cred, public, chain_id=chain.provider.chain_id, registry=client.address
     )
@@ -220,10 +218,9 @@ def issue_cmd(
 @click.option("--did", required=True, help="The patient's DID whose stored X25519 key opens it.")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@json_option
 def receive_cmd(
     account: Any,
-    gate: str | None,
+    gate: ContractChoice,
     source: str,
     did: str,
     passphrase_file: Path | None,
@@ -242,7 +239,7 @@ def receive_cmd(
         blob = open_store().cat(source)
     passphrase = passphrase_file.read_text().strip() if passphrase_file else None
     key = KeyStore().load(did, sealed_recipient(blob), passphrase=passphrase)
-    client = _client(account, gate)
+    client = gate.bind(account)
     cred = open_credential(blob, key, chain_id=chain.provider.chain_id, registry=client.address)
     _write_new(out, cred.to_json())
     emit({**cred.to_json(), "saved": str(out)}, as_json)
@@ -267,12 +264,11 @@ def receive_cmd(
     "--context", default="0", help="The verifier's context in its scope (e.g. a venue's event id)."
 )
 @click.option("--trial", type=int, default=None, help="Prove for this trial (of --registry).")
-@click.option("--registry", default=None, help="TrialRegistry of --trial (default: address book).")
+@contract_option("registry", TrialsClient, what="TrialRegistry of --trial")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@json_option
 def prove_cmd(
     account: Any,
-    gate: str | None,
+    gate: ContractChoice,
     holder_file: Path,
     credential: Path,
     criteria_file: Path,
@@ -280,7 +276,7 @@ def prove_cmd(
     verifier: str | None,
     context: str,
     trial: int | None,
-    registry: str | None,
+    registry: ContractChoice,
     out: Path,
     as_json: bool,
 ) -> None:
@@ -289,9 +285,7 @@ def prove_cmd(
     cred = Credential.from_json(read_json_file(credential, "credential"))
     crit = _criteria(criteria_file)
     if trial is not None:
-        from medchain.trials import TrialsClient
-
-        trials = TrialsClient.at(registry) if registry else TrialsClient.connect()
+        trials = registry.bind()
         demanded = trials.eligibility(trial)
         if demanded is None:
             raise InvalidInput(f"trial {trial} demands no eligibility proof")
@@ -304,7 +298,7 @@ def prove_cmd(
         raise InvalidInput("give --verifier <address> (and --context) or --trial <id>")
     else:
         ctx = _int(context, "--context")
-    client = _client(account, gate)
+    client = gate.bind(account)
     proof = client.prove(holder, cred, crit, issuer=issuer, verifier=verifier, context=ctx)
     out.write_text(json.dumps(proof.to_json(), indent=1) + "\n")
     emit(
@@ -331,10 +325,9 @@ def prove_cmd(
     default=None,
     help="Only check (a dry run) whether this verifier address would accept it.",
 )
-@json_option
 def verify_cmd(
     account: Any,
-    gate: str | None,
+    gate: ContractChoice,
     proof_file: Path,
     issuer: str,
     criteria_text: str,
@@ -351,12 +344,12 @@ def verify_cmd(
     )
     ctx = _int(context, "--context")
     if verifier:
-        scope = _client(account, gate).check(
+        scope = gate.bind(account).check(
             proof, verifier=verifier, issuer=issuer, criteria_hash=chash, context=ctx
         )
         emit({"valid": True, "spent": False, "scope": hex(scope)}, as_json)
         return
-    receipt = _client(require_account(account), gate).verify(
+    receipt = gate.bind(require_account(account)).verify(
         proof, issuer=issuer, criteria_hash=chash, context=ctx
     )
     emit(
@@ -374,21 +367,19 @@ def verify_cmd(
 @connected_command(zk, "revoke")
 @gate_option
 @click.option("--leaf", required=True, help="The credential's leaf (0x...).")
-@json_option
-def revoke_cmd(account: Any, gate: str | None, leaf: str, as_json: bool) -> None:
+def revoke_cmd(account: Any, gate: ContractChoice, leaf: str, as_json: bool) -> None:
     """Revoke one of the account's credentials (re-roots its tree)."""
     sender = require_account(account)
-    root = _client(sender, gate).revoke(sender, _int(leaf, "--leaf"))
+    root = gate.bind(sender).revoke(sender, _int(leaf, "--leaf"))
     emit({"revoked": leaf, "root": hex(root)}, as_json)
 
 
 @connected_command(zk, "tree")
 @gate_option
 @click.argument("issuer")
-@json_option
-def tree_cmd(account: Any, gate: str | None, issuer: str, as_json: bool) -> None:
+def tree_cmd(account: Any, gate: ContractChoice, issuer: str, as_json: bool) -> None:
     """An issuer's tree: credentials issued, current root, its number, first valid number."""
-    size, root, seq, valid_from = _client(account, gate).call("tree", issuer)
+    size, root, seq, valid_from = gate.bind(account).call("tree", issuer)
     emit(
         {
             "issuer": issuer,
