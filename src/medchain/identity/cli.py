@@ -45,6 +45,36 @@ validity_option = click.option(
 )
 
 
+did_option = click.option(
+    "--did", "did_text", default=None, help="DID or address (default: --account's)."
+)
+delegate_type_option = click.option(
+    "--type",
+    "delegate_type",
+    type=click.Choice(["veriKey", "sigAuth"]),
+    default="veriKey",
+    show_default=True,
+)
+
+
+def did_command(name: str) -> Any:
+    """`medchain did <name>`: connected, on the DIDRegistry of `--registry`."""
+
+    def decorate(fn: Any) -> Any:
+        return connected_command(did, name)(registry_option(fn))
+
+    return decorate
+
+
+def change_command(name: str) -> Any:
+    """A `did_command` that changes a DID: sent now, or signed for a relayer (`--sign-only`)."""
+
+    def decorate(fn: Any) -> Any:
+        return did_command(name)(_signing_options(fn))
+
+    return decorate
+
+
 def _signing_options(fn: Any) -> Any:
     fn = click.option(
         "--sign-only",
@@ -133,6 +163,14 @@ def _value_bytes(value: str) -> bytes:
     return value.encode()
 
 
+def _change(
+    registry: ContractChoice, account: Any, did_text: str | None, op: Any, opts: dict[str, Any]
+) -> dict[str, Any] | None:
+    """`_submit` the operation `op(client)` builds for the DID named (default: --account's)."""
+    client = registry.bind(account)
+    return _submit(client, account, _identity(client, did_text, account), op(client), opts)
+
+
 def _emit_result(result: dict[str, Any] | None, as_json: bool) -> None:
     """The outcome of `_submit`, unless it printed a signed request already."""
     if result is not None:
@@ -140,9 +178,7 @@ def _emit_result(result: dict[str, Any] | None, as_json: bool) -> None:
 
 
 # ---------------------------------------------------------------------- commands
-@connected_command(did, "create")
-@registry_option
-@_signing_options
+@change_command("create")
 @validity_option
 @click.option(
     "--passphrase", default=None, help="Encrypt the stored private key (scrypt + AES-GCM)."
@@ -213,8 +249,7 @@ def create(
     )
 
 
-@connected_command(did, "resolve")
-@registry_option
+@did_command("resolve")
 @click.argument("did_text", metavar="DID")
 @click.option("--plain", is_flag=True, help="application/did+json (no @context).")
 def resolve_cmd(account: Any, registry: ContractChoice, did_text: str, plain: bool) -> None:
@@ -226,8 +261,7 @@ def resolve_cmd(account: Any, registry: ContractChoice, did_text: str, plain: bo
     emit(result.to_dict(), human=lambda doc: json.dumps(doc, indent=2))
 
 
-@connected_command(did, "show")
-@registry_option
+@did_command("show")
 @click.argument("did_text", metavar="[DID]", required=False)
 @click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def show(
@@ -279,9 +313,7 @@ def _home_set() -> bool:
     return bool(os.environ.get("MEDCHAIN_HOME"))
 
 
-@connected_command(did, "add-key")
-@registry_option
-@_signing_options
+@change_command("add-key")
 @click.argument("did_text", metavar="[DID]", required=False)
 @click.option(
     "--algorithm",
@@ -355,18 +387,10 @@ def add_key(
     )
 
 
-@connected_command(did, "add-delegate")
-@registry_option
-@_signing_options
+@change_command("add-delegate")
 @click.argument("delegate")
-@click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
-@click.option(
-    "--type",
-    "delegate_type",
-    type=click.Choice(["veriKey", "sigAuth"]),
-    default="veriKey",
-    show_default=True,
-)
+@did_option
+@delegate_type_option
 @validity_option
 def add_delegate(
     account: Any,
@@ -381,18 +405,14 @@ def add_delegate(
     """Add DELEGATE (address) as a veriKey/sigAuth delegate for --validity seconds."""
     from medchain.identity import Operation
 
-    client = registry.bind(account)
-    identity = _identity(client, did_text, account)
     op = Operation.add_delegate(delegate_type, delegate, validity)
-    _emit_result(_submit(client, account, identity, op, opts), as_json)
+    _emit_result(_change(registry, account, did_text, lambda _: op, opts), as_json)
 
 
-@connected_command(did, "add-service")
-@registry_option
-@_signing_options
+@change_command("add-service")
 @click.argument("service_type")
 @click.argument("endpoint")
-@click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
+@did_option
 @validity_option
 def add_service(
     account: Any,
@@ -407,24 +427,14 @@ def add_service(
     """Publish service SERVICE_TYPE at ENDPOINT (a URL or JSON) as did/svc/<type>."""
     from medchain.identity import Operation
 
-    client = registry.bind(account)
-    identity = _identity(client, did_text, account)
     op = Operation.set_attribute(f"did/svc/{service_type}", endpoint.encode(), validity)
-    _emit_result(_submit(client, account, identity, op, opts), as_json)
+    _emit_result(_change(registry, account, did_text, lambda _: op, opts), as_json)
 
 
-@connected_command(did, "revoke")
-@registry_option
-@_signing_options
-@click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
+@change_command("revoke")
+@did_option
 @click.option("--delegate", default=None, help="Revoke this delegate address.")
-@click.option(
-    "--type",
-    "delegate_type",
-    type=click.Choice(["veriKey", "sigAuth"]),
-    default="veriKey",
-    show_default=True,
-)
+@delegate_type_option
 @click.option(
     "--attribute", default=None, help="Revoke this attribute name (did/pub/..., did/svc/...)."
 )
@@ -447,21 +457,17 @@ def revoke(
         raise InvalidInput("say what to revoke: --delegate ADDRESS or --attribute NAME --value V")
     if attribute is not None and value is None:
         raise InvalidInput("--attribute needs the --value it was published with")
-    client = registry.bind(account)
-    identity = _identity(client, did_text, account)
     op = (
         Operation.revoke_delegate(delegate_type, delegate)
         if delegate
         else Operation.revoke_attribute(str(attribute), _value_bytes(str(value)))
     )
-    _emit_result(_submit(client, account, identity, op, opts), as_json)
+    _emit_result(_change(registry, account, did_text, lambda _: op, opts), as_json)
 
 
-@connected_command(did, "change-owner")
-@registry_option
-@_signing_options
+@change_command("change-owner")
 @click.argument("new_owner")
-@click.option("--did", "did_text", default=None, help="DID or address (default: --account's).")
+@did_option
 @click.option(
     "--deactivate",
     is_flag=True,
@@ -485,16 +491,19 @@ def change_owner(
         raise InvalidInput("the zero address deactivates the DID permanently: add --deactivate")
     if deactivate and not is_zero:
         raise InvalidInput("--deactivate goes with NEW_OWNER 0x0 (it hands the DID to nobody)")
-    client = registry.bind(account)
-    identity = _identity(client, did_text, account)
-    target = "0x" + "00" * 20 if is_zero else to_did(new_owner, client.chain_id).address
-    if not is_zero and to_did(new_owner, client.chain_id).chain_id != client.chain_id:
-        raise InvalidInput(f"NEW_OWNER {new_owner} is a DID of another chain")
-    _emit_result(_submit(client, account, identity, Operation.change_owner(target), opts), as_json)
+
+    def hand_over(client: Any) -> Any:
+        if is_zero:
+            return Operation.change_owner("0x" + "00" * 20)
+        target = to_did(new_owner, client.chain_id)
+        if target.chain_id != client.chain_id:
+            raise InvalidInput(f"NEW_OWNER {new_owner} is a DID of another chain")
+        return Operation.change_owner(target.address)
+
+    _emit_result(_change(registry, account, did_text, hand_over, opts), as_json)
 
 
-@connected_command(did, "invalidate-signatures")
-@registry_option
+@did_command("invalidate-signatures")
 def invalidate_signatures(account: Any, registry: ContractChoice, as_json: bool) -> None:
     """Cancel every signed but unsent request of --account (burns its next nonce)."""
     sender = require_account(account)
@@ -512,8 +521,7 @@ def invalidate_signatures(account: Any, registry: ContractChoice, as_json: bool)
     )
 
 
-@connected_command(did, "relay")
-@registry_option
+@did_command("relay")
 @click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def relay(account: Any, registry: ContractChoice, request_file: Path, as_json: bool) -> None:
     """Submit a signed request (from --sign-only) from --account, which pays the gas."""
