@@ -1,15 +1,14 @@
-"""Fixtures of the consent tests: a fresh DID registry and ConsentRegistry per module
-(2-of-3 break-glass, roles wired to the named accounts), and a ConsentClient on it."""
+"""Fixtures of the consent tests: a fresh DIDRegistry, RecordRegistry and ConsentRegistry
+per module, deployed and wired by the shipped deploy specs (2-of-3 break-glass, roles
+granted to the named accounts, consent as the records' write authorizer), and a
+ConsentClient on it."""
 
 from __future__ import annotations
 
 import pytest
 
 from medchain.consent import ConsentClient
-
-ADMIN_DELAY = 3 * 24 * 3600
-THRESHOLD = 2
-DAY = 24 * 3600
+from support.deploy import deploy_fresh
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -21,18 +20,18 @@ def _notes_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def did(project, deployer):
-    return deployer.deploy(project.DIDRegistry)
+def consent_deploy(deployer, roles):
+    return deploy_fresh(deployer, "ConsentRegistry", accounts=roles)
 
 
 @pytest.fixture(scope="module")
-def registry(project, deployer, did, roles):
-    contract = deployer.deploy(project.ConsentRegistry, did, ADMIN_DELAY, deployer, THRESHOLD)
-    for name in ("approver1", "approver2", "approver3"):
-        contract.grantRole(contract.EMERGENCY_APPROVER_ROLE(), roles[name], sender=deployer)
-    contract.grantRole(contract.CLINICIAN_ROLE(), roles["provider"], sender=deployer)
-    contract.grantRole(contract.PRIVACY_OFFICER_ROLE(), roles["privacy_officer"], sender=deployer)
-    return contract
+def did(consent_deploy):
+    return consent_deploy.contracts["DIDRegistry"]
+
+
+@pytest.fixture(scope="module")
+def registry(consent_deploy):
+    return consent_deploy.contracts["ConsentRegistry"]
 
 
 @pytest.fixture(scope="module")

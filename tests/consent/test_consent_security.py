@@ -68,15 +68,20 @@ def test_deactivated_identity_gives_nobody_power(
     # earlier permits are dead too: nobody could revoke them any more
     assert not registry.hasAccess(patient, provider, LAB, READ, TREAT)
     assert not registry.canWrite(patient, provider, LAB)
+    _logging_a_read_is_refused(registry, patient, provider, TREAT, b"\x01" * 32)
+
+
+def _logging_a_read_is_refused(registry, patient, grantee, purpose, ref):
+    """The grantee can no longer log (hence perform) a LAB read for `purpose`."""
     with ape.reverts(
         registry.ConsentAccessDenied,
         patient=patient,
-        grantee=provider,
+        grantee=grantee,
         scope=LAB,
         action=READ,
-        purpose=TREAT,
+        purpose=purpose,
     ):
-        registry.recordAccess(patient, LAB, READ, TREAT, b"\x01" * 32, sender=provider)
+        registry.recordAccess(patient, LAB, READ, purpose, ref, sender=grantee)
 
 
 def test_signature_of_rotated_key_refused(
@@ -120,15 +125,7 @@ def test_offboarding_ends_active_access_at_once(
     assert registry.hasAccess(patient, provider, LAB, WRITE, ETREAT)
     registry.revokeRole(registry.CLINICIAN_ROLE(), provider, sender=deployer)
     assert not registry.hasAccess(patient, provider, LAB, READ, ETREAT)
-    with ape.reverts(
-        registry.ConsentAccessDenied,
-        patient=patient,
-        grantee=provider,
-        scope=LAB,
-        action=READ,
-        purpose=ETREAT,
-    ):
-        registry.recordAccess(patient, LAB, READ, ETREAT, b"\x02" * 32, sender=provider)
+    _logging_a_read_is_refused(registry, patient, provider, ETREAT, b"\x02" * 32)
     assert client.episode(episode)["status"] == "active"  # still awaits its review
 
 

@@ -9,7 +9,7 @@ import os
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from medchain.crypto import (
@@ -32,6 +32,7 @@ from medchain.crypto import (
     wrap_key,
 )
 from medchain.errors import InvalidInput
+from support.fuzzing import property_settings
 
 CTX = EnvelopeContext(b"\x07" * 32, 1, 31337, "0x" + "ab" * 20)
 CHUNK = 64  # small chunks so boundaries are cheap to reach
@@ -43,7 +44,7 @@ def pieces(ct: bytes, chunk: int = CHUNK) -> list[bytes]:
     return [body[i : i + size] for i in range(0, len(body), size)]
 
 
-@settings(max_examples=40, deadline=None)
+@property_settings(40)
 @given(st.binary(max_size=5 * CHUNK + 3), st.integers(min_value=1, max_value=3 * CHUNK))
 def test_round_trip_any_size_and_chunking(data, chunk):
     key = new_data_key()

@@ -11,20 +11,16 @@ from typing import Any
 
 import pytest
 
-from support.anvil import SDK_CHAIN_ID, anvil, free_port
+from support.anvil import SDK_CHAIN_ID, deployed_anvil, free_port
 from support.gateway import OBSERVATIONS, YEAR, observation, token
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     import uvicorn
-    from ape import accounts, networks
     from web3 import HTTPProvider, Web3
 
     from medchain.consent import ConsentClient
-    from medchain.demo import role_accounts
-    from medchain.deploy import deploy_all
-    from medchain.deployments import AddressBook
     from medchain.gateway import Gateway
     from medchain.gateway.app import create_app
     from medchain.gateway.auth import ClientRegistration
@@ -37,13 +33,7 @@ def env(tmp_path_factory):
     from medchain.storage.embedded import EmbeddedStore
 
     tmp = tmp_path_factory.mktemp("gateway")
-    with (
-        anvil("--accounts", "20", "--chain-id", str(SDK_CHAIN_ID)) as uri,
-        networks.parse_network_choice(uri),
-    ):
-        roles = role_accounts(accounts.test_accounts)
-        book = AddressBook(tmp / "book")
-        ctx, _ = deploy_all(roles["deployer"], book, accounts=roles, log=lambda _: None)
+    with deployed_anvil(tmp / "book") as (uri, book, ctx, roles):
         dids = DIDRegistryClient(ctx.contracts["DIDRegistry"])
         x25519: dict[str, Any] = {}
         for role in ("patient", "provider", "researcher"):

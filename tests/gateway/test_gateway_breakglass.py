@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from fhirpy.base.exceptions import ForbiddenError
-from test_notify import Receiver
 
-from support.gateway import fhir
+from support.gateway import Receiver, fhir
 
 pytestmark = pytest.mark.anvil
 EPISODE_SECONDS = 3600

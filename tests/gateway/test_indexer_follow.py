@@ -4,7 +4,6 @@ replaced blocks' events; confirmation depth holds back the newest blocks."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -13,34 +12,24 @@ from pathlib import Path
 
 import pytest
 
-from support.anvil import SDK_CHAIN_ID, anvil
+from support import BIN
+from support.anvil import deployed_anvil
 
 pytestmark = pytest.mark.anvil
-BIN = Path(os.environ.get("VIRTUAL_ENV", ".venv")).resolve() / "bin"
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    from ape import accounts, networks
     from web3 import HTTPProvider, Web3
 
-    from medchain.deploy import deploy_all, discover_specs, order_specs
-    from medchain.deployments import AddressBook
     from medchain.gateway.chain import Chain
 
     tmp = tmp_path_factory.mktemp("indexer")
-    with (
-        anvil("--accounts", "20", "--chain-id", str(SDK_CHAIN_ID)) as uri,
-        networks.parse_network_choice(uri),
-    ):
-        test = accounts.test_accounts
-        wanted = {"DIDRegistry", "RecordRegistry", "ConsentRegistry"}
-        specs = order_specs([s for s in discover_specs() if s.name in wanted])
-        book = AddressBook(tmp / "book")
-        deploy_all(test[0], book, specs=specs, log=lambda _: None)
+    with deployed_anvil(tmp / "book", "ConsentRegistry", wire_roles=False) as (uri, book, _, roles):
         web3 = Web3(HTTPProvider(uri))
+        patient = roles["patient"]
         yield {"uri": uri, "book": book, "web3": web3, "chain": Chain.from_book(web3, book),
-               "patient": test[1], "key": bytes.fromhex(test[1].private_key[2:]), "tmp": tmp}  # fmt: skip
+               "patient": patient, "key": bytes.fromhex(patient.private_key[2:]), "tmp": tmp}  # fmt: skip
 
 
 def _grant(node, n: int, salt: int = 0) -> None:

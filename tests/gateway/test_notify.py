@@ -10,52 +10,18 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_indexer_follow import BIN
+
+from support import BIN
+from support.gateway import Receiver
 
 pytestmark = pytest.mark.anvil
 REFUSALS = 2  # the receiver answers 500 to the first REFUSALS deliveries of each id
-
-
-class Receiver:
-    def __init__(self, refusals: int):
-        self.refusals = refusals
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    delivery = self.headers["X-Medchain-Delivery"]
-                    seen = sum(r["delivery"] == delivery for r in receiver.requests)
-                    status = 500 if seen < receiver.refusals else 200
-                    receiver.requests.append({"delivery": delivery, "status": status,
-                                              "headers": dict(self.headers), "body": body,
-                                              "at": time.monotonic()})  # fmt: skip
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

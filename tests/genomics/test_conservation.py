@@ -24,6 +24,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from medchain.errors import ContractRevert
 from medchain.genomics import GenomicDatasetClient, GenomicsClient, licence_id_of
+from medchain.genomics.deploy import MAX_FEE_BPS, PLATFORM_FEE_BPS
+from support.deploy import deploy_fresh
 from support.fuzzing import machine_settings
 from support.genomics import DATA_CID, DAY, HMB, META_CID, ZERO, fresh_hash
 
@@ -58,11 +60,22 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
     class Market(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.token = deployer.deploy(project.GenomicDataset, 2_500, deployer)
-            self.token.grantRole(self.token.PRODUCER_ROLE(), lab, sender=deployer)
-            self.market = deployer.deploy(
-                project.GenomicLicensing, self.token, deployer, treasury, 250, 1_000
+            # Shipped specs, but the fee treasury is its own account (the shipped one is the
+            # admin), so the ledger can tell platform fees from anything the admin holds.
+            fees_apart = {
+                "GenomicLicensing": lambda ctx: (
+                    ctx.address_of("GenomicDataset"),
+                    deployer.address,
+                    treasury.address,
+                    PLATFORM_FEE_BPS,
+                    MAX_FEE_BPS,
+                )
+            }
+            deployed = deploy_fresh(
+                deployer, "GenomicLicensing", accounts=roles, overrides=fees_apart
             )
+            self.token = deployed.contracts["GenomicDataset"]
+            self.market = deployed.contracts["GenomicLicensing"]
             self.erc20 = deployer.deploy(project.TestToken)
             self.market.setCurrencyAllowed(self.erc20, True, sender=deployer)
             datasets = GenomicDatasetClient(self.token, owner)
@@ -86,7 +99,7 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
             for r in researchers:
                 self.erc20.mint(r, 10**12, sender=deployer)
                 self.erc20.approve(self.market, 2**255, sender=r)
-            self.fee_bps = 250
+            self.fee_bps = PLATFORM_FEE_BPS
             self.licences: dict[tuple[int, int], Lic] = {}
             self.paid_in = [0, 0]
             self.refunded = [0, 0]

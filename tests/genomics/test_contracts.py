@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from medchain.genomics.duo import mask
+from support.deploy import deploy_fresh
 from support.genomics import DATA_CID, DAY, HMB, META_CID, PRICE, ZERO, refuses, travel
 
 
@@ -312,9 +313,15 @@ def test_platform_fee_admin_only_and_capped(m, deployer, patient, treasury):
     assert m.market.platformFee() == (treasury.address, 0)
 
 
-def test_fee_cap_plus_royalty_cap_cannot_exceed_whole(project, deployer, token, treasury):
+def test_fee_cap_plus_royalty_cap_cannot_exceed_whole(deployer):
+    # Not the shipped caps on purpose: a 75.01% fee cap beside the 25% royalty cap.
+    over_the_whole = {
+        "GenomicLicensing": lambda ctx: (
+            ctx.address_of("GenomicDataset"), deployer.address, deployer.address, 0, 7_501
+        )
+    }
     with refuses("LicensingInvalidFee", maxFeeBps=7_500):
-        deployer.deploy(project.GenomicLicensing, token, deployer, treasury, 0, 7_501)
+        deploy_fresh(deployer, "GenomicLicensing", overrides=over_the_whole)
 
 
 @pytest.mark.parametrize("via", ["withdraw", "refund"])

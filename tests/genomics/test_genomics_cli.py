@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from medchain.cli import cli
 from medchain.identity import DIDRegistryClient
+from support.deploy import deploy_fresh
 
 GENOME = b"@read1\nACGTACGTTTGA\n+\nIIIIIIIIIIII\n" * 5_000
 
@@ -37,8 +38,8 @@ def run(market, monkeypatch, tmp_path):
     return invoke
 
 
-def test_owner_and_researcher_flow(run, project, deployer, researcher, lab, tmp_path):
-    did = deployer.deploy(project.DIDRegistry)
+def test_owner_and_researcher_flow(run, deployer, researcher, lab, tmp_path):
+    did = deploy_fresh(deployer, "DIDRegistry").contracts["DIDRegistry"]
     key = X25519PrivateKey.generate()
     public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     DIDRegistryClient(did, researcher).set_attribute(

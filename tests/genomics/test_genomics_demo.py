@@ -10,12 +10,15 @@ from rich.console import Console
 
 from medchain.demo import DemoContext
 from medchain.storage.embedded import EmbeddedStore
+from support.deploy import deploy_fresh
 
 
-def test_genomics_demo_step(project, deployer, roles, tmp_path):
-    did = deployer.deploy(project.DIDRegistry)
-    token = deployer.deploy(project.GenomicDataset, 2_500, deployer)  # lab not yet accredited
-    market = deployer.deploy(project.GenomicLicensing, token, deployer, deployer, 250, 1_000)
+def test_genomics_demo_step(deployer, roles, tmp_path):
+    # No named accounts passed to the deploy: the lab is not yet accredited, the step does it.
+    deployed = deploy_fresh(deployer, "DIDRegistry", "GenomicLicensing").contracts
+    did, token, market = (
+        deployed[n] for n in ("DIDRegistry", "GenomicDataset", "GenomicLicensing")
+    )
     step = importlib.import_module("medchain.genomics.demo")
     console = Console(record=True, width=240)
     ctx = DemoContext(

@@ -19,14 +19,15 @@ from medchain.genomics.agent import AgentState, KeyAgent
 from medchain.genomics.data import Keyring, download, list_genome, open_data_key, read_metadata
 from medchain.identity import DIDRegistryClient, key_agreement_keys
 from medchain.storage.embedded import EmbeddedStore
+from support.deploy import deploy_fresh
 from support.genomics import DAY, HMB, travel
 
 GENOME = b"##fileformat=VCFv4.3\n" + b"chr1\t10177\t.\tA\tAC\t.\tPASS\t.\n" * 40_000
 
 
 @pytest.fixture(scope="module")
-def did_registry(project, deployer):
-    return deployer.deploy(project.DIDRegistry)
+def did_registry(deployer):
+    return deploy_fresh(deployer, "DIDRegistry").contracts["DIDRegistry"]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Identity fixtures: a fresh DIDRegistry per test module (isolation from other domains'
+"""Identity fixtures: a fresh DIDRegistry per test module, deployed by the shipped spec (isolation from other domains'
 use of the session deploy) and a client bound to it."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from eth_account import Account
 
 from medchain.cli import cli
 from medchain.identity import DIDRegistryClient
+from support.deploy import deploy_fresh
 
 
 @pytest.fixture(scope="module", autouse=True)
-def registry(project, deployer):
-    return deployer.deploy(project.DIDRegistry)
+def registry(deployer):
+    return deploy_fresh(deployer, "DIDRegistry").contracts["DIDRegistry"]
 
 
 @pytest.fixture(scope="module")

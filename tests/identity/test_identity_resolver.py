@@ -83,24 +83,18 @@ def test_scripted_history_gives_the_spec_document(
         registry.revokeDelegate(patient, to_bytes32("veriKey"), lab, sender=patient),
     ]
     numbers = [r.block_number for r in blocks]
-    ctrl = {
-        "id": f"{did}#controller",
-        "type": "EcdsaSecp256k1RecoveryMethod2020",
-        "controller": did,
-        "blockchainAccountId": f"eip155:{chain.chain_id}:{patient.address}",
-    }
-    d1 = {
-        "id": f"{did}#delegate-1",
-        "type": "EcdsaSecp256k1RecoveryMethod2020",
-        "controller": did,
-        "blockchainAccountId": f"eip155:{chain.chain_id}:{lab.address}",
-    }
-    d2 = {
-        "id": f"{did}#delegate-2",
-        "type": "EcdsaSecp256k1RecoveryMethod2020",
-        "controller": did,
-        "blockchainAccountId": f"eip155:{chain.chain_id}:{provider.address}",
-    }
+
+    def recovery_method(fragment: str, account) -> dict:
+        return {
+            "id": f"{did}#{fragment}",
+            "type": "EcdsaSecp256k1RecoveryMethod2020",
+            "controller": did,
+            "blockchainAccountId": f"eip155:{chain.chain_id}:{account.address}",
+        }
+
+    ctrl = recovery_method("controller", patient)
+    d1 = recovery_method("delegate-1", lab)
+    d2 = recovery_method("delegate-2", provider)
     d3 = {
         "id": f"{did}#delegate-3",
         "type": "X25519KeyAgreementKey2020",

@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from medchain.errors import ContractRevert
 from medchain.identity import DIDRegistryClient, Operation, to_bytes32
+from support.deploy import deploy_fresh
 from support.fuzzing import machine_settings
 
 ZERO = "0x" + "00" * 20
@@ -77,7 +78,7 @@ def _ops(addresses):
 
 
 @pytest.mark.statemachine
-def test_registry_matches_model(project, chain, roles):
+def test_registry_matches_model(chain, roles):
     accounts = {name: roles[name] for name in ACTORS}
     addresses = [a.address for a in accounts.values()]
     actors = addresses + [roles[name].address for name in OUTSIDERS]
@@ -87,7 +88,8 @@ def test_registry_matches_model(project, chain, roles):
     class RegistryMachine(RuleBasedStateMachine):
         @initialize()
         def deploy(self):
-            self.client = DIDRegistryClient(deployer.deploy(project.DIDRegistry))
+            registry = deploy_fresh(deployer, "DIDRegistry").contracts["DIDRegistry"]
+            self.client = DIDRegistryClient(registry)
             self.model = Model()
             self.pending: list[tuple[str, str, list[Operation], object, int]] = []
 

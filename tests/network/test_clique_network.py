@@ -20,7 +20,7 @@ import pytest
 
 from medchain.network import Network
 from medchain.network.rpc import rpc
-from support.geth import ape, medchain, medchain_json, required_geth, wait_until
+from support.geth import ape, block_height, medchain, medchain_json, required_geth, wait_until
 
 pytestmark = pytest.mark.geth
 
@@ -46,10 +46,6 @@ def net(tmp_path_factory):
                 Network.load(NAME).stop()
 
 
-def _height(url: str) -> int:
-    return int(rpc(url, "eth_blockNumber"), 16)
-
-
 def _sealer(url: str, number: int) -> str:
     return str(rpc(url, "clique_getSigner", hex(number))).lower()
 
@@ -67,11 +63,11 @@ def test_up_starts_three_peered_signers_that_seal(net):
     assert all(n["mining"] for n in nodes)
     urls = [n["url"] for n in nodes]
     assert all(u.startswith("http://127.0.0.1:") for u in urls)
-    start = _height(urls[0])
-    wait_until(lambda: _height(urls[0]) >= start + 3, "three more blocks", timeout=15)
-    head = _height(urls[0])
+    start = block_height(urls[0])
+    wait_until(lambda: block_height(urls[0]) >= start + 3, "three more blocks", timeout=15)
+    head = block_height(urls[0])
     # every node agrees on the chain, and more than one signer seals it
-    wait_until(lambda: min(_height(u) for u in urls) >= head, "all nodes at the head", 10)
+    wait_until(lambda: min(block_height(u) for u in urls) >= head, "all nodes at the head", 10)
     hashes = {rpc(u, "eth_getBlockByNumber", hex(head), False)["hash"] for u in urls}
     assert len(hashes) == 1
     assert len({_sealer(urls[0], b) for b in range(head - 3, head + 1)}) >= 2
@@ -121,11 +117,13 @@ def test_killed_signer_chain_keeps_sealing_and_sdk_works_through_another_node(ne
     victim, survivors = network.nodes[0], network.nodes[1:]
     network.stop_node(0, kill=True)  # SIGKILL: a crashed institution
     assert not network.running(victim)
-    killed_at = _height(survivors[0].url)
+    killed_at = block_height(survivors[0].url)
     wait_until(
-        lambda: _height(survivors[0].url) >= killed_at + 5, "5 blocks without node0", timeout=20
+        lambda: block_height(survivors[0].url) >= killed_at + 5,
+        "5 blocks without node0",
+        timeout=20,
     )
-    head = _height(survivors[0].url)
+    head = block_height(survivors[0].url)
     sealers = {_sealer(survivors[0].url, b) for b in range(killed_at + 2, head + 1)}
     assert sealers == {n.signer.lower() for n in survivors}
 
@@ -152,24 +150,24 @@ def test_killed_signer_chain_keeps_sealing_and_sdk_works_through_another_node(ne
 
 def test_restarted_signer_catches_up_and_seals_again(net):
     network = net.network
-    head_before = _height(network.nodes[1].url)
+    head_before = block_height(network.nodes[1].url)
     up = medchain("network", "up", "--name", NAME, env=net.env, timeout=180)  # resumes node0
     assert up.returncode == 0, up.stdout + up.stderr
     restarted = Network.load(NAME)
     node0 = restarted.nodes[0]
     assert restarted.running(node0)
-    wait_until(lambda: _height(node0.url) >= head_before, "node0 to reach the old head", 60)
+    wait_until(lambda: block_height(node0.url) >= head_before, "node0 to reach the old head", 60)
     wait_until(
-        lambda: abs(_height(node0.url) - _height(restarted.nodes[1].url)) <= 1,
+        lambda: abs(block_height(node0.url) - block_height(restarted.nodes[1].url)) <= 1,
         "node0 at the others' head",
         30,
     )
-    caught_up = _height(node0.url)
+    caught_up = block_height(node0.url)
     signer = node0.signer.lower()
     wait_until(
         lambda: any(
             _sealer(restarted.nodes[1].url, b) == signer
-            for b in range(caught_up, _height(restarted.nodes[1].url) + 1)
+            for b in range(caught_up, block_height(restarted.nodes[1].url) + 1)
         ),
         "a block sealed by the restarted signer",
         30,

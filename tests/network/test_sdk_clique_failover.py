@@ -19,7 +19,7 @@ from support.failover import (
     deploy_consent,
     kill_after_send,
 )
-from support.geth import required_geth
+from support.geth import block_height, required_geth
 
 pytestmark = pytest.mark.geth
 
@@ -50,10 +50,6 @@ def net(tmp_path_factory):
             destroy(NAME)
 
 
-def _height(url: str) -> int:
-    return int(rpc(url, "eth_blockNumber"), 16)
-
-
 def test_eight_threads_sharing_a_sender_on_clique_use_contiguous_nonces(net):
     from ape import accounts
 
@@ -80,7 +76,7 @@ def test_transaction_returns_only_two_blocks_deep_with_confirmations_2(net, monk
             test[1], SCOPE, "read", "TREAT", b"\x02" * 32, sender=test[8]
         )
         waited = time.monotonic() - started
-        head = _height(net.urls[0])
+        head = block_height(net.urls[0])
     assert receipt.status == 1
     assert head >= receipt.block_number + 2
     assert waited >= 1.5  # two more 1 s blocks were awaited

@@ -1,4 +1,5 @@
-"""Fresh DIDRegistry + RecordRegistry per module, an embedded store in a temp folder,
+"""Fresh DIDRegistry + RecordRegistry per module (the shipped deploy specs; no write
+authorizer, as the records spec alone deploys it), an embedded store in a temp folder,
 and X25519 key pairs for the roles (generated here until the identity keystore lands)."""
 
 from __future__ import annotations
@@ -9,16 +10,22 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from medchain.records import Journal, Recipient, Records, RecordsClient
 from medchain.storage.embedded import EmbeddedStore
+from support.deploy import deploy_fresh
 
 
 @pytest.fixture(scope="module")
-def did_registry(project, deployer):
-    return deployer.deploy(project.DIDRegistry)
+def records_deploy(deployer):
+    return deploy_fresh(deployer, "RecordRegistry")
 
 
 @pytest.fixture(scope="module")
-def registry(project, deployer, did_registry):
-    return deployer.deploy(project.RecordRegistry, did_registry, deployer)
+def did_registry(records_deploy):
+    return records_deploy.contracts["DIDRegistry"]
+
+
+@pytest.fixture(scope="module")
+def registry(records_deploy):
+    return records_deploy.contracts["RecordRegistry"]
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import os
 import ape
 import pytest
 from eth_utils import keccak
-from test_record_registry import OBS, ZERO, cid_bytes, request, rid
 
 from medchain.errors import ContractRevert
 from medchain.records import RecordErased
 from medchain.storage import ContentNotFound
+from support.records import OBS, ZERO, cid_bytes, request, rid
 
 RECORDS = keccak(b"medchain/records")
 

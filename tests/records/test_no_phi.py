@@ -16,6 +16,7 @@ from rich.console import Console
 from medchain.demo import DemoContext
 from medchain.records import Journal, Records, RecordsClient
 from medchain.storage.embedded import EmbeddedStore
+from support.deploy import deploy_fresh
 
 demo = importlib.import_module("medchain.records.demo")
 
@@ -51,10 +52,11 @@ def occurrences(seen: dict[str, list[bytes]], markers: list[bytes]) -> list[tupl
 
 
 @pytest.fixture
-def demo_ctx(project, deployer, patient, provider, did_registry, tmp_path, monkeypatch):
+def demo_ctx(deployer, patient, provider, tmp_path, monkeypatch):
     monkeypatch.setenv("MEDCHAIN_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MEDCHAIN_IPFS_API", raising=False)
-    registry = deployer.deploy(project.RecordRegistry, did_registry, deployer)
+    deployed = deploy_fresh(deployer, "RecordRegistry").contracts
+    did_registry, registry = deployed["DIDRegistry"], deployed["RecordRegistry"]
     return DemoContext(
         console=Console(file=io.StringIO(), width=120),
         accounts={"patient": patient, "provider": provider, "deployer": deployer},

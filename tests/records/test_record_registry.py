@@ -10,28 +10,11 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from medchain.records import record_id_for, scope_code
+from medchain.records import scope_code
 from medchain.storage.cid import CID
 from medchain.storage.unixfs import compute_cid
-
-OBS = scope_code("Observation")
-ZERO = b"\0" * 32
-
-
-def cid_bytes(seed: bytes, version: int = 1) -> bytes:
-    return compute_cid(seed * 3, cid_version=version).to_bytes()
-
-
-def request(patient, salt=None, cid=None, content_hash=None, supersedes=ZERO, scope=OBS):
-    return (
-        str(patient.address), salt or os.urandom(32), scope, 1, cid or cid_bytes(b"x"),
-        content_hash or os.urandom(32), supersedes,
-    )  # fmt: skip
-
-
-def rid(author, req) -> bytes:
-    """The id `author` gets for `req` (keccak256(abi.encode(author, patient, salt)))."""
-    return record_id_for(author, req[0], req[1])
+from support.deploy import deploy_beside, deploy_fresh
+from support.records import OBS, ZERO, cid_bytes, request, rid
 
 
 def test_patient_anchors_a_record_with_envelope(registry, patient, chain):
@@ -140,9 +123,9 @@ def test_did_delegate_and_new_owner_may_write(
         registry.addEnvelope(rid(provider, req), provider, cid_bytes(b"p"), sender=provider)
 
 
-def test_new_did_owner_replaces_the_patient_key(project, deployer, patient, researcher):
-    did = deployer.deploy(project.DIDRegistry)
-    registry = deployer.deploy(project.RecordRegistry, did, deployer)
+def test_new_did_owner_replaces_the_patient_key(deployer, patient, researcher):
+    deployed = deploy_fresh(deployer, "RecordRegistry").contracts
+    did, registry = deployed["DIDRegistry"], deployed["RecordRegistry"]
     did.changeOwner(patient, researcher, sender=patient)
     req = request(patient)
     with ape.reverts(registry.RecordUnauthorizedWriter, writer=patient.address):
@@ -170,9 +153,11 @@ def test_envelopes_are_append_only(registry, patient, provider):
         registry.addEnvelope(rid(patient, req), patient, v0, sender=patient)
 
 
-def test_consent_registry_as_write_authorizer(project, registry, did_registry, deployer,
+def test_consent_registry_as_write_authorizer(registry, did_registry, deployer,
                                               patient, provider):  # fmt: skip
-    consent = deployer.deploy(project.ConsentRegistry, did_registry, 0, deployer, 2)
+    # Not wired: this test performs the consent spec's wiring step (setWriteAuthorizer) itself.
+    existing = {"DIDRegistry": did_registry, "RecordRegistry": registry}
+    consent = deploy_beside(deployer, "ConsentRegistry", existing, wire=False)
     with ape.reverts(registry.AccessControlUnauthorizedAccount, account=provider.address):
         registry.setWriteAuthorizer(consent, sender=provider)
     tx = registry.setWriteAuthorizer(consent, sender=deployer)
@@ -207,14 +192,12 @@ DEAD = "0x" + "00" * 20
 
 
 @pytest.fixture
-def fresh(project, deployer):
-    """A DID registry, a record registry and a consent registry (the write authorizer) of
-    their own, so rotating or deactivating a DID here does not touch other tests."""
-    did = deployer.deploy(project.DIDRegistry)
-    registry = deployer.deploy(project.RecordRegistry, did, deployer)
-    consent = deployer.deploy(project.ConsentRegistry, did, 0, deployer, 2)
-    registry.setWriteAuthorizer(consent, sender=deployer)
-    return did, registry, consent
+def fresh(deployer):
+    """A DID registry, a record registry and a consent registry (the write authorizer, as
+    the consent spec wires it) of their own, so rotating or deactivating a DID here does
+    not touch other tests."""
+    deployed = deploy_fresh(deployer, "ConsentRegistry").contracts
+    return tuple(deployed[n] for n in ("DIDRegistry", "RecordRegistry", "ConsentRegistry"))
 
 
 def grant_write(consent, patient, writer, sender=None):

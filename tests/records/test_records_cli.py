@@ -7,7 +7,6 @@ consent and the read is recorded on chain; a share needs the recipient's consent
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 from click.testing import CliRunner
@@ -16,16 +15,17 @@ from medchain.cli import cli
 from medchain.consent import ConsentClient
 from medchain.identity import DIDRegistryClient, format_did
 from medchain.keystore import X25519_ENC_ATTRIBUTE, KeyStore, public_bytes
+from support.anvil import free_port
+from support.deploy import deploy_beside
 
 NET = ["--network", "ethereum:local:test"]
 
 
 @pytest.fixture(scope="module")
-def consent(project, deployer, did_registry, registry):
-    """A consent registry wired as the record registry's write authorizer (as deployed)."""
-    contract = deployer.deploy(project.ConsentRegistry, did_registry, 0, deployer, 2)
-    registry.setWriteAuthorizer(contract, sender=deployer)
-    return ConsentClient(contract)
+def consent(deployer, did_registry, registry):
+    """A consent registry wired as the record registry's write authorizer (its shipped spec)."""
+    existing = {"DIDRegistry": did_registry, "RecordRegistry": registry}
+    return ConsentClient(deploy_beside(deployer, "ConsentRegistry", existing))
 
 
 def grant_read(consent, patient, grantee) -> None:
@@ -107,15 +107,19 @@ def test_put_get_share_verify_list(run, consent, did_registry, chain, accounts, 
     assert not (tmp_path / "x").exists()
 
 
-def test_interrupted_put_is_resumed(run, accounts, tmp_path, keys):
-    patient = accounts[1]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
+def _put_while_ipfs_is_down(run, patient, tmp_path, keys):
+    """`record put` of tmp_path/lab.json by the patient (TEST::1) to an IPFS address nothing
+    listens on: it fails after encrypting, leaving a journal entry to resume."""
+    down = f"http://127.0.0.1:{free_port()}"
     lab = tmp_path / "lab.json"
     lab.write_text('{"resourceType":"Observation"}')
     me = f"{patient.address}={public_bytes(keys['patient']).hex()}"
-    failed = run("put", str(lab), "--account", "TEST::1", "--to", me, "--ipfs", down)
+    return run("put", str(lab), "--account", "TEST::1", "--to", me, "--ipfs", down)
+
+
+def test_interrupted_put_is_resumed(run, accounts, tmp_path, keys):
+    patient = accounts[1]
+    failed = _put_while_ipfs_is_down(run, patient, tmp_path, keys)
     assert failed.exit_code == 1 and "unreachable" in failed.stderr
     pending = json.loads(run("list", "--patient", patient.address, "--json").stdout)["pending"]
     assert len(pending) == 1 and pending[0]["step"] == "encrypted"
@@ -199,13 +203,7 @@ def test_entry_that_cannot_finish_is_skipped_and_discarded(run, accounts, tmp_pa
     patient's account, so only that account can anchor its author-derived id) must not
     block `record resume`, and `--discard` drops it."""
     patient = accounts[1]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    lab = tmp_path / "lab.json"
-    lab.write_text('{"resourceType":"Observation"}')
-    me = f"{patient.address}={public_bytes(keys['patient']).hex()}"
-    failed = run("put", str(lab), "--account", "TEST::1", "--to", me, "--ipfs", down)
+    failed = _put_while_ipfs_is_down(run, patient, tmp_path, keys)
     assert failed.exit_code == 1
     (entry,) = json.loads(run("list", "--patient", patient.address, "--json").stdout)["pending"]
     stuck = run("resume", "--account", "TEST::2", "--json")

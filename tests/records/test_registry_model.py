@@ -26,6 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from medchain.errors import ContractRevert
 from medchain.records import RecordsClient, record_id_for, scope_code
 from medchain.storage.unixfs import compute_cid
+from support.deploy import deploy_fresh
 from support.fuzzing import machine_settings
 
 SCOPES = [scope_code("Observation"), scope_code("Condition")]
@@ -61,11 +62,10 @@ def run_machine(project, deployer, people, patients) -> None:
     class RegistryModel(RuleBasedStateMachine):
         @initialize()
         def deploy(self) -> None:
-            self.did = deployer.deploy(project.DIDRegistry)
-            contract = deployer.deploy(project.RecordRegistry, self.did, deployer)
-            self.consent = deployer.deploy(project.ConsentRegistry, self.did, 0, deployer, 2)
-            contract.setWriteAuthorizer(self.consent, sender=deployer)
-            self.client = RecordsClient(contract)
+            # As shipped: the consent registry is the record registry's write authorizer.
+            deployed = deploy_fresh(deployer, "ConsentRegistry").contracts
+            self.did, self.consent = deployed["DIDRegistry"], deployed["ConsentRegistry"]
+            self.client = RecordsClient(deployed["RecordRegistry"])
             self.rows: dict[bytes, Row] = {}
             self.salts: list[tuple[str, bytes]] = []  # (patient, salt) used so far
             self.ids = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from medchain.errors import IntegrityError, InvalidInput
@@ -15,6 +15,7 @@ from medchain.storage.cid import CID, b32decode, b32encode, b58decode, b58encode
 from medchain.storage.embedded import EmbeddedStore
 from medchain.storage.unixfs import CHUNK_SIZE, MAX_LINKS, compute_cid
 from support.cid_vectors import load_vectors, vector_payload
+from support.fuzzing import property_settings
 
 VECTORS = load_vectors()
 
@@ -49,7 +50,7 @@ def test_deeper_dag_round_trips_and_streams(tmp_path):
     assert hashlib.sha256(b"".join(store.stream(cid))).digest() == hashlib.sha256(data).digest()
 
 
-@settings(max_examples=60, deadline=None)
+@property_settings(60)
 @given(st.binary(max_size=80))
 def test_base_encodings_round_trip(raw):
     assert b32decode(b32encode(raw)) == raw

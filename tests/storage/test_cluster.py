@@ -17,14 +17,14 @@ from medchain.records import Journal, Recipient, RecordErased, Records, RecordsC
 from medchain.storage import open_store
 from medchain.storage.cluster import ClusterPeer, ClusterStore, ReplicationError
 from medchain.storage.kubo import KuboStore
+from support.deploy import deploy_fresh
 
 pytestmark = pytest.mark.ipfs
 
 
 @pytest.fixture(scope="module")
-def registry(project, deployer):
-    did = deployer.deploy(project.DIDRegistry)
-    return deployer.deploy(project.RecordRegistry, did, deployer)
+def registry(deployer):
+    return deploy_fresh(deployer, "RecordRegistry").contracts["RecordRegistry"]
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from medchain.records import Journal, Recipient, Records, RecordsClient
 from medchain.storage.embedded import EmbeddedStore
 from medchain.storage.kubo import KuboStore
+from support.deploy import deploy_fresh
 
 
 @pytest.mark.ipfs
-def test_records_round_trip_on_a_real_node(ipfs_api, project, deployer, patient, tmp_path):
-    did = deployer.deploy(project.DIDRegistry)
-    registry = deployer.deploy(project.RecordRegistry, did, deployer)
+def test_records_round_trip_on_a_real_node(ipfs_api, deployer, patient, tmp_path):
+    registry = deploy_fresh(deployer, "RecordRegistry").contracts["RecordRegistry"]
     node = KuboStore(ipfs_api)
     records = Records(RecordsClient(registry), node, journal=Journal(tmp_path / "journal"))
     key = X25519PrivateKey.generate()

@@ -1,4 +1,4 @@
-"""Fixtures of the supply-chain tests: a fresh DID registry + SerialRegistry per module,
+"""Fixtures of the supply-chain tests: a fresh DID registry + SerialRegistry per module (the shipped deploy specs),
 trading partners registered through their DIDs, and small lots built with the SDK."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from medchain.supply import Role, SupplyClient
+from support.deploy import deploy_fresh
 from support.supply import (
     GTIN,
     OTHER_PREFIX,
@@ -17,9 +18,8 @@ from support.supply import (
 
 
 @pytest.fixture(scope="module")
-def registry(project, deployer):
-    did = deployer.deploy(project.DIDRegistry)
-    return deployer.deploy(project.SerialRegistry, did.address, deployer.address)
+def registry(deployer):
+    return deploy_fresh(deployer, "SerialRegistry").contracts["SerialRegistry"]
 
 
 @pytest.fixture(scope="module")

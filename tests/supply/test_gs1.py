@@ -7,7 +7,7 @@ import datetime as dt
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from medchain.errors import InvalidInput
@@ -23,6 +23,7 @@ from medchain.supply import (
     parse_yymmdd,
     product_identifier,
 )
+from support.fuzzing import property_settings
 
 CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 
@@ -143,7 +144,7 @@ def test_yymmdd():
 serial_text = st.text(alphabet=CSET82, min_size=1, max_size=20)
 
 
-@settings(max_examples=150, deadline=None)
+@property_settings(150)
 @given(
     body=st.text(alphabet=string.digits, min_size=13, max_size=13),
     serial=serial_text,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from medchain.crypto import DecryptionFailed
@@ -21,10 +21,11 @@ from medchain.supply import (
     upload_manifest,
 )
 from medchain.supply.merkle import keccak
+from support.fuzzing import property_settings
 from support.supply import GTIN
 
 
-@settings(max_examples=40, deadline=None)
+@property_settings(40)
 @given(n=st.integers(min_value=1, max_value=70))
 def test_every_proof_of_every_shape(n):
     leaves = [keccak(i.to_bytes(4, "big")) for i in range(n)]

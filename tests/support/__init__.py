@@ -12,6 +12,8 @@ fixtures storage/conftest.py re-exports.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the clone: tests read nothing outside it
+BIN = Path(sys.executable).parent  # the venv's executables: ape, medchain (as installed)

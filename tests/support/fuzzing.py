@@ -1,4 +1,5 @@
-"""Depth of the hypothesis state machines: a small profile in `make test` (CI budget on
+"""Every hypothesis setting of the suite, in one place. `property_settings` for plain
+@given tests; for the state machines, their depth: a small profile in `make test` (CI budget on
 2 cores), the full one under `make fuzz` (MEDCHAIN_FUZZ=1: >= 1,000 examples x 50 steps
 per machine, recorded in bench/results/fuzz.json by tests/conftest.py).
 
@@ -27,3 +28,9 @@ def machine_settings(ci_examples: int, ci_steps: int) -> settings:
         suppress_health_check=list(HealthCheck),
         derandomize=not FUZZ,  # CI reproducible; fuzz explores new seeds each run
     )
+
+
+def property_settings(examples: int) -> settings:
+    """Settings of a plain @given property test: `examples` cases, no per-example deadline
+    (the first example pays for imports and caches, and 2 shared cores make timings noisy)."""
+    return settings(max_examples=examples, deadline=None)

@@ -1,9 +1,12 @@
 """What the gateway tests share besides the fixtures: the sample observations, a bearer
-token from the gateway's /token endpoint, and a fhirpy client (imported by the test
-modules; conftest.py holds the anvil + gateway fixture)."""
+token from the gateway's /token endpoint, a fhirpy client and a webhook receiver
+(imported by the test modules; conftest.py holds the anvil + gateway fixture)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -46,3 +49,41 @@ def fhir(env: dict[str, Any], bearer: str, purpose: str = "TREAT") -> Any:
 
     return SyncFHIRClient(env["base"].rstrip("/"), authorization=f"Bearer {bearer}",
                           extra_headers={"X-Purpose-Of-Use": purpose})  # fmt: skip
+
+
+class Receiver:
+    """A webhook receiver on a loopback port (http.server in a thread): it answers 500 to
+    the first `refusals` deliveries of each notification and 200 after, and keeps every
+    request it got (delivery id, status, headers, body, time)."""
+
+    def __init__(self, refusals: int):
+        self.refusals = refusals
+        self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.lock:
+                    delivery = self.headers["X-Medchain-Delivery"]
+                    seen = sum(r["delivery"] == delivery for r in receiver.requests)
+                    status = 500 if seen < receiver.refusals else 200
+                    receiver.requests.append({"delivery": delivery, "status": status,
+                                              "headers": dict(self.headers), "body": body,
+                                              "at": time.monotonic()})  # fmt: skip
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

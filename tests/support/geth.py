@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from support import ROOT
+from support import BIN, ROOT
 
-BIN = Path(sys.executable).parent
 MEDCHAIN = str(BIN / "medchain")
 APE = str(BIN / "ape")
 
@@ -62,3 +60,10 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 60) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.25)
+
+
+def block_height(url: str) -> int:
+    """The node's latest block number."""
+    from medchain.network.rpc import rpc
+
+    return int(rpc(url, "eth_blockNumber"), 16)

@@ -7,10 +7,10 @@ import` and sign with a passphrase given the documented way."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-BIN = Path(sys.executable).parent  # the venv's ape and medchain, as a user's install has them
+from support import BIN  # the venv's ape and medchain, as a user's install has them
+
 PASSPHRASE = "correct horse 4 battery!"
 BOOK = "ethereum-chain-31337"  # the book `ape run deploy` writes for anvil by URI
 # What the clone's environment exports and a user elsewhere does not have.

@@ -1,4 +1,4 @@
-"""Fixtures of the trials tests: a fresh TrialRegistry per test module and a registered
+"""Fixtures of the trials tests: a fresh TrialRegistry per test module (the shipped deploy spec) and a registered
 trial with two sites, a monitor and an ethics board (roles from tests/conftest.py)."""
 
 from __future__ import annotations
@@ -8,14 +8,13 @@ from typing import Any
 import pytest
 
 from medchain.trials import TrialsClient
+from support.deploy import deploy_fresh
 from support.trials import TrialFixture, register_trial
 
 
 @pytest.fixture(scope="module")
 def registry(deployer: Any) -> Any:
-    from ape import project
-
-    return deployer.deploy(project.TrialRegistry)
+    return deploy_fresh(deployer, "TrialRegistry").contracts["TrialRegistry"]
 
 
 @pytest.fixture(scope="module")

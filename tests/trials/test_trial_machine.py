@@ -180,25 +180,22 @@ class TrialMachine(RuleBasedStateMachine):
             ),
         )
 
+    def _ethics_moves(self, actor: str, method: str, start: TrialStatus, end: TrialStatus) -> None:
+        """The ethics board moves the trial from `start` to `end` (suspend / resume)."""
+        m = self.model
+        expected = self._ethics_check(actor) or (None if m.status == start else "TrialNotActive")
+        move = getattr(self.client, method)
+        self._do(expected, lambda: move(self.tid, sender=self.roles[actor]))
+        if expected is None:
+            m.status = end
+
     @rule(actor=actors)
     def suspend(self, actor: str) -> None:
-        m = self.model
-        expected = self._ethics_check(actor) or (
-            None if m.status == TrialStatus.ACTIVE else "TrialNotActive"
-        )
-        self._do(expected, lambda: self.client.suspend(self.tid, sender=self.roles[actor]))
-        if expected is None:
-            m.status = TrialStatus.SUSPENDED
+        self._ethics_moves(actor, "suspend", TrialStatus.ACTIVE, TrialStatus.SUSPENDED)
 
     @rule(actor=actors)
     def resume(self, actor: str) -> None:
-        m = self.model
-        expected = self._ethics_check(actor) or (
-            None if m.status == TrialStatus.SUSPENDED else "TrialNotActive"
-        )
-        self._do(expected, lambda: self.client.resume(self.tid, sender=self.roles[actor]))
-        if expected is None:
-            m.status = TrialStatus.ACTIVE
+        self._ethics_moves(actor, "resume", TrialStatus.SUSPENDED, TrialStatus.ACTIVE)
 
     @rule(actor=actors, data=st.data())
     def terminate(self, actor: str, data) -> None:

@@ -12,19 +12,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from support.anvil import SDK_CHAIN_ID, anvil, free_port
+from support import BIN, ROOT
+from support.anvil import SDK_CHAIN_ID, anvil, free_port, wait_for_port
 
-ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
-BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = WEB / "test-results" / "screenshots"
 # anvil test accounts (HD index = medchain.demo.ROLES index)
@@ -34,18 +30,6 @@ RESEARCHER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # 3
 SCOPE = "category:laboratory"
 
 pytestmark = pytest.mark.anvil
-
-
-def _wait_http(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        if process.poll() is not None or time.monotonic() > deadline:
-            out = process.stdout.read() if process.stdout else ""
-            raise RuntimeError(f"vite preview did not start on port {port}: {out}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +68,7 @@ def portal(tmp_path_factory):
             env={**env, "MEDCHAIN_PORTAL_BOOK": str(book), "MEDCHAIN_PORTAL_RPC": uri},
         )  # fmt: skip
         try:
-            _wait_http(port, served)
+            wait_for_port(port, served, "vite preview", timeout=30.0)
             yield {"uri": uri, "book": book, "url": f"http://127.0.0.1:{port}/"}
         finally:
             served.terminate()

@@ -1,6 +1,6 @@
 """Fixtures of the zero-knowledge tests: PoseidonT3, the snarkjs Groth16 verifier and an
-EligibilityRegistry per module, with the provider and the lab as issuers (roles from
-tests/conftest.py)."""
+EligibilityRegistry per module, deployed and wired by the shipped deploy specs (the
+provider and the lab as issuers, roles from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,29 @@ from typing import Any
 
 import pytest
 
+from medchain.deploy import DeployContext
 from medchain.zk import EligibilityClient
+from support.deploy import deploy_fresh
 
 
 @pytest.fixture(scope="module")
-def poseidon_t3(deployer: Any) -> Any:
-    from ape import project
-
-    return deployer.deploy(project.PoseidonT3)
+def zk_deploy(deployer: Any, roles: dict[str, Any]) -> DeployContext:
+    return deploy_fresh(deployer, "EligibilityRegistry", accounts=roles)
 
 
 @pytest.fixture(scope="module")
-def groth16(deployer: Any) -> Any:
-    from ape import project
-
-    return deployer.deploy(project.Groth16Verifier)
+def poseidon_t3(zk_deploy: DeployContext) -> Any:
+    return zk_deploy.contracts["PoseidonT3"]
 
 
 @pytest.fixture(scope="module")
-def gate(deployer: Any, poseidon_t3: Any, groth16: Any, provider: Any, lab: Any) -> Any:
-    from ape import project
+def groth16(zk_deploy: DeployContext) -> Any:
+    return zk_deploy.contracts["Groth16Verifier"]
 
-    registry = deployer.deploy(project.EligibilityRegistry, groth16, poseidon_t3, deployer)
-    role = registry.ISSUER_ROLE()
-    for issuer in (provider, lab):
-        registry.grantRole(role, issuer, sender=deployer)
-    return registry
+
+@pytest.fixture(scope="module")
+def gate(zk_deploy: DeployContext) -> Any:
+    return zk_deploy.contracts["EligibilityRegistry"]
 
 
 @pytest.fixture(scope="module")

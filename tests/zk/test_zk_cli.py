@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from medchain.cli import cli
 from medchain.keystore import KeyStore
 from medchain.trials import Role, TrialsClient, document_hash, outcomes_hash
+from support.deploy import deploy_fresh
 
 NET = ["--network", "ethereum:local:test"]
 LAB, SPONSOR, INV = "TEST::4", "TEST::8", "TEST::9"
@@ -40,8 +41,6 @@ def _json(result: Any) -> Any:
 
 def test_issue_receive_prove_and_enroll_by_proof(run, tmp_path, gate, lab, patient, deployer,
                                                  sponsor, ethics, investigator, researcher):  # fmt: skip
-    from ape import project
-
     g = gate.address
     holder = _json(run("zk", "holder", "--out", "me.holder.json", "--json", network=False))
     did = f"did:ethr:{patient.address}"
@@ -58,7 +57,7 @@ def test_issue_receive_prove_and_enroll_by_proof(run, tmp_path, gate, lab, patie
                      "E11", "--min-age", "18", "--max-age", "65", "--out", "htn.json", "--json",
                      network=False))  # fmt: skip
 
-    trials = TrialsClient(deployer.deploy(project.TrialRegistry))
+    trials = TrialsClient(deploy_fresh(deployer, "TrialRegistry").contracts["TrialRegistry"])
     tid = trials.register("NCT55500001", document_hash(b"cli"), "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
                           outcomes_hash(["o"], []), [ethics], sender=sponsor)  # fmt: skip
     trials.grant_role(tid, investigator, Role.INVESTIGATOR, 101, sender=sponsor)

@@ -28,6 +28,7 @@ from medchain.zk import (
     prove,
 )
 from medchain.zk.model import witness_input
+from support.deploy import deploy_fresh
 
 SITE = 101
 BIRTH = date_int("1985-06-15")
@@ -70,9 +71,7 @@ def diagnosis(zk: EligibilityClient, holder: Holder, lab: Any) -> Credential:
 
 @pytest.fixture(scope="module")
 def trials(deployer: Any) -> TrialsClient:
-    from ape import project
-
-    return TrialsClient(deployer.deploy(project.TrialRegistry))
+    return TrialsClient(deploy_fresh(deployer, "TrialRegistry").contracts["TrialRegistry"])
 
 
 def _gated_trial(trials, gate, lab, sponsor, ethics, investigator, n: int) -> int:

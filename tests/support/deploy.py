@@ -1,0 +1,90 @@
+"""Deploying project contracts in tests through the deploy specs that ship
+(`medchain.<domain>.deploy.SPECS` run by `medchain.deploy.deploy_all`), so the
+constructor arguments and wiring under test are the ones `ape run deploy` uses.
+
+A test that deliberately needs another configuration (a different threshold to attack,
+a cap to exceed) passes an override of that one spec's arguments and says why beside it;
+everything else stays as shipped.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from medchain.deploy import ContractSpec, DeployContext, deploy_all, discover_specs, order_specs
+
+ArgsOverride = Callable[[DeployContext], Sequence[Any]]
+
+
+def specs_for(
+    names: Sequence[str], overrides: Mapping[str, ArgsOverride] | None = None
+) -> list[ContractSpec]:
+    """The shipped specs of `names` and of everything they depend on, in deploy order,
+    with the constructor arguments of the contracts in `overrides` replaced."""
+    overrides = dict(overrides or {})
+    by_name = {spec.name: spec for spec in discover_specs()}
+    unknown = sorted((set(names) | set(overrides)) - set(by_name))
+    if unknown:
+        raise KeyError(f"no deploy spec for {', '.join(unknown)}")
+    wanted: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending.extend(by_name[name].depends_on)
+    chosen = [by_name[n] for n in by_name if n in wanted]
+    return order_specs(
+        [replace(s, args=overrides[s.name]) if s.name in overrides else s for s in chosen]
+    )
+
+
+def deploy_fresh(
+    deployer: Any,
+    *names: str,
+    accounts: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, ArgsOverride] | None = None,
+) -> DeployContext:
+    """New instances of `names` and their dependencies, deployed and wired by the shipped
+    specs (roles granted to the named `accounts`, as the demo and `ape run deploy` do).
+    The address book is a throw-away one, so nothing is ever reused from an earlier deploy."""
+    with tempfile.TemporaryDirectory(prefix="medchain-test-book-") as folder:
+        from medchain.deployments import AddressBook
+
+        ctx, _ = deploy_all(
+            deployer,
+            AddressBook(Path(folder) / "book"),
+            specs=specs_for(names, overrides),
+            accounts=dict(accounts or {}),
+            log=lambda _: None,
+        )
+    return ctx
+
+
+def deploy_beside(
+    deployer: Any,
+    name: str,
+    existing: Mapping[str, Any],
+    *,
+    accounts: Mapping[str, Any] | None = None,
+    wire: bool = True,
+) -> Any:
+    """One contract deployed by its shipped spec next to contracts a test already has
+    (`existing` by name: the spec's dependencies), with the spec's wiring run unless
+    `wire` is off (for a test that performs the wiring step itself)."""
+    from ape import project
+
+    (spec,) = (s for s in discover_specs() if s.name == name)
+    ctx = DeployContext(deployer=deployer, contracts=dict(existing), accounts=dict(accounts or {}))
+    missing = [d for d in spec.depends_on if d not in ctx.contracts]
+    if missing:
+        raise KeyError(f"{name} needs {', '.join(missing)} beside it")
+    instance = deployer.deploy(getattr(project, name), *spec.args(ctx))
+    ctx.contracts[name] = instance
+    if wire and spec.wire is not None:
+        spec.wire(ctx, instance)
+    return instance

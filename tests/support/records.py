@@ -1,0 +1,29 @@
+"""What the record-registry tests share: the Observation scope, the zero id, CIDs of
+test payloads, an anchor request (RecordRegistry.AnchorRequest as a tuple) and the id an
+author gets for it."""
+
+from __future__ import annotations
+
+import os
+
+from medchain.records import record_id_for, scope_code
+from medchain.storage.unixfs import compute_cid
+
+OBS = scope_code("Observation")
+ZERO = b"\0" * 32
+
+
+def cid_bytes(seed: bytes, version: int = 1) -> bytes:
+    return compute_cid(seed * 3, cid_version=version).to_bytes()
+
+
+def request(patient, salt=None, cid=None, content_hash=None, supersedes=ZERO, scope=OBS):
+    return (
+        str(patient.address), salt or os.urandom(32), scope, 1, cid or cid_bytes(b"x"),
+        content_hash or os.urandom(32), supersedes,
+    )  # fmt: skip
+
+
+def rid(author, req) -> bytes:
+    """The id `author` gets for `req` (keccak256(abi.encode(author, patient, salt)))."""
+    return record_id_for(author, req[0], req[1])
