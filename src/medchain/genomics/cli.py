@@ -46,6 +46,15 @@ keyring_option = click.option(
 market_option = contract_option("market", GenomicsClient, envvar="MEDCHAIN_GENOMICS_MARKET")
 
 
+def genomics_command(name: str, **kwargs: Any) -> Any:
+    """`medchain genomics <name>`: connected, on the GenomicLicensing of `--market`."""
+
+    def decorate(fn: Any) -> Any:
+        return connected_command(genomics, name, **kwargs)(market_option(fn))
+
+    return decorate
+
+
 def _store(ipfs_url: str | None) -> Any:
     from medchain.storage import open_store
 
@@ -85,8 +94,7 @@ def _when(ts: int) -> str:
 # -- owner -------------------------------------------------------------------------------
 
 
-@connected_command(genomics, "list-dataset")
-@market_option
+@genomics_command("list-dataset")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--assay", required=True, help="e.g. WGS, WES, genotyping array.")
 @click.option("--reference", "reference_genome", required=True, help="e.g. GRCh38.")
@@ -123,8 +131,7 @@ def list_dataset(account: Any, market: ContractChoice, path: Path, assay: str, r
          as_json)  # fmt: skip
 
 
-@connected_command(genomics, "offer")
-@market_option
+@genomics_command("offer")
 @click.argument("dataset_id", type=int)
 @click.option("--price", required=True, help="Base units, or '<n> ether'.")
 @click.option("--currency", default=ETH, help="ERC-20 address (default: ETH).")
@@ -154,8 +161,7 @@ def offer(account: Any, market: ContractChoice, dataset_id: int, price: str, cur
     emit({"offer_id": offer_id, "purposes": codes(bits)}, as_json)
 
 
-@connected_command(genomics, "close-offer")
-@market_option
+@genomics_command("close-offer")
 @click.argument("offer_id", type=int)
 def close_offer(account: Any, market: ContractChoice, offer_id: int, as_json: bool) -> None:
     """Close an offer (sold licences are unaffected)."""
@@ -167,8 +173,7 @@ def close_offer(account: Any, market: ContractChoice, offer_id: int, as_json: bo
     )
 
 
-@connected_command(genomics, "serve-keys")
-@market_option
+@genomics_command("serve-keys")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Cursor file (default: $MEDCHAIN_HOME/genomics/agent-<addr>.json).")  # fmt: skip
 @click.option("--owner", "owners", multiple=True, help="Serve these owners' datasets (default: --account; "
@@ -223,8 +228,7 @@ def serve_keys(account: Any, market: ContractChoice, state_path: Path | None, ow
         say(f"{delivered} key(s) delivered, {agent.state.released} escrow(s) released in total")
 
 
-@connected_command(genomics, "key-agent")
-@market_option
+@genomics_command("key-agent")
 @click.argument("agent")
 @click.option("--revoke", is_flag=True)
 def key_agent(
@@ -236,8 +240,7 @@ def key_agent(
          human=lambda r: f"{r['agent']} {'authorised' if r['allowed'] else 'revoked'}")  # fmt: skip
 
 
-@connected_command(genomics, "withdraw")
-@market_option
+@genomics_command("withdraw")
 @click.option("--currency", default=ETH, help="ERC-20 address (default: ETH).")
 def withdraw(account: Any, market: ContractChoice, currency: str, as_json: bool) -> None:
     """Withdraw your released shares (owner, royalty, fee) or a refund a dispute awarded you."""
@@ -246,8 +249,7 @@ def withdraw(account: Any, market: ContractChoice, currency: str, as_json: bool)
          human=lambda r: f"withdrew {r['amount']} ({'wei' if currency == ETH else currency})")  # fmt: skip
 
 
-@connected_command(genomics, "release")
-@market_option
+@genomics_command("release")
 @click.argument("dataset_id", type=int)
 @click.argument("researcher")
 def release(
@@ -262,8 +264,7 @@ def release(
 
 
 def _state_command(name: str, doc: str) -> None:
-    @connected_command(genomics, name, help=doc)
-    @market_option
+    @genomics_command(name, help=doc)
     @click.argument("dataset_id", type=int)
     def command(account: Any, market: ContractChoice, dataset_id: int, as_json: bool) -> None:
         datasets = market.bind(require_account(account)).dataset_client()
@@ -281,8 +282,7 @@ _state_command("retire", "Retire a dataset for good (running licences run out)."
 # -- browsing ----------------------------------------------------------------------------
 
 
-@connected_command(genomics, "datasets")
-@market_option
+@genomics_command("datasets")
 @click.option("--owner", default=None, help="Only this owner's datasets.")
 def datasets(account: Any, market: ContractChoice, owner: str | None, as_json: bool) -> None:
     """List datasets with their public metadata references and state."""
@@ -298,8 +298,7 @@ def datasets(account: Any, market: ContractChoice, owner: str | None, as_json: b
     emit(rows, as_json)
 
 
-@connected_command(genomics, "dataset")
-@market_option
+@genomics_command("dataset")
 @click.argument("dataset_id", type=int)
 @ipfs_option
 def dataset(
@@ -324,8 +323,7 @@ def dataset(
     emit(row, as_json)
 
 
-@connected_command(genomics, "offers")
-@market_option
+@genomics_command("offers")
 @click.option("--dataset", "dataset_id", type=int, default=None)
 @click.option("--all", "show_all", is_flag=True, help="Include closed offers.")
 def offers(
@@ -345,8 +343,7 @@ def offers(
 # -- researcher --------------------------------------------------------------------------
 
 
-@connected_command(genomics, "buy")
-@market_option
+@genomics_command("buy")
 @click.argument("offer_id", type=int)
 @click.option("--purposes", required=True, help="DUO purposes you will use the data for, e.g. HMB.")
 def buy(account: Any, market: ContractChoice, offer_id: int, purposes: str, as_json: bool) -> None:
@@ -367,8 +364,7 @@ def buy(account: Any, market: ContractChoice, offer_id: int, purposes: str, as_j
           "review_days": o.review_window / DAY}, as_json)  # fmt: skip
 
 
-@connected_command(genomics, "wait-key")
-@market_option
+@genomics_command("wait-key")
 @click.argument("dataset_id", type=int)
 @click.option("--timeout", default=300.0, show_default=True, type=float)
 def wait_key(
@@ -383,8 +379,7 @@ def wait_key(
          human=lambda r: f"key envelope posted: {r['envelope_cid']}")  # fmt: skip
 
 
-@connected_command(genomics, "download")
-@market_option
+@genomics_command("download")
 @click.argument("dataset_id", type=int)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--purpose", default="HMB", show_default=True, help="DUO purpose you use it for.")
@@ -441,8 +436,7 @@ def client_chain_id() -> int:
     return int(chain.provider.chain_id)
 
 
-@connected_command(genomics, "licences")
-@market_option
+@genomics_command("licences")
 @click.option("--researcher", default=None, help="Whose licences (default: --account).")
 def licences(account: Any, market: ContractChoice, researcher: str | None, as_json: bool) -> None:
     """List a researcher's licences, their status and expiry."""
@@ -460,8 +454,7 @@ def licences(account: Any, market: ContractChoice, researcher: str | None, as_js
 def _licence_command(name: str, method: str, status: str, sentence: str, doc: str) -> None:
     """`genomics <name> DATASET_ID`: one GenomicsClient call on --account's own licence."""
 
-    @connected_command(genomics, name, help=doc)
-    @market_option
+    @genomics_command(name, help=doc)
     @click.argument("dataset_id", type=int)
     def command(account: Any, market: ContractChoice, dataset_id: int, as_json: bool) -> None:
         me = require_account(account)
@@ -486,8 +479,7 @@ _licence_command("dispute", "dispute_key", "disputed",
 # -- admin and arbiter -------------------------------------------------------------------
 
 
-@connected_command(genomics, "resolve")
-@market_option
+@genomics_command("resolve")
 @click.argument("dataset_id", type=int)
 @click.argument("researcher")
 @click.option("--refund/--release", "refund_researcher", required=True,
@@ -502,8 +494,7 @@ def resolve(account: Any, market: ContractChoice, dataset_id: int, researcher: s
          human=lambda r: f"dispute on licence {r['licence_id']} resolved: {r['status']}")  # fmt: skip
 
 
-@connected_command(genomics, "allow-currency")
-@market_option
+@genomics_command("allow-currency")
 @click.argument("token")
 @click.option("--remove", is_flag=True)
 def allow_currency(
@@ -516,8 +507,7 @@ def allow_currency(
          human=lambda r: f"{r['currency']} {'allowlisted' if r['allowed'] else 'removed'}")  # fmt: skip
 
 
-@connected_command(genomics, "add-producer")
-@market_option
+@genomics_command("add-producer")
 @click.argument("lab")
 def add_producer(account: Any, market: ContractChoice, lab: str, as_json: bool) -> None:
     """Admin: accredit LAB as a producing lab whose signature authorises listings."""

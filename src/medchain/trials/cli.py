@@ -140,6 +140,12 @@ def _b32(text: str, what: str) -> bytes:
     return raw
 
 
+def _tally(client: TrialsClient, trial_id: int, motion: Any, **which: Any) -> dict[str, int]:
+    """The ethics-board votes a pending motion has, and how many it needs."""
+    votes, _ = client.ethics_votes(trial_id, motion, **which)
+    return {"votes": votes, "threshold": client.trial(trial_id).ethics_threshold}
+
+
 def _role(name: str) -> Role:
     try:
         return Role[name.upper()]
@@ -226,8 +232,7 @@ def role(
     out.update({"action": "revoke" if revoke else "grant", "done": done})
     if not done:
         motion = EntryType.RoleRevoked if revoke else EntryType.RoleGranted
-        out["votes"], _ = client.ethics_votes(trial_id, motion, account=member)
-        out["threshold"] = client.trial(trial_id).ethics_threshold
+        out.update(_tally(client, trial_id, motion, account=member))
     emit(
         out,
         as_json,
@@ -308,10 +313,8 @@ def approve(
         approved = client.approve_amendment(trial_id, version, phash)
         out["status"] = "approved" if approved else "vote recorded"
         if not approved:
-            out["votes"], _ = client.ethics_votes(
-                trial_id, EntryType.AmendmentApproved, version=version, protocol_hash=phash
-            )
-            out["threshold"] = client.trial(trial_id).ethics_threshold
+            motion = EntryType.AmendmentApproved
+            out.update(_tally(client, trial_id, motion, version=version, protocol_hash=phash))
     emit(
         out,
         as_json,
