@@ -14,6 +14,9 @@ from medchain.deployments import project_root
 from medchain.errors import ConfigurationError
 
 GETH_VERSION = "1.13.15"
+# The clone an editable install runs from (src/medchain/network/geth.py -> the clone), where
+# tools/geth/build.sh put geth; for a wheel install it is site-packages' parent, holding none.
+INSTALLED_FROM = Path(__file__).resolve().parents[3]
 
 
 def medchain_home() -> Path:
@@ -37,11 +40,17 @@ def geth_version(binary: str | Path) -> str | None:
 
 def find_geth() -> Path:
     """The geth binary at the pinned version: `$MEDCHAIN_GETH`, else the project's build
-    (`$MEDCHAIN_HOME/bin/geth`, `<clone>/.medchain/bin/geth`), else `geth` on PATH."""
+    (`$MEDCHAIN_HOME/bin/geth`, `<project>/.medchain/bin/geth`, then the build in the clone
+    medchain is installed from, for a user running `medchain network` from another folder),
+    else `geth` on PATH."""
     candidates: list[Path] = []
     if os.environ.get("MEDCHAIN_GETH"):
         candidates.append(Path(os.environ["MEDCHAIN_GETH"]))
-    candidates += [medchain_home() / "bin" / "geth", project_root() / ".medchain" / "bin" / "geth"]
+    candidates += [
+        medchain_home() / "bin" / "geth",
+        project_root() / ".medchain" / "bin" / "geth",
+        INSTALLED_FROM / ".medchain" / "bin" / "geth",
+    ]
     on_path = shutil.which("geth")
     if on_path:
         candidates.append(Path(on_path))
