@@ -32,6 +32,7 @@ from pathlib import Path
 from medchain.crypto import EnvelopeContext, wrap_key
 from medchain.genomics.client import GenomicsClient, LicenceStatus, split_licence_id
 from medchain.genomics.data import SCHEMA_VERSION, Keyring, read_metadata
+from medchain.logs import reader_for_contracts
 from medchain.storage import ContentStore
 
 KeyResolver = Callable[[str], list[tuple[str, bytes]]]  # address -> [(key id, X25519 pub)]
@@ -121,15 +122,12 @@ class KeyAgent:
         outcomes: list[Outcome] = []
         start = self.state.scanned_to + 1
         if start <= head:
-            logs = sorted(
-                self.client.contract.LicencePurchased.range(start, head + 1),
-                key=lambda lg: (int(lg.block_number), int(lg.log_index)),
-            )
+            logs = reader_for_contracts(self.client).read(start, head, names="LicencePurchased")
             for lg in logs:
-                position = (int(lg.block_number), int(lg.log_index))
+                position = (lg.block_number, lg.log_index)
                 if position <= (self.state.last_block, self.state.last_log_index):
                     continue  # handled before a restart
-                outcomes.append(self._handle(int(lg.licenceId)))
+                outcomes.append(self._handle(int(lg.args["licenceId"])))
                 self.state.last_block, self.state.last_log_index = position
                 self.state.save(self.state_path)
             self.state.scanned_to = head

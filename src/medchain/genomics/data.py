@@ -29,6 +29,7 @@ from medchain.genomics.client import (
     GenomicsClient,
     LicenceStatus,
     NotLicensed,
+    chain_now,
     licence_id_of,
 )
 from medchain.storage import ContentStore, default_home
@@ -237,7 +238,7 @@ def wait_for_key(
                 f"licence {licence_id:#x} is {lic.status.name.lower()}: no key will come"
             )
         # Every later block is past the head, so head >= keyDeadline means no key can come.
-        if lic.status == LicenceStatus.PENDING and _chain_now() >= lic.key_deadline:
+        if lic.status == LicenceStatus.PENDING and chain_now() >= lic.key_deadline:
             raise NotLicensed(
                 f"licence {licence_id:#x}: the key delivery deadline passed without a key; "
                 "reclaim the payment with `medchain genomics refund`"
@@ -336,12 +337,6 @@ def download(
     if accept and client.licence(licence_id).status == LicenceStatus.DELIVERED:
         client.accept_key(licence_id)
     return Download(dataset_id, out, size, info.ciphertext_hash)
-
-
-def _chain_now() -> int:
-    from ape import chain
-
-    return int(chain.blocks.head.timestamp)
 
 
 def info_registry(client: GenomicsClient) -> str:
