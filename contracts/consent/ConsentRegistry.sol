@@ -126,7 +126,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         AccessControlDefaultAdminRules(adminDelay, admin)
         EIP712("MedchainConsent", "1")
     {
-        if (threshold == 0) revert BreakGlassInvalidThreshold(threshold);
+        if (threshold == 0) revert ConsentBreakGlassInvalidThreshold(threshold);
         _did = did;
         _threshold = threshold;
         emit BreakGlassThresholdChanged(threshold);
@@ -329,7 +329,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         returns (uint256 episodeId)
     {
         if (duration == 0 || duration > MAX_BREAK_GLASS_DURATION) {
-            revert BreakGlassInvalidDuration(duration, MAX_BREAK_GLASS_DURATION);
+            revert ConsentBreakGlassInvalidDuration(duration, MAX_BREAK_GLASS_DURATION);
         }
         episodeId = ++_episodeCount;
         EpisodeData storage e = _episodes[episodeId];
@@ -352,16 +352,16 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     /// Emits {BreakGlassApproved}; {BreakGlassActivated} when the threshold is reached.
     function approveBreakGlass(uint256 episodeId) external onlyRole(EMERGENCY_APPROVER_ROLE) {
         EpisodeData storage e = _existing(episodeId);
-        if (e.status != EpisodeStatus.Pending) revert BreakGlassWrongStatus(episodeId, e.status);
+        if (e.status != EpisodeStatus.Pending) revert ConsentBreakGlassWrongStatus(episodeId, e.status);
         uint256 expiredAt = uint256(e.requestedAt) + REQUEST_TTL;
-        if (block.timestamp >= expiredAt) revert BreakGlassRequestExpired(episodeId, expiredAt);
+        if (block.timestamp >= expiredAt) revert ConsentBreakGlassRequestExpired(episodeId, expiredAt);
         address clinician = e.clinician;
-        if (msg.sender == clinician) revert BreakGlassSelfApproval(episodeId, msg.sender);
+        if (msg.sender == clinician) revert ConsentBreakGlassSelfApproval(episodeId, msg.sender);
         if (!hasRole(CLINICIAN_ROLE, clinician)) {
-            revert BreakGlassClinicianRevoked(episodeId, clinician);
+            revert ConsentBreakGlassClinicianRevoked(episodeId, clinician);
         }
         if (_approvedBy[episodeId][msg.sender]) {
-            revert BreakGlassAlreadyApproved(episodeId, msg.sender);
+            revert ConsentBreakGlassAlreadyApproved(episodeId, msg.sender);
         }
         _approvedBy[episodeId][msg.sender] = true;
         uint8 approvals = e.approvals + 1; // checked: cannot pass 255 as the threshold stops it
@@ -387,7 +387,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     function cancelBreakGlass(uint256 episodeId) external {
         EpisodeData storage e = _existing(episodeId);
         _checkCanStop(episodeId, e.clinician);
-        if (e.status != EpisodeStatus.Pending) revert BreakGlassWrongStatus(episodeId, e.status);
+        if (e.status != EpisodeStatus.Pending) revert ConsentBreakGlassWrongStatus(episodeId, e.status);
         e.status = EpisodeStatus.Cancelled;
         emit BreakGlassCancelled(episodeId, e.patient, msg.sender);
     }
@@ -404,7 +404,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         address clinician = e.clinician;
         _checkCanStop(episodeId, clinician);
         if (e.status != EpisodeStatus.Active || block.timestamp >= e.expiresAt) {
-            revert BreakGlassWrongStatus(episodeId, e.status);
+            revert ConsentBreakGlassWrongStatus(episodeId, e.status);
         }
         uint40 nowTs = uint40(block.timestamp);
         e.expiresAt = nowTs;
@@ -427,8 +427,8 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         onlyRole(PRIVACY_OFFICER_ROLE)
     {
         EpisodeData storage e = _existing(episodeId);
-        if (e.status != EpisodeStatus.Active) revert BreakGlassWrongStatus(episodeId, e.status);
-        if (block.timestamp < e.expiresAt) revert BreakGlassStillActive(episodeId, e.expiresAt);
+        if (e.status != EpisodeStatus.Active) revert ConsentBreakGlassWrongStatus(episodeId, e.status);
+        if (block.timestamp < e.expiresAt) revert ConsentBreakGlassStillActive(episodeId, e.expiresAt);
         e.status = accepted ? EpisodeStatus.Accepted : EpisodeStatus.Flagged;
         e.reviewHash = reviewHash;
         _awaitingReview -= 1;
@@ -439,7 +439,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     /// Requirements: caller is the default admin; `threshold >= 1`.
     /// Emits {BreakGlassThresholdChanged}.
     function setBreakGlassThreshold(uint8 threshold) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (threshold == 0) revert BreakGlassInvalidThreshold(threshold);
+        if (threshold == 0) revert ConsentBreakGlassInvalidThreshold(threshold);
         _threshold = threshold;
         emit BreakGlassThresholdChanged(threshold);
     }
@@ -595,7 +595,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         if (
             msg.sender != clinician && !hasRole(PRIVACY_OFFICER_ROLE, msg.sender)
                 && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)
-        ) revert BreakGlassCannotStop(episodeId, msg.sender);
+        ) revert ConsentBreakGlassCannotStop(episodeId, msg.sender);
     }
 
     function _verifySigned(
@@ -761,7 +761,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
 
     function _existing(uint256 episodeId) private view returns (EpisodeData storage e) {
         e = _episodes[episodeId];
-        if (e.status == EpisodeStatus.None) revert BreakGlassUnknownEpisode(episodeId);
+        if (e.status == EpisodeStatus.None) revert ConsentBreakGlassUnknownEpisode(episodeId);
     }
 
     function _key(address patient, address grantee, bytes32 scope) private pure returns (bytes32) {

@@ -81,7 +81,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         EIP712("medchain GenomicLicensing", "1")
     {
         uint96 royaltyCap = IGenomicDatasetRoyaltyCap(address(datasets_)).maxRoyaltyBps();
-        if (uint256(maxFeeBps_) + royaltyCap > _BPS) revert LicensingInvalidFee(treasury, maxFeeBps_, uint16(_BPS - royaltyCap));
+        if (uint256(maxFeeBps_) + royaltyCap > _BPS) revert GenomicLicensingInvalidFee(treasury, maxFeeBps_, uint16(_BPS - royaltyCap));
         datasets = datasets_;
         maxFeeBps = maxFeeBps_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -113,18 +113,18 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         uint32 maxLicences,
         bytes32 termsHash
     ) external returns (uint256 offerId) {
-        if (datasetId > type(uint64).max) revert LicensingDatasetIdTooLarge(datasetId);
+        if (datasetId > type(uint64).max) revert GenomicLicensingDatasetIdTooLarge(datasetId);
         (address owner, IGenomicDataset.DatasetState state) = datasets.ownerAndState(datasetId);
-        if (msg.sender != owner) revert LicensingNotDatasetOwner(datasetId, msg.sender, owner);
-        if (state != IGenomicDataset.DatasetState.Active) revert LicensingDatasetNotActive(datasetId, uint8(state));
-        if (currency != address(0) && !_currencyAllowed[currency]) revert LicensingCurrencyNotAllowed(currency);
-        if (duration == 0) revert LicensingInvalidOffer("duration");
-        if (deliveryWindow == 0 || deliveryWindow > MAX_DELIVERY_WINDOW) revert LicensingInvalidOffer("deliveryWindow");
+        if (msg.sender != owner) revert GenomicLicensingNotDatasetOwner(datasetId, msg.sender, owner);
+        if (state != IGenomicDataset.DatasetState.Active) revert GenomicLicensingDatasetNotActive(datasetId, uint8(state));
+        if (currency != address(0) && !_currencyAllowed[currency]) revert GenomicLicensingCurrencyNotAllowed(currency);
+        if (duration == 0) revert GenomicLicensingInvalidOffer("duration");
+        if (deliveryWindow == 0 || deliveryWindow > MAX_DELIVERY_WINDOW) revert GenomicLicensingInvalidOffer("deliveryWindow");
         if (reviewWindow < MIN_REVIEW_WINDOW || reviewWindow > MAX_REVIEW_WINDOW || reviewWindow > duration) {
-            revert LicensingInvalidOffer("reviewWindow");
+            revert GenomicLicensingInvalidOffer("reviewWindow");
         }
-        if (purposes & ~MODIFIER_MASK == 0) revert LicensingInvalidOffer("purposes");
-        if (maxLicences == 0) revert LicensingInvalidOffer("maxLicences");
+        if (purposes & ~MODIFIER_MASK == 0) revert GenomicLicensingInvalidOffer("purposes");
+        if (maxLicences == 0) revert GenomicLicensingInvalidOffer("maxLicences");
         offerId = _nextOfferId++;
         _offers[offerId] = Offer({
             currency: currency,
@@ -149,8 +149,8 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// Emits {OfferClosed}.
     function closeOffer(uint256 offerId) external {
         Offer storage o = _offers[offerId];
-        if (o.datasetId == 0) revert LicensingOfferNotFound(offerId);
-        if (!o.active) revert LicensingOfferClosed(offerId);
+        if (o.datasetId == 0) revert GenomicLicensingOfferNotFound(offerId);
+        if (!o.active) revert GenomicLicensingOfferClosed(offerId);
         _requireOwner(o.datasetId);
         o.active = false;
         emit OfferClosed(offerId);
@@ -174,13 +174,13 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// Emits {KeyDelivered}.
     function deliverKey(uint256 licenceId, string calldata envelopeCid, bytes32 envelopeDigest) external {
         Licence memory lic = _licences[licenceId];
-        if (lic.status != LicenceStatus.Pending) revert LicensingNotAwaitingKey(licenceId, lic.status);
-        if (block.timestamp > lic.deadline) revert LicensingDeliveryClosed(licenceId, lic.deadline);
-        if (envelopeDigest == bytes32(0) || bytes(envelopeCid).length == 0) revert LicensingEmptyEnvelope(licenceId);
+        if (lic.status != LicenceStatus.Pending) revert GenomicLicensingNotAwaitingKey(licenceId, lic.status);
+        if (block.timestamp > lic.deadline) revert GenomicLicensingDeliveryClosed(licenceId, lic.deadline);
+        if (envelopeDigest == bytes32(0) || bytes(envelopeCid).length == 0) revert GenomicLicensingEmptyEnvelope(licenceId);
         uint256 datasetId = licenceId >> 160;
         address owner = IERC721(address(datasets)).ownerOf(datasetId);
         if (msg.sender != owner && !_keyAgents[owner][msg.sender]) {
-            revert LicensingNotKeyAgent(datasetId, owner, msg.sender);
+            revert GenomicLicensingNotKeyAgent(datasetId, owner, msg.sender);
         }
         Offer storage o = _offers[lic.offerId];
         lic.expiresAt = uint40(block.timestamp) + o.duration;
@@ -199,8 +199,8 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// Emits {EscrowReleased}.
     function releaseEscrow(uint256 licenceId) external {
         Licence memory lic = _licences[licenceId];
-        if (lic.status != LicenceStatus.Delivered) revert LicensingNotUnderReview(licenceId, lic.status);
-        if (block.timestamp <= lic.deadline) revert LicensingReviewStillOpen(licenceId, lic.deadline);
+        if (lic.status != LicenceStatus.Delivered) revert GenomicLicensingNotUnderReview(licenceId, lic.status);
+        if (block.timestamp <= lic.deadline) revert GenomicLicensingReviewStillOpen(licenceId, lic.deadline);
         _release(licenceId, lic);
     }
 
@@ -211,7 +211,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// Emits {DisputeResolved}, then {EscrowRefunded} or {EscrowReleased}.
     function resolveDispute(uint256 licenceId, bool refundResearcher) external onlyRole(ARBITER_ROLE) {
         Licence memory lic = _licences[licenceId];
-        if (lic.status != LicenceStatus.Disputed) revert LicensingNotDisputed(licenceId, lic.status);
+        if (lic.status != LicenceStatus.Disputed) revert GenomicLicensingNotDisputed(licenceId, lic.status);
         if (!refundResearcher) {
             emit DisputeResolved(licenceId, msg.sender, false);
             _release(licenceId, lic);
@@ -258,7 +258,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         uint16 nonce = _checkedReplacement(licenceId);
         bytes32 digest = _termsDigest(offerId, offer, msg.sender, purposes, nonce, deadline);
         if (!SignatureChecker.isValidSignatureNow(msg.sender, digest, signature)) {
-            revert LicensingInvalidTermsSignature(msg.sender, digest);
+            revert GenomicLicensingInvalidTermsSignature(msg.sender, digest);
         }
         _open(licenceId, offerId, offer, purposes, nonce, digest);
         if (offer.currency != address(0) && offer.price != 0) {
@@ -271,11 +271,11 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// Requirements: caller is the licensee; the licence is `Pending`; its key deadline passed.
     /// Emits {EscrowRefunded}.
     function refund(uint256 licenceId) external nonReentrant {
-        if (address(uint160(licenceId)) != msg.sender) revert LicensingNotLicensee(licenceId, msg.sender);
+        if (address(uint160(licenceId)) != msg.sender) revert GenomicLicensingNotLicensee(licenceId, msg.sender);
         Licence storage l = _licences[licenceId];
         Licence memory lic = l;
-        if (lic.status != LicenceStatus.Pending) revert LicensingNotAwaitingKey(licenceId, lic.status);
-        if (block.timestamp <= lic.deadline) revert LicensingDeliveryStillOpen(licenceId, lic.deadline);
+        if (lic.status != LicenceStatus.Pending) revert GenomicLicensingNotAwaitingKey(licenceId, lic.status);
+        if (block.timestamp <= lic.deadline) revert GenomicLicensingDeliveryStillOpen(licenceId, lic.deadline);
         l.status = LicenceStatus.Refunded;
         Offer storage o = _offers[lic.offerId];
         // A pending licence was counted in `sold`, so sold >= 1 here.
@@ -293,9 +293,9 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// Requirements: caller is the licensee; the licence is `Delivered`.
     /// Emits {EscrowReleased}.
     function acceptKey(uint256 licenceId) external {
-        if (address(uint160(licenceId)) != msg.sender) revert LicensingNotLicensee(licenceId, msg.sender);
+        if (address(uint160(licenceId)) != msg.sender) revert GenomicLicensingNotLicensee(licenceId, msg.sender);
         Licence memory lic = _licences[licenceId];
-        if (lic.status != LicenceStatus.Delivered) revert LicensingNotUnderReview(licenceId, lic.status);
+        if (lic.status != LicenceStatus.Delivered) revert GenomicLicensingNotUnderReview(licenceId, lic.status);
         _release(licenceId, lic);
     }
 
@@ -304,10 +304,10 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// Requirements: caller is the licensee; the licence is `Delivered`; its review window is open.
     /// Emits {KeyDisputed}.
     function disputeKey(uint256 licenceId) external {
-        if (address(uint160(licenceId)) != msg.sender) revert LicensingNotLicensee(licenceId, msg.sender);
+        if (address(uint160(licenceId)) != msg.sender) revert GenomicLicensingNotLicensee(licenceId, msg.sender);
         Licence memory lic = _licences[licenceId];
-        if (lic.status != LicenceStatus.Delivered) revert LicensingNotUnderReview(licenceId, lic.status);
-        if (block.timestamp > lic.deadline) revert LicensingReviewClosed(licenceId, lic.deadline);
+        if (lic.status != LicenceStatus.Delivered) revert GenomicLicensingNotUnderReview(licenceId, lic.status);
+        if (block.timestamp > lic.deadline) revert GenomicLicensingReviewClosed(licenceId, lic.deadline);
         _licences[licenceId].status = LicenceStatus.Disputed;
         emit KeyDisputed(licenceId, msg.sender);
     }
@@ -317,7 +317,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// Emits {Withdrawn}.
     function withdraw(address currency) external nonReentrant returns (uint256 amount) {
         amount = _balances[msg.sender][currency];
-        if (amount == 0) revert LicensingNothingToWithdraw(msg.sender, currency);
+        if (amount == 0) revert GenomicLicensingNothingToWithdraw(msg.sender, currency);
         _balances[msg.sender][currency] = 0;
         emit Withdrawn(msg.sender, currency, amount);
         _pay(currency, msg.sender, amount);
@@ -333,7 +333,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// Requirements: caller has DEFAULT_ADMIN_ROLE; `currency` is a contract.
     /// Emits {CurrencyAllowed}.
     function setCurrencyAllowed(address currency, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (currency.code.length == 0) revert LicensingCurrencyNotAllowed(currency);
+        if (currency.code.length == 0) revert GenomicLicensingCurrencyNotAllowed(currency);
         _currencyAllowed[currency] = allowed;
         emit CurrencyAllowed(currency, allowed);
     }
@@ -365,7 +365,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// @notice The licence id of (`datasetId`, `researcher`): datasetId << 160 | researcher.
     /// Requirements: `datasetId` < 2^64.
     function licenceIdOf(uint256 datasetId, address researcher) external pure returns (uint256) {
-        if (datasetId > type(uint64).max) revert LicensingDatasetIdTooLarge(datasetId);
+        if (datasetId > type(uint64).max) revert GenomicLicensingDatasetIdTooLarge(datasetId);
         return (datasetId << 160) | uint256(uint160(researcher));
     }
 
@@ -447,23 +447,23 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /// @dev Every purchase check that needs only the offer, the dataset state and msg.value.
     function _checkedOffer(uint256 offerId, uint32 purposes, uint256 deadline) private view returns (Offer memory offer) {
         offer = _offers[offerId];
-        if (offer.datasetId == 0) revert LicensingOfferNotFound(offerId);
-        if (!offer.active) revert LicensingOfferClosed(offerId);
-        if (offer.sold >= offer.maxLicences) revert LicensingOfferSoldOut(offerId, offer.maxLicences);
+        if (offer.datasetId == 0) revert GenomicLicensingOfferNotFound(offerId);
+        if (!offer.active) revert GenomicLicensingOfferClosed(offerId);
+        if (offer.sold >= offer.maxLicences) revert GenomicLicensingOfferSoldOut(offerId, offer.maxLicences);
         if (
             purposes & ~MODIFIER_MASK == 0 || purposes & ~offer.purposes != 0
                 || (purposes & MODIFIER_MASK) != (offer.purposes & MODIFIER_MASK)
-        ) revert LicensingPurposeNotOffered(offerId, purposes, offer.purposes);
-        if (block.timestamp > deadline) revert LicensingTermsExpired(deadline, block.timestamp);
+        ) revert GenomicLicensingPurposeNotOffered(offerId, purposes, offer.purposes);
+        if (block.timestamp > deadline) revert GenomicLicensingTermsExpired(deadline, block.timestamp);
         IGenomicDataset.DatasetState state = datasets.datasetState(offer.datasetId);
         if (state != IGenomicDataset.DatasetState.Active) {
-            revert LicensingDatasetNotActive(offer.datasetId, uint8(state));
+            revert GenomicLicensingDatasetNotActive(offer.datasetId, uint8(state));
         }
         if (offer.currency == address(0)) {
-            if (msg.value != offer.price) revert LicensingWrongPayment(offer.price, msg.value);
+            if (msg.value != offer.price) revert GenomicLicensingWrongPayment(offer.price, msg.value);
         } else {
-            if (msg.value != 0) revert LicensingWrongPayment(0, msg.value);
-            if (!_currencyAllowed[offer.currency]) revert LicensingCurrencyNotAllowed(offer.currency);
+            if (msg.value != 0) revert GenomicLicensingWrongPayment(0, msg.value);
+            if (!_currencyAllowed[offer.currency]) revert GenomicLicensingCurrencyNotAllowed(offer.currency);
         }
     }
 
@@ -476,7 +476,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         if (
             prev.status != LicenceStatus.None && prev.status != LicenceStatus.Refunded
                 && (prev.status != LicenceStatus.Released || prev.expiresAt > block.timestamp)
-        ) revert LicensingLicenceOpen(licenceId, prev.status, prev.expiresAt);
+        ) revert GenomicLicensingLicenceOpen(licenceId, prev.status, prev.expiresAt);
         // Released or Refunded: clear any old envelope digest (zero if never delivered).
         if (prev.status > LicenceStatus.Pending) delete _envelopeDigests[licenceId];
         return prev.nonce;
@@ -562,11 +562,11 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     function _requireOwner(uint256 datasetId) private view {
         // The dataset exists: offers are only created on existing datasets.
         address owner = IERC721(address(datasets)).ownerOf(datasetId);
-        if (msg.sender != owner) revert LicensingNotDatasetOwner(datasetId, msg.sender, owner);
+        if (msg.sender != owner) revert GenomicLicensingNotDatasetOwner(datasetId, msg.sender, owner);
     }
 
     function _setFee(address treasury, uint16 feeBps) private {
-        if (treasury == address(0) || feeBps > maxFeeBps) revert LicensingInvalidFee(treasury, feeBps, maxFeeBps);
+        if (treasury == address(0) || feeBps > maxFeeBps) revert GenomicLicensingInvalidFee(treasury, feeBps, maxFeeBps);
         _treasury = treasury;
         _feeBps = feeBps;
         emit PlatformFeeSet(treasury, feeBps);

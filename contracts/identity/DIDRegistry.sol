@@ -18,7 +18,7 @@ import {IDIDRegistry} from "../interfaces/IDIDRegistry.sol";
 ///  - Changing the owner to the zero address deactivates the identity for good: the
 ///    canonical registry then lets the identity key control it again, while resolvers
 ///    already report it deactivated. Here `identityOwner` returns 0 and every change
-///    reverts with {IdentityDeactivated}.
+///    reverts with {DIDDeactivated}.
 ///  - One nonce per owner serves both signing schemes: `nonce(owner)` (ERC-1056 name)
 ///    and `nonces(owner)` (EIP-712 name) return the same counter; {invalidateNonce}
 ///    burns it to cancel signed but unsent changes.
@@ -504,13 +504,13 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
 
     /// @dev The effective owner of an active identity; reverts once deactivated.
     function _activeOwner(address identity, IdentityRecord memory rec) internal pure returns (address) {
-        if (rec.deactivated) revert IdentityDeactivated(identity);
+        if (rec.deactivated) revert DIDDeactivated(identity);
         return rec.owner == address(0) ? identity : rec.owner;
     }
 
     function _authorize(address identity, IdentityRecord memory rec, address actor) internal pure {
         address owner = _activeOwner(identity, rec);
-        if (actor != owner) revert NotIdentityOwner(identity, actor, owner);
+        if (actor != owner) revert DIDNotOwner(identity, actor, owner);
     }
 
     /// @dev ERC-1056 meta-transaction check: recover the signer of `hash` and require the
@@ -522,7 +522,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         address recovered =
             uint256(s) > HALF_CURVE_ORDER ? address(0) : ecrecover(hash, v, r, s);
         if (recovered == address(0) || recovered != owner) {
-            revert InvalidLegacySignature(identity, recovered, owner);
+            revert DIDInvalidLegacySignature(identity, recovered, owner);
         }
         _useNonce(owner);
     }
@@ -536,11 +536,11 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         SignedAuth calldata auth
     ) internal {
         _authorize(identity, rec, auth.signer);
-        if (block.timestamp > auth.deadline) revert SignatureExpired(auth.deadline, block.timestamp);
+        if (block.timestamp > auth.deadline) revert DIDSignatureExpired(auth.deadline, block.timestamp);
         uint256 expected = _useNonce(auth.signer);
-        if (expected != auth.nonce) revert InvalidNonce(auth.signer, expected, auth.nonce);
+        if (expected != auth.nonce) revert DIDInvalidNonce(auth.signer, expected, auth.nonce);
         if (!SignatureChecker.isValidSignatureNow(auth.signer, _hashTypedDataV4(structHash), auth.signature)) {
-            revert InvalidSignature(identity, auth.signer);
+            revert DIDInvalidSignature(identity, auth.signer);
         }
     }
 
@@ -578,7 +578,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
 
     function _runBatch(address identity, address actor, Operation[] calldata operations) internal {
         uint256 count = operations.length;
-        if (count == 0) revert EmptyBatch(identity);
+        if (count == 0) revert DIDEmptyBatch(identity);
         IdentityRecord memory rec = _identities[identity];
         for (uint256 i; i < count; ++i) {
             Operation calldata op = operations[i];
@@ -595,7 +595,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
             } else if (kind == OP_CHANGE_OWNER) {
                 _changeOwner(identity, rec, op.account);
             } else {
-                revert UnknownOperation(i, kind);
+                revert DIDUnknownOperation(i, kind);
             }
         }
         _identities[identity] = rec;
@@ -653,7 +653,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         unchecked {
             validTo = block.timestamp + validity;
         }
-        if (validTo < validity) revert ValidityOverflow(validity);
+        if (validTo < validity) revert DIDValidityOverflow(validity);
     }
 
     function _typeKey(bytes32 delegateType) internal pure returns (bytes32) {

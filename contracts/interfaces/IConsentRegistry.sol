@@ -134,36 +134,36 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
     error ConsentInvalidSignature(address signer);
 
     /// @notice The break-glass request asks for 0 seconds or more than `max`.
-    error BreakGlassInvalidDuration(uint32 requested, uint32 max);
+    error ConsentBreakGlassInvalidDuration(uint32 requested, uint32 max);
 
     /// @notice No episode has this id.
-    error BreakGlassUnknownEpisode(uint256 episodeId);
+    error ConsentBreakGlassUnknownEpisode(uint256 episodeId);
 
     /// @notice The episode is not in the status the operation needs.
-    error BreakGlassWrongStatus(uint256 episodeId, EpisodeStatus status);
+    error ConsentBreakGlassWrongStatus(uint256 episodeId, EpisodeStatus status);
 
     /// @notice The request was not approved in time (`requestedAt + REQUEST_TTL`).
-    error BreakGlassRequestExpired(uint256 episodeId, uint256 expiredAt);
+    error ConsentBreakGlassRequestExpired(uint256 episodeId, uint256 expiredAt);
 
     /// @notice `approver` already approved this episode.
-    error BreakGlassAlreadyApproved(uint256 episodeId, address approver);
+    error ConsentBreakGlassAlreadyApproved(uint256 episodeId, address approver);
 
     /// @notice The requesting clinician cannot approve their own request.
-    error BreakGlassSelfApproval(uint256 episodeId, address approver);
+    error ConsentBreakGlassSelfApproval(uint256 episodeId, address approver);
 
     /// @notice Only the requesting clinician, a privacy officer (PRIVACY_OFFICER_ROLE) or the
     /// default admin may cancel or close an episode; `caller` is none of them.
-    error BreakGlassCannotStop(uint256 episodeId, address caller);
+    error ConsentBreakGlassCannotStop(uint256 episodeId, address caller);
 
     /// @notice The requesting `clinician` no longer holds CLINICIAN_ROLE (off-boarded): the
     /// request cannot be approved.
-    error BreakGlassClinicianRevoked(uint256 episodeId, address clinician);
+    error ConsentBreakGlassClinicianRevoked(uint256 episodeId, address clinician);
 
     /// @notice The episode is still active until `expiresAt`; review comes after.
-    error BreakGlassStillActive(uint256 episodeId, uint40 expiresAt);
+    error ConsentBreakGlassStillActive(uint256 episodeId, uint40 expiresAt);
 
     /// @notice The approval threshold must be between 1 and 255.
-    error BreakGlassInvalidThreshold(uint256 threshold);
+    error ConsentBreakGlassInvalidThreshold(uint256 threshold);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS

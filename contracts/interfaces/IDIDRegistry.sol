@@ -38,34 +38,34 @@ interface IDIDRegistry {
     // ----------------------------------------------------------------------------------
 
     /// @notice `actor` tried to change `identity`, whose current owner is `owner`.
-    error NotIdentityOwner(address identity, address actor, address owner);
+    error DIDNotOwner(address identity, address actor, address owner);
 
     /// @notice `identity` was deactivated (owner changed to the zero address); nothing can
     /// change it any more.
-    error IdentityDeactivated(address identity);
+    error DIDDeactivated(address identity);
 
     /// @notice A legacy (0x19 0x00) signature for `identity` recovered to `recovered`,
     /// which is not the identity's owner `owner`.
-    error InvalidLegacySignature(address identity, address recovered, address owner);
+    error DIDInvalidLegacySignature(address identity, address recovered, address owner);
 
     /// @notice An EIP-712 signature does not verify for `signer` (wrong key, other chain,
     /// other registry, or altered fields).
-    error InvalidSignature(address identity, address signer);
+    error DIDInvalidSignature(address identity, address signer);
 
     /// @notice The signed request's deadline `deadline` is before the block time `timestamp`.
-    error SignatureExpired(uint256 deadline, uint256 timestamp);
+    error DIDSignatureExpired(uint256 deadline, uint256 timestamp);
 
     /// @notice The signed request carries nonce `given`; the owner's next nonce is `expected`.
-    error InvalidNonce(address owner, uint256 expected, uint256 given);
+    error DIDInvalidNonce(address owner, uint256 expected, uint256 given);
 
     /// @notice `validity` seconds from now does not fit in uint256.
-    error ValidityOverflow(uint256 validity);
+    error DIDValidityOverflow(uint256 validity);
 
     /// @notice A batch for `identity` has no operations.
-    error EmptyBatch(address identity);
+    error DIDEmptyBatch(address identity);
 
     /// @notice Operation number `index` of a batch has an unknown `kind`.
-    error UnknownOperation(uint256 index, uint8 kind);
+    error DIDUnknownOperation(uint256 index, uint8 kind);
 
     // ----------------------------------------------------------------------------------
     // EVENTS (ERC-1056, unchanged)

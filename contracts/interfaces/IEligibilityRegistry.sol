@@ -9,26 +9,26 @@ interface IEligibilityErrors {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice A leaf must be a non-zero field element (zero marks a revoked or empty slot).
-    error InvalidLeaf(uint256 leaf);
+    error EligibilityInvalidLeaf(uint256 leaf);
     /// @notice A batch must hold 1..`max` leaves.
-    error InvalidBatch(uint256 count, uint256 max);
+    error EligibilityInvalidBatch(uint256 count, uint256 max);
     /// @notice The issuer's tree holds 2^16 credentials; issue from another issuer account.
-    error TreeFull(address issuer, uint256 capacity);
+    error EligibilityTreeFull(address issuer, uint256 capacity);
     /// @notice `leaf` is not at `index` of the issuer's current tree (wrong path, wrong leaf,
     /// already revoked, or the tree changed since the path was read).
-    error NotACurrentLeaf(address issuer, uint256 index, uint256 leaf);
+    error EligibilityNotACurrentLeaf(address issuer, uint256 index, uint256 leaf);
     /// @notice `issuer` does not hold ISSUER_ROLE (never did, or was removed).
-    error NotAnIssuer(address issuer);
+    error EligibilityNotAnIssuer(address issuer);
     /// @notice `root` was never a root of the issuer's tree.
-    error UnknownRoot(address issuer, uint256 root);
+    error EligibilityUnknownRoot(address issuer, uint256 root);
     /// @notice `root` is older than the root history kept, or predates a revocation.
-    error StaleRoot(address issuer, uint256 root, uint256 rootSeq, uint256 currentSeq);
+    error EligibilityStaleRoot(address issuer, uint256 root, uint256 rootSeq, uint256 currentSeq);
     /// @notice The proof's `today` is neither today's nor yesterday's UTC date (YYYYMMDD).
-    error WrongDate(uint256 today, uint256 chainToday);
+    error EligibilityWrongDate(uint256 today, uint256 chainToday);
     /// @notice The nullifier was already used in this scope (one use per holder per scope).
-    error NullifierSpent(uint256 scope, uint256 nullifier);
+    error EligibilityNullifierSpent(uint256 scope, uint256 nullifier);
     /// @notice The Groth16 proof does not verify for these public signals.
-    error InvalidProof(uint256 scope, uint256 nullifier);
+    error EligibilityInvalidProof(uint256 scope, uint256 nullifier);
 }
 
 /// @title IEligibilityRegistry
@@ -49,7 +49,7 @@ interface IEligibilityRegistry is IEligibilityErrors {
     }
 
     /// @notice A constructor address is zero.
-    error ZeroAddress(string what);
+    error EligibilityZeroAddress(string what);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS

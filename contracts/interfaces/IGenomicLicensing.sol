@@ -54,55 +54,55 @@ interface IGenomicLicensing {
     }
 
     /// @notice No offer has this id.
-    error LicensingOfferNotFound(uint256 offerId);
+    error GenomicLicensingOfferNotFound(uint256 offerId);
     /// @notice The offer was closed.
-    error LicensingOfferClosed(uint256 offerId);
+    error GenomicLicensingOfferClosed(uint256 offerId);
     /// @notice Every licence of the offer is taken.
-    error LicensingOfferSoldOut(uint256 offerId, uint32 maxLicences);
+    error GenomicLicensingOfferSoldOut(uint256 offerId, uint32 maxLicences);
     /// @notice Offer terms are unusable; `reason` names the field.
-    error LicensingInvalidOffer(bytes32 reason);
+    error GenomicLicensingInvalidOffer(bytes32 reason);
     /// @notice The caller does not own the dataset token.
-    error LicensingNotDatasetOwner(uint256 datasetId, address account, address owner);
+    error GenomicLicensingNotDatasetOwner(uint256 datasetId, address account, address owner);
     /// @notice The dataset does not accept new licences or offers (paused, retired or missing).
-    error LicensingDatasetNotActive(uint256 datasetId, uint8 state);
+    error GenomicLicensingDatasetNotActive(uint256 datasetId, uint8 state);
     /// @notice Requested purposes are empty, outside the offer, or drop a required modifier.
-    error LicensingPurposeNotOffered(uint256 offerId, uint32 requested, uint32 offered);
+    error GenomicLicensingPurposeNotOffered(uint256 offerId, uint32 requested, uint32 offered);
     /// @notice ETH sent does not match the price (ETH offers) or is non-zero (ERC-20 offers).
-    error LicensingWrongPayment(uint256 expected, uint256 sent);
+    error GenomicLicensingWrongPayment(uint256 expected, uint256 sent);
     /// @notice The signed terms' deadline has passed.
-    error LicensingTermsExpired(uint256 deadline, uint256 nowTimestamp);
+    error GenomicLicensingTermsExpired(uint256 deadline, uint256 nowTimestamp);
     /// @notice The signature over the data-use terms is not the researcher's.
-    error LicensingInvalidTermsSignature(address researcher, bytes32 digest);
+    error GenomicLicensingInvalidTermsSignature(address researcher, bytes32 digest);
     /// @notice The researcher already holds a paid, running, disputed or undelivered licence on the dataset.
-    error LicensingLicenceOpen(uint256 licenceId, LicenceStatus status, uint40 expiresAt);
+    error GenomicLicensingLicenceOpen(uint256 licenceId, LicenceStatus status, uint40 expiresAt);
     /// @notice The licence is not waiting for its key (none, delivered, released, disputed or refunded).
-    error LicensingNotAwaitingKey(uint256 licenceId, LicenceStatus status);
+    error GenomicLicensingNotAwaitingKey(uint256 licenceId, LicenceStatus status);
     /// @notice The caller is neither the dataset owner nor a key agent the owner authorised.
-    error LicensingNotKeyAgent(uint256 datasetId, address owner, address caller);
+    error GenomicLicensingNotKeyAgent(uint256 datasetId, address owner, address caller);
     /// @notice The key delivery deadline has passed; only a refund remains.
-    error LicensingDeliveryClosed(uint256 licenceId, uint40 keyDeadline);
+    error GenomicLicensingDeliveryClosed(uint256 licenceId, uint40 keyDeadline);
     /// @notice The key delivery deadline has not passed yet; no refund before it.
-    error LicensingDeliveryStillOpen(uint256 licenceId, uint40 keyDeadline);
+    error GenomicLicensingDeliveryStillOpen(uint256 licenceId, uint40 keyDeadline);
     /// @notice Only the licensee may refund, accept or dispute its licence.
-    error LicensingNotLicensee(uint256 licenceId, address caller);
+    error GenomicLicensingNotLicensee(uint256 licenceId, address caller);
     /// @notice The key envelope reference is empty.
-    error LicensingEmptyEnvelope(uint256 licenceId);
+    error GenomicLicensingEmptyEnvelope(uint256 licenceId);
     /// @notice The licence's key is not under review (its escrow is not held for acceptance).
-    error LicensingNotUnderReview(uint256 licenceId, LicenceStatus status);
+    error GenomicLicensingNotUnderReview(uint256 licenceId, LicenceStatus status);
     /// @notice The review window is still open: escrow is released early only by the licensee's acceptance.
-    error LicensingReviewStillOpen(uint256 licenceId, uint40 reviewDeadline);
+    error GenomicLicensingReviewStillOpen(uint256 licenceId, uint40 reviewDeadline);
     /// @notice The review window has closed: the key can no longer be disputed.
-    error LicensingReviewClosed(uint256 licenceId, uint40 reviewDeadline);
+    error GenomicLicensingReviewClosed(uint256 licenceId, uint40 reviewDeadline);
     /// @notice The licence is not disputed.
-    error LicensingNotDisputed(uint256 licenceId, LicenceStatus status);
+    error GenomicLicensingNotDisputed(uint256 licenceId, LicenceStatus status);
     /// @notice The ERC-20 is not allowlisted (fee-on-transfer or rebasing tokens would make escrow insolvent).
-    error LicensingCurrencyNotAllowed(address currency);
+    error GenomicLicensingCurrencyNotAllowed(address currency);
     /// @notice Nothing to withdraw in this currency.
-    error LicensingNothingToWithdraw(address account, address currency);
+    error GenomicLicensingNothingToWithdraw(address account, address currency);
     /// @notice The platform fee exceeds its cap, or the treasury is zero.
-    error LicensingInvalidFee(address treasury, uint16 feeBps, uint16 maxFeeBps);
+    error GenomicLicensingInvalidFee(address treasury, uint16 feeBps, uint16 maxFeeBps);
     /// @notice The dataset id does not fit the licence id layout (64 bits).
-    error LicensingDatasetIdTooLarge(uint256 datasetId);
+    error GenomicLicensingDatasetIdTooLarge(uint256 datasetId);
 
     /// @notice An offer was created on a dataset.
     event OfferCreated(

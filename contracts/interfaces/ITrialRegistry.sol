@@ -94,62 +94,62 @@ interface ITrialRegistry {
     /// @notice `sponsor` already registered a trial under this external registry id.
     error TrialAlreadyRegistered(uint64 trialId, address sponsor);
     /// @notice A required hash (protocol, outcomes, commitment, dataset) is zero.
-    error ZeroHash(uint64 trialId, string field);
+    error TrialZeroHash(uint64 trialId, string field);
     /// @notice A required address is zero.
-    error ZeroAddress(string field);
+    error TrialZeroAddress(string field);
     /// @notice A CID string is empty or longer than `maxLength` bytes.
-    error InvalidCid(uint256 length, uint256 maxLength);
+    error TrialInvalidCid(uint256 length, uint256 maxLength);
     /// @notice Registration needs at least one and at most `max` ethics-board members.
-    error InvalidEthicsBoard(uint256 count, uint256 max);
+    error TrialInvalidEthicsBoard(uint256 count, uint256 max);
     /// @notice `account` is not the sponsor of `trialId`.
-    error NotSponsor(uint64 trialId, address account);
+    error TrialNotSponsor(uint64 trialId, address account);
     /// @notice `account` is not on the ethics board of `trialId`.
-    error NotEthicsBoard(uint64 trialId, address account);
+    error TrialNotEthicsBoard(uint64 trialId, address account);
     /// @notice `account` may not log this entry type for `siteId` (not its investigator, not a monitor).
-    error NotSiteStaff(uint64 trialId, uint32 siteId, address account);
+    error TrialNotSiteStaff(uint64 trialId, uint32 siteId, address account);
     /// @notice The role change asked for is already in place (grant twice / revoke absent).
-    error RoleUnchanged(uint64 trialId, address account, Role role, uint32 siteId);
+    error TrialRoleUnchanged(uint64 trialId, address account, Role role, uint32 siteId);
     /// @notice Investigators need a site id > 0; other roles take site id 0.
-    error InvalidSite(uint64 trialId, Role role, uint32 siteId);
+    error TrialInvalidSite(uint64 trialId, Role role, uint32 siteId);
     /// @notice `account` already investigates `max` sites in this trial.
-    error TooManySites(uint64 trialId, address account, uint256 max);
+    error TrialTooManySites(uint64 trialId, address account, uint256 max);
     /// @notice The sponsor cannot sit on its own trial's ethics board (it would approve its own amendments).
-    error SponsorOnEthicsBoard(uint64 trialId, address sponsor);
+    error TrialSponsorOnEthicsBoard(uint64 trialId, address sponsor);
     /// @notice Removing a member would leave the board with fewer than `threshold` members.
-    error EthicsBoardBelowThreshold(uint64 trialId, uint256 members, uint256 threshold);
+    error TrialEthicsBoardBelowThreshold(uint64 trialId, uint256 members, uint256 threshold);
     /// @notice A board's vote threshold must be 1..members, and at least 2 when the board has
     /// more than one member (no single member decides for a board).
-    error InvalidEthicsThreshold(uint64 trialId, uint256 threshold, uint256 members);
+    error TrialInvalidEthicsThreshold(uint64 trialId, uint256 threshold, uint256 members);
     /// @notice `member` already voted for this decision (`motion` is the entry it would produce).
-    error EthicsVoteRepeated(uint64 trialId, address member, EntryType motion);
+    error TrialEthicsVoteRepeated(uint64 trialId, address member, EntryType motion);
     /// @notice The sponsor cannot hold a site role (investigator, monitor) in its own trial.
-    error SponsorInSiteRole(uint64 trialId, address sponsor, Role role);
+    error TrialSponsorInSiteRole(uint64 trialId, address sponsor, Role role);
     /// @notice The trial's status forbids this action (`status` is the current one).
     error TrialNotActive(uint64 trialId, Status status);
     /// @notice Enrollment refused: the ethics board has suspended the trial.
     error TrialSuspended(uint64 trialId);
     /// @notice Refused because the database is locked (`true`) or not yet locked (`false`).
-    error DataLockState(uint64 trialId, bool locked);
+    error TrialDataLockState(uint64 trialId, bool locked);
     /// @notice The consent form version signed is not the one in force.
-    error StaleConsentVersion(uint64 trialId, uint16 given, uint16 current);
+    error TrialStaleConsentVersion(uint64 trialId, uint16 given, uint16 current);
     /// @notice An amendment is already waiting for the ethics board.
-    error AmendmentPending(uint64 trialId, uint16 version);
+    error TrialAmendmentPending(uint64 trialId, uint16 version);
     /// @notice No pending amendment matches `version` and `protocolHash`.
-    error NoSuchAmendment(uint64 trialId, uint16 version, bytes32 protocolHash);
+    error TrialNoSuchAmendment(uint64 trialId, uint16 version, bytes32 protocolHash);
     /// @notice An amendment must change something and may not lower the consent form version.
-    error InvalidAmendment(uint64 trialId, uint16 consentVersion, uint16 currentConsentVersion);
+    error TrialInvalidAmendment(uint64 trialId, uint16 consentVersion, uint16 currentConsentVersion);
     /// @notice Pre-specified outcomes cannot change after data lock (that is outcome switching).
-    error OutcomesFrozen(uint64 trialId);
+    error TrialOutcomesFrozen(uint64 trialId);
     /// @notice Adverse-event severity whose grade (low 7 bits) is outside CTCAE 1..5.
-    error InvalidSeverity(uint8 severity);
+    error TrialInvalidSeverity(uint8 severity);
     /// @notice A version counter would overflow.
-    error VersionOverflow(uint64 trialId);
+    error TrialVersionOverflow(uint64 trialId);
     /// @notice The trial demands a zero-knowledge eligibility proof: use {enrollEligible}.
-    error EligibilityProofRequired(uint64 trialId);
+    error TrialEligibilityProofRequired(uint64 trialId);
     /// @notice The trial demands no eligibility proof: use {enroll}.
-    error EligibilityNotRequired(uint64 trialId);
+    error TrialEligibilityNotRequired(uint64 trialId);
     /// @notice The trial already demands eligibility (set once, never changed).
-    error EligibilityAlreadyRequired(uint64 trialId);
+    error TrialEligibilityAlreadyRequired(uint64 trialId);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS

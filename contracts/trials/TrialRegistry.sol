@@ -147,7 +147,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         address[] calldata ethicsBoard,
         uint16 ethicsThreshold
     ) external returns (uint64 trialId) {
-        if (registryId == bytes32(0)) revert ZeroHash(0, "registryId");
+        if (registryId == bytes32(0)) revert TrialZeroHash(0, "registryId");
         {
             bytes32 registryKey = keccak256(abi.encode(msg.sender, registryId));
             uint64 existing = _idOf[registryKey];
@@ -157,8 +157,8 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
             _idOf[registryKey] = trialId;
         }
         Trial storage t = _trials[trialId];
-        if (protocolHash == bytes32(0)) revert ZeroHash(trialId, "protocolHash");
-        if (outcomesHash == bytes32(0)) revert ZeroHash(trialId, "outcomesHash");
+        if (protocolHash == bytes32(0)) revert TrialZeroHash(trialId, "protocolHash");
+        if (outcomesHash == bytes32(0)) revert TrialZeroHash(trialId, "outcomesHash");
         _checkCid(protocolCid);
         // members <= MAX_ETHICS_BOARD, checked by _seatBoard.
         t.ethicsCount = uint16(_seatBoard(trialId, ethicsBoard, ethicsThreshold));
@@ -184,14 +184,14 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         returns (uint256 members)
     {
         members = ethicsBoard.length;
-        if (members == 0 || members > MAX_ETHICS_BOARD) revert InvalidEthicsBoard(members, MAX_ETHICS_BOARD);
+        if (members == 0 || members > MAX_ETHICS_BOARD) revert TrialInvalidEthicsBoard(members, MAX_ETHICS_BOARD);
         _checkThreshold(trialId, ethicsThreshold, members);
         for (uint256 i; i < members; ++i) {
             address member = ethicsBoard[i];
-            if (member == address(0)) revert ZeroAddress("ethicsBoard");
-            if (member == msg.sender) revert SponsorOnEthicsBoard(trialId, member);
+            if (member == address(0)) revert TrialZeroAddress("ethicsBoard");
+            if (member == msg.sender) revert TrialSponsorOnEthicsBoard(trialId, member);
             uint256 word = _members[trialId][member];
-            if (word & _ETHICS_BIT != 0) revert RoleUnchanged(trialId, member, Role.Ethics, 0);
+            if (word & _ETHICS_BIT != 0) revert TrialRoleUnchanged(trialId, member, Role.Ethics, 0);
             _members[trialId][member] = word | _ETHICS_BIT;
         }
     }
@@ -248,18 +248,18 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         _checkRoleChange(trialId, t, account, role, siteId);
         uint256 word = _members[trialId][account];
         if (role == Role.Investigator) {
-            if (account == t.sponsor) revert SponsorInSiteRole(trialId, account, role);
-            if (_siteIndex(word, siteId) != type(uint256).max) revert RoleUnchanged(trialId, account, role, siteId);
+            if (account == t.sponsor) revert TrialSponsorInSiteRole(trialId, account, role);
+            if (_siteIndex(word, siteId) != type(uint256).max) revert TrialRoleUnchanged(trialId, account, role, siteId);
             uint256 free = _siteIndex(word, 0);
-            if (free == type(uint256).max) revert TooManySites(trialId, account, MAX_SITES_PER_INVESTIGATOR);
+            if (free == type(uint256).max) revert TrialTooManySites(trialId, account, MAX_SITES_PER_INVESTIGATOR);
             word |= uint256(siteId) << (8 + 32 * free);
         } else if (role == Role.Monitor) {
-            if (account == t.sponsor) revert SponsorInSiteRole(trialId, account, role);
-            if (word & _MONITOR_BIT != 0) revert RoleUnchanged(trialId, account, role, siteId);
+            if (account == t.sponsor) revert TrialSponsorInSiteRole(trialId, account, role);
+            if (word & _MONITOR_BIT != 0) revert TrialRoleUnchanged(trialId, account, role, siteId);
             word |= _MONITOR_BIT;
         } else {
-            if (word & _ETHICS_BIT != 0) revert RoleUnchanged(trialId, account, role, siteId);
-            if (account == t.sponsor) revert SponsorOnEthicsBoard(trialId, account);
+            if (word & _ETHICS_BIT != 0) revert TrialRoleUnchanged(trialId, account, role, siteId);
+            if (account == t.sponsor) revert TrialSponsorOnEthicsBoard(trialId, account);
             // At most one increment per distinct account; 65,535 members is unreachable in practice
             // and the checked `ethicsCount += 1` below would revert rather than wrap.
             uint256 members = uint256(t.ethicsCount) + 1;
@@ -289,17 +289,17 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         uint256 word = _members[trialId][account];
         if (role == Role.Investigator) {
             uint256 index = _siteIndex(word, siteId);
-            if (index == type(uint256).max) revert RoleUnchanged(trialId, account, role, siteId);
+            if (index == type(uint256).max) revert TrialRoleUnchanged(trialId, account, role, siteId);
             word &= ~(uint256(type(uint32).max) << (8 + 32 * index));
         } else if (role == Role.Monitor) {
-            if (word & _MONITOR_BIT == 0) revert RoleUnchanged(trialId, account, role, siteId);
+            if (word & _MONITOR_BIT == 0) revert TrialRoleUnchanged(trialId, account, role, siteId);
             word &= ~_MONITOR_BIT;
         } else {
-            if (word & _ETHICS_BIT == 0) revert RoleUnchanged(trialId, account, role, siteId);
+            if (word & _ETHICS_BIT == 0) revert TrialRoleUnchanged(trialId, account, role, siteId);
             uint256 members = t.ethicsCount;
             uint256 threshold = t.ethicsThreshold;
             // members >= 1 here (the account is one of them).
-            if (members <= threshold) revert EthicsBoardBelowThreshold(trialId, members - 1, threshold);
+            if (members <= threshold) revert TrialEthicsBoardBelowThreshold(trialId, members - 1, threshold);
             if (!_vote(trialId, t, EntryType.RoleRevoked, account, 0, bytes32(0), 0)) return false;
             // members > threshold >= 1 here: no underflow.
             unchecked {
@@ -353,14 +353,14 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         _onlySponsor(trialId, t);
         _onlyRunning(trialId, t);
         Amendment storage pending = _pending[trialId];
-        if (pending.version != 0) revert AmendmentPending(trialId, pending.version);
-        if (protocolHash == bytes32(0)) revert ZeroHash(trialId, "protocolHash");
+        if (pending.version != 0) revert TrialAmendmentPending(trialId, pending.version);
+        if (protocolHash == bytes32(0)) revert TrialZeroHash(trialId, "protocolHash");
         if (protocolHash == t.protocolHash || consentVersion < t.consentVersion) {
-            revert InvalidAmendment(trialId, consentVersion, t.consentVersion);
+            revert TrialInvalidAmendment(trialId, consentVersion, t.consentVersion);
         }
-        if (outcomesHash != bytes32(0) && t.locked) revert OutcomesFrozen(trialId);
+        if (outcomesHash != bytes32(0) && t.locked) revert TrialOutcomesFrozen(trialId);
         _checkCid(protocolCid);
-        if (t.protocolVersion == type(uint16).max) revert VersionOverflow(trialId);
+        if (t.protocolVersion == type(uint16).max) revert TrialVersionOverflow(trialId);
         version = t.protocolVersion + 1;
         _pending[trialId] = Amendment(protocolHash, outcomesHash, version, consentVersion, t.entryCount);
         _recordProposal(trialId, t, protocolCid);
@@ -404,7 +404,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         _onlyEthics(trialId);
         _onlyRunning(trialId, t);
         Amendment memory a = _matchPending(trialId, version, protocolHash);
-        if (a.outcomesHash != bytes32(0) && t.locked) revert OutcomesFrozen(trialId);
+        if (a.outcomesHash != bytes32(0) && t.locked) revert TrialOutcomesFrozen(trialId);
         if (!_vote(trialId, t, EntryType.AmendmentApproved, address(0), version, protocolHash, a.proposedSeq)) {
             return false;
         }
@@ -501,8 +501,8 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
             if (status == Status.Suspended) revert TrialSuspended(trialId);
             revert TrialNotActive(trialId, status);
         }
-        if (t.locked) revert DataLockState(trialId, true);
-        if (t.eligibilityGated) revert EligibilityProofRequired(trialId);
+        if (t.locked) revert TrialDataLockState(trialId, true);
+        if (t.eligibilityGated) revert TrialEligibilityProofRequired(trialId);
         _consented(trialId, t, EntryType.Enrolled, subjectCommitment, siteId, consentVersion);
     }
 
@@ -528,8 +528,8 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
             if (status == Status.Suspended) revert TrialSuspended(trialId);
             revert TrialNotActive(trialId, status);
         }
-        if (t.locked) revert DataLockState(trialId, true);
-        if (!t.eligibilityGated) revert EligibilityNotRequired(trialId);
+        if (t.locked) revert TrialDataLockState(trialId, true);
+        if (!t.eligibilityGated) revert TrialEligibilityNotRequired(trialId);
         // The entry's payload is the three words after trialId, as in {enroll}.
         _consented(trialId, t, EntryType.Enrolled, subjectCommitment, siteId, consentVersion);
         Eligibility storage e = _eligibility[trialId];
@@ -557,10 +557,10 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         Trial storage t = _existing(trialId);
         _onlySponsor(trialId, t);
         _onlyRunning(trialId, t);
-        if (t.eligibilityGated) revert EligibilityAlreadyRequired(trialId);
-        if (gate == address(0)) revert ZeroAddress("gate");
-        if (issuer == address(0)) revert ZeroAddress("issuer");
-        if (criteriaHash == 0) revert ZeroHash(trialId, "criteriaHash");
+        if (t.eligibilityGated) revert TrialEligibilityAlreadyRequired(trialId);
+        if (gate == address(0)) revert TrialZeroAddress("gate");
+        if (issuer == address(0)) revert TrialZeroAddress("issuer");
+        if (criteriaHash == 0) revert TrialZeroHash(trialId, "criteriaHash");
         t.eligibilityGated = true;
         _eligibility[trialId] = Eligibility(gate, issuer, criteriaHash);
         _append(trialId, t, EntryType.EligibilityRequired, keccak256(abi.encode(gate, issuer, criteriaHash)));
@@ -594,7 +594,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     {
         Trial storage t = _running(trialId);
         _onlyInvestigator(trialId, siteId);
-        if (subjectCommitment == bytes32(0)) revert ZeroHash(trialId, "subjectCommitment");
+        if (subjectCommitment == bytes32(0)) revert TrialZeroHash(trialId, "subjectCommitment");
         _appendFromCalldata(trialId, t, EntryType.Withdrawn, SubjectWithdrawn.selector, 3);
     }
 
@@ -616,7 +616,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     ) external {
         Trial storage t = _running(trialId);
         _onlySiteStaff(trialId, siteId);
-        if (descriptionCommitment == bytes32(0)) revert ZeroHash(trialId, "descriptionCommitment");
+        if (descriptionCommitment == bytes32(0)) revert TrialZeroHash(trialId, "descriptionCommitment");
         _appendFromCalldata(trialId, t, EntryType.DeviationLogged, DeviationLogged.selector, 4);
     }
 
@@ -639,10 +639,10 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     ) external {
         Trial storage t = _running(trialId);
         _onlySiteStaff(trialId, siteId);
-        if (subjectCommitment == bytes32(0)) revert ZeroHash(trialId, "subjectCommitment");
-        if (reportCommitment == bytes32(0)) revert ZeroHash(trialId, "reportCommitment");
+        if (subjectCommitment == bytes32(0)) revert TrialZeroHash(trialId, "subjectCommitment");
+        if (reportCommitment == bytes32(0)) revert TrialZeroHash(trialId, "reportCommitment");
         uint8 grade = severity & ~SERIOUS_FLAG;
-        if (grade == 0 || grade > 5) revert InvalidSeverity(severity);
+        if (grade == 0 || grade > 5) revert TrialInvalidSeverity(severity);
         _appendFromCalldata(trialId, t, EntryType.AdverseEventLogged, AdverseEventLogged.selector, 4);
     }
 
@@ -659,8 +659,8 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         Trial storage t = _existing(trialId);
         _onlySponsor(trialId, t);
         _onlyRunning(trialId, t);
-        if (t.locked) revert DataLockState(trialId, true);
-        if (datasetHash == bytes32(0)) revert ZeroHash(trialId, "datasetHash");
+        if (t.locked) revert TrialDataLockState(trialId, true);
+        if (datasetHash == bytes32(0)) revert TrialZeroHash(trialId, "datasetHash");
         _checkCid(datasetCid);
         t.locked = true;
         _append(trialId, t, EntryType.DataLocked, keccak256(abi.encode(datasetHash, datasetCid)));
@@ -684,9 +684,9 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         Trial storage t = _existing(trialId);
         _onlySponsor(trialId, t);
         _onlyRunning(trialId, t);
-        if (!t.locked) revert DataLockState(trialId, false);
-        if (reportedOutcomesHash == bytes32(0)) revert ZeroHash(trialId, "reportedOutcomesHash");
-        if (resultsHash == bytes32(0)) revert ZeroHash(trialId, "resultsHash");
+        if (!t.locked) revert TrialDataLockState(trialId, false);
+        if (reportedOutcomesHash == bytes32(0)) revert TrialZeroHash(trialId, "reportedOutcomesHash");
+        if (resultsHash == bytes32(0)) revert TrialZeroHash(trialId, "resultsHash");
         _checkCid(resultsCid);
         matchesRegistered = reportedOutcomesHash == t.outcomesHash;
         // Checked arithmetic: 2^32 reports per trial would revert, never wrap.
@@ -723,9 +723,9 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         Status status = t.status;
         if (status != Status.Terminated) {
             _onlyRunning(trialId, t);
-            if (!t.locked) revert DataLockState(trialId, false);
+            if (!t.locked) revert TrialDataLockState(trialId, false);
         }
-        if (reportHash == bytes32(0)) revert ZeroHash(trialId, "reportHash");
+        if (reportHash == bytes32(0)) revert TrialZeroHash(trialId, "reportHash");
         _checkCid(reportCid);
         t.status = Status.Closed;
         _append(trialId, t, EntryType.FinalReportFiled, keccak256(abi.encode(reportHash, reportCid)));
@@ -867,7 +867,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         // A board of one decides alone: nothing to count (it never has stored votes).
         if (threshold == 1) return true;
         bytes32 key = _motionKey(t, motion, account, version, protocolHash, nonce);
-        if (_voted[trialId][key][msg.sender]) revert EthicsVoteRepeated(trialId, msg.sender, motion);
+        if (_voted[trialId][key][msg.sender]) revert TrialEthicsVoteRepeated(trialId, msg.sender, motion);
         uint256 approvals = _approvals[trialId][key] + 1;
         if (approvals >= threshold) return true;
         _voted[trialId][key][msg.sender] = true;
@@ -899,7 +899,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     /// @dev A k-of-n board: 1 <= k <= n, and k >= 2 unless the board is a single member.
     function _checkThreshold(uint64 trialId, uint256 threshold, uint256 members) private pure {
         if (threshold == 0 || threshold > members || (threshold == 1 && members > 1)) {
-            revert InvalidEthicsThreshold(trialId, threshold, members);
+            revert TrialInvalidEthicsThreshold(trialId, threshold, members);
         }
     }
 
@@ -912,9 +912,9 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         uint16 consentVersion
     ) private {
         _onlyInvestigator(trialId, siteId);
-        if (subjectCommitment == bytes32(0)) revert ZeroHash(trialId, "subjectCommitment");
+        if (subjectCommitment == bytes32(0)) revert TrialZeroHash(trialId, "subjectCommitment");
         uint16 current = t.consentVersion;
-        if (consentVersion != current) revert StaleConsentVersion(trialId, consentVersion, current);
+        if (consentVersion != current) revert TrialStaleConsentVersion(trialId, consentVersion, current);
         bytes32 topic = entryType == EntryType.Enrolled ? SubjectEnrolled.selector : SubjectReconsented.selector;
         _appendFromCalldata(trialId, t, entryType, topic, 3);
     }
@@ -936,10 +936,10 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     {
         if (role == Role.Ethics) _onlyEthics(trialId);
         else if (role == Role.Investigator || role == Role.Monitor) _onlySponsor(trialId, t);
-        else revert RoleUnchanged(trialId, account, role, siteId);
+        else revert TrialRoleUnchanged(trialId, account, role, siteId);
         _onlyRunning(trialId, t);
-        if (account == address(0)) revert ZeroAddress("account");
-        if ((role == Role.Investigator) != (siteId != 0)) revert InvalidSite(trialId, role, siteId);
+        if (account == address(0)) revert TrialZeroAddress("account");
+        if ((role == Role.Investigator) != (siteId != 0)) revert TrialInvalidSite(trialId, role, siteId);
     }
 
     function _matchPending(uint64 trialId, uint16 version, bytes32 protocolHash)
@@ -949,7 +949,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     {
         a = _pending[trialId];
         if (a.version == 0 || a.version != version || a.protocolHash != protocolHash) {
-            revert NoSuchAmendment(trialId, version, protocolHash);
+            revert TrialNoSuchAmendment(trialId, version, protocolHash);
         }
     }
 
@@ -969,18 +969,18 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     }
 
     function _onlySponsor(uint64 trialId, Trial storage t) private view {
-        if (t.sponsor != msg.sender) revert NotSponsor(trialId, msg.sender);
+        if (t.sponsor != msg.sender) revert TrialNotSponsor(trialId, msg.sender);
     }
 
     function _onlyEthics(uint64 trialId) private view {
-        if (_members[trialId][msg.sender] & _ETHICS_BIT == 0) revert NotEthicsBoard(trialId, msg.sender);
+        if (_members[trialId][msg.sender] & _ETHICS_BIT == 0) revert TrialNotEthicsBoard(trialId, msg.sender);
     }
 
     function _onlySiteStaff(uint64 trialId, uint32 siteId) private view {
         uint256 word = _members[trialId][msg.sender];
         // Monitor bit first: a failed seven-slot site scan would cost monitors ~600 gas.
         if (siteId != 0 && (word & _MONITOR_BIT != 0 || _siteIndex(word, siteId) != type(uint256).max)) return;
-        revert NotSiteStaff(trialId, siteId, msg.sender);
+        revert TrialNotSiteStaff(trialId, siteId, msg.sender);
     }
 
     /// @dev Active or suspended: the states in which the trial is still being conducted.
@@ -991,12 +991,12 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
 
     function _checkCid(string calldata cid) private pure {
         uint256 length = bytes(cid).length;
-        if (length == 0 || length > MAX_CID_LENGTH) revert InvalidCid(length, MAX_CID_LENGTH);
+        if (length == 0 || length > MAX_CID_LENGTH) revert TrialInvalidCid(length, MAX_CID_LENGTH);
     }
 
     function _onlyInvestigator(uint64 trialId, uint32 siteId) private view {
         if (siteId == 0 || _siteIndex(_members[trialId][msg.sender], siteId) == type(uint256).max) {
-            revert NotSiteStaff(trialId, siteId, msg.sender);
+            revert TrialNotSiteStaff(trialId, siteId, msg.sender);
         }
     }
 

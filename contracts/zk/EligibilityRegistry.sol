@@ -59,9 +59,9 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
 
     /// @param verifier_ The Groth16 verifier; @param poseidon_ PoseidonT3; @param admin Role admin.
     constructor(IGroth16Verifier verifier_, IPoseidonT3 poseidon_, address admin) {
-        if (address(verifier_) == address(0)) revert ZeroAddress("verifier");
-        if (address(poseidon_) == address(0)) revert ZeroAddress("poseidon");
-        if (admin == address(0)) revert ZeroAddress("admin");
+        if (address(verifier_) == address(0)) revert EligibilityZeroAddress("verifier");
+        if (address(poseidon_) == address(0)) revert EligibilityZeroAddress("poseidon");
+        if (admin == address(0)) revert EligibilityZeroAddress("admin");
         verifier = verifier_;
         poseidon = poseidon_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -78,10 +78,10 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
     /// - caller holds ISSUER_ROLE; leaf non-zero and below the field; tree not full.
     /// Emits {CredentialIssued}.
     function issue(uint256 leaf) external onlyRole(ISSUER_ROLE) returns (uint256 index, uint256 root) {
-        if (leaf == 0 || leaf >= FIELD) revert InvalidLeaf(leaf);
+        if (leaf == 0 || leaf >= FIELD) revert EligibilityInvalidLeaf(leaf);
         Tree storage tree = _trees[msg.sender];
         index = tree.size;
-        if (index >= 1 << DEPTH) revert TreeFull(msg.sender, 1 << DEPTH);
+        if (index >= 1 << DEPTH) revert EligibilityTreeFull(msg.sender, 1 << DEPTH);
         uint256[16] storage frontier = _frontier[msg.sender];
         uint256 node = leaf;
         uint256 i = index;
@@ -111,7 +111,7 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
     ///   room in the tree for all of them.
     /// Emits {CredentialIssued} per leaf.
     function issueBatch(uint256[] calldata leaves) external onlyRole(ISSUER_ROLE) returns (uint256 first, uint256 root) {
-        if (leaves.length == 0 || leaves.length > MAX_BATCH) revert InvalidBatch(leaves.length, MAX_BATCH);
+        if (leaves.length == 0 || leaves.length > MAX_BATCH) revert EligibilityInvalidBatch(leaves.length, MAX_BATCH);
         return _insert(leaves);
     }
 
@@ -127,7 +127,7 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
     {
         Tree storage tree = _trees[msg.sender];
         uint256 size = tree.size;
-        if (leaf == 0 || index >= size) revert NotACurrentLeaf(msg.sender, index, leaf);
+        if (leaf == 0 || index >= size) revert EligibilityNotACurrentLeaf(msg.sender, index, leaf);
         uint256 last = size - 1;
         uint256 oldNode = leaf;
         uint256 newNode = 0;
@@ -143,7 +143,7 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
                 newNode = _hash(siblings[level], newNode);
             }
         }
-        if (oldNode != tree.root) revert NotACurrentLeaf(msg.sender, index, leaf);
+        if (oldNode != tree.root) revert EligibilityNotACurrentLeaf(msg.sender, index, leaf);
         root = newNode;
         uint256 seq = _setRoot(tree, root);
         // seq < 2^32: one root per transaction.
@@ -238,17 +238,17 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
     /// @dev signals = [root, nullifier, scope << 32 | today, criteriaHash], the circuit's order.
     /// `today` is range-checked here (< 2^32) so it cannot spill into the scope's bits.
     function _check(address issuer, uint256 today, uint256[4] memory signals, Proof calldata proof) private view {
-        if (!hasRole(ISSUER_ROLE, issuer)) revert NotAnIssuer(issuer);
+        if (!hasRole(ISSUER_ROLE, issuer)) revert EligibilityNotAnIssuer(issuer);
         uint256 seq = _rootSeq[issuer][signals[0]];
-        if (seq == 0) revert UnknownRoot(issuer, signals[0]);
+        if (seq == 0) revert EligibilityUnknownRoot(issuer, signals[0]);
         Tree storage t = _trees[issuer];
         uint256 current = t.rootSeq;
-        if (seq < t.validFrom || current - seq >= ROOT_HISTORY) revert StaleRoot(issuer, signals[0], seq, current);
+        if (seq < t.validFrom || current - seq >= ROOT_HISTORY) revert EligibilityStaleRoot(issuer, signals[0], seq, current);
         uint256 chainToday = _date(block.timestamp);
-        if (today != chainToday && today != _date(block.timestamp - 1 days)) revert WrongDate(today, chainToday);
+        if (today != chainToday && today != _date(block.timestamp - 1 days)) revert EligibilityWrongDate(today, chainToday);
         uint256 scope = signals[2] >> 32;
-        if (_spent[scope][signals[1]]) revert NullifierSpent(scope, signals[1]);
-        if (!verifier.verifyProof(proof.a, proof.b, proof.c, signals)) revert InvalidProof(scope, signals[1]);
+        if (_spent[scope][signals[1]]) revert EligibilityNullifierSpent(scope, signals[1]);
+        if (!verifier.verifyProof(proof.a, proof.b, proof.c, signals)) revert EligibilityInvalidProof(scope, signals[1]);
     }
 
     /// @dev Appends `leaves` level by level. At each level the batch's nodes span indices
@@ -259,10 +259,10 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
         Tree storage tree = _trees[msg.sender];
         first = tree.size;
         uint256 count = leaves.length;
-        if (first + count > 1 << DEPTH) revert TreeFull(msg.sender, 1 << DEPTH);
+        if (first + count > 1 << DEPTH) revert EligibilityTreeFull(msg.sender, 1 << DEPTH);
         for (uint256 i = 0; i < count; ++i) {
             uint256 leaf = leaves[i];
-            if (leaf == 0 || leaf >= FIELD) revert InvalidLeaf(leaf);
+            if (leaf == 0 || leaf >= FIELD) revert EligibilityInvalidLeaf(leaf);
         }
         uint256[16] storage frontier = _frontier[msg.sender];
         uint256[] memory nodes = leaves;

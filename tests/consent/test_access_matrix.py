@@ -102,8 +102,8 @@ ALLOWED = {
     "recordAccess": ({"clinician"}, "ConsentAccessDenied"),  # only the grantee
     "requestBreakGlass": ({"clinician"}, "AccessControlUnauthorizedAccount"),
     "approveBreakGlass": ({"approver"}, "AccessControlUnauthorizedAccount"),
-    "closeBreakGlass": (STOPPERS, "BreakGlassCannotStop"),
-    "cancelBreakGlass": (STOPPERS, "BreakGlassCannotStop"),
+    "closeBreakGlass": (STOPPERS, "ConsentBreakGlassCannotStop"),
+    "cancelBreakGlass": (STOPPERS, "ConsentBreakGlassCannotStop"),
     "reviewBreakGlass": ({"officer"}, "AccessControlUnauthorizedAccount"),
     "setBreakGlassThreshold": ({"admin"}, "AccessControlUnauthorizedAccount"),
     "grantRole": ({"admin"}, "AccessControlUnauthorizedAccount"),

@@ -42,7 +42,7 @@ def test_full_episode(
     receipt = client.record_access(patient, LAB, "read", "ETREAT", b"\x01" * 32, sender=provider)
     assert next(iter(registry.AccessRecorded.from_receipt(receipt))).episodeId == episode
     with ape.reverts(
-        registry.BreakGlassStillActive, episodeId=episode, expiresAt=info["expires_at"]
+        registry.ConsentBreakGlassStillActive, episodeId=episode, expiresAt=info["expires_at"]
     ):
         registry.reviewBreakGlass(episode, True, b"\0" * 32, sender=privacy_officer)
     chain.mine(timestamp=info["expires_at"])
@@ -53,7 +53,7 @@ def test_full_episode(
     )
     assert client.episode(episode)["status"] == "flagged"
     assert client.awaiting_review() == pending_before
-    with ape.reverts(registry.BreakGlassWrongStatus, episodeId=episode, status=4):
+    with ape.reverts(registry.ConsentBreakGlassWrongStatus, episodeId=episode, status=4):
         registry.reviewBreakGlass(episode, True, b"\0" * 32, sender=privacy_officer)
     client.revoke(patient, provider, "*", deny=True, sender=patient)
 
@@ -63,19 +63,21 @@ def test_approval_rules(
 ):
     episode = _request(client, patient, provider)
     client.approve_break_glass(episode, sender=approver1)
-    with ape.reverts(registry.BreakGlassAlreadyApproved, episodeId=episode, approver=approver1):
+    with ape.reverts(
+        registry.ConsentBreakGlassAlreadyApproved, episodeId=episode, approver=approver1
+    ):
         registry.approveBreakGlass(episode, sender=approver1)
     client.approve_break_glass(episode, sender=approver2)
-    with ape.reverts(registry.BreakGlassWrongStatus, episodeId=episode, status=2):
+    with ape.reverts(registry.ConsentBreakGlassWrongStatus, episodeId=episode, status=2):
         registry.approveBreakGlass(episode, sender=approver3)
-    with ape.reverts(registry.BreakGlassUnknownEpisode, episodeId=episode + 100):
+    with ape.reverts(registry.ConsentBreakGlassUnknownEpisode, episodeId=episode + 100):
         registry.approveBreakGlass(episode + 100, sender=approver3)
     # a stale request can no longer be approved
     stale = _request(client, patient, provider)
     requested_at = client.episode(stale)["requested_at"]
     chain.mine(timestamp=requested_at + registry.REQUEST_TTL())
     with ape.reverts(
-        registry.BreakGlassRequestExpired,
+        registry.ConsentBreakGlassRequestExpired,
         episodeId=stale,
         expiredAt=requested_at + registry.REQUEST_TTL(),
     ):
@@ -86,13 +88,13 @@ def test_self_approval_refused(registry, deployer, patient, approver3, approver1
     registry.grantRole(registry.CLINICIAN_ROLE(), approver3, sender=deployer)
     receipt = registry.requestBreakGlass(patient, b"\x02" * 32, HOUR, sender=approver3)
     episode = next(iter(registry.BreakGlassRequested.from_receipt(receipt))).episodeId
-    with ape.reverts(registry.BreakGlassSelfApproval, episodeId=episode, approver=approver3):
+    with ape.reverts(registry.ConsentBreakGlassSelfApproval, episodeId=episode, approver=approver3):
         registry.approveBreakGlass(episode, sender=approver3)
 
 
 @pytest.mark.parametrize("duration", [0, 24 * HOUR + 1])
 def test_duration_bounded(registry, patient, provider, duration):
-    with ape.reverts(registry.BreakGlassInvalidDuration, requested=duration, max=24 * HOUR):
+    with ape.reverts(registry.ConsentBreakGlassInvalidDuration, requested=duration, max=24 * HOUR):
         registry.requestBreakGlass(patient, b"\x03" * 32, duration, sender=provider)
 
 
@@ -103,7 +105,7 @@ def test_close_early_then_review(
     client.approve_break_glass(episode, sender=approver1)
     client.approve_break_glass(episode, sender=approver3)
     assert registry.hasAccess(patient, provider, LAB, READ, ETREAT)
-    with ape.reverts(registry.BreakGlassCannotStop, episodeId=episode, caller=researcher):
+    with ape.reverts(registry.ConsentBreakGlassCannotStop, episodeId=episode, caller=researcher):
         registry.closeBreakGlass(episode, sender=researcher)
     client.close_break_glass(episode, sender=provider)
     assert not registry.hasAccess(patient, provider, LAB, READ, ETREAT)
@@ -112,7 +114,7 @@ def test_close_early_then_review(
 
 
 def test_threshold_governed(registry, deployer, researcher):
-    with ape.reverts(registry.BreakGlassInvalidThreshold, threshold=0):
+    with ape.reverts(registry.ConsentBreakGlassInvalidThreshold, threshold=0):
         registry.setBreakGlassThreshold(0, sender=deployer)
     registry.setBreakGlassThreshold(3, sender=deployer)
     assert registry.breakGlassThreshold() == 3

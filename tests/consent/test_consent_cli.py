@@ -144,7 +144,7 @@ def test_consent_cli_end_to_end(node):
     out = _medchain(node, "breakglass", "approve", episode, "--json", account=14)
     assert _json(out)["status"] == "active", out.stderr
     out = _medchain(node, "breakglass", "review", episode, "--accept", "--notes", "ok", account=16)
-    assert out.returncode == 1 and "BreakGlassStillActive" in out.stderr
+    assert out.returncode == 1 and "ConsentBreakGlassStillActive" in out.stderr
 
     out = _medchain(node, "consent", "audit", "--patient", PATIENT, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(_payload(out))))

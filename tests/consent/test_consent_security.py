@@ -113,7 +113,9 @@ def test_offboarded_clinician_request_not_approvable(
     episode = client.request_break_glass(patient, "r", 24 * HOUR, sender=provider)
     client.approve_break_glass(episode, sender=approver1)
     registry.revokeRole(registry.CLINICIAN_ROLE(), provider, sender=deployer)
-    with ape.reverts(registry.BreakGlassClinicianRevoked, episodeId=episode, clinician=provider):
+    with ape.reverts(
+        registry.ConsentBreakGlassClinicianRevoked, episodeId=episode, clinician=provider
+    ):
         registry.approveBreakGlass(episode, sender=approver2)
     assert not registry.hasAccess(patient, provider, LAB, READ, ETREAT)
 
@@ -154,14 +156,14 @@ def test_pending_request_cancelled(client, registry, roles, patient, provider, a
     cancelled = next(iter(registry.BreakGlassCancelled.from_receipt(receipt)))
     assert cancelled.by == roles[stopper] and cancelled.episodeId == episode
     assert client.episode(episode)["status"] == "cancelled"
-    with ape.reverts(registry.BreakGlassWrongStatus, episodeId=episode, status=5):
+    with ape.reverts(registry.ConsentBreakGlassWrongStatus, episodeId=episode, status=5):
         registry.approveBreakGlass(episode, sender=approver1)
     assert any(e.event == "BreakGlassCancelled" for e in client.audit(patient))
 
 
 def test_stranger_cannot_stop(client, registry, patient, provider, researcher):
     episode = client.request_break_glass(patient, "r", HOUR, sender=provider)
-    with ape.reverts(registry.BreakGlassCannotStop, episodeId=episode, caller=researcher):
+    with ape.reverts(registry.ConsentBreakGlassCannotStop, episodeId=episode, caller=researcher):
         registry.cancelBreakGlass(episode, sender=researcher)
 
 

@@ -260,13 +260,13 @@ def test_consent_matches_model(registry, client, did, chain, roles):
             if not self.episode:
                 return
             if self.episode_status != "pending":
-                failure = "BreakGlassWrongStatus"
+                failure = "ConsentBreakGlassWrongStatus"
             elif self.hour != self.requested_hour:
-                failure = "BreakGlassRequestExpired"
+                failure = "ConsentBreakGlassRequestExpired"
             elif not self.model.clinician_role:
-                failure = "BreakGlassClinicianRevoked"
+                failure = "ConsentBreakGlassClinicianRevoked"
             elif which in self.approved:
-                failure = "BreakGlassAlreadyApproved"
+                failure = "ConsentBreakGlassAlreadyApproved"
             else:
                 failure = None
             self.expect(
@@ -287,11 +287,11 @@ def test_consent_matches_model(registry, client, did, chain, roles):
                 return
             now = chain.blocks.head.timestamp
             if who == "outsider":
-                failure = "BreakGlassCannotStop"
+                failure = "ConsentBreakGlassCannotStop"
             elif (
                 close and (self.episode_status != "active" or now >= self.model.emergency_until)
             ) or (not close and self.episode_status != "pending"):
-                failure = "BreakGlassWrongStatus"
+                failure = "ConsentBreakGlassWrongStatus"
             else:
                 failure = None
             method = registry.closeBreakGlass if close else registry.cancelBreakGlass

@@ -134,7 +134,7 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
             )
             client = GenomicsClient(self.market, researchers[r])
             if open_:
-                _refused(lambda: client.buy(self.offers[which], HMB), "LicensingLicenceOpen")
+                _refused(lambda: client.buy(self.offers[which], HMB), "GenomicLicensingLicenceOpen")
                 return
             lic = client.buy(self.offers[which], HMB)
             assert lic.fee_bps == self.fee_bps
@@ -150,15 +150,15 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
             lid = self._lid(which, r)
             if lic is None or lic.status != "pending":
                 _refused(lambda: client.deliver_key(lid, "bafyenv", b"\x22" * 32),
-                         "LicensingNotAwaitingKey")  # fmt: skip
+                         "GenomicLicensingNotAwaitingKey")  # fmt: skip
                 return
             if now > lic.deadline:
                 _refused(lambda: client.deliver_key(lid, "bafyenv", b"\x22" * 32),
-                         "LicensingDeliveryClosed")  # fmt: skip
+                         "GenomicLicensingDeliveryClosed")  # fmt: skip
                 return
             if actor != owner:
                 _refused(lambda: client.deliver_key(lid, "bafyenv", b"\x22" * 32),
-                         "LicensingNotKeyAgent")  # fmt: skip
+                         "GenomicLicensingNotKeyAgent")  # fmt: skip
                 return
             client.deliver_key(lid, "bafyenv", b"\x22" * 32)
             at = chain.blocks.head.timestamp
@@ -171,9 +171,9 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
             client = GenomicsClient(self.market, actor)
             lid = self._lid(which, r)
             if actor != researchers[r]:
-                _refused(lambda: client.accept_key(lid), "LicensingNotLicensee")
+                _refused(lambda: client.accept_key(lid), "GenomicLicensingNotLicensee")
             elif lic is None or lic.status != "delivered":
-                _refused(lambda: client.accept_key(lid), "LicensingNotUnderReview")
+                _refused(lambda: client.accept_key(lid), "GenomicLicensingNotUnderReview")
             else:
                 client.accept_key(lid)
                 self._released(lic, which, r)
@@ -184,11 +184,11 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
             client = GenomicsClient(self.market, actor)
             lid = self._lid(which, r)
             if actor != researchers[r]:
-                _refused(lambda: client.dispute_key(lid), "LicensingNotLicensee")
+                _refused(lambda: client.dispute_key(lid), "GenomicLicensingNotLicensee")
             elif lic is None or lic.status != "delivered":
-                _refused(lambda: client.dispute_key(lid), "LicensingNotUnderReview")
+                _refused(lambda: client.dispute_key(lid), "GenomicLicensingNotUnderReview")
             elif chain.pending_timestamp > lic.deadline:
-                _refused(lambda: client.dispute_key(lid), "LicensingReviewClosed")
+                _refused(lambda: client.dispute_key(lid), "GenomicLicensingReviewClosed")
             else:
                 client.dispute_key(lid)
                 lic.status = "disputed"
@@ -200,9 +200,9 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
             client = GenomicsClient(self.market, actor)
             lid = self._lid(which, r)
             if lic is None or lic.status != "delivered":
-                _refused(lambda: client.release_escrow(lid), "LicensingNotUnderReview")
+                _refused(lambda: client.release_escrow(lid), "GenomicLicensingNotUnderReview")
             elif chain.pending_timestamp <= lic.deadline:
-                _refused(lambda: client.release_escrow(lid), "LicensingReviewStillOpen")
+                _refused(lambda: client.release_escrow(lid), "GenomicLicensingReviewStillOpen")
             else:
                 client.release_escrow(lid)
                 self._released(lic, which, r)
@@ -219,7 +219,7 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
                 _refused(lambda: client.resolve_dispute(lid, refund),
                          "AccessControlUnauthorizedAccount")  # fmt: skip
             elif lic is None or lic.status != "disputed":
-                _refused(lambda: client.resolve_dispute(lid, refund), "LicensingNotDisputed")
+                _refused(lambda: client.resolve_dispute(lid, refund), "GenomicLicensingNotDisputed")
             elif refund:
                 client.resolve_dispute(lid, True)
                 lic.status = "refunded"  # escrow -> the researcher's pull balance
@@ -234,11 +234,11 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
             client = GenomicsClient(self.market, actor)
             lid = self._lid(which, r)
             if actor != researchers[r]:
-                _refused(lambda: client.refund(lid), "LicensingNotLicensee")
+                _refused(lambda: client.refund(lid), "GenomicLicensingNotLicensee")
             elif lic is None or lic.status != "pending":
-                _refused(lambda: client.refund(lid), "LicensingNotAwaitingKey")
+                _refused(lambda: client.refund(lid), "GenomicLicensingNotAwaitingKey")
             elif chain.pending_timestamp <= lic.deadline:
-                _refused(lambda: client.refund(lid), "LicensingDeliveryStillOpen")
+                _refused(lambda: client.refund(lid), "GenomicLicensingDeliveryStillOpen")
             else:
                 client.refund(lid)
                 lic.status = "refunded"  # paid straight back to the researcher
@@ -250,7 +250,7 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
             client = GenomicsClient(self.market, actor)
             if owed == 0:
                 _refused(lambda: client.withdraw(self.currencies[which]),
-                         "LicensingNothingToWithdraw")  # fmt: skip
+                         "GenomicLicensingNothingToWithdraw")  # fmt: skip
                 return
             assert client.withdraw(self.currencies[which]) == owed
             self.balances[(actor.address, which)] = 0

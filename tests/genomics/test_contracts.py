@@ -69,26 +69,28 @@ def test_state_transitions_and_owner_only(m, patient, researcher):
 def test_offer_refusals(m, patient, researcher):
     d = m.list(patient)
     c = m.client(patient)
-    with refuses("LicensingNotDatasetOwner", datasetId=d, account=researcher.address):
+    with refuses("GenomicLicensingNotDatasetOwner", datasetId=d, account=researcher.address):
         m.offer(researcher, d)
 
     def reason(text):
         return text.encode().ljust(32, b"\0")
 
-    with refuses("LicensingInvalidOffer", reason=reason("duration")):
+    with refuses("GenomicLicensingInvalidOffer", reason=reason("duration")):
         c.create_offer(d, price=1, duration=0, purposes=HMB)
-    with refuses("LicensingInvalidOffer", reason=reason("deliveryWindow")):
+    with refuses("GenomicLicensingInvalidOffer", reason=reason("deliveryWindow")):
         c.create_offer(d, price=1, duration=DAY, purposes=HMB, delivery_window=31 * DAY)
-    with refuses("LicensingInvalidOffer", reason=reason("reviewWindow")):
+    with refuses("GenomicLicensingInvalidOffer", reason=reason("reviewWindow")):
         c.create_offer(d, price=1, duration=DAY, purposes=HMB, review_window=3_600)
-    with refuses("LicensingInvalidOffer", reason=reason("reviewWindow")):  # longer than the term
+    with refuses(
+        "GenomicLicensingInvalidOffer", reason=reason("reviewWindow")
+    ):  # longer than the term
         c.create_offer(d, price=1, duration=DAY, purposes=HMB, review_window=2 * DAY)
-    with refuses("LicensingInvalidOffer", reason=reason("purposes")):
+    with refuses("GenomicLicensingInvalidOffer", reason=reason("purposes")):
         c.create_offer(d, price=1, duration=DAY, purposes=mask("NPU"), review_window=DAY)
-    with refuses("LicensingInvalidOffer", reason=reason("maxLicences")):
+    with refuses("GenomicLicensingInvalidOffer", reason=reason("maxLicences")):
         c.create_offer(d, price=1, duration=DAY, purposes=HMB, review_window=DAY, max_licences=0)
     m.token.pause(d, sender=patient)
-    with refuses("LicensingDatasetNotActive", datasetId=d, state=2):
+    with refuses("GenomicLicensingDatasetNotActive", datasetId=d, state=2):
         m.offer(patient, d)
 
 
@@ -122,23 +124,23 @@ def test_purchase_refusals(m, patient, researcher, provider, chain):
     o = m.offer(patient, d, purposes=HMB | mask("NPU,IRB"), max_licences=1)
     rc = m.client(researcher)
     sig, deadline, _ = rc.sign_terms(researcher, o, HMB | mask("NPU,IRB"))
-    with refuses("LicensingWrongPayment", expected=PRICE, sent=1):
+    with refuses("GenomicLicensingWrongPayment", expected=PRICE, sent=1):
         m.market.purchase(o, HMB | mask("NPU,IRB"), deadline, sig, value=1, sender=researcher)
     # Dropping a required modifier or asking for an unoffered purpose is refused.
     for bad in (HMB | mask("NPU"), mask("POA,NPU,IRB"), mask("NPU,IRB")):
-        with refuses("LicensingPurposeNotOffered", offerId=o, requested=bad):
+        with refuses("GenomicLicensingPurposeNotOffered", offerId=o, requested=bad):
             rc.buy(o, bad)
     # A signature by someone else (or for other purposes) is not the researcher's terms.
     other, _, _ = m.client(provider).sign_terms(provider, o, HMB | mask("NPU,IRB"), deadline)
-    with refuses("LicensingInvalidTermsSignature", researcher=researcher.address):
+    with refuses("GenomicLicensingInvalidTermsSignature", researcher=researcher.address):
         m.market.purchase(o, HMB | mask("NPU,IRB"), deadline, other, value=PRICE, sender=researcher)
     travel(chain, 2 * 3600)
-    with refuses("LicensingTermsExpired", deadline=deadline):
+    with refuses("GenomicLicensingTermsExpired", deadline=deadline):
         m.market.purchase(o, HMB | mask("NPU,IRB"), deadline, sig, value=PRICE, sender=researcher)
     rc.buy(o, HMB | mask("NPU,IRB"))
-    with refuses("LicensingOfferSoldOut", offerId=o, maxLicences=1):
+    with refuses("GenomicLicensingOfferSoldOut", offerId=o, maxLicences=1):
         m.client(provider).buy(o, HMB | mask("NPU,IRB"))
-    with refuses("LicensingOfferNotFound", offerId=12345):
+    with refuses("GenomicLicensingOfferNotFound", offerId=12345):
         m.market.purchase(12345, HMB, deadline, sig, sender=researcher)
 
 
@@ -149,10 +151,10 @@ def test_paused_and_retired_datasets_take_no_licences_but_running_ones_run(
     o = m.offer(patient, d)
     m.deliver(patient, m.buy(researcher, o))
     m.token.pause(d, sender=patient)
-    with refuses("LicensingDatasetNotActive", datasetId=d, state=2):
+    with refuses("GenomicLicensingDatasetNotActive", datasetId=d, state=2):
         m.buy(provider, o)
     m.token.retire(d, sender=patient)
-    with refuses("LicensingDatasetNotActive", datasetId=d, state=3):
+    with refuses("GenomicLicensingDatasetNotActive", datasetId=d, state=3):
         m.buy(provider, o)
     assert m.market.isLicensed(d, researcher, HMB)
     travel(chain, 90 * DAY + 1)
@@ -163,10 +165,10 @@ def test_closed_offer_and_open_licence_refused(m, patient, researcher, provider)
     d = m.list(patient)
     o = m.offer(patient, d)
     lic = m.buy(researcher, o)
-    with refuses("LicensingLicenceOpen", licenceId=lic, status=1):
+    with refuses("GenomicLicensingLicenceOpen", licenceId=lic, status=1):
         m.buy(researcher, o)
     m.client(patient).close_offer(o)
-    with refuses("LicensingOfferClosed", offerId=o):
+    with refuses("GenomicLicensingOfferClosed", offerId=o):
         m.buy(provider, o)
 
 
@@ -177,7 +179,7 @@ def test_acceptance_splits_exactly_and_pays_by_pull(m, patient, researcher, lab,
     lic = m.buy(researcher, o)
     m.deliver(patient, lic)
     assert m.market.balanceOf(patient, ZERO) == 0  # held until the researcher checked the key
-    with refuses("LicensingNotLicensee", licenceId=lic, caller=patient.address):
+    with refuses("GenomicLicensingNotLicensee", licenceId=lic, caller=patient.address):
         m.client(patient).accept_key(lic)
     receipt = m.client(researcher).accept_key(lic)
     royalty, fee = price * 1_000 // 10_000, price * 250 // 10_000
@@ -193,11 +195,11 @@ def test_acceptance_splits_exactly_and_pays_by_pull(m, patient, researcher, lab,
     paid = m.client(lab).withdraw()
     assert paid == royalty and m.market.balanceOf(lab, ZERO) == 0
     assert lab.balance > before + royalty - 10**16  # gas aside
-    with refuses("LicensingNothingToWithdraw", account=lab.address, currency=ZERO):
+    with refuses("GenomicLicensingNothingToWithdraw", account=lab.address, currency=ZERO):
         m.client(lab).withdraw()
-    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=3):
+    with refuses("GenomicLicensingNotAwaitingKey", licenceId=lic, status=3):
         m.client(patient).deliver_key(lic, "bafyenvelope", b"\x22" * 32)
-    with refuses("LicensingNotUnderReview", licenceId=lic, status=3):
+    with refuses("GenomicLicensingNotUnderReview", licenceId=lic, status=3):
         m.client(researcher).accept_key(lic)
     assert chain.provider.get_balance(m.market.address) == owner_share + fee
 
@@ -208,15 +210,15 @@ def test_key_posting_refused_for_non_licensees_strangers_and_late(
     d = m.list(patient)
     o = m.offer(patient, d)
     stranger_licence = m.market.licenceIdOf(d, provider)
-    with refuses("LicensingNotAwaitingKey", licenceId=stranger_licence, status=0):
+    with refuses("GenomicLicensingNotAwaitingKey", licenceId=stranger_licence, status=0):
         m.client(patient).deliver_key(stranger_licence, "bafyenv", b"\x22" * 32)
     lic = m.buy(researcher, o)
-    with refuses("LicensingNotKeyAgent", datasetId=d, caller=provider.address):
+    with refuses("GenomicLicensingNotKeyAgent", datasetId=d, caller=provider.address):
         m.client(provider).deliver_key(lic, "bafyenv", b"\x22" * 32)
-    with refuses("LicensingEmptyEnvelope", licenceId=lic):
+    with refuses("GenomicLicensingEmptyEnvelope", licenceId=lic):
         m.client(patient).deliver_key(lic, "bafyenv", b"\0" * 32)
     travel(chain, 3 * DAY + 1)
-    with refuses("LicensingDeliveryClosed", licenceId=lic):
+    with refuses("GenomicLicensingDeliveryClosed", licenceId=lic):
         m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
 
 
@@ -231,7 +233,7 @@ def test_authorised_agent_delivers_and_revoked_cannot(m, patient, researcher, pr
     m.client(researcher).accept_key(lic1)
     assert m.market.balanceOf(patient, ZERO) > 0 and m.market.balanceOf(provider, ZERO) == 0
     m.client(patient).set_key_agent(provider, False)
-    with refuses("LicensingNotKeyAgent", datasetId=d, caller=provider.address):
+    with refuses("GenomicLicensingNotKeyAgent", datasetId=d, caller=provider.address):
         m.client(provider).deliver_key(lic2, "bafyenv", b"\x22" * 32)
 
 
@@ -239,19 +241,19 @@ def test_refund_after_deadline_only_to_licensee(m, patient, researcher, provider
     d = m.list(patient)
     o = m.offer(patient, d)
     lic = m.buy(researcher, o)
-    with refuses("LicensingDeliveryStillOpen", licenceId=lic):
+    with refuses("GenomicLicensingDeliveryStillOpen", licenceId=lic):
         m.client(researcher).refund(lic)
     travel(chain, 3 * DAY + 1)
-    with refuses("LicensingNotLicensee", licenceId=lic, caller=provider.address):
+    with refuses("GenomicLicensingNotLicensee", licenceId=lic, caller=provider.address):
         m.client(provider).refund(lic)
     before = researcher.balance
     receipt = m.client(researcher).refund(lic)
     assert researcher.balance == before + PRICE - receipt.total_fees_paid
     assert not m.market.isLicensed(d, researcher, HMB)
     assert m.market.offer(o).sold == 0
-    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=5):
+    with refuses("GenomicLicensingNotAwaitingKey", licenceId=lic, status=5):
         m.client(researcher).refund(lic)
-    with refuses("LicensingNotAwaitingKey", licenceId=lic, status=5):
+    with refuses("GenomicLicensingNotAwaitingKey", licenceId=lic, status=5):
         m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
     assert chain.provider.get_balance(m.market.address) == 0
 
@@ -268,14 +270,14 @@ def test_expiry_then_repurchase_with_new_nonce_clears_envelope(m, patient, resea
     )
     m.client(patient).deliver_key(lic, "bafyenv", b"\x22" * 32)
     travel(chain, 3 * DAY + 1)
-    with refuses("LicensingLicenceOpen", licenceId=lic, status=2):  # escrow still held
+    with refuses("GenomicLicensingLicenceOpen", licenceId=lic, status=2):  # escrow still held
         m.client(researcher).buy(o, HMB)
     m.client(patient).release_escrow(lic)  # anyone, once the review window passed
     travel(chain, 7 * DAY)
     assert not m.market.isLicensed(d, researcher, HMB)
     assert m.market.expiresAt(lic) < chain.blocks.head.timestamp
     # The old signature carries the old nonce: it cannot buy a second licence.
-    with refuses("LicensingInvalidTermsSignature", researcher=researcher.address):
+    with refuses("GenomicLicensingInvalidTermsSignature", researcher=researcher.address):
         m.market.purchase(o, HMB, deadline, sig, value=PRICE, sender=researcher)
     again = rc.buy(o, HMB)
     assert again.licence_id == lic and again.nonce == 2 and again.status.name == "PENDING"
@@ -290,7 +292,7 @@ def test_erc20_offer_end_to_end(m, patient, researcher, lab, erc20, treasury):
     o = m.offer(patient, d, currency=erc20.address, price=1_000_003)
     erc20.approve(m.market, 1_000_003, sender=researcher)
     sig, deadline, _ = m.client(researcher).sign_terms(researcher, o, HMB)
-    with refuses("LicensingWrongPayment", expected=0, sent=1):
+    with refuses("GenomicLicensingWrongPayment", expected=0, sent=1):
         m.market.purchase(o, HMB, deadline, sig, value=1, sender=researcher)
     lic = m.buy(researcher, o)
     assert erc20.balanceOf(m.market) == 1_000_003
@@ -305,9 +307,9 @@ def test_erc20_offer_end_to_end(m, patient, researcher, lab, erc20, treasury):
 def test_platform_fee_admin_only_and_capped(m, deployer, patient, treasury):
     with refuses("AccessControlUnauthorizedAccount", account=patient.address):
         m.market.setPlatformFee(treasury, 100, sender=patient)
-    with refuses("LicensingInvalidFee", feeBps=1_001, maxFeeBps=1_000):
+    with refuses("GenomicLicensingInvalidFee", feeBps=1_001, maxFeeBps=1_000):
         m.market.setPlatformFee(treasury, 1_001, sender=deployer)
-    with refuses("LicensingInvalidFee", treasury=ZERO):
+    with refuses("GenomicLicensingInvalidFee", treasury=ZERO):
         m.market.setPlatformFee(ZERO, 100, sender=deployer)
     m.market.setPlatformFee(treasury, 0, sender=deployer)
     assert m.market.platformFee() == (treasury.address, 0)
@@ -317,10 +319,14 @@ def test_fee_cap_plus_royalty_cap_cannot_exceed_whole(deployer):
     # Not the shipped caps on purpose: a 75.01% fee cap beside the 25% royalty cap.
     over_the_whole = {
         "GenomicLicensing": lambda ctx: (
-            ctx.address_of("GenomicDataset"), deployer.address, deployer.address, 0, 7_501
+            ctx.address_of("GenomicDataset"),
+            deployer.address,
+            deployer.address,
+            0,
+            7_501,
         )
     }
-    with refuses("LicensingInvalidFee", maxFeeBps=7_500):
+    with refuses("GenomicLicensingInvalidFee", maxFeeBps=7_500):
         deploy_fresh(deployer, "GenomicLicensing", overrides=over_the_whole)
 
 

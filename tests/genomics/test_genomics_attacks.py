@@ -34,9 +34,11 @@ def test_key_posted_at_the_last_moment_still_buys_the_full_term(m, patient, rese
     assert event.reviewDeadline == delivered_at + DAY
     assert m.market.isLicensed(d, researcher, HMB)
     # And the owner is not paid in that block: the researcher first gets to check the key.
-    with refuses("LicensingReviewStillOpen", licenceId=lic, reviewDeadline=delivered_at + DAY):
+    with refuses(
+        "GenomicLicensingReviewStillOpen", licenceId=lic, reviewDeadline=delivered_at + DAY
+    ):
         m.client(patient).release_escrow(lic)
-    with refuses("LicensingNothingToWithdraw", account=patient.address, currency=ZERO):
+    with refuses("GenomicLicensingNothingToWithdraw", account=patient.address, currency=ZERO):
         m.client(patient).withdraw()
     travel(chain, DAY + 1)
     assert m.market.isLicensed(d, researcher, HMB)
@@ -60,7 +62,7 @@ def test_delivery_and_review_windows_are_signed_terms(m, patient, researcher, ch
         fields = {**real.__dict__, **changed}
         forged = rc.typed_data(OfferInfo(**fields), researcher, HMB, deadline, nonce)
         signature = sign_message(researcher, encode_typed_data(full_message=forged))
-        with refuses("LicensingInvalidTermsSignature", researcher=researcher.address):
+        with refuses("GenomicLicensingInvalidTermsSignature", researcher=researcher.address):
             m.market.purchase(o, HMB, deadline, signature, value=PRICE, sender=researcher)
     m.client(researcher).buy(o, HMB, deadline=deadline)  # the true terms buy
 
@@ -107,19 +109,19 @@ def test_garbage_key_is_disputed_and_refunded_not_paid(
     o = m.offer(patient, d)
     lic = m.buy(researcher, o)
     m.deliver(patient, lic, b"\x66" * 32)  # garbage
-    with refuses("LicensingNotLicensee", licenceId=lic, caller=patient.address):
+    with refuses("GenomicLicensingNotLicensee", licenceId=lic, caller=patient.address):
         m.client(patient).dispute_key(lic)
     m.client(researcher).dispute_key(lic)
     assert not m.market.isLicensed(d, researcher, HMB)
     travel(chain, 3 * DAY + 1)
-    with refuses("LicensingNotUnderReview", licenceId=lic, status=4):
+    with refuses("GenomicLicensingNotUnderReview", licenceId=lic, status=4):
         m.client(patient).release_escrow(lic)
-    with refuses("LicensingNothingToWithdraw", account=patient.address, currency=ZERO):
+    with refuses("GenomicLicensingNothingToWithdraw", account=patient.address, currency=ZERO):
         m.client(patient).withdraw()
     with refuses("AccessControlUnauthorizedAccount", account=patient.address):
         m.client(patient).resolve_dispute(lic, False)
     m.client(deployer).resolve_dispute(lic, True)
-    with refuses("LicensingNotDisputed", licenceId=lic, status=5):
+    with refuses("GenomicLicensingNotDisputed", licenceId=lic, status=5):
         m.client(deployer).resolve_dispute(lic, False)
     assert m.client(researcher).withdraw() == PRICE
     assert chain.provider.get_balance(m.market.address) == 0
@@ -131,14 +133,14 @@ def test_dispute_window_closes_and_good_keys_are_paid(m, patient, researcher, pr
     d = m.list(patient)
     o = m.offer(patient, d, review_window=DAY)
     lic = m.buy(researcher, o)
-    with refuses("LicensingNotUnderReview", licenceId=lic, status=1):
+    with refuses("GenomicLicensingNotUnderReview", licenceId=lic, status=1):
         m.client(researcher).dispute_key(lic)
     m.deliver(patient, lic)
     review_end = m.market.licence(lic).deadline
     from ape import chain
 
     travel(chain, DAY + 1)
-    with refuses("LicensingReviewClosed", licenceId=lic, reviewDeadline=review_end):
+    with refuses("GenomicLicensingReviewClosed", licenceId=lic, reviewDeadline=review_end):
         m.client(researcher).dispute_key(lic)
     m.client(provider).release_escrow(lic)  # anyone (a keeper) may release
     assert m.market.balanceOf(patient, ZERO) > 0
@@ -173,7 +175,7 @@ def test_pending_licence_is_not_licensed_and_not_refundable_early(m, patient, re
     assert not m.market.isLicensed(d, researcher, HMB)
     travel(chain, 3 * DAY - 60)
     assert not m.market.isLicensed(d, researcher, HMB)
-    with refuses("LicensingDeliveryStillOpen", licenceId=lic):
+    with refuses("GenomicLicensingDeliveryStillOpen", licenceId=lic):
         m.client(researcher).refund(lic)
     travel(chain, 120)
     m.client(researcher).refund(lic)
@@ -183,11 +185,13 @@ def test_pending_licence_is_not_licensed_and_not_refundable_early(m, patient, re
 def test_fee_on_transfer_tokens_are_refused(m, project, patient, researcher, deployer, erc20):
     fot = deployer.deploy(project.FeeOnTransferToken)
     d = m.list(patient)
-    with refuses("LicensingCurrencyNotAllowed", currency=fot.address):
+    with refuses("GenomicLicensingCurrencyNotAllowed", currency=fot.address):
         m.offer(patient, d, currency=fot.address, price=1_000)
     with refuses("AccessControlUnauthorizedAccount", account=patient.address):
         m.market.setCurrencyAllowed(fot, True, sender=patient)
-    with refuses("LicensingCurrencyNotAllowed", currency=researcher.address):  # not a contract
+    with refuses(
+        "GenomicLicensingCurrencyNotAllowed", currency=researcher.address
+    ):  # not a contract
         m.market.setCurrencyAllowed(researcher, True, sender=deployer)
     # A token the admin allowlisted and later removed (say it turned on transfer fees):
     # no new purchases; escrow already held still settles.
@@ -196,7 +200,7 @@ def test_fee_on_transfer_tokens_are_refused(m, project, patient, researcher, dep
     lic = m.buy(researcher, o)
     m.market.setCurrencyAllowed(erc20, False, sender=deployer)
     assert not m.client(researcher).is_currency_allowed(erc20.address)
-    with refuses("LicensingCurrencyNotAllowed", currency=erc20.address):
+    with refuses("GenomicLicensingCurrencyNotAllowed", currency=erc20.address):
         m.buy(deployer, o)
     m.deliver(patient, lic)
     m.client(researcher).accept_key(lic)
@@ -210,5 +214,5 @@ def test_dataset_ids_do_not_alias(m, patient, researcher):
     assert m.market.isLicensed(d, researcher, HMB)
     for alias in (d + 2**96, d + 2**64, d | (1 << 255)):
         assert not m.market.isLicensed(alias, researcher, HMB)
-    with refuses("LicensingDatasetIdTooLarge", datasetId=d + 2**64):
+    with refuses("GenomicLicensingDatasetIdTooLarge", datasetId=d + 2**64):
         m.market.licenceIdOf(d + 2**64, researcher)

@@ -98,13 +98,13 @@ def test_owner_and_researcher_flow(run, deployer, researcher, lab, tmp_path):
     mine = run("licences", "--account", "TEST::3", "--json")
     assert json.loads(mine.stdout)[0]["status"] == "delivered"
     early = run("withdraw", "--account", "TEST::1")  # escrow held until the key is accepted
-    assert early.exit_code == 1 and "LicensingNothingToWithdraw" in early.stderr
+    assert early.exit_code == 1 and "GenomicLicensingNothingToWithdraw" in early.stderr
     accepted = run("accept", str(dataset_id), "--account", "TEST::3", "--json")
     assert accepted.exit_code == 0, accepted.stderr
     assert json.loads(accepted.stdout)["status"] == "released"
     paid = run("withdraw", "--account", "TEST::1", "--json")
     assert paid.exit_code == 0 and json.loads(paid.stdout)["amount"] > 0
     again = run("withdraw", "--account", "TEST::1")
-    assert again.exit_code == 1 and "LicensingNothingToWithdraw" in again.stderr
+    assert again.exit_code == 1 and "GenomicLicensingNothingToWithdraw" in again.stderr
     paused = run("pause", str(dataset_id), "--account", "TEST::1", "--json")
     assert json.loads(paused.stdout) == {"dataset_id": dataset_id, "state": "paused"}

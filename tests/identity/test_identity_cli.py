@@ -62,7 +62,7 @@ def test_sign_only_then_relay_from_another_account(run, registry, chain, account
     ]
     again = run("did", "relay", str(request), "--account", "TEST::0")
     assert again.exit_code == 1
-    assert "InvalidNonce" in again.stderr and "Traceback" not in again.output
+    assert "DIDInvalidNonce" in again.stderr and "Traceback" not in again.output
 
 
 def test_delegate_and_owner_commands(run, registry, accounts):
@@ -79,7 +79,7 @@ def test_delegate_and_owner_commands(run, registry, accounts):
     assert out.exit_code == 0 and registry.identityOwner(me) == lab
     stolen = run("did", "add-delegate", lab, "--account", "TEST::7")
     assert stolen.exit_code == 1
-    assert "NotIdentityOwner" in stolen.stderr and len(stolen.stderr.strip().splitlines()) == 1
+    assert "DIDNotOwner" in stolen.stderr and len(stolen.stderr.strip().splitlines()) == 1
 
 
 def test_malformed_did_is_one_line(run):

@@ -34,7 +34,7 @@ def test_identity_owns_itself_until_it_names_an_owner(registry, patient, provide
     assert (log.identity, log.owner, log.previousChange) == (patient.address, provider.address, 0)
     # the old key lost control, the new owner has it
     with ape.reverts(
-        registry.NotIdentityOwner,
+        registry.DIDNotOwner,
         identity=patient.address,
         actor=patient.address,
         owner=provider.address,
@@ -75,25 +75,25 @@ def test_attributes_are_events_with_previous_change_links(registry, chain, patie
 def test_deactivation_is_final(registry, patient):
     registry.changeOwner(patient, "0x" + "0" * 40, sender=patient)
     assert registry.identityOwner(patient) == "0x" + "0" * 40
-    with ape.reverts(registry.IdentityDeactivated, identity=patient.address):
+    with ape.reverts(registry.DIDDeactivated, identity=patient.address):
         registry.changeOwner(patient, patient, sender=patient)
-    with ape.reverts(registry.IdentityDeactivated, identity=patient.address):
+    with ape.reverts(registry.DIDDeactivated, identity=patient.address):
         registry.setAttribute(patient, ENC, b"", 1, sender=patient)
     # an unrecoverable legacy signature (ecrecover -> 0) cannot pass for the zero owner
-    with ape.reverts(registry.IdentityDeactivated, identity=patient.address):
+    with ape.reverts(registry.DIDDeactivated, identity=patient.address):
         registry.changeOwnerSigned(patient, 27, b"\0" * 32, b"\0" * 32, patient, sender=patient)
 
 
 def test_validity_overflow_is_a_named_error(registry, patient, lab):
     huge = 2**256 - 1
-    with ape.reverts(registry.ValidityOverflow, validity=huge):
+    with ape.reverts(registry.DIDValidityOverflow, validity=huge):
         registry.addDelegate(patient, VERI, lab, huge, sender=patient)
 
 
 def test_client_maps_refusals_to_contract_revert(client, patient, provider):
     with pytest.raises(ContractRevert) as err:
         client.set_attribute(patient, "did/svc/Records", b"https://x", DAY, sender=provider)
-    assert err.value.error_name == "NotIdentityOwner"
+    assert err.value.error_name == "DIDNotOwner"
     assert err.value.arguments["owner"] == patient.address
 
 
@@ -131,14 +131,14 @@ def test_legacy_signed_calls_use_the_erc1056_hash(registry, client, provider, la
     n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
     twin = (55 - v, r, (n - int.from_bytes(s, "big")).to_bytes(32, "big"))
     with ape.reverts(
-        registry.InvalidLegacySignature, identity=identity, recovered="0x" + "00" * 20
+        registry.DIDInvalidLegacySignature, identity=identity, recovered="0x" + "00" * 20
     ):
         registry.setAttributeSigned(identity, *twin, ENC, value, DAY, sender=relayer)
     receipt = registry.setAttributeSigned(identity, *sig(d), ENC, value, DAY, sender=relayer)
     assert _events(receipt, "DIDAttributeChanged")[0].identity == identity
     assert registry.call_view_method("nonce", identity) == 1
     # the same signature again: the nonce moved, so it recovers to someone else
-    with ape.reverts(registry.InvalidLegacySignature, identity=identity, owner=identity):
+    with ape.reverts(registry.DIDInvalidLegacySignature, identity=identity, owner=identity):
         registry.setAttributeSigned(identity, *sig(d), ENC, value, DAY, sender=relayer)
 
     d = _legacy_digest(
@@ -218,17 +218,17 @@ def test_replays_and_forgeries_are_refused(registry, client, chain, provider, la
     # same signature twice
     with pytest.raises(ContractRevert) as err:
         relay.relay(request)
-    assert err.value.error_name == "InvalidNonce"
+    assert err.value.error_name == "DIDInvalidNonce"
     assert err.value.arguments == {"owner": owner.address, "expected": 1, "given": 0}
     # wrong nonce (signed ahead)
     ahead = client.sign(owner.key, op, owner.address, nonce=5)
-    with ape.reverts(registry.InvalidNonce, owner=owner.address, expected=1, given=5):
+    with ape.reverts(registry.DIDInvalidNonce, owner=owner.address, expected=1, given=5):
         registry.addDelegateTyped(
             owner.address, op.name, op.account, DAY, auth_tuple(ahead), sender=provider
         )
     # signed for another chain id: the contract recomputes the domain with its own
     other_chain = client.sign(owner.key, op, owner.address, chain_id=client.chain_id + 1)
-    with ape.reverts(registry.InvalidSignature, identity=owner.address, signer=owner.address):
+    with ape.reverts(registry.DIDInvalidSignature, identity=owner.address, signer=owner.address):
         registry.addDelegateTyped(
             owner.address, op.name, op.account, DAY, auth_tuple(other_chain), sender=provider
         )
@@ -236,7 +236,7 @@ def test_replays_and_forgeries_are_refused(registry, client, chain, provider, la
     deadline = chain.pending_timestamp + 10
     late = client.sign(owner.key, op, owner.address, deadline=deadline)
     chain.pending_timestamp += 60
-    with ape.reverts(registry.SignatureExpired, deadline=deadline):
+    with ape.reverts(registry.DIDSignatureExpired, deadline=deadline):
         registry.addDelegateTyped(
             owner.address, op.name, op.account, DAY, auth_tuple(late), sender=provider
         )
@@ -244,7 +244,7 @@ def test_replays_and_forgeries_are_refused(registry, client, chain, provider, la
     stranger = Account.create()
     forged = client.sign(stranger.key, op, owner.address)
     with ape.reverts(
-        registry.NotIdentityOwner,
+        registry.DIDNotOwner,
         identity=owner.address,
         actor=stranger.address,
         owner=owner.address,
@@ -254,7 +254,7 @@ def test_replays_and_forgeries_are_refused(registry, client, chain, provider, la
         )
     # a stranger's signature claiming to be the owner
     claimed = client.sign(stranger.key, op, owner.address, signer_address=owner.address)
-    with ape.reverts(registry.InvalidSignature, identity=owner.address, signer=owner.address):
+    with ape.reverts(registry.DIDInvalidSignature, identity=owner.address, signer=owner.address):
         registry.addDelegateTyped(
             owner.address, op.name, op.account, DAY, auth_tuple(claimed), sender=provider
         )
@@ -272,7 +272,7 @@ def test_contract_wallet_owner_signs_through_erc1271(
     assert _events(receipt, "DIDAttributeChanged")[0].identity == patient.address
     assert registry.nonces(wallet) == 1
     other = client.sign(Account.create().key, op, patient, signer_address=wallet.address)
-    with ape.reverts(registry.InvalidSignature, identity=patient.address, signer=wallet.address):
+    with ape.reverts(registry.DIDInvalidSignature, identity=patient.address, signer=wallet.address):
         registry.setAttributeTyped(
             patient, op.name, op.value, DAY, auth_tuple(other), sender=provider
         )
@@ -308,7 +308,7 @@ def test_batch_applies_in_order_and_links_previous_change(
 def test_batch_is_atomic(registry, client, patient, provider, lab):
     ops = [Operation.change_owner(provider), Operation.add_delegate("veriKey", lab, DAY)]
     with ape.reverts(
-        registry.NotIdentityOwner,
+        registry.DIDNotOwner,
         identity=patient.address,
         actor=patient.address,
         owner=provider.address,
@@ -316,10 +316,10 @@ def test_batch_is_atomic(registry, client, patient, provider, lab):
         registry.batch(patient, [op.as_tuple() for op in ops], sender=patient)
     assert registry.identityOwner(patient) == patient.address
     assert registry.changed(patient) == 0
-    with ape.reverts(registry.EmptyBatch, identity=patient.address):
+    with ape.reverts(registry.DIDEmptyBatch, identity=patient.address):
         registry.batch(patient, [], sender=patient)
     bad = (9, b"\0" * 32, lab.address, 0, b"")
-    with ape.reverts(registry.UnknownOperation, index=1, kind=9):
+    with ape.reverts(registry.DIDUnknownOperation, index=1, kind=9):
         registry.batch(patient, [ops[1].as_tuple(), bad], sender=patient)
 
 
@@ -338,7 +338,7 @@ def test_signed_batch_relayed_by_another_account(registry, client, provider, lab
     # altering one operation breaks the signature
     ops[0] = Operation.set_attribute("did/svc/S1", b"evil", DAY)
     auth = (owner.address, 1, data["message"]["deadline"], bytes(signature))
-    with ape.reverts(registry.InvalidSignature, identity=owner.address, signer=owner.address):
+    with ape.reverts(registry.DIDInvalidSignature, identity=owner.address, signer=owner.address):
         registry.batchTyped(owner.address, [op.as_tuple() for op in ops], auth, sender=provider)
 
 

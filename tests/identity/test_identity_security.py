@@ -29,7 +29,7 @@ def test_deactivated_identity_has_no_valid_delegates(registry, patient, provider
     assert not registry.validDelegate(patient, consent, lab)
     # the raw ERC-1056 entry stays (resolvers replay history); only its meaning changed
     assert DIDRegistryClient(registry).delegate_valid_to(patient, "medchain/consent", lab) > 0
-    with ape.reverts(registry.IdentityDeactivated, identity=patient):
+    with ape.reverts(registry.DIDDeactivated, identity=patient):
         registry.addDelegate(patient, consent, lab, DAY, sender=lab)
 
 
@@ -45,7 +45,7 @@ def test_invalidate_nonce_cancels_unsent_typed_request(client, registry, patient
     assert log.owner == patient and log.nonce == 0
     with pytest.raises(ContractRevert) as refused:
         client.with_sender(deployer).relay(request)
-    assert refused.value.error_name == "InvalidNonce"
+    assert refused.value.error_name == "DIDInvalidNonce"
     assert refused.value.arguments == {"owner": patient.address, "expected": 1, "given": 0}
     assert not registry.validDelegate(patient, to_bytes32("sigAuth"), lab)
 
@@ -58,7 +58,7 @@ def test_invalidate_nonce_cancels_unsent_legacy_signature(client, registry, pati
     from medchain.signing import sign_digest
 
     v, r, s = sign_digest(patient, digest)
-    with ape.reverts(registry.InvalidLegacySignature):
+    with ape.reverts(registry.DIDInvalidLegacySignature):
         registry.addDelegateSigned(
             patient, v, r, s, op.name, op.account, op.validity, sender=deployer
         )

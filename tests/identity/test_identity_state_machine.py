@@ -43,9 +43,9 @@ class Model:
 
     def refusal(self, identity: str, actor: str) -> str | None:
         if identity in self.deactivated:
-            return "IdentityDeactivated"
+            return "DIDDeactivated"
         if self.owner(identity) != actor:
-            return "NotIdentityOwner"
+            return "DIDNotOwner"
         return None
 
     def apply(self, identity: str, op: Operation, now: int, block: int) -> None:
@@ -111,7 +111,7 @@ def test_registry_matches_model(chain, roles):
                 predicted = shadow.refusal(identity, actor)
                 current = self.model.nonces.get(actor, 0)
                 if predicted is None and signed_nonce is not None and signed_nonce != current:
-                    predicted = "InvalidNonce"
+                    predicted = "DIDInvalidNonce"
             for op in ops if predicted is None else []:
                 predicted = shadow.refusal(identity, actor)
                 if predicted:

@@ -55,12 +55,12 @@ def test_one_member_cannot_change_the_board(board_trial, roles, sponsor, ethics,
     assert (info.ethics_count, info.ethics_threshold, info.board_epoch) == (3, 2, 0)
     # Voting twice does not make two votes.
     with ape.reverts(
-        c.contract.EthicsVoteRepeated, member=ethics.address, motion=int(EntryType.RoleGranted)
+        c.contract.TrialEthicsVoteRepeated, member=ethics.address, motion=int(EntryType.RoleGranted)
     ):
         c.contract.grantRole(tid, puppet, ETHICS, 0, sender=ethics)
     assert c.ethics_votes(tid, EntryType.RoleGranted, account=puppet, member=ethics) == (1, True)
     # The puppet itself is an outsider and cannot vote.
-    with ape.reverts(c.contract.NotEthicsBoard, account=puppet.address):
+    with ape.reverts(c.contract.TrialNotEthicsBoard, account=puppet.address):
         c.contract.revokeRole(tid, ethics2, ETHICS, 0, sender=puppet)
     # A second member's vote is what carries a decision; each vote is a logged entry.
     assert c.revoke_role(tid, ethics3, Role.ETHICS, sender=ethics2)
@@ -71,7 +71,7 @@ def test_one_member_cannot_change_the_board(board_trial, roles, sponsor, ethics,
     assert entries[-1]["type"] == "RoleRevoked"
     assert entries[-1]["author"] == ethics2.address.lower()
     # Never below the threshold: 2 members left, 2 needed.
-    with ape.reverts(c.contract.EthicsBoardBelowThreshold, members=1, threshold=2):
+    with ape.reverts(c.contract.TrialEthicsBoardBelowThreshold, members=1, threshold=2):
         c.contract.revokeRole(tid, ethics2, ETHICS, 0, sender=ethics)
 
 
@@ -96,7 +96,7 @@ def test_one_member_cannot_approve_an_outcome_switching_amendment(
     switched = outcomes_hash(SECONDARY[:1], PRIMARY)
     c.propose_amendment(tid, H(b"v2"), PROTOCOL_CID, 1, switched, sender=sponsor)
     assert not c.approve_amendment(tid, 2, H(b"v2"), sender=ethics)
-    with ape.reverts(c.contract.EthicsVoteRepeated, member=ethics.address):
+    with ape.reverts(c.contract.TrialEthicsVoteRepeated, member=ethics.address):
         c.contract.approveAmendment(tid, 2, H(b"v2"), sender=ethics)
     info = c.trial(tid)
     assert info.protocol_version == 1
@@ -125,12 +125,14 @@ def test_one_member_cannot_approve_an_outcome_switching_amendment(
 def test_sponsor_cannot_make_itself_site_staff(trial, sponsor):
     c, tid = trial.client, trial.trial_id
     with ape.reverts(
-        c.contract.SponsorInSiteRole, sponsor=sponsor.address, role=int(Role.INVESTIGATOR)
+        c.contract.TrialSponsorInSiteRole, sponsor=sponsor.address, role=int(Role.INVESTIGATOR)
     ):
         c.contract.grantRole(tid, sponsor, int(Role.INVESTIGATOR), SITE_A, sender=sponsor)
-    with ape.reverts(c.contract.SponsorInSiteRole, sponsor=sponsor.address, role=int(Role.MONITOR)):
+    with ape.reverts(
+        c.contract.TrialSponsorInSiteRole, sponsor=sponsor.address, role=int(Role.MONITOR)
+    ):
         c.contract.grantRole(tid, sponsor, int(Role.MONITOR), 0, sender=sponsor)
-    with ape.reverts(c.contract.NotSiteStaff, account=sponsor.address):
+    with ape.reverts(c.contract.TrialNotSiteStaff, account=sponsor.address):
         c.contract.enroll(tid, H(b"subject"), SITE_A, 1, sender=sponsor)
 
 
@@ -138,11 +140,11 @@ def test_registration_refuses_a_board_any_one_member_could_run(client, sponsor, 
     c = client.contract
     rid = registry_id_bytes("NCT77777777")
     args = (rid, H(b"p"), PROTOCOL_CID, H(b"o"), 1)
-    with ape.reverts(c.InvalidEthicsThreshold, threshold=1, members=2):
+    with ape.reverts(c.TrialInvalidEthicsThreshold, threshold=1, members=2):
         c.register(*args, [ethics, ethics2], 1, sender=sponsor)
-    with ape.reverts(c.InvalidEthicsThreshold, threshold=3, members=2):
+    with ape.reverts(c.TrialInvalidEthicsThreshold, threshold=3, members=2):
         c.register(*args, [ethics, ethics2], 3, sender=sponsor)
-    with ape.reverts(c.InvalidEthicsThreshold, threshold=0, members=1):
+    with ape.reverts(c.TrialInvalidEthicsThreshold, threshold=0, members=1):
         c.register(*args, [ethics], 0, sender=sponsor)
     with pytest.raises(ValueError):  # the SDK says so before sending
         client.register("NCT77777777", H(b"p"), PROTOCOL_CID, H(b"o"), [ethics, ethics2],

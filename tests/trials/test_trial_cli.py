@@ -90,7 +90,7 @@ def test_trial_lifecycle_from_the_command_line(
     )
     assert json.loads(amended.stdout)["version"] == 2
     refused = run("approve", tid, "2", "--protocol", str(v2), account=SPONSOR)
-    assert refused.exit_code == 1 and "NotEthicsBoard" in refused.stderr
+    assert refused.exit_code == 1 and "TrialNotEthicsBoard" in refused.stderr
     assert _json(run("approve", tid, "2", "--protocol", str(v2), "--json", account=ETHICS)) == {
         "trial_id": int(tid),
         "version": 2,
@@ -193,7 +193,7 @@ def test_enrolling_the_same_subject_twice_never_destroys_its_salt(
     assert (tmp_path / "A-001.subject.json").read_text() == saved
     # A refused transaction leaves no file behind (its commitment never reached the chain).
     refused = run("enroll", tid, "--site", "202", "--subject", "A-002", account=INV)
-    assert refused.exit_code == 1 and "NotSiteStaff" in refused.stderr
+    assert refused.exit_code == 1 and "TrialNotSiteStaff" in refused.stderr
     assert not (tmp_path / "A-002.subject.json").exists()
 
 
@@ -216,7 +216,7 @@ def test_two_of_three_board_votes_from_the_command_line(
     human = run("role", tid, ethics3.address, "--role", "ethics", "--revoke", account=ETHICS)
     assert "vote recorded: 1 of 2" in _ok(human).stdout
     repeated = run("role", tid, puppet, "--role", "ethics", account=ETHICS)
-    assert repeated.exit_code == 1 and "EthicsVoteRepeated" in repeated.stderr
+    assert repeated.exit_code == 1 and "TrialEthicsVoteRepeated" in repeated.stderr
     assert _json(run("role", tid, puppet, "--role", "ethics", "--json", account=ETHICS2))["done"]
     v2 = tmp_path / "p2.pdf"
     v2.write_bytes(b"%PDF p v2")

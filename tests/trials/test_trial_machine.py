@@ -115,13 +115,13 @@ class TrialMachine(RuleBasedStateMachine):
         return document_hash(os.urandom(8) + self.counter.to_bytes(4, "big"))
 
     def _ethics_check(self, actor: str) -> str | None:
-        return None if actor in self.model.ethics else "NotEthicsBoard"
+        return None if actor in self.model.ethics else "TrialNotEthicsBoard"
 
     def _vote(self, motion: tuple, actor: str) -> tuple[str | None, bool]:
         """(expected error, passes) of `actor`'s vote on `motion` per the model."""
         voters = self.model.votes.get(motion, set())
         if actor in voters:
-            return "EthicsVoteRepeated", False
+            return "TrialEthicsVoteRepeated", False
         return None, len(voters) + 1 >= THRESHOLD
 
     def _record_vote(self, motion: tuple, actor: str, passes: bool, what: str) -> None:
@@ -142,11 +142,11 @@ class TrialMachine(RuleBasedStateMachine):
         elif m.status != TrialStatus.ACTIVE:
             expected = "TrialNotActive"
         elif m.locked:
-            expected = "DataLockState"
+            expected = "TrialDataLockState"
         elif site not in m.sites.get(actor, set()):
-            expected = "NotSiteStaff"
+            expected = "TrialNotSiteStaff"
         elif stale:
-            expected = "StaleConsentVersion"
+            expected = "TrialStaleConsentVersion"
         self._do(
             expected,
             lambda: self.client.enroll(
@@ -166,7 +166,7 @@ class TrialMachine(RuleBasedStateMachine):
         if not m.running:
             expected = "TrialNotActive"
         elif actor not in m.monitors and site not in m.sites.get(actor, set()):
-            expected = "NotSiteStaff"
+            expected = "TrialNotSiteStaff"
         self._do(
             expected,
             lambda: self.client.log_adverse_event(
@@ -216,15 +216,15 @@ class TrialMachine(RuleBasedStateMachine):
         outcomes = SWITCHED_OUTCOMES if switch else None
         expected = None
         if actor != "sponsor":
-            expected = "NotSponsor"
+            expected = "TrialNotSponsor"
         elif not m.running:
             expected = "TrialNotActive"
         elif m.pending is not None:
-            expected = "AmendmentPending"
+            expected = "TrialAmendmentPending"
         elif same:
-            expected = "InvalidAmendment"
+            expected = "TrialInvalidAmendment"
         elif switch and m.locked:
-            expected = "OutcomesFrozen"
+            expected = "TrialOutcomesFrozen"
         seq = m.entries
         self._do(
             expected,
@@ -247,13 +247,13 @@ class TrialMachine(RuleBasedStateMachine):
         if expected is None and not m.running:
             expected = "TrialNotActive"
         if expected is None and (m.pending is None or wrong):
-            expected = "NoSuchAmendment"
+            expected = "TrialNoSuchAmendment"
         passes = True
         motion: tuple = ()
         if expected is None and approve:
             assert m.pending is not None
             if m.pending[3] and m.locked:
-                expected = "OutcomesFrozen"
+                expected = "TrialOutcomesFrozen"
             else:
                 motion = ("approve", version, phash, m.pending[4], m.epoch)
                 expected, passes = self._vote(motion, actor)
@@ -289,13 +289,13 @@ class TrialMachine(RuleBasedStateMachine):
         has = site in m.sites.get(who, set())
         expected = None
         if actor != "sponsor":
-            expected = "NotSponsor"
+            expected = "TrialNotSponsor"
         elif not m.running:
             expected = "TrialNotActive"
         elif grant and who == "sponsor":
-            expected = "SponsorInSiteRole"
+            expected = "TrialSponsorInSiteRole"
         elif has == grant:
-            expected = "RoleUnchanged"
+            expected = "TrialRoleUnchanged"
         fn = self.client.grant_role if grant else self.client.revoke_role
         self._do(
             expected,
@@ -318,15 +318,15 @@ class TrialMachine(RuleBasedStateMachine):
         passes = True
         motion = ("grant" if grant else "revoke", who, m.epoch)
         if actor not in m.ethics:
-            expected = "NotEthicsBoard"
+            expected = "TrialNotEthicsBoard"
         elif not m.running:
             expected = "TrialNotActive"
         elif (who in m.ethics) == grant:
-            expected = "RoleUnchanged"
+            expected = "TrialRoleUnchanged"
         elif grant and who == "sponsor":
-            expected = "SponsorOnEthicsBoard"
+            expected = "TrialSponsorOnEthicsBoard"
         elif not grant and len(m.ethics) <= THRESHOLD:
-            expected = "EthicsBoardBelowThreshold"
+            expected = "TrialEthicsBoardBelowThreshold"
         else:
             expected, passes = self._vote(motion, actor)
         fn = self.client.grant_role if grant else self.client.revoke_role
@@ -345,13 +345,13 @@ class TrialMachine(RuleBasedStateMachine):
         m = self.model
         expected = None
         if actor != "sponsor":
-            expected = "NotSponsor"
+            expected = "TrialNotSponsor"
         elif not m.running:
             expected = "TrialNotActive"
         elif grant and who == "sponsor":
-            expected = "SponsorInSiteRole"
+            expected = "TrialSponsorInSiteRole"
         elif (who in m.monitors) == grant:
-            expected = "RoleUnchanged"
+            expected = "TrialRoleUnchanged"
         fn = self.client.grant_role if grant else self.client.revoke_role
         self._do(
             expected,
@@ -367,11 +367,11 @@ class TrialMachine(RuleBasedStateMachine):
         m = self.model
         expected = None
         if actor != "sponsor":
-            expected = "NotSponsor"
+            expected = "TrialNotSponsor"
         elif not m.running:
             expected = "TrialNotActive"
         elif m.locked:
-            expected = "DataLockState"
+            expected = "TrialDataLockState"
         self._do(
             expected,
             lambda: self.client.lock_data(
@@ -387,11 +387,11 @@ class TrialMachine(RuleBasedStateMachine):
         m = self.model
         expected = None
         if actor != "sponsor":
-            expected = "NotSponsor"
+            expected = "TrialNotSponsor"
         elif not m.running:
             expected = "TrialNotActive"
         elif not m.locked:
-            expected = "DataLockState"
+            expected = "TrialDataLockState"
         reported = SWITCHED_OUTCOMES if switched else REGISTERED_OUTCOMES
         matches: list[bool] = []
         self._do(

@@ -62,15 +62,15 @@ def test_same_registry_id_twice_refused_per_sponsor(roles, sponsor, ethics, clie
 def test_registration_input_refusals(client, sponsor, ethics):
     c = client.contract
     rid = registry_id_bytes("NCT99999999")
-    with ape.reverts(c.ZeroHash):
+    with ape.reverts(c.TrialZeroHash):
         c.register(rid, bytes(32), PROTOCOL_CID, H(b"o"), 1, [ethics], 1, sender=sponsor)
-    with ape.reverts(c.InvalidCid, length=0):
+    with ape.reverts(c.TrialInvalidCid, length=0):
         c.register(rid, H(b"p"), "", H(b"o"), 1, [ethics], 1, sender=sponsor)
-    with ape.reverts(c.InvalidEthicsBoard, count=0):
+    with ape.reverts(c.TrialInvalidEthicsBoard, count=0):
         c.register(rid, H(b"p"), PROTOCOL_CID, H(b"o"), 1, [], 1, sender=sponsor)
-    with ape.reverts(c.RoleUnchanged):
+    with ape.reverts(c.TrialRoleUnchanged):
         c.register(rid, H(b"p"), PROTOCOL_CID, H(b"o"), 1, [ethics, ethics], 2, sender=sponsor)
-    with ape.reverts(c.SponsorOnEthicsBoard, sponsor=sponsor.address):
+    with ape.reverts(c.TrialSponsorOnEthicsBoard, sponsor=sponsor.address):
         c.register(rid, H(b"p"), PROTOCOL_CID, H(b"o"), 1, [ethics, sponsor], 2, sender=sponsor)
     with pytest.raises(InvalidInput):
         registry_id_bytes("X" * 33)
@@ -86,14 +86,14 @@ def test_amendment_takes_effect_only_after_ethics_approval(trial, sponsor, ethic
     assert (info.protocol_version, info.consent_version) == (1, 1)  # not yet in force
     with pytest.raises(ContractRevert) as err:
         c.propose_amendment(tid, H(b"v3"), PROTOCOL_CID, consent_version=2, sender=sponsor)
-    assert err.value.error_name == "AmendmentPending"
+    assert err.value.error_name == "TrialAmendmentPending"
     # The sponsor cannot approve its own amendment; a mismatching version/hash is refused.
     with pytest.raises(ContractRevert) as err:
         c.approve_amendment(tid, 2, v2, sender=sponsor)
-    assert err.value.error_name == "NotEthicsBoard"
+    assert err.value.error_name == "TrialNotEthicsBoard"
     with pytest.raises(ContractRevert) as err:
         c.approve_amendment(tid, 2, H(b"something else"), sender=ethics)
-    assert err.value.error_name == "NoSuchAmendment"
+    assert err.value.error_name == "TrialNoSuchAmendment"
     c.approve_amendment(tid, 2, v2, sender=ethics)
     info = c.trial(tid)
     assert (info.protocol_version, info.consent_version) == (2, 2)
@@ -101,7 +101,7 @@ def test_amendment_takes_effect_only_after_ethics_approval(trial, sponsor, ethic
     # Old consent form is stale now: new enrollments need v2, existing subjects re-consent.
     with pytest.raises(ContractRevert) as err:
         c.enroll(tid, SITE_A, "S-2", consent_version=1, sender=investigator)
-    assert err.value.error_name == "StaleConsentVersion"
+    assert err.value.error_name == "TrialStaleConsentVersion"
     assert err.value.arguments["current"] == 2
     c.reconsent(tid, SITE_A, subject.commitment, sender=investigator)
     entries = c.export(tid)["entries"]
@@ -123,7 +123,7 @@ def test_amendment_reject_and_withdraw(trial, sponsor, ethics):
     assert c.trial(tid).protocol_version == 1
     with pytest.raises(ContractRevert) as err:  # consent version cannot go down
         c.propose_amendment(tid, H(b"x"), PROTOCOL_CID, consent_version=0, sender=sponsor)
-    assert err.value.error_name == "InvalidAmendment"
+    assert err.value.error_name == "TrialInvalidAmendment"
 
 
 def test_enrollment_while_suspended_refused_but_safety_reporting_continues(
@@ -186,14 +186,14 @@ def test_outcome_switch_is_recorded_and_flagged_not_refused(trial, sponsor, ethi
         c.report_outcomes(
             tid, outcomes_hash(PRIMARY, SECONDARY), H(b"r"), PROTOCOL_CID, sender=sponsor
         )
-    assert err.value.error_name == "DataLockState"
+    assert err.value.error_name == "TrialDataLockState"
     c.lock_data(tid, H(b"locked dataset"), PROTOCOL_CID, sender=sponsor)
     # After lock, no amendment may change the outcomes.
     with pytest.raises(ContractRevert) as err:
         c.propose_amendment(
             tid, H(b"v2"), PROTOCOL_CID, 1, outcomes_hash(["Other"]), sender=sponsor
         )
-    assert err.value.error_name == "OutcomesFrozen"
+    assert err.value.error_name == "TrialOutcomesFrozen"
     assert c.report_outcomes(
         tid, outcomes_hash(PRIMARY, SECONDARY), H(b"r1"), PROTOCOL_CID, sender=sponsor
     )
@@ -245,13 +245,13 @@ def test_board_of_one_cannot_grow_or_leave(roles, sponsor, ethics, trial):
     """A 1-of-1 board (e.g. a multisig) decides alone, so it cannot add a member who would
     then decide alone too; k-of-n boards are tested in test_trial_board.py."""
     c, tid = trial.client, trial.trial_id
-    with ape.reverts(c.contract.NotEthicsBoard, account=sponsor.address):
+    with ape.reverts(c.contract.TrialNotEthicsBoard, account=sponsor.address):
         c.contract.grantRole(tid, roles["ethics2"], int(Role.ETHICS), 0, sender=sponsor)
-    with ape.reverts(c.contract.InvalidEthicsThreshold, threshold=1, members=2):
+    with ape.reverts(c.contract.TrialInvalidEthicsThreshold, threshold=1, members=2):
         c.contract.grantRole(tid, roles["ethics2"], int(Role.ETHICS), 0, sender=ethics)
-    with ape.reverts(c.contract.EthicsBoardBelowThreshold, members=0, threshold=1):
+    with ape.reverts(c.contract.TrialEthicsBoardBelowThreshold, members=0, threshold=1):
         c.contract.revokeRole(tid, ethics, int(Role.ETHICS), 0, sender=ethics)
-    with ape.reverts(c.contract.SponsorOnEthicsBoard, sponsor=sponsor.address):
+    with ape.reverts(c.contract.TrialSponsorOnEthicsBoard, sponsor=sponsor.address):
         c.contract.grantRole(tid, sponsor, int(Role.ETHICS), 0, sender=ethics)
 
 
@@ -259,15 +259,15 @@ def test_investigator_sites_are_bounded_and_site_bound(trial, sponsor, investiga
     c, tid = trial.client, trial.trial_id
     with pytest.raises(ContractRevert) as err:  # investigator of site A cannot act for site B
         c.enroll(tid, SITE_B, "S-x", sender=investigator)
-    assert err.value.error_name == "NotSiteStaff"
+    assert err.value.error_name == "TrialNotSiteStaff"
     with pytest.raises(ContractRevert) as err:
         c.grant_role(tid, investigator, Role.INVESTIGATOR, 0, sender=sponsor)
-    assert err.value.error_name == "InvalidSite"
+    assert err.value.error_name == "TrialInvalidSite"
     for site in range(1, 7):  # site A + 6 more = 7
         c.grant_role(tid, investigator, Role.INVESTIGATOR, site, sender=sponsor)
     with pytest.raises(ContractRevert) as err:
         c.grant_role(tid, investigator, Role.INVESTIGATOR, 7, sender=sponsor)
-    assert err.value.error_name == "TooManySites"
+    assert err.value.error_name == "TrialTooManySites"
     c.revoke_role(tid, investigator, Role.INVESTIGATOR, 3, sender=sponsor)
     c.grant_role(tid, investigator, Role.INVESTIGATOR, 7, sender=sponsor)
     assert c.has_role(tid, investigator, Role.INVESTIGATOR, 7)
@@ -276,7 +276,7 @@ def test_investigator_sites_are_bounded_and_site_bound(trial, sponsor, investiga
     c.revoke_role(tid, investigator2, Role.INVESTIGATOR, SITE_B, sender=sponsor)
     with pytest.raises(ContractRevert) as err:
         c.enroll(tid, SITE_B, "S-y", sender=investigator2)
-    assert err.value.error_name == "NotSiteStaff"
+    assert err.value.error_name == "TrialNotSiteStaff"
 
 
 # Access matrix: who may do what. Each row: (action, roles allowed, expected error otherwise).
@@ -287,44 +287,44 @@ def _actions(tid, subject):
     return {
         "grant monitor": (
             ("sponsor",),
-            "NotSponsor",
+            "TrialNotSponsor",
             lambda c, a: c.grantRole(tid, "0x" + "ab" * 20, int(Role.MONITOR), 0, sender=a),
         ),
         "propose amendment": (
             ("sponsor",),
-            "NotSponsor",
+            "TrialNotSponsor",
             lambda c, a: c.proposeAmendment(tid, H(b"am"), PROTOCOL_CID, 1, bytes(32), sender=a),
         ),
         "suspend": (
             ("ethics",),
-            "NotEthicsBoard",
+            "TrialNotEthicsBoard",
             lambda c, a: c.suspend(tid, bytes(32), sender=a),
         ),
         "terminate": (
             ("ethics",),
-            "NotEthicsBoard",
+            "TrialNotEthicsBoard",
             lambda c, a: c.terminate(tid, bytes(32), sender=a),
         ),
         "enroll at site A": (
             ("investigator",),
-            "NotSiteStaff",
+            "TrialNotSiteStaff",
             lambda c, a: c.enroll(tid, H(a.address.encode()), SITE_A, 1, sender=a),
         ),
         "deviation at site A": (
             ("investigator", "monitor"),
-            "NotSiteStaff",
+            "TrialNotSiteStaff",
             lambda c, a: c.logDeviation(tid, SITE_A, subject, True, H(b"d"), sender=a),
         ),
         "adverse event at site A": (
             ("investigator", "monitor"),
-            "NotSiteStaff",
+            "TrialNotSiteStaff",
             lambda c, a: c.logAdverseEvent(
                 tid, SITE_A, subject, severity_code(2, False), H(b"ae"), sender=a
             ),
         ),
         "lock data": (
             ("sponsor",),
-            "NotSponsor",
+            "TrialNotSponsor",
             lambda c, a: c.lockData(tid, H(b"ds"), PROTOCOL_CID, sender=a),
         ),
     }
@@ -392,7 +392,7 @@ def test_log_entries_stay_under_40k_gas(trial, sponsor, investigator, monitor):
 
 def test_severity_validation(trial, investigator):
     c, tid = trial.client.contract, trial.trial_id
-    with ape.reverts(c.InvalidSeverity, severity=0x86):
+    with ape.reverts(c.TrialInvalidSeverity, severity=0x86):
         c.logAdverseEvent(tid, SITE_A, H(b"s"), 0x86, H(b"r"), sender=investigator)
     with pytest.raises(InvalidInput):
         severity_code(0, True)

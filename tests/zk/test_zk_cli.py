@@ -76,7 +76,7 @@ def test_issue_receive_prove_and_enroll_by_proof(run, tmp_path, gate, lab, patie
     again = run("trial", "enroll", str(tid), "--site", "101", "--subject", "S-2", "--proof",
                 "proof.json", *reg, account=INV)  # fmt: skip
     assert again.exit_code == 1
-    assert again.stderr.startswith("error:") and "NullifierSpent" in again.stderr
+    assert again.stderr.startswith("error:") and "EligibilityNullifierSpent" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "S-2.subject.json").exists()  # salt file of a refused enrollment removed
 
@@ -103,7 +103,7 @@ def test_issue_receive_prove_and_enroll_by_proof(run, tmp_path, gate, lab, patie
     spent = _json(run("zk", "verify", "venue.json", *common, "--json", account=venue))
     assert spent["spent"] and spent["gas"] <= 280_000
     twice = run("zk", "verify", "venue.json", *common, account=venue)
-    assert twice.exit_code == 1 and "NullifierSpent" in twice.stderr
+    assert twice.exit_code == 1 and "EligibilityNullifierSpent" in twice.stderr
     _json(run("zk", "revoke", "--gate", g, "--leaf", issued["leaf"], "--json", account=LAB))
     assert _json(run("zk", "tree", lab.address, "--gate", g, "--json"))["validFrom"] > 0
     gone = run("zk", "prove", "--gate", g, "--holder", "me.holder.json", "--credential", "dx.json",

@@ -23,7 +23,7 @@ def test_demo_step(deployed, roles):
         "provider issued credential",
         "venue verified vaccination in zero knowledge",
         "enrolled by proof",
-        "second enrollment with the same credential refused: NullifierSpent",
+        "second enrollment with the same credential refused: EligibilityNullifierSpent",
     ):
         assert needle in text, text
     gate = EligibilityClient(deployed.contracts["EligibilityRegistry"])

@@ -110,7 +110,7 @@ def test_valid_proof_enrolls_once_per_trial(zk, trials, trial_a, proof_a, holder
     assert proof_a.nullifier == holder.nullifier(zk.scope(trials.address, trial_a))
     assert proof_a.criteria_hash == TRIAL_CRITERIA.hash()
     refused = _revert(lambda: trials.enroll(trial_a, SITE, "Z-000", sender=investigator))
-    assert refused.error_name == "EligibilityProofRequired"
+    assert refused.error_name == "TrialEligibilityProofRequired"
 
     trials.enroll_eligible(trial_a, SITE, "Z-001", proof_a, sender=investigator)
     log = trials.export(trial_a)
@@ -121,14 +121,14 @@ def test_valid_proof_enrolls_once_per_trial(zk, trials, trial_a, proof_a, holder
     again = _revert(
         lambda: trials.enroll_eligible(trial_a, SITE, "Z-002", proof_a, sender=investigator)
     )
-    assert again.error_name == "NullifierSpent"
+    assert again.error_name == "EligibilityNullifierSpent"
     fresh = zk.prove(holder, diagnosis_of(zk, holder), TRIAL_CRITERIA, issuer=trials_issuer(trials, trial_a),
                      verifier=trials.address, context=trial_a)  # fmt: skip
     assert fresh.a != proof_a.a and fresh.nullifier == proof_a.nullifier
     again = _revert(
         lambda: trials.enroll_eligible(trial_a, SITE, "Z-003", fresh, sender=investigator)
     )
-    assert again.error_name == "NullifierSpent"
+    assert again.error_name == "EligibilityNullifierSpent"
 
 
 def diagnosis_of(zk: EligibilityClient, holder: Holder) -> Credential:
@@ -146,7 +146,9 @@ def test_proof_made_for_another_trial_is_refused(trials, trial_a, trial_b, proof
     err = _revert(
         lambda: trials.enroll_eligible(trial_b, SITE, "Z-010", proof_a, sender=investigator)
     )
-    assert err.error_name == "InvalidProof"  # the gate derives trial B's scope; the proof has A's
+    assert (
+        err.error_name == "EligibilityInvalidProof"
+    )  # the gate derives trial B's scope; the proof has A's
 
 
 @pytest.fixture(scope="module")
@@ -169,11 +171,11 @@ def test_forged_and_altered_proofs_are_refused(zk, lab, researcher, proof_r3):
         replace(proof, c=proof.a),  # elements swapped
         replace(proof, nullifier=proof.nullifier + 1),  # a public signal altered
     ):
-        assert _revert(lambda p=altered: check(p)).error_name == "InvalidProof"
+        assert _revert(lambda p=altered: check(p)).error_name == "EligibilityInvalidProof"
     criteria = _revert(lambda: check(proof, TRIAL_CRITERIA.hash() + 1))
-    assert criteria.error_name == "InvalidProof"  # proved for other criteria
+    assert criteria.error_name == "EligibilityInvalidProof"  # proved for other criteria
     day = _revert(lambda: check(replace(proof, today=proof.today - 10000)))
-    assert day.error_name == "WrongDate"
+    assert day.error_name == "EligibilityWrongDate"
 
 
 def test_proof_against_a_root_the_issuer_never_had_is_refused(zk, lab, holder, trials, trial_a):
@@ -186,7 +188,7 @@ def test_proof_against_a_root_the_issuer_never_had_is_refused(zk, lab, holder, t
     forged = prove(witness)
     err = _revert(lambda: zk.check(forged, verifier=trials.address, issuer=lab,
                                    criteria_hash=TRIAL_CRITERIA.hash(), context=77))  # fmt: skip
-    assert err.error_name == "UnknownRoot"
+    assert err.error_name == "EligibilityUnknownRoot"
 
 
 def test_revoked_credential_is_refused(zk, lab, trials, researcher):
@@ -201,7 +203,7 @@ def test_revoked_credential_is_refused(zk, lab, trials, researcher):
     zk.revoke(lab, cred.leaf, sender=lab)
     err = _revert(lambda: zk.verify(proof, issuer=lab, criteria_hash=TRIAL_CRITERIA.hash(),
                                     context=5, sender=researcher))  # fmt: skip
-    assert err.error_name == "StaleRoot"
+    assert err.error_name == "EligibilityStaleRoot"
     with pytest.raises(CredentialNotFound):  # and no new proof: the leaf is gone
         zk.prove(holder2, cred, TRIAL_CRITERIA, issuer=lab, verifier=researcher, context=5)
 
@@ -238,7 +240,7 @@ def test_vaccination_proof_to_a_venue(zk, provider, holder, researcher):
     assert receipt.gas_used <= 280_000, receipt.gas_used
     err = _revert(lambda: zk.verify(proof, issuer=provider, criteria_hash=VACCINE.hash(),
                                     context=2026, sender=researcher))  # fmt: skip
-    assert err.error_name == "NullifierSpent"
+    assert err.error_name == "EligibilityNullifierSpent"
 
 
 def test_one_credential_in_two_scopes_is_unlinkable(zk, holder, proof_a, proof_r3, trials, trial_a,

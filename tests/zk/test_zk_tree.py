@@ -63,10 +63,10 @@ def test_batch_issue_equals_single_issues(zk: EligibilityClient, gate, lab):
     assert zk.issuer_tree(lab).leaves == model.leaves
     with pytest.raises(ContractRevert) as err:
         zk.transact("issueBatch", [], sender=lab)
-    assert err.value.error_name == "InvalidBatch"
+    assert err.value.error_name == "EligibilityInvalidBatch"
     with pytest.raises(ContractRevert) as err:
         zk.transact("issueBatch", [5, 0], sender=lab)
-    assert err.value.error_name == "InvalidLeaf"
+    assert err.value.error_name == "EligibilityInvalidLeaf"
 
 
 def test_refusals_of_issue_and_revoke(zk, gate, lab, patient):
@@ -74,26 +74,26 @@ def test_refusals_of_issue_and_revoke(zk, gate, lab, patient):
         gate.issue(5, sender=patient)
     with pytest.raises(ContractRevert) as err:
         zk.transact("issue", 0, sender=lab)
-    assert err.value.error_name == "InvalidLeaf"
+    assert err.value.error_name == "EligibilityInvalidLeaf"
     with pytest.raises(ContractRevert) as err:
         zk.transact("issue", FIELD, sender=lab)
-    assert err.value.error_name == "InvalidLeaf"
+    assert err.value.error_name == "EligibilityInvalidLeaf"
     for leaf in (101, 202):
         zk.transact("issue", leaf, sender=lab)
     tree = zk.issuer_tree(lab)
     with pytest.raises(ContractRevert) as err:  # right leaf, wrong path
         zk.transact("revoke", 1, 202, [1] * 16, sender=lab)
-    assert err.value.error_name == "NotACurrentLeaf"
+    assert err.value.error_name == "EligibilityNotACurrentLeaf"
     with pytest.raises(ContractRevert) as err:  # another leaf's path
         zk.transact("revoke", 1, 202, tree.path(0), sender=lab)
-    assert err.value.error_name == "NotACurrentLeaf"
+    assert err.value.error_name == "EligibilityNotACurrentLeaf"
     zk.transact("revoke", 1, 202, tree.path(1), sender=lab)
     with pytest.raises(ContractRevert) as err:  # already revoked (zero)
         zk.transact("revoke", 1, 0, tree.path(1), sender=lab)
-    assert err.value.error_name == "NotACurrentLeaf"
+    assert err.value.error_name == "EligibilityNotACurrentLeaf"
     with pytest.raises(ContractRevert) as err:  # beyond the tree
         zk.transact("revoke", 2, 5, tree.path(1), sender=lab)
-    assert err.value.error_name == "NotACurrentLeaf"
+    assert err.value.error_name == "EligibilityNotACurrentLeaf"
 
 
 def test_chain_date_is_the_utc_date_of_the_block(zk, chain):
