@@ -30,33 +30,35 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
                                CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Action bits.
+    /// @inheritdoc IConsentRegistry
     uint8 public constant READ = 1;
+    /// @inheritdoc IConsentRegistry
     uint8 public constant WRITE = 2;
+    /// @inheritdoc IConsentRegistry
     uint8 public constant SHARE = 4;
     uint8 private constant _ALL_ACTIONS = 7;
 
-    /// @notice Purpose-of-use codes (HL7 v3 PurposeOfUse) used by this contract itself;
-    /// the full table (index = bit) lives in the SDK and docs/consent.md.
+    /// @inheritdoc IConsentRegistry
     uint8 public constant TREAT = 0;
+    /// @inheritdoc IConsentRegistry
     uint8 public constant ETREAT = 1;
 
-    /// @notice Scope matching every data category of a patient.
-    /// (ASCII "*" left-aligned, the encoding medchain.records uses for record types).
+    /// @inheritdoc IConsentRegistry
     bytes32 public constant ANY_SCOPE = bytes32("*");
 
-    /// @notice ERC-1056 delegate type that may manage a patient's consent (a guardian,
-    /// a carer). bytes32 of the ASCII string, as ethr-did tools encode delegate types.
+    /// @inheritdoc IConsentRegistry
     bytes32 public constant CONSENT_DELEGATE = bytes32("medchain/consent");
 
-    /// @notice Roles.
+    /// @inheritdoc IConsentRegistry
     bytes32 public constant CLINICIAN_ROLE = keccak256("CLINICIAN_ROLE");
+    /// @inheritdoc IConsentRegistry
     bytes32 public constant EMERGENCY_APPROVER_ROLE = keccak256("EMERGENCY_APPROVER_ROLE");
+    /// @inheritdoc IConsentRegistry
     bytes32 public constant PRIVACY_OFFICER_ROLE = keccak256("PRIVACY_OFFICER_ROLE");
 
-    /// @notice Longest emergency access one episode can grant.
+    /// @inheritdoc IConsentRegistry
     uint32 public constant MAX_BREAK_GLASS_DURATION = 24 hours;
-    /// @notice A break-glass request must reach its threshold within this time.
+    /// @inheritdoc IConsentRegistry
     uint32 public constant REQUEST_TTL = 1 hours;
 
     bytes32 private constant _PROVISION_TYPEHASH = keccak256(
@@ -133,18 +135,10 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     }
 
     /*//////////////////////////////////////////////////////////////
-                          CONSENT MANAGEMENT
+                           CONSENT MANAGEMENT
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Set the permit provision of (`patient`, `grantee`, `scope`): `grantee` may do
-    /// `actions` for `purposes` between `start` and `end` (exclusive). Replaces an earlier permit.
-    /// Requirements:
-    /// - the identity is not deactivated; caller is its current DID owner (the patient's
-    ///   own key until rotated) or a valid "medchain/consent" delegate;
-    /// - a delegate does not grant itself;
-    /// - `actions` a non-empty subset of READ|WRITE|SHARE, `purposes` non-empty,
-    ///   `start < end`, `end` in the future.
-    /// Emits {ConsentGranted}; {ConsentManagedBy} when the caller is not the patient.
+    /// @inheritdoc IConsentRegistry
     function grant(
         address patient,
         address grantee,
@@ -167,11 +161,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         );
     }
 
-    /// @notice Set the deny provision of (`patient`, `grantee`, `scope`); a matching deny
-    /// overrides any permit, including one on the wildcard scope. Replaces an earlier deny.
-    /// Requirements: as {grant}; only the DID owner may replace an existing deny (a
-    /// delegate may add a deny where there is none, never weaken the patient's).
-    /// Emits {ConsentDenied}.
+    /// @inheritdoc IConsentRegistry
     function deny(
         address patient,
         address grantee,
@@ -194,31 +184,19 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         );
     }
 
-    /// @notice Remove the permit provision of (`patient`, `grantee`, `scope`). Stops new
-    /// accesses at once; it cannot recall data the grantee already obtained.
-    /// Requirements:
-    /// - caller is the current DID owner or a valid consent delegate (identity active);
-    /// - a permit provision exists.
-    /// Emits {ConsentRevoked}.
+    /// @inheritdoc IConsentRegistry
     function revoke(address patient, address grantee, bytes32 scope) external {
         bool byOwner = _checkManager(patient, msg.sender);
         _removeProvision(patient, grantee, scope, false, msg.sender, byOwner, _DIRECT);
     }
 
-    /// @notice Remove the deny provision of (`patient`, `grantee`, `scope`).
-    /// Requirements: caller is the current DID owner (identity active), never a delegate;
-    /// a deny provision exists.
-    /// Emits {ConsentRevoked} with `deny == true`.
+    /// @inheritdoc IConsentRegistry
     function liftDeny(address patient, address grantee, bytes32 scope) external {
         bool byOwner = _checkManager(patient, msg.sender);
         _removeProvision(patient, grantee, scope, true, msg.sender, byOwner, _DIRECT);
     }
 
-    /// @notice Void every signed but unsent provision or revocation of (`patient`,
-    /// `grantee`, `scope`): bumps the key's signature sequence. (Any direct change of the
-    /// key does the same; rotating the DID owner voids everything the old key signed.)
-    /// Requirements: caller as {revoke}; the sequence is not exhausted.
-    /// Emits {ConsentSignaturesInvalidated}.
+    /// @inheritdoc IConsentRegistry
     function invalidateSignatures(address patient, address grantee, bytes32 scope) external {
         _checkManager(patient, msg.sender);
         bytes32 key = _key(patient, grantee, scope);
@@ -230,15 +208,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         emit ConsentSignaturesInvalidated(patient, grantee, scope, seq + 1);
     }
 
-    /// @notice Relay a provision signed (EIP-712) by the patient or its manager.
-    /// Requirements:
-    /// - `block.timestamp <= p.deadline`;
-    /// - `signature` verifies for `p.signer` (ECDSA, or ERC-1271 for contract wallets);
-    /// - `p.signer` is, now, the patient's DID owner or a valid consent delegate;
-    /// - `p.nonce` is the key's current {signatureNonce} (each signature works once, and
-    ///   any later change of the provision voids it);
-    /// - the provision is valid as in {grant} / {deny}.
-    /// Emits {ConsentGranted} or {ConsentDenied}.
+    /// @inheritdoc IConsentRegistry
     function grantBySig(SignedProvision calldata p, bytes calldata signature) external {
         bytes32 structHash = keccak256(
             abi.encode(
@@ -269,9 +239,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         );
     }
 
-    /// @notice Relay a revocation signed (EIP-712) by the patient or its manager.
-    /// Requirements: as {grantBySig} and {revoke} / {liftDeny}; the provision exists.
-    /// Emits {ConsentRevoked}.
+    /// @inheritdoc IConsentRegistry
     function revokeBySig(SignedRevocation calldata r, bytes calldata signature) external {
         bytes32 structHash = keccak256(
             abi.encode(
@@ -293,11 +261,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
                                  AUDIT
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Record that the caller accessed `recordRef` (a record id or content hash,
-    /// never data) of `patient` in `scope` with `action` for `purpose`.
-    /// Requirements:
-    /// - `hasAccess(patient, msg.sender, scope, action, purpose)` (consent or active break-glass).
-    /// Emits {AccessRecorded} (with the break-glass episode id, 0 if by consent).
+    /// @inheritdoc IConsentRegistry
     function recordAccess(
         address patient,
         bytes32 scope,
@@ -314,15 +278,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
                               BREAK-GLASS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Ask for emergency access to `patient`'s record for `duration` seconds,
-    /// giving a salted commitment to the clinical reason: keccak256(salt32 || utf8 text)
-    /// with a fresh random 32-byte salt kept off chain beside the text (an unsalted hash of
-    /// a short text is reversible by dictionary). The contract cannot tell the difference,
-    /// so clients must salt (the medchain SDK always does).
-    /// Requirements:
-    /// - caller has CLINICIAN_ROLE;
-    /// - `0 < duration <= MAX_BREAK_GLASS_DURATION`.
-    /// Emits {BreakGlassRequested}.
+    /// @inheritdoc IConsentRegistry
     function requestBreakGlass(address patient, bytes32 reasonHash, uint32 duration)
         external
         onlyRole(CLINICIAN_ROLE)
@@ -342,14 +298,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         emit BreakGlassRequested(episodeId, patient, msg.sender, reasonHash, duration);
     }
 
-    /// @notice Approve a pending episode; the approval that reaches the threshold activates
-    /// the clinician's emergency access (ETREAT read/write on every scope) until
-    /// `now + duration`, and the episode then awaits review.
-    /// Requirements:
-    /// - caller has EMERGENCY_APPROVER_ROLE and is not the requesting clinician;
-    /// - the requesting clinician still has CLINICIAN_ROLE (off-boarding stops a request);
-    /// - the episode is Pending, requested less than REQUEST_TTL ago, not yet approved by caller.
-    /// Emits {BreakGlassApproved}; {BreakGlassActivated} when the threshold is reached.
+    /// @inheritdoc IConsentRegistry
     function approveBreakGlass(uint256 episodeId) external onlyRole(EMERGENCY_APPROVER_ROLE) {
         EpisodeData storage e = _existing(episodeId);
         if (e.status != EpisodeStatus.Pending) revert ConsentBreakGlassWrongStatus(episodeId, e.status);
@@ -378,12 +327,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         }
     }
 
-    /// @notice Withdraw a pending request before it activates: the clinician takes it
-    /// back, or a privacy officer / the admin stops it (e.g. on off-boarding).
-    /// Requirements:
-    /// - caller is the episode's clinician, has PRIVACY_OFFICER_ROLE or is the default admin;
-    /// - the episode is Pending.
-    /// Emits {BreakGlassCancelled}.
+    /// @inheritdoc IConsentRegistry
     function cancelBreakGlass(uint256 episodeId) external {
         EpisodeData storage e = _existing(episodeId);
         _checkCanStop(episodeId, e.clinician);
@@ -392,13 +336,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         emit BreakGlassCancelled(episodeId, e.patient, msg.sender);
     }
 
-    /// @notice End an active emergency access before it expires: the clinician's own
-    /// closing, or a privacy officer / the admin ending it (misuse, off-boarding). The
-    /// episode then awaits its review as usual.
-    /// Requirements:
-    /// - caller is the episode's clinician, has PRIVACY_OFFICER_ROLE or is the default admin;
-    /// - the episode is Active and not yet expired.
-    /// Emits {BreakGlassClosed}.
+    /// @inheritdoc IConsentRegistry
     function closeBreakGlass(uint256 episodeId) external {
         EpisodeData storage e = _existing(episodeId);
         address clinician = e.clinician;
@@ -415,13 +353,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         emit BreakGlassClosed(episodeId, patient, msg.sender, nowTs);
     }
 
-    /// @notice Record the privacy officer's post-event review of an episode: accepted
-    /// (justified) or flagged (for follow-up), with a salted commitment to the review notes
-    /// (keccak256(salt32 || utf8 notes), salt kept off chain with the notes).
-    /// Requirements:
-    /// - caller has PRIVACY_OFFICER_ROLE;
-    /// - the episode is Active and its access has ended (expired or closed).
-    /// Emits {BreakGlassReviewed}.
+    /// @inheritdoc IConsentRegistry
     function reviewBreakGlass(uint256 episodeId, bool accepted, bytes32 reviewHash)
         external
         onlyRole(PRIVACY_OFFICER_ROLE)
@@ -435,9 +367,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         emit BreakGlassReviewed(episodeId, e.patient, msg.sender, accepted, reviewHash);
     }
 
-    /// @notice Set how many emergency approvals activate an episode.
-    /// Requirements: caller is the default admin; `threshold >= 1`.
-    /// Emits {BreakGlassThresholdChanged}.
+    /// @inheritdoc IConsentRegistry
     function setBreakGlassThreshold(uint8 threshold) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (threshold == 0) revert ConsentBreakGlassInvalidThreshold(threshold);
         _threshold = threshold;
@@ -448,9 +378,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
                                  VIEWS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice True when `grantee` may now do `action` (a bitmask; all bits must be
-    /// permitted) on `scope` of `patient`'s record for purpose code `purpose`.
-    /// Constant cost: the exact-scope slot, the wildcard slot and the break-glass slot.
+    /// @inheritdoc IConsentRegistry
     function hasAccess(address patient, address grantee, bytes32 scope, uint8 action, uint8 purpose)
         external
         view
@@ -469,7 +397,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         (ok,) = _access(patient, writer, scope, WRITE, TREAT);
     }
 
-    /// @notice The stored permit and deny provisions of (`patient`, `grantee`, `scope`).
+    /// @inheritdoc IConsentRegistry
     function provisionOf(address patient, address grantee, bytes32 scope)
         external
         view
@@ -480,16 +408,14 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         denial = _unpack(packed >> _HALF);
     }
 
-    /// @notice True when `caller` may manage `patient`'s consent: the identity is active
-    /// and `caller` is its current DID owner or a valid consent delegate.
+    /// @inheritdoc IConsentRegistry
     function isManager(address patient, address caller) external view returns (bool) {
         address owner = _did.identityOwner(patient);
         return owner != address(0)
             && (caller == owner || _did.validDelegate(patient, CONSENT_DELEGATE, caller));
     }
 
-    /// @notice The signature sequence of (`patient`, `grantee`, `scope`): the `nonce` the
-    /// next signed provision or revocation of that key must carry.
+    /// @inheritdoc IConsentRegistry
     function signatureNonce(address patient, address grantee, bytes32 scope)
         external
         view
@@ -498,7 +424,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         return _provisions[_key(patient, grantee, scope)] >> _SEQ_SHIFT;
     }
 
-    /// @notice A break-glass episode.
+    /// @inheritdoc IConsentRegistry
     function episode(uint256 episodeId) external view returns (Episode memory) {
         EpisodeData storage e = _episodes[episodeId];
         return Episode({
@@ -514,13 +440,12 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         });
     }
 
-    /// @notice Whether `approver` approved episode `episodeId`.
+    /// @inheritdoc IConsentRegistry
     function hasApproved(uint256 episodeId, address approver) external view returns (bool) {
         return _approvedBy[episodeId][approver];
     }
 
-    /// @notice The active emergency access of `clinician` to `patient`: expiry (0 if none
-    /// ever) and the episode that granted it.
+    /// @inheritdoc IConsentRegistry
     function emergencyAccess(address patient, address clinician)
         external
         view
@@ -530,33 +455,33 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         return (uint40(packed), packed >> 40);
     }
 
-    /// @notice Number of episodes created so far (ids are 1..episodeCount).
+    /// @inheritdoc IConsentRegistry
     function episodeCount() external view returns (uint256) {
         return _episodeCount;
     }
 
-    /// @notice Number of activated episodes still awaiting their privacy-officer review.
+    /// @inheritdoc IConsentRegistry
     function awaitingReview() external view returns (uint256) {
         return _awaitingReview;
     }
 
-    /// @notice Approvals needed to activate an episode.
+    /// @inheritdoc IConsentRegistry
     function breakGlassThreshold() external view returns (uint8) {
         return _threshold;
     }
 
-    /// @notice The DID registry consulted for owners and delegates.
+    /// @inheritdoc IConsentRegistry
     function didRegistry() external view returns (address) {
         return address(_did);
     }
 
-    /// @notice The EIP-712 domain separator (chain id and this address included).
+    /// @inheritdoc IConsentRegistry
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
 
     /*//////////////////////////////////////////////////////////////
-                               INTERNAL
+                                INTERNAL
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Authority comes from the DID registry only: the current owner (true) or a valid

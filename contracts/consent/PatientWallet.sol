@@ -12,7 +12,7 @@ import {IPatientWallet} from "../interfaces/IPatientWallet.sol";
 /// consent registry verifies such signatures with `isValidSignature`. The key rotates in
 /// two steps (propose by the current key, accept by the new one, as OZ Ownable2Step), so
 /// a rotation can never hand the wallet to the zero address or a key nobody holds.
-contract PatientWallet is IERC1271, IPatientWallet {
+contract PatientWallet is IPatientWallet {
     /// @dev Slot 0: the signing key; slot 1: the proposed key (zero when none).
     address private _key;
     address private _pendingKey;
@@ -24,11 +24,7 @@ contract PatientWallet is IERC1271, IPatientWallet {
         emit KeyRotated(address(0), initialKey);
     }
 
-    /// @notice Propose `newKey` as the signing key; it takes over when it calls {acceptKey}.
-    /// A later proposal replaces an earlier one.
-    /// Requirements: caller is the current key holder; `newKey` is neither zero nor the
-    /// current key.
-    /// Emits {KeyRotationStarted}.
+    /// @inheritdoc IPatientWallet
     function rotateKey(address newKey) external {
         address current = _key;
         if (msg.sender != current) revert PatientWalletUnauthorized(msg.sender, current);
@@ -37,9 +33,7 @@ contract PatientWallet is IERC1271, IPatientWallet {
         emit KeyRotationStarted(current, newKey);
     }
 
-    /// @notice Withdraw the pending proposal.
-    /// Requirements: caller is the current key holder; a key is pending.
-    /// Emits {KeyRotationCancelled}.
+    /// @inheritdoc IPatientWallet
     function cancelRotation() external {
         address current = _key;
         if (msg.sender != current) revert PatientWalletUnauthorized(msg.sender, current);
@@ -49,9 +43,7 @@ contract PatientWallet is IERC1271, IPatientWallet {
         emit KeyRotationCancelled(pending);
     }
 
-    /// @notice Take over as signing key (the second step of {rotateKey}).
-    /// Requirements: caller is the pending key.
-    /// Emits {KeyRotated}.
+    /// @inheritdoc IPatientWallet
     function acceptKey() external {
         address pending = _pendingKey;
         if (msg.sender != pending || pending == address(0)) {
@@ -63,12 +55,12 @@ contract PatientWallet is IERC1271, IPatientWallet {
         emit KeyRotated(previous, pending);
     }
 
-    /// @notice The current signing key.
+    /// @inheritdoc IPatientWallet
     function key() external view returns (address) {
         return _key;
     }
 
-    /// @notice The proposed key awaiting acceptance (zero when none).
+    /// @inheritdoc IPatientWallet
     function pendingKey() external view returns (address) {
         return _pendingKey;
     }

@@ -18,13 +18,12 @@ import {IGenomicDataset} from "../interfaces/IGenomicDataset.sol";
 
 contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDataset {
     /*//////////////////////////////////////////////////////////////
-                                CONSTANTS
+                               CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Accredited sequencing labs / biobanks whose signature authorises a listing.
+    /// @inheritdoc IGenomicDataset
     bytes32 public constant PRODUCER_ROLE = keccak256("PRODUCER_ROLE");
-    /// @notice EIP-712 type the producing lab signs to authorise one listing by one lister.
-    /// No nonce: a ciphertext hash lists once, so an authorisation can be used once.
+    /// @inheritdoc IGenomicDataset
     bytes32 public constant LISTING_TYPEHASH = keccak256(
         "DatasetListing(address lister,bytes32 ciphertextHash,uint8 dataCodec,bytes32 dataDigest,uint8 metadataCodec,bytes32 metadataDigest,address royaltyReceiver,uint96 royaltyBps,uint256 deadline)"
     );
@@ -51,7 +50,7 @@ contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDatas
     uint8 private constant _RAW = 0x55;
     uint8 private constant _DAG_PB = 0x70;
 
-    /// @notice Highest royalty a lister may grant the producing lab (basis points).
+    /// @inheritdoc IGenomicDataset
     uint96 public immutable maxRoyaltyBps;
 
     uint256 private _nextId = 1;
@@ -73,15 +72,7 @@ contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDatas
                                 EXTERNAL
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Lists an encrypted dataset: mints a new token to the caller. Each CID is given
-    /// as its CIDv1 sha2-256 parts: codec (raw 0x55 or dag-pb 0x70) and digest.
-    /// Requirements:
-    /// - both CID digests and `ciphertextHash` are non-zero; both codecs are raw or dag-pb;
-    /// - `royaltyBps` <= `maxRoyaltyBps`; a non-zero royalty needs a receiver;
-    /// - the ciphertext hash has never been listed;
-    /// - `lab` holds PRODUCER_ROLE and `labSignature` is its EIP-712 `DatasetListing` over
-    ///   the caller, every `listing` field and `deadline` (EOA or ERC-1271), not yet expired.
-    /// Emits {DatasetListed} and ERC-721 {Transfer}.
+    /// @inheritdoc IGenomicDataset
     function list(Listing calldata listing, address lab, uint256 deadline, bytes calldata labSignature)
         external
         returns (uint256 datasetId)
@@ -106,23 +97,17 @@ contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDatas
         _mint(msg.sender, datasetId);
     }
 
-    /// @notice Pauses an active dataset: no new licences until resumed; running ones run out.
-    /// Requirements: caller owns the token; the dataset is `Active`.
-    /// Emits {DatasetStateChanged}.
+    /// @inheritdoc IGenomicDataset
     function pause(uint256 datasetId) external {
         _transition(datasetId, DatasetState.Active, DatasetState.Paused);
     }
 
-    /// @notice Resumes a paused dataset.
-    /// Requirements: caller owns the token; the dataset is `Paused`.
-    /// Emits {DatasetStateChanged}.
+    /// @inheritdoc IGenomicDataset
     function resume(uint256 datasetId) external {
         _transition(datasetId, DatasetState.Paused, DatasetState.Active);
     }
 
-    /// @notice Retires a dataset for good: no new licences ever; running licences run out.
-    /// Requirements: caller owns the token; the dataset is `Active` or `Paused`.
-    /// Emits {DatasetStateChanged}.
+    /// @inheritdoc IGenomicDataset
     function retire(uint256 datasetId) external {
         Dataset storage d = _ownedDataset(datasetId);
         if (d.state == DatasetState.Retired) revert GenomicDatasetBadTransition(datasetId, d.state, DatasetState.Retired);
@@ -140,8 +125,7 @@ contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDatas
         return (_ownerOf(datasetId), _datasets[datasetId].state);
     }
 
-    /// @notice Everything the token carries about `datasetId`, and the lab that authorised it.
-    /// Requirements: the dataset exists.
+    /// @inheritdoc IGenomicDataset
     function dataset(uint256 datasetId)
         external
         view
@@ -165,12 +149,12 @@ contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDatas
         );
     }
 
-    /// @notice The dataset listing `ciphertextHash` (0 when it is not listed).
+    /// @inheritdoc IGenomicDataset
     function datasetOfCiphertext(bytes32 ciphertextHash) external view returns (uint256) {
         return _listingOf[ciphertextHash];
     }
 
-    /// @notice The EIP-712 digest `lab` signs to let `lister` list `listing` until `deadline`.
+    /// @inheritdoc IGenomicDataset
     function listingDigest(Listing calldata listing, address lister, uint256 deadline)
         external
         view
@@ -179,12 +163,12 @@ contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDatas
         return _listingDigest(listing, lister, deadline);
     }
 
-    /// @notice The EIP-712 domain separator (chain id and this address bound in).
+    /// @inheritdoc IGenomicDataset
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
 
-    /// @notice Number of datasets listed so far (ids run 1..total).
+    /// @inheritdoc IGenomicDataset
     function totalListed() external view returns (uint256) {
         return _nextId - 1;
     }

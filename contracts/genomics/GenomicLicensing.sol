@@ -31,34 +31,32 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     using SafeERC20 for IERC20;
 
     /*//////////////////////////////////////////////////////////////
-                                CONSTANTS
+                               CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice EIP-712 type of the data-use terms a researcher signs to buy a licence: the
-    /// purchase (offer id, researcher, purposes, nonce, deadline) and, nested, every term of
-    /// the offer the researcher pays for.
+    /// @inheritdoc IGenomicLicensing
     bytes32 public constant TERMS_TYPEHASH = keccak256(
         "DataUseTerms(uint256 offerId,address researcher,uint32 purposes,uint256 nonce,uint256 deadline,OfferTerms offer)OfferTerms(uint256 datasetId,address currency,uint96 price,uint32 duration,uint32 deliveryWindow,uint32 reviewWindow,bytes32 termsHash)"
     );
-    /// @notice EIP-712 type of an offer's terms (nested in DataUseTerms).
+    /// @inheritdoc IGenomicLicensing
     bytes32 public constant OFFER_TERMS_TYPEHASH = keccak256(
         "OfferTerms(uint256 datasetId,address currency,uint96 price,uint32 duration,uint32 deliveryWindow,uint32 reviewWindow,bytes32 termsHash)"
     );
-    /// @notice Settles disputed key deliveries (refund the licensee or release to the owner).
+    /// @inheritdoc IGenomicLicensing
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
-    /// @notice DUO bits 16-31 are restriction modifiers (NPU, IRB, PUB, ...): a researcher must accept all of them.
+    /// @inheritdoc IGenomicLicensing
     uint32 public constant MODIFIER_MASK = 0xFFFF0000;
-    /// @notice Longest delivery window an offer may give the owner (researcher funds are locked meanwhile).
+    /// @inheritdoc IGenomicLicensing
     uint32 public constant MAX_DELIVERY_WINDOW = 30 days;
-    /// @notice Shortest review window an offer may give the licensee to check a posted key.
+    /// @inheritdoc IGenomicLicensing
     uint24 public constant MIN_REVIEW_WINDOW = 1 days;
-    /// @notice Longest review window (the owner's income waits meanwhile).
+    /// @inheritdoc IGenomicLicensing
     uint24 public constant MAX_REVIEW_WINDOW = 30 days;
     uint16 private constant _BPS = 10_000;
 
-    /// @notice The dataset token contract this market licences.
+    /// @inheritdoc IGenomicLicensing
     IGenomicDataset public immutable datasets;
-    /// @notice Cap on the platform fee; maxFeeBps + the dataset royalty cap <= 10,000 so splits never underflow.
+    /// @inheritdoc IGenomicLicensing
     uint16 public immutable maxFeeBps;
 
     /*//////////////////////////////////////////////////////////////
@@ -93,15 +91,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
                             OWNER OPERATIONS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Publishes a licence offer on a dataset the caller owns. Offers never change:
-    /// every term below is part of what a buyer signs.
-    /// Requirements:
-    /// - caller owns `datasetId`, which is `Active` and has an id < 2^64;
-    /// - `currency` is ETH (zero) or an allowlisted ERC-20;
-    /// - `duration` > 0; 0 < `deliveryWindow` <= MAX_DELIVERY_WINDOW;
-    /// - MIN_REVIEW_WINDOW <= `reviewWindow` <= min(MAX_REVIEW_WINDOW, `duration`);
-    /// - `purposes` has at least one permitted-purpose bit (0-15); `maxLicences` > 0.
-    /// Emits {OfferCreated}.
+    /// @inheritdoc IGenomicLicensing
     function createOffer(
         uint256 datasetId,
         address currency,
@@ -144,9 +134,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         );
     }
 
-    /// @notice Closes an offer: no new licences under it; sold ones are unaffected.
-    /// Requirements: the offer exists and is open; caller owns its dataset.
-    /// Emits {OfferClosed}.
+    /// @inheritdoc IGenomicLicensing
     function closeOffer(uint256 offerId) external {
         Offer storage o = _offers[offerId];
         if (o.datasetId == 0) revert GenomicLicensingOfferNotFound(offerId);
@@ -156,22 +144,13 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         emit OfferClosed(offerId);
     }
 
-    /// @notice Authorises (or revokes) `agent` to post key envelopes for all the caller's datasets.
-    /// Requirements: none beyond being the caller (an owner only speaks for itself).
-    /// Emits {KeyAgentSet}.
+    /// @inheritdoc IGenomicLicensing
     function setKeyAgent(address agent, bool allowed) external {
         _keyAgents[msg.sender][agent] = allowed;
         emit KeyAgentSet(msg.sender, agent, allowed);
     }
 
-    /// @notice Posts the key envelope for a pending licence. The licence term starts now
-    /// (it runs the offer's `duration`) and the licensee's review window opens; the escrow
-    /// stays held until the licensee accepts or the window passes undisputed.
-    /// Requirements:
-    /// - the licence is `Pending` and its key deadline has not passed;
-    /// - caller is the dataset's current owner or a key agent that owner authorised;
-    /// - `envelopeDigest` is non-zero and `envelopeCid` non-empty.
-    /// Emits {KeyDelivered}.
+    /// @inheritdoc IGenomicLicensing
     function deliverKey(uint256 licenceId, string calldata envelopeCid, bytes32 envelopeDigest) external {
         Licence memory lic = _licences[licenceId];
         if (lic.status != LicenceStatus.Pending) revert GenomicLicensingNotAwaitingKey(licenceId, lic.status);
@@ -193,10 +172,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         );
     }
 
-    /// @notice Releases the escrow of a delivered licence whose review window passed without
-    /// a dispute (anyone may call: the owner, its agent, a keeper).
-    /// Requirements: the licence is `Delivered`; its review deadline has passed.
-    /// Emits {EscrowReleased}.
+    /// @inheritdoc IGenomicLicensing
     function releaseEscrow(uint256 licenceId) external {
         Licence memory lic = _licences[licenceId];
         if (lic.status != LicenceStatus.Delivered) revert GenomicLicensingNotUnderReview(licenceId, lic.status);
@@ -204,11 +180,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         _release(licenceId, lic);
     }
 
-    /// @notice Settles a disputed delivery: refunds the licensee (into its pull balance; the
-    /// licence ends and the offer regains the slot) or releases the escrow to the owner (the
-    /// licence runs to its expiry).
-    /// Requirements: caller has ARBITER_ROLE; the licence is `Disputed`.
-    /// Emits {DisputeResolved}, then {EscrowRefunded} or {EscrowReleased}.
+    /// @inheritdoc IGenomicLicensing
     function resolveDispute(uint256 licenceId, bool refundResearcher) external onlyRole(ARBITER_ROLE) {
         Licence memory lic = _licences[licenceId];
         if (lic.status != LicenceStatus.Disputed) revert GenomicLicensingNotDisputed(licenceId, lic.status);
@@ -232,21 +204,10 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     }
 
     /*//////////////////////////////////////////////////////////////
-                          RESEARCHER OPERATIONS
+                         RESEARCHER OPERATIONS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Buys a licence under `offerId` for the caller: verifies the caller's EIP-712
-    /// signature over the data-use terms (every offer term, including both windows), takes the
-    /// payment into escrow and fixes the platform fee in force now. The owner has
-    /// `deliveryWindow` to post the key; the licence runs `duration` seconds from delivery.
-    /// Requirements:
-    /// - the offer is open, not sold out, and its dataset is `Active`;
-    /// - ERC-20 offers: the currency is still allowlisted;
-    /// - `purposes` is a non-empty subset of the offer's purposes that keeps all its modifiers;
-    /// - the caller holds no pending, delivered, disputed or unexpired licence on the dataset;
-    /// - `signature` is the caller's (EOA or ERC-1271) over the terms, before `deadline`;
-    /// - ETH offers: msg.value == price; ERC-20 offers: no ETH, and `price` approved to this contract.
-    /// Emits {LicencePurchased}.
+    /// @inheritdoc IGenomicLicensing
     function purchase(uint256 offerId, uint32 purposes, uint256 deadline, bytes calldata signature)
         external
         payable
@@ -266,10 +227,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         }
     }
 
-    /// @notice Reclaims the escrowed payment of a licence whose key was not posted in time;
-    /// the licence ends (Refunded) and its offer regains the slot. Paid straight to the caller.
-    /// Requirements: caller is the licensee; the licence is `Pending`; its key deadline passed.
-    /// Emits {EscrowRefunded}.
+    /// @inheritdoc IGenomicLicensing
     function refund(uint256 licenceId) external nonReentrant {
         if (address(uint160(licenceId)) != msg.sender) revert GenomicLicensingNotLicensee(licenceId, msg.sender);
         Licence storage l = _licences[licenceId];
@@ -288,10 +246,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         _pay(currency, msg.sender, amount);
     }
 
-    /// @notice Accepts the posted key (the licensee checked it opens the dataset): releases
-    /// the escrow now instead of at the end of the review window.
-    /// Requirements: caller is the licensee; the licence is `Delivered`.
-    /// Emits {EscrowReleased}.
+    /// @inheritdoc IGenomicLicensing
     function acceptKey(uint256 licenceId) external {
         if (address(uint160(licenceId)) != msg.sender) revert GenomicLicensingNotLicensee(licenceId, msg.sender);
         Licence memory lic = _licences[licenceId];
@@ -299,10 +254,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         _release(licenceId, lic);
     }
 
-    /// @notice Contests the posted key (it does not open the dataset): the escrow is frozen
-    /// and the licence stops counting as licensed until the arbiter decides.
-    /// Requirements: caller is the licensee; the licence is `Delivered`; its review window is open.
-    /// Emits {KeyDisputed}.
+    /// @inheritdoc IGenomicLicensing
     function disputeKey(uint256 licenceId) external {
         if (address(uint160(licenceId)) != msg.sender) revert GenomicLicensingNotLicensee(licenceId, msg.sender);
         Licence memory lic = _licences[licenceId];
@@ -312,9 +264,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         emit KeyDisputed(licenceId, msg.sender);
     }
 
-    /// @notice Withdraws the caller's whole pull balance in `currency` (address(0) = ETH).
-    /// Requirements: the balance is non-zero.
-    /// Emits {Withdrawn}.
+    /// @inheritdoc IGenomicLicensing
     function withdraw(address currency) external nonReentrant returns (uint256 amount) {
         amount = _balances[msg.sender][currency];
         if (amount == 0) revert GenomicLicensingNothingToWithdraw(msg.sender, currency);
@@ -327,21 +277,14 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
                                  ADMIN
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Allowlists (or removes) an ERC-20 as an offer currency. Only plain tokens that
-    /// move exactly the amount asked belong here: no fee-on-transfer, rebasing or hooks that
-    /// re-enter. Removal stops new offers and purchases in it; held escrow still settles.
-    /// Requirements: caller has DEFAULT_ADMIN_ROLE; `currency` is a contract.
-    /// Emits {CurrencyAllowed}.
+    /// @inheritdoc IGenomicLicensing
     function setCurrencyAllowed(address currency, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (currency.code.length == 0) revert GenomicLicensingCurrencyNotAllowed(currency);
         _currencyAllowed[currency] = allowed;
         emit CurrencyAllowed(currency, allowed);
     }
 
-    /// @notice Sets the platform fee and its treasury (applies to purchases from now on; each
-    /// licence keeps the fee in force when it was bought, paid to the treasury at release).
-    /// Requirements: caller has DEFAULT_ADMIN_ROLE; `treasury` non-zero; `feeBps` <= maxFeeBps.
-    /// Emits {PlatformFeeSet}.
+    /// @inheritdoc IGenomicLicensing
     function setPlatformFee(address treasury, uint16 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setFee(treasury, feeBps);
     }
@@ -362,24 +305,23 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         return lic.expiresAt > block.timestamp;
     }
 
-    /// @notice The licence id of (`datasetId`, `researcher`): datasetId << 160 | researcher.
-    /// Requirements: `datasetId` < 2^64.
+    /// @inheritdoc IGenomicLicensing
     function licenceIdOf(uint256 datasetId, address researcher) external pure returns (uint256) {
         if (datasetId > type(uint64).max) revert GenomicLicensingDatasetIdTooLarge(datasetId);
         return (datasetId << 160) | uint256(uint160(researcher));
     }
 
-    /// @notice The licence record (zeroed when none).
+    /// @inheritdoc IGenomicLicensing
     function licence(uint256 licenceId) external view returns (Licence memory) {
         return _licences[licenceId];
     }
 
-    /// @notice ERC-5643-style expiry of a licence (0 when none or while its key is undelivered).
+    /// @inheritdoc IGenomicLicensing
     function expiresAt(uint256 licenceId) external view returns (uint64) {
         return _licences[licenceId].expiresAt;
     }
 
-    /// @notice The amount held in escrow for a licence (0 once released or refunded).
+    /// @inheritdoc IGenomicLicensing
     function escrowOf(uint256 licenceId) external view returns (uint256) {
         Licence memory lic = _licences[licenceId];
         if (
@@ -389,22 +331,22 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         return _offers[lic.offerId].price;
     }
 
-    /// @notice Digest of the posted key envelope (zero while none is posted): agents check it before posting.
+    /// @inheritdoc IGenomicLicensing
     function envelopeDigest(uint256 licenceId) external view returns (bytes32) {
         return _envelopeDigests[licenceId];
     }
 
-    /// @notice An offer (zeroed when none).
+    /// @inheritdoc IGenomicLicensing
     function offer(uint256 offerId) external view returns (Offer memory) {
         return _offers[offerId];
     }
 
-    /// @notice Number of offers created so far (ids run 1..total).
+    /// @inheritdoc IGenomicLicensing
     function totalOffers() external view returns (uint256) {
         return _nextOfferId - 1;
     }
 
-    /// @notice The EIP-712 digest a researcher must sign to buy under `offerId` with `purposes`.
+    /// @inheritdoc IGenomicLicensing
     function termsDigestFor(uint256 offerId, address researcher, uint32 purposes, uint256 deadline)
         external
         view
@@ -415,27 +357,27 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         return _termsDigest(offerId, o, researcher, purposes, _licences[licenceId].nonce, deadline);
     }
 
-    /// @notice Pull balance of `account` in `currency` (address(0) = ETH).
+    /// @inheritdoc IGenomicLicensing
     function balanceOf(address account, address currency) external view returns (uint256) {
         return _balances[account][currency];
     }
 
-    /// @notice Whether `agent` may post key envelopes for `owner`'s datasets.
+    /// @inheritdoc IGenomicLicensing
     function isKeyAgent(address owner, address agent) external view returns (bool) {
         return _keyAgents[owner][agent];
     }
 
-    /// @notice Whether `currency` may price offers (ETH, the zero address, always may).
+    /// @inheritdoc IGenomicLicensing
     function isCurrencyAllowed(address currency) external view returns (bool) {
         return currency == address(0) || _currencyAllowed[currency];
     }
 
-    /// @notice The platform fee (basis points) and its treasury.
+    /// @inheritdoc IGenomicLicensing
     function platformFee() external view returns (address treasury, uint16 feeBps) {
         return (_treasury, _feeBps);
     }
 
-    /// @notice The EIP-712 domain separator (chain id and this address bound in).
+    /// @inheritdoc IGenomicLicensing
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }

@@ -24,9 +24,9 @@ import {IDIDRegistry} from "../interfaces/IDIDRegistry.sol";
 ///    burns it to cancel signed but unsent changes.
 ///  - A deactivated identity has no valid delegates: `validDelegate` answers false.
 contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
-    // ==================================================================================
-    // CONSTANTS
-    // ==================================================================================
+    /*//////////////////////////////////////////////////////////////
+                               CONSTANTS
+    //////////////////////////////////////////////////////////////*/
 
     uint8 internal constant OP_CHANGE_OWNER = 0;
     uint8 internal constant OP_ADD_DELEGATE = 1;
@@ -60,9 +60,9 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         "Operation(uint8 kind,bytes32 name,address account,uint256 validity,bytes value)"
     );
 
-    // ==================================================================================
-    // STORAGE
-    // ==================================================================================
+    /*//////////////////////////////////////////////////////////////
+                                STORAGE
+    //////////////////////////////////////////////////////////////*/
 
     /// @dev Packing (1 slot, 232 of 256 bits): owner (160) | changed (64) | deactivated (8).
     /// Owner and last-change block share a slot, so a first owner change writes one fresh
@@ -82,18 +82,16 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
 
     constructor() EIP712("DIDRegistry", "1") {}
 
-    // ==================================================================================
-    // EXTERNAL: ERC-1056 VIEWS
-    // ==================================================================================
+    /*//////////////////////////////////////////////////////////////
+                        EXTERNAL: ERC-1056 VIEWS
+    //////////////////////////////////////////////////////////////*/
 
-    /// @notice The owner recorded for `identity`; zero if it never changed owner (it owns
-    /// itself) or was deactivated. Use {identityOwner} for the effective owner.
+    /// @inheritdoc IDIDRegistry
     function owners(address identity) external view returns (address) {
         return _identities[identity].owner;
     }
 
-    /// @notice Expiry (unix seconds) of `delegate` for `identity` under the delegate type
-    /// whose `keccak256(abi.encode(delegateType))` is `delegateTypeHash`; 0 if never added.
+    /// @inheritdoc IDIDRegistry
     function delegates(address identity, bytes32 delegateTypeHash, address delegate)
         external
         view
@@ -102,13 +100,12 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         return _delegates[identity][delegateTypeHash][delegate];
     }
 
-    /// @notice Block number of the last change to `identity` (0 if none): where resolvers
-    /// start walking its event history.
+    /// @inheritdoc IDIDRegistry
     function changed(address identity) external view returns (uint256) {
         return _identities[identity].changed;
     }
 
-    /// @notice The next signature nonce of `owner` (ERC-1056 name; same counter as {nonces}).
+    /// @inheritdoc IDIDRegistry
     function nonce(address owner) external view returns (uint256) {
         return nonces(owner);
     }
@@ -118,17 +115,14 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         return super.nonces(owner);
     }
 
-    /// @notice The effective owner of `identity`: itself by default, the address it last
-    /// named, or zero once deactivated.
+    /// @inheritdoc IDIDRegistry
     function identityOwner(address identity) public view returns (address) {
         IdentityRecord memory rec = _identities[identity];
         if (rec.owner != address(0) || rec.deactivated) return rec.owner;
         return identity;
     }
 
-    /// @notice Whether `delegate` is an unexpired delegate of `identity` for `delegateType`.
-    /// False for every delegate of a deactivated identity: deactivation ends all authority
-    /// (the canonical registry keeps answering true until each delegate expires).
+    /// @inheritdoc IDIDRegistry
     function validDelegate(address identity, bytes32 delegateType, address delegate)
         external
         view
@@ -138,13 +132,13 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
             && _delegates[identity][_typeKey(delegateType)][delegate] > block.timestamp;
     }
 
-    // ==================================================================================
-    // EXTERNAL: ERC-1056 CHANGES (direct and legacy 0x19 0x00 signed)
-    // ==================================================================================
+    /*//////////////////////////////////////////////////////////////
+                       EXTERNAL: ERC-1056 CHANGES
+    //////////////////////////////////////////////////////////////*/
 
-    /// @notice Make `newOwner` the owner of `identity`; the zero address deactivates it.
-    /// Requirements: caller is the identity's owner; identity not deactivated.
-    /// Emits {DIDOwnerChanged}.
+    // Direct and legacy 0x19 0x00 signed.
+
+    /// @inheritdoc IDIDRegistry
     function changeOwner(address identity, address newOwner) external {
         IdentityRecord memory rec = _identities[identity];
         _authorize(identity, rec, msg.sender);
@@ -152,10 +146,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity] = rec;
     }
 
-    /// @notice {changeOwner} authorised by the owner's legacy ERC-1056 signature over
-    /// keccak256(0x19 0x00 registry nonce identity "changeOwner" newOwner).
-    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
-    /// Emits {DIDOwnerChanged}.
+    /// @inheritdoc IDIDRegistry
     function changeOwnerSigned(address identity, uint8 sigV, bytes32 sigR, bytes32 sigS, address newOwner)
         external
     {
@@ -171,11 +162,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity] = rec;
     }
 
-    /// @notice Add `delegate` of `delegateType` (e.g. "veriKey", "sigAuth") to `identity`
-    /// for `validity` seconds from now.
-    /// Requirements: caller is the identity's owner; identity not deactivated; now +
-    /// validity fits in uint256.
-    /// Emits {DIDDelegateChanged}.
+    /// @inheritdoc IDIDRegistry
     function addDelegate(address identity, bytes32 delegateType, address delegate, uint256 validity)
         external
     {
@@ -185,10 +172,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice {addDelegate} authorised by the owner's legacy ERC-1056 signature over
-    /// keccak256(0x19 0x00 registry nonce identity "addDelegate" delegateType delegate validity).
-    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
-    /// Emits {DIDDelegateChanged}.
+    /// @inheritdoc IDIDRegistry
     function addDelegateSigned(
         address identity,
         uint8 sigV,
@@ -218,9 +202,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice Revoke `delegate` of `delegateType` for `identity` (its expiry becomes now).
-    /// Requirements: caller is the identity's owner; identity not deactivated.
-    /// Emits {DIDDelegateChanged} with validTo = block time.
+    /// @inheritdoc IDIDRegistry
     function revokeDelegate(address identity, bytes32 delegateType, address delegate) external {
         IdentityRecord memory rec = _identities[identity];
         _authorize(identity, rec, msg.sender);
@@ -228,10 +210,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice {revokeDelegate} authorised by the owner's legacy ERC-1056 signature over
-    /// keccak256(0x19 0x00 registry nonce identity "revokeDelegate" delegateType delegate).
-    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
-    /// Emits {DIDDelegateChanged}.
+    /// @inheritdoc IDIDRegistry
     function revokeDelegateSigned(
         address identity,
         uint8 sigV,
@@ -259,11 +238,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice Publish attribute `name` = `value` for `identity`, valid `validity` seconds
-    /// (only an event: attributes live in the log, not in storage).
-    /// Requirements: caller is the identity's owner; identity not deactivated; now +
-    /// validity fits in uint256.
-    /// Emits {DIDAttributeChanged}.
+    /// @inheritdoc IDIDRegistry
     function setAttribute(address identity, bytes32 name, bytes calldata value, uint256 validity)
         external
     {
@@ -273,10 +248,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice {setAttribute} authorised by the owner's legacy ERC-1056 signature over
-    /// keccak256(0x19 0x00 registry nonce identity "setAttribute" name value validity).
-    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
-    /// Emits {DIDAttributeChanged}.
+    /// @inheritdoc IDIDRegistry
     function setAttributeSigned(
         address identity,
         uint8 sigV,
@@ -294,9 +266,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice Revoke attribute `name` = `value` of `identity`.
-    /// Requirements: caller is the identity's owner; identity not deactivated.
-    /// Emits {DIDAttributeChanged} with validTo = 0.
+    /// @inheritdoc IDIDRegistry
     function revokeAttribute(address identity, bytes32 name, bytes calldata value) external {
         IdentityRecord memory rec = _identities[identity];
         _authorize(identity, rec, msg.sender);
@@ -304,10 +274,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice {revokeAttribute} authorised by the owner's legacy ERC-1056 signature over
-    /// keccak256(0x19 0x00 registry nonce identity "revokeAttribute" name value).
-    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
-    /// Emits {DIDAttributeChanged}.
+    /// @inheritdoc IDIDRegistry
     function revokeAttributeSigned(
         address identity,
         uint8 sigV,
@@ -335,15 +302,11 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    // ==================================================================================
-    // EXTERNAL: EIP-712 SIGNED CHANGES
-    // ==================================================================================
+    /*//////////////////////////////////////////////////////////////
+                    EXTERNAL: EIP-712 SIGNED CHANGES
+    //////////////////////////////////////////////////////////////*/
 
-    /// @notice {changeOwner} authorised by an EIP-712 `ChangeOwner` signature of the owner
-    /// (`auth.signer`, an EOA or ERC-1271 wallet); anyone may relay it.
-    /// Requirements: auth.signer is the owner; block time <= auth.deadline; auth.nonce is
-    /// the owner's next nonce (consumed); the signature verifies for this chain and registry.
-    /// Emits {DIDOwnerChanged}.
+    /// @inheritdoc IDIDRegistry
     function changeOwnerTyped(address identity, address newOwner, SignedAuth calldata auth) external {
         IdentityRecord memory rec = _identities[identity];
         bytes32 structHash = keccak256(
@@ -354,9 +317,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity] = rec;
     }
 
-    /// @notice {addDelegate} authorised by an EIP-712 `AddDelegate` signature of the owner.
-    /// Requirements: as {changeOwnerTyped}; now + validity fits in uint256.
-    /// Emits {DIDDelegateChanged}.
+    /// @inheritdoc IDIDRegistry
     function addDelegateTyped(
         address identity,
         bytes32 delegateType,
@@ -382,9 +343,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice {revokeDelegate} authorised by an EIP-712 `RevokeDelegate` signature of the owner.
-    /// Requirements: as {changeOwnerTyped}.
-    /// Emits {DIDDelegateChanged}.
+    /// @inheritdoc IDIDRegistry
     function revokeDelegateTyped(
         address identity,
         bytes32 delegateType,
@@ -402,9 +361,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice {setAttribute} authorised by an EIP-712 `SetAttribute` signature of the owner.
-    /// Requirements: as {changeOwnerTyped}; now + validity fits in uint256.
-    /// Emits {DIDAttributeChanged}.
+    /// @inheritdoc IDIDRegistry
     function setAttributeTyped(
         address identity,
         bytes32 name,
@@ -430,9 +387,7 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice {revokeAttribute} authorised by an EIP-712 `RevokeAttribute` signature of the owner.
-    /// Requirements: as {changeOwnerTyped}.
-    /// Emits {DIDAttributeChanged}.
+    /// @inheritdoc IDIDRegistry
     function revokeAttributeTyped(
         address identity,
         bytes32 name,
@@ -456,36 +411,22 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _identities[identity].changed = rec.changed;
     }
 
-    /// @notice Cancel every signed but unsent change of the caller: consumes the caller's
-    /// next nonce (shared by the legacy and EIP-712 schemes), so signatures made with it
-    /// no longer verify. Signatures are bound to the signer's nonce, not to the identity's
-    /// ownership history: moving an identity away and back does not void them, this does.
-    /// Requirements: none (any account may burn its own nonce).
-    /// Emits {NonceInvalidated}.
+    /// @inheritdoc IDIDRegistry
     function invalidateNonce() external {
         uint256 used = _useNonce(msg.sender);
         emit NonceInvalidated(msg.sender, used);
     }
 
-    // ==================================================================================
-    // EXTERNAL: BATCHES
-    // ==================================================================================
+    /*//////////////////////////////////////////////////////////////
+                           EXTERNAL: BATCHES
+    //////////////////////////////////////////////////////////////*/
 
-    /// @notice Apply `operations` to `identity` in order, atomically, as if each were its
-    /// own call in this block by the caller (so an owner change must come last unless the
-    /// new owner is the caller). Events are those of the single calls, in order.
-    /// Requirements: at least one operation; each operation's kind known; the caller owns
-    /// the identity before each operation; as the single calls.
-    /// Emits {DIDOwnerChanged}, {DIDDelegateChanged}, {DIDAttributeChanged} per operation.
+    /// @inheritdoc IDIDRegistry
     function batch(address identity, Operation[] calldata operations) external {
         _runBatch(identity, msg.sender, operations);
     }
 
-    /// @notice {batch} authorised by one EIP-712 `Batch` signature of the owner, relayed
-    /// by anyone.
-    /// Requirements: as {changeOwnerTyped} (checked against the owner before the batch)
-    /// and as {batch} with `auth.signer` as the actor.
-    /// Emits as {batch}.
+    /// @inheritdoc IDIDRegistry
     function batchTyped(address identity, Operation[] calldata operations, SignedAuth calldata auth)
         external
     {
@@ -498,9 +439,9 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         _runBatch(identity, auth.signer, operations);
     }
 
-    // ==================================================================================
-    // INTERNAL: AUTHORISATION
-    // ==================================================================================
+    /*//////////////////////////////////////////////////////////////
+                        INTERNAL: AUTHORISATION
+    //////////////////////////////////////////////////////////////*/
 
     /// @dev The effective owner of an active identity; reverts once deactivated.
     function _activeOwner(address identity, IdentityRecord memory rec) internal pure returns (address) {
@@ -572,9 +513,11 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         return keccak256(abi.encodePacked(hashes));
     }
 
-    // ==================================================================================
-    // INTERNAL: CHANGES (update `rec` in memory; callers write it back once)
-    // ==================================================================================
+    /*//////////////////////////////////////////////////////////////
+                           INTERNAL: CHANGES
+    //////////////////////////////////////////////////////////////*/
+
+    // Update `rec` in memory; callers write it back once.
 
     function _runBatch(address identity, address actor, Operation[] calldata operations) internal {
         uint256 count = operations.length;

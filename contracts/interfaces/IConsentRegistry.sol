@@ -19,9 +19,10 @@ interface IConsentDIDRegistry {
 }
 
 /// @title IConsentRegistry
-/// @notice Errors, events and types of the medchain consent registry: patient-managed,
-/// scoped, purpose-bound, time-bound grants with deny provisions (FHIR Consent semantics),
-/// EIP-712 signed grants, an access audit trail and M-of-N approved break-glass access.
+/// @notice External API (functions, types, errors, events) of the medchain consent registry:
+/// patient-managed, scoped, purpose-bound, time-bound grants with deny provisions (FHIR Consent
+/// semantics), EIP-712 signed grants, an access audit trail and M-of-N approved break-glass
+/// access.
 interface IConsentRegistry is IRecordWriteAuthorizer {
     /*//////////////////////////////////////////////////////////////
                                  TYPES
@@ -258,4 +259,246 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
 
     /// @notice The number of approvals needed to activate an episode changed.
     event BreakGlassThresholdChanged(uint8 threshold);
+
+    /*//////////////////////////////////////////////////////////////
+                               FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Action bit: read the patient's data in scope.
+    function READ() external view returns (uint8);
+
+    /// @notice Action bit: write (anchor records) for the patient in scope.
+    function WRITE() external view returns (uint8);
+
+    /// @notice Action bit: share the patient's records onward (add key envelopes).
+    function SHARE() external view returns (uint8);
+
+    /// @notice Purpose-of-use code TREAT (HL7 v3 PurposeOfUse, treatment); the full table
+    /// (index = bit) lives in the SDK and docs/consent.md.
+    function TREAT() external view returns (uint8);
+
+    /// @notice Purpose-of-use code ETREAT (HL7 v3 PurposeOfUse, emergency treatment): the
+    /// purpose of break-glass access.
+    function ETREAT() external view returns (uint8);
+
+    /// @notice Scope matching every data category of a patient.
+    /// (ASCII "*" left-aligned, the encoding medchain.records uses for record types).
+    function ANY_SCOPE() external view returns (bytes32);
+
+    /// @notice ERC-1056 delegate type that may manage a patient's consent (a guardian,
+    /// a carer). bytes32 of the ASCII string, as ethr-did tools encode delegate types.
+    function CONSENT_DELEGATE() external view returns (bytes32);
+
+    /// @notice Role of clinicians who may request break-glass access.
+    function CLINICIAN_ROLE() external view returns (bytes32);
+
+    /// @notice Role of the accounts whose approvals open a break-glass episode.
+    function EMERGENCY_APPROVER_ROLE() external view returns (bytes32);
+
+    /// @notice Role that reviews closed break-glass episodes (and may stop one).
+    function PRIVACY_OFFICER_ROLE() external view returns (bytes32);
+
+    /// @notice Longest emergency access one episode can grant.
+    function MAX_BREAK_GLASS_DURATION() external view returns (uint32);
+
+    /// @notice A break-glass request must reach its threshold within this time.
+    function REQUEST_TTL() external view returns (uint32);
+
+    /// @notice Set the permit provision of (`patient`, `grantee`, `scope`): `grantee` may do
+    /// `actions` for `purposes` between `start` and `end` (exclusive). Replaces an earlier permit.
+    /// Requirements:
+    /// - the identity is not deactivated; caller is its current DID owner (the patient's
+    ///   own key until rotated) or a valid "medchain/consent" delegate;
+    /// - a delegate does not grant itself;
+    /// - `actions` a non-empty subset of READ|WRITE|SHARE, `purposes` non-empty,
+    ///   `start < end`, `end` in the future.
+    /// Emits {ConsentGranted}; {ConsentManagedBy} when the caller is not the patient.
+    function grant(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint8 actions,
+        uint32 purposes,
+        uint40 start,
+        uint40 end
+    ) external;
+
+    /// @notice Set the deny provision of (`patient`, `grantee`, `scope`); a matching deny
+    /// overrides any permit, including one on the wildcard scope. Replaces an earlier deny.
+    /// Requirements: as {grant}; only the DID owner may replace an existing deny (a
+    /// delegate may add a deny where there is none, never weaken the patient's).
+    /// Emits {ConsentDenied}.
+    function deny(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint8 actions,
+        uint32 purposes,
+        uint40 start,
+        uint40 end
+    ) external;
+
+    /// @notice Remove the permit provision of (`patient`, `grantee`, `scope`). Stops new
+    /// accesses at once; it cannot recall data the grantee already obtained.
+    /// Requirements:
+    /// - caller is the current DID owner or a valid consent delegate (identity active);
+    /// - a permit provision exists.
+    /// Emits {ConsentRevoked}.
+    function revoke(address patient, address grantee, bytes32 scope) external;
+
+    /// @notice Remove the deny provision of (`patient`, `grantee`, `scope`).
+    /// Requirements: caller is the current DID owner (identity active), never a delegate;
+    /// a deny provision exists.
+    /// Emits {ConsentRevoked} with `deny == true`.
+    function liftDeny(address patient, address grantee, bytes32 scope) external;
+
+    /// @notice Void every signed but unsent provision or revocation of (`patient`,
+    /// `grantee`, `scope`): bumps the key's signature sequence. (Any direct change of the
+    /// key does the same; rotating the DID owner voids everything the old key signed.)
+    /// Requirements: caller as {revoke}; the sequence is not exhausted.
+    /// Emits {ConsentSignaturesInvalidated}.
+    function invalidateSignatures(address patient, address grantee, bytes32 scope) external;
+
+    /// @notice Relay a provision signed (EIP-712) by the patient or its manager.
+    /// Requirements:
+    /// - `block.timestamp <= p.deadline`;
+    /// - `signature` verifies for `p.signer` (ECDSA, or ERC-1271 for contract wallets);
+    /// - `p.signer` is, now, the patient's DID owner or a valid consent delegate;
+    /// - `p.nonce` is the key's current {signatureNonce} (each signature works once, and
+    ///   any later change of the provision voids it);
+    /// - the provision is valid as in {grant} / {deny}.
+    /// Emits {ConsentGranted} or {ConsentDenied}.
+    function grantBySig(SignedProvision calldata p, bytes calldata signature) external;
+
+    /// @notice Relay a revocation signed (EIP-712) by the patient or its manager.
+    /// Requirements: as {grantBySig} and {revoke} / {liftDeny}; the provision exists.
+    /// Emits {ConsentRevoked}.
+    function revokeBySig(SignedRevocation calldata r, bytes calldata signature) external;
+
+    /// @notice Record that the caller accessed `recordRef` (a record id or content hash,
+    /// never data) of `patient` in `scope` with `action` for `purpose`.
+    /// Requirements:
+    /// - `hasAccess(patient, msg.sender, scope, action, purpose)` (consent or active break-glass).
+    /// Emits {AccessRecorded} (with the break-glass episode id, 0 if by consent).
+    function recordAccess(
+        address patient,
+        bytes32 scope,
+        uint8 action,
+        uint8 purpose,
+        bytes32 recordRef
+    ) external;
+
+    /// @notice Ask for emergency access to `patient`'s record for `duration` seconds,
+    /// giving a salted commitment to the clinical reason: keccak256(salt32 || utf8 text)
+    /// with a fresh random 32-byte salt kept off chain beside the text (an unsalted hash of
+    /// a short text is reversible by dictionary). The contract cannot tell the difference,
+    /// so clients must salt (the medchain SDK always does).
+    /// Requirements:
+    /// - caller has CLINICIAN_ROLE;
+    /// - `0 < duration <= MAX_BREAK_GLASS_DURATION`.
+    /// Emits {BreakGlassRequested}.
+    function requestBreakGlass(
+        address patient,
+        bytes32 reasonHash,
+        uint32 duration
+    ) external returns (uint256 episodeId);
+
+    /// @notice Approve a pending episode; the approval that reaches the threshold activates
+    /// the clinician's emergency access (ETREAT read/write on every scope) until
+    /// `now + duration`, and the episode then awaits review.
+    /// Requirements:
+    /// - caller has EMERGENCY_APPROVER_ROLE and is not the requesting clinician;
+    /// - the requesting clinician still has CLINICIAN_ROLE (off-boarding stops a request);
+    /// - the episode is Pending, requested less than REQUEST_TTL ago, not yet approved by caller.
+    /// Emits {BreakGlassApproved}; {BreakGlassActivated} when the threshold is reached.
+    function approveBreakGlass(uint256 episodeId) external;
+
+    /// @notice Withdraw a pending request before it activates: the clinician takes it
+    /// back, or a privacy officer / the admin stops it (e.g. on off-boarding).
+    /// Requirements:
+    /// - caller is the episode's clinician, has PRIVACY_OFFICER_ROLE or is the default admin;
+    /// - the episode is Pending.
+    /// Emits {BreakGlassCancelled}.
+    function cancelBreakGlass(uint256 episodeId) external;
+
+    /// @notice End an active emergency access before it expires: the clinician's own
+    /// closing, or a privacy officer / the admin ending it (misuse, off-boarding). The
+    /// episode then awaits its review as usual.
+    /// Requirements:
+    /// - caller is the episode's clinician, has PRIVACY_OFFICER_ROLE or is the default admin;
+    /// - the episode is Active and not yet expired.
+    /// Emits {BreakGlassClosed}.
+    function closeBreakGlass(uint256 episodeId) external;
+
+    /// @notice Record the privacy officer's post-event review of an episode: accepted
+    /// (justified) or flagged (for follow-up), with a salted commitment to the review notes
+    /// (keccak256(salt32 || utf8 notes), salt kept off chain with the notes).
+    /// Requirements:
+    /// - caller has PRIVACY_OFFICER_ROLE;
+    /// - the episode is Active and its access has ended (expired or closed).
+    /// Emits {BreakGlassReviewed}.
+    function reviewBreakGlass(uint256 episodeId, bool accepted, bytes32 reviewHash) external;
+
+    /// @notice Set how many emergency approvals activate an episode.
+    /// Requirements: caller is the default admin; `threshold >= 1`.
+    /// Emits {BreakGlassThresholdChanged}.
+    function setBreakGlassThreshold(uint8 threshold) external;
+
+    /// @notice True when `grantee` may now do `action` (a bitmask; all bits must be
+    /// permitted) on `scope` of `patient`'s record for purpose code `purpose`.
+    /// Constant cost: the exact-scope slot, the wildcard slot and the break-glass slot.
+    function hasAccess(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint8 action,
+        uint8 purpose
+    ) external view returns (bool ok);
+
+    /// @notice The stored permit and deny provisions of (`patient`, `grantee`, `scope`).
+    function provisionOf(
+        address patient,
+        address grantee,
+        bytes32 scope
+    ) external view returns (Provision memory permit, Provision memory denial);
+
+    /// @notice True when `caller` may manage `patient`'s consent: the identity is active
+    /// and `caller` is its current DID owner or a valid consent delegate.
+    function isManager(address patient, address caller) external view returns (bool);
+
+    /// @notice The signature sequence of (`patient`, `grantee`, `scope`): the `nonce` the
+    /// next signed provision or revocation of that key must carry.
+    function signatureNonce(
+        address patient,
+        address grantee,
+        bytes32 scope
+    ) external view returns (uint256);
+
+    /// @notice A break-glass episode.
+    function episode(uint256 episodeId) external view returns (Episode memory);
+
+    /// @notice Whether `approver` approved episode `episodeId`.
+    function hasApproved(uint256 episodeId, address approver) external view returns (bool);
+
+    /// @notice The active emergency access of `clinician` to `patient`: expiry (0 if none
+    /// ever) and the episode that granted it.
+    function emergencyAccess(
+        address patient,
+        address clinician
+    ) external view returns (uint40 expiresAt, uint256 episodeId);
+
+    /// @notice Number of episodes created so far (ids are 1..episodeCount).
+    function episodeCount() external view returns (uint256);
+
+    /// @notice Number of activated episodes still awaiting their privacy-officer review.
+    function awaitingReview() external view returns (uint256);
+
+    /// @notice Approvals needed to activate an episode.
+    function breakGlassThreshold() external view returns (uint8);
+
+    /// @notice The DID registry consulted for owners and delegates.
+    function didRegistry() external view returns (address);
+
+    /// @notice The EIP-712 domain separator (chain id and this address included).
+    function domainSeparator() external view returns (bytes32);
 }

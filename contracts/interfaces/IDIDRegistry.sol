@@ -6,9 +6,9 @@ pragma solidity ^0.8.24;
 /// public ethr-did-resolver and ethr-did libraries work against it), plus EIP-712 signed
 /// variants and atomic batches. Errors carry the facts a caller needs (EIP-6093 style).
 interface IDIDRegistry {
-    // ----------------------------------------------------------------------------------
-    // TYPES
-    // ----------------------------------------------------------------------------------
+    /*//////////////////////////////////////////////////////////////
+                                 TYPES
+    //////////////////////////////////////////////////////////////*/
 
     /// @notice One change inside a batch. `kind` selects the operation and which fields
     /// are read: 0 ChangeOwner(account = new owner); 1 AddDelegate(name = delegate type,
@@ -33,9 +33,9 @@ interface IDIDRegistry {
         bytes signature;
     }
 
-    // ----------------------------------------------------------------------------------
-    // ERRORS
-    // ----------------------------------------------------------------------------------
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
 
     /// @notice `actor` tried to change `identity`, whose current owner is `owner`.
     error DIDNotOwner(address identity, address actor, address owner);
@@ -67,9 +67,11 @@ interface IDIDRegistry {
     /// @notice Operation number `index` of a batch has an unknown `kind`.
     error DIDUnknownOperation(uint256 index, uint8 kind);
 
-    // ----------------------------------------------------------------------------------
-    // EVENTS (ERC-1056, unchanged)
-    // ----------------------------------------------------------------------------------
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
+
+    // ERC-1056, unchanged.
 
     /// @notice `identity` is now owned by `owner` (zero: deactivated); `previousChange` is
     /// the block of the identity's previous change (0 if none), the list resolvers walk.
@@ -90,36 +92,74 @@ interface IDIDRegistry {
         address indexed identity, bytes32 name, bytes value, uint256 validTo, uint256 previousChange
     );
 
-    // ----------------------------------------------------------------------------------
-    // EVENTS (extensions; ERC-1056 resolvers ignore them)
-    // ----------------------------------------------------------------------------------
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
+
+    // Extensions; ERC-1056 resolvers ignore them.
 
     /// @notice `owner` burned its signature nonce `nonce`: every signed change carrying it
     /// (legacy or EIP-712) can no longer be relayed.
     event NonceInvalidated(address indexed owner, uint256 nonce);
 
-    // ----------------------------------------------------------------------------------
-    // ERC-1056 FUNCTIONS
-    // ----------------------------------------------------------------------------------
+    /*//////////////////////////////////////////////////////////////
+                           ERC-1056 FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
 
+    /// @notice The owner recorded for `identity`; zero if it never changed owner (it owns
+    /// itself) or was deactivated. Use {identityOwner} for the effective owner.
     function owners(address identity) external view returns (address);
+
+    /// @notice Expiry (unix seconds) of `delegate` for `identity` under the delegate type
+    /// whose `keccak256(abi.encode(delegateType))` is `delegateTypeHash`; 0 if never added.
     function delegates(address identity, bytes32 delegateTypeHash, address delegate)
         external
         view
         returns (uint256);
+
+    /// @notice Block number of the last change to `identity` (0 if none): where resolvers
+    /// start walking its event history.
     function changed(address identity) external view returns (uint256);
+
+    /// @notice The next signature nonce of `owner` (ERC-1056 name; same counter as {nonces}).
     function nonce(address owner) external view returns (uint256);
+
+    /// @notice The effective owner of `identity`: itself by default, the address it last
+    /// named, or zero once deactivated.
     function identityOwner(address identity) external view returns (address);
+
+    /// @notice Whether `delegate` is an unexpired delegate of `identity` for `delegateType`.
+    /// False for every delegate of a deactivated identity: deactivation ends all authority
+    /// (the canonical registry keeps answering true until each delegate expires).
     function validDelegate(address identity, bytes32 delegateType, address delegate)
         external
         view
         returns (bool);
 
+    /// @notice Make `newOwner` the owner of `identity`; the zero address deactivates it.
+    /// Requirements: caller is the identity's owner; identity not deactivated.
+    /// Emits {DIDOwnerChanged}.
     function changeOwner(address identity, address newOwner) external;
+
+    /// @notice {changeOwner} authorised by the owner's legacy ERC-1056 signature over
+    /// keccak256(0x19 0x00 registry nonce identity "changeOwner" newOwner).
+    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
+    /// Emits {DIDOwnerChanged}.
     function changeOwnerSigned(address identity, uint8 sigV, bytes32 sigR, bytes32 sigS, address newOwner)
         external;
+
+    /// @notice Add `delegate` of `delegateType` (e.g. "veriKey", "sigAuth") to `identity`
+    /// for `validity` seconds from now.
+    /// Requirements: caller is the identity's owner; identity not deactivated; now +
+    /// validity fits in uint256.
+    /// Emits {DIDDelegateChanged}.
     function addDelegate(address identity, bytes32 delegateType, address delegate, uint256 validity)
         external;
+
+    /// @notice {addDelegate} authorised by the owner's legacy ERC-1056 signature over
+    /// keccak256(0x19 0x00 registry nonce identity "addDelegate" delegateType delegate validity).
+    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
+    /// Emits {DIDDelegateChanged}.
     function addDelegateSigned(
         address identity,
         uint8 sigV,
@@ -129,7 +169,16 @@ interface IDIDRegistry {
         address delegate,
         uint256 validity
     ) external;
+
+    /// @notice Revoke `delegate` of `delegateType` for `identity` (its expiry becomes now).
+    /// Requirements: caller is the identity's owner; identity not deactivated.
+    /// Emits {DIDDelegateChanged} with validTo = block time.
     function revokeDelegate(address identity, bytes32 delegateType, address delegate) external;
+
+    /// @notice {revokeDelegate} authorised by the owner's legacy ERC-1056 signature over
+    /// keccak256(0x19 0x00 registry nonce identity "revokeDelegate" delegateType delegate).
+    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
+    /// Emits {DIDDelegateChanged}.
     function revokeDelegateSigned(
         address identity,
         uint8 sigV,
@@ -138,8 +187,19 @@ interface IDIDRegistry {
         bytes32 delegateType,
         address delegate
     ) external;
+
+    /// @notice Publish attribute `name` = `value` for `identity`, valid `validity` seconds
+    /// (only an event: attributes live in the log, not in storage).
+    /// Requirements: caller is the identity's owner; identity not deactivated; now +
+    /// validity fits in uint256.
+    /// Emits {DIDAttributeChanged}.
     function setAttribute(address identity, bytes32 name, bytes calldata value, uint256 validity)
         external;
+
+    /// @notice {setAttribute} authorised by the owner's legacy ERC-1056 signature over
+    /// keccak256(0x19 0x00 registry nonce identity "setAttribute" name value validity).
+    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
+    /// Emits {DIDAttributeChanged}.
     function setAttributeSigned(
         address identity,
         uint8 sigV,
@@ -149,7 +209,16 @@ interface IDIDRegistry {
         bytes calldata value,
         uint256 validity
     ) external;
+
+    /// @notice Revoke attribute `name` = `value` of `identity`.
+    /// Requirements: caller is the identity's owner; identity not deactivated.
+    /// Emits {DIDAttributeChanged} with validTo = 0.
     function revokeAttribute(address identity, bytes32 name, bytes calldata value) external;
+
+    /// @notice {revokeAttribute} authorised by the owner's legacy ERC-1056 signature over
+    /// keccak256(0x19 0x00 registry nonce identity "revokeAttribute" name value).
+    /// Requirements: signature recovers to the identity's owner; consumes the owner's nonce.
+    /// Emits {DIDAttributeChanged}.
     function revokeAttributeSigned(
         address identity,
         uint8 sigV,
@@ -159,13 +228,32 @@ interface IDIDRegistry {
         bytes calldata value
     ) external;
 
-    // ----------------------------------------------------------------------------------
-    // EXTENSIONS: EIP-712 SIGNED CALLS AND BATCHES
-    // ----------------------------------------------------------------------------------
+    /*//////////////////////////////////////////////////////////////
+              EXTENSIONS: EIP-712 SIGNED CALLS AND BATCHES
+    //////////////////////////////////////////////////////////////*/
 
+    /// @notice The next signature nonce of `owner`, shared by the legacy and EIP-712 schemes
+    /// (the same counter as ERC-1056's {nonce}).
     function nonces(address owner) external view returns (uint256);
+
+    /// @notice Cancel every signed but unsent change of the caller: consumes the caller's
+    /// next nonce (shared by the legacy and EIP-712 schemes), so signatures made with it
+    /// no longer verify. Signatures are bound to the signer's nonce, not to the identity's
+    /// ownership history: moving an identity away and back does not void them, this does.
+    /// Requirements: none (any account may burn its own nonce).
+    /// Emits {NonceInvalidated}.
     function invalidateNonce() external;
+
+    /// @notice {changeOwner} authorised by an EIP-712 `ChangeOwner` signature of the owner
+    /// (`auth.signer`, an EOA or ERC-1271 wallet); anyone may relay it.
+    /// Requirements: auth.signer is the owner; block time <= auth.deadline; auth.nonce is
+    /// the owner's next nonce (consumed); the signature verifies for this chain and registry.
+    /// Emits {DIDOwnerChanged}.
     function changeOwnerTyped(address identity, address newOwner, SignedAuth calldata auth) external;
+
+    /// @notice {addDelegate} authorised by an EIP-712 `AddDelegate` signature of the owner.
+    /// Requirements: as {changeOwnerTyped}; now + validity fits in uint256.
+    /// Emits {DIDDelegateChanged}.
     function addDelegateTyped(
         address identity,
         bytes32 delegateType,
@@ -173,12 +261,20 @@ interface IDIDRegistry {
         uint256 validity,
         SignedAuth calldata auth
     ) external;
+
+    /// @notice {revokeDelegate} authorised by an EIP-712 `RevokeDelegate` signature of the owner.
+    /// Requirements: as {changeOwnerTyped}.
+    /// Emits {DIDDelegateChanged}.
     function revokeDelegateTyped(
         address identity,
         bytes32 delegateType,
         address delegate,
         SignedAuth calldata auth
     ) external;
+
+    /// @notice {setAttribute} authorised by an EIP-712 `SetAttribute` signature of the owner.
+    /// Requirements: as {changeOwnerTyped}; now + validity fits in uint256.
+    /// Emits {DIDAttributeChanged}.
     function setAttributeTyped(
         address identity,
         bytes32 name,
@@ -186,13 +282,31 @@ interface IDIDRegistry {
         uint256 validity,
         SignedAuth calldata auth
     ) external;
+
+    /// @notice {revokeAttribute} authorised by an EIP-712 `RevokeAttribute` signature of the owner.
+    /// Requirements: as {changeOwnerTyped}.
+    /// Emits {DIDAttributeChanged}.
     function revokeAttributeTyped(
         address identity,
         bytes32 name,
         bytes calldata value,
         SignedAuth calldata auth
     ) external;
+
+    /// @notice Apply `operations` to `identity` in order, atomically, as if each were its
+    /// own call in this block by the caller (so an owner change must come last unless the
+    /// new owner is the caller). Events are those of the single calls, in order.
+    /// Requirements: at least one operation; each operation's kind known; the caller owns
+    /// the identity before each operation; as the single calls.
+    /// Emits {DIDOwnerChanged}, {DIDDelegateChanged}, {DIDAttributeChanged} per operation.
     function batch(address identity, Operation[] calldata operations) external;
+
+    /// @notice {batch} authorised by one EIP-712 `Batch` signature of the owner, relayed
+    /// by anyone.
+    /// Requirements: as {changeOwnerTyped} (checked against the owner before the batch)
+    /// and as {batch} with `auth.signer` as the actor.
+    /// Emits as {batch}.
     function batchTyped(address identity, Operation[] calldata operations, SignedAuth calldata auth)
         external;
+
 }

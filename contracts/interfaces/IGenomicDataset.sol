@@ -2,11 +2,11 @@
 pragma solidity ^0.8.24;
 
 /// @title IGenomicDataset
-/// @notice Errors, events and reads of the genomic dataset token: one ERC-721 per encrypted
-/// dataset, minted to its owner, with its ciphertext CID and hash, a public descriptive
-/// metadata CID, a lifecycle state and ERC-2981 royalty info for the producing lab.
-/// A listing needs the producing lab's EIP-712 authorisation (a `PRODUCER_ROLE` holder)
-/// and each ciphertext hash can be listed once.
+/// @notice External API (functions, types, errors, events) of the genomic dataset token: one
+/// ERC-721 per encrypted dataset, minted to its owner, with its ciphertext CID and hash, a
+/// public descriptive metadata CID, a lifecycle state and ERC-2981 royalty info for the
+/// producing lab. A listing needs the producing lab's EIP-712 authorisation (a `PRODUCER_ROLE`
+/// holder) and each ciphertext hash can be listed once.
 interface IGenomicDataset {
     /// @notice Lifecycle of a dataset. Only `Active` datasets accept new licences;
     /// `Retired` is final.
@@ -31,26 +31,37 @@ interface IGenomicDataset {
 
     /// @notice A CID argument (`field` = "dataCid" or "metadataCid") has a zero digest.
     error GenomicDatasetEmptyCid(bytes32 field);
+
     /// @notice Only CIDv1 sha2-256 with codec raw (0x55) or dag-pb (0x70) are stored.
     error GenomicDatasetUnsupportedCodec(bytes32 field, uint8 codec);
+
     /// @notice The ciphertext hash was zero.
     error GenomicDatasetZeroCiphertextHash(address lister);
+
     /// @notice The royalty exceeds the cap set at deployment.
     error GenomicDatasetRoyaltyTooHigh(uint96 royaltyBps, uint96 maxRoyaltyBps);
+
     /// @notice A royalty was given without a receiver.
     error GenomicDatasetRoyaltyWithoutReceiver(uint96 royaltyBps);
+
     /// @notice No dataset has this id.
     error GenomicDatasetNotFound(uint256 datasetId);
+
     /// @notice Only the token owner may change the dataset.
     error GenomicDatasetNotOwner(uint256 datasetId, address account, address owner);
+
     /// @notice The requested state change is not allowed from the current state.
     error GenomicDatasetBadTransition(uint256 datasetId, DatasetState from, DatasetState to);
+
     /// @notice This ciphertext is already listed as `datasetId`: one listing per ciphertext hash.
     error GenomicDatasetAlreadyListed(bytes32 ciphertextHash, uint256 datasetId);
+
     /// @notice The account named as producing lab is not an accredited producer (PRODUCER_ROLE).
     error GenomicDatasetNotProducer(address lab);
+
     /// @notice `signature` is not `lab`'s EIP-712 authorisation of this listing by this lister.
     error GenomicDatasetInvalidLabSignature(address lab, bytes32 digest);
+
     /// @notice The lab's listing authorisation expired at `deadline`.
     error GenomicDatasetAuthorizationExpired(uint256 deadline, uint256 nowTimestamp);
 
@@ -68,6 +79,7 @@ interface IGenomicDataset {
         address royaltyReceiver,
         uint96 royaltyBps
     );
+
     /// @notice A dataset's state changed (paused, resumed or retired).
     event DatasetStateChanged(uint256 indexed datasetId, DatasetState state);
 
@@ -76,4 +88,67 @@ interface IGenomicDataset {
 
     /// @notice The token owner of `datasetId` and its state in one call (zero owner if none).
     function ownerAndState(uint256 datasetId) external view returns (address owner, DatasetState state);
+
+    /// @notice Accredited sequencing labs / biobanks whose signature authorises a listing.
+    function PRODUCER_ROLE() external view returns (bytes32);
+
+    /// @notice EIP-712 type the producing lab signs to authorise one listing by one lister.
+    /// No nonce: a ciphertext hash lists once, so an authorisation can be used once.
+    function LISTING_TYPEHASH() external view returns (bytes32);
+
+    /// @notice Highest royalty a lister may grant the producing lab (basis points).
+    function maxRoyaltyBps() external view returns (uint96);
+
+    /// @notice Lists an encrypted dataset: mints a new token to the caller. Each CID is given
+    /// as its CIDv1 sha2-256 parts: codec (raw 0x55 or dag-pb 0x70) and digest.
+    /// Requirements:
+    /// - both CID digests and `ciphertextHash` are non-zero; both codecs are raw or dag-pb;
+    /// - `royaltyBps` <= `maxRoyaltyBps`; a non-zero royalty needs a receiver;
+    /// - the ciphertext hash has never been listed;
+    /// - `lab` holds PRODUCER_ROLE and `labSignature` is its EIP-712 `DatasetListing` over
+    ///   the caller, every `listing` field and `deadline` (EOA or ERC-1271), not yet expired.
+    /// Emits {DatasetListed} and ERC-721 {Transfer}.
+    function list(
+        Listing calldata listing,
+        address lab,
+        uint256 deadline,
+        bytes calldata labSignature
+    ) external returns (uint256 datasetId);
+
+    /// @notice Pauses an active dataset: no new licences until resumed; running ones run out.
+    /// Requirements: caller owns the token; the dataset is `Active`.
+    /// Emits {DatasetStateChanged}.
+    function pause(uint256 datasetId) external;
+
+    /// @notice Resumes a paused dataset.
+    /// Requirements: caller owns the token; the dataset is `Paused`.
+    /// Emits {DatasetStateChanged}.
+    function resume(uint256 datasetId) external;
+
+    /// @notice Retires a dataset for good: no new licences ever; running licences run out.
+    /// Requirements: caller owns the token; the dataset is `Active` or `Paused`.
+    /// Emits {DatasetStateChanged}.
+    function retire(uint256 datasetId) external;
+
+    /// @notice Everything the token carries about `datasetId`, and the lab that authorised it.
+    /// Requirements: the dataset exists.
+    function dataset(
+        uint256 datasetId
+    ) external view returns ( string memory dataCid, bytes32 ciphertextHash, string memory metadataCid, DatasetState state, uint40 listedAt, address producer );
+
+    /// @notice The dataset listing `ciphertextHash` (0 when it is not listed).
+    function datasetOfCiphertext(bytes32 ciphertextHash) external view returns (uint256);
+
+    /// @notice The EIP-712 digest `lab` signs to let `lister` list `listing` until `deadline`.
+    function listingDigest(
+        Listing calldata listing,
+        address lister,
+        uint256 deadline
+    ) external view returns (bytes32);
+
+    /// @notice The EIP-712 domain separator (chain id and this address bound in).
+    function domainSeparator() external view returns (bytes32);
+
+    /// @notice Number of datasets listed so far (ids run 1..total).
+    function totalListed() external view returns (uint256);
 }

@@ -6,9 +6,9 @@ pragma solidity ^0.8.24;
 /// and ciphertext hash of each record, its type, author and time, and the key envelope
 /// each recipient needs to decrypt it. Append-only: a correction is a new version.
 interface IRecordRegistry {
-    // ----------------------------------------------------------------------------------
-    // TYPES
-    // ----------------------------------------------------------------------------------
+    /*//////////////////////////////////////////////////////////////
+                                 TYPES
+    //////////////////////////////////////////////////////////////*/
 
     /// @notice What a writer submits to anchor one record.
     /// @param patient The record's subject (their did:ethr identity address).
@@ -51,9 +51,9 @@ interface IRecordRegistry {
         bytes32 supersededBy;
     }
 
-    // ----------------------------------------------------------------------------------
-    // ERRORS
-    // ----------------------------------------------------------------------------------
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
 
     /// @notice `recordId` is already anchored; records are never overwritten.
     error RecordExists(bytes32 recordId);
@@ -110,9 +110,9 @@ interface IRecordRegistry {
     /// shared or corrected, and its content is gone from the project's storage.
     error RecordAlreadyErased(bytes32 recordId, uint40 erasedAt);
 
-    // ----------------------------------------------------------------------------------
-    // EVENTS
-    // ----------------------------------------------------------------------------------
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
 
     /// @notice `recordId` of `patient` was anchored by `author`: version `version`,
     /// ciphertext at `cid` hashing to `contentHash`; `supersedes` is the corrected record.
@@ -144,28 +144,101 @@ interface IRecordRegistry {
     /// @notice The write authorizer changed from `previous` to `current` (zero: none).
     event WriteAuthorizerChanged(address previous, address current);
 
-    // ----------------------------------------------------------------------------------
-    // FUNCTIONS
-    // ----------------------------------------------------------------------------------
+    /*//////////////////////////////////////////////////////////////
+                               FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
 
+    /// @notice Anchor one record (optionally a correction) and its first key envelopes, under
+    /// the id `recordIdOf(msg.sender, input.patient, input.salt)`: derived from the author,
+    /// so nobody else can take (front-run) an id the author announced.
+    /// Requirements:
+    /// - `input.patient` and `input.contentHash` non-zero; the derived id not yet anchored.
+    /// - the patient's DID is not deactivated.
+    /// - `input.cid` a sha2-256 CIDv0/CIDv1 (dag-pb or raw); envelope CIDs CIDv1 raw.
+    /// - the caller may write `input.scope` records for the patient (see {canWrite}).
+    /// - a correction's superseded record exists, is the latest version, has the same
+    ///   patient and scope, and the caller is its author, the patient's current DID owner
+    ///   or a records delegate (see {canSupersede}).
+    /// - at most MAX_ENVELOPES envelopes, distinct non-zero recipients.
+    /// Emits {RecordAnchored}, {RecordSuperseded} for a correction, {EnvelopeAnchored} each.
     function anchorRecord(RecordInput calldata input, EnvelopeInput[] calldata envelopes)
         external
         returns (bytes32 recordId);
+
+    /// @notice Add a recipient's key envelope to an anchored record (sharing it).
+    /// Requirements:
+    /// - the record exists and its patient's DID is not deactivated.
+    /// - the caller is the patient's current DID owner or a records delegate (see {canShare}).
+    /// - `recipient` is non-zero and has no envelope on the record yet.
+    /// - `cid` is a CIDv1 raw sha2-256 (an envelope is one small block).
+    /// - the record was not erased.
+    /// Emits {EnvelopeAnchored}.
     function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external;
+
+    /// @notice Set (or clear with zero) the contract asked about non-patient writes.
+    /// Requirements:
+    /// - the caller has DEFAULT_ADMIN_ROLE.
+    /// Emits {WriteAuthorizerChanged}.
     function setWriteAuthorizer(address authorizer) external;
+
+    /// @notice Mark a record erased (right to be forgotten, retention limits). The SDK
+    /// destroys its key envelopes and unpins its ciphertext off chain; this call is the
+    /// on-chain fact readers check. The anchor itself stays: it holds hashes, no health data.
+    /// Requirements:
+    /// - the record exists and its patient's DID is not deactivated.
+    /// - the caller is the patient's current DID owner or a records delegate (see {canShare}).
+    /// - the record was not erased before.
+    /// Emits {RecordErased}.
     function eraseRecord(bytes32 recordId) external;
+
+    /// @notice When `recordId` was erased (unix time), zero while it is not.
     function erasedAt(bytes32 recordId) external view returns (uint40);
+
+    /// @notice The record anchored under `recordId`.
+    /// Requirements:
+    /// - the record exists.
     function getRecord(bytes32 recordId) external view returns (RecordView memory);
+
+    /// @notice True when `recordId` is anchored.
     function exists(bytes32 recordId) external view returns (bool);
+
+    /// @notice The newer version correcting `recordId` (zero when it is the latest).
     function supersededBy(bytes32 recordId) external view returns (bytes32);
+
+    /// @notice `recipient`'s key envelope on `recordId` as a binary CIDv1 (raw, sha2-256);
+    /// empty when there is none.
     function envelopeOf(bytes32 recordId, address recipient) external view returns (bytes memory);
+
+    /// @notice True when `writer` may anchor `scope` records for `patient`: the patient's
+    /// identity is live (not deactivated) and `writer` is its current DID owner, a valid
+    /// records delegate, or allowed by the write authorizer.
     function canWrite(address patient, address writer, bytes32 scope) external view returns (bool);
+
+    /// @notice True when `sharer` may add key envelopes to `recordId`: the record exists, its
+    /// patient's identity is live and `sharer` is the current DID owner or a records delegate.
     function canShare(bytes32 recordId, address sharer) external view returns (bool);
+
+    /// @notice True when `writer` may now anchor a correction of `recordId`: it is the latest
+    /// version, the patient's identity is live, and `writer` is the current DID owner or a
+    /// records delegate, or is the record's author and may still write its scope.
     function canSupersede(bytes32 recordId, address writer) external view returns (bool);
+
+    /// @notice The id a record anchored by `author` for `patient` with `salt` gets:
+    /// `keccak256(abi.encode(author, patient, salt))`.
     function recordIdOf(address author, address patient, bytes32 salt)
         external
         pure
         returns (bytes32);
+
+    /// @notice The current write authorizer (zero when none is set).
     function writeAuthorizer() external view returns (address);
+
+    /// @notice The DID registry consulted for owners and delegates.
     function didRegistry() external view returns (address);
+
+    /// @notice ERC-1056 delegate type that lets a delegate write and share a patient's records.
+    function RECORDS_DELEGATE_TYPE() external view returns (bytes32);
+
+    /// @notice Upper bound on envelopes per anchoring call (keeps the call's gas bounded).
+    function MAX_ENVELOPES() external view returns (uint256);
 }

@@ -20,13 +20,13 @@ import {IRecordWriteAuthorizer} from "../interfaces/IRecordWriteAuthorizer.sol";
 
 contract RecordRegistry is IRecordRegistry, AccessControl {
     /*//////////////////////////////////////////////////////////////
-                                CONSTANTS
+                               CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice ERC-1056 delegate type that lets a delegate write and share a patient's records.
+    /// @inheritdoc IRecordRegistry
     bytes32 public constant RECORDS_DELEGATE_TYPE = keccak256("medchain/records");
 
-    /// @notice Upper bound on envelopes per anchoring call (keeps the call's gas bounded).
+    /// @inheritdoc IRecordRegistry
     uint256 public constant MAX_ENVELOPES = 16;
 
     // CID kinds stored in one byte instead of the 2-4 byte binary prefix.
@@ -76,19 +76,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
                                 EXTERNAL
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Anchor one record (optionally a correction) and its first key envelopes, under
-    /// the id `recordIdOf(msg.sender, input.patient, input.salt)`: derived from the author,
-    /// so nobody else can take (front-run) an id the author announced.
-    /// Requirements:
-    /// - `input.patient` and `input.contentHash` non-zero; the derived id not yet anchored.
-    /// - the patient's DID is not deactivated.
-    /// - `input.cid` a sha2-256 CIDv0/CIDv1 (dag-pb or raw); envelope CIDs CIDv1 raw.
-    /// - the caller may write `input.scope` records for the patient (see {canWrite}).
-    /// - a correction's superseded record exists, is the latest version, has the same
-    ///   patient and scope, and the caller is its author, the patient's current DID owner
-    ///   or a records delegate (see {canSupersede}).
-    /// - at most MAX_ENVELOPES envelopes, distinct non-zero recipients.
-    /// Emits {RecordAnchored}, {RecordSuperseded} for a correction, {EnvelopeAnchored} each.
+    /// @inheritdoc IRecordRegistry
     function anchorRecord(RecordInput calldata input, EnvelopeInput[] calldata envelopes)
         external
         returns (bytes32 recordId)
@@ -137,14 +125,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         }
     }
 
-    /// @notice Add a recipient's key envelope to an anchored record (sharing it).
-    /// Requirements:
-    /// - the record exists and its patient's DID is not deactivated.
-    /// - the caller is the patient's current DID owner or a records delegate (see {canShare}).
-    /// - `recipient` is non-zero and has no envelope on the record yet.
-    /// - `cid` is a CIDv1 raw sha2-256 (an envelope is one small block).
-    /// - the record was not erased.
-    /// Emits {EnvelopeAnchored}.
+    /// @inheritdoc IRecordRegistry
     function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external {
         address patient = _records[recordId].patient;
         if (patient == address(0)) revert RecordNotFound(recordId);
@@ -155,14 +136,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         _addEnvelope(recordId, recipient, cid);
     }
 
-    /// @notice Mark a record erased (right to be forgotten, retention limits). The SDK
-    /// destroys its key envelopes and unpins its ciphertext off chain; this call is the
-    /// on-chain fact readers check. The anchor itself stays: it holds hashes, no health data.
-    /// Requirements:
-    /// - the record exists and its patient's DID is not deactivated.
-    /// - the caller is the patient's current DID owner or a records delegate (see {canShare}).
-    /// - the record was not erased before.
-    /// Emits {RecordErased}.
+    /// @inheritdoc IRecordRegistry
     function eraseRecord(bytes32 recordId) external {
         address patient = _records[recordId].patient;
         if (patient == address(0)) revert RecordNotFound(recordId);
@@ -174,19 +148,14 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         emit RecordErased(recordId, patient, msg.sender);
     }
 
-    /// @notice Set (or clear with zero) the contract asked about non-patient writes.
-    /// Requirements:
-    /// - the caller has DEFAULT_ADMIN_ROLE.
-    /// Emits {WriteAuthorizerChanged}.
+    /// @inheritdoc IRecordRegistry
     function setWriteAuthorizer(address authorizer) external onlyRole(DEFAULT_ADMIN_ROLE) {
         address previous = address(_writeAuthorizer);
         _writeAuthorizer = IRecordWriteAuthorizer(authorizer);
         emit WriteAuthorizerChanged(previous, authorizer);
     }
 
-    /// @notice The record anchored under `recordId`.
-    /// Requirements:
-    /// - the record exists.
+    /// @inheritdoc IRecordRegistry
     function getRecord(bytes32 recordId) external view returns (RecordView memory view_) {
         Record storage record = _records[recordId];
         if (record.patient == address(0)) revert RecordNotFound(recordId);
@@ -204,40 +173,36 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         });
     }
 
-    /// @notice True when `recordId` is anchored.
+    /// @inheritdoc IRecordRegistry
     function exists(bytes32 recordId) external view returns (bool) {
         return _records[recordId].patient != address(0);
     }
 
-    /// @notice The newer version correcting `recordId` (zero when it is the latest).
-    /// @notice When `recordId` was erased (unix time), zero while it is not.
+    /// @inheritdoc IRecordRegistry
     function erasedAt(bytes32 recordId) external view returns (uint40) {
         return _erasedAt[recordId];
     }
 
+    /// @inheritdoc IRecordRegistry
     function supersededBy(bytes32 recordId) external view returns (bytes32) {
         return _supersededBy[recordId];
     }
 
-    /// @notice `recipient`'s key envelope on `recordId` as a binary CIDv1 (raw, sha2-256);
-    /// empty when there is none.
+    /// @inheritdoc IRecordRegistry
     function envelopeOf(bytes32 recordId, address recipient) external view returns (bytes memory) {
         bytes32 digest = _envelopes[recordId][recipient];
         if (digest == bytes32(0)) return "";
         return _cidBytes(_CID_V1_RAW, digest);
     }
 
-    /// @notice True when `writer` may anchor `scope` records for `patient`: the patient's
-    /// identity is live (not deactivated) and `writer` is its current DID owner, a valid
-    /// records delegate, or allowed by the write authorizer.
+    /// @inheritdoc IRecordRegistry
     function canWrite(address patient, address writer, bytes32 scope) external view returns (bool) {
         address owner = _didRegistry.identityOwner(patient);
         if (owner == address(0)) return false;
         return _isManager(patient, owner, writer) || _authorized(patient, writer, scope);
     }
 
-    /// @notice True when `sharer` may add key envelopes to `recordId`: the record exists, its
-    /// patient's identity is live and `sharer` is the current DID owner or a records delegate.
+    /// @inheritdoc IRecordRegistry
     function canShare(bytes32 recordId, address sharer) external view returns (bool) {
         address patient = _records[recordId].patient;
         if (patient == address(0)) return false;
@@ -245,9 +210,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         return owner != address(0) && _isManager(patient, owner, sharer);
     }
 
-    /// @notice True when `writer` may now anchor a correction of `recordId`: it is the latest
-    /// version, the patient's identity is live, and `writer` is the current DID owner or a
-    /// records delegate, or is the record's author and may still write its scope.
+    /// @inheritdoc IRecordRegistry
     function canSupersede(bytes32 recordId, address writer) external view returns (bool) {
         Record storage old = _records[recordId];
         address patient = old.patient;
@@ -258,8 +221,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         return writer == _authorOf(old) && _authorized(patient, writer, old.scope);
     }
 
-    /// @notice The id a record anchored by `author` for `patient` with `salt` gets:
-    /// `keccak256(abi.encode(author, patient, salt))`.
+    /// @inheritdoc IRecordRegistry
     function recordIdOf(address author, address patient, bytes32 salt)
         external
         pure
@@ -268,12 +230,12 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         return _recordId(author, patient, salt);
     }
 
-    /// @notice The current write authorizer (zero when none is set).
+    /// @inheritdoc IRecordRegistry
     function writeAuthorizer() external view returns (address) {
         return address(_writeAuthorizer);
     }
 
-    /// @notice The DID registry consulted for owners and delegates.
+    /// @inheritdoc IRecordRegistry
     function didRegistry() external view returns (address) {
         return address(_didRegistry);
     }

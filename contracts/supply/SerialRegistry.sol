@@ -27,12 +27,12 @@ import {ISerialRegistry, IIdentityOwnerLookup} from "../interfaces/ISerialRegist
 /// record (dispensed, decommissioned, returned): then it is the record's custodian.
 contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     /*//////////////////////////////////////////////////////////////
-                                 CONSTANTS
+                               CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Registers and deactivates trading partners.
+    /// @inheritdoc ISerialRegistry
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
-    /// @notice Regulator (e.g. FDA): recalls any lot, confirms or clears suspect units, verifies.
+    /// @inheritdoc ISerialRegistry
     bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
 
     uint8 private constant _FLAG_RECALLED = 1;
@@ -41,37 +41,8 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     uint64 private constant _SSCC_LIMIT = 1e18; // 18 digits
 
     /*//////////////////////////////////////////////////////////////
-                                  STORAGE
+                                STORAGE
     //////////////////////////////////////////////////////////////*/
-
-    /// @dev One slot: identity (20) | role (1) | prefixLength (1) | companyPrefix (8) | active (1).
-    struct Partner {
-        address identity;
-        Role role;
-        uint8 prefixLength;
-        uint64 companyPrefix;
-        bool active;
-    }
-
-    /// @dev A lot or an SSCC aggregation. Slot 0: root. Slot 1: custodian (20) | count (4,
-    /// units held directly: packing an aggregation moves its count out) | expiry YYMMDD (3,
-    /// lots only) | flags (1) | childDepth (1, depth of its aggregations' nodes once opened).
-    /// An aggregation's lot lives in `_lotOf`, so commissioning writes exactly these two slots.
-    struct Container {
-        bytes32 root;
-        address custodian;
-        uint32 count;
-        uint24 expiry;
-        uint8 flags;
-        uint8 childDepth;
-    }
-
-    /// @dev One slot: custodian (20) | status (1). Only units off the normal path have one;
-    /// a non-zero custodian means the unit is held through this record, not a container.
-    struct Unit {
-        address custodian;
-        UnitStatus status;
-    }
 
     IIdentityOwnerLookup private immutable _didRegistry;
     mapping(address account => Partner) private _partners;
@@ -92,16 +63,10 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     }
 
     /*//////////////////////////////////////////////////////////////
-                                 PARTNERS
+                                PARTNERS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Registers (or updates) a trading partner, linked to its did:ethr identity.
-    /// Requirements:
-    /// - caller has REGISTRAR_ROLE;
-    /// - `role` is not None; `account` controls `identity` in the DID registry;
-    /// - manufacturers and repackagers carry a 4-12 digit GS1 company prefix; wholesalers and
-    ///   dispensers may (it is what lets them pack SSCCs), else prefix and length are zero.
-    /// Emits {PartnerRegistered}.
+    /// @inheritdoc ISerialRegistry
     function registerPartner(
         address account,
         address identity,
@@ -123,9 +88,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         emit PartnerRegistered(account, identity, role, companyPrefix, prefixLength);
     }
 
-    /// @notice Deactivates a trading partner; it can no longer act (custody it holds stays).
-    /// Requirements: caller has REGISTRAR_ROLE; `account` is an active partner.
-    /// Emits {PartnerDeactivated}.
+    /// @inheritdoc ISerialRegistry
     function deactivatePartner(address account) external onlyRole(REGISTRAR_ROLE) {
         if (!_partners[account].active) revert SerialRegistryNotPartner(account);
         _partners[account].active = false;
@@ -133,16 +96,10 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     }
 
     /*//////////////////////////////////////////////////////////////
-                              COMMISSIONING
+                             COMMISSIONING
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Commissions a lot: `count` units committed by the Merkle `root` of their leaves;
-    /// the caller becomes the custodian. Gas does not depend on `count`.
-    /// Requirements:
-    /// - caller is an active manufacturer or repackager; `gtin` is a valid GTIN-14 carrying
-    ///   the caller's company prefix; `expiry` is a valid YYMMDD;
-    /// - `lot` and `root` are non-zero, `count` > 0, and the lot is new.
-    /// Emits {LotCommissioned}.
+    /// @inheritdoc ISerialRegistry
     function commission(
         uint64 gtin,
         bytes20 lot,
@@ -176,18 +133,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         );
     }
 
-    /// @notice Packs the units under one node of `parent`'s Merkle tree (a lot or aggregation
-    /// you hold) into SSCC `sscc`: `root` is that node, proven by `nodeProof` (its siblings up
-    /// to the parent's root; empty packs the whole parent). The parent's first aggregation fixes
-    /// the depth (`nodeProof.length`) of all its aggregations, and a node is packed once, so
-    /// sibling aggregations never share a unit. Units under a packed node are held through the
-    /// aggregation; the parent keeps the others, and once opened it can no longer be shipped.
-    /// Requirements:
-    /// - caller is an active partner and the custodian of `parent`, with no shipment pending;
-    /// - `sscc` is a valid, unused 18-digit SSCC carrying the caller's GS1 company prefix;
-    /// - `root` is a node of the parent's tree at the parent's aggregation depth, not yet packed;
-    /// - 0 < `count` <= the units the parent still holds directly (its count, which drops by `count`).
-    /// Emits {Aggregated}.
+    /// @inheritdoc ISerialRegistry
     function aggregate(uint64 sscc, bytes32 parent, bytes32 root, uint32 count, bytes32[] calldata nodeProof)
         external
         returns (bytes32 containerId)
@@ -222,15 +168,10 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     }
 
     /*//////////////////////////////////////////////////////////////
-                                 CUSTODY
+                                CUSTODY
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Ships a lot or aggregation to `to`; custody moves when `to` receives it.
-    /// Requirements:
-    /// - caller is an active partner holding `containerId`, with no shipment pending;
-    /// - the container was never opened (packed into aggregations): ship the aggregations;
-    /// - `to` is another active partner; recalled product goes only to a manufacturer or repackager.
-    /// Emits {Shipped}.
+    /// @inheritdoc ISerialRegistry
     function ship(bytes32 containerId, address to) external {
         _requirePartner(msg.sender);
         if (_heldContainer(containerId).flags & _FLAG_OPENED != 0) revert SerialRegistryContainerOpened(containerId);
@@ -246,9 +187,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         emit Shipped(containerId, msg.sender, to, EventType.Object, BizStep.Shipping, Disposition.InTransit);
     }
 
-    /// @notice Acknowledges receipt of a shipment; the caller becomes the custodian.
-    /// Requirements: caller is an active partner and the pending shipment's receiver.
-    /// Emits {Received}.
+    /// @inheritdoc ISerialRegistry
     function receiveShipment(bytes32 containerId) external {
         _requirePartner(msg.sender);
         address to = _pending[containerId];
@@ -261,9 +200,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         emit Received(containerId, from, msg.sender, EventType.Object, BizStep.Receiving, Disposition.InProgress);
     }
 
-    /// @notice Cancels (sender) or refuses (receiver) a pending shipment; custody stays.
-    /// Requirements: caller is the pending shipment's sender or receiver.
-    /// Emits {ShipmentCancelled}.
+    /// @inheritdoc ISerialRegistry
     function cancelShipment(bytes32 containerId) external {
         address to = _pending[containerId];
         if (to == address(0)) revert SerialRegistryNoShipmentPending(containerId);
@@ -274,16 +211,10 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     }
 
     /*//////////////////////////////////////////////////////////////
-                               UNIT EXCEPTIONS
+                            UNIT EXCEPTIONS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Dispenses a unit to a patient. A unit already dispensed is a clone: it is
-    /// recorded as suspect (no revert) and `AlreadyDispensed` is returned.
-    /// Requirements:
-    /// - caller is an active dispenser; the identifier verifies as Genuine (or AlreadyDispensed);
-    /// - caller holds the unit: through `container` (the lot, or an aggregation proven by
-    ///   `containerProof`) or the unit's own record.
-    /// Emits {UnitStatusChanged} (dispensing/dispensed, or inspecting/suspect for a clone).
+    /// @inheritdoc ISerialRegistry
     function dispense(
         ProductId calldata pid,
         bytes32[] calldata proof,
@@ -305,13 +236,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         _setStatus(unitId, lotId, msg.sender, UnitStatus.Dispensed, BizStep.Dispensing);
     }
 
-    /// @notice Sends a saleable unit you hold back to `to` (first step of a return); the unit
-    /// leaves its container and is in transit until `to` accepts it or either side cancels.
-    /// Requirements:
-    /// - caller is an active partner holding the unit (through `container`/`containerProof`,
-    ///   as for {dispense}, or its own record), with no return already pending;
-    /// - the identifier verifies as Genuine; `to` is another active, non-dispenser partner.
-    /// Emits {ReturnInitiated}.
+    /// @inheritdoc ISerialRegistry
     function initiateReturn(
         ProductId calldata pid,
         bytes32[] calldata proof,
@@ -332,11 +257,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         emit ReturnInitiated(unitId, lotId, msg.sender, to, EventType.Object, BizStep.Returning, Disposition.InTransit);
     }
 
-    /// @notice Accepts a unit returned to you (second step): you become its custodian and it
-    /// is recorded as a saleable return.
-    /// Requirements: caller is an active partner and the pending return's receiver; the
-    /// identifier is in its lot.
-    /// Emits {UnitStatusChanged} (returning/returned).
+    /// @inheritdoc ISerialRegistry
     function acceptReturn(ProductId calldata pid, bytes32[] calldata proof) external {
         _requirePartner(msg.sender);
         (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leafOf(pid), proof);
@@ -349,10 +270,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         _setStatus(unitId, lotId, msg.sender, UnitStatus.Returned, BizStep.Returning);
     }
 
-    /// @notice Cancels (sender) or refuses (receiver) a pending return; the sender keeps the unit
-    /// through its own record.
-    /// Requirements: caller is the pending return's sender or receiver; the identifier is in its lot.
-    /// Emits {ReturnCancelled}.
+    /// @inheritdoc ISerialRegistry
     function cancelReturn(ProductId calldata pid, bytes32[] calldata proof) external {
         (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leafOf(pid), proof);
         address to = _returnTo[unitId];
@@ -365,10 +283,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         emit ReturnCancelled(unitId, lotId, from, to, EventType.Object, BizStep.VoidShipping, Disposition.Active);
     }
 
-    /// @notice Decommissions (destroys, samples) a unit the caller holds.
-    /// Requirements: caller is an active partner holding the unit; the identifier is in its lot
-    /// and the unit is not already dispensed or decommissioned.
-    /// Emits {UnitStatusChanged} (decommissioning/destroyed).
+    /// @inheritdoc ISerialRegistry
     function decommission(
         ProductId calldata pid,
         bytes32[] calldata proof,
@@ -386,12 +301,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         _setStatus(unitId, lotId, msg.sender, UnitStatus.Decommissioned, BizStep.Decommissioning);
     }
 
-    /// @notice Flags a unit as Suspect or Stolen (any active partner), or Illegitimate
-    /// (regulator, or the manufacturer/repackager owning the GTIN). Custody does not change.
-    /// Requirements: the identifier is in its lot; `status` is Suspect, Stolen or Illegitimate;
-    /// a unit found Illegitimate is not re-flagged Suspect or Stolen (only a regulator's
-    /// {resolveUnit} changes that finding).
-    /// Emits {UnitStatusChanged} (holding/suspect|stolen|illegitimate).
+    /// @inheritdoc ISerialRegistry
     function reportUnit(ProductId calldata pid, bytes32[] calldata proof, UnitStatus status) external {
         if (status == UnitStatus.Illegitimate) {
             _requireGtinOwnerOrRegulator(pid.gtin);
@@ -409,12 +319,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         _setStatus(unitId, lotId, u.custodian, status, BizStep.Holding);
     }
 
-    /// @notice Regulator's resolution of an investigation: sets any status but ReturnPending
-    /// (e.g. clears a suspect unit back to Active, or restores Dispensed after a clone was
-    /// found); custody does not change.
-    /// Requirements: caller has REGULATOR_ROLE; the identifier is in its lot; `status` is not
-    /// ReturnPending (returns are started only by the holder).
-    /// Emits {UnitStatusChanged} (inspecting).
+    /// @inheritdoc ISerialRegistry
     function resolveUnit(ProductId calldata pid, bytes32[] calldata proof, UnitStatus status)
         external
         onlyRole(REGULATOR_ROLE)
@@ -424,10 +329,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         _setStatus(unitId, lotId, _units[unitId].custodian, status, BizStep.Inspecting);
     }
 
-    /// @notice Recalls a whole lot (one write, whatever its size).
-    /// Requirements: caller has REGULATOR_ROLE or is the manufacturer/repackager owning `gtin`;
-    /// the lot exists and is not recalled yet.
-    /// Emits {LotRecalled}.
+    /// @inheritdoc ISerialRegistry
     function recall(uint64 gtin, bytes20 lot) external returns (bytes32 lotId) {
         _requireGtinOwnerOrRegulator(gtin);
         lotId = lotIdOf(gtin, lot);
@@ -439,17 +341,15 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     }
 
     /*//////////////////////////////////////////////////////////////
-                               VERIFICATION
+                              VERIFICATION
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Verifies a product identifier with its Merkle proof (free as a call).
+    /// @inheritdoc ISerialRegistry
     function verify(ProductId calldata pid, bytes32[] calldata proof) external view returns (Outcome outcome) {
         (outcome,,) = _assess(pid, leafOf(pid), proof);
     }
 
-    /// @notice Verifies a product identifier and logs the request and answer on chain.
-    /// Requirements: caller is an active partner or has REGULATOR_ROLE.
-    /// Emits {ProductVerified}.
+    /// @inheritdoc ISerialRegistry
     function verifyAndLog(ProductId calldata pid, bytes32[] calldata proof) external returns (Outcome outcome) {
         // Partner first: the common caller then pays no cold read of the role slot.
         if (!_partners[msg.sender].active && !hasRole(REGULATOR_ROLE, msg.sender)) {
@@ -462,53 +362,50 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     }
 
     /*//////////////////////////////////////////////////////////////
-                                  GETTERS
+                                GETTERS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice The DID registry partners are linked through.
+    /// @inheritdoc ISerialRegistry
     function didRegistry() external view returns (address) {
         return address(_didRegistry);
     }
 
-    /// @notice A partner's record (role None if never registered).
+    /// @inheritdoc ISerialRegistry
     function partnerOf(address account) external view returns (Partner memory) {
         return _partners[account];
     }
 
-    /// @notice A lot's or aggregation's record (root zero if unknown).
+    /// @inheritdoc ISerialRegistry
     function containerOf(bytes32 containerId) external view returns (Container memory) {
         return _containers[containerId];
     }
 
-    /// @notice The lot an aggregation's units belong to (zero for lots and unknown ids).
+    /// @inheritdoc ISerialRegistry
     function lotOfAggregation(bytes32 containerId) external view returns (bytes32) {
         return _lotOf[containerId];
     }
 
-    /// @notice Whether the lot is recalled.
+    /// @inheritdoc ISerialRegistry
     function isRecalled(bytes32 lotId) external view returns (bool) {
         return _containers[lotId].flags & _FLAG_RECALLED != 0;
     }
 
-    /// @notice Whether the container was broken down into aggregations.
+    /// @inheritdoc ISerialRegistry
     function isOpened(bytes32 containerId) external view returns (bool) {
         return _containers[containerId].flags & _FLAG_OPENED != 0;
     }
 
-    /// @notice The receiver of the container's pending shipment (zero if none).
+    /// @inheritdoc ISerialRegistry
     function pendingShipment(bytes32 containerId) external view returns (address) {
         return _pending[containerId];
     }
 
-    /// @notice A unit's own record (Active with zero custodian if it never left the normal path).
+    /// @inheritdoc ISerialRegistry
     function unitOf(bytes32 unitId) external view returns (Unit memory) {
         return _units[unitId];
     }
 
-    /// @notice The current custodian of a unit held through `container` (the lot, or an
-    /// aggregation), with `containerProof` the unit's proof in that container (for the lot:
-    /// the lot proof), or through its own record. Reverts as the custody check of {dispense}
-    /// would (unknown or wrong container, unit packed into an aggregation, in transit, bad proof).
+    /// @inheritdoc ISerialRegistry
     function custodianOf(ProductId calldata pid, bytes32 container, bytes32[] calldata containerProof)
         external
         view
@@ -523,44 +420,43 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         return _custodian(unitId, lotId, leaf, container, containerProof);
     }
 
-    /// @notice The receiver of a unit's pending return (zero if none).
+    /// @inheritdoc ISerialRegistry
     function pendingReturn(bytes32 unitId) external view returns (address) {
         return _units[unitId].status == UnitStatus.ReturnPending ? _returnTo[unitId] : address(0);
     }
 
-    /// @notice The aggregation packed from node `root` of `parent` (zero if none).
+    /// @inheritdoc ISerialRegistry
     function packedFrom(bytes32 parent, bytes32 root) external view returns (bytes32) {
         return _packed[keccak256(abi.encode(parent, root))];
     }
 
-    /// @notice Unix time from which product with this YYMMDD expiry is expired (start of the
-    /// next day, UTC; DD = 00 means the month's last day; years 2000-2099).
+    /// @inheritdoc ISerialRegistry
     function expiryTimestamp(uint24 expiry) external pure returns (uint256) {
         return _expiryEnd(expiry);
     }
 
-    /// @notice The lot id of (gtin, lot).
+    /// @inheritdoc ISerialRegistry
     function lotIdOf(uint64 gtin, bytes20 lot) public pure returns (bytes32) {
         return keccak256(abi.encode(gtin, lot));
     }
 
-    /// @notice The unit id of (gtin, serial).
+    /// @inheritdoc ISerialRegistry
     function unitIdOf(uint64 gtin, bytes20 serial) public pure returns (bytes32) {
         return keccak256(abi.encode(gtin, serial));
     }
 
-    /// @notice The Merkle leaf of a product identifier (OpenZeppelin StandardMerkleTree form).
+    /// @inheritdoc ISerialRegistry
     function leafOf(ProductId calldata pid) public pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(pid.gtin, pid.lot, pid.expiry, pid.serial))));
     }
 
-    /// @notice The container id of an SSCC aggregation.
+    /// @inheritdoc ISerialRegistry
     function aggregationId(uint64 sscc) public pure returns (bytes32) {
         return bytes32(uint256(sscc));
     }
 
     /*//////////////////////////////////////////////////////////////
-                                 INTERNAL
+                                INTERNAL
     //////////////////////////////////////////////////////////////*/
 
     /// @dev The verification answer, in precedence order: identity (lot, expiry, proof), unit

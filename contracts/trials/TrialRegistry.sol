@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ITrialRegistry} from "../interfaces/ITrialRegistry.sol";
-import {IEligibilityErrors, IEligibilityGate, IEligibilityRegistry} from "../interfaces/IEligibilityRegistry.sol";
+import {IEligibilityErrors, IEligibilityGate} from "../interfaces/IEligibilityRegistry.sol";
 
 /// @title TrialRegistry
 /// @notice Clinical-trial logs: a sponsor registers a trial (external registry id, protocol
@@ -18,26 +18,26 @@ import {IEligibilityErrors, IEligibilityGate, IEligibilityRegistry} from "../int
 /// @dev IEligibilityErrors: the gate's refusals, relayed by {enrollEligible}, are in this ABI.
 contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     /*//////////////////////////////////////////////////////////////
-                                CONSTANTS
+                               CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Domain tag of every trial's genesis head.
+    /// @inheritdoc ITrialRegistry
     bytes32 public constant GENESIS_TAG = keccak256("medchain.TrialRegistry.genesis.v1");
-    /// @notice Longest CID string accepted (a base32 CIDv1 with sha2-256 is 59 bytes).
+    /// @inheritdoc ITrialRegistry
     uint256 public constant MAX_CID_LENGTH = 128;
-    /// @notice Bit of an adverse event's `severity` that marks it serious (ICH E2A).
+    /// @inheritdoc ITrialRegistry
     uint8 public constant SERIOUS_FLAG = 0x80;
-    /// @notice Most ethics-board members at registration (bounds the registration loop).
+    /// @inheritdoc ITrialRegistry
     uint256 public constant MAX_ETHICS_BOARD = 16;
 
-    /// @notice Most sites one investigator can hold in one trial (packed in the member word).
+    /// @inheritdoc ITrialRegistry
     uint256 public constant MAX_SITES_PER_INVESTIGATOR = 7;
 
     uint256 private constant _MONITOR_BIT = 1;
     uint256 private constant _ETHICS_BIT = 2;
 
     /*//////////////////////////////////////////////////////////////
-                                 STORAGE
+                                STORAGE
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Packing: slot 0 = sponsor (160) | entryCount (40) | eligibilityGated (8) | status (8)
@@ -79,26 +79,6 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         uint48 proposedSeq;
     }
 
-    /// @notice A trial as returned by {trial}.
-    struct TrialView {
-        address sponsor;
-        Status status;
-        bool locked;
-        uint16 protocolVersion;
-        uint16 consentVersion;
-        uint64 entryCount;
-        bytes32 head;
-        bytes32 protocolHash;
-        bytes32 outcomesHash;
-        uint64 registeredBlock;
-        uint16 ethicsCount;
-        uint32 outcomeReports;
-        uint32 outcomeMismatches;
-        uint16 ethicsThreshold;
-        uint32 boardEpoch;
-        bytes32 amendedOutcomesHash;
-    }
-
     /// @dev Number of trials registered; trial ids run 1..count.
     uint64 private _trialCount;
     mapping(uint64 trialId => Trial) private _trials;
@@ -122,22 +102,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
                               REGISTRATION
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Registers a trial with the caller as sponsor; this is entry 0 of its timeline.
-    /// @param registryId External registry id as left-aligned ASCII (e.g. "NCT01234567"), or a
-    /// hash of a longer one; with the sponsor it names the trial.
-    /// @param protocolHash Hash of the protocol document (version 1).
-    /// @param protocolCid Content id of the (encrypted or public) protocol document.
-    /// @param outcomesHash Hash of the pre-specified primary and secondary outcomes.
-    /// @param consentVersion Version of the informed-consent form in force.
-    /// @param ethicsBoard The ethics board's addresses (each may be a multisig).
-    /// @param ethicsThreshold Votes the board needs to change its membership or approve an
-    /// amendment (k of n); fixed for the trial's life.
-    /// @return trialId The new trial's id (sequential from 1).
-    /// Requirements:
-    /// - no trial of the caller under `registryId`; hashes non-zero; CID 1..128 bytes;
-    /// - 1..16 distinct non-zero ethics-board members, none of them the sponsor;
-    /// - threshold 1..members, and >= 2 when the board has more than one member.
-    /// Emits {TrialRegistered}.
+    /// @inheritdoc ITrialRegistry
     function register(
         bytes32 registryId,
         bytes32 protocolHash,
@@ -226,20 +191,10 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     }
 
     /*//////////////////////////////////////////////////////////////
-                                  ROLES
+                                 ROLES
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Grants a per-trial role: the sponsor manages investigators (per site) and monitors;
-    /// only the ethics board changes its own membership, k-of-n: each member's call is a vote,
-    /// and the vote that reaches the trial's threshold adds the member.
-    /// @param siteId The site number of an investigator (> 0); 0 for other roles.
-    /// @return granted Whether the role is now held (false: an ethics vote short of the threshold).
-    /// Requirements:
-    /// - caller is the sponsor (Investigator, Monitor) or an ethics-board member (Ethics);
-    /// - trial not terminated or closed; `account` non-zero and not already in the role;
-    /// - the sponsor never holds a site role and never joins the ethics board;
-    /// - an ethics member votes once per decision; a board of one (threshold 1) cannot grow.
-    /// Emits {TrialRoleGranted}, or {EthicsVoteCast} for an ethics vote short of the threshold.
+    /// @inheritdoc ITrialRegistry
     function grantRole(uint64 trialId, address account, Role role, uint32 siteId)
         external
         returns (bool granted)
@@ -274,12 +229,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         return true;
     }
 
-    /// @notice Revokes a per-trial role (same authority as {grantRole}; ethics members k-of-n).
-    /// @return revoked Whether the role is now gone (false: an ethics vote short of the threshold).
-    /// Requirements:
-    /// - as {grantRole}; `account` holds the role;
-    /// - the board never shrinks below its threshold.
-    /// Emits {TrialRoleRevoked}, or {EthicsVoteCast} for an ethics vote short of the threshold.
+    /// @inheritdoc ITrialRegistry
     function revokeRole(uint64 trialId, address account, Role role, uint32 siteId)
         external
         returns (bool revoked)
@@ -333,15 +283,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
                                AMENDMENTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Proposes protocol version `protocolVersion + 1`; nothing changes until the ethics
-    /// board approves it.
-    /// @param consentVersion Consent form version under the amendment (higher: subjects re-consent).
-    /// @param outcomesHash New pre-specified outcomes hash, or zero to keep the registered one.
-    /// Requirements:
-    /// - caller is the sponsor; trial active or suspended; no amendment pending;
-    /// - a new non-zero protocol hash; CID 1..128 bytes; consent version not lowered;
-    /// - no outcome change after data lock.
-    /// Emits {AmendmentProposed}.
+    /// @inheritdoc ITrialRegistry
     function proposeAmendment(
         uint64 trialId,
         bytes32 protocolHash,
@@ -383,19 +325,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
             a.outcomesHash);
     }
 
-    /// @notice An ethics-board member approves the pending amendment. Approval is k-of-n: each
-    /// member's call is a vote, and the vote that reaches the trial's threshold puts the amendment
-    /// in force (new protocol hash, protocol version, consent form version and, if given, amended
-    /// outcomes). An outcome change is flagged; reports are still compared with the pre-registered
-    /// outcomes.
-    /// @param version and `protocolHash` name what was reviewed, so a different proposal is never approved.
-    /// @return approved Whether the amendment is now in force (false: a vote short of the threshold).
-    /// Requirements:
-    /// - caller is on the ethics board and has not voted for this proposal in this board epoch;
-    /// - trial active or suspended; the pending amendment matches `version` and `protocolHash`;
-    /// - no outcome change after data lock.
-    /// Emits {AmendmentApproved} (and {OutcomesAmendedFlagged} when outcomes change), or
-    /// {EthicsVoteCast} for a vote short of the threshold.
+    /// @inheritdoc ITrialRegistry
     function approveAmendment(uint64 trialId, uint16 version, bytes32 protocolHash)
         external
         returns (bool approved)
@@ -422,10 +352,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         return true;
     }
 
-    /// @notice The ethics board rejects the pending amendment; the protocol in force is unchanged.
-    /// Requirements:
-    /// - caller is on the ethics board; trial active or suspended; the pending amendment matches.
-    /// Emits {AmendmentRejected}.
+    /// @inheritdoc ITrialRegistry
     function rejectAmendment(uint64 trialId, uint16 version, bytes32 protocolHash, bytes32 reasonCommitment)
         external
     {
@@ -440,10 +367,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
             trialId, msg.sender, uint64(block.timestamp), version, protocolHash, reasonCommitment);
     }
 
-    /// @notice The sponsor withdraws its pending amendment.
-    /// Requirements:
-    /// - caller is the sponsor; trial active or suspended; the pending amendment matches.
-    /// Emits {AmendmentWithdrawn}.
+    /// @inheritdoc ITrialRegistry
     function withdrawAmendment(uint64 trialId, uint16 version, bytes32 protocolHash) external {
         Trial storage t = _existing(trialId);
         _onlySponsor(trialId, t);
@@ -455,29 +379,20 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     }
 
     /*//////////////////////////////////////////////////////////////
-                                OVERSIGHT
+                               OVERSIGHT
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice The ethics board suspends the trial: no enrollments until it resumes.
-    /// Requirements:
-    /// - caller is on the ethics board; trial active.
-    /// Emits {TrialStatusChanged}.
+    /// @inheritdoc ITrialRegistry
     function suspend(uint64 trialId, bytes32 reasonCommitment) external {
         _changeStatus(trialId, Status.Active, Status.Suspended, EntryType.Suspended, reasonCommitment);
     }
 
-    /// @notice The ethics board lifts a suspension.
-    /// Requirements:
-    /// - caller is on the ethics board; trial suspended.
-    /// Emits {TrialStatusChanged}.
+    /// @inheritdoc ITrialRegistry
     function resume(uint64 trialId, bytes32 reasonCommitment) external {
         _changeStatus(trialId, Status.Suspended, Status.Active, EntryType.Resumed, reasonCommitment);
     }
 
-    /// @notice The ethics board terminates the trial: afterwards only the sponsor's final report.
-    /// Requirements:
-    /// - caller is on the ethics board; trial active or suspended.
-    /// Emits {TrialStatusChanged}.
+    /// @inheritdoc ITrialRegistry
     function terminate(uint64 trialId, bytes32 reasonCommitment) external {
         Trial storage t = _existing(trialId);
         Status from = t.status == Status.Suspended ? Status.Suspended : Status.Active;
@@ -485,15 +400,10 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     }
 
     /*//////////////////////////////////////////////////////////////
-                               SITE ENTRIES
+                              SITE ENTRIES
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Enrolls a subject at `siteId` under the consent form in force.
-    /// @param subjectCommitment Salted commitment to the pseudonymous subject id (the site keeps the salt).
-    /// Requirements:
-    /// - caller is an investigator of `siteId`; trial active (not suspended); data not locked;
-    /// - `consentVersion` is the version in force; commitment non-zero.
-    /// Emits {SubjectEnrolled}.
+    /// @inheritdoc ITrialRegistry
     function enroll(uint64 trialId, bytes32 subjectCommitment, uint32 siteId, uint16 consentVersion) external {
         Trial storage t = _existing(trialId);
         Status status = t.status;
@@ -506,15 +416,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         _consented(trialId, t, EntryType.Enrolled, subjectCommitment, siteId, consentVersion);
     }
 
-    /// @notice Enrolls a subject of a trial that demands an eligibility proof: the subject
-    /// proves, in zero knowledge, that a credential of the trial's issuer meets its criteria;
-    /// the proof's nullifier is spent in the trial's scope, so the same holder cannot enroll
-    /// twice, and the proof reveals nothing else. The entry is the same {SubjectEnrolled}.
-    /// @param proof Root, nullifier and date of the proof, and the Groth16 proof itself.
-    /// Requirements:
-    /// - as {enroll}; the trial demands eligibility ({requireEligibility});
-    /// - the gate accepts the proof for (issuer, criteriaHash, context = trialId).
-    /// Emits {SubjectEnrolled} (and the gate's {IEligibilityRegistry-EligibilityVerified}).
+    /// @inheritdoc ITrialRegistry
     function enrollEligible(
         uint64 trialId,
         bytes32 subjectCommitment,
@@ -541,18 +443,11 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
             proof.root,
             proof.nullifier,
             proof.today,
-            IEligibilityRegistry.Proof(proof.a, proof.b, proof.c)
+            IEligibilityGate.Proof(proof.a, proof.b, proof.c)
         );
     }
 
-    /// @notice Makes every later enrollment of the trial prove eligibility in zero knowledge
-    /// (see {enrollEligible}); plain {enroll} is refused from then on. Set once, never lifted.
-    /// @param gate The eligibility gate (EligibilityRegistry) that checks proofs.
-    /// @param issuer The credential issuer whose tree the proofs must use.
-    /// @param criteriaHash Poseidon hash of the criteria (medchain.zk.Criteria.hash()).
-    /// Requirements:
-    /// - caller is the sponsor; trial active or suspended; not gated yet; non-zero arguments.
-    /// Emits {EligibilityRequired}.
+    /// @inheritdoc ITrialRegistry
     function requireEligibility(uint64 trialId, address gate, address issuer, uint256 criteriaHash) external {
         Trial storage t = _existing(trialId);
         _onlySponsor(trialId, t);
@@ -567,17 +462,13 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         emit EligibilityRequired(trialId, msg.sender, uint64(block.timestamp), gate, issuer, criteriaHash);
     }
 
-    /// @notice The eligibility a trial demands (all zero when it demands none).
+    /// @inheritdoc ITrialRegistry
     function eligibility(uint64 trialId) external view returns (address gate, address issuer, uint256 criteriaHash) {
         Eligibility storage e = _eligibility[trialId];
         return (e.gate, e.issuer, e.criteriaHash);
     }
 
-    /// @notice Records that an enrolled subject signed the consent form of an approved amendment.
-    /// Requirements:
-    /// - caller is an investigator of `siteId`; trial active or suspended;
-    /// - `consentVersion` is the version in force; commitment non-zero.
-    /// Emits {SubjectReconsented}.
+    /// @inheritdoc ITrialRegistry
     function reconsent(uint64 trialId, bytes32 subjectCommitment, uint32 siteId, uint16 consentVersion)
         external
     {
@@ -585,10 +476,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         _consented(trialId, t, EntryType.Reconsented, subjectCommitment, siteId, consentVersion);
     }
 
-    /// @notice Records that a subject withdrew or was lost to follow-up.
-    /// Requirements:
-    /// - caller is an investigator of `siteId`; trial active or suspended; commitment non-zero.
-    /// Emits {SubjectWithdrawn}.
+    /// @inheritdoc ITrialRegistry
     function withdrawSubject(uint64 trialId, bytes32 subjectCommitment, uint32 siteId, bytes32 reasonCommitment)
         external
     {
@@ -598,15 +486,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         _appendFromCalldata(trialId, t, EntryType.Withdrawn, SubjectWithdrawn.selector, 3);
     }
 
-    /// @notice Logs a protocol deviation at `siteId` (optionally for one subject).
-    /// @param subjectCommitment The subject's commitment, or zero for a site-level deviation.
-    /// @param important ICH E3 "important" deviation (may affect data reliability or subject safety).
-    /// @param descriptionCommitment Salted commitment to the description (never a bare hash of
-    /// the text: short texts fall to a dictionary); the site keeps text and salt.
-    /// Requirements:
-    /// - caller is an investigator of `siteId` or a monitor; trial active or suspended;
-    /// - description commitment non-zero.
-    /// Emits {DeviationLogged}.
+    /// @inheritdoc ITrialRegistry
     function logDeviation(
         uint64 trialId,
         uint32 siteId,
@@ -620,16 +500,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         _appendFromCalldata(trialId, t, EntryType.DeviationLogged, DeviationLogged.selector, 4);
     }
 
-    /// @notice Logs an adverse event of a subject at `siteId`.
-    /// @param severity CTCAE severity grade 1..5 in the low bits, plus SERIOUS_FLAG (0x80) for a
-    /// serious adverse event (ICH E2A: death, life-threatening, hospitalisation, ...). One word
-    /// instead of two keeps the entry under 40,000 gas.
-    /// @param reportCommitment Salted commitment to the report (text or document); the site keeps
-    /// the salt.
-    /// Requirements:
-    /// - caller is an investigator of `siteId` or a monitor; trial active or suspended;
-    /// - both commitments non-zero; severity = grade 1..5, optionally | SERIOUS_FLAG.
-    /// Emits {AdverseEventLogged}.
+    /// @inheritdoc ITrialRegistry
     function logAdverseEvent(
         uint64 trialId,
         uint32 siteId,
@@ -650,11 +521,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
                             SPONSOR RESULTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Locks the database before analysis: no more enrollments, no outcome changes.
-    /// @param datasetHash Hash of the locked (encrypted) dataset; `datasetCid` where it is stored.
-    /// Requirements:
-    /// - caller is the sponsor; trial active or suspended; not locked yet; hash non-zero; CID 1..128 bytes.
-    /// Emits {DataLocked}.
+    /// @inheritdoc ITrialRegistry
     function lockData(uint64 trialId, bytes32 datasetHash, string calldata datasetCid) external {
         Trial storage t = _existing(trialId);
         _onlySponsor(trialId, t);
@@ -667,14 +534,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         emit DataLocked(trialId, msg.sender, uint64(block.timestamp), datasetHash, datasetCid);
     }
 
-    /// @notice Reports results for an outcome set. A set whose hash differs from the
-    /// pre-registered outcomes is recorded all the same, marked as a mismatch and flagged.
-    /// @param reportedOutcomesHash Hash of the outcome set the results are reported for
-    /// (same canonical form as the registered hash).
-    /// Requirements:
-    /// - caller is the sponsor; trial active or suspended; data locked;
-    /// - hashes non-zero; CID 1..128 bytes.
-    /// Emits {OutcomesReported}, and {OutcomeMismatchFlagged} on a mismatch.
+    /// @inheritdoc ITrialRegistry
     function reportOutcomes(
         uint64 trialId,
         bytes32 reportedOutcomesHash,
@@ -712,11 +572,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         if (!matches) emit OutcomeMismatchFlagged(trialId, seq, registered, reported);
     }
 
-    /// @notice Files the final report and closes the trial's log.
-    /// Requirements:
-    /// - caller is the sponsor; trial terminated, or active/suspended with data locked;
-    /// - hash non-zero; CID 1..128 bytes.
-    /// Emits {FinalReportFiled}.
+    /// @inheritdoc ITrialRegistry
     function fileFinalReport(uint64 trialId, bytes32 reportHash, string calldata reportCid) external {
         Trial storage t = _existing(trialId);
         _onlySponsor(trialId, t);
@@ -733,25 +589,25 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     }
 
     /*//////////////////////////////////////////////////////////////
-                                 GETTERS
+                                GETTERS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice The id of `sponsor`'s trial registered under `registryId` (0: none).
+    /// @inheritdoc ITrialRegistry
     function trialIdOf(address sponsor, bytes32 registryId) external view returns (uint64) {
         return _idOf[keccak256(abi.encode(sponsor, registryId))];
     }
 
-    /// @notice Number of trials registered (ids run 1..trialCount).
+    /// @inheritdoc ITrialRegistry
     function trialCount() external view returns (uint64) {
         return _trialCount;
     }
 
-    /// @notice The head before entry 0: binds a trial's chain to this chain id and registry.
+    /// @inheritdoc ITrialRegistry
     function genesisHead(uint64 trialId) public view returns (bytes32) {
         return keccak256(abi.encode(GENESIS_TAG, block.chainid, address(this), trialId));
     }
 
-    /// @notice Everything stored about a trial (status None if unregistered).
+    /// @inheritdoc ITrialRegistry
     function trial(uint64 trialId) external view returns (TrialView memory v) {
         Trial storage t = _trials[trialId];
         v = TrialView(
@@ -774,9 +630,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         );
     }
 
-    /// @notice Votes so far for an ethics-board decision in the board's current epoch, and
-    /// whether `member` cast one. `motion` is RoleGranted / RoleRevoked (with `account`) or
-    /// AmendmentApproved (with the pending amendment's `version` and `protocolHash`).
+    /// @inheritdoc ITrialRegistry
     function ethicsVotes(
         uint64 trialId,
         EntryType motion,
@@ -790,13 +644,13 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         return (_approvals[trialId][key], _voted[trialId][key][member]);
     }
 
-    /// @notice The chain head and number of entries: what an exported log must reproduce.
+    /// @inheritdoc ITrialRegistry
     function chainHead(uint64 trialId) external view returns (bytes32 head, uint64 entryCount) {
         Trial storage t = _trials[trialId];
         return (t.head, t.entryCount);
     }
 
-    /// @notice The amendment waiting for the ethics board (version 0: none).
+    /// @inheritdoc ITrialRegistry
     function pendingAmendment(uint64 trialId)
         external
         view
@@ -806,7 +660,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         return (a.version, a.protocolHash, a.consentVersion, a.outcomesHash);
     }
 
-    /// @notice Whether `account` holds `role` in `trialId` (`siteId` only matters for Investigator).
+    /// @inheritdoc ITrialRegistry
     function hasRole(uint64 trialId, address account, Role role, uint32 siteId) external view returns (bool) {
         uint256 word = _members[trialId][account];
         if (role == Role.Investigator) return siteId != 0 && _siteIndex(word, siteId) != type(uint256).max;

@@ -15,29 +15,29 @@ import {
 /// frontier (`_frontier`) plus a precomputed zero ladder, as in Tornado Cash / Semaphore.
 /// Revocation re-roots: the issuer zeroes the leaf (giving its path) and every earlier root of
 /// its tree stops verifying, so a revoked credential cannot be proved against any root.
-contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessControl {
+contract EligibilityRegistry is IEligibilityRegistry, AccessControl {
     /*//////////////////////////////////////////////////////////////
-                                CONSTANTS
+                               CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Role of credential issuers (each identified by its did:ethr).
+    /// @inheritdoc IEligibilityRegistry
     bytes32 public constant ISSUER_ROLE = keccak256("medchain.zk.ISSUER_ROLE");
-    /// @notice Depth of every issuer's tree (must equal the circuit's).
+    /// @inheritdoc IEligibilityRegistry
     uint256 public constant DEPTH = 16;
-    /// @notice Most leaves one {issueBatch} appends (bounds its gas).
+    /// @inheritdoc IEligibilityRegistry
     uint256 public constant MAX_BATCH = 256;
-    /// @notice Roots of a tree that still verify: the current one and the 127 before it.
+    /// @inheritdoc IEligibilityRegistry
     uint256 public constant ROOT_HISTORY = 128;
-    /// @notice The BN254 scalar field: every leaf, node and public signal is below it.
+    /// @inheritdoc IEligibilityRegistry
     uint256 public constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
-    /// @notice The snarkjs Groth16 verifier of circuits/eligibility.circom.
+    /// @inheritdoc IEligibilityRegistry
     IGroth16Verifier public immutable verifier;
-    /// @notice Poseidon(2), circomlib-compatible.
+    /// @inheritdoc IEligibilityRegistry
     IPoseidonT3 public immutable poseidon;
 
     /*//////////////////////////////////////////////////////////////
-                                 STORAGE
+                                STORAGE
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Packing: size (32) | rootSeq (32) | validFrom (32) in one slot; root in the next.
@@ -68,15 +68,10 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
     }
 
     /*//////////////////////////////////////////////////////////////
-                                 ISSUING
+                                ISSUING
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Appends a credential commitment to the caller's tree.
-    /// @param leaf Poseidon(Poseidon(holderSecret), credType, date, birthDate, codes[4]).
-    /// @return index The leaf's position; @return root The tree's new root.
-    /// Requirements:
-    /// - caller holds ISSUER_ROLE; leaf non-zero and below the field; tree not full.
-    /// Emits {CredentialIssued}.
+    /// @inheritdoc IEligibilityRegistry
     function issue(uint256 leaf) external onlyRole(ISSUER_ROLE) returns (uint256 index, uint256 root) {
         if (leaf == 0 || leaf >= FIELD) revert EligibilityInvalidLeaf(leaf);
         Tree storage tree = _trees[msg.sender];
@@ -102,24 +97,13 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
         emit CredentialIssued(msg.sender, index, leaf, root, seq);
     }
 
-    /// @notice Appends several credential commitments at once: the tree's new levels are
-    /// computed together, so k leaves cost about k + 16 Poseidon hashes instead of 16 k.
-    /// @return first The first leaf's position; @return root The tree's new root (one new root
-    /// for the whole batch).
-    /// Requirements:
-    /// - caller holds ISSUER_ROLE; 1..MAX_BATCH leaves, each non-zero and below the field;
-    ///   room in the tree for all of them.
-    /// Emits {CredentialIssued} per leaf.
+    /// @inheritdoc IEligibilityRegistry
     function issueBatch(uint256[] calldata leaves) external onlyRole(ISSUER_ROLE) returns (uint256 first, uint256 root) {
         if (leaves.length == 0 || leaves.length > MAX_BATCH) revert EligibilityInvalidBatch(leaves.length, MAX_BATCH);
         return _insert(leaves);
     }
 
-    /// @notice Zeroes the caller's credential at `index`; every earlier root stops verifying.
-    /// @param leaf The credential's leaf; @param siblings Its path in the current tree.
-    /// Requirements:
-    /// - caller holds ISSUER_ROLE; `leaf` non-zero and at `index` under the current root.
-    /// Emits {CredentialRevoked}.
+    /// @inheritdoc IEligibilityRegistry
     function revoke(uint256 index, uint256 leaf, uint256[16] calldata siblings)
         external
         onlyRole(ISSUER_ROLE)
@@ -155,15 +139,7 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
                                VERIFYING
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Checks a proof that a credential of `issuer` meets `criteriaHash`, for the
-    /// caller's scope `context`, and spends its nullifier there.
-    /// The proof's scope is keccak256(abi.encode(msg.sender, context)) >> 40 ({scopeOf}).
-    /// Requirements:
-    /// - `issuer` holds ISSUER_ROLE; `root` is one of its last 128 roots and not older than its
-    ///   last revocation; `today` is today's or yesterday's UTC date (YYYYMMDD);
-    /// - the nullifier is unspent in the scope; the proof verifies for
-    ///   (root, nullifier, scope, criteriaHash, today).
-    /// Emits {EligibilityVerified}.
+    /// @inheritdoc IEligibilityGate
     function verifyEligibility(
         address issuer,
         uint256 criteriaHash,
@@ -179,8 +155,7 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
         emit EligibilityVerified(msg.sender, scope, nullifier, issuer, criteriaHash);
     }
 
-    /// @notice {verifyEligibility} without spending: would `verifier` accept this proof now?
-    /// Reverts with the reason it would not.
+    /// @inheritdoc IEligibilityRegistry
     function checkEligibility(
         address verifier_,
         address issuer,
@@ -199,34 +174,33 @@ contract EligibilityRegistry is IEligibilityRegistry, IEligibilityGate, AccessCo
                                  VIEWS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice The scope of `verifier_`'s `context`: keccak256(abi.encode(verifier_, context)) >> 40,
-    /// 216 bits, so that scope << 32 | today is one public signal below the field.
+    /// @inheritdoc IEligibilityRegistry
     function scopeOf(address verifier_, uint256 context) public pure returns (uint256) {
         return uint256(keccak256(abi.encode(verifier_, context))) >> 40;
     }
 
-    /// @notice An issuer's tree: leaves issued, current root, its number, first valid number.
+    /// @inheritdoc IEligibilityRegistry
     function tree(address issuer) external view returns (uint256 size, uint256 root, uint256 rootSeq, uint256 validFrom) {
         Tree storage t = _trees[issuer];
         return (t.size, t.root, t.rootSeq, t.validFrom);
     }
 
-    /// @notice The number of `root` among the issuer's roots (0: never a root).
+    /// @inheritdoc IEligibilityRegistry
     function rootSeqOf(address issuer, uint256 root) external view returns (uint256) {
         return _rootSeq[issuer][root];
     }
 
-    /// @notice Whether `nullifier` was spent in `scope`.
+    /// @inheritdoc IEligibilityRegistry
     function isSpent(uint256 scope, uint256 nullifier) external view returns (bool) {
         return _spent[scope][nullifier];
     }
 
-    /// @notice Today's UTC date as YYYYMMDD (what proofs must state as `today`).
+    /// @inheritdoc IEligibilityRegistry
     function chainDate() public view returns (uint256) {
         return _date(block.timestamp);
     }
 
-    /// @notice The empty subtree's root at `level` (0..16): Z0 = 0, Z(i+1) = Poseidon(Zi, Zi).
+    /// @inheritdoc IEligibilityRegistry
     function zeroAt(uint256 level) external pure returns (uint256) {
         return _zero(level);
     }
