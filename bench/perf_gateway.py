@@ -12,17 +12,22 @@
   grantee topic, decoded), with the time the events took to create and to index.
 Grants are created the cheap way anvil allows: `eth_sendTransaction` from the patient's
 unlocked dev account (no signing in Python), sent in JSON-RPC batches with automine off
-and mined PER_BLOCK to a block (`evm_mine`).
+and mined PER_BLOCK to a block (`evm_mine`), on an anvil of their own started with
+`--prune-history` (anvil otherwise keeps every block's state in memory: 100,000 grants
+took it past 22 GB and the kernel killed it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import statistics
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +115,88 @@ def _generate_grants(uri: str, patient: str, registry: Any, first: int, count: i
             call("evm_mine", [])
             last = call("eth_getTransactionReceipt", [answers[-1]["result"]])
             assert last is not None and int(last["status"], 16) == 1, last
+            if (start + PER_BLOCK) % 10_000 == 0:
+                print(f"perf_gateway: {start + PER_BLOCK} grants", file=sys.stderr, flush=True)
     finally:
         call("evm_setAutomine", [True])
         rpc.close()
+
+
+@contextlib.contextmanager
+def _pruned_anvil() -> Iterator[str]:
+    """anvil on a free loopback port that keeps no historical states (logs and receipts
+    stay); yields its URI."""
+    import socket
+    import subprocess
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        ["anvil", "--host", "127.0.0.1", "--port", str(port), "--silent", "--prune-history",
+         "--accounts", "20", "--chain-id", "31339"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.post(uri, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId",
+                                      "params": []}, timeout=5)  # fmt: skip
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("anvil did not start") from None
+                time.sleep(0.2)
+        yield uri
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _list_query_figures(tmp: Path) -> dict[str, Any]:
+    """Grants by grantee at each of SIZES consent events on a pruned anvil holding the
+    identity, records and consent registries."""
+    from ape import accounts, networks
+    from web3 import HTTPProvider, Web3
+
+    from medchain.deploy import deploy_all, discover_specs, order_specs
+    from medchain.deployments import AddressBook
+    from medchain.indexer import Indexer
+
+    wanted = {"DIDRegistry", "RecordRegistry", "ConsentRegistry"}
+    lists: dict[str, Any] = {
+        "method": f"eth_sendTransaction from the patient's unlocked anvil account, "
+        f"{PER_BLOCK} grant transactions per block (automine off, JSON-RPC batches, evm_mine), "
+        "anvil --prune-history; the index follows after each size is reached",
+    }
+    with _pruned_anvil() as uri, networks.parse_network_choice(uri):
+        deployer, patient = accounts.test_accounts[0], str(accounts.test_accounts[1].address)
+        book = AddressBook(tmp / "lists-book")
+        specs = order_specs([s for s in discover_specs() if s.name in wanted])
+        deploy_all(deployer, book, specs=specs, log=lambda _: None)
+        web3 = Web3(HTTPProvider(uri, request_kwargs={"timeout": 600}))
+        db = tmp / "lists-index.db"
+        indexer = Indexer.for_book(web3, book, f"sqlite:///{db}")
+        made, generating = 0, 0.0
+        for size in SIZES:
+            started = time.perf_counter()
+            _generate_grants(uri, patient, book.get("ConsentRegistry"), made, size - made)
+            generating += time.perf_counter() - started
+            made = size
+            started = time.perf_counter()
+            indexer.sync()
+            indexing = time.perf_counter() - started
+            lists[f"{size}_events"] = {
+                "create_seconds_total": round(generating, 1),
+                "index_seconds_step": round(indexing, 1),
+                "blocks": web3.eth.block_number,
+                "grants_by_grantee": _list_queries(web3, book, indexer, db),
+            }
+    return lists
 
 
 def _list_queries(web3: Any, book: Any, indexer: Any, db: Path) -> dict[str, Any]:
@@ -259,29 +343,8 @@ def run() -> dict[str, Any]:
             server.should_exit = True
             thread.join(timeout=10)
 
-        # -- list queries at SIZES events ------------------------------------------------
-        registry = book.get("ConsentRegistry")
-        lists: dict[str, Any] = {
-            "method": f"eth_sendTransaction from the patient's unlocked anvil account, "
-            f"{PER_BLOCK} grant transactions per block (automine off, JSON-RPC batches, "
-            "evm_mine); the index follows after each size is reached",
-        }
-        made, generating = 0, 0.0
-        for size in SIZES:
-            started = time.perf_counter()
-            _generate_grants(uri, patient, registry, made, size - made)
-            generating += time.perf_counter() - started
-            made = size
-            started = time.perf_counter()
-            indexer.sync()
-            indexing = time.perf_counter() - started
-            lists[f"{size}_events"] = {
-                "create_seconds_total": round(generating, 1),
-                "index_seconds_step": round(indexing, 1),
-                "blocks": web3.eth.block_number,
-                "grants_by_grantee": _list_queries(web3, book, indexer, tmp / "index.db"),
-            }
-        out["list_queries"] = lists
+    with tempfile.TemporaryDirectory() as lists_tmp:  # after the reads' node is stopped
+        out["list_queries"] = _list_query_figures(Path(lists_tmp))
     return out
 
 
