@@ -233,3 +233,95 @@ class TokenService:
         if client is None:
             raise AuthError("bearer token names no registered client", "invalid_token")
         return client, [Scope.parse(s) for s in str(claims.get("scope", "")).split()]
+
+
+# -- service accounts from an ape account (no key files) -------------------------------
+
+
+def account_keys(alias: Any) -> tuple[str, bytes]:
+    """(address, secp256k1 private key) of an ape account (or its alias): a test account's
+    key as it is, an imported account's decrypted with the passphrase medchain's unattended
+    signing reads (`MEDCHAIN_PASSPHRASE_FILE`, `_FD` or `APE_ACCOUNTS_<alias>_PASSPHRASE`):
+    a service must not ask on a terminal."""
+    import json
+
+    from ape import accounts
+    from eth_account import Account
+
+    from medchain.errors import ConfigurationError
+    from medchain.signing import passphrase_for
+
+    if not isinstance(alias, str):
+        account = alias
+        alias = str(getattr(account, "alias", None) or account.address)
+        if (raw := getattr(account, "private_key", None)) is not None:  # ape test accounts
+            return str(account.address), bytes.fromhex(str(raw).removeprefix("0x"))
+    else:
+        try:
+            account = accounts.load(alias)
+        except Exception:  # ape raises its own error kinds for an unknown alias
+            raise ConfigurationError(
+                f"no ape account named {alias!r} (`ape accounts list`)"
+            ) from None
+    path = getattr(account, "keyfile_path", None)
+    if path is None:
+        raise ConfigurationError(f"ape account {alias!r} has no key file to read its key from")
+    passphrase = passphrase_for(alias)
+    if passphrase is None:
+        raise ConfigurationError(
+            f"the gateway needs the passphrase of {alias!r}: set MEDCHAIN_PASSPHRASE_FILE"
+        )
+    try:
+        key = bytes(Account.decrypt(json.loads(path.read_text()), passphrase))
+    except ValueError:
+        raise ConfigurationError(f"wrong passphrase for ape account {alias!r}") from None
+    return str(account.address), key
+
+
+def registration_for_account(
+    alias: str, scopes: list[str], chain_id: int, *, keys_dir: Any = None
+) -> ClientRegistration:
+    """A service account from an ape account: its key, its did:ethr on `chain_id`, and the
+    stored X25519 private key of the newest key-agreement key its DID publishes (the key
+    `medchain did create` made and published)."""
+    from medchain.errors import ConfigurationError
+    from medchain.identity.did import format_did
+    from medchain.keystore import KeyStore, key_agreement_keys
+    from medchain.signing import passphrase_for
+
+    address, eth_key = account_keys(alias)
+    did = format_did(address, chain_id)
+    store = KeyStore(keys_dir)
+    stored = {k.public_key for k in store.list(did)}
+    published = [public for _, public in key_agreement_keys(did) if public in stored]
+    if not published:
+        raise ConfigurationError(
+            f"{did} publishes no X25519 key stored in {store.root}: run "
+            f"`medchain did create --account {alias}` first"
+        )
+    private = store.load(did, published[-1], passphrase_for(alias))
+    return ClientRegistration(did, list(scopes), eth_key, private.private_bytes_raw())
+
+
+def fetch_token(base: str, did: str, eth_key: bytes, scope: str = "") -> dict[str, Any]:
+    """Ask the gateway at `base` for a bearer token with a signed client assertion."""
+    import httpx
+
+    base = base.rstrip("/") + "/"
+    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": client_assertion(did, eth_key, f"{base}token"), "scope": scope}  # fmt: skip
+    try:
+        answer = httpx.post(f"{base}token", data=form, timeout=30)
+    except httpx.HTTPError as exc:
+        raise AuthError(f"cannot reach the gateway at {base}: {exc}", "unreachable") from None
+    body = (
+        answer.json()
+        if answer.headers.get("content-type", "").startswith("application/json")
+        else {}
+    )
+    if answer.status_code != 200:
+        reason = body.get("error_description") or body.get("error") or answer.text[:200]
+        raise AuthError(
+            f"token refused ({answer.status_code}): {reason}", str(body.get("error", ""))
+        )
+    return dict(body)

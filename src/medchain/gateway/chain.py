@@ -73,6 +73,9 @@ class Chain:
                     "chainId": self.chain_id,
                 }
             )  # fmt: skip
+            # a web3 with a gas price strategy (ape's) adds a legacy gasPrice beside the
+            # EIP-1559 fees, which no transaction type accepts together
+            tx.pop("gasPrice", None)
             signed = account.sign_transaction(tx)
             try:
                 tx_hash = self.web3.eth.send_raw_transaction(signed.raw_transaction)
