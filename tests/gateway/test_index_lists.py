@@ -108,34 +108,43 @@ def test_each_list_query_is_the_same_with_the_index_and_asks_the_node_only_for_t
     assert grants[-1].block_number > env["indexed"], "the tail's grant is listed"
 
 
-def test_the_sdk_lists_are_the_same_with_medchain_index(chain_with_index, monkeypatch):
+def test_the_sdk_lists_are_the_same_with_medchain_index_and_read_it(chain_with_index, monkeypatch):
+    """Each SDK list method gives the same output with MEDCHAIN_INDEX as without it, reads
+    the index, and asks the node for no block the index holds."""
     from medchain.consent import ConsentClient
     from medchain.genomics.client import GenomicsClient
-    from medchain.logs import INDEX_ENV
+    from medchain.logs import INDEX_ENV, STATS
     from medchain.records import RecordsClient
     from medchain.supply.client import SupplyClient
     from medchain.trials.client import TrialsClient
 
     env = chain_with_index
     roles, contracts, shared = env["roles"], env["ctx"].contracts, env["demo"].shared
-
-    def lists() -> dict[str, Any]:
-        records = RecordsClient(contracts["RecordRegistry"]).records_of(roles["patient"])
-        grants = ConsentClient(contracts["ConsentRegistry"]).grants_of(roles["patient"])
-        licences = GenomicsClient(contracts["GenomicLicensing"]).licences_of(roles["researcher"])
-        custody = SupplyClient(contracts["SerialRegistry"]).custody_history(
+    lists = {
+        "records by patient": lambda: RecordsClient(contracts["RecordRegistry"]).records_of(
+            roles["patient"]
+        ),
+        "grants of the patient": lambda: ConsentClient(contracts["ConsentRegistry"]).grants_of(
+            roles["patient"]
+        ),
+        "licences by researcher": lambda: GenomicsClient(contracts["GenomicLicensing"]).licences_of(
+            roles["researcher"]
+        ),
+        "custody of a lot": lambda: SupplyClient(contracts["SerialRegistry"]).custody_history(
             shared["supply"]["lot_id"]
-        )
-        trial = TrialsClient(contracts["TrialRegistry"]).export(shared["trials"]["trial_id"])
-        return {
-            "records": records, "grants": grants, "licences": licences, "custody": custody,
-            "trial entries": trial["entries"],
-        }  # fmt: skip
-
-    monkeypatch.delenv(INDEX_ENV, raising=False)
-    without = lists()
-    monkeypatch.setenv(INDEX_ENV, str(env["db"]))
-    with_index = lists()
-    for name, value in without.items():
-        assert value, f"{name}: the demo left nothing to list"
-        assert with_index[name] == value, name
+        ),
+        "trial entries": lambda: TrialsClient(contracts["TrialRegistry"]).export(
+            shared["trials"]["trial_id"]
+        )["entries"],
+    }
+    for name, listing in lists.items():
+        monkeypatch.delenv(INDEX_ENV, raising=False)
+        without = listing()
+        assert without, f"{name}: the demo left nothing to list"
+        monkeypatch.setenv(INDEX_ENV, str(env["db"]))
+        reads, queries, blocks = STATS.index_reads, STATS.node_queries, STATS.node_blocks
+        assert listing() == without, name
+        assert STATS.index_reads > reads, f"{name}: the index was not read"
+        head = env["web3"].eth.block_number
+        tail = head - env["indexed"]
+        assert STATS.node_blocks - blocks <= tail * (STATS.node_queries - queries), name
