@@ -110,6 +110,22 @@ def connected_command(
     return decorator
 
 
+def contract_commands(
+    group: click.Group, option: Callable[[F], F]
+) -> Callable[..., Callable[[F], F]]:
+    """A `connected_command` factory for `group` whose commands all take the contract
+    option `option` (a `contract_option`): `record_command = contract_commands(record,
+    registry_option)`, then `@record_command("put")`."""
+
+    def command(name: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+        def decorator(fn: F) -> F:
+            return connected_command(group, name, **kwargs)(option(fn))
+
+        return decorator
+
+    return command
+
+
 def require_account(account: Any) -> Any:
     if account is None:
         raise ConfigurationError(

@@ -18,7 +18,7 @@ from medchain.cli.options import (
     DURATION,
     TIME,
     ContractChoice,
-    connected_command,
+    contract_commands,
     contract_option,
     force_option,
     in_file,
@@ -46,6 +46,8 @@ COMMANDS = [consent, breakglass]
 
 # ---------------------------------------------------------------------- helpers
 registry_option = contract_option("registry", ConsentClient)
+consent_command = contract_commands(consent, registry_option)
+breakglass_command = contract_commands(breakglass, registry_option)
 
 
 def _patient(patient: str | None, account: Any) -> str:
@@ -108,9 +110,8 @@ def _receipt(receipt: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- consent
-@connected_command(consent, "grant")
+@consent_command("grant")
 @_provision_options
-@registry_option
 def grant_cmd(account: Any, registry: ContractChoice, as_json: bool, **provision: Any) -> None:
     """Permit (or --deny) GRANTEE to do ACTIONS on SCOPE for PURPOSE until a time."""
     sender = require_account(account)
@@ -118,12 +119,11 @@ def grant_cmd(account: Any, registry: ContractChoice, as_json: bool, **provision
     emit(_receipt(receipt), as_json)
 
 
-@connected_command(consent, "revoke")
+@consent_command("revoke")
 @click.option("--patient", default=None)
 @click.option("--grantee", required=True)
 @click.option("--scope", required=True)
 @click.option("--deny", is_flag=True, help="Lift a deny provision instead of a permit.")
-@registry_option
 def revoke_cmd(
     account: Any,
     patient: str | None,
@@ -141,13 +141,12 @@ def revoke_cmd(
     emit(_receipt(receipt), as_json)
 
 
-@connected_command(consent, "list")
+@consent_command("list")
 @click.option("--patient", default=None)
 @click.option("--from-block", default=0, show_default=True)
 @click.option(
     "--fhir", "as_fhir", is_flag=True, help="Print the grants as a FHIR R4 Consent resource."
 )
-@registry_option
 def list_cmd(
     account: Any,
     patient: str | None,
@@ -186,10 +185,9 @@ def list_cmd(
     )
 
 
-@connected_command(consent, "import")
+@consent_command("import")
 @click.argument("resource", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Only show the grants the resource expresses.")
-@registry_option
 def import_cmd(
     account: Any, resource: Path, dry_run: bool, registry: ContractChoice, as_json: bool
 ) -> None:
@@ -208,13 +206,12 @@ def import_cmd(
     emit([{**g.to_json(), **_receipt(r)} for g, r in zip(grants, receipts, strict=True)], as_json)
 
 
-@connected_command(consent, "check")
+@consent_command("check")
 @click.option("--patient", required=True)
 @click.option("--grantee", required=True)
 @click.option("--scope", required=True)
 @click.option("--action", default="read", show_default=True)
 @click.option("--purpose", default="TREAT", show_default=True)
-@registry_option
 def check_cmd(
     account: Any,
     patient: str,
@@ -233,11 +230,10 @@ def check_cmd(
     emit(client.check_now(patient, grantee, scope, action, purpose), as_json)
 
 
-@connected_command(consent, "invalidate")
+@consent_command("invalidate")
 @click.option("--patient", default=None)
 @click.option("--grantee", required=True)
 @click.option("--scope", required=True)
-@registry_option
 def invalidate_cmd(
     account: Any,
     patient: str | None,
@@ -253,13 +249,12 @@ def invalidate_cmd(
     emit(_receipt(receipt), as_json)
 
 
-@connected_command(consent, "sign")
+@consent_command("sign")
 @_provision_options
 @click.option("--revoke", "revocation", is_flag=True, help="Sign a revocation instead.")
 @click.option("--ttl", default=3600, show_default=True, help="Seconds until the deadline.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @force_option
-@registry_option
 def sign_cmd(
     account: Any,
     revocation: bool,
@@ -295,9 +290,8 @@ def sign_cmd(
     )
 
 
-@connected_command(consent, "relay")
+@consent_command("relay")
 @click.argument("signed_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@registry_option
 def relay_cmd(account: Any, signed_file: Path, registry: ContractChoice, as_json: bool) -> None:
     """Submit a signed grant or revocation (the relayer pays the gas)."""
     from medchain.consent import read_signed_change
@@ -317,13 +311,12 @@ def relay_cmd(account: Any, signed_file: Path, registry: ContractChoice, as_json
     emit(_receipt(client.relay(signed)), as_json)
 
 
-@connected_command(consent, "audit")
+@consent_command("audit")
 @click.option("--patient", default=None)
 @click.option("--from-block", default=0, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @force_option
-@registry_option
 def audit_cmd(
     account: Any,
     patient: str | None,
@@ -360,7 +353,7 @@ def audit_cmd(
 
 
 # ---------------------------------------------------------------------- break-glass
-@connected_command(breakglass, "request")
+@breakglass_command("request")
 @click.option("--patient", required=True)
 @click.option(
     "--reason",
@@ -371,7 +364,6 @@ def audit_cmd(
     "--duration", type=DURATION, default="4h", show_default=True, help="e.g. 30m, 4h (max 24h)."
 )
 @_notes_option
-@registry_option
 def request_cmd(
     account: Any,
     patient: str,
@@ -395,9 +387,8 @@ def request_cmd(
 def _episode_command(name: str, method: str, doc: str) -> None:
     """`breakglass <name> EPISODE`: one ConsentClient call on an episode, then its state."""
 
-    @connected_command(breakglass, name, help=doc)
+    @breakglass_command(name, help=doc)
     @click.argument("episode", type=int)
-    @registry_option
     def command(account: Any, episode: int, registry: ContractChoice, as_json: bool) -> None:
         client = registry.bind(require_account(account))
         client.episode(episode)  # a clear line for an unknown id, before any transaction
@@ -419,7 +410,7 @@ _episode_command(
 )
 
 
-@connected_command(breakglass, "review")
+@breakglass_command("review")
 @click.argument("episode", type=int)
 @click.option("--accept/--flag", "accepted", required=True, help="Justified, or flagged.")
 @click.option(
@@ -428,7 +419,6 @@ _episode_command(
     help="Review notes: only a salted commitment goes on chain; text + salt stay in --notes-dir.",
 )
 @_notes_option
-@registry_option
 def review_cmd(
     account: Any,
     episode: int,
@@ -448,9 +438,8 @@ def review_cmd(
     emit({**client.episode(episode), "review_note": str(note)}, as_json)
 
 
-@connected_command(breakglass, "status")
+@breakglass_command("status")
 @click.argument("episode", type=int, required=False)
-@registry_option
 def status_cmd(account: Any, episode: int | None, registry: ContractChoice, as_json: bool) -> None:
     """One episode, or every episode still awaiting review."""
     client = registry.bind()
@@ -473,10 +462,9 @@ ROLE_NAMES = {
 }
 
 
-@connected_command(breakglass, "grant-role")
+@breakglass_command("grant-role")
 @click.option("--role", type=click.Choice(sorted(ROLE_NAMES)), required=True)
 @click.option("--to", "member", required=True, help="Address that receives the role.")
-@registry_option
 def grant_role_cmd(
     account: Any, role: str, member: str, registry: ContractChoice, as_json: bool
 ) -> None:
@@ -489,9 +477,8 @@ def grant_role_cmd(
     emit({"role": role, "member": address_of(member), **_receipt(receipt)}, as_json)
 
 
-@connected_command(breakglass, "set-threshold")
+@breakglass_command("set-threshold")
 @click.argument("threshold", type=int)
-@registry_option
 def set_threshold_cmd(
     account: Any, threshold: int, registry: ContractChoice, as_json: bool
 ) -> None:

@@ -17,7 +17,7 @@ from ape.cli.choices import AccountAliasPromptChoice
 
 from medchain.cli.options import (
     ContractChoice,
-    connected_command,
+    contract_commands,
     contract_option,
     ipfs_option,
     require_account,
@@ -44,15 +44,7 @@ keyring_option = click.option(
 
 
 market_option = contract_option("market", GenomicsClient, envvar="MEDCHAIN_GENOMICS_MARKET")
-
-
-def genomics_command(name: str, **kwargs: Any) -> Any:
-    """`medchain genomics <name>`: connected, on the GenomicLicensing of `--market`."""
-
-    def decorate(fn: Any) -> Any:
-        return connected_command(genomics, name, **kwargs)(market_option(fn))
-
-    return decorate
+genomics_command = contract_commands(genomics, market_option)
 
 
 def _store(ipfs_url: str | None) -> Any:

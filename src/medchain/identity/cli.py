@@ -16,7 +16,7 @@ import click
 from medchain.cli.options import (
     DURATION,
     ContractChoice,
-    connected_command,
+    contract_commands,
     contract_option,
     require_account,
 )
@@ -36,6 +36,7 @@ COMMANDS = [did]
 
 # ---------------------------------------------------------------------- helpers
 registry_option = contract_option("registry", DIDRegistryClient)
+did_command = contract_commands(did, registry_option)
 validity_option = click.option(
     "--validity",
     type=DURATION,
@@ -55,15 +56,6 @@ delegate_type_option = click.option(
     default="veriKey",
     show_default=True,
 )
-
-
-def did_command(name: str) -> Any:
-    """`medchain did <name>`: connected, on the DIDRegistry of `--registry`."""
-
-    def decorate(fn: Any) -> Any:
-        return connected_command(did, name)(registry_option(fn))
-
-    return decorate
 
 
 def change_command(name: str) -> Any:

@@ -16,9 +16,11 @@ import click
 
 from medchain.cli.options import (
     ContractChoice,
-    connected_command,
+    contract_commands,
     contract_option,
+    force_option,
     ipfs_option,
+    refuse_overwrite,
     require_account,
 )
 from medchain.cli.render import emit, fail, progress
@@ -35,6 +37,7 @@ def record() -> None:
 
 
 registry_option = contract_option("registry", RecordsClient)
+record_command = contract_commands(record, registry_option)
 purpose_option = click.option(
     "--purpose", default="TREAT", show_default=True,
     help="Purpose of use the consent must cover (TREAT, HRESCH, ETREAT, ...).",
@@ -132,7 +135,7 @@ def parse_recipient(spec: str, did_registry: Any = None) -> list[Recipient]:
     return [Recipient(address, bytes.fromhex(public_hex.removeprefix("0x")), kid)]
 
 
-@connected_command(record, "put")
+@record_command("put")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--patient", default=None, help="Patient address (default: --account).")
 @click.option("--type", "scope", default="Observation", show_default=True,
@@ -143,7 +146,6 @@ def parse_recipient(spec: str, did_registry: Any = None) -> list[Recipient]:
 @click.option("--schema-version", default=1, show_default=True, type=int)
 @click.option("--supersedes", default=None, help="Record id this one corrects.")
 @ipfs_option
-@registry_option
 def put(account: Any, path: Path, patient: str | None, scope: str, recipients: tuple[str, ...],
         schema_version: int, supersedes: str | None, ipfs_url: str | None,
         registry: ContractChoice, as_json: bool) -> None:  # fmt: skip
@@ -174,11 +176,10 @@ def put(account: Any, path: Path, patient: str | None, scope: str, recipients: t
           "transaction": result.transaction, "replicas": result.replicas}, as_json)  # fmt: skip
 
 
-@connected_command(record, "erase")
+@record_command("erase")
 @click.argument("record_id")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @ipfs_option
-@registry_option
 def erase(account: Any, record_id: str, yes: bool, ipfs_url: str | None, registry: ContractChoice,
           as_json: bool) -> None:  # fmt: skip
     """Erase RECORD_ID (right to be forgotten, retention limits): mark it erased on chain,
@@ -194,16 +195,15 @@ def erase(account: Any, record_id: str, yes: bool, ipfs_url: str | None, registr
           "unpinned": [str(report.cid), *map(str, report.envelopes)]}, as_json)  # fmt: skip
 
 
-@connected_command(record, "get")
+@record_command("get")
 @click.argument("record_id")
 @key_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the plaintext (written only if every check passes).")  # fmt: skip
-@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@force_option
 @click.option("--as", "holder", default=None, help="Whose envelope to open (default: --account).")
 @purpose_option
 @ipfs_option
-@registry_option
 def get(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | None,
         passphrase: str | None, out: Path, force: bool, holder: str | None, purpose: str,
         ipfs_url: str | None, registry: ContractChoice, as_json: bool) -> None:  # fmt: skip
@@ -215,8 +215,7 @@ def get(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | No
     reader = account.address if account is not None else holder
     if reader is None:
         raise InvalidInput("pass --account (the reader) to say who reads the record")
-    if out.exists() and not force:
-        raise InvalidInput(f"{out} exists: pass --force to overwrite it")
+    refuse_overwrite(out, force)
     records = _records(account, ipfs_url, registry)
     rid = _record_id(record_id)
     who = holder or reader
@@ -237,7 +236,7 @@ def get(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | No
           "access_recorded": recorded}, as_json)  # fmt: skip
 
 
-@connected_command(record, "share")
+@record_command("share")
 @click.argument("record_id")
 @key_options
 @click.option("--to", "recipient", required=True,
@@ -247,7 +246,6 @@ def get(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | No
                    "when its new DID owner shares).")  # fmt: skip
 @purpose_option
 @ipfs_option
-@registry_option
 def share(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | None,
           passphrase: str | None, recipient: str, holder: str | None, purpose: str,
           ipfs_url: str | None, registry: ContractChoice, as_json: bool) -> None:  # fmt: skip
@@ -267,10 +265,9 @@ def share(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | 
     emit({"record_id": rid, "envelopes": cids}, as_json)
 
 
-@connected_command(record, "verify")
+@record_command("verify")
 @click.argument("record_id")
 @ipfs_option
-@registry_option
 def verify(account: Any, record_id: str, ipfs_url: str | None, registry: ContractChoice,
            as_json: bool) -> None:  # fmt: skip
     """Check RECORD_ID's integrity without any key."""
@@ -280,12 +277,11 @@ def verify(account: Any, record_id: str, ipfs_url: str | None, registry: Contrac
           "checks": report.checks}, as_json)  # fmt: skip
 
 
-@connected_command(record, "resume")
+@record_command("resume")
 @click.argument("record_id", required=False)
 @click.option("--discard", "discard", default=None, metavar="ID",
               help="Drop journal entry ID (and its ciphertext spool) instead of finishing it.")  # fmt: skip
 @ipfs_option
-@registry_option
 def resume(account: Any, record_id: str | None, discard: str | None, ipfs_url: str | None,
            registry: ContractChoice, as_json: bool) -> None:  # fmt: skip
     """Finish interrupted puts from the journal (all pending ones without RECORD_ID), or
@@ -320,10 +316,9 @@ def resume(account: Any, record_id: str | None, discard: str | None, ipfs_url: s
              "`medchain record resume` again, or drop one with `--discard ID`")  # fmt: skip
 
 
-@connected_command(record, "list")
+@record_command("list")
 @click.option("--patient", default=None, help="Patient address (default: --account).")
 @ipfs_option
-@registry_option
 def list_(account: Any, patient: str | None, ipfs_url: str | None, registry: ContractChoice,
           as_json: bool) -> None:  # fmt: skip
     """A patient's anchored records, and puts still pending in the local journal."""
@@ -340,10 +335,9 @@ def list_(account: Any, patient: str | None, ipfs_url: str | None, registry: Con
     emit({"patient": who, "records": anchored, "pending": pending}, as_json)
 
 
-@connected_command(record, "audit")
+@record_command("audit")
 @click.option("--patient", default=None, help="Patient address (default: --account).")
 @click.option("--from-block", default=0, type=int, show_default=True)
-@registry_option
 def audit(account: Any, patient: str | None, from_block: int, registry: ContractChoice,
           as_json: bool) -> None:  # fmt: skip
     """A patient's record trail: anchors, shares (key envelopes) and recorded reads."""

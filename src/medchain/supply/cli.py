@@ -24,7 +24,7 @@ import click
 
 from medchain.cli.options import (
     ContractChoice,
-    connected_command,
+    contract_commands,
     contract_option,
     read_json_file,
     read_text_file,
@@ -56,15 +56,7 @@ def supply() -> None:
 
 
 registry_option = contract_option("registry", SupplyClient)
-
-
-def supply_command(name: str) -> Any:
-    """`medchain supply <name>`: connected, on the SupplyRegistry of `--registry`."""
-
-    def decorate(fn: Any) -> Any:
-        return connected_command(supply, name)(registry_option(fn))
-
-    return decorate
+supply_command = contract_commands(supply, registry_option)
 
 
 def _container(text: str) -> bytes:

@@ -22,10 +22,12 @@ import click
 
 from medchain.cli.options import (
     ContractChoice,
-    connected_command,
+    contract_commands,
     contract_option,
+    force_option,
     offline_command,
     read_json_file,
+    refuse_overwrite,
     require_account,
 )
 from medchain.cli.render import emit
@@ -55,6 +57,7 @@ def trial() -> None:
 
 
 registry_option = contract_option("registry", TrialsClient)
+on_registry = contract_commands(trial, registry_option)
 
 
 def trial_command(name: str, *, on_trial: bool = True, **kwargs: Any) -> Any:
@@ -64,7 +67,7 @@ def trial_command(name: str, *, on_trial: bool = True, **kwargs: Any) -> Any:
     def decorate(fn: Any) -> Any:
         if on_trial:
             fn = click.argument("trial_id", type=int)(fn)
-        return connected_command(trial, name, **kwargs)(registry_option(fn))
+        return on_registry(name, **kwargs)(fn)
 
     return decorate
 
@@ -645,7 +648,7 @@ def show(account: Any, registry: ContractChoice, trial_id: int, as_json: bool) -
     help="A notes file or <subject>.subject.json whose salts (and texts) to attach, so the "
     "log's commitments can be opened offline. Repeatable.",
 )
-@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@force_option
 def export(
     account: Any,
     registry: ContractChoice,
@@ -660,8 +663,7 @@ def export(
     """Export the trial's full log as JSON (checked against the chain's head while reading),
     with the disclosures given by --disclose."""
     target = out or Path(f"trial-{trial_id}.log.json")
-    if target.exists() and not force:
-        raise InvalidInput(f"{target} exists; pass --force to overwrite it or --out FILE")
+    refuse_overwrite(target, force)
     records = load_disclosures(disclose)
     log = registry.bind().export(
         trial_id, batch_blocks=batch_blocks, from_block=from_block, disclosures=records

@@ -21,7 +21,7 @@ import click
 
 from medchain.cli.options import (
     ContractChoice,
-    connected_command,
+    contract_commands,
     contract_option,
     offline_command,
     read_json_file,
@@ -51,6 +51,7 @@ def zk() -> None:
 
 
 gate_option = contract_option("gate", EligibilityClient)
+zk_command = contract_commands(zk, gate_option)
 
 
 def _write_new(path: Path, data: Any) -> None:
@@ -139,8 +140,7 @@ def _criteria(path: Path) -> Criteria:
     return Criteria.from_json(read_json_file(path, "criteria file"))
 
 
-@connected_command(zk, "issue")
-@gate_option
+@zk_command("issue")
 @click.option(
     "--holder", "holder_commitment", required=True, help="The patient's holder commitment (0x...)."
 )
@@ -212,8 +212,7 @@ def issue_cmd(
     emit(result, as_json)
 
 
-@connected_command(zk, "receive")
-@gate_option
+@zk_command("receive")
 @click.argument("source")
 @click.option("--did", required=True, help="The patient's DID whose stored X25519 key opens it.")
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -245,8 +244,7 @@ def receive_cmd(
     emit({**cred.to_json(), "saved": str(out)}, as_json)
 
 
-@connected_command(zk, "prove")
-@gate_option
+@zk_command("prove")
 @click.option(
     "--holder", "holder_file", type=click.Path(dir_okay=False, path_type=Path), required=True
 )
@@ -313,8 +311,7 @@ def prove_cmd(
     )
 
 
-@connected_command(zk, "verify")
-@gate_option
+@zk_command("verify")
 @click.argument("proof_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--issuer", required=True)
 @click.option("--criteria", "criteria_text", required=True, help="Criteria file or hash (0x...).")
@@ -364,8 +361,7 @@ def verify_cmd(
     )
 
 
-@connected_command(zk, "revoke")
-@gate_option
+@zk_command("revoke")
 @click.option("--leaf", required=True, help="The credential's leaf (0x...).")
 def revoke_cmd(account: Any, gate: ContractChoice, leaf: str, as_json: bool) -> None:
     """Revoke one of the account's credentials (re-roots its tree)."""
@@ -374,8 +370,7 @@ def revoke_cmd(account: Any, gate: ContractChoice, leaf: str, as_json: bool) -> 
     emit({"revoked": leaf, "root": hex(root)}, as_json)
 
 
-@connected_command(zk, "tree")
-@gate_option
+@zk_command("tree")
 @click.argument("issuer")
 def tree_cmd(account: Any, gate: ContractChoice, issuer: str, as_json: bool) -> None:
     """An issuer's tree: credentials issued, current root, its number, first valid number."""
