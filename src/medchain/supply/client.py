@@ -12,6 +12,7 @@ from typing import Any
 
 from medchain.client import ContractClient
 from medchain.errors import InvalidInput
+from medchain.logs import reader_for_contracts
 
 from .gs1 import ProductIdentifier, normalize_sscc, to_bytes20
 from .manifest import LotManifest
@@ -220,58 +221,55 @@ class SupplyClient(ContractClient):
     def custody_history(self, lot: bytes) -> list[CustodyEvent]:
         """Every custody event of a lot and of the aggregations packed out of it (commissioning,
         packing, shipments, receipts, cancellations, returns and unit status changes)."""
-        from ape import chain
-
-        c = self.contract
-        stop = chain.blocks.height + 1
+        lot = bytes(lot)
+        reader = reader_for_contracts(self)
         out: list[CustodyEvent] = []
-        for ev in c.LotCommissioned.range(0, stop, search_topics={"lotId": lot}):
+        for ev in reader.read(names="LotCommissioned", where={"lotId": lot}):
+            a = ev.args
             out.append(
                 CustodyEvent(
-                    ev.block_number, "commissioned", lot, str(ev.manufacturer), None,
-                    f"{int(ev.count)} units",
+                    ev.block_number, "commissioned", lot, str(a["manufacturer"]), None,
+                    f"{int(a['count'])} units",
                 )
             )  # fmt: skip
-        containers = {bytes(lot)}
-        for ev in c.Aggregated.range(0, stop):
-            if bytes(ev.lotId) == bytes(lot):
-                containers.add(bytes(ev.containerId))
+        containers = {lot}
+        for ev in reader.read(names="Aggregated", where={"lotId": lot}):
+            a = ev.args
+            containers.add(bytes(a["containerId"]))
+            out.append(
+                CustodyEvent(
+                    ev.block_number, "packed", bytes(a["containerId"]), str(a["packer"]),
+                    None, f"SSCC {int(a['sscc']):018d} from 0x{bytes(a['parent']).hex()}, "
+                    f"{int(a['count'])} units",
+                )
+            )  # fmt: skip
+        # hand-overs: (event -> what happened, which events, what moved)
+        transfers: tuple[tuple[dict[str, str], dict[str, Any], str], ...] = (
+            (
+                {"Shipped": "shipped", "Received": "received", "ShipmentCancelled": "cancelled"},
+                {"containerId": sorted(containers)},
+                "containerId",
+            ),
+            (
+                {"ReturnInitiated": "return sent", "ReturnCancelled": "return cancelled"},
+                {"lotId": lot},
+                "unitId",
+            ),
+        )
+        for labels, where, subject in transfers:
+            for ev in reader.read(names=list(labels), where=where):
+                a = ev.args
                 out.append(
                     CustodyEvent(
-                        ev.block_number, "packed", bytes(ev.containerId), str(ev.packer),
-                        None, f"SSCC {int(ev.sscc):018d} from 0x{bytes(ev.parent).hex()}, "
-                        f"{int(ev.count)} units",
+                        ev.block_number, labels[ev.name], bytes(a[subject]), str(a["from"]),
+                        str(a["to"]), "",
                     )
                 )  # fmt: skip
-        moves = (
-            ("shipped", c.Shipped),
-            ("received", c.Received),
-            ("cancelled", c.ShipmentCancelled),
-        )
-        for name, event in moves:
-            for ev in event.range(0, stop):
-                if bytes(ev.containerId) in containers:
-                    out.append(
-                        CustodyEvent(
-                            ev.block_number, name, bytes(ev.containerId), str(ev["from"]),
-                            str(ev.to), "",
-                        )
-                    )  # fmt: skip
-        units = (
-            ("return sent", c.ReturnInitiated),
-            ("return cancelled", c.ReturnCancelled),
-        )
-        for name, event in units:
-            for ev in event.range(0, stop, search_topics={"lotId": lot}):
-                out.append(
-                    CustodyEvent(
-                        ev.block_number, name, bytes(ev.unitId), str(ev["from"]), str(ev.to), ""
-                    )
-                )
-        for ev in c.UnitStatusChanged.range(0, stop, search_topics={"lotId": lot}):
-            status = UnitStatus(int(ev.status)).name.lower()
+        for ev in reader.read(names="UnitStatusChanged", where={"lotId": lot}):
+            a = ev.args
+            status = UnitStatus(int(a["status"])).name.lower()
             out.append(
-                CustodyEvent(ev.block_number, status, bytes(ev.unitId), str(ev.actor), None, "")
+                CustodyEvent(ev.block_number, status, bytes(a["unitId"]), str(a["actor"]), None, "")
             )
         out.sort(key=lambda e: e.block)
         return out
@@ -285,8 +283,7 @@ class SupplyClient(ContractClient):
     def verify_and_log(self, pid: ProductIdentifier, proof: Sequence[bytes]) -> Outcome:
         """Verification as a transaction that logs the request and its answer."""
         receipt = self.transact("verifyAndLog", pid.onchain(), _proof(proof))
-        events = receipt.decode_logs(self.contract.ProductVerified)
-        return Outcome(int(events[-1].outcome))
+        return Outcome(int(self.events_from(receipt, "ProductVerified")[-1]["outcome"]))
 
     def dispense(
         self,
@@ -300,8 +297,7 @@ class SupplyClient(ContractClient):
         receipt = self.transact(
             "dispense", pid.onchain(), _proof(proof), container, _proof(container_proof)
         )
-        events = receipt.decode_logs(self.contract.UnitStatusChanged)
-        status = UnitStatus(int(events[-1].status))
+        status = UnitStatus(int(self.events_from(receipt, "UnitStatusChanged")[-1]["status"]))
         return Outcome.ALREADY_DISPENSED if status == UnitStatus.SUSPECT else Outcome.GENUINE
 
     def initiate_return(
