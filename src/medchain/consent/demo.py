@@ -13,8 +13,8 @@ from rich.table import Table
 from medchain.consent import ConsentClient, NoteStore, scope_label
 from medchain.consent.client import deliver_record_key
 from medchain.demo import DemoContext
-
 from medchain.timeutil import DAY
+
 RECORD_SCOPE = "Observation"  # the record type the records step anchored the lab result under
 
 

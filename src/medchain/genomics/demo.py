@@ -20,8 +20,8 @@ from medchain.genomics import GenomicDatasetClient, GenomicsClient, NotLicensed
 from medchain.genomics.agent import KeyAgent
 from medchain.genomics.data import Keyring, download, list_genome
 from medchain.genomics.duo import codes, describe, expand, mask
-
 from medchain.timeutil import DAY
+
 ETH = "0x" + "00" * 20
 
 
