@@ -148,3 +148,40 @@ def test_the_sdk_lists_are_the_same_with_medchain_index_and_read_it(chain_with_i
         head = env["web3"].eth.block_number
         tail = head - env["indexed"]
         assert STATS.node_blocks - blocks <= tail * (STATS.node_queries - queries), name
+
+
+def test_an_index_the_node_has_reorged_past_or_that_lacks_a_contract_is_not_used(
+    chain_with_index,
+):
+    from eth_utils import to_checksum_address
+
+    from medchain.consent.codes import scope_id
+    from medchain.indexer import Indexer
+    from medchain.logs import LogReader, reader_for_book
+
+    env = chain_with_index
+    web3, book = env["web3"], env["book"]
+    query = {"names": CONSENT_EVENTS, "where": {"patient": env["roles"]["patient"].address}}
+    # a contract the index does not follow: the node answers everything
+    stranger = to_checksum_address((4242).to_bytes(20, "big"))
+    consent = book.get("ConsentRegistry")
+    mixed = LogReader(web3, {consent.address: consent.abi, stranger: consent.abi},
+                      index=str(env["db"]))  # fmt: skip
+    assert mixed.read(**query) == reader_for_book(web3, book, index=False).read(**query)
+    assert mixed.indexed_through == -1 and mixed.queries > 0
+
+    # the index takes in a grant, then the node drops that block for another one
+    db = env["db"].with_name("reorged.db")
+    indexer = Indexer.for_book(web3, book, f"sqlite:///{db}")
+    snapshot = web3.provider.make_request("evm_snapshot", [])["result"]
+    env["ctx"].contracts["ConsentRegistry"].grant(
+        env["roles"]["patient"], to_checksum_address((7001).to_bytes(20, "big")),
+        scope_id("Observation"), 1, 1, 0, 2**40 - 1, sender=env["roles"]["patient"],
+    )  # fmt: skip
+    indexer.sync()
+    assert web3.provider.make_request("evm_revert", [snapshot])["result"] is True
+    web3.provider.make_request("evm_mine", [])
+    stale = reader_for_book(web3, book, index=str(db))
+    fresh = reader_for_book(web3, book, index=False).read(**query)
+    assert stale.read(**query) == fresh and stale.indexed_through == -1
+    assert all(e.args["grantee"] != to_checksum_address((7001).to_bytes(20, "big")) for e in fresh)
