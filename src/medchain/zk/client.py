@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from medchain.client import ContractClient
+from medchain.codec import to_address
 from medchain.crypto import (
     EnvelopeContext,
     KeyEnvelope,
@@ -18,6 +19,7 @@ from medchain.crypto import (
     wrap_key,
 )
 from medchain.errors import IntegrityError, InvalidInput
+from medchain.logs import reader_for_contracts
 from medchain.zk.model import (
     DEPTH,
     Credential,
@@ -40,57 +42,44 @@ class Issued:
     tx: str
 
 
-def _addr(value: Any) -> str:
-    return str(getattr(value, "address", value))
-
-
 class EligibilityClient(ContractClient):
     contract_name: ClassVar[str] = "EligibilityRegistry"
 
     # ------------------------------------------------------------------ issuers
     def issue(self, credential: Credential, *, sender: Any | None = None) -> Issued:
         receipt = self.transact("issue", credential.leaf, sender=sender)
-        ev = next(e for e in receipt.events if e.event_name == "CredentialIssued")
-        return Issued(int(ev.index), int(ev.leaf), int(ev.root), str(receipt.txn_hash))
+        return _issued(self.event_from(receipt, "CredentialIssued"), receipt)
 
     def issue_batch(
         self, credentials: list[Credential], *, sender: Any | None = None
     ) -> list[Issued]:
         """Issue several credentials in one transaction (about k + 16 Poseidon hashes for k)."""
         receipt = self.transact("issueBatch", [c.leaf for c in credentials], sender=sender)
-        return [
-            Issued(int(e.index), int(e.leaf), int(e.root), str(receipt.txn_hash))
-            for e in receipt.events
-            if e.event_name == "CredentialIssued"
-        ]
+        return [_issued(e, receipt) for e in self.events_from(receipt, "CredentialIssued")]
 
     def revoke(self, issuer: Any, leaf: int, *, sender: Any | None = None) -> int:
         """Zero `leaf` in the issuer's tree (the sender must be that issuer); returns the new root."""
         tree = self.issuer_tree(issuer)
         index = tree.index_of(leaf)
         receipt = self.transact("revoke", index, leaf, tree.path(index), sender=sender)
-        ev = next(e for e in receipt.events if e.event_name == "CredentialRevoked")
-        return int(ev.root)
+        return int(self.event_from(receipt, "CredentialRevoked")["root"])
 
     def is_issuer(self, account: Any) -> bool:
-        return bool(self.call("hasRole", self.call("ISSUER_ROLE"), _addr(account)))
+        return bool(self.call("hasRole", self.call("ISSUER_ROLE"), to_address(account)))
 
     def issuer_tree(self, issuer: Any) -> IssuerTree:
         """The issuer's tree rebuilt from its CredentialIssued/CredentialRevoked events,
         checked against the root the contract stores."""
-        issuer = _addr(issuer)
+        issuer = to_address(issuer, "issuer")
         leaves: list[int] = []
-        from ape import chain
-
-        head = chain.blocks.height + 1
-        topics = {"issuer": issuer}
-        logs = [*self.contract.CredentialIssued.range(0, head, search_topics=topics)]
-        logs += [*self.contract.CredentialRevoked.range(0, head, search_topics=topics)]
-        for log in sorted(logs, key=lambda e: (int(e.block_number), int(e.log_index))):
-            if log.event_name == "CredentialIssued":
-                leaves.append(int(log.leaf))
+        logs = reader_for_contracts(self).read(
+            names=("CredentialIssued", "CredentialRevoked"), where={"issuer": issuer}
+        )
+        for log in logs:  # chain order: a revocation follows its issue
+            if log.name == "CredentialIssued":
+                leaves.append(int(log.args["leaf"]))
             else:
-                leaves[int(log.index)] = 0
+                leaves[int(log.args["index"])] = 0
         tree = IssuerTree(leaves)
         size, root, _, _ = self.call("tree", issuer)
         if int(size) != len(leaves) or (leaves and tree.root != int(root)):
@@ -104,7 +93,7 @@ class EligibilityClient(ContractClient):
         return int(self.call("chainDate"))
 
     def scope(self, verifier: Any, context: int) -> int:
-        return scope_of(_addr(verifier), context)
+        return scope_of(to_address(verifier), context)
 
     def prove(
         self,
@@ -147,14 +136,8 @@ class EligibilityClient(ContractClient):
         return int(
             self.call(
                 "checkEligibility",
-                _addr(verifier),
-                _addr(issuer),
-                criteria_hash,
-                context,
-                proof.root,
-                proof.nullifier,
-                proof.today,
-                proof.groth16(),
+                to_address(verifier, "verifier"),
+                *_gate_args(proof, issuer, criteria_hash, context),
             )
         )
 
@@ -170,15 +153,28 @@ class EligibilityClient(ContractClient):
         """Spend the proof in the sender's scope `context` (EligibilityVerified)."""
         return self.transact(
             "verifyEligibility",
-            _addr(issuer),
-            criteria_hash,
-            context,
-            proof.root,
-            proof.nullifier,
-            proof.today,
-            proof.groth16(),
+            *_gate_args(proof, issuer, criteria_hash, context),
             sender=sender,
         )
+
+
+def _issued(event: dict[str, Any], receipt: Any) -> Issued:
+    return Issued(
+        int(event["index"]), int(event["leaf"]), int(event["root"]), str(receipt.txn_hash)
+    )
+
+
+def _gate_args(proof: Proof, issuer: Any, criteria_hash: int, context: int) -> tuple[Any, ...]:
+    """The arguments the eligibility gate takes after the verifier (check and verify alike)."""
+    return (
+        to_address(issuer, "issuer"),
+        criteria_hash,
+        context,
+        proof.root,
+        proof.nullifier,
+        proof.today,
+        proof.groth16(),
+    )
 
 
 # ---------------------------------------------------------------------- delivery (encrypted)
