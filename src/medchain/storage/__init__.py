@@ -19,16 +19,18 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from medchain.errors import ConfigurationError, IntegrityError
+from medchain.errors import ConfigurationError, IntegrityError, InvalidInput
 from medchain.storage.cid import CID
 from medchain.storage.unixfs import CHUNK_SIZE, compute_cid
 
 __all__ = [
     "CHUNK_SIZE",
     "CID",
+    "AddOptions",
     "ClusterStore",
     "ContentNotFound",
     "ContentStore",
@@ -50,10 +52,20 @@ class ContentNotFound(IntegrityError, LookupError):
     """The store does not hold (all of) the content a CID names."""
 
 
+@dataclass(frozen=True)
+class AddOptions:
+    """How `ContentStore.add` stores content: the CID version of the DAG (1: raw leaves,
+    base32; 0: dag-pb leaves, base58), whether to pin it, and a progress callback (bytes
+    just processed)."""
+
+    cid_version: int = 1
+    pin: bool = True
+    progress: Progress | None = None
+
+
 class ContentStore(ABC):
     """A content-addressed store: bytes in, CID out; CID in, verified bytes out."""
 
-    @abstractmethod
     def add(
         self,
         data: bytes | BinaryIO,
@@ -63,6 +75,14 @@ class ContentStore(ABC):
         progress: Progress | None = None,
     ) -> CID:
         """Store `data` (bytes or a readable binary stream) and return its CID."""
+        if cid_version not in (0, 1):
+            raise InvalidInput(f"cid_version must be 0 or 1, got {cid_version}")
+        return self._store(data, AddOptions(cid_version, pin, progress))
+
+    @abstractmethod
+    def _store(self, data: bytes | BinaryIO, options: AddOptions) -> CID:
+        """Store `data` as `options` say; the CID must be computed from the bytes, never
+        taken on a node's word."""
 
     @abstractmethod
     def stream(self, cid: CID | str) -> Iterator[bytes]:

@@ -31,10 +31,10 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import httpx
 
 from medchain.errors import IntegrityError, InvalidInput
-from medchain.storage import ContentNotFound, ContentStore, Progress, StoreUnavailable
+from medchain.storage import AddOptions, ContentNotFound, ContentStore, StoreUnavailable
 from medchain.storage.cid import CID
-from medchain.storage.kubo import KuboStore, _TeeReader
-from medchain.storage.unixfs import CHUNK_SIZE, DagBuilder, read
+from medchain.storage.kubo import KuboStore, _TeeReader, add_params, checked_upload
+from medchain.storage.unixfs import read
 
 __all__ = ["ClusterPeer", "ClusterStore", "ReplicationError", "parse_cluster_url"]
 
@@ -195,43 +195,29 @@ class ClusterStore(ContentStore):
 
     # -- ContentStore ------------------------------------------------------------------
 
-    def add(
-        self,
-        data: bytes | BinaryIO,
-        *,
-        cid_version: int = 1,
-        pin: bool = True,
-        progress: Progress | None = None,
-    ) -> CID:
+    def _store(self, data: bytes | BinaryIO, options: AddOptions) -> CID:
         """Add through the cluster (blocks streamed to every allocated peer's Kubo), then
         wait for `replication_min` pins. The CID is computed locally from the bytes sent
         and must equal the cluster's answer."""
-        builder = DagBuilder(lambda cid, block: None, cid_version=cid_version)
-        tee = _TeeReader(data, builder, progress)
-        params: dict[str, Any] = {
+        params = {
             **self._replication(),
-            "cid-version": cid_version,
-            "chunker": f"size-{CHUNK_SIZE}",
+            **add_params(options),
             "stream-channels": "false",
             "name": "medchain",
         }
-        if cid_version == 1:
-            params["raw-leaves"] = "true"
-        response = self._request("POST", "/add", params=params, files={"file": ("blob", tee)})
-        answers = _json_lines(response.text)
-        if not answers:
-            raise StoreUnavailable(f"IPFS Cluster at {self.location} answered add with nothing")
-        last = answers[-1] if isinstance(answers[-1], dict) else answers[-1][-1]
-        returned = CID.parse(_cid_text(last.get("cid")))
-        expected = tee.root()
-        if returned != expected:
-            raise IntegrityError(
-                f"IPFS Cluster at {self.location} named the upload {returned}, but its bytes "
-                f"hash to {expected}: refused"
-            )
-        if pin:
-            self.wait_replicated(expected)
-        return expected
+
+        def send(tee: _TeeReader) -> CID:
+            response = self._request("POST", "/add", params=params, files={"file": ("blob", tee)})
+            answers = _json_lines(response.text)
+            if not answers:
+                raise StoreUnavailable(f"IPFS Cluster at {self.location} answered add with nothing")
+            last = answers[-1] if isinstance(answers[-1], dict) else answers[-1][-1]
+            return CID.parse(_cid_text(last.get("cid")))
+
+        cid = checked_upload(data, options, f"IPFS Cluster at {self.location}", send)
+        if options.pin:
+            self.wait_replicated(cid)
+        return cid
 
     def pin(self, cid: CID | str) -> None:
         parsed = CID.parse(cid)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from medchain.storage import ContentNotFound, ContentStore, Progress
+from medchain.storage import AddOptions, ContentNotFound, ContentStore
 from medchain.storage.cid import CID, RAW, b32encode
 from medchain.storage.unixfs import build, decode_node, read
 
@@ -55,16 +55,11 @@ class EmbeddedStore(ContentStore):
         except FileNotFoundError:
             raise ContentNotFound(f"block {cid} is not in the store at {self.root}") from None
 
-    def add(
-        self,
-        data: bytes | BinaryIO,
-        *,
-        cid_version: int = 1,
-        pin: bool = True,
-        progress: Progress | None = None,
-    ) -> CID:
-        root = build(data, self.put_block, cid_version=cid_version, progress=progress).cid
-        if pin:
+    def _store(self, data: bytes | BinaryIO, options: AddOptions) -> CID:
+        root = build(
+            data, self.put_block, cid_version=options.cid_version, progress=options.progress
+        ).cid
+        if options.pin:
             self.pin(root)
         return root
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 import httpx
 
 from medchain.errors import IntegrityError
-from medchain.storage import ContentNotFound, ContentStore, Progress, StoreUnavailable
+from medchain.storage import AddOptions, ContentNotFound, ContentStore, Progress, StoreUnavailable
 from medchain.storage.cid import CID, RAW
 from medchain.storage.unixfs import CHUNK_SIZE, ChunkFeeder, DagBuilder, decode_node, read
 
@@ -44,6 +44,31 @@ class _TeeReader:
 
     def root(self) -> CID:
         return self._chunks.finish().cid
+
+
+def checked_upload(
+    data: bytes | BinaryIO, options: AddOptions, where: str, send: Callable[[_TeeReader], CID]
+) -> CID:
+    """Upload `data` with `send` (which returns the CID the node named) while computing its
+    CID locally from the same bytes; a node that names anything else is refused."""
+    builder = DagBuilder(lambda cid, block: None, cid_version=options.cid_version)
+    tee = _TeeReader(data, builder, options.progress)
+    returned = send(tee)
+    expected = tee.root()
+    if returned != expected:
+        raise IntegrityError(
+            f"{where} named the upload {returned}, but its bytes hash to {expected}: refused"
+        )
+    return expected
+
+
+def add_params(options: AddOptions) -> dict[str, Any]:
+    """The `/add` parameters Kubo and IPFS Cluster share: the DAG layout `options` asks for,
+    chunked as this package chunks (so the node's CID is the one computed locally)."""
+    params: dict[str, Any] = {"cid-version": options.cid_version, "chunker": f"size-{CHUNK_SIZE}"}
+    if options.cid_version == 1:
+        params["raw-leaves"] = "true"
+    return params
 
 
 class KuboStore(ContentStore):
@@ -90,37 +115,19 @@ class KuboStore(ContentStore):
     def version(self) -> str:
         return str(self._post("/version", {}).json().get("Version", ""))
 
-    def add(
-        self,
-        data: bytes | BinaryIO,
-        *,
-        cid_version: int = 1,
-        pin: bool = True,
-        progress: Progress | None = None,
-    ) -> CID:
-        builder = DagBuilder(lambda cid, block: None, cid_version=cid_version)
-        tee = _TeeReader(data, builder, progress)
-        params: dict[str, Any] = {
-            "cid-version": cid_version,
-            "pin": str(pin).lower(),
-            "chunker": f"size-{CHUNK_SIZE}",
-            "quieter": "true",
-        }
-        if cid_version == 1:
-            params.update({"raw-leaves": "true", "cid-base": "base32"})
-        response = self._post("/add", params, files={"file": ("blob", tee)})
-        lines = [line for line in response.text.splitlines() if line.strip()]
-        if not lines:
-            raise StoreUnavailable(f"IPFS node at {self.api_url} answered add with nothing")
-        answer = json.loads(lines[-1])
-        expected = tee.root()
-        returned = CID.parse(str(answer.get("Hash", "")))
-        if returned != expected:
-            raise IntegrityError(
-                f"IPFS node at {self.api_url} named the upload {returned}, but its bytes hash "
-                f"to {expected}: refused"
-            )
-        return expected
+    def _store(self, data: bytes | BinaryIO, options: AddOptions) -> CID:
+        params = {**add_params(options), "pin": str(options.pin).lower(), "quieter": "true"}
+        if options.cid_version == 1:
+            params["cid-base"] = "base32"
+
+        def send(tee: _TeeReader) -> CID:
+            response = self._post("/add", params, files={"file": ("blob", tee)})
+            lines = [line for line in response.text.splitlines() if line.strip()]
+            if not lines:
+                raise StoreUnavailable(f"IPFS node at {self.api_url} answered add with nothing")
+            return CID.parse(str(json.loads(lines[-1]).get("Hash", "")))
+
+        return checked_upload(data, options, f"IPFS node at {self.api_url}", send)
 
     def get_block(self, cid: CID) -> bytes:
         block = self._post("/block/get", {"arg": str(cid), "timeout": self._block_timeout}).content
