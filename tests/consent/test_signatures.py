@@ -3,6 +3,8 @@ bound to chain id, contract, deadline and nonce; ERC-1271 contract wallets sign 
 
 from __future__ import annotations
 
+import json
+
 import ape
 import pytest
 
@@ -156,3 +158,21 @@ def test_delegate_signs_for_patient(
     receipt = client.relay(signed, sender=researcher)
     assert next(iter(registry.ConsentManagedBy.from_receipt(receipt))).manager == guardian
     assert client.check(patient, provider, scope_id("CarePlan"), "read", "TREAT")
+
+
+def test_a_file_in_the_former_signed_message_form_still_relays(
+    client, patient, provider, researcher, deadline
+):
+    signed = client.sign_grant(patient, patient, provider, SCOPE, deadline=deadline)
+    # what `consent sign` wrote before signed changes were SignedPayloads
+    former = {
+        "kind": "provision",
+        "message": signed.message,
+        "signature": "0x" + signed.signature.hex(),
+        "chainId": signed.domain.chain_id,
+        "verifyingContract": signed.domain.verifying_contract,
+    }
+    again = read_signed_change(json.dumps(former))
+    assert again.digest == signed.digest and again.signer == patient.address
+    client.relay(again, sender=researcher)
+    assert client.check(patient, provider, SCOPE, "read", "TREAT")
