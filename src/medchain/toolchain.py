@@ -136,9 +136,6 @@ def slither(root: Path = ROOT) -> int:
     for source in project_sources(root):
         standard_json.add_source_file(str(source.relative_to(root)))
     standard_json.add_remapping(f"@openzeppelin/contracts/={oz}/")
-    # contracts/zk/PoseidonT3.sol imports the npm library (filtered out below with node_modules)
-    poseidon = root / "node_modules" / "poseidon-solidity"
-    standard_json.add_remapping(f"poseidon-solidity/={poseidon}/")
     cwd = Path.cwd()
     os.chdir(root)
     try:

@@ -54,3 +54,18 @@ def test_circuit_and_sdk_agree_on_shape_and_poseidon():
         poseidon([1])
         == 18586133768512220936620570745912940619677854269274689475585506675881198879027
     )
+
+
+def test_vendored_poseidon_is_the_pinned_npm_library_as_a_contract():
+    """contracts/zk/PoseidonT3.sol is npm poseidon-solidity's file with only `library` made
+    `contract` and a provenance header: ape builds no artifact for a library that lives
+    only in a dependency, and the deploy plan needs one. Any other drift fails here."""
+    root = Path(__file__).resolve().parents[2]
+    vendored = (root / "contracts/zk/PoseidonT3.sol").read_text().splitlines()
+    upstream = (root / "node_modules/poseidon-solidity/PoseidonT3.sol").read_text().splitlines()
+    pinned = json.loads((root / "package.json").read_text())["devDependencies"]
+    assert pinned["poseidon-solidity"] in vendored[1], "header names another version"
+    body = [line for line in vendored if not line.startswith("// ")]
+    assert body == [
+        "contract PoseidonT3 {" if line == "library PoseidonT3 {" else line for line in upstream
+    ]
