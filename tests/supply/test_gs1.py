@@ -28,6 +28,16 @@ from support.fuzzing import property_settings
 CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 
 
+def assert_gs1_error(parse, text: str, ai: str, fragment: str) -> GS1Error:
+    """`parse(text)` raises a GS1Error naming the application identifier `ai`, whose
+    message contains `fragment`; the error is returned for further checks."""
+    with pytest.raises(GS1Error) as err:
+        parse(text)
+    assert err.value.ai == ai, str(err.value)
+    assert fragment in str(err.value), str(err.value)
+    return err.value
+
+
 @pytest.mark.parametrize(
     ("gtin", "normalized"),
     [
@@ -44,9 +54,7 @@ def test_gtin_normalization_known_values(gtin, normalized):
 
 def test_sscc_known_value():
     assert normalize_sscc("106141411234567897") == "106141411234567897"
-    with pytest.raises(GS1Error) as err:
-        normalize_sscc("106141411234567890")
-    assert err.value.ai == "00" and "expected 7" in str(err.value)
+    assert_gs1_error(normalize_sscc, "106141411234567890", "00", "expected 7")
 
 
 @pytest.mark.parametrize(
@@ -59,10 +67,7 @@ def test_sscc_known_value():
     ],
 )
 def test_bad_gtins(text, ai, fragment):
-    with pytest.raises(GS1Error) as err:
-        normalize_gtin(text)
-    assert err.value.ai == ai and fragment in str(err.value)
-    assert isinstance(err.value, InvalidInput)
+    assert isinstance(assert_gs1_error(normalize_gtin, text, ai, fragment), InvalidInput)
 
 
 PID = ProductIdentifier("09506000134352", "ABC123", "LOT-1", "261231")
@@ -84,9 +89,12 @@ def test_element_string_forms():
 
 def test_variable_length_termination():
     # Without GS the lot would swallow the serial: named as a missing separator.
-    with pytest.raises(GS1Error) as err:
-        parse_element_string("0109506000134352" + "10LOT-1" + "21ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    assert err.value.ai == "10" and "GS separator is missing" in str(err.value)
+    assert_gs1_error(
+        parse_element_string,
+        "0109506000134352" + "10LOT-1" + "21ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        "10",
+        "GS separator is missing",
+    )
     # Exactly 20 characters at the end is fine.
     found = parse_element_string("0109506000134352" + "21" + "A" * 20)
     assert found["21"] == "A" * 20
@@ -128,10 +136,7 @@ def test_digital_link_forms():
     ],
 )
 def test_bad_scans_named_precisely(text, ai, fragment):
-    with pytest.raises(GS1Error) as err:
-        product_identifier(text)
-    assert err.value.ai == ai, str(err.value)
-    assert fragment in str(err.value), str(err.value)
+    assert_gs1_error(product_identifier, text, ai, fragment)
 
 
 def test_yymmdd():
