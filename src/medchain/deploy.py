@@ -34,6 +34,15 @@ class DeployContext:
         return str(self.contracts[name].address)
 
 
+def grant_named_roles(ctx: DeployContext, contract: Any, role: Any, names: Sequence[str]) -> None:
+    """Grant `role` on `contract` to whichever of the named accounts the deployer passed
+    and that do not hold it yet (a wiring step shared by the domains' deploy specs)."""
+    for name in names:
+        account = ctx.accounts.get(name)
+        if account is not None and not contract.hasRole(role, account.address):
+            contract.grantRole(role, account.address, sender=ctx.deployer)
+
+
 def _no_args(ctx: DeployContext) -> Sequence[Any]:
     return ()
 

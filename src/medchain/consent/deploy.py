@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from medchain.deploy import ContractSpec, DeployContext
+from medchain.deploy import ContractSpec, DeployContext, grant_named_roles
 
 ADMIN_TRANSFER_DELAY = 3 * 24 * 3600  # seconds a new default admin waits before accepting
 BREAK_GLASS_THRESHOLD = 2  # approvals needed (2-of-3 with the demo's approvers)
@@ -38,10 +38,7 @@ def _wire(ctx: DeployContext, registry: Any) -> None:
         (registry.PRIVACY_OFFICER_ROLE(), PRIVACY_OFFICER_ROLES),
     )
     for role, names in wanted:
-        for name in names:
-            account = ctx.accounts.get(name)
-            if account is not None and not registry.hasRole(role, account.address):
-                registry.grantRole(role, account.address, sender=ctx.deployer)
+        grant_named_roles(ctx, registry, role, names)
 
 
 SPECS = [

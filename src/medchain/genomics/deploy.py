@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from medchain.deploy import ContractSpec, DeployContext
+from medchain.deploy import ContractSpec, DeployContext, grant_named_roles
 
 MAX_ROYALTY_BPS = 2_500
 PLATFORM_FEE_BPS = 250
@@ -22,11 +22,7 @@ def _dataset_args(ctx: DeployContext) -> list[object]:
 
 def _wire_dataset(ctx: DeployContext, token: Any) -> None:
     """Accredit whichever named producing labs the deployer passed."""
-    role = token.PRODUCER_ROLE()
-    for name in PRODUCER_ROLES:
-        account = ctx.accounts.get(name)
-        if account is not None and not token.hasRole(role, account.address):
-            token.grantRole(role, account.address, sender=ctx.deployer)
+    grant_named_roles(ctx, token, token.PRODUCER_ROLE(), PRODUCER_ROLES)
 
 
 def _licensing_args(ctx: DeployContext) -> list[object]:

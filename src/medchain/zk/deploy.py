@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from medchain.deploy import ContractSpec, DeployContext
+from medchain.deploy import ContractSpec, DeployContext, grant_named_roles
 
 ISSUER_ROLES = ("provider", "lab")
 
@@ -17,11 +17,7 @@ def _args(ctx: DeployContext) -> list[Any]:
 
 
 def _wire(ctx: DeployContext, registry: Any) -> None:
-    role = registry.ISSUER_ROLE()
-    for name in ISSUER_ROLES:
-        account = ctx.accounts.get(name)
-        if account is not None and not registry.hasRole(role, account.address):
-            registry.grantRole(role, account.address, sender=ctx.deployer)
+    grant_named_roles(ctx, registry, registry.ISSUER_ROLE(), ISSUER_ROLES)
 
 
 SPECS = [
