@@ -28,18 +28,9 @@ def _x25519(key: Any) -> Any:
 
 def _recipient(ctx: DemoContext, role: str, key: Any) -> Any:
     """The role's published key-agreement key (identity step), else its local key."""
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    from medchain.records.demo import recipient_for_key
 
-    from medchain.records import NoEnvelope, Recipient, recipients_for
-
-    account = ctx.accounts[role]
-    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    try:
-        published = recipients_for(account, ctx.contracts["DIDRegistry"])
-    except NoEnvelope:
-        published = []
-    match = next((r for r in published if r.public_key == public), None)
-    return match or Recipient(str(account.address), public, f"did:ethr:{account.address}#enc")
+    return recipient_for_key(ctx, ctx.accounts[role], key)[0]
 
 
 def _read_lab_result(ctx: DemoContext, consent: ConsentClient) -> None:

@@ -37,6 +37,23 @@ def _patient_key(ctx: DemoContext) -> Any:
     return key if isinstance(key, X25519PrivateKey) else X25519PrivateKey.from_private_bytes(key)
 
 
+def recipient_for_key(
+    ctx: DemoContext, account: Any, key: X25519PrivateKey
+) -> tuple[Recipient, bool]:
+    """The recipient to seal to for `account` holding `key`: the key-agreement key its DID
+    publishes (identity step) when that is this key, else the local key; and whether the
+    chain listed it."""
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    try:
+        published = recipients_for(account, ctx.contracts["DIDRegistry"])
+    except NoEnvelope:
+        published = []
+    match = next((r for r in published if r.public_key == public), None)
+    if match is not None:
+        return match, True
+    return Recipient(str(account.address), public, f"did:ethr:{account.address}#enc"), False
+
+
 def run(ctx: DemoContext) -> None:
     console = ctx.console
     patient = ctx.accounts["patient"]
@@ -45,16 +62,10 @@ def run(ctx: DemoContext) -> None:
     client = RecordsClient(ctx.contracts["RecordRegistry"], sender=patient)
     records = Records(client, ctx.store)
     key = _patient_key(ctx)
-    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     # The patient's DID lists its key-agreement key (identity step): seal to what the
     # chain says, and check it is the key this process holds.
-    try:
-        published = recipients_for(patient, ctx.contracts["DIDRegistry"])
-    except NoEnvelope:
-        published = []
-    me = next((r for r in published if r.public_key == public), None)
-    if me is None:
-        me = Recipient(str(patient.address), public, f"did:ethr:{patient.address}#enc")
+    me, published = recipient_for_key(ctx, patient, key)
+    if not published:
         console.print("[yellow]patient DID lists no matching X25519 key; using the local key")
     payload = json.dumps(LAB_RESULT, sort_keys=True).encode()
 
