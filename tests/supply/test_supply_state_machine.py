@@ -126,6 +126,17 @@ def test_hostile_custody_model(client, world, chain):
         def _box_ids(self):
             return sorted(self.boxes)
 
+        def _box_holder_error(self, actor, box):
+            """The error a container's holder-only call (ship, aggregate into it) names
+            first, or None: partners only, its custodian only, not while shipped."""
+            if actor == "outsider":
+                return "NotPartner"
+            if box.custodian != actor:
+                return "NotCustodian"
+            if box.pending:
+                return "ShipmentPending"
+            return None
+
         def _outcome(self, u):
             status = self.status.get(u, UnitStatus.ACTIVE)
             if status in _STATUS_OUTCOME:
@@ -189,13 +200,9 @@ def test_hostile_custody_model(client, world, chain):
             box_id = data.draw(st.sampled_from(self._box_ids()))
             box = self.boxes[box_id]
             actor = box.custodian if data.draw(st.booleans()) else actor
-            error = None
-            if actor == "outsider":
-                error = "NotPartner"
-            elif box.custodian != actor:
-                error = "NotCustodian"
-            elif box.pending:
-                error = "ShipmentPending"
+            error = self._box_holder_error(actor, box)
+            if error is not None:
+                pass
             elif box.child_depth is not None:
                 error = "ContainerOpened"
             elif to == "outsider":
@@ -255,13 +262,9 @@ def test_hostile_custody_model(client, world, chain):
             node_proof = full[: max(depth, 0)] if depth >= 0 else full
             count = len(tree.leaves_under(level, index))
             code = sscc(PREFIXES.get(actor, PREFIX), next(_ssccs))
-            error = None
-            if actor == "outsider":
-                error = "NotPartner"
-            elif parent.custodian != actor:
-                error = "NotCustodian"
-            elif parent.pending:
-                error = "ShipmentPending"
+            error = self._box_holder_error(actor, parent)
+            if error is not None:
+                pass
             elif actor not in PREFIXES:
                 error = "SsccNotOwned"
             elif count > parent.count:
