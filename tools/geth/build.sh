@@ -18,6 +18,8 @@ geth="$bin/geth"
 
 say() { printf '[geth] %s\n' "$*"; }
 die() { printf '[geth] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=tools/go.sh
+. "$root/tools/go.sh"
 
 # The version check reads geth's whole output first: `geth version | grep -q` fails under
 # pipefail when grep stops reading early and geth dies of SIGPIPE.
@@ -28,14 +30,8 @@ if has_pinned_version; then
   exit 0
 fi
 
-command -v go >/dev/null || die "Go >= 1.$GO_MIN_MINOR not found; install Go (https://go.dev/dl) to build geth $GETH_VERSION"
-go_version=$(go env GOVERSION 2>/dev/null || true)   # e.g. go1.26.8
-minor=$(printf '%s' "$go_version" | sed -nE 's/^go1\.([0-9]+).*/\1/p')
-[ -n "$minor" ] && [ "$minor" -ge "$GO_MIN_MINOR" ] \
-  || die "Go >= 1.$GO_MIN_MINOR required to build geth $GETH_VERSION, found ${go_version:-an unknown version}"
-
-mkdir -p "$bin" "$home/go"
-export GOPATH="$home/go/path" GOCACHE="$home/go/cache" GOMODCACHE="$home/go/mod"
+require_go "geth $GETH_VERSION"
+use_project_go_dirs
 export GOBIN="$bin" GOFLAGS="-modcacherw" CGO_ENABLED="${CGO_ENABLED:-1}"
 say "building geth $GETH_VERSION with $go_version (from the Go module proxy; ~2-5 min the first time)"
 go install -trimpath -ldflags=-checklinkname=0 \

@@ -22,6 +22,8 @@ quiet=0; [ "${1:-}" = "--quiet" ] && quiet=1
 
 say() { printf '[ipfs] %s\n' "$*"; }
 die() { printf '[ipfs] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=tools/go.sh
+. "$root/tools/go.sh"
 
 pinned() {  # pinned <module dir> <module path> -> version without the v
   sed -nE "s#^[[:space:]]*$2 v([^ ]+).*#\\1#p" "$here/$1/go.mod" | head -n1
@@ -42,14 +44,8 @@ if kubo_ok && cluster_ok; then
   exit 0
 fi
 
-command -v go >/dev/null || die "Go >= 1.$GO_MIN_MINOR not found; install Go (https://go.dev/dl) to build kubo $KUBO_VERSION and ipfs-cluster $CLUSTER_VERSION"
-go_version=$(go env GOVERSION 2>/dev/null || true)   # e.g. go1.26.8
-minor=$(printf '%s' "$go_version" | sed -nE 's/^go1\.([0-9]+).*/\1/p')
-[ -n "$minor" ] && [ "$minor" -ge "$GO_MIN_MINOR" ] \
-  || die "Go >= 1.$GO_MIN_MINOR required to build kubo and ipfs-cluster, found ${go_version:-an unknown version}"
-
-mkdir -p "$bin" "$home/go"
-export GOPATH="$home/go/path" GOCACHE="$home/go/cache" GOMODCACHE="$home/go/mod"
+require_go "kubo $KUBO_VERSION and ipfs-cluster $CLUSTER_VERSION" "kubo and ipfs-cluster"
+use_project_go_dirs
 # -mod=readonly: the build uses exactly the committed go.mod/go.sum, never edits them.
 # GOTOOLCHAIN=local: a Go older than a go.mod asks for is one clear error, not a download.
 export GOFLAGS="-modcacherw -mod=readonly" GOTOOLCHAIN=local CGO_ENABLED="${CGO_ENABLED:-0}"
