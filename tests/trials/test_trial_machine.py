@@ -117,6 +117,29 @@ class TrialMachine(RuleBasedStateMachine):
     def _ethics_check(self, actor: str) -> str | None:
         return None if actor in self.model.ethics else "TrialNotEthicsBoard"
 
+    def _sponsor_check(self, actor: str) -> str | None:
+        """The error a sponsor-only call on a running trial names first, or None."""
+        if actor != "sponsor":
+            return "TrialNotSponsor"
+        return None if self.model.running else "TrialNotActive"
+
+    def _site_role(
+        self, actor: str, who: str, grant: bool, role: Role, site: int, has: bool
+    ) -> bool:
+        """The sponsor grants (or revokes) `who` a site-scoped role (investigator, monitor;
+        never the sponsor itself); True when the model expects the change to take effect."""
+        expected = self._sponsor_check(actor)
+        if expected is None and grant and who == "sponsor":
+            expected = "TrialSponsorInSiteRole"
+        elif expected is None and has == grant:
+            expected = "TrialRoleUnchanged"
+        fn = self.client.grant_role if grant else self.client.revoke_role
+        self._do(
+            expected,
+            lambda: fn(self.tid, self.roles[who], role, site, sender=self.roles[actor]),
+        )
+        return expected is None
+
     def _vote(self, motion: tuple, actor: str) -> tuple[str | None, bool]:
         """(expected error, passes) of `actor`'s vote on `motion` per the model."""
         voters = self.model.votes.get(motion, set())
@@ -214,11 +237,9 @@ class TrialMachine(RuleBasedStateMachine):
         new_hash = m.protocol_hash if same else self._fresh()
         consent = m.consent_version + (1 if bump else 0)
         outcomes = SWITCHED_OUTCOMES if switch else None
-        expected = None
-        if actor != "sponsor":
-            expected = "TrialNotSponsor"
-        elif not m.running:
-            expected = "TrialNotActive"
+        expected = self._sponsor_check(actor)
+        if expected is not None:
+            pass
         elif m.pending is not None:
             expected = "TrialAmendmentPending"
         elif same:
@@ -287,23 +308,7 @@ class TrialMachine(RuleBasedStateMachine):
     def investigator_role(self, actor: str, who: str, site: int, grant: bool) -> None:
         m = self.model
         has = site in m.sites.get(who, set())
-        expected = None
-        if actor != "sponsor":
-            expected = "TrialNotSponsor"
-        elif not m.running:
-            expected = "TrialNotActive"
-        elif grant and who == "sponsor":
-            expected = "TrialSponsorInSiteRole"
-        elif has == grant:
-            expected = "TrialRoleUnchanged"
-        fn = self.client.grant_role if grant else self.client.revoke_role
-        self._do(
-            expected,
-            lambda: fn(
-                self.tid, self.roles[who], Role.INVESTIGATOR, site, sender=self.roles[actor]
-            ),
-        )
-        if expected is None:
+        if self._site_role(actor, who, grant, Role.INVESTIGATOR, site, has):
             (m.sites.setdefault(who, set()).add if grant else m.sites[who].discard)(site)
 
     @rule(
@@ -343,21 +348,7 @@ class TrialMachine(RuleBasedStateMachine):
     @rule(actor=actors, who=st.sampled_from(("monitor", "patient", "sponsor")), grant=st.booleans())
     def monitor_role(self, actor: str, who: str, grant: bool) -> None:
         m = self.model
-        expected = None
-        if actor != "sponsor":
-            expected = "TrialNotSponsor"
-        elif not m.running:
-            expected = "TrialNotActive"
-        elif grant and who == "sponsor":
-            expected = "TrialSponsorInSiteRole"
-        elif (who in m.monitors) == grant:
-            expected = "TrialRoleUnchanged"
-        fn = self.client.grant_role if grant else self.client.revoke_role
-        self._do(
-            expected,
-            lambda: fn(self.tid, self.roles[who], Role.MONITOR, 0, sender=self.roles[actor]),
-        )
-        if expected is None:
+        if self._site_role(actor, who, grant, Role.MONITOR, 0, who in m.monitors):
             (m.monitors.add if grant else m.monitors.discard)(who)
 
     @rule(actor=actors, data=st.data())
@@ -365,13 +356,7 @@ class TrialMachine(RuleBasedStateMachine):
         if data.draw(st.integers(0, 4), label="lock?") != 0:
             return
         m = self.model
-        expected = None
-        if actor != "sponsor":
-            expected = "TrialNotSponsor"
-        elif not m.running:
-            expected = "TrialNotActive"
-        elif m.locked:
-            expected = "TrialDataLockState"
+        expected = self._sponsor_check(actor) or ("TrialDataLockState" if m.locked else None)
         self._do(
             expected,
             lambda: self.client.lock_data(
@@ -385,13 +370,7 @@ class TrialMachine(RuleBasedStateMachine):
     def report(self, actor: str, switched: bool) -> None:
         """Results are compared with the pre-registered outcomes, whatever was amended."""
         m = self.model
-        expected = None
-        if actor != "sponsor":
-            expected = "TrialNotSponsor"
-        elif not m.running:
-            expected = "TrialNotActive"
-        elif not m.locked:
-            expected = "TrialDataLockState"
+        expected = self._sponsor_check(actor) or (None if m.locked else "TrialDataLockState")
         reported = SWITCHED_OUTCOMES if switched else REGISTERED_OUTCOMES
         matches: list[bool] = []
         self._do(
