@@ -50,6 +50,15 @@ def _refused(call, *names: str) -> None:
     assert info.value.error_name in names, f"{info.value.error_name} not in {names}"
 
 
+def _attempt(call, error: str | None) -> bool:
+    """`call` must revert with `error`, or succeed when `error` is None; True when it ran."""
+    if error is not None:
+        _refused(call, error)
+        return False
+    call()
+    return True
+
+
 @pytest.mark.statemachine
 def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain, roles):
     deployer, owner, lab, treasury = (roles[r] for r in ("deployer", "patient", "lab", "sponsor"))
@@ -109,6 +118,19 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
         def _lid(self, which: int, r: int) -> int:
             return licence_id_of(self.datasets[which], researchers[r].address)
 
+        def _licence(self, actor, which: int, r: int) -> tuple[Lic | None, GenomicsClient, int]:
+            """The model's licence of researcher `r` on dataset `which`, a client acting as
+            `actor`, and the licence id."""
+            lic = self.licences.get((which, r))
+            return lic, GenomicsClient(self.market, actor), self._lid(which, r)
+
+        def _licensee_error(self, actor, r: int) -> str | None:
+            return None if actor == researchers[r] else "GenomicLicensingNotLicensee"
+
+        def _status_error(self, lic: Lic | None, status: str, error: str) -> str | None:
+            """`error` unless the licence exists and is in `status`."""
+            return None if lic is not None and lic.status == status else error
+
         def _credit(self, account: str, which: int, amount: int) -> None:
             key = (account, which)
             self.balances[key] = self.balances.get(key, 0) + amount
@@ -144,67 +166,47 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
 
         @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
         def deliver(self, actor, r: int, which: int) -> None:
-            lic = self.licences.get((which, r))
-            now = chain.pending_timestamp
-            client = GenomicsClient(self.market, actor)
-            lid = self._lid(which, r)
+            lic, client, lid = self._licence(actor, which, r)
+            error = None
             if lic is None or lic.status != "pending":
-                _refused(lambda: client.deliver_key(lid, "bafyenv", b"\x22" * 32),
-                         "GenomicLicensingNotAwaitingKey")  # fmt: skip
-                return
-            if now > lic.deadline:
-                _refused(lambda: client.deliver_key(lid, "bafyenv", b"\x22" * 32),
-                         "GenomicLicensingDeliveryClosed")  # fmt: skip
-                return
-            if actor != owner:
-                _refused(lambda: client.deliver_key(lid, "bafyenv", b"\x22" * 32),
-                         "GenomicLicensingNotKeyAgent")  # fmt: skip
-                return
-            client.deliver_key(lid, "bafyenv", b"\x22" * 32)
-            at = chain.blocks.head.timestamp
-            lic.status, lic.delivered_at = "delivered", at
-            lic.expires_at, lic.deadline = at + DURATION, at + REVIEW
+                error = "GenomicLicensingNotAwaitingKey"
+            elif chain.pending_timestamp > lic.deadline:
+                error = "GenomicLicensingDeliveryClosed"
+            elif actor != owner:
+                error = "GenomicLicensingNotKeyAgent"
+            if _attempt(lambda: client.deliver_key(lid, "bafyenv", b"\x22" * 32), error):
+                at = chain.blocks.head.timestamp
+                lic.status, lic.delivered_at = "delivered", at
+                lic.expires_at, lic.deadline = at + DURATION, at + REVIEW
 
         @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
         def accept(self, actor, r: int, which: int) -> None:
-            lic = self.licences.get((which, r))
-            client = GenomicsClient(self.market, actor)
-            lid = self._lid(which, r)
-            if actor != researchers[r]:
-                _refused(lambda: client.accept_key(lid), "GenomicLicensingNotLicensee")
-            elif lic is None or lic.status != "delivered":
-                _refused(lambda: client.accept_key(lid), "GenomicLicensingNotUnderReview")
-            else:
-                client.accept_key(lid)
+            lic, client, lid = self._licence(actor, which, r)
+            error = self._licensee_error(actor, r) or self._status_error(
+                lic, "delivered", "GenomicLicensingNotUnderReview"
+            )
+            if _attempt(lambda: client.accept_key(lid), error):
                 self._released(lic, which, r)
 
         @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
         def dispute(self, actor, r: int, which: int) -> None:
-            lic = self.licences.get((which, r))
-            client = GenomicsClient(self.market, actor)
-            lid = self._lid(which, r)
-            if actor != researchers[r]:
-                _refused(lambda: client.dispute_key(lid), "GenomicLicensingNotLicensee")
-            elif lic is None or lic.status != "delivered":
-                _refused(lambda: client.dispute_key(lid), "GenomicLicensingNotUnderReview")
-            elif chain.pending_timestamp > lic.deadline:
-                _refused(lambda: client.dispute_key(lid), "GenomicLicensingReviewClosed")
-            else:
-                client.dispute_key(lid)
+            lic, client, lid = self._licence(actor, which, r)
+            error = self._licensee_error(actor, r) or self._status_error(
+                lic, "delivered", "GenomicLicensingNotUnderReview"
+            )
+            if error is None and chain.pending_timestamp > lic.deadline:
+                error = "GenomicLicensingReviewClosed"
+            if _attempt(lambda: client.dispute_key(lid), error):
                 lic.status = "disputed"
                 assert not self.market.isLicensed(self.datasets[which], researchers[r], HMB)
 
         @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
         def release(self, actor, r: int, which: int) -> None:
-            lic = self.licences.get((which, r))
-            client = GenomicsClient(self.market, actor)
-            lid = self._lid(which, r)
-            if lic is None or lic.status != "delivered":
-                _refused(lambda: client.release_escrow(lid), "GenomicLicensingNotUnderReview")
-            elif chain.pending_timestamp <= lic.deadline:
-                _refused(lambda: client.release_escrow(lid), "GenomicLicensingReviewStillOpen")
-            else:
-                client.release_escrow(lid)
+            lic, client, lid = self._licence(actor, which, r)
+            error = self._status_error(lic, "delivered", "GenomicLicensingNotUnderReview")
+            if error is None and chain.pending_timestamp <= lic.deadline:
+                error = "GenomicLicensingReviewStillOpen"
+            if _attempt(lambda: client.release_escrow(lid), error):
                 self._released(lic, which, r)
 
         @rule(
@@ -212,35 +214,29 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
             refund=st.booleans(),
         )  # fmt: skip
         def resolve(self, actor, r: int, which: int, refund: bool) -> None:
-            lic = self.licences.get((which, r))
-            client = GenomicsClient(self.market, actor)
-            lid = self._lid(which, r)
-            if actor != deployer:
-                _refused(lambda: client.resolve_dispute(lid, refund),
-                         "AccessControlUnauthorizedAccount")  # fmt: skip
-            elif lic is None or lic.status != "disputed":
-                _refused(lambda: client.resolve_dispute(lid, refund), "GenomicLicensingNotDisputed")
-            elif refund:
-                client.resolve_dispute(lid, True)
+            lic, client, lid = self._licence(actor, which, r)
+            error = (
+                "AccessControlUnauthorizedAccount"
+                if actor != deployer
+                else self._status_error(lic, "disputed", "GenomicLicensingNotDisputed")
+            )
+            if not _attempt(lambda: client.resolve_dispute(lid, refund), error):
+                return
+            if refund:
                 lic.status = "refunded"  # escrow -> the researcher's pull balance
                 self._credit(researchers[r].address, which, lic.amount)
             else:
-                client.resolve_dispute(lid, False)
                 self._released(lic, which, r)
 
         @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
         def refund(self, actor, r: int, which: int) -> None:
-            lic = self.licences.get((which, r))
-            client = GenomicsClient(self.market, actor)
-            lid = self._lid(which, r)
-            if actor != researchers[r]:
-                _refused(lambda: client.refund(lid), "GenomicLicensingNotLicensee")
-            elif lic is None or lic.status != "pending":
-                _refused(lambda: client.refund(lid), "GenomicLicensingNotAwaitingKey")
-            elif chain.pending_timestamp <= lic.deadline:
-                _refused(lambda: client.refund(lid), "GenomicLicensingDeliveryStillOpen")
-            else:
-                client.refund(lid)
+            lic, client, lid = self._licence(actor, which, r)
+            error = self._licensee_error(actor, r) or self._status_error(
+                lic, "pending", "GenomicLicensingNotAwaitingKey"
+            )
+            if error is None and chain.pending_timestamp <= lic.deadline:
+                error = "GenomicLicensingDeliveryStillOpen"
+            if _attempt(lambda: client.refund(lid), error):
                 lic.status = "refunded"  # paid straight back to the researcher
                 self.refunded[which] += lic.amount
 
