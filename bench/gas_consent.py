@@ -15,6 +15,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector, keccak
 
+from bench.accounts import funded_account
 from medchain.consent import scope_id
 
 LAB = scope_id("category:laboratory")
@@ -40,14 +41,6 @@ def _grantee(n: int) -> str:
     """An address with no zero byte (same calldata cost for every n)."""
     raw = keccak(n.to_bytes(32, "big"))[:20]
     return "0x" + bytes(b or 1 for b in raw).hex()
-
-
-def _fresh(g: Any) -> Any:
-    from ape import accounts
-
-    account = accounts.test_accounts.generate_test_account()
-    g.accounts["deployer"].transfer(account, 10**18)
-    return account
 
 
 def _fill(g: Any, registry: Any, patient: str, count: int) -> None:
@@ -195,7 +188,7 @@ def measure(g: Any) -> None:
     )
 
     # --- break-glass
-    clinician = _fresh(g)
+    clinician = funded_account(g)
     g.record(
         "ConsentRegistry.grantRole (CLINICIAN_ROLE)",
         registry.grantRole(registry.CLINICIAN_ROLE(), clinician, sender=acc["deployer"]),

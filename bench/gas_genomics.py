@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.accounts import funded_account
 from medchain.genomics import GenomicDatasetClient, GenomicsClient
 from medchain.genomics.client import Listing
 from medchain.genomics.duo import mask
@@ -19,14 +20,6 @@ ETH = "0x" + "00" * 20
 MINT = 74_000
 MINT_SOURCE = "OZ ERC-721 mint ~74,000 (issue 8 / domain.md)"
 FAR = 4_000_000_000  # fixed signature deadlines keep calldata (and so gas) identical
-
-
-def _fresh(g: Any) -> Any:
-    from ape import accounts
-
-    account = accounts.test_accounts.generate_test_account()
-    g.accounts["deployer"].transfer(account, 10**20)
-    return account
 
 
 def _purchase(market: Any, buyer: Any, offer_id: int, value: int) -> Any:
@@ -56,7 +49,7 @@ def measure(g: Any) -> None:
     deployer, lab = g.accounts["deployer"], g.accounts["lab"]
     if not token.hasRole(token.PRODUCER_ROLE(), lab):  # the deploy plan wires it
         token.grantRole(token.PRODUCER_ROLE(), lab, sender=deployer)
-    owner, r1, r2, r3 = _fresh(g), _fresh(g), _fresh(g), _fresh(g)
+    owner, r1, r2, r3 = (funded_account(g, 10**20) for _ in range(4))
     erc20 = deployer.deploy(project.TestToken)
     cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.accounts import funded_account
 from medchain.identity import DIDRegistryClient, Operation, to_bytes32
 
 SRC = "canonical EthereumDIDRegistry (domain.md)"
@@ -16,16 +17,6 @@ ENC = "did/pub/X25519/enc/base64"
 DEADLINE = 2**40
 
 
-def _fresh(g: Any) -> Any:
-    """A funded account whose identity has never changed: 'first' figures stay first
-    whatever other domains did with the role accounts."""
-    from ape import accounts
-
-    account = accounts.test_accounts.generate_test_account()
-    g.accounts["deployer"].transfer(account, 10**18)
-    return account
-
-
 def measure(g: Any) -> None:
     registry = g.contracts["DIDRegistry"]
     client = DIDRegistryClient(registry)
@@ -34,19 +25,19 @@ def measure(g: Any) -> None:
     name = to_bytes32(ENC)
 
     # ---- owner changes
-    a = _fresh(g)
+    a = funded_account(g)
     g.record(
         "DIDRegistry.changeOwner (first)", registry.changeOwner(a, relayer, sender=a), 68_838, SRC
     )
-    b = _fresh(g)
+    b = funded_account(g)
     registry.setAttribute(b, name, KEY32, DAY, sender=b)
     g.record(
         "DIDRegistry.changeOwner (next)", registry.changeOwner(b, relayer, sender=b), 34_634, SRC
     )
 
     # ---- delegates
-    c = _fresh(g)
-    d1, d2 = _fresh(g), _fresh(g)
+    c = funded_account(g)
+    d1, d2 = funded_account(g), funded_account(g)
     g.record(
         "DIDRegistry.addDelegate (first)",
         registry.addDelegate(c, veri, d1, DAY, sender=c),
@@ -64,7 +55,7 @@ def measure(g: Any) -> None:
     )
 
     # ---- attributes (32-byte value)
-    e = _fresh(g)
+    e = funded_account(g)
     g.record(
         "DIDRegistry.setAttribute 32B (first)",
         registry.setAttribute(e, name, KEY32, DAY, sender=e),
@@ -80,7 +71,7 @@ def measure(g: Any) -> None:
     g.record("DIDRegistry.revokeAttribute 32B", registry.revokeAttribute(e, name, KEY32, sender=e))
 
     # ---- legacy ERC-1056 signed (relayed)
-    f = _fresh(g)
+    f = funded_account(g)
     legacy = client.with_sender(relayer)
     op = Operation.set_attribute(ENC, KEY32, DAY)
     legacy.send_legacy_signed(f, op, f)  # first change for the identity
@@ -97,7 +88,7 @@ def measure(g: Any) -> None:
     )
 
     # ---- EIP-712 signed (relayed)
-    h = _fresh(g)
+    h = funded_account(g)
     typed = client.with_sender(relayer)
     typed.relay(client.sign(h, op, h, deadline=DEADLINE))  # first change for the identity
     g.record(
@@ -124,7 +115,7 @@ def measure(g: Any) -> None:
     )
 
     # ---- batches: 5 attribute changes in one transaction
-    k = _fresh(g)
+    k = funded_account(g)
     registry.setAttribute(k, name, KEY32, DAY, sender=k)  # both sides start "next"
     five = [Operation.set_attribute(ENC, bytes([i]) * 32, DAY) for i in range(1, 6)]
     singles = sum(
@@ -156,12 +147,12 @@ def measure(g: Any) -> None:
     g.record("DIDRegistry.batch mixed 5 ops incl. changeOwner", client.batch(k, mixed, sender=k))
 
     # ---- cancelling signed but unsent requests
-    n = _fresh(g)
+    n = funded_account(g)
     registry.invalidateNonce(sender=n)  # first: the nonce slot is fresh
     g.record("DIDRegistry.invalidateNonce (next)", registry.invalidateNonce(sender=n))
 
     # ---- deactivation
-    m = _fresh(g)
+    m = funded_account(g)
     g.record(
         "DIDRegistry.changeOwner to 0x0 (deactivate, first)",
         registry.changeOwner(m, "0x" + "00" * 20, sender=m),

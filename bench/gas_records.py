@@ -11,6 +11,7 @@ from typing import Any
 
 from eth_utils import keccak
 
+from bench.accounts import funded_account
 from medchain.records import record_id_for, scope_code
 from medchain.storage.unixfs import compute_cid
 
@@ -36,18 +37,10 @@ def _id(author: Any, req: tuple[Any, ...]) -> bytes:
     return record_id_for(author, req[0], req[1])
 
 
-def _fresh(g: Any) -> Any:
-    from ape import accounts
-
-    account = accounts.test_accounts.generate_test_account()
-    g.accounts["deployer"].transfer(account, 10**18)
-    return account
-
-
 def measure(g: Any) -> None:
     registry = g.contracts["RecordRegistry"]
     did = g.contracts["DIDRegistry"]
-    patient, provider, researcher = _fresh(g), _fresh(g), _fresh(g)
+    patient, provider, researcher = funded_account(g), funded_account(g), funded_account(g)
 
     req = _request(patient)
     g.record(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.accounts import funded_account
 from medchain.supply import (
     LotManifest,
     Role,
@@ -27,19 +28,10 @@ WHOLESALER_PREFIX = "0888888"
 CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
 
 
-def _fresh(g: Any) -> Any:
-    """A funded account whose DID was never touched by other domains' benchmarks."""
-    from ape import accounts
-
-    account = accounts.test_accounts.generate_test_account()
-    g.accounts["deployer"].transfer(account, 10**18)
-    return account
-
-
 def measure(g: Any) -> None:
     reg = g.contracts["SerialRegistry"]
     admin = g.accounts["deployer"]
-    maker, wholesaler, pharmacy, pharmacy2 = (_fresh(g) for _ in range(4))
+    maker, wholesaler, pharmacy, pharmacy2 = (funded_account(g) for _ in range(4))
 
     g.record(
         "SerialRegistry.registerPartner (manufacturer)",
@@ -57,7 +49,7 @@ def measure(g: Any) -> None:
     )
     reg.registerPartner(pharmacy, pharmacy, int(Role.DISPENSER), 0, 0, sender=admin)
     reg.registerPartner(pharmacy2, pharmacy2, int(Role.DISPENSER), 0, 0, sender=admin)
-    temp = _fresh(g)
+    temp = funded_account(g)
     reg.registerPartner(temp, temp, int(Role.WHOLESALER), 0, 0, sender=admin)
     g.record(
         "SerialRegistry.registerPartner (update)",

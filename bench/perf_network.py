@@ -278,41 +278,25 @@ def _client_loop(
         gas.append(int(receipt["gasUsed"], 16))
 
 
-def _encode_has_access(patient: str, grantee: str, scope: bytes, action: int, purpose: int) -> str:
+def _calldata(signature: str, types: list[str], values: list[Any]) -> str:
+    """0x-hex calldata of a call to `signature` (e.g. "f(address,uint8)") with `values`."""
     from eth_abi import encode
     from eth_utils import function_signature_to_4byte_selector
 
-    selector = function_signature_to_4byte_selector(
-        "hasAccess(address,address,bytes32,uint8,uint8)"
-    )
-    return (
-        "0x"
-        + (
-            selector
-            + encode(
-                ["address", "address", "bytes32", "uint8", "uint8"],
-                [patient, grantee, scope, action, purpose],
-            )
-        ).hex()
+    return "0x" + (function_signature_to_4byte_selector(signature) + encode(types, values)).hex()
+
+
+def _encode_has_access(patient: str, grantee: str, scope: bytes, action: int, purpose: int) -> str:
+    types = ["address", "address", "bytes32", "uint8", "uint8"]
+    return _calldata(
+        f"hasAccess({','.join(types)})", types, [patient, grantee, scope, action, purpose]
     )
 
 
 def _encode_record(patient: str, scope: bytes, action: int, purpose: int, ref: bytes) -> str:
-    from eth_abi import encode
-    from eth_utils import function_signature_to_4byte_selector
-
-    selector = function_signature_to_4byte_selector(
-        "recordAccess(address,bytes32,uint8,uint8,bytes32)"
-    )
-    return (
-        "0x"
-        + (
-            selector
-            + encode(
-                ["address", "bytes32", "uint8", "uint8", "bytes32"],
-                [patient, scope, action, purpose, ref],
-            )
-        ).hex()
+    types = ["address", "bytes32", "uint8", "uint8", "bytes32"]
+    return _calldata(
+        f"recordAccess({','.join(types)})", types, [patient, scope, action, purpose, ref]
     )
 
 
