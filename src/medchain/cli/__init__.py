@@ -60,38 +60,42 @@ def _export(name: str) -> Any:
     return callback
 
 
+def _exported_option(flag: str, dest: str, env: str, help: str, **kwargs: Any) -> Any:
+    """A root option read from `env` when not given, and exported to `env` (`_export`);
+    eager and not passed to `cli` itself."""
+    return click.option(
+        flag,
+        dest,
+        default=None,
+        envvar=env,
+        expose_value=False,
+        is_eager=True,
+        callback=_export(env),
+        help=help,
+        **kwargs,
+    )
+
+
 @click.group(cls=MedchainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="medchain")
-@click.option(
+@_exported_option(
     "--book",
     "book",
-    default=None,
-    envvar="MEDCHAIN_BOOK",
-    expose_value=False,
-    is_eager=True,
-    callback=_export("MEDCHAIN_BOOK"),
+    "MEDCHAIN_BOOK",
     help="Address book to use: a name under the books folder, or a folder path "
     "[env: MEDCHAIN_BOOK; default: the connected network's book].",
 )
-@click.option(
+@_exported_option(
     "--deployments",
     "deployments_dir",
-    default=None,
-    envvar="MEDCHAIN_DEPLOYMENTS",
-    expose_value=False,
-    is_eager=True,
+    "MEDCHAIN_DEPLOYMENTS",
     type=click.Path(file_okay=False),
-    callback=_export("MEDCHAIN_DEPLOYMENTS"),
     help="Folder of address books [env: MEDCHAIN_DEPLOYMENTS; default: ./deployments].",
 )
-@click.option(
+@_exported_option(
     "--index",
     "index_db",
-    default=None,
-    envvar="MEDCHAIN_INDEX",
-    expose_value=False,
-    is_eager=True,
-    callback=_export("MEDCHAIN_INDEX"),
+    "MEDCHAIN_INDEX",
     help="Index database (SQLAlchemy URL or SQLite file, `medchain index run`) that event "
     "lists read the blocks it holds from; the node is asked only for newer blocks "
     "[env: MEDCHAIN_INDEX; default: none, every read asks the node].",
