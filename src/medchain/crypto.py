@@ -23,6 +23,13 @@ Key envelope, version 1: canonical JSON (sorted keys, no spaces) with `format`,
 suite DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-128-GCM, with
 info = "medchain/key-wrap/v1" || context_digest || recipient public key.
 
+Key envelope set, version 1: what an address whose DID publishes several X25519 keys (one
+per device, `did create --add`) is given: canonical JSON `{"format":
+"medchain-key-envelope-set", "v": 1, "envelopes": [<key envelope>, ...]}`, one envelope
+per published key, all for the same data key and context. The chain holds one envelope
+CID per address, so the set is how every device of that address can open the record.
+An address with one key gets a plain key envelope, as before.
+
 Why each piece: a fresh data key per payload limits any leak to one record; the
 context (record id, schema version, chain id, registry) in the AAD and HPKE info
 stops a ciphertext or envelope being replayed under another record or chain; AES-GCM
@@ -39,9 +46,9 @@ import io
 import json
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
@@ -61,6 +68,7 @@ KEY_SIZE = 32
 _HEADER = struct.Struct(">4sBBI7s32s32s")
 HEADER_SIZE = _HEADER.size
 ENVELOPE_FORMAT = "medchain-key-envelope"
+ENVELOPE_SET_FORMAT = "medchain-key-envelope-set"
 ENVELOPE_SUITE = "DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-128-GCM"
 _HPKE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_128_GCM)
 
@@ -338,26 +346,31 @@ class KeyEnvelope:
     commitment: bytes
     wrapped: bytes
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": ENVELOPE_FORMAT,
+            "v": FORMAT_VERSION,
+            "suite": ENVELOPE_SUITE,
+            "kid": self.key_id,
+            "pk": self.recipient_public_key.hex(),
+            "ctx": self.context_digest.hex(),
+            "commitment": self.commitment.hex(),
+            "wrapped": self.wrapped.hex(),
+        }
+
     def to_bytes(self) -> bytes:
-        return json.dumps(
-            {
-                "format": ENVELOPE_FORMAT,
-                "v": FORMAT_VERSION,
-                "suite": ENVELOPE_SUITE,
-                "kid": self.key_id,
-                "pk": self.recipient_public_key.hex(),
-                "ctx": self.context_digest.hex(),
-                "commitment": self.commitment.hex(),
-                "wrapped": self.wrapped.hex(),
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ).encode()
+        return _canonical_json(self.to_dict())
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> KeyEnvelope:
         try:
-            doc = json.loads(raw)
+            return cls.from_dict(json.loads(raw))
+        except ValueError as exc:  # not JSON at all
+            raise DecryptionFailed(f"not a medchain key envelope: {exc}") from None
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> KeyEnvelope:
+        try:
             if doc["format"] != ENVELOPE_FORMAT or doc["v"] != FORMAT_VERSION:
                 raise ValueError(f"format {doc['format']!r} v{doc['v']}")
             if doc["suite"] != ENVELOPE_SUITE:
@@ -371,6 +384,47 @@ class KeyEnvelope:
         if len(envelope.recipient_public_key) != 32 or len(envelope.commitment) != 32:
             raise DecryptionFailed("key envelope has malformed key or commitment fields")
         return envelope
+
+
+def _canonical_json(doc: Any) -> bytes:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+def envelopes_in(raw: bytes) -> list[KeyEnvelope]:
+    """The key envelopes in a stored envelope document: one for a plain key envelope,
+    one per published key for a key envelope set."""
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise DecryptionFailed(f"not a medchain key envelope: {exc}") from None
+    if isinstance(doc, dict) and doc.get("format") == ENVELOPE_SET_FORMAT:
+        items = doc.get("envelopes")
+        if doc.get("v") != FORMAT_VERSION or not isinstance(items, list) or not items:
+            raise DecryptionFailed("key envelope set has no envelopes or an unknown version")
+        envelopes = [KeyEnvelope.from_dict(item) for item in items]
+        if len({(e.context_digest, e.commitment) for e in envelopes}) != 1:
+            raise DecryptionFailed("key envelope set mixes envelopes of different records")
+        return envelopes
+    return [KeyEnvelope.from_dict(doc)]
+
+
+def seal_key(data_key: bytes, context: EnvelopeContext, keys: Sequence[tuple[bytes, str]]) -> bytes:
+    """The envelope document for one address: `data_key` sealed to each of its published
+    X25519 keys `(public key, key id)`; a plain key envelope when it has one key, a key
+    envelope set when it has several (see the module docstring)."""
+    unique = list(dict.fromkeys((bytes(public), kid) for public, kid in keys))
+    if not unique:
+        raise InvalidInput("an envelope needs at least one X25519 key to seal to")
+    sealed = [wrap_key(data_key, context, public, kid) for public, kid in unique]
+    if len(sealed) == 1:
+        return sealed[0].to_bytes()
+    return _canonical_json(
+        {
+            "format": ENVELOPE_SET_FORMAT,
+            "v": FORMAT_VERSION,
+            "envelopes": [envelope.to_dict() for envelope in sealed],
+        }
+    )
 
 
 def wrap_key(
@@ -393,15 +447,19 @@ def unwrap_key(
     private_key: X25519PrivateKey | bytes,
     context: EnvelopeContext,
 ) -> bytes:
-    """Open an envelope with the recipient's private key; checks context and commitment."""
-    env = KeyEnvelope.from_bytes(envelope) if isinstance(envelope, bytes) else envelope
+    """Open an envelope (or the envelope of a set sealed to this key) with the recipient's
+    private key; checks context and commitment."""
+    candidates = envelopes_in(envelope) if isinstance(envelope, bytes) else [envelope]
     key = _private_key(private_key)
     public = _public_bytes(key.public_key())
-    if not hmac.compare_digest(public, env.recipient_public_key):
+    matching = [e for e in candidates if hmac.compare_digest(public, e.recipient_public_key)]
+    if not matching:
+        sealed_to = ", ".join(f"{e.recipient_public_key.hex()[:16]}..." for e in candidates)
         raise WrongRecipientKey(
-            f"key envelope {env.key_id or ''} is sealed to X25519 key "
-            f"{env.recipient_public_key.hex()[:16]}..., not to {public.hex()[:16]}..."
+            f"key envelope {candidates[0].key_id if len(candidates) == 1 else ''} is sealed "
+            f"to X25519 key {sealed_to}, not to {public.hex()[:16]}..."
         )
+    env = matching[0]
     digest = context.digest()
     if not hmac.compare_digest(env.context_digest, digest):
         raise ContextMismatch("key envelope was made for another record, chain or registry")

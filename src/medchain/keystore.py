@@ -15,6 +15,7 @@ import base64
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,18 @@ class KeyStore:
                     )
                 )
         return found
+
+    def load_any(
+        self, did: str, public_keys: Sequence[bytes], passphrase: str | None = None
+    ) -> X25519PrivateKey:
+        """The private key of `did` for the first of `public_keys` this store holds (an
+        envelope set is sealed to every key the DID publishes; this device holds one)."""
+        held = {k.public_key for k in self.list(did)}
+        for public in public_keys:
+            if public in held:
+                return self.load(did, public, passphrase)
+        listed = ", ".join(f"{public.hex()[:16]}..." for public in public_keys)
+        raise KeyNotFound(f"no stored X25519 key for {did} among {listed} in {self.root}")
 
     def load(
         self, did: str, public_key: bytes | None = None, passphrase: str | None = None

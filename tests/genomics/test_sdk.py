@@ -228,12 +228,12 @@ def test_missed_deadline_means_no_key_and_a_refund(m, researcher, listed, chain)
         wait_for_key(m.client(researcher), lic.licence_id, timeout=0.0)
 
 
-def test_agent_seals_to_the_newest_key_and_releases_after_review(
+def test_agent_seals_to_every_published_key_and_releases_after_review(
     m, patient, manufacturer, store, listed, tmp_path, did_registry, chain
 ):
-    """A researcher who rotated its key-agreement key (two valid X25519 keys on its DID)
-    gets an envelope its newest key opens; the agent releases the escrow once the review
-    window passed undisputed."""
+    """A researcher whose DID publishes two valid X25519 keys (two devices, `did create
+    --add`) gets one envelope set each key opens (a key it does not publish opens
+    nothing); the agent releases the escrow once the review window passed undisputed."""
     result, offer, keyring = listed
     registry = DIDRegistryClient(did_registry, manufacturer)
     keys = []
@@ -247,8 +247,11 @@ def test_agent_seals_to_the_newest_key_and_releases_after_review(
     agent = make_agent(m, patient, store, keyring, tmp_path / "r.json", did_registry)
     assert [o.action for o in agent.poll_once()] == ["delivered"]
     meta = read_metadata(store, m.datasets(patient).dataset(result.dataset_id))
-    with pytest.raises(WrongRecipientKey):  # the older key is not the one sealed to
-        open_data_key(m.client(manufacturer), store, lic.licence_id, keys[0], meta.context())
+    for key in keys:
+        open_data_key(m.client(manufacturer), store, lic.licence_id, key, meta.context())
+    with pytest.raises(WrongRecipientKey):  # a key the DID does not publish
+        open_data_key(m.client(manufacturer), store, lic.licence_id,
+                      X25519PrivateKey.generate(), meta.context())  # fmt: skip
     out = tmp_path / "rotated.vcf"
     download(m.client(manufacturer), store, result.dataset_id, manufacturer.address, keys[1],
              HMB, out)  # fmt: skip

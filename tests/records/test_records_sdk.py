@@ -237,3 +237,41 @@ def test_record_id_is_derived_from_the_author(recipient, records, registry, pati
     assert not records.journal.spool(entry.record_id).exists()
     with pytest.raises(JournalError):
         records.discard(entry.record_id)
+
+
+def test_a_did_with_two_devices_gets_one_envelope_both_devices_open(
+    records, did_registry, patient, provider, keys
+):
+    """`did create --add` publishes a second key (another device). The chain keeps one
+    envelope per address, so put and share seal to every published key of that address in
+    one key envelope set: each device decrypts, a third key does not."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from medchain.crypto import WrongRecipientKey, envelopes_in
+    from medchain.identity import DIDRegistryClient
+    from medchain.keystore import X25519_ENC_ATTRIBUTE, public_bytes
+    from medchain.records import recipients_for
+
+    client = DIDRegistryClient(did_registry)
+    devices = {"patient": [keys["patient"], X25519PrivateKey.generate()],
+               "provider": [keys["provider"], X25519PrivateKey.generate()]}  # fmt: skip
+    for who, role in ((patient, "patient"), (provider, "provider")):
+        for key in devices[role]:
+            client.set_attribute(who, X25519_ENC_ATTRIBUTE, public_bytes(key), 86_400,
+                                 sender=who)  # fmt: skip
+    mine = recipients_for(patient, did_registry)
+    assert len(mine) == 2 and {r.address for r in mine} == {patient.address}
+    result = records.put(LAB, patient=patient, scope="Observation", recipients=mine,
+                         sender=patient)  # fmt: skip
+    sealed = envelopes_in(records.store.cat(records.client.envelope_of(result.record_id, patient)))
+    assert {e.recipient_public_key for e in sealed} == {public_bytes(k) for k in devices["patient"]}
+    for device in devices["patient"]:
+        assert records.get(result.record_id, recipient=patient, private_key=device) == LAB
+    with pytest.raises(WrongRecipientKey):
+        records.get(result.record_id, recipient=patient, private_key=X25519PrivateKey.generate())
+
+    records.share(result.record_id, holder=patient, private_key=devices["patient"][1],
+                  recipient=recipients_for(provider, did_registry), sender=patient)  # fmt: skip
+    for device in devices["provider"]:
+        assert records.get(result.record_id, recipient=provider, private_key=device) == LAB
+    assert records.verify(result.record_id)

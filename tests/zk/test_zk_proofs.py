@@ -259,3 +259,24 @@ def test_one_credential_in_two_scopes_is_unlinkable(zk, holder, proof_a, proof_r
     # neither nullifier is derivable from the other proof's public signals without the secret
     assert holder.nullifier(proof_r3.scope) == proof_r3.nullifier
     assert proof_a.nullifier not in b and proof_r3.nullifier not in a
+
+
+def test_a_credential_sealed_to_every_device_key_opens_on_each(holder):
+    """A holder whose DID publishes two X25519 keys (two devices) gets one sealed credential
+    both open; a key it does not publish opens nothing."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from medchain.crypto import WrongRecipientKey
+    from medchain.keystore import public_bytes
+    from medchain.zk.client import open_credential, seal_credential, sealed_recipients
+
+    cred = Credential(holder.commitment, CredType.VACCINATION, date_int("2024-10-01"), BIRTH,
+                      (encode_code("CVX-309"),))  # fmt: skip
+    devices = [X25519PrivateKey.generate(), X25519PrivateKey.generate()]
+    where = {"chain_id": 31337, "registry": "0x" + "11" * 20}
+    blob = seal_credential(cred, [public_bytes(d) for d in devices], **where)
+    assert sealed_recipients(blob) == [public_bytes(d) for d in devices]
+    for device in devices:
+        assert open_credential(blob, device, **where).leaf == cred.leaf
+    with pytest.raises(WrongRecipientKey):
+        open_credential(blob, X25519PrivateKey.generate(), **where)

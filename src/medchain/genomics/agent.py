@@ -23,36 +23,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from medchain.crypto import EnvelopeContext, wrap_key
+from medchain.crypto import EnvelopeContext, seal_key
 from medchain.genomics.client import GenomicsClient, LicenceStatus, split_licence_id
 from medchain.genomics.data import SCHEMA_VERSION, Keyring, read_metadata
 from medchain.logs import reader_for_contracts
 from medchain.storage import ContentStore
 
 KeyResolver = Callable[[str], list[tuple[str, bytes]]]  # address -> [(key id, X25519 pub)]
-_INDEX = re.compile(r"#delegate-(\d+)$")
-
-
-def current_key(keys: list[tuple[str, bytes]]) -> tuple[str, bytes]:
-    """The newest valid key-agreement key of a DID: the one published (or re-published)
-    last. `key_agreement_keys` lists only unexpired, unrevoked keys; its ids end in
-    `#delegate-N`, N counting the DID's key publications, so the highest N is the newest
-    (list order is first publication, which a re-published old key keeps)."""
-    if not keys:
-        raise ValueError("no key-agreement key")
-
-    def rank(item: tuple[int, tuple[str, bytes]]) -> tuple[int, int]:
-        position, (key_id, _) = item
-        match = _INDEX.search(key_id)
-        return (int(match[1]) if match else -1, position)
-
-    return max(enumerate(keys), key=rank)[1]
 
 
 @dataclass
@@ -201,12 +183,12 @@ class KeyAgent:
             self.state.waiting[hex_id] = lic.key_deadline
             self.state.save(self.state_path)
             return Outcome(licence_id, "waiting")
-        key_id, public = current_key(keys)
         meta = read_metadata(self.store, info)
         context = EnvelopeContext(
             bytes.fromhex(meta.record_id), SCHEMA_VERSION, meta.chain_id, meta.registry
         )
-        envelope = wrap_key(data_key, context, public, key_id=key_id).to_bytes()
+        # every key the researcher's DID publishes (several devices): one envelope set
+        envelope = seal_key(data_key, context, [(public, key_id) for key_id, public in keys])
         cid = str(self.store.add(envelope))
         if self.before_post is not None:
             self.before_post(licence_id)

@@ -386,7 +386,7 @@ def download(account: Any, market: ContractChoice, dataset_id: int, out: Path, p
              keys_dir: Path | None, passphrase: str | None, accept: bool, ipfs_url: str | None,
              as_json: bool) -> None:  # fmt: skip
     """Fetch, verify and decrypt DATASET_ID (needs a running licence for --purpose)."""
-    from medchain.crypto import KeyEnvelope
+    from medchain.crypto import envelopes_in
     from medchain.genomics.data import download as fetch
 
     me = require_account(account).address
@@ -409,8 +409,10 @@ def download(account: Any, market: ContractChoice, dataset_id: int, out: Path, p
         from medchain.identity import format_did
         from medchain.keystore import KeyStore
 
-        public = KeyEnvelope.from_bytes(store.cat(found[0])).recipient_public_key
-        private = KeyStore(keys_dir).load(format_did(me, client_chain_id()), public, passphrase)
+        sealed_to = [e.recipient_public_key for e in envelopes_in(store.cat(found[0]))]
+        private = KeyStore(keys_dir).load_any(
+            format_did(me, client_chain_id()), sealed_to, passphrase
+        )
     from medchain.genomics.data import read_metadata
 
     meta = read_metadata(store, client.dataset_client().dataset(dataset_id))

@@ -79,7 +79,7 @@ def _private_key(records: Records, rid: bytes, holder: str, key_file: Path | Non
     """The key given, or the stored key matching the public key of `holder`'s envelope."""
     if key_file is not None:
         return load_private_key(key_file)
-    from medchain.crypto import KeyEnvelope
+    from medchain.crypto import envelopes_in
     from medchain.identity import format_did
     from medchain.keystore import KeyStore
     from medchain.records import NoEnvelope
@@ -87,9 +87,9 @@ def _private_key(records: Records, rid: bytes, holder: str, key_file: Path | Non
     env_cid = records.client.envelope_of(rid, holder)
     if env_cid is None:
         raise NoEnvelope(f"record 0x{rid.hex()} has no key envelope for {holder}")
-    envelope = KeyEnvelope.from_bytes(records.store.cat(env_cid))
+    sealed_to = [e.recipient_public_key for e in envelopes_in(records.store.cat(env_cid))]
     did = format_did(holder, records.chain_id)
-    return KeyStore(keys_dir).load(did, envelope.recipient_public_key, passphrase)
+    return KeyStore(keys_dir).load_any(did, sealed_to, passphrase)
 
 
 def _record_id(text: str) -> bytes:
@@ -256,12 +256,11 @@ def share(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | 
     sender = require_account(account)
     records = _records(sender, ipfs_url, registry)
     rid = _record_id(record_id)
-    targets = parse_recipient(recipient, _did_registry(records))
-    for target in targets:
-        records.check_share(rid, target.address, purpose=purpose)
+    targets = parse_recipient(recipient, _did_registry(records))  # every key of one DID
+    records.check_share(rid, targets[0].address, purpose=purpose)
     who = holder or sender.address
     private = _private_key(records, rid, who, key_file, keys_dir, passphrase)
-    cids = [str(records.share(rid, holder=who, private_key=private, recipient=r)) for r in targets]
+    cids = [str(records.share(rid, holder=who, private_key=private, recipient=targets))]
     emit({"record_id": rid, "envelopes": cids}, as_json)
 
 

@@ -29,13 +29,13 @@ from medchain.crypto import (
     HEADER_SIZE,
     EnvelopeContext,
     Header,
-    KeyEnvelope,
     decrypt_iter,
     encrypt_iter,
+    envelopes_in,
     inspect,
     new_data_key,
+    seal_key,
     unwrap_key,
-    wrap_key,
 )
 from medchain.errors import IntegrityError, InvalidInput, MedchainError
 from medchain.logs import Event
@@ -140,8 +140,7 @@ class Records:
         (default: random), and bound into the ciphertext."""
         if not recipients:
             raise InvalidInput("put needs at least one recipient (usually the patient)")
-        if len({to_address(r.address, "recipient") for r in recipients}) != len(recipients):
-            raise InvalidInput("each recipient address may appear once")
+        by_address = _keys_by_address(recipients)
         author = to_address(self._sender(author), "author")
         salt = to_bytes32(salt, "salt") if salt is not None else os.urandom(32)
         record_id = record_id_for(author, patient, salt)
@@ -149,12 +148,12 @@ class Records:
         context = self.context(record_id, schema_version)
         data_key = new_data_key()
         envelopes = []
-        for recipient in recipients:
-            env = wrap_key(data_key, context, recipient.public_key, recipient.key_id).to_bytes()
+        for address, keys in by_address.items():
+            env = seal_key(data_key, context, keys)
             envelopes.append(
                 {
-                    "recipient": to_address(recipient.address, "recipient"),
-                    "key_id": recipient.key_id,
+                    "recipient": address,
+                    "key_id": ",".join(kid for _, kid in keys),
                     "cid": str(compute_cid(env)),
                     "envelope": env.hex(),
                 }
@@ -405,14 +404,14 @@ class Records:
         checks.append("chunk layout is consistent with the ciphertext length")
         envelopes = 0
         for log in self._envelope_logs(anchor.record_id):
-            env = KeyEnvelope.from_bytes(self.store.cat(CID.from_bytes(bytes(log["cid"]))))
-            if (
-                env.context_digest != header.context_digest
-                or env.commitment != header.key_commitment
-            ):
-                raise IntegrityError(
-                    f"key envelope for {log['recipient']} does not match the ciphertext header"
-                )
+            for env in envelopes_in(self.store.cat(CID.from_bytes(bytes(log["cid"])))):
+                if (
+                    env.context_digest != header.context_digest
+                    or env.commitment != header.key_commitment
+                ):
+                    raise IntegrityError(
+                        f"key envelope for {log['recipient']} does not match the ciphertext header"
+                    )
             envelopes += 1
         checks.append(f"{envelopes} key envelope(s) stored and committed to the same key")
         return VerifyReport(anchor.record_id, anchor.cid, anchor.content_hash, size, plaintext,
@@ -527,20 +526,26 @@ class Records:
     # -- share -------------------------------------------------------------------------
 
     def share(
-        self, record_id: bytes, *, holder: Any, private_key: Any, recipient: Recipient,
-        sender: Any | None = None,
+        self, record_id: bytes, *, holder: Any, private_key: Any,
+        recipient: Recipient | Sequence[Recipient], sender: Any | None = None,
     ) -> CID:  # fmt: skip
         """Seal the record's data key to `recipient` (no re-encryption) and anchor it.
-        `holder` is the account whose envelope `private_key` opens."""
+        `recipient` may be every published key of one address (`recipients_for(did)`):
+        each of them can open the envelope. `holder` is the account whose envelope
+        `private_key` opens."""
+        keys = _keys_by_address([recipient] if isinstance(recipient, Recipient) else recipient)
+        if len(keys) != 1:
+            raise InvalidInput(f"share seals to one address at a time, got {len(keys)}")
+        ((address, sealed_to),) = keys.items()
         anchor = self._standing(record_id)
         data_key = self.data_key(anchor, holder, private_key)
         context = self.context(anchor.record_id, anchor.schema_version)
-        envelope = wrap_key(data_key, context, recipient.public_key, recipient.key_id).to_bytes()
+        envelope = seal_key(data_key, context, sealed_to)
         del data_key
         cid = self.store.add(envelope, cid_version=1, pin=True)
         if not self.store.has(cid):
             raise ContentNotFound(f"store at {self.store.location} does not hold {cid}")
-        self.client.add_envelope(anchor.record_id, recipient.address, cid, sender=sender)
+        self.client.add_envelope(anchor.record_id, address, cid, sender=sender)
         return cid
 
     # -- erase -------------------------------------------------------------------------
@@ -568,3 +573,14 @@ class Records:
                 f"{self.store.location} failed ({exc}); run the erase again"
             ) from exc
         return ErasureReport(rid, transaction, anchor.cid, envelopes)
+
+
+def _keys_by_address(recipients: Sequence[Recipient]) -> dict[str, list[tuple[bytes, str]]]:
+    """Recipients grouped by address: the chain keeps one envelope per address, sealed to
+    every key that address's DID publishes (several devices, `did create --add`)."""
+    grouped: dict[str, list[tuple[bytes, str]]] = {}
+    for recipient in recipients:
+        keys = grouped.setdefault(to_address(recipient.address, "recipient"), [])
+        if all(bytes(recipient.public_key) != public for public, _ in keys):
+            keys.append((bytes(recipient.public_key), recipient.key_id))
+    return grouped

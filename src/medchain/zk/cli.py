@@ -42,7 +42,7 @@ from medchain.zk import (
     open_credential,
     seal_credential,
 )
-from medchain.zk.client import sealed_recipient
+from medchain.zk.client import sealed_recipients
 
 
 @click.group()
@@ -186,14 +186,14 @@ def issue_cmd(
         tuple(encode_code(c) for c in codes),
     )
     if to_key:
-        public = bytes.fromhex(to_key.removeprefix("0x"))
+        publics = [bytes.fromhex(to_key.removeprefix("0x"))]
     else:
         from medchain.records import recipients_for
 
-        public = recipients_for(to)[-1].public_key
+        publics = [r.public_key for r in recipients_for(to)]  # every device's key
     client = gate.bind(require_account(account))
     sealed = seal_credential(
-        cred, public, chain_id=chain.provider.chain_id, registry=client.address
+        cred, publics, chain_id=chain.provider.chain_id, registry=client.address
     )
     issued = client.issue(cred)
     result: dict[str, Any] = {
@@ -237,7 +237,7 @@ def receive_cmd(
 
         blob = open_store().cat(source)
     passphrase = passphrase_file.read_text().strip() if passphrase_file else None
-    key = KeyStore().load(did, sealed_recipient(blob), passphrase=passphrase)
+    key = KeyStore().load_any(did, sealed_recipients(blob), passphrase=passphrase)
     client = gate.bind(account)
     cred = open_credential(blob, key, chain_id=chain.provider.chain_id, registry=client.address)
     _write_new(out, cred.to_json())

@@ -4,6 +4,7 @@ its events, prove and verify eligibility (SDK surface of `medchain zk`)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -11,12 +12,12 @@ from medchain.client import ContractClient
 from medchain.codec import to_address
 from medchain.crypto import (
     EnvelopeContext,
-    KeyEnvelope,
     decrypt,
     encrypt,
+    envelopes_in,
     new_data_key,
+    seal_key,
     unwrap_key,
-    wrap_key,
 )
 from medchain.errors import IntegrityError, InvalidInput
 from medchain.logs import reader_for_contracts
@@ -186,38 +187,48 @@ def _context(credential_leaf: int, chain_id: int, registry: str) -> EnvelopeCont
 
 
 def seal_credential(
-    credential: Credential, recipient_public_key: bytes, *, chain_id: int, registry: str
+    credential: Credential,
+    recipient_public_key: bytes | Sequence[bytes],
+    *,
+    chain_id: int,
+    registry: str,
 ) -> bytes:
     """The credential as the holder receives it: encrypted (the records envelope), bound to the
-    leaf, chain and registry, sealed to the holder's X25519 key. Nothing in it is readable."""
+    leaf, chain and registry, sealed to the holder's X25519 key, or to each of its keys (a DID
+    publishing several devices' keys gets a key envelope set). Nothing in it is readable."""
+    publics = (
+        [recipient_public_key]
+        if isinstance(recipient_public_key, bytes)
+        else list(recipient_public_key)
+    )
     ctx = _context(credential.leaf, chain_id, registry)
     key = new_data_key()
     body = encrypt(json.dumps(credential.to_json()).encode(), key, ctx)
-    env = wrap_key(key, ctx, recipient_public_key)
+    envelope = seal_key(key, ctx, [(bytes(public), "") for public in publics])
     return json.dumps(
         {
             "kind": "medchain.zk.sealed-credential/1",
             "leaf": hex(credential.leaf),
-            "envelope": env.to_bytes().hex(),
+            "envelope": envelope.hex(),
             "ciphertext": body.hex(),
         }
     ).encode()
 
 
-def sealed_recipient(blob: bytes) -> bytes:
-    """The X25519 public key a sealed credential is sealed to (to pick the private key)."""
+def sealed_recipients(blob: bytes) -> list[bytes]:
+    """The X25519 public keys a sealed credential is sealed to (to pick the private key)."""
     try:
-        envelope = KeyEnvelope.from_bytes(bytes.fromhex(json.loads(blob)["envelope"]))
+        envelopes = envelopes_in(bytes.fromhex(json.loads(blob)["envelope"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidInput(f"not a sealed medchain credential: {exc}") from None
-    return envelope.recipient_public_key
+    return [envelope.recipient_public_key for envelope in envelopes]
 
 
 def open_credential(blob: bytes, private_key: Any, *, chain_id: int, registry: str) -> Credential:
     try:
         data = json.loads(blob)
         leaf = int(data["leaf"], 16)
-        env = KeyEnvelope.from_bytes(bytes.fromhex(data["envelope"]))
+        env = bytes.fromhex(data["envelope"])
         body = bytes.fromhex(data["ciphertext"])
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidInput(f"not a sealed medchain credential: {exc}") from None
