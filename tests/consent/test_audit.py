@@ -72,6 +72,11 @@ def test_grants_of_and_fhir_export_round_trip(client, registry, roles, chain):
     client.revoke(patient, lab, "Observation", sender=patient)
     grants = client.grants_of(patient)
     assert len(grants) == 3
+    # the grantee's view: every patient's provisions naming it, revoked ones gone
+    assert sorted(client.grants_to(lab), key=repr) == sorted(
+        [g for g in grants if g.grantee == lab.address], key=repr
+    )
+    assert [g.patient for g in client.grants_to(gp)] == [patient.address]
     resource = export_consent(grants)
     imported = import_consent(resource)
     assert sorted(imported, key=repr) == sorted(grants, key=repr)

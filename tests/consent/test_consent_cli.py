@@ -86,6 +86,10 @@ def test_consent_cli_end_to_end(node):
     assert {"last_block_time", "wall_clock"} <= set(answer)
     out = _medchain(node, "consent", "list", "--patient", PATIENT, "--json")
     assert [g["status"] for g in _json(out)] == ["active"]
+    out = _medchain(node, "consent", "list", "--grantee", PROVIDER, "--json")  # provider's view
+    assert [(g["patient"], g["status"]) for g in _json(out)] == [(PATIENT, "active")]
+    out = _medchain(node, "consent", "list", "--grantee", PROVIDER, "--patient", PATIENT)
+    assert out.returncode == 1 and "drop --patient" in out.stderr, out.stderr
 
     # another chain's DID is refused (it would silently grant to the same address)
     other = f"did:ethr:sepolia:{PROVIDER}"

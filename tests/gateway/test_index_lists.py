@@ -127,6 +127,9 @@ def test_the_sdk_lists_are_the_same_with_medchain_index_and_read_it(chain_with_i
         "grants of the patient": lambda: ConsentClient(contracts["ConsentRegistry"]).grants_of(
             roles["patient"]
         ),
+        "grants to the provider": lambda: ConsentClient(contracts["ConsentRegistry"]).grants_to(
+            roles["provider"]
+        ),
         "licences by researcher": lambda: GenomicsClient(contracts["GenomicLicensing"]).licences_of(
             roles["researcher"]
         ),

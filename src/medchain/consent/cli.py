@@ -142,7 +142,12 @@ def revoke_cmd(
 
 
 @consent_command("list")
-@click.option("--patient", default=None)
+@click.option("--patient", default=None, help="Whose grants (default: --account).")
+@click.option(
+    "--grantee",
+    default=None,
+    help="List the grants naming this address or DID, of every patient, instead.",
+)
 @click.option("--from-block", default=0, show_default=True)
 @click.option(
     "--fhir", "as_fhir", is_flag=True, help="Print the grants as a FHIR R4 Consent resource."
@@ -150,14 +155,16 @@ def revoke_cmd(
 def list_cmd(
     account: Any,
     patient: str | None,
+    grantee: str | None,
     from_block: int,
     as_fhir: bool,
     registry: ContractChoice,
     as_json: bool,
 ) -> None:
-    """A patient's stored provisions with their status ("active", "expired" or
-    "not-yet-started") at the wall clock; `status_at_last_block` is the chain's view, which
-    lags on an idle chain (or their FHIR R4 Consent export)."""
+    """A patient's stored provisions (or, with --grantee, those naming a grantee) with their
+    status ("active", "expired" or "not-yet-started") at the wall clock;
+    `status_at_last_block` is the chain's view, which lags on an idle chain (or their FHIR R4
+    Consent export). With MEDCHAIN_INDEX the events come from the index."""
     import time
 
     from ape import chain
@@ -165,8 +172,13 @@ def list_cmd(
     from medchain.consent import export_consent
 
     client = registry.bind()
-    who = _patient(patient, account)
-    grants = client.grants_of(who, from_block=from_block)
+    if grantee is not None:
+        if patient is not None or as_fhir:
+            raise InvalidInput("--grantee lists every patient's grants: drop --patient/--fhir")
+        grants = client.grants_to(_patient(grantee, account), from_block=from_block)
+    else:
+        who = _patient(patient, account)
+        grants = client.grants_of(who, from_block=from_block)
     if as_fhir:
         resource = export_consent(grants, patient=who, chain_id=int(chain.provider.chain_id))
         emit(resource, human=lambda doc: json.dumps(doc, indent=2))

@@ -785,12 +785,24 @@ class ConsentClient(ContractClient):
 
     def grants_of(self, patient: Any, from_block: int = 0) -> list[Grant]:
         """The patient's current provisions: keys found in events, state read from chain."""
-        who = _addr(patient)
-        logs = self._logs(("ConsentGranted", "ConsentDenied"), {"patient": who}, from_block)
-        keys = sorted({(str(log.args["grantee"]), bytes(log.args["scope"])) for log in logs})
+        return self._provisions({"patient": _addr(patient)}, from_block)
+
+    def grants_to(self, grantee: Any, from_block: int = 0) -> list[Grant]:
+        """The current provisions naming `grantee`, of every patient (a provider's view:
+        who let me see what); keys found in events, state read from chain."""
+        return self._provisions({"grantee": _addr(grantee)}, from_block)
+
+    def _provisions(self, where: dict[str, str], from_block: int) -> list[Grant]:
+        # The events (served by the index when one is configured) only say which
+        # (patient, grantee, scope) keys ever had a provision; the state says what stands.
+        logs = self._logs(("ConsentGranted", "ConsentDenied"), where, from_block)
+        keys = sorted(
+            {(str(log.args["patient"]), str(log.args["grantee"]), bytes(log.args["scope"]))
+             for log in logs}
+        )  # fmt: skip
         grants: list[Grant] = []
-        for grantee, scope in keys:
-            permit, denial = self.provision(who, grantee, scope)
+        for patient, grantee, scope in keys:
+            permit, denial = self.provision(patient, grantee, scope)
             grants += [g for g in (permit, denial) if g is not None]
         return grants
 
