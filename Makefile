@@ -23,7 +23,7 @@ lint: setup
 	@$(ENV) ruff format --check . && ruff check . && mypy
 
 slither: setup
-	@$(ENV) python -m medchain.toolchain slither
+	@$(ENV) python tools/toolchain.py slither
 
 bench: setup
 	@$(ENV) python -m bench.run

@@ -94,4 +94,4 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
-.venv/bin/python -m medchain.toolchain check
+.venv/bin/python tools/toolchain.py check

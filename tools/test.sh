@@ -13,6 +13,6 @@ ruff check .
 echo "== mypy"
 mypy
 echo "== slither"
-python -m medchain.toolchain slither
+python tools/toolchain.py slither
 echo "== pytest"
 ape test --durations=15 "$@"

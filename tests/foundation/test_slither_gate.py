@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+TOOLCHAIN = Path(__file__).resolve().parents[2] / "tools" / "toolchain.py"
+
 ROOT = Path(__file__).resolve().parents[2]
 
 REENTRANT = """// SPDX-License-Identifier: Apache-2.0
@@ -26,7 +28,7 @@ contract Reentrant {
 
 def _slither(root: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "medchain.toolchain", "slither"],
+        [sys.executable, str(TOOLCHAIN), "slither"],
         env={**os.environ, "MEDCHAIN_ROOT": str(root)},
         capture_output=True,
         text=True,

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+TOOLCHAIN = Path(__file__).resolve().parents[2] / "tools" / "toolchain.py"
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIM = ROOT / "tools" / "solc" / "solc-native.cjs"
 
@@ -83,9 +85,7 @@ def test_uninstalled_pinned_version_fails_with_one_clear_line(tmp_path):
     copy = _project_copy(tmp_path)
     config = (copy / "ape-config.yaml").read_text().replace("version: 0.8.28", "version: 0.8.30")
     (copy / "ape-config.yaml").write_text(config)
-    out = _run(
-        [sys.executable, "-m", "medchain.toolchain", "check"], env={"MEDCHAIN_ROOT": str(copy)}
-    )
+    out = _run([sys.executable, str(TOOLCHAIN), "check"], env={"MEDCHAIN_ROOT": str(copy)})
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -96,8 +96,6 @@ def test_uninstalled_pinned_version_fails_with_one_clear_line(tmp_path):
 def test_pragma_the_pinned_compiler_cannot_satisfy_is_named(tmp_path):
     copy = _project_copy(tmp_path)
     (copy / "contracts" / "Future.sol").write_text("pragma solidity ^0.9.1;\ncontract Future {}\n")
-    out = _run(
-        [sys.executable, "-m", "medchain.toolchain", "check"], env={"MEDCHAIN_ROOT": str(copy)}
-    )
+    out = _run([sys.executable, str(TOOLCHAIN), "check"], env={"MEDCHAIN_ROOT": str(copy)})
     assert out.returncode == 1
     assert "contracts/Future.sol asks for solidity ^0.9.1" in out.stderr

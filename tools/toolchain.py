@@ -1,8 +1,9 @@
-"""Offline toolchain checks: the pinned solc-js compiler is registered, and Slither
-runs through the same compiler with a justified exclusion list.
+"""Offline toolchain checks (developer tooling, not part of the installed package): the
+pinned solc-js compiler is registered, and Slither runs through the same compiler with a
+justified exclusion list.
 
-`python -m medchain.toolchain check|slither`. Each failure is one readable line and
-exit status 1.
+`python tools/toolchain.py check|slither` (bootstrap, `make slither`, `make test`). Each
+failure is one readable line and exit status 1.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(os.environ.get("MEDCHAIN_ROOT", Path(__file__).resolve().parents[2]))
+ROOT = Path(os.environ.get("MEDCHAIN_ROOT", Path(__file__).resolve().parents[1]))
 PRAGMA = re.compile(r"^\s*pragma\s+solidity\s+([^;]+);", re.MULTILINE)
 
 
