@@ -31,6 +31,23 @@ from eth_utils import keccak, to_checksum_address
 from medchain.deployments import in_process_chain
 from medchain.errors import InvalidInput, MedchainError, NodeUnreachable, TransactionFailed
 
+__all__ = [
+    "INDEX_ENV",
+    "STATS",
+    "Event",
+    "EventABI",
+    "LogQueryRefused",
+    "LogReader",
+    "ReaderStats",
+    "arg_key",
+    "events_of",
+    "jsonable",
+    "matches",
+    "query_keys",
+    "reader_for_book",
+    "reader_for_contracts",
+]
+
 # Logs repeat a few addresses (the contract, its authors): checksumming each once keeps
 # decoding 10,000 logs from spending half its time in keccak (bench/perf_trials.py).
 _checksum = functools.lru_cache(maxsize=4096)(to_checksum_address)
@@ -551,21 +568,3 @@ def reader_for_contracts(*contracts: Any, **kw: Any) -> LogReader:
         abi = [entry.model_dump(mode="json", by_alias=True) for entry in contract.contract_type.abi]
         abis[str(contract.address)] = abi
     return LogReader(chain.provider.web3, abis, **kw)
-
-
-__all__ = [
-    "INDEX_ENV",
-    "STATS",
-    "Event",
-    "EventABI",
-    "LogQueryRefused",
-    "LogReader",
-    "ReaderStats",
-    "arg_key",
-    "events_of",
-    "jsonable",
-    "matches",
-    "query_keys",
-    "reader_for_book",
-    "reader_for_contracts",
-]

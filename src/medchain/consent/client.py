@@ -39,6 +39,24 @@ from medchain.hashing import Eip712Domain, keccak_text, selector, typed_data
 from medchain.logs import Event, reader_for_contracts
 from medchain.signing import SignedPayload
 
+__all__ = [
+    "ETREAT",
+    "SIGNED_FORMAT",
+    "AuditEvent",
+    "Check",
+    "ConsentClient",
+    "ConsentRequired",
+    "UnknownEpisode",
+    "WrongChainDID",
+    "audit_csv",
+    "consent_typed_data",
+    "deliver_record_key",
+    "did_address_on_connected_chain",
+    "read_signed_change",
+    "role_name",
+    "signed_kind",
+]
+
 EIP712_NAME, EIP712_VERSION = "MedchainConsent", "1"
 STATUS = ("none", "pending", "active", "accepted", "flagged", "cancelled")
 # Role constants of ConsentRegistry, so refusals name the role instead of its hash.
@@ -847,22 +865,6 @@ def _http_uri() -> str | None:
         if isinstance(uri, str) and uri.startswith("http"):
             return uri
     return None
-
-
-__all__ = [
-    "ETREAT",
-    "SIGNED_FORMAT",
-    "AuditEvent",
-    "Check",
-    "ConsentClient",
-    "UnknownEpisode",
-    "WrongChainDID",
-    "audit_csv",
-    "consent_typed_data",
-    "read_signed_change",
-    "role_name",
-    "signed_kind",
-]
 
 
 class ConsentRequired(InvalidInput):

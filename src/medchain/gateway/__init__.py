@@ -37,6 +37,16 @@ from medchain.records import Journal, Records, recipients_for, scope_name
 from medchain.storage import ContentStore
 from medchain.storage.cid import CID
 
+__all__ = [
+    "FHIR_JSON",
+    "RECORD_TYPES",
+    "FhirError",
+    "Gateway",
+    "Requester",
+    "outcome",
+    "random_key",
+]
+
 FHIR_JSON = "application/fhir+json"
 RECORD_TYPES = (
     "Observation",
@@ -528,6 +538,3 @@ def _audit_event(row: dict[str, Any], timestamp: int, chain_id: int) -> dict[str
 
 def random_key() -> bytes:
     return os.urandom(32)
-
-
-__all__ = ["FHIR_JSON", "RECORD_TYPES", "FhirError", "Gateway", "Requester", "outcome"]

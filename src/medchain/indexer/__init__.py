@@ -103,6 +103,20 @@ contracts_table = Table(
 )
 from sqlalchemy import Index  # noqa: E402
 
+__all__ = [
+    "Indexer",
+    "SyncReport",
+    "blocks_table",
+    "contracts_table",
+    "cursor_table",
+    "events_table",
+    "jsonable",
+    "key",
+    "keys_table",
+    "make_engine",
+    "metadata",
+]
+
 Index("ix_event_keys_lookup", keys_table.c.name, keys_table.c.value, keys_table.c.event_id)
 
 subscriptions_table = Table(
@@ -446,18 +460,3 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
     return engine
-
-
-__all__ = [
-    "Indexer",
-    "SyncReport",
-    "blocks_table",
-    "contracts_table",
-    "cursor_table",
-    "events_table",
-    "jsonable",
-    "key",
-    "keys_table",
-    "make_engine",
-    "metadata",
-]

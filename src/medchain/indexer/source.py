@@ -21,6 +21,11 @@ from sqlalchemy.engine import Engine
 from medchain.errors import ConfigurationError
 from medchain.logs import Event
 
+__all__ = [
+    "IndexSource",
+    "sqlite_path",
+]
+
 if TYPE_CHECKING:
     from medchain.logs import LogReader
 
@@ -157,6 +162,3 @@ def _json(text: Any) -> dict[str, Any]:
     import json
 
     return dict(json.loads(text))
-
-
-__all__ = ["IndexSource", "sqlite_path"]

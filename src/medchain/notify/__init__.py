@@ -56,6 +56,26 @@ from medchain.indexer import (
 )
 from medchain.logs import Event
 
+__all__ = [
+    "DELIVERY_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "TOPICS",
+    "Deliverer",
+    "DeliveryReport",
+    "Notice",
+    "enqueue",
+    "migrate",
+    "notices",
+    "open_db",
+    "payload",
+    "sign",
+    "subscribe",
+    "subscriptions",
+    "unsubscribe",
+    "verify",
+]
+
 TOPICS = ("referral", "break-glass", "licence-key", "recall")
 TOPIC_BASE = "urn:medchain:topic:"
 SIGNATURE_HEADER = "X-Medchain-Signature"
@@ -396,22 +416,3 @@ class Deliverer:
 
     def close(self) -> None:
         self.client.close()
-
-
-__all__ = [
-    "DELIVERY_HEADER",
-    "SIGNATURE_HEADER",
-    "TIMESTAMP_HEADER",
-    "TOPICS",
-    "Deliverer",
-    "DeliveryReport",
-    "Notice",
-    "enqueue",
-    "notices",
-    "open_db",
-    "sign",
-    "subscribe",
-    "subscriptions",
-    "unsubscribe",
-    "verify",
-]

@@ -34,6 +34,16 @@ from medchain.zk.model import (
 )
 from medchain.zk.prover import Proof, prove
 
+__all__ = [
+    "DEPTH",
+    "EligibilityClient",
+    "Issued",
+    "open_credential",
+    "seal_credential",
+    "sealed_recipients",
+    "utc_date",
+]
+
 
 @dataclass(frozen=True)
 class Issued:
@@ -237,6 +247,3 @@ def open_credential(blob: bytes, private_key: Any, *, chain_id: int, registry: s
     if cred.leaf != leaf:
         raise IntegrityError("sealed credential's content does not match its leaf")
     return cred
-
-
-__all__ = ["DEPTH", "EligibilityClient", "Issued", "open_credential", "seal_credential", "utc_date"]
