@@ -157,9 +157,15 @@ class KeyStore:
         """The private key of `did` for the first of `public_keys` this store holds (an
         envelope set is sealed to every key the DID publishes; this device holds one)."""
         held = {k.public_key for k in self.list(did)}
+        refused: WrongPassphrase | None = None
         for public in public_keys:
             if public in held:
-                return self.load(did, public, passphrase)
+                try:
+                    return self.load(did, public, passphrase)
+                except WrongPassphrase as exc:  # another of its keys may take this passphrase
+                    refused = exc
+        if refused is not None:
+            raise refused
         listed = ", ".join(f"{public.hex()[:16]}..." for public in public_keys)
         raise KeyNotFound(f"no stored X25519 key for {did} among {listed} in {self.root}")
 

@@ -65,6 +65,21 @@ def test_several_keys_are_chosen_by_public_key(tmp_path):
         store.list()
 
 
+def test_load_any_opens_whichever_sealed_to_key_the_passphrase_fits(tmp_path):
+    """A key envelope set names every key a DID publishes; the store opens the first it
+    holds that the passphrase fits, and names the DID when none does."""
+    store = KeyStore(tmp_path)
+    first_key, first = store.generate(DID, passphrase="one")
+    second_key, second = store.generate(DID, passphrase="two")
+    sealed_to = [b"\x01" * 32, first.public_key, second.public_key]
+    assert public_bytes(store.load_any(DID, sealed_to, "one")) == public_bytes(first_key)
+    assert public_bytes(store.load_any(DID, sealed_to, "two")) == public_bytes(second_key)
+    with pytest.raises(WrongPassphrase):
+        store.load_any(DID, sealed_to, "three")
+    with pytest.raises(KeyNotFound, match="among"):
+        store.load_any(DID, [b"\x01" * 32], "one")
+
+
 def test_published_key_is_listed_for_the_encryption_layer(registry, chain, patient, tmp_path):
     client = DIDRegistryClient(registry, patient)
     did = format_did(patient.address, chain.chain_id)
