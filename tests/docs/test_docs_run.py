@@ -32,8 +32,8 @@ PAGES = (
 # Not converted yet (each still shows placeholders instead of a runnable scenario). Listed
 # so a gap is visible, not silent.
 NOT_YET_WALKED: tuple[str, ...] = ()
-# Pages other engineers own, walked by their own tests (they need geth, a ZK toolchain or
-# IPFS Cluster processes); their blocks must still say what they are.
+# Pages with no shell session to walk (prose, tables and threat models only); their
+# blocks must still say what they are.
 NOT_WALKED = ("docs/security.md",)
 # Walked by tests/docs/test_docs_services.py on services of their own: a geth Clique
 # network (network.md), a Kubo node beside `user_node`'s anvil (storage.md).

@@ -149,6 +149,10 @@ def test_trial_lifecycle_from_the_command_line(
     assert more["disclosures_verified"] == 5
     on_chain = _json(run("verify-chain", "log.json", "--json"))
     assert on_chain["checked_against_chain"] and on_chain["entry_count"] == verified["entry_count"]
+    # the human line is rendered from the same data as the JSON
+    offline_line = _ok(run("verify", "log.json", offline=True)).stdout
+    assert "verified offline" in offline_line and "1 serious adverse events" in offline_line
+    assert "verified against the chain" in _ok(run("verify-chain", "log.json")).stdout
 
     log = json.loads((tmp_path / "log.json").read_text())
     entry = next(e for e in log["entries"] if e["type"] == "AdverseEventLogged")

@@ -685,20 +685,21 @@ def export(
     )
 
 
-def _verified(r: Any) -> str:
-    where = " against the chain" if r.checked_against_chain else " offline"
+def _verified(r: dict[str, Any]) -> str:
+    """The human line of a verification report (`emit` hands over its JSON-able form)."""
+    where = " against the chain" if r["checked_against_chain"] else " offline"
     line = (
-        f"log of trial {r.trial_id} verified{where}: {r.entry_count} entries, head {r.head}; "
-        f"{r.enrollments} enrollments, {r.serious_adverse_events} serious adverse events, "
-        f"{len(r.outcome_mismatches)} outcome mismatches"
+        f"log of trial {r['trial_id']} verified{where}: {r['entry_count']} entries, head "
+        f"{r['head']}; {r['enrollments']} enrollments, {r['serious_adverse_events']} serious "
+        f"adverse events, {len(r['outcome_mismatches'])} outcome mismatches"
     )
-    if r.outcome_mismatches:
-        line += f" (seq {', '.join(map(str, r.outcome_mismatches))})"
-    if r.outcome_amendments:
-        line += f", outcomes amended at seq {', '.join(map(str, r.outcome_amendments))}"
+    if r["outcome_mismatches"]:
+        line += f" (seq {', '.join(map(str, r['outcome_mismatches']))})"
+    if r["outcome_amendments"]:
+        line += f", outcomes amended at seq {', '.join(map(str, r['outcome_amendments']))}"
     return (
-        line + f"; {r.disclosures_verified} disclosures verified, "
-        f"{r.commitments_undisclosed} commitments undisclosed"
+        line + f"; {r['disclosures_verified']} disclosures verified, "
+        f"{r['commitments_undisclosed']} commitments undisclosed"
     )
 
 
