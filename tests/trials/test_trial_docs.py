@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from medchain.trials import _PAYLOAD_FIELDS, EntryType
+from medchain.trials import PAYLOAD_FIELDS, EntryType
 from support.trials import SITE_A, register_trial
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def test_docs_contract_and_sdk_name_the_same_entry_types():
     assert list(table) == _solidity_enum() == [t.name for t in EntryType]
     for name, (value, fields) in table.items():
         assert EntryType[name].value == value
-        assert fields == [n for n, _ in _PAYLOAD_FIELDS[EntryType[name]]], name
+        assert fields == [n for n, _ in PAYLOAD_FIELDS[EntryType[name]]], name
 
 
 def test_exported_log_uses_the_documented_names(

@@ -109,6 +109,3 @@ from medchain.trials.model import (
     registry_id_text,
     severity_code,
 )
-
-# The name tests/trials/test_trial_docs.py imports (the table was private before the split).
-_PAYLOAD_FIELDS = PAYLOAD_FIELDS
