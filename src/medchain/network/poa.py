@@ -33,8 +33,8 @@ def ensure_poa_middleware(provider: Any = None) -> bool:
         return False
     if getattr(web3, "_medchain_poa_checked", False):  # one header read per connection,
         return False  # not one per client bound (every SDK client asks)
-    web3._medchain_poa_checked = True
     raw = web3.provider.make_request("eth_getBlockByNumber", ["latest", False])
+    web3._medchain_poa_checked = True  # after the read: a failed read is tried again
     extra = str((raw.get("result") or {}).get("extraData") or "0x")
     if len(bytes.fromhex(extra.removeprefix("0x"))) <= MAX_EXTRADATA:
         return False
