@@ -86,10 +86,10 @@ def _cid_for(data: bytes, cid: str | None) -> str:
 
 
 def _outcomes(path: Path) -> bytes:
+    doc = read_json_file(path, "outcome set")
     try:
-        doc = json.loads(path.read_text())
         return outcomes_hash(list(doc["primary"]), list(doc.get("secondary", [])))
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise InvalidInput(
             f'{path}: expected JSON {{"primary": [...], "secondary": [...]}} ({exc})'
         ) from exc
