@@ -18,6 +18,7 @@ from medchain.cli.options import (
     ContractChoice,
     contract_commands,
     contract_option,
+    read_text_file,
     require_account,
 )
 from medchain.cli.render import emit, note
@@ -519,7 +520,7 @@ def relay(account: Any, registry: ContractChoice, request_file: Path, as_json: b
     """Submit a signed request (from --sign-only) from --account, which pays the gas."""
     from medchain.identity import format_did, read_signed_request
 
-    request = read_signed_request(request_file.read_text())
+    request = read_signed_request(read_text_file(request_file, "signed request"))
     client = registry.bind(require_account(account))
     receipt = client.relay(request)
     identity = request.message["identity"]
