@@ -19,15 +19,11 @@ from eth_account.messages import SignableMessage
 from medchain.codec import hex_to_bytes, to_address
 from medchain.errors import IntegrityError, InvalidInput
 from medchain.hashing import (
-    EIP712_DOMAIN_TYPE,
     Eip712Domain,
     document_domain,
     signable,
     typed_data_digest,
 )
-
-# The EIP-712 domain type every medchain contract uses; defined in medchain.hashing.
-EIP712_DOMAIN = EIP712_DOMAIN_TYPE
 
 
 def _word(value: Any) -> bytes:
