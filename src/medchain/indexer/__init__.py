@@ -145,9 +145,6 @@ outbox_table = Table(
 )
 
 
-_key_value = arg_key  # one normal form for stored keys and query values (medchain.logs)
-
-
 def key(value: Any) -> str:
     """The form a query value takes in `event_keys` (addresses lowercase, bytes as hex)."""
     out = arg_key(value)
@@ -331,7 +328,7 @@ class Indexer:
                 rows = [
                     {"event_id": event_id, "name": name, "value": value}
                     for name, raw in event_.args.items()
-                    if (value := _key_value(raw)) is not None
+                    if (value := arg_key(raw)) is not None
                 ]
                 if rows:
                     conn.execute(insert(keys_table), rows)
