@@ -31,6 +31,7 @@ from medchain.cli.options import (
     require_account,
 )
 from medchain.cli.render import emit
+from medchain.codec import to_bytes32
 from medchain.errors import InvalidInput, MedchainError
 from medchain.supply import (
     LotManifest,
@@ -62,13 +63,7 @@ supply_command = contract_commands(supply, registry_option)
 def _container(text: str) -> bytes:
     text = text.strip()
     if text.startswith("0x"):
-        try:
-            raw = bytes.fromhex(text[2:])
-        except ValueError:
-            raw = b""
-        if len(raw) != 32:
-            raise InvalidInput(f"container {text!r}: expected 32 bytes")
-        return raw
+        return to_bytes32(text, "container")
     if text.isdigit() and len(text) == 18:
         return aggregation_id(text)
     if ":" in text:
