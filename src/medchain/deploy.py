@@ -18,8 +18,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from medchain.client import check_funds
 from medchain.deployments import AddressBook, DeploymentRecord, project_root
-from medchain.errors import ConfigurationError, DeploymentMismatch, InvalidInput, translate_errors
+from medchain.errors import (
+    ConfigurationError,
+    DeploymentMismatch,
+    InvalidInput,
+    MedchainError,
+    translate_errors,
+)
 
 
 @dataclass
@@ -224,8 +231,12 @@ def deploy_all(
                     "(bytecode or constructor arguments); pass --redeploy-changed to deploy a new "
                     "instance"
                 )
-        with translate_errors(spec.name):
-            instance = deployer.deploy(container, *args)
+        try:
+            with translate_errors(spec.name):
+                instance = deployer.deploy(container, *args)
+        except MedchainError as exc:
+            check_funds(deployer, exc)  # an unfunded deployer: say so, not "out of gas"
+            raise
         receipt = instance.creation_metadata.receipt if instance.creation_metadata else None
         record = DeploymentRecord(
             contract_name=spec.name,

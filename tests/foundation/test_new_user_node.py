@@ -279,6 +279,23 @@ def test_unfunded_account_is_told_insufficient_funds(node):
     assert "has 0 wei" in last and "Out of gas" not in out.stderr
 
 
+@pytest.mark.anvil
+def test_unfunded_deployer_is_told_insufficient_funds(node):
+    """The deploy pipeline says the same as every command (it said 'Gas estimation failed:
+    Out of gas: gas required exceeds allowance: 0')."""
+    out = _run(
+        [str(BIN / "ape"), "run", "deploy", "--network", node.uri, "--account", "broke",
+         "--book", "broke-book"],
+        ROOT,
+        {**node.env, "MEDCHAIN_HOME": str(node.home / "broke-home"),
+         "MEDCHAIN_PASSPHRASE_FILE": str(node.passphrase_file)},
+        timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: insufficient funds: account 0x"), out.stderr
+
+
 def test_node_down_is_one_line_for_deploy_and_cli(tmp_path):
     uri = f"http://127.0.0.1:{free_port()}"
     env = user_env(tmp_path)
