@@ -1,11 +1,10 @@
 """Keccak-256, ABI selectors and EIP-712 typed data: the SDK's one implementation of each.
 
-`keccak` runs on the fastest backend installed. Measured with timeit on a 64-byte
-input (200 000 calls, the CI container, 2026-11-30): safe-pysha3 0.83 µs per call,
-pycryptodome 4.6 µs, eth_hash.auto 6.5 µs, eth_utils.keccak 7.1 µs; figures in
-bench/results/hashing.json. Merkle trees of a lot of millions of serials hash twice
-per leaf, so the 5-8x matters there. pysha3 is optional: without it pycryptodome
-(a dependency of eth-account) is used.
+`keccak` runs on the fastest backend installed: safe-pysha3, about 10x faster per call
+than pycryptodome, eth_hash and eth_utils (`python -m bench.perf_hashing` measures them
+side by side into bench/results/hashing.json). Merkle trees of a lot of millions of
+serials hash twice per leaf, so that matters there. pysha3 is optional: without it
+pycryptodome (a dependency of eth-account) is used.
 
 EIP-712: `typed_data` builds the JSON document wallets and relayers exchange,
 `typed_data_digest` computes the 32-byte hash a contract's `_hashTypedDataV4`
