@@ -169,7 +169,8 @@ def table(results: dict[str, Any], full: bool = False) -> str:
     lines = [
         f"{s['operations']} operations: paris costs more in {s['paris_costs_more']}, the same "
         f"in {s['equal']}, less in {s['paris_costs_less']}; median ratio {s['median_ratio']}, "
-        f"largest {s['max_ratio']} (+{s['max_difference_gas']:,} gas). Runtime bytecode of "
+        f"largest ratio {s['max_ratio']}, largest difference +{s['max_difference_gas']:,} gas. "
+        f"Runtime bytecode of "
         f"all contracts: {s['runtime_bytes_paris']:,} bytes (paris) vs "
         f"{s['runtime_bytes_cancun']:,} (cancun).",
         "",

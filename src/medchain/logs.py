@@ -48,8 +48,8 @@ __all__ = [
     "reader_for_contracts",
 ]
 
-# Logs repeat a few addresses (the contract, its authors): checksumming each once keeps
-# decoding 10,000 logs from spending half its time in keccak (bench/perf_trials.py).
+# Logs repeat a few addresses (the contract, its authors): checksum each once, not once
+# per log (the checksum is a keccak).
 _checksum = functools.lru_cache(maxsize=4096)(to_checksum_address)
 INDEX_ENV = "MEDCHAIN_INDEX"
 DEFAULT_WINDOW = 2_000
