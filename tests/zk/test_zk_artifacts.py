@@ -56,16 +56,19 @@ def test_circuit_and_sdk_agree_on_shape_and_poseidon():
     )
 
 
-def test_vendored_poseidon_is_the_pinned_npm_library_as_a_contract():
-    """contracts/zk/PoseidonT3.sol is npm poseidon-solidity's file with only `library` made
-    `contract` and a provenance header: ape builds no artifact for a library that lives
-    only in a dependency, and the deploy plan needs one. Any other drift fails here."""
-    root = Path(__file__).resolve().parents[2]
-    vendored = (root / "contracts/zk/PoseidonT3.sol").read_text().splitlines()
-    upstream = (root / "node_modules/poseidon-solidity/PoseidonT3.sol").read_text().splitlines()
-    pinned = json.loads((root / "package.json").read_text())["devDependencies"]
-    assert pinned["poseidon-solidity"] in vendored[1], "header names another version"
-    body = [line for line in vendored if not line.startswith("// ")]
-    assert body == [
+def test_generated_poseidon_is_the_pinned_npm_library_as_a_contract():
+    """contracts/zk/PoseidonT3.sol is written by tools/bootstrap.sh, never tracked: the pinned
+    npm poseidon-solidity's file with only `library` made `contract` (ape builds no artifact
+    for a library that lives only in a dependency, and the deploy plan needs one). Any other
+    drift, or another installed version, fails here."""
+    generated = (ROOT / "contracts/zk/PoseidonT3.sol").read_text().splitlines()
+    package = ROOT / "node_modules/poseidon-solidity"
+    upstream = (package / "PoseidonT3.sol").read_text().splitlines()
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]
+    installed = json.loads((package / "package.json").read_text())["version"]
+    assert installed == pinned["poseidon-solidity"], "run tools/bootstrap.sh (npm ci)"
+    assert "library PoseidonT3 {" in upstream
+    assert generated == [
         "contract PoseidonT3 {" if line == "library PoseidonT3 {" else line for line in upstream
     ]
+    assert "contracts/zk/PoseidonT3.sol" in (ROOT / ".gitignore").read_text().splitlines()
