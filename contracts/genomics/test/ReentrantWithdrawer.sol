@@ -6,51 +6,25 @@ pragma solidity ^0.8.24;
 
 import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
 
-interface ILicensingForAttack {
-    function withdraw(address currency) external returns (uint256);
-    function refund(uint256 licenceId) external;
-    function purchase(uint256 offerId, uint32 purposes, uint256 deadline, bytes calldata signature)
-        external
-        payable
-        returns (uint256);
-    function createOffer(uint256, address, uint96, uint32, uint32, uint24, uint32, uint32, bytes32)
-        external
-        returns (uint256);
-    function deliverKey(uint256 licenceId, string calldata envelopeCid, bytes32 envelopeDigest) external;
-}
-
-interface IDatasetForAttack {
-    struct Listing {
-        uint8 dataCodec;
-        bytes32 dataDigest;
-        bytes32 ciphertextHash;
-        uint8 metadataCodec;
-        bytes32 metadataDigest;
-        address royaltyReceiver;
-        uint96 royaltyBps;
-    }
-
-    function list(Listing calldata listing, address lab, uint256 deadline, bytes calldata labSignature)
-        external
-        returns (uint256);
-}
+import {IGenomicDataset} from "../../interfaces/IGenomicDataset.sol";
+import {IGenomicLicensing} from "../../interfaces/IGenomicLicensing.sol";
 
 contract ReentrantWithdrawer {
-    ILicensingForAttack public immutable market;
+    IGenomicLicensing public immutable market;
     uint256 public reentryAttempts;
     uint256 public lastWithdrawn;
     bool public reentrySucceeded;
     uint8 private _mode; // 1 = re-enter withdraw, 2 = re-enter refund
     uint256 private _licenceId;
 
-    constructor(ILicensingForAttack market_) {
+    constructor(IGenomicLicensing market_) {
         market = market_;
     }
 
     /// @dev Lists as its own producing lab (the test grants it PRODUCER_ROLE; its ERC-1271
     /// check below accepts any signature).
-    function listDataset(IDatasetForAttack token) external returns (uint256) {
-        IDatasetForAttack.Listing memory listing = IDatasetForAttack.Listing(
+    function listDataset(IGenomicDataset token) external returns (uint256) {
+        IGenomicDataset.Listing memory listing = IGenomicDataset.Listing(
             0x55, keccak256("attack"), keccak256("attack"), 0x55, keccak256("meta"), address(0), 0
         );
         return token.list(listing, address(this), type(uint256).max, "");
@@ -97,9 +71,9 @@ contract ReentrantWithdrawer {
         // payment happened (it must not).
         bool ok;
         if (_mode == 1) {
-            (ok,) = address(market).call(abi.encodeCall(ILicensingForAttack.withdraw, (address(0))));
+            (ok,) = address(market).call(abi.encodeCall(IGenomicLicensing.withdraw, (address(0))));
         } else {
-            (ok,) = address(market).call(abi.encodeCall(ILicensingForAttack.refund, (_licenceId)));
+            (ok,) = address(market).call(abi.encodeCall(IGenomicLicensing.refund, (_licenceId)));
         }
         if (ok) reentrySucceeded = true;
     }
