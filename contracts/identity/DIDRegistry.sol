@@ -28,12 +28,6 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
                                CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    uint8 internal constant OP_CHANGE_OWNER = 0;
-    uint8 internal constant OP_ADD_DELEGATE = 1;
-    uint8 internal constant OP_REVOKE_DELEGATE = 2;
-    uint8 internal constant OP_SET_ATTRIBUTE = 3;
-    uint8 internal constant OP_REVOKE_ATTRIBUTE = 4;
-
     /// @dev secp256k1 order / 2: signatures with a larger `s` are the malleable twin.
     uint256 internal constant HALF_CURVE_ORDER =
         0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
@@ -527,15 +521,15 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
             Operation calldata op = operations[i];
             _authorize(identity, rec, actor);
             uint8 kind = op.kind;
-            if (kind == OP_SET_ATTRIBUTE) {
+            if (kind == uint8(OperationKind.SetAttribute)) {
                 _setAttribute(identity, rec, op.name, op.value, op.validity);
-            } else if (kind == OP_REVOKE_ATTRIBUTE) {
+            } else if (kind == uint8(OperationKind.RevokeAttribute)) {
                 _revokeAttribute(identity, rec, op.name, op.value);
-            } else if (kind == OP_ADD_DELEGATE) {
+            } else if (kind == uint8(OperationKind.AddDelegate)) {
                 _addDelegate(identity, rec, op.name, op.account, op.validity);
-            } else if (kind == OP_REVOKE_DELEGATE) {
+            } else if (kind == uint8(OperationKind.RevokeDelegate)) {
                 _revokeDelegate(identity, rec, op.name, op.account);
-            } else if (kind == OP_CHANGE_OWNER) {
+            } else if (kind == uint8(OperationKind.ChangeOwner)) {
                 _changeOwner(identity, rec, op.account);
             } else {
                 revert DIDUnknownOperation(i, kind);

@@ -10,11 +10,21 @@ interface IDIDRegistry {
                                  TYPES
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice One change inside a batch. `kind` selects the operation and which fields
-    /// are read: 0 ChangeOwner(account = new owner); 1 AddDelegate(name = delegate type,
-    /// account = delegate, validity); 2 RevokeDelegate(name, account); 3 SetAttribute(name,
-    /// value, validity); 4 RevokeAttribute(name, value). Fields an operation does not read
-    /// are ignored (still covered by the signature in {batchTyped}).
+    /// @notice The operations a batch can hold, as {Operation}'s `kind` numbers them (0..4).
+    /// Each reads these fields of its {Operation}: ChangeOwner(account = new owner);
+    /// AddDelegate(name = delegate type, account = delegate, validity); RevokeDelegate(name,
+    /// account); SetAttribute(name, value, validity); RevokeAttribute(name, value).
+    enum OperationKind {
+        ChangeOwner,
+        AddDelegate,
+        RevokeDelegate,
+        SetAttribute,
+        RevokeAttribute
+    }
+
+    /// @notice One change inside a batch. `kind` is a uint8(OperationKind) (a plain uint8 in
+    /// the ABI, so that an unknown kind reverts with {DIDUnknownOperation}). Fields an operation
+    /// does not read are ignored (still covered by the signature in {batchTyped}).
     struct Operation {
         uint8 kind;
         bytes32 name;
