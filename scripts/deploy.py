@@ -2,6 +2,11 @@
 order, wire roles, and write the address book. Re-running against the same chain
 with unchanged bytecode deploys nothing and says so.
 
+`--governance FILE` (or `--governance dev` on a development chain: test accounts
+member1..3, minutes instead of days) deploys the consortium's governor, timelock and
+membership too and, after the roles file's grants, hands every contract's admin to the
+timelock (docs/governance.md); from then on admin changes go through `medchain admin`.
+
 An imported account (`--account ALIAS`) signs without prompts when its passphrase is
 given through MEDCHAIN_PASSPHRASE_FILE, MEDCHAIN_PASSPHRASE_FD or
 APE_ACCOUNTS_<ALIAS>_PASSPHRASE (docs/environment.md). A failure is one line on stderr
@@ -60,17 +65,34 @@ class DeployCommand(ConnectedProviderCommand):
     "addresses or ape aliases that get it (docs/consent.md, 'Deploy roles').",
 )
 @click.option(
+    "--governance",
+    "governance_file",
+    default=None,
+    help="Governed deploy: a TOML file with a [governance] table (members, min_approvals, "
+    "voting_period, timelock_delay), or 'dev' for test accounts member1..3 with short timings "
+    "(development chains). Without it the deployer stays every contract's admin.",
+)
+@click.option(
     "--redeploy-changed",
     is_flag=True,
     help="Deploy a new instance of any contract whose bytecode or arguments changed.",
 )
-def cli(account, book, roles_file, redeploy_changed):
+def cli(account, book, roles_file, governance_file, redeploy_changed):
     from ape import accounts, networks
 
     from medchain.cli.render import fail, quietly
     from medchain.deploy import assign_roles, deploy_all, load_roles
     from medchain.deployments import AddressBook, book_name_for_connected_network
+    from medchain.governance.deploy import GovernanceConfig, hand_over
     from medchain.signing import unattended
+
+    governance, members = None, None
+    if governance_file == "dev":
+        from medchain.demo import dev_role_accounts
+
+        governance, members = GovernanceConfig.development(), dev_role_accounts()
+    elif governance_file:
+        governance = GovernanceConfig.from_file(governance_file)
 
     name, local = book_name_for_connected_network()
     if account is None:
@@ -81,8 +103,13 @@ def cli(account, book, roles_file, redeploy_changed):
     address_book = AddressBook.find(book) if book else AddressBook.named(name, local=local)
     grants = load_roles(roles_file) if roles_file else []  # checked before anything is sent
     click.echo(f"Deploying to {networks.provider.network.choice} as {account.address}")
-    ctx, outcomes = deploy_all(account, address_book, redeploy_changed=redeploy_changed)
+    ctx, outcomes = deploy_all(
+        account, address_book, redeploy_changed=redeploy_changed, governance=governance,
+        accounts={r: a for r, a in (members or {}).items() if r.startswith("member")},
+    )  # fmt: skip
     granted = [o for o in assign_roles(ctx, grants, log=click.echo) if o.action == "granted"]
+    if governance is not None:
+        hand_over(ctx, log=click.echo)  # after the roles file: the deployer grants no more
     changed = [o for o in outcomes if o.action != "unchanged"]
     if changed:
         click.echo(

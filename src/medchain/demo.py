@@ -36,6 +36,9 @@ ROLES: tuple[str, ...] = (
     "guardian",
     "ethics2",  # trials: second and third ethics-board members (k-of-n board)
     "ethics3",
+    "member1",  # governance: the founding consortium members (appended: indexes stay)
+    "member2",
+    "member3",
 )
 
 

@@ -8,6 +8,11 @@ Each domain in `medchain.domains.DOMAINS` declares what it deploys in
   plus constructor arguments are unchanged (says so, deploys nothing);
 * refuses a changed contract unless `redeploy_changed` is set (then deploys anew);
 * deploys when the book has no live instance (first run, or a reset local chain).
+
+A governed deploy (`deploy_all(..., governance=config)`) adds the consortium's governor,
+timelock and membership (`medchain.governance.deploy`); handing every contract's admin to
+the timelock is the step after it (`medchain.governance.deploy.hand_over`), once the
+deployer has granted what a roles file names.
 """
 
 from __future__ import annotations
@@ -36,18 +41,38 @@ class DeployContext:
     deployer: Any
     contracts: dict[str, Any] = field(default_factory=dict)
     accounts: dict[str, Any] = field(default_factory=dict)  # optional named roles to wire
+    # medchain.governance.deploy.GovernanceConfig of a governed deploy, else None
+    governance: Any = None
 
     def address_of(self, name: str) -> str:
         return str(self.contracts[name].address)
 
 
+def grant_role(ctx: DeployContext, contract: Any, role: Any, address: str, what: str) -> bool:
+    """Grant `role` on `contract` to `address` unless it holds it already (True when a
+    grant was sent). Once governance holds the contract's admin, the deployer cannot
+    grant: that is refused in one line naming the governance command instead."""
+    contract_name = contract.contract_type.name
+    if contract.hasRole(role, address):
+        return False
+    if not contract.hasRole(contract.getRoleAdmin(role), ctx.deployer.address):
+        raise ConfigurationError(
+            f"{contract_name}: {what} for {address} needs a grant, but the deployer "
+            f"{ctx.deployer.address} no longer administers {contract_name} (governed deploy): "
+            f"propose it with `medchain admin propose {contract_name} grantRole ...`"
+        )
+    with translate_errors(contract_name):
+        contract.grantRole(role, address, sender=ctx.deployer)
+    return True
+
+
 def grant_named_roles(ctx: DeployContext, contract: Any, role: Any, names: Sequence[str]) -> None:
     """Grant `role` on `contract` to whichever of the named accounts the deployer passed
     and that do not hold it yet (a wiring step shared by the domains' deploy specs)."""
-    for name in names:
-        account = ctx.accounts.get(name)
-        if account is not None and not contract.hasRole(role, account.address):
-            contract.grantRole(role, account.address, sender=ctx.deployer)
+    for member in names:
+        account = ctx.accounts.get(member)
+        if account is not None:
+            grant_role(ctx, contract, role, str(account.address), f"{member}'s role")
 
 
 def _no_args(ctx: DeployContext) -> Sequence[Any]:
@@ -63,6 +88,9 @@ class ContractSpec:
     depends_on: tuple[str, ...] = ()
     args: Callable[[DeployContext], Sequence[Any]] = _no_args
     wire: Callable[[DeployContext, Any], None] | None = None
+    governance: bool = False  # part of the consortium's governance: deployed only when governed
+    # How a fresh instance is made when not by its constructor alone (see `_create`).
+    create: Callable[..., tuple[Any, Any, dict[str, Any]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,14 +100,14 @@ class DeployOutcome:
     action: str  # "deployed" | "unchanged" | "redeployed"
 
 
-def discover_specs() -> list[ContractSpec]:
+def discover_specs(governed: bool = False) -> list[ContractSpec]:
     """All specs of every domain in `medchain.domains.DOMAINS`, topologically ordered
-    (ties keep the domain order)."""
+    (ties keep the domain order); the governance contracts only when `governed`."""
     from medchain.domains import DOMAINS, part
 
     specs: list[ContractSpec] = []
     for domain in DOMAINS:
-        specs.extend(part(domain, "deploy").SPECS)
+        specs.extend(s for s in part(domain, "deploy").SPECS if governed or not s.governance)
     return order_specs(specs)
 
 
@@ -189,17 +217,20 @@ def deploy_all(
     redeploy_changed: bool = False,
     specs: Sequence[ContractSpec] | None = None,
     accounts: dict[str, Any] | None = None,
+    governance: Any = None,
     log: Callable[[str], None] = print,
 ) -> tuple[DeployContext, list[DeployOutcome]]:
-    """Deploy (or reuse) every contract; returns the context and what happened to each."""
+    """Deploy (or reuse) every contract; returns the context and what happened to each.
+    With `governance` (a `medchain.governance.deploy.GovernanceConfig`) the plan includes
+    the consortium's governance contracts; `hand_over` then gives them every admin."""
     from ape import chain, networks, project
 
-    ctx = DeployContext(deployer=deployer, accounts=dict(accounts or {}))
+    ctx = DeployContext(deployer=deployer, accounts=dict(accounts or {}), governance=governance)
     outcomes: list[DeployOutcome] = []
     compiler = compiler_info()
     commit = git_commit()
     network = networks.provider.network.choice
-    plan = list(specs if specs is not None else discover_specs())
+    plan = list(specs if specs is not None else discover_specs(governance is not None))
     from medchain.network.poa import prepare_connected_node
 
     prepare_connected_node([s.name for s in plan])  # PoA headers; refuse opcodes it lacks
@@ -225,7 +256,7 @@ def deploy_all(
                 outcomes.append(DeployOutcome(spec.name, existing.address, "unchanged"))
                 log(f"{spec.name}: unchanged at {existing.address}, nothing deployed")
                 continue
-            if not redeploy_changed:
+            if not redeploy_changed and spec.create is None:
                 raise DeploymentMismatch(
                     f"{spec.name} changed since it was deployed at {existing.address} "
                     "(bytecode or constructor arguments); pass --redeploy-changed to deploy a new "
@@ -233,11 +264,12 @@ def deploy_all(
                 )
         try:
             with translate_errors(spec.name):
-                instance = deployer.deploy(container, *args)
+                instance, receipt, book_fields = _create(
+                    spec, ctx, container, args, existing if live else None
+                )
         except MedchainError as exc:
             check_funds(deployer, exc)  # an unfunded deployer: say so, not "out of gas"
             raise
-        receipt = instance.creation_metadata.receipt if instance.creation_metadata else None
         record = DeploymentRecord(
             contract_name=spec.name,
             address=str(instance.address),
@@ -254,6 +286,7 @@ def deploy_all(
             compiler=compiler,
             git_commit=commit,
             deployed_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **book_fields,
         )
         ctx.contracts[spec.name] = instance
         if spec.wire is not None:
@@ -264,6 +297,24 @@ def deploy_all(
         outcomes.append(DeployOutcome(spec.name, record.address, action))
         log(f"{spec.name}: {action} at {record.address} (block {record.block_number})")
     return ctx, outcomes
+
+
+def _create(
+    spec: ContractSpec,
+    ctx: DeployContext,
+    container: Any,
+    args: Sequence[Any],
+    replacing: DeploymentRecord | None,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """A new instance of `spec`: (instance, creation receipt, extra book fields). By its
+    constructor, or by the spec's own `create` (an upgradeable contract: implementation +
+    ERC-1967 proxy, `medchain.records.upgrade.behind_proxy`), which is also told of the live
+    instance it would replace and decides what a change means (a proxy refuses: its data
+    stays at its address, so it is upgraded in place)."""
+    if spec.create is not None:
+        return spec.create(ctx, container, args, replacing)
+    instance = ctx.deployer.deploy(container, *args)
+    return instance, instance.creation_metadata.receipt if instance.creation_metadata else None, {}
 
 
 def _json_arg(value: Any) -> Any:
@@ -429,13 +480,8 @@ def assign_roles(
     outcomes = []
     for grant in grants:
         contract = ctx.contracts[grant.contract]
-        role_id = getattr(contract, grant.role)()
-        if contract.hasRole(role_id, grant.address):
-            action = "already held"
-        else:
-            with translate_errors(grant.contract):
-                contract.grantRole(role_id, grant.address, sender=ctx.deployer)
-            action = "granted"
+        sent = grant_role(ctx, contract, getattr(contract, grant.role)(), grant.address, grant.role)
+        action = "granted" if sent else "already held"
         outcomes.append(
             RoleOutcome(grant.contract, grant.role, grant.member, grant.address, action)
         )

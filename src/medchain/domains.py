@@ -13,8 +13,13 @@ import importlib
 from types import ModuleType
 
 # Deploy ties and demo steps follow this order: identity first (everyone needs DIDs),
-# records before consent (the consent demo reads the lab result records anchored).
-DOMAINS: tuple[str, ...] = ("identity", "records", "consent", "supply", "trials", "genomics", "zk")
+# records before consent (the consent demo reads the lab result records anchored);
+# governance last: its contracts take over every other contract's admin (they are
+# deployed only by a governed deploy: ContractSpec.governance), and its demo step hands
+# the admins over after the other steps have used the deployer's.
+DOMAINS: tuple[str, ...] = (
+    "identity", "records", "consent", "supply", "trials", "genomics", "zk", "governance",
+)  # fmt: skip
 
 # Packages with command groups but no contracts.
 SERVICES: tuple[str, ...] = ("gateway", "network")

@@ -1,0 +1,224 @@
+"""`medchain admin ...`: consortium governance from the command line. Members propose an
+admin action on any medchain contract (`propose CONTRACT FUNCTION ARGS...`, or a batch
+from `--calls FILE`), vote on it, queue it once M members approved, and anyone executes
+it after the timelock's delay; `accept-admin` proposes the timelock's acceptance of a
+two-step admin transfer (ConsentRegistry, SerialRegistry); `members` and `status` read.
+Proposal ids are shown as 0x-hex and accepted as hex or decimal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from medchain.cli.options import (
+    ContractChoice,
+    contract_commands,
+    contract_option,
+    read_json_file,
+    require_account,
+)
+from medchain.cli.render import emit
+from medchain.errors import InvalidInput
+from medchain.governance.client import (
+    Call,
+    GovernanceClient,
+    Proposal,
+    parse_proposal_id,
+    proposal_label,
+)
+
+
+@click.group()
+def admin() -> None:
+    """Consortium governance: M-of-N member votes and a timelock for every admin action."""
+
+
+COMMANDS = [admin]
+
+governor_option = contract_option("governor", GovernanceClient, what="ConsortiumGovernor")
+admin_command = contract_commands(admin, governor_option)
+
+
+def _tx(receipt: Any) -> dict[str, Any]:
+    return {"tx": str(receipt.txn_hash), "block": int(receipt.block_number)}
+
+
+def _show_proposal(p: dict[str, Any]) -> str:
+    from medchain.cli.render import humanize
+
+    shown = humanize(p)
+    lines = [
+        f"proposal   {shown['id']}",
+        f"state      {shown['state']}",
+        f"proposer   {shown['proposer']}",
+        f"votes      {p['for_votes']} for ({p['approvals_needed']} needed), "
+        f"{p['against_votes']} against, {p['abstain_votes']} abstain",
+        f"voting     {shown['voting_starts_at']} .. {shown['voting_ends_at']}",
+    ]
+    if p["executable_at"]:
+        lines.append(f"executable {shown['executable_at']}")
+    lines += [f"call       {c['target']} {c['data'][:10]}.. value {c['value']}" for c in p["calls"]]
+    return "\n".join(lines)
+
+
+@admin_command("members")
+def members_cmd(account: Any, governor: ContractChoice, as_json: bool) -> None:
+    """The member institutions, M (approvals a proposal needs) and the timings."""
+    settings = governor.bind(account).settings()
+
+    def human(s: dict[str, Any]) -> str:
+        head = [
+            f"{s['min_approvals']} of {s['member_count']} members approve a proposal",
+            f"voting delay {s['voting_delay']}s, voting period {s['voting_period']}s, "
+            f"timelock delay {s['timelock_delay']}s",
+            f"governor {s['governor']}  timelock {s['timelock']}",
+        ]
+        return "\n".join(head + [f"member     {m}" for m in s["members"]])
+
+    emit(settings, as_json, human=human)
+
+
+def _calls_from_file(client: GovernanceClient, path: Path) -> list[Call]:
+    doc = read_json_file(path, "calls file")
+    if not isinstance(doc, list) or not doc:
+        raise InvalidInput(f"{path}: expected a JSON list of {{contract, function, args}}")
+    calls = []
+    for i, item in enumerate(doc):
+        if not isinstance(item, dict) or not {"contract", "function"} <= item.keys():
+            raise InvalidInput(f"{path}: call {i} needs 'contract' and 'function' (and 'args')")
+        args = item.get("args", [])
+        if not isinstance(args, list):
+            raise InvalidInput(f"{path}: call {i}: 'args' must be a list")
+        calls.append(client.propose_call(str(item["contract"]), str(item["function"]), args))
+    return calls
+
+
+@admin_command("propose")
+@click.argument("contract", required=False)
+@click.argument("function", required=False)
+@click.argument("args", nargs=-1)
+@click.option("--description", "-d", required=True, help="What the proposal does and why.")
+@click.option(
+    "--calls",
+    "calls_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help='A batch instead: JSON list of {"contract": ..., "function": ..., "args": [...]}, '
+    "run in order, all or none.",
+)
+def propose_cmd(
+    account: Any,
+    contract: str | None,
+    function: str | None,
+    args: tuple[str, ...],
+    description: str,
+    calls_file: Path | None,
+    governor: ContractChoice,
+    as_json: bool,
+) -> None:
+    """Propose CONTRACT.FUNCTION(ARGS...) (an address book contract; a bytes32 role may be
+    given by name, e.g. CLINICIAN_ROLE), to be run by the timelock if M members approve."""
+    sender = require_account(account)
+    client = governor.bind(sender)
+    if calls_file is not None:
+        if contract or function or args:
+            raise InvalidInput("give either CONTRACT FUNCTION ARGS... or --calls FILE, not both")
+        calls = _calls_from_file(client, calls_file)
+    elif contract and function:
+        calls = [client.propose_call(contract, function, list(args))]
+    else:
+        raise InvalidInput("name the call: CONTRACT FUNCTION [ARGS...] (or --calls FILE)")
+    pid = client.propose(calls, description)
+    emit(
+        {"proposal": proposal_label(pid), "description": description,
+         "calls": [c.label for c in calls], "state": client.state(pid).name},
+        as_json,
+        human=lambda r: f"proposal {r['proposal']} ({r['state']}): {'; '.join(r['calls'])}",
+    )  # fmt: skip
+
+
+@admin_command("vote")
+@click.argument("proposal")
+@click.argument("support", type=click.Choice(["for", "against", "abstain"]))
+@click.option("--reason", default="", help="Why (recorded in the VoteCast event).")
+def vote_cmd(
+    account: Any, proposal: str, support: str, reason: str, governor: ContractChoice,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Cast your member vote on PROPOSAL: for, against or abstain (once)."""
+    sender = require_account(account)
+    client = governor.bind(sender)
+    receipt = client.vote(proposal, support, reason)
+    tally = client.proposal(proposal)
+    emit(
+        {"proposal": tally.id, "vote": support, "voter": str(sender.address),
+         "for_votes": tally.for_votes, "approvals_needed": tally.approvals_needed,
+         **_tx(receipt)},
+        as_json,
+        human=lambda r: f"{r['voter']} voted {r['vote']} on {r['proposal']} "
+        f"({r['for_votes']} for, {r['approvals_needed']} needed)",
+    )  # fmt: skip
+
+
+@admin_command("status")
+@click.argument("proposal", required=False)
+def status_cmd(account: Any, proposal: str | None, governor: ContractChoice, as_json: bool) -> None:
+    """One proposal's state, tally and timings; without PROPOSAL, every proposal."""
+    client = governor.bind(account)
+    if proposal is not None:
+        emit(client.proposal(proposal), as_json, human=_show_proposal)
+        return
+    found: list[Proposal] = client.proposals()
+    emit(
+        found,
+        as_json,
+        human=lambda ps: (
+            "\n".join(
+                f"{p['id']}  {p['state']:<9} {p['for_votes']}/{p['approvals_needed']} for"
+                for p in ps
+            )
+            or "no proposals yet"
+        ),
+    )
+
+
+def _step(name: str, doc: str) -> None:
+    @admin_command(name, help=doc)
+    @click.argument("proposal")
+    def command(account: Any, proposal: str, governor: ContractChoice, as_json: bool) -> None:
+        client = governor.bind(require_account(account))
+        receipt = getattr(client, name)(proposal)
+        state = client.state(proposal).name
+        emit(
+            {
+                "proposal": proposal_label(parse_proposal_id(proposal)),
+                "state": state,
+                **_tx(receipt),
+            },
+            as_json,
+            human=lambda r: f"proposal {r['proposal']} is {r['state']} (tx {r['tx']})",
+        )
+
+
+_step("queue", "Queue a passed PROPOSAL in the timelock (its delay starts).")
+_step("execute", "Execute a queued PROPOSAL whose timelock delay has passed.")
+
+
+@admin_command("accept-admin")
+@click.argument("contract")
+@click.option("--description", "-d", default="", help="Default: names the contract.")
+def accept_admin_cmd(
+    account: Any, contract: str, description: str, governor: ContractChoice, as_json: bool
+) -> None:
+    """Propose that the timelock accept CONTRACT's pending two-step admin transfer
+    (ConsentRegistry, SerialRegistry); then vote, queue and execute it like any proposal."""
+    client = governor.bind(require_account(account))
+    pid = client.accept_admin(contract, description)
+    emit(
+        {"proposal": proposal_label(pid), "contract": contract, "state": client.state(pid).name},
+        as_json,
+        human=lambda r: f"proposal {r['proposal']} ({r['state']}): {contract} accepts the timelock",
+    )
