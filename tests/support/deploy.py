@@ -26,7 +26,7 @@ def specs_for(
     """The shipped specs of `names` and of everything they depend on, in deploy order,
     with the constructor arguments of the contracts in `overrides` replaced."""
     overrides = dict(overrides or {})
-    by_name = {spec.name: spec for spec in discover_specs()}
+    by_name = {spec.name: spec for spec in discover_specs(governed=True)}
     unknown = sorted((set(names) | set(overrides)) - set(by_name))
     if unknown:
         raise KeyError(f"no deploy spec for {', '.join(unknown)}")
@@ -48,10 +48,21 @@ def deploy_fresh(
     *names: str,
     accounts: Mapping[str, Any] | None = None,
     overrides: Mapping[str, ArgsOverride] | None = None,
+    governed: Any = False,
 ) -> DeployContext:
     """New instances of `names` and their dependencies, deployed and wired by the shipped
     specs (roles granted to the named `accounts`, as the demo and `ape run deploy` do).
-    The address book is a throw-away one, so nothing is ever reused from an earlier deploy."""
+    The address book is a throw-away one, so nothing is ever reused from an earlier deploy.
+    `governed` (True for the development timings with the named `member1..3`, or a
+    `GovernanceConfig`) adds the consortium's governance and hands every admin to it."""
+    from medchain.governance.deploy import GOVERNANCE_CONTRACTS, GovernanceConfig, hand_over
+
+    config = None
+    if governed:
+        config = (
+            governed if isinstance(governed, GovernanceConfig) else GovernanceConfig.development()
+        )
+        names = (*names, *GOVERNANCE_CONTRACTS)
     with tempfile.TemporaryDirectory(prefix="medchain-test-book-") as folder:
         from medchain.deployments import AddressBook
 
@@ -60,8 +71,11 @@ def deploy_fresh(
             AddressBook(Path(folder) / "book"),
             specs=specs_for(names, overrides),
             accounts=dict(accounts or {}),
+            governance=config,
             log=lambda _: None,
         )
+    if config is not None:
+        hand_over(ctx, log=lambda _: None)
     return ctx
 
 
