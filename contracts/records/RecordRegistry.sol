@@ -12,13 +12,24 @@ pragma solidity ^0.8.28;
 /// (no squatting). Append-only: corrections are new versions linked to the record they
 /// supersede, made only by the superseded record's author or the patient's manager.
 /// Every write costs the same whatever the number of patients or records.
+/// Upgradeable in place (UUPS behind an ERC-1967 proxy, docs/upgrades.md): the proxy address
+/// never changes and keeps every record; all state lives in one ERC-7201 namespace, so a
+/// later version may only append to it (checked by OpenZeppelin's upgrades-core in tests).
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlUpgradeable} from
+    "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {IDIDRegistry} from "../interfaces/IDIDRegistry.sol";
 import {IRecordRegistry} from "../interfaces/IRecordRegistry.sol";
 import {IRecordWriteAuthorizer} from "../interfaces/IRecordWriteAuthorizer.sol";
 
-contract RecordRegistry is IRecordRegistry, AccessControl {
+contract RecordRegistry is
+    IRecordRegistry,
+    Initializable,
+    AccessControlUpgradeable,
+    UUPSUpgradeable
+{
     /*//////////////////////////////////////////////////////////////
                                CONSTANTS
     //////////////////////////////////////////////////////////////*/
@@ -33,6 +44,11 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
     uint8 private constant _CID_V0 = 1; // 0x1220 ++ digest
     uint8 private constant _CID_V1_DAG_PB = 2; // 0x01 0x70 0x12 0x20 ++ digest
     uint8 private constant _CID_V1_RAW = 3; // 0x01 0x55 0x12 0x20 ++ digest
+
+    /// @dev keccak256(abi.encode(uint256(keccak256("medchain.storage.RecordRegistry")) - 1))
+    /// & ~bytes32(uint256(0xff)): the ERC-7201 slot of RecordRegistryStorage.
+    bytes32 private constant _STORAGE_SLOT =
+        0x9e7755a1e2871a4e82e7d43070e0a4271fbd9998ec268b2d036966761fb00900;
 
     /*//////////////////////////////////////////////////////////////
                                 STORAGE
@@ -55,20 +71,45 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         bytes32 supersedes;
     }
 
+    /// @dev Every mutable field of the registry. A new version appends fields at the end and
+    /// never reorders, retypes or removes one (upgrades-core refuses it before any upgrade).
+    /// envelopes: one slot per envelope, the sha2-256 digest of its CIDv1 raw block.
+    /// Envelopes are small single blocks, so the CID form is fixed; who added it and when
+    /// are in the EnvelopeAnchored event, not in storage.
+    /// @custom:storage-location erc7201:medchain.storage.RecordRegistry
+    struct RecordRegistryStorage {
+        IRecordWriteAuthorizer writeAuthorizer;
+        mapping(bytes32 recordId => Record) records;
+        mapping(bytes32 recordId => bytes32 newer) supersededBy;
+        mapping(bytes32 recordId => mapping(address recipient => bytes32 digest)) envelopes;
+        mapping(bytes32 recordId => uint40 timestamp) erasedAt;
+    }
+
+    /// @dev In the implementation's code, read by every version behind the proxy: moving to
+    /// another DID registry is an upgrade to an implementation built for it.
+    /// @custom:oz-upgrades-unsafe-allow state-variable-immutable
     IDIDRegistry private immutable _didRegistry;
-    IRecordWriteAuthorizer private _writeAuthorizer;
-    mapping(bytes32 recordId => Record) private _records;
-    mapping(bytes32 recordId => bytes32 newer) private _supersededBy;
-    /// @dev One slot per envelope: the sha2-256 digest of its CIDv1 raw block. Envelopes
-    /// are small single blocks, so the CID form is fixed; who added it and when are in
-    /// the EnvelopeAnchored event, not in storage.
-    mapping(bytes32 recordId => mapping(address recipient => bytes32 digest)) private _envelopes;
-    mapping(bytes32 recordId => uint40 timestamp) private _erasedAt;
+
+    /// @notice initialize was asked to bind `requested`, but this implementation reads the
+    /// DID registry `built` it was constructed with.
+    error RecordDidRegistryMismatch(address requested, address built);
 
     /// @param didRegistry_ The ERC-1056 DID registry consulted for owners and delegates.
-    /// @param admin Holder of DEFAULT_ADMIN_ROLE (may set the write authorizer).
-    constructor(address didRegistry_, address admin) {
+    /// @custom:oz-upgrades-unsafe-allow constructor
+    constructor(address didRegistry_) {
         _didRegistry = IDIDRegistry(didRegistry_);
+        // The implementation itself is never initialized: nobody can take its admin role.
+        _disableInitializers();
+    }
+
+    /// @notice Set up a proxy's state (called once, by the proxy's constructor).
+    /// @param didRegistry_ The DID registry the proxy is meant to consult: must be the one
+    /// this implementation was built with (refused with RecordDidRegistryMismatch otherwise).
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE: may set the write authorizer and upgrade.
+    function initialize(address didRegistry_, address admin) external initializer {
+        if (didRegistry_ != address(_didRegistry)) {
+            revert RecordDidRegistryMismatch(didRegistry_, address(_didRegistry));
+        }
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -81,11 +122,12 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         external
         returns (bytes32 recordId)
     {
+        RecordRegistryStorage storage $ = _storage();
         address patient = input.patient;
         if (patient == address(0)) revert RecordInvalidPatient(patient);
         recordId = _recordId(msg.sender, patient, input.salt);
         if (input.contentHash == bytes32(0)) revert RecordInvalidContentHash(recordId);
-        if (_records[recordId].patient != address(0)) revert RecordExists(recordId);
+        if ($.records[recordId].patient != address(0)) revert RecordExists(recordId);
         if (envelopes.length > MAX_ENVELOPES) {
             revert RecordTooManyEnvelopes(envelopes.length, MAX_ENVELOPES);
         }
@@ -96,7 +138,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         }
         uint32 version = _checkCorrection(input, manager);
 
-        Record storage record = _records[recordId];
+        Record storage record = $.records[recordId];
         record.patient = patient;
         record.anchoredAt = uint40(block.timestamp);
         record.version = version;
@@ -116,7 +158,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         }
         _emitAnchored(recordId, input, version);
         if (previous != bytes32(0)) {
-            _supersededBy[previous] = recordId;
+            $.supersededBy[previous] = recordId;
             emit RecordSuperseded(previous, recordId);
         }
         // Bounded by MAX_ENVELOPES over calldata, not by anything in storage.
@@ -127,7 +169,8 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
 
     /// @inheritdoc IRecordRegistry
     function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external {
-        address patient = _records[recordId].patient;
+        RecordRegistryStorage storage $ = _storage();
+        address patient = $.records[recordId].patient;
         if (patient == address(0)) revert RecordNotFound(recordId);
         _checkNotErased(recordId);
         if (!_isManager(patient, _liveOwner(patient), msg.sender)) {
@@ -138,26 +181,29 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
 
     /// @inheritdoc IRecordRegistry
     function eraseRecord(bytes32 recordId) external {
-        address patient = _records[recordId].patient;
+        RecordRegistryStorage storage $ = _storage();
+        address patient = $.records[recordId].patient;
         if (patient == address(0)) revert RecordNotFound(recordId);
         if (!_isManager(patient, _liveOwner(patient), msg.sender)) {
             revert RecordUnauthorizedEraser(recordId, patient, msg.sender);
         }
         _checkNotErased(recordId);
-        _erasedAt[recordId] = uint40(block.timestamp);
+        $.erasedAt[recordId] = uint40(block.timestamp);
         emit RecordErased(recordId, patient, msg.sender);
     }
 
     /// @inheritdoc IRecordRegistry
     function setWriteAuthorizer(address authorizer) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        address previous = address(_writeAuthorizer);
-        _writeAuthorizer = IRecordWriteAuthorizer(authorizer);
+        RecordRegistryStorage storage $ = _storage();
+        address previous = address($.writeAuthorizer);
+        $.writeAuthorizer = IRecordWriteAuthorizer(authorizer);
         emit WriteAuthorizerChanged(previous, authorizer);
     }
 
     /// @inheritdoc IRecordRegistry
     function getRecord(bytes32 recordId) external view returns (RecordView memory view_) {
-        Record storage record = _records[recordId];
+        RecordRegistryStorage storage $ = _storage();
+        Record storage record = $.records[recordId];
         if (record.patient == address(0)) revert RecordNotFound(recordId);
         view_ = RecordView({
             patient: record.patient,
@@ -169,28 +215,28 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
             cid: _cidBytes(record.cidKind, record.cidDigest),
             contentHash: record.contentHash,
             supersedes: record.supersedes,
-            supersededBy: _supersededBy[recordId]
+            supersededBy: $.supersededBy[recordId]
         });
     }
 
     /// @inheritdoc IRecordRegistry
     function exists(bytes32 recordId) external view returns (bool) {
-        return _records[recordId].patient != address(0);
+        return _storage().records[recordId].patient != address(0);
     }
 
     /// @inheritdoc IRecordRegistry
     function erasedAt(bytes32 recordId) external view returns (uint40) {
-        return _erasedAt[recordId];
+        return _storage().erasedAt[recordId];
     }
 
     /// @inheritdoc IRecordRegistry
     function supersededBy(bytes32 recordId) external view returns (bytes32) {
-        return _supersededBy[recordId];
+        return _storage().supersededBy[recordId];
     }
 
     /// @inheritdoc IRecordRegistry
     function envelopeOf(bytes32 recordId, address recipient) external view returns (bytes memory) {
-        bytes32 digest = _envelopes[recordId][recipient];
+        bytes32 digest = _storage().envelopes[recordId][recipient];
         if (digest == bytes32(0)) return "";
         return _cidBytes(_CID_V1_RAW, digest);
     }
@@ -204,7 +250,8 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
 
     /// @inheritdoc IRecordRegistry
     function canShare(bytes32 recordId, address sharer) external view returns (bool) {
-        address patient = _records[recordId].patient;
+        RecordRegistryStorage storage $ = _storage();
+        address patient = $.records[recordId].patient;
         if (patient == address(0)) return false;
         address owner = _didRegistry.identityOwner(patient);
         return owner != address(0) && _isManager(patient, owner, sharer);
@@ -212,9 +259,10 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
 
     /// @inheritdoc IRecordRegistry
     function canSupersede(bytes32 recordId, address writer) external view returns (bool) {
-        Record storage old = _records[recordId];
+        RecordRegistryStorage storage $ = _storage();
+        Record storage old = $.records[recordId];
         address patient = old.patient;
-        if (patient == address(0) || _supersededBy[recordId] != bytes32(0)) return false;
+        if (patient == address(0) || $.supersededBy[recordId] != bytes32(0)) return false;
         address owner = _didRegistry.identityOwner(patient);
         if (owner == address(0)) return false;
         if (_isManager(patient, owner, writer)) return true;
@@ -232,7 +280,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
 
     /// @inheritdoc IRecordRegistry
     function writeAuthorizer() external view returns (address) {
-        return address(_writeAuthorizer);
+        return address(_storage().writeAuthorizer);
     }
 
     /// @inheritdoc IRecordRegistry
@@ -243,6 +291,15 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
     /*//////////////////////////////////////////////////////////////
                                 INTERNAL
     //////////////////////////////////////////////////////////////*/
+
+    /// @dev Only the admin (governance after a governed deploy) may change the code.
+    function _authorizeUpgrade(address) internal override onlyRole(DEFAULT_ADMIN_ROLE) {}
+
+    function _storage() private pure returns (RecordRegistryStorage storage $) {
+        assembly {
+            $.slot := _STORAGE_SLOT
+        }
+    }
 
     /// @dev Separate frame for the nine-field event (avoids stack-too-deep without via-IR).
     function _emitAnchored(bytes32 recordId, RecordInput calldata input, uint32 version) private {
@@ -267,12 +324,13 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         view
         returns (uint32)
     {
+        RecordRegistryStorage storage $ = _storage();
         bytes32 previous = input.supersedes;
         if (previous == bytes32(0)) return 1;
-        Record storage old = _records[previous];
+        Record storage old = $.records[previous];
         if (old.patient == address(0)) revert RecordNotFound(previous);
         _checkNotErased(previous);
-        bytes32 newer = _supersededBy[previous];
+        bytes32 newer = $.supersededBy[previous];
         if (newer != bytes32(0)) revert RecordAlreadySuperseded(previous, newer);
         if (old.patient != input.patient || old.scope != input.scope) {
             revert RecordCorrectionMismatch(previous, old.patient, old.scope);
@@ -287,20 +345,21 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
     }
 
     function _addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) private {
+        RecordRegistryStorage storage $ = _storage();
         if (recipient == address(0)) revert RecordInvalidRecipient(recordId, recipient);
-        if (_envelopes[recordId][recipient] != bytes32(0)) {
+        if ($.envelopes[recordId][recipient] != bytes32(0)) {
             revert RecordEnvelopeExists(recordId, recipient);
         }
         (uint8 kind, bytes32 digest) = _parseCid(cid);
         if (kind != _CID_V1_RAW) revert RecordInvalidCid(cid);
-        _envelopes[recordId][recipient] = digest;
+        $.envelopes[recordId][recipient] = digest;
         emit EnvelopeAnchored(recordId, recipient, msg.sender, cid);
     }
 
     /// @dev The patient's current DID owner; reverts when the identity was deactivated, so
     /// a deactivated identity gives nobody (owner, delegate or consented writer) any power.
     function _checkNotErased(bytes32 recordId) private view {
-        uint40 erased = _erasedAt[recordId];
+        uint40 erased = _storage().erasedAt[recordId];
         if (erased != 0) revert RecordAlreadyErased(recordId, erased);
     }
 
@@ -327,7 +386,7 @@ contract RecordRegistry is IRecordRegistry, AccessControl {
         view
         returns (bool)
     {
-        IRecordWriteAuthorizer authorizer = _writeAuthorizer;
+        IRecordWriteAuthorizer authorizer = _storage().writeAuthorizer;
         return address(authorizer) != address(0) && authorizer.canWrite(patient, writer, scope);
     }
 
