@@ -36,7 +36,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     uint8 public constant WRITE = 2;
     /// @inheritdoc IConsentRegistry
     uint8 public constant SHARE = 4;
-    uint8 private constant _ALL_ACTIONS = 7;
+    uint8 private constant _ALL_ACTIONS = READ | WRITE | SHARE;
 
     /// @inheritdoc IConsentRegistry
     uint8 public constant TREAT = 0;
