@@ -77,6 +77,12 @@ class DeploymentRecord:
     git_commit: str = ""
     deployed_at: str = ""
     schema_version: int = SCHEMA_VERSION
+    # An upgradeable contract (`address` is its ERC-1967 proxy, medchain.records.upgrade):
+    # the implementation it delegates to, and every one it has had, oldest first, each
+    # {address, init_code_hash, transaction_hash, block_number, git_commit, at}. Empty for
+    # the others; readers that do not know the fields ignore them.
+    implementation: str = ""
+    implementations: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeploymentRecord:
