@@ -22,17 +22,16 @@ command -v node >/dev/null || die "node not found; install Node.js 20 (Debian: a
 node -e 'process.exit(process.versions.node.split(".")[0] === "20" ? 0 : 1)' \
   || die "Node.js 20 required (solc-js and anvil are pinned against it), found $(node --version)"
 
-# 1. npm parts, exactly as locked.
+# 1. npm parts, exactly as locked, and the one contract generated from them:
 npm_key=$(sha256sum package-lock.json | cut -d' ' -f1)
 if ! stamp_ok npm "$npm_key" || [ ! -d node_modules ]; then
   say "npm ci (solc-js, OpenZeppelin, anvil)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   stamp_set npm "$npm_key"
 fi
-
-# 2. contracts/zk/PoseidonT3.sol is generated, not tracked: npm poseidon-solidity's PoseidonT3
-#    with `library` made `contract`, so that ape builds an artifact to deploy (it builds none for
-#    a library that exists only in a dependency; docs/architecture.md, Solidity conventions).
+#    contracts/zk/PoseidonT3.sol (not tracked) is npm poseidon-solidity's PoseidonT3 with
+#    `library` made `contract`, so that ape builds an artifact to deploy (it builds none for a
+#    library that exists only in a dependency; docs/architecture.md, Solidity conventions).
 #    Rewritten only when it differs, so an unchanged file costs ape no recompile.
 poseidon_npm=node_modules/poseidon-solidity/PoseidonT3.sol
 poseidon_sol=contracts/zk/PoseidonT3.sol
@@ -46,7 +45,7 @@ else
   say "generated $poseidon_sol from $poseidon_npm"
 fi
 
-# 3. Python venv with every package pinned by constraints.txt.
+# 2. Python venv with every package pinned by constraints.txt.
 py_key=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if ! stamp_ok pip "$py_key" || [ ! -x .venv/bin/python ]; then
   [ -x .venv/bin/python ] || { say "creating .venv"; "$python" -m venv .venv; }
@@ -63,7 +62,7 @@ fi
 # Let `source .venv/bin/activate` bring the project environment too.
 grep -q 'tools/env.sh' .venv/bin/activate || printf '\n. "%s/tools/env.sh"\n' "$root" >> .venv/bin/activate
 
-# 4. Register every installed solc-js version as a "native" solc for py-solc-x.
+# 3. Register every installed solc-js version as a "native" solc for py-solc-x.
 #    Regenerated each run: the wrapper holds this clone's absolute path.
 for pkg in node_modules/solc node_modules/solc-0.*; do
   [ -f "$pkg/package.json" ] || continue
@@ -75,17 +74,17 @@ SH
   chmod +x "$SOLCX_BINARY_PATH/solc-v$ver"
 done
 
-# 5. geth 1.13.15 for `medchain network` (a multi-node Clique chain, docs/network.md):
+# 4. geth 1.13.15 for `medchain network` (a multi-node Clique chain, docs/network.md):
 #    built from the Go module proxy into .medchain/bin (needs Go >= 1.26; ~2-5 min the
 #    first time), skipped while present at that version.
 tools/geth/build.sh --quiet
 
-# 6. Kubo 0.42.0 and IPFS Cluster 1.1.6 for the IPFS stores and their tests (docs/storage.md):
+# 5. Kubo 0.42.0 and IPFS Cluster 1.1.6 for the IPFS stores and their tests (docs/storage.md):
 #    built from the Go module proxy into .medchain/bin, pinned by tools/ipfs/*/go.sum
 #    (~4 min of compiling the first time), skipped while present at those versions.
 tools/ipfs/build.sh --quiet
 
-# 7. ape recompiles on source changes only: when the compiler settings in ape-config.yaml
+# 6. ape recompiles on source changes only: when the compiler settings in ape-config.yaml
 #    change (e.g. evm_version), drop the build cache so no stale bytecode is deployed.
 solc_key=$(sed -n '/^solidity:/,/^[^ ]/p' ape-config.yaml | sha256sum | cut -d' ' -f1)
 if ! stamp_ok solc-settings "$solc_key"; then
@@ -94,7 +93,7 @@ if ! stamp_ok solc-settings "$solc_key"; then
   stamp_set solc-settings "$solc_key"
 fi
 
-# 8. The web portal (web/, docs/portal.md) and its browser tests: web/'s own npm packages
+# 7. The web portal (web/, docs/portal.md) and its browser tests: web/'s own npm packages
 #    exactly as locked (Vite, ethers, playwright-core), and Debian's chromium, which
 #    playwright-core drives (it cannot download a browser here). apt-get needs root, as CI has.
 web_key=$(sha256sum web/package-lock.json | cut -d' ' -f1)
