@@ -215,6 +215,12 @@ def _hand_over_one(name: str, contract: Any, timelock: str, deployer: Any) -> Ha
             f"governance accepts from {_iso(int(after))}: medchain admin accept-admin {name}",
         )
     if not contract.hasRole(DEFAULT_ADMIN_ROLE, timelock):
+        if not contract.hasRole(DEFAULT_ADMIN_ROLE, deployer.address):
+            raise ConfigurationError(
+                f"{name} at {contract.address}: neither the deployer {deployer.address} nor "
+                f"the timelock {timelock} holds DEFAULT_ADMIN_ROLE, so nobody here can hand "
+                "its admin over"
+            )
         contract.grantRole(DEFAULT_ADMIN_ROLE, timelock, sender=deployer)
     if contract.hasRole(DEFAULT_ADMIN_ROLE, deployer.address):
         contract.renounceRole(DEFAULT_ADMIN_ROLE, deployer.address, sender=deployer)
