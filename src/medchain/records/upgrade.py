@@ -14,6 +14,7 @@ import datetime as dt
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from itertools import takewhile
 from typing import Any
 
 from medchain.deployments import AddressBook, DeploymentRecord, project_root
@@ -75,18 +76,22 @@ def check_layout(
 
 
 def _first_problem(report: str) -> str:
-    """The validator's first finding and its hint as one line, e.g. `RecordRegistryBadLayout
-    .sol:22: Inserted `recordCount` (New variables should be placed after ...)`."""
-    lines = [line.strip() for line in report.splitlines()]
-    for i, line in enumerate(lines):
-        if line.startswith("contracts/") and not line.startswith(("✔", "✘")):
-            hints = []
-            for hint in lines[i + 1 :]:
-                if not hint.startswith(">"):
-                    break
-                hints.append(hint.lstrip("> "))
-            return line + (f" ({' '.join(hints)})" if hints else "")
-    return " ".join(line for line in lines if line) or "refused without a report"
+    """The validator's first finding with its hint, and how many more, as one line, e.g.
+    `contracts/.../RecordRegistryBadLayout.sol:22: Inserted `recordCount` (New variables
+    should be placed after all existing inherited variables)`."""
+    lines = [line.strip() for line in report.splitlines() if line.strip()]
+    findings = [
+        i
+        for i, line in enumerate(lines)
+        if not line.startswith(("✔", "✘", ">")) and line not in ("FAILED", "SUCCESS")
+    ]
+    if not findings:
+        return "refused without a report"
+    first = findings[0]
+    hints = list(takewhile(lambda line: line.startswith(">"), lines[first + 1 :]))
+    hint = f" ({' '.join(h.lstrip('> ') for h in hints)})" if hints else ""
+    more = f"; {len(findings) - 1} more finding(s)" if len(findings) > 1 else ""
+    return lines[first] + hint + more
 
 
 def implementation_of(proxy: Any) -> str:
