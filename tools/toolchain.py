@@ -121,7 +121,7 @@ def slither(root: Path = ROOT) -> int:
         )
     pinned = pinned_solc_version(root)
     solc = solcx_dir() / f"solc-v{pinned}"
-    oz = root / "node_modules" / "@openzeppelin" / "contracts"
+    openzeppelin = root / "node_modules" / "@openzeppelin"
 
     solidity = yaml.safe_load((root / "ape-config.yaml").read_text())["solidity"]
     standard_json = SolcStandardJson(
@@ -136,7 +136,8 @@ def slither(root: Path = ROOT) -> int:
     )
     for source in project_sources(root):
         standard_json.add_source_file(str(source.relative_to(root)))
-    standard_json.add_remapping(f"@openzeppelin/contracts/={oz}/")
+    for package in ("contracts", "contracts-upgradeable"):  # ape-config.yaml's dependencies
+        standard_json.add_remapping(f"@openzeppelin/{package}/={openzeppelin / package}/")
     cwd = Path.cwd()
     os.chdir(root)
     try:

@@ -79,9 +79,8 @@ contract ConsortiumGovernor is
         if (newMinApprovals == 0 || newMinApprovals > members) {
             revert ConsortiumGovernorInvalidMinApprovals(newMinApprovals, members);
         }
-        uint256 old = _minApprovals.latest();
-        _minApprovals.push(clock(), SafeCast.toUint208(newMinApprovals));
-        emit MinApprovalsUpdated(old, newMinApprovals);
+        (uint208 old, uint208 current) = _minApprovals.push(clock(), SafeCast.toUint208(newMinApprovals));
+        emit MinApprovalsUpdated(old, current);
     }
 
     /// @dev Passing takes M "for" votes; abstentions do not count (GovernorCountingSimple

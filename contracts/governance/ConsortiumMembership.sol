@@ -43,10 +43,9 @@ contract ConsortiumMembership is IConsortiumMembership, ERC721Votes {
     /// @inheritdoc IConsortiumMembership
     function removeMember(address account) external {
         _onlyGovernance();
-        uint256 tokenId = uint256(uint160(account));
-        if (_ownerOf(tokenId) == address(0)) revert ConsortiumMembershipNotMember(account);
-        _burn(tokenId);
-        _members.remove(account);
+        // the set and the tokens change together, so the set answers "is a member" for both
+        if (!_members.remove(account)) revert ConsortiumMembershipNotMember(account);
+        _burn(uint256(uint160(account)));
         emit MemberRemoved(account);
     }
 
@@ -103,11 +102,9 @@ contract ConsortiumMembership is IConsortiumMembership, ERC721Votes {
 
     function _addMember(address account) private {
         if (account == address(0)) revert ConsortiumMembershipZeroAddress();
-        uint256 tokenId = uint256(uint160(account));
-        if (_ownerOf(tokenId) != address(0)) revert ConsortiumMembershipAlreadyMember(account);
-        _mint(account, tokenId);
+        if (!_members.add(account)) revert ConsortiumMembershipAlreadyMember(account);
+        _mint(account, uint256(uint160(account)));
         _delegate(account, account);
-        _members.add(account);
         emit MemberAdded(account);
     }
 
