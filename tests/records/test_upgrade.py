@@ -7,6 +7,8 @@ replace it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import ape
 import pytest
 from eth_account import Account
@@ -142,6 +144,11 @@ def _upgrade_keeps_every_record(book, deployed, roles, project):
                 redeploy_changed=redeploy_changed, log=lambda _: None,
             )  # fmt: skip
     assert deployer.nonce == nonce and book.get("RecordRegistry").address == address
+
+    # An upgrade the book did not see (a governance proposal) is named as such.
+    book.write(replace(book.get("RecordRegistry"), implementation=first_impl))
+    with pytest.raises(DeploymentMismatch, match="upgrade went through without the book"):
+        deploy_all(deployer, book, specs=specs_for(["RecordRegistry"]), log=lambda _: None)
 
 
 def test_only_the_admin_upgrades(registry, did_registry, deployer, provider, project):

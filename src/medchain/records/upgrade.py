@@ -156,6 +156,14 @@ def behind_proxy(
 
         name = container.contract_type.name
         if replacing is not None:
+            running = implementation_of(replacing.address)
+            if running != replacing.implementation:
+                raise DeploymentMismatch(
+                    f"{name}'s proxy at {replacing.address} runs implementation {running}, "
+                    f"not the book's {replacing.implementation or 'none'}: an upgrade went "
+                    "through without the book (a governance proposal); record it with "
+                    "medchain.records.upgrade.record_upgrade(...) (docs/upgrades.md)"
+                )
             raise DeploymentMismatch(
                 f"{name} changed since its proxy was deployed at {replacing.address}; a new "
                 f"instance would leave every record behind, so it is upgraded in place: "
