@@ -79,6 +79,7 @@ def test_one_command_of_every_group_prints_valid_json(user_node, tmp_path):
         ("index", "status", "--db", db, *net),
         ("gateway", "subscriptions", "--db", db),
         ("network", "probe", "--url", user_node.uri),
+        ("admin", "members", *net),  # refused on this ungoverned node: one line
     ]  # fmt: skip
     assert {argv[0] for argv in runs} == set(cli.commands)
     for argv in runs:

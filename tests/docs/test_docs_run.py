@@ -30,7 +30,9 @@ PAGES = (
 )
 # Not converted yet (each still shows placeholders instead of a runnable scenario). Listed
 # so a gap is visible, not silent.
-NOT_YET_WALKED: tuple[str, ...] = ()
+# Commands against a governed deploy with placeholders (proposal ids, addresses) the walk
+# cannot fill yet; tests/governance runs the same steps through the SDK and the CLI.
+NOT_YET_WALKED: tuple[str, ...] = ("docs/governance.md", "docs/upgrades.md")
 # Pages with no shell session to walk (prose, tables and threat models only); their
 # blocks must still say what they are.
 NOT_WALKED = ("docs/architecture.md", "docs/security.md")

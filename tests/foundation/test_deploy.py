@@ -103,10 +103,14 @@ def test_reset_chain_is_detected_and_redeployed(first_deploy, fresh_book, deploy
 def test_redeploying_a_dependency_redeploys_its_dependents(
     first_deploy, fresh_book, deployer, roles
 ):
-    """A new instance of a contract changes its dependents' constructor arguments."""
-    root = first_deploy[0].name
+    """A new instance of a contract changes its dependents' constructor arguments. (The
+    root is one whose dependents are not behind a proxy: a proxy is upgraded in place,
+    never replaced, so redeploying the DID registry stops at RecordRegistry, see
+    tests/records/test_upgrade.py.)"""
+    root = "GenomicDataset"
     dependents = {s.name for s in discover_specs() if root in s.depends_on}
     assert dependents, f"nothing depends on {root}"
+    assert not any(s.create for s in discover_specs() if s.name in dependents)
     _pretend_source_changed(fresh_book, root)
     _, outcomes = deploy_all(
         deployer, fresh_book, accounts=roles, redeploy_changed=True, log=lambda _: None
