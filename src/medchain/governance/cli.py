@@ -2,12 +2,15 @@
 admin action on any medchain contract (`propose CONTRACT FUNCTION ARGS...`, or a batch
 from `--calls FILE`), vote on it, queue it once M members approved, and anyone executes
 it after the timelock's delay; `accept-admin` proposes the timelock's acceptance of a
-two-step admin transfer (ConsentRegistry, SerialRegistry); `members` and `status` read.
+two-step admin transfer (ConsentRegistry, SerialRegistry); `upgrade` deploys and proposes
+a layout-checked new implementation of an upgradeable contract, and `execute` records an
+executed upgrade in the address book; `members` and `status` read.
 Proposal ids are shown as 0x-hex and accepted as hex or decimal.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ from medchain.governance.client import (
     parse_proposal_id,
     proposal_label,
 )
+from medchain.governance.upgrade import propose_upgrade, upgrades_in
 
 
 @click.group()
@@ -185,26 +189,85 @@ def status_cmd(account: Any, proposal: str | None, governor: ContractChoice, as_
     )
 
 
-def _step(name: str, doc: str) -> None:
-    @admin_command(name, help=doc)
-    @click.argument("proposal")
-    def command(account: Any, proposal: str, governor: ContractChoice, as_json: bool) -> None:
-        client = governor.bind(require_account(account))
-        receipt = getattr(client, name)(proposal)
-        state = client.state(proposal).name
-        emit(
-            {
-                "proposal": proposal_label(parse_proposal_id(proposal)),
-                "state": state,
-                **_tx(receipt),
-            },
-            as_json,
-            human=lambda r: f"proposal {r['proposal']} is {r['state']} (tx {r['tx']})",
-        )
+def _stepped(client: GovernanceClient, proposal: str, receipt: Any) -> dict[str, Any]:
+    return {
+        "proposal": proposal_label(parse_proposal_id(proposal)),
+        "state": client.state(proposal).name,
+        **_tx(receipt),
+    }
 
 
-_step("queue", "Queue a passed PROPOSAL in the timelock (its delay starts).")
-_step("execute", "Execute a queued PROPOSAL whose timelock delay has passed.")
+def _show_step(r: dict[str, Any]) -> str:
+    lines = [f"proposal {r['proposal']} is {r['state']} (tx {r['tx']})"]
+    lines += [
+        f"upgraded {u['contract']} now runs {u['implementation']} "
+        f"(address book: {u['implementations']} implementations)"
+        for u in r.get("upgrades", [])
+    ]
+    return "\n".join(lines)
+
+
+@admin_command("queue")
+@click.argument("proposal")
+def queue_cmd(account: Any, proposal: str, governor: ContractChoice, as_json: bool) -> None:
+    """Queue a passed PROPOSAL in the timelock (its delay starts)."""
+    client = governor.bind(require_account(account))
+    emit(_stepped(client, proposal, client.queue(proposal)), as_json, human=_show_step)
+
+
+@admin_command("execute")
+@click.argument("proposal")
+def execute_cmd(account: Any, proposal: str, governor: ContractChoice, as_json: bool) -> None:
+    """Execute a queued PROPOSAL whose timelock delay has passed (anyone may). An upgrade
+    of an address-book proxy among its calls is recorded in the book."""
+    client = governor.bind(require_account(account))
+    book = client.address_book
+    upgrades = upgrades_in(client.proposal(proposal).calls, book)
+    result = _stepped(client, proposal, client.execute(proposal))
+    result["upgrades"] = [
+        {"contract": u.contract, "proxy": u.proxy, "implementation": u.implementation,
+         "implementations": len(book.get(u.contract).implementations)}
+        for u in upgrades
+    ]  # fmt: skip
+    emit(result, as_json, human=_show_step)
+
+
+@admin_command("upgrade")
+@click.argument("contract")
+@click.option(
+    "--implementation",
+    "implementation",
+    default=None,
+    metavar="CONTRACT_TYPE",
+    help="The project contract to run next (default: CONTRACT as this tree builds it).",
+)
+@click.option("--description", "-d", default="", help="Default: names the contract and version.")
+def upgrade_cmd(
+    account: Any, contract: str, implementation: str | None, description: str,
+    governor: ContractChoice, as_json: bool,
+) -> None:  # fmt: skip
+    """Propose an in-place upgrade of CONTRACT (an ERC-1967 proxy in the address book):
+    checks the new implementation's storage layout against the one the proxy runs, deploys
+    it, and proposes upgradeToAndCall(implementation, 0x); then vote, queue, execute."""
+    client = governor.bind(require_account(account))
+    done = propose_upgrade(client, contract, implementation, description)
+    pid = done.proposal
+    result = {
+        **dataclasses.asdict(done),
+        "next": [f"medchain admin vote {pid} for --account <member>",
+                 f"medchain admin queue {pid} --account <member>",
+                 f"medchain admin execute {pid} --account <any>"],
+    }  # fmt: skip
+
+    def human(r: dict[str, Any]) -> str:
+        return "\n".join([
+            f"layout     {r['implementation_type']} may replace {r['reference']}",
+            f"deployed   {r['implementation_type']} at {r['implementation']}",
+            f"proposal   {r['proposal']} ({r['state']}): {r['call']}",
+            *(f"next       {step}" for step in r["next"]),
+        ])  # fmt: skip
+
+    emit(result, as_json, human=human)
 
 
 @admin_command("accept-admin")

@@ -152,6 +152,14 @@ class GovernanceClient(ContractClient):
     def timelock(self) -> Any:
         return contract_at(TIMELOCK, str(self.call("timelock")), self.book)
 
+    @property
+    def address_book(self) -> Any:
+        """The book calls are built from and upgrades recorded in: the client's, else the
+        chosen or connected network's."""
+        from medchain.deployments import AddressBook
+
+        return self.book or AddressBook.for_connected_network()
+
     # ------------------------------------------------------------------ reads
     def members(self) -> list[str]:
         """Every member institution's address."""
@@ -216,10 +224,8 @@ class GovernanceClient(ContractClient):
         the book's ABI. Text arguments are read by the ABI type (numbers, booleans,
         0x-hex); a bytes32 argument may name one of the contract's roles (`CLINICIAN_ROLE`)."""
         from medchain.client import bind
-        from medchain.deployments import AddressBook
 
-        book = self.book or AddressBook.for_connected_network()
-        contract = bind(book.get(contract_name))
+        contract = bind(self.address_book.get(contract_name))
         abi = _function_abi(contract, contract_name, function, len(args))
         values = [
             _coerce(contract, arg, item.canonical_type, f"{function} argument {item.name or i}")
@@ -242,8 +248,7 @@ class GovernanceClient(ContractClient):
             raise InvalidInput("a proposal needs at least one call")
         if not description.strip():
             raise InvalidInput("a proposal needs a description (what and why)")
-        account = self._sender(sender, "propose")
-        self._require_member(account, int(self.call("clock")) - 1, "only members propose")
+        account = self.require_proposer(sender)
         args = ([c.target for c in calls], [c.value for c in calls], [c.data for c in calls])
         pid = int(self.call("hashProposal", *args, _description_hash(description)))
         if self._exists(pid):
@@ -253,6 +258,12 @@ class GovernanceClient(ContractClient):
             )
         self.transact("propose", *args, description, sender=account)
         return pid
+
+    def require_proposer(self, sender: Any = None) -> Any:
+        """The sending account, if it may propose now (a member); NotAMember otherwise."""
+        account = self._sender(sender, "propose")
+        self._require_member(account, int(self.call("clock")) - 1, "only members propose")
+        return account
 
     def vote(
         self, proposal_id: int | str, support: str | int | Support, reason: str = "",
@@ -278,8 +289,12 @@ class GovernanceClient(ContractClient):
         return self.transact("queue", pid, sender=sender)
 
     def execute(self, proposal_id: int | str, sender: Any = None) -> Any:
-        """Run a queued proposal's calls through the timelock, once its delay has passed."""
+        """Run a queued proposal's calls through the timelock, once its delay has passed.
+        An upgrade of one of the book's proxies among them is recorded in the book
+        (`medchain.governance.upgrade.record_upgrades`)."""
         from ape import chain
+
+        from medchain.governance.upgrade import record_upgrades, upgrades_in
 
         pid = parse_proposal_id(proposal_id)
         self._require_state(pid, ProposalState.Queued, "execute")
@@ -289,7 +304,11 @@ class GovernanceClient(ContractClient):
                 f"proposal {proposal_label(pid)} is Queued: executable from {_when(eta)} "
                 "(the timelock's delay)"
             )
-        return self.transact("execute", pid, sender=sender)
+        book = self.address_book
+        upgrades = upgrades_in(self.proposal(pid).calls, book)
+        receipt = self.transact("execute", pid, sender=sender)
+        record_upgrades(book, upgrades, receipt, proposal_label(pid))
+        return receipt
 
     def accept_admin(self, contract_name: str, description: str = "", sender: Any = None) -> int:
         """Propose that the timelock accept `contract_name`'s pending admin transfer
