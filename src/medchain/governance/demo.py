@@ -4,7 +4,11 @@ timelock; the members then pass one real admin change through propose -> 2 votes
 queue -> timelock delay -> execute (accepting the two-step admin transfers and accrediting
 the trial investigator as a clinician on ConsentRegistry, or withdrawing it on a re-run),
 while a proposal backed by one member alone is defeated and refused, and the former
-deployer's direct admin call is refused. The chain's clock is advanced past each wait."""
+deployer's direct admin call is refused. Mid-step the members upgrade RecordRegistry in
+place to RecordRegistryV2 the same way (layout checked, implementation deployed, proposed,
+2 votes, queue, delay, execute; the address book records it), and the patient's consent
+answer and the lab record's lookup are shown to be the same before and after (a re-run
+finds V2 running and says so). The chain's clock is advanced past each wait."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from medchain.governance.deploy import (
     hand_over,
     two_step_admin,
 )
+from medchain.governance.upgrade import propose_upgrade, running_contract
 
 
 def advance_to(timestamp: int) -> None:
@@ -114,6 +119,7 @@ def run(ctx: DemoContext) -> None:
         f"executed         ConsentRegistry admin: {_who(str(consent.defaultAdmin()), gov)}; "
         f"investigator is a clinician: {clinician}"
     )
+    _governed_upgrade(ctx, gov)
     try:
         from medchain.errors import translate_errors
 
@@ -128,3 +134,69 @@ def run(ctx: DemoContext) -> None:
 
 def _who(address: str, gov: GovernanceClient) -> str:
     return "the timelock" if address == str(gov.timelock.address) else address
+
+
+UPGRADED, NEXT_VERSION = "RecordRegistry", "RecordRegistryV2"  # contracts/records/test/
+
+
+def _answers(ctx: DemoContext) -> dict[str, Any]:
+    """What the patient's consent and the records step's lab record answer now."""
+    from medchain.consent import ConsentClient
+    from medchain.consent.demo import RECORD_SCOPE
+
+    patient, provider = ctx.accounts["patient"], ctx.accounts["provider"]
+    consent = ConsentClient(ctx.contracts["ConsentRegistry"])
+    found: dict[str, Any] = {
+        f"consent read/TREAT {RECORD_SCOPE}": consent.check(
+            patient, provider, RECORD_SCOPE, "read", "TREAT"
+        )
+    }
+    record_id = ctx.shared.get("lab_record")
+    if record_id is not None:
+        label = f"lab record 0x{bytes(record_id).hex()[:8]}.. getRecord"
+        found[label] = tuple(ctx.contracts[UPGRADED].getRecord(record_id))
+    return found
+
+
+def _governed_upgrade(ctx: DemoContext, gov: GovernanceClient) -> None:
+    """RecordRegistry -> RecordRegistryV2 through governance, answers compared."""
+    from medchain.client import bind
+    from medchain.records.upgrade import implementation_of
+
+    console, acc = ctx.console, ctx.accounts
+    proxy = ctx.contracts[UPGRADED]
+    if running_contract(implementation_of(proxy)) == NEXT_VERSION:
+        console.print(f"upgrade          {UPGRADED} runs {NEXT_VERSION} already: nothing proposed")
+        return
+    before = _answers(ctx)
+    if "lab_record" not in ctx.shared:
+        console.print("[yellow]no lab record from the records step: comparing consent only")
+    done = propose_upgrade(gov, UPGRADED, NEXT_VERSION, sender=acc["member1"])
+    console.print(
+        f"layout           {NEXT_VERSION} may replace {done.reference} (OpenZeppelin upgrades-core)"
+    )
+    console.print(f"proposed         {done.call}")
+    console.print(f"                 as {done.proposal[:18]}.. by member1")
+    advance_to(gov.proposal(done.proposal).voting_starts_at)
+    gov.vote(done.proposal, "for", sender=acc["member1"])
+    gov.vote(done.proposal, "for", sender=acc["member2"])
+    advance_to(gov.proposal(done.proposal).voting_ends_at + 1)
+    gov.queue(done.proposal, sender=acc["member1"])
+    advance_to(gov.proposal(done.proposal).executable_at)
+    gov.execute(done.proposal, sender=acc["member3"])
+    console.print(
+        "votes            member1, member2 for; queued, the timelock's delay waited out, "
+        "executed by member3"
+    )
+    record = ctx.book.get(UPGRADED)
+    upgraded = ctx.contracts[UPGRADED] = bind(record)  # the book's ABI: V2's now
+    console.print(
+        f"upgraded         {UPGRADED} at {proxy.address}: version() {upgraded.version()}, "
+        f"{len(record.implementations)} implementations in the address book"
+    )
+    after = _answers(ctx)
+    assert after == before, f"answers changed across the upgrade: {before} -> {after}"
+    shown = "; ".join(
+        f"{name} {value}" if isinstance(value, bool) else name for name, value in after.items()
+    )
+    console.print(f"same answers     {shown}: identical before and after the upgrade")
