@@ -93,6 +93,52 @@ def gov_copy(governed, book_copy):
     return GovernanceClient(governed.contracts[GOVERNOR], book=book_copy)
 
 
+def test_the_demo_upgrades_mid_step_and_a_rerun_skips(deployed, roles, book_dir, tmp_path):
+    """The governance demo step on the session's deploy, with a lab record and a consent
+    grant as the records and consent steps leave them: the upgrade is proposed, passed and
+    executed, both answers are the same, V2 runs and the book has two implementations; a
+    re-run finds V2 and proposes nothing."""
+    import importlib
+
+    from ape import chain
+    from rich.console import Console
+
+    from medchain.consent import ConsentClient
+    from medchain.demo import DemoContext
+    from medchain.deployments import AddressBook
+
+    shutil.copytree(book_dir / "session", tmp_path / "book")
+    patient, provider = roles["patient"], roles["provider"]
+    salt = keccak(b"demo lab record")
+    req = (patient.address, salt, OBS, 1, cid_bytes(salt), keccak(salt), ZERO)
+    deployed.contracts["RecordRegistry"].anchorRecord(req, [], sender=patient)
+    end = chain.pending_timestamp + 30 * 86_400
+    ConsentClient(deployed.contracts["ConsentRegistry"]).grant(
+        patient, provider, "Observation", "read", "TREAT", 0, end, sender=patient
+    )
+    step = importlib.import_module("medchain.governance.demo")
+    console = Console(record=True, width=240)
+    ctx = DemoContext(console, roles, dict(deployed.contracts), AddressBook(tmp_path / "book"))
+    ctx.shared["lab_record"] = rid(patient, req)
+    step.run(ctx)
+    text = console.export_text()
+    for needle in (
+        "RecordRegistryV2 may replace RecordRegistry (OpenZeppelin upgrades-core)",
+        "proposed         RecordRegistry.upgradeToAndCall(0x",
+        "version() 2, 2 implementations in the address book",
+        "same answers     consent read/TREAT Observation True; lab record 0x",
+        "getRecord: identical before and after the upgrade",
+    ):
+        assert needle in text, text
+    assert len(ctx.book.get("RecordRegistry").implementations) == 2
+
+    console = Console(record=True, width=240)
+    step.run(DemoContext(console, roles, ctx.contracts, ctx.book, shared=ctx.shared))
+    again = console.export_text()
+    assert "RecordRegistry runs RecordRegistryV2 already: nothing proposed" in again, again
+    assert len(ctx.book.get("RecordRegistry").implementations) == 2
+
+
 def test_governed_upgrade_keeps_every_answer_and_records_the_history(
     governed, holdings, roles, gov_copy, book_copy, member1, member2, project
 ):
