@@ -1,7 +1,8 @@
 """Consortium governance: members decide admin actions on every medchain contract together
 (M-of-N votes in an OpenZeppelin Governor, run by a TimelockController after a delay).
 `GovernanceClient` proposes, votes, queues and executes; `medchain.governance.deploy`
-deploys the governance contracts and hands every admin to the timelock."""
+deploys the governance contracts and hands every admin to the timelock;
+`medchain.governance.upgrade` proposes in-place upgrades of the book's proxies."""
 
 from medchain.governance.client import (
     Call,
@@ -16,6 +17,7 @@ from medchain.governance.client import (
     proposal_label,
 )
 from medchain.governance.deploy import GovernanceConfig, HandoverOutcome, hand_over
+from medchain.governance.upgrade import NotUpgradeable, UpgradeProposal, propose_upgrade
 
 __all__ = [
     "Call",
@@ -24,11 +26,14 @@ __all__ = [
     "GovernanceRefused",
     "HandoverOutcome",
     "NotAMember",
+    "NotUpgradeable",
     "Proposal",
     "ProposalNotReady",
     "ProposalState",
     "Support",
+    "UpgradeProposal",
     "hand_over",
     "parse_proposal_id",
     "proposal_label",
+    "propose_upgrade",
 ]
