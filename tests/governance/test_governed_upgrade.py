@@ -223,7 +223,7 @@ def test_refusals_before_any_transaction(gov_copy, member1, roles, chain):
          r"RecordRegistryBadLayout is not upgrade-safe to replace RecordRegistry: .*Inserted"),
         (patient, NotAMember, "RecordRegistry", "RecordRegistryV2", "only members propose"),
         (member1, NotUpgradeable, "ConsentRegistry", None, "uses the migration design"),
-        (member1, NotUpgradeable, "RecordRegistry", "ConsentRegistry", "no upgradeable"),
+        (member1, NotUpgradeable, "RecordRegistry", "ConsentRegistry", "not an upgradeable"),
     ):  # fmt: skip
         nonce, head = account.nonce, chain.blocks.head.number
         with pytest.raises(kind, match=text):

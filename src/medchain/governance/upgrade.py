@@ -180,7 +180,7 @@ def propose_upgrade(
     types = _upgradeable_types()
     if wanted not in types:
         raise NotUpgradeable(
-            f"{wanted} is no upgradeable (UUPS) contract of this project; the project has "
+            f"{wanted} is not an upgradeable (UUPS) contract of this project; it has "
             f"{', '.join(sorted(types)) or 'none'}"
         )
     container = types[wanted]
