@@ -6,6 +6,9 @@ with unchanged bytecode deploys nothing and says so.
 member1..3, minutes instead of days) deploys the consortium's governor, timelock and
 membership too and, after the roles file's grants, hands every contract's admin to the
 timelock (docs/governance.md); from then on admin changes go through `medchain admin`.
+On a chain that is not a development node (ape's in-process chain, anvil, Hardhat) a
+deploy must say which it is: `--governance FILE`, or `--ungoverned` to keep the deployer
+as every contract's admin, so that a consortium chain is never left to one key by default.
 
 An imported account (`--account ALIAS`) signs without prompts when its passphrase is
 given through MEDCHAIN_PASSPHRASE_FILE, MEDCHAIN_PASSPHRASE_FD or
@@ -73,20 +76,38 @@ class DeployCommand(ConnectedProviderCommand):
     "(development chains). Without it the deployer stays every contract's admin.",
 )
 @click.option(
+    "--ungoverned",
+    is_flag=True,
+    help="Keep the deployer as every contract's admin (needed on a chain that is not a "
+    "development node when --governance is not given).",
+)
+@click.option(
     "--redeploy-changed",
     is_flag=True,
     help="Deploy a new instance of any contract whose bytecode or arguments changed.",
 )
-def cli(account, book, roles_file, governance_file, redeploy_changed):
+def cli(account, book, roles_file, governance_file, ungoverned, redeploy_changed):
     from ape import accounts, networks
 
     from medchain.cli.render import fail, quietly
     from medchain.deploy import assign_roles, deploy_all, load_roles
-    from medchain.deployments import AddressBook, book_name_for_connected_network
+    from medchain.deployments import (
+        AddressBook,
+        book_name_for_connected_network,
+        development_node,
+    )
     from medchain.governance.deploy import GovernanceConfig, hand_over
     from medchain.signing import unattended
 
     governance, members = None, None
+    if governance_file and ungoverned:
+        fail("pass either --governance or --ungoverned, not both")
+    if not governance_file and not ungoverned and not development_node(networks.provider.web3):
+        fail(
+            "this chain is not a development node: deploy it governed with --governance FILE "
+            "(docs/governance.md), or pass --ungoverned to keep the deployer as every "
+            "contract's admin"
+        )
     if governance_file == "dev":
         from medchain.demo import dev_role_accounts
 

@@ -224,6 +224,18 @@ def connected_to_in_process_chain() -> bool:
     return in_process_chain(networks.provider.web3)
 
 
+DEVELOPMENT_CLIENTS = ("EthereumTester", "anvil", "HardhatNetwork")
+
+
+def development_node(web3: Any) -> bool:
+    """True when `web3` talks to a throw-away development node (ape's in-process chain,
+    anvil, Hardhat), told by the client it reports rather than by its chain id (a
+    consortium may pick any id)."""
+    if in_process_chain(web3):
+        return True
+    return str(web3.client_version).startswith(DEVELOPMENT_CLIENTS)
+
+
 def in_process_chain(web3: Any) -> bool:
     """True when `web3` talks to an EthTester chain inside this process (what ape's
     `ethereum:local:test` runs on): the one test for it. Such a provider has no JSON-RPC

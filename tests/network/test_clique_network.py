@@ -101,9 +101,11 @@ def test_demo_and_idempotent_deploy_on_the_three_signers(net):
     )
     assert index["chain_id"] == 6334 and len(index["contracts"]) == every
 
-    again = ape(
-        "run", "deploy", "--network", nodes[0].url, "--account", "TEST::0", env=net.env, timeout=300
-    )
+    deploy = ("run", "deploy", "--network", nodes[0].url, "--account", "TEST::0")
+    refused = ape(*deploy, env=net.env, timeout=300)  # geth is no development node
+    assert refused.returncode == 1 and "--governance FILE" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    again = ape(*deploy, "--ungoverned", env=net.env, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"All {every} contracts unchanged; nothing deployed." in again.stdout
     for name, entry in index["contracts"].items():  # the code is on every node
