@@ -16,10 +16,10 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector, keccak
 
 from bench.accounts import funded_account
-from medchain.consent import scope_id
+from medchain.codec import scope_code
 
-LAB = scope_id("category:laboratory")
-OBS = scope_id("Observation")
+LAB = scope_code("category:laboratory")
+OBS = scope_code("Observation")
 TREAT_MASK, ETREAT = 1, 1
 OPEN_END = (1 << 40) - 1
 # Fixed times (not "now + x"): calldata gas depends on the bytes, so figures stay
@@ -43,6 +43,14 @@ def _grantee(n: int) -> str:
     return "0x" + bytes(b or 1 for b in raw).hex()
 
 
+def _provision(
+    patient: Any, grantee: Any, actions: int = 1, scope: bytes = LAB, end: int = END
+) -> tuple[Any, ...]:
+    """The arguments of a direct grant (or deny) by `patient`: `actions` on `scope` for
+    treatment, from 0 to `end`."""
+    return (patient, grantee, scope, actions, TREAT_MASK, 0, end)
+
+
 def _fill(g: Any, registry: Any, patient: str, count: int) -> None:
     """`count` real grant transactions by `patient` (an unlocked anvil account)."""
     import httpx
@@ -62,7 +70,7 @@ def _fill(g: Any, registry: Any, patient: str, count: int) -> None:
             for n in range(first, min(count, first + batch)):
                 data = selector + encode(
                     ["address", "address", "bytes32", "uint8", "uint32", "uint40", "uint40"],
-                    [patient, _grantee(1_000 + n), LAB, 1, TREAT_MASK, 0, OPEN_END],
+                    _provision(patient, _grantee(1_000 + n), end=OPEN_END),
                 )
                 body.append(
                     {
@@ -103,39 +111,34 @@ def measure(g: Any) -> None:
     provider, researcher = acc["provider"], acc["researcher"]
     end = END
 
-    # --- grants with 1 existing grant of this patient
+    def new_key_grant_and_check(n: int, existing: str) -> None:
+        """A grant to a new grantee and a check of it, with `existing` grants of the patient."""
+        g.record(
+            f"ConsentRegistry.grant (new key, {existing})",
+            registry.grant(*_provision(patient, _grantee(n)), sender=patient),
+            *ANCHOR_GRANT,
+        )
+        g.record(
+            f"ConsentRegistry.hasAccess as tx ({existing})",
+            registry.hasAccess.transact(patient, _grantee(n), LAB, 1, 0, sender=researcher),
+        )
+
+    # --- grants with 1 existing grant of this patient, then the same with 10,000
     g.record(
         "ConsentRegistry.grant (first grant of a patient)",
-        registry.grant(patient, _grantee(1), LAB, 1, TREAT_MASK, 0, end, sender=patient),
+        registry.grant(*_provision(patient, _grantee(1)), sender=patient),
         *ANCHOR_GRANT,
     )
-    g.record(
-        "ConsentRegistry.grant (new key, 1 existing grant)",
-        registry.grant(patient, _grantee(2), LAB, 1, TREAT_MASK, 0, end, sender=patient),
-        *ANCHOR_GRANT,
-    )
-    g.record(
-        "ConsentRegistry.hasAccess as tx (1 existing grant)",
-        registry.hasAccess.transact(patient, _grantee(2), LAB, 1, 0, sender=researcher),
-    )
-    # --- the same with 10,000 existing grants
+    new_key_grant_and_check(2, "1 existing grant")
     _fill(g, registry, patient.address, EXISTING)
-    g.record(
-        "ConsentRegistry.grant (new key, 10,000 existing grants)",
-        registry.grant(patient, _grantee(3), LAB, 1, TREAT_MASK, 0, end, sender=patient),
-        *ANCHOR_GRANT,
-    )
-    g.record(
-        "ConsentRegistry.hasAccess as tx (10,000 existing grants)",
-        registry.hasAccess.transact(patient, _grantee(3), LAB, 1, 0, sender=researcher),
-    )
+    new_key_grant_and_check(3, "10,000 existing grants")
     g.record(
         "ConsentRegistry.grant (replace existing permit)",
-        registry.grant(patient, _grantee(3), LAB, 3, TREAT_MASK, 0, end, sender=patient),
+        registry.grant(*_provision(patient, _grantee(3), actions=3), sender=patient),
     )
     g.record(
         "ConsentRegistry.deny (beside an existing permit)",
-        registry.deny(patient, _grantee(3), LAB, 4, TREAT_MASK, 0, end, sender=patient),
+        registry.deny(*_provision(patient, _grantee(3), actions=4), sender=patient),
     )
     g.record(
         "ConsentRegistry.liftDeny",
@@ -150,7 +153,7 @@ def measure(g: Any) -> None:
     did.addDelegate(patient, registry.CONSENT_DELEGATE(), guardian, 3600, sender=patient)
     g.record(
         "ConsentRegistry.grant by DID consent delegate",
-        registry.grant(patient, _grantee(4), OBS, 1, TREAT_MASK, 0, end, sender=guardian),
+        registry.grant(*_provision(patient, _grantee(4), scope=OBS), sender=guardian),
     )
 
     # --- gasless: patient-signed grant and revocation, relayed by someone else
@@ -172,7 +175,7 @@ def measure(g: Any) -> None:
     )
     g.record(
         "ConsentRegistry.invalidateSignatures",
-        client.invalidate_signatures(patient, provider, scope_id("Encounter"), sender=patient),
+        client.invalidate_signatures(patient, provider, scope_code("Encounter"), sender=patient),
     )
     revocation = client.sign_revocation(patient, patient, provider, LAB, deadline=deadline)
     g.record(
@@ -181,7 +184,7 @@ def measure(g: Any) -> None:
     )
 
     # --- audit
-    registry.grant(patient, provider, LAB, 1, TREAT_MASK, 0, end, sender=patient)
+    registry.grant(*_provision(patient, provider), sender=patient)
     g.record(
         "ConsentRegistry.recordAccess",
         registry.recordAccess(patient, LAB, 1, 0, b"\x42" * 32, sender=provider),
@@ -194,24 +197,25 @@ def measure(g: Any) -> None:
         registry.grantRole(registry.CLINICIAN_ROLE(), clinician, sender=acc["deployer"]),
         *ANCHOR_ROLE,
     )
-    receipt = registry.requestBreakGlass(patient, b"\x01" * 32, 3600, sender=clinician)
+
+    def request_break_glass(reason: bytes) -> tuple[Any, int]:
+        """The clinician's break-glass request for the patient: the receipt and the episode."""
+        receipt = registry.requestBreakGlass(patient, reason * 32, 3600, sender=clinician)
+        return receipt, next(iter(registry.BreakGlassRequested.from_receipt(receipt))).episodeId
+
+    receipt, episode = request_break_glass(b"\x01")
     g.record("ConsentRegistry.requestBreakGlass", receipt)
-    episode = next(iter(registry.BreakGlassRequested.from_receipt(receipt))).episodeId
-    g.record(
-        "ConsentRegistry.approveBreakGlass (below threshold)",
-        registry.approveBreakGlass(episode, sender=acc["approver1"]),
-    )
-    g.record(
-        "ConsentRegistry.approveBreakGlass (activating)",
-        registry.approveBreakGlass(episode, sender=acc["approver2"]),
-    )
+    for stage, approver in (("below threshold", "approver1"), ("activating", "approver2")):
+        g.record(
+            f"ConsentRegistry.approveBreakGlass ({stage})",
+            registry.approveBreakGlass(episode, sender=acc[approver]),
+        )
     g.record(
         "ConsentRegistry.recordAccess (break-glass)",
         registry.recordAccess(patient, OBS, 1, ETREAT, b"\x43" * 32, sender=clinician),
     )
     g.record("ConsentRegistry.closeBreakGlass", registry.closeBreakGlass(episode, sender=clinician))
-    receipt = registry.requestBreakGlass(patient, b"\x03" * 32, 3600, sender=clinician)
-    pending = next(iter(registry.BreakGlassRequested.from_receipt(receipt))).episodeId
+    _, pending = request_break_glass(b"\x03")
     g.record(
         "ConsentRegistry.cancelBreakGlass (by the privacy officer)",
         registry.cancelBreakGlass(pending, sender=acc["privacy_officer"]),

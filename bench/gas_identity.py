@@ -24,50 +24,30 @@ def measure(g: Any) -> None:
     veri = to_bytes32("veriKey")
     name = to_bytes32(ENC)
 
+    def canonical(operation: str, receipt: Any, canonical_gas: int) -> None:
+        """The figure of `operation`, anchored to the canonical registry's."""
+        g.record(f"DIDRegistry.{operation}", receipt, canonical_gas, SRC)
+
     # ---- owner changes
     a = funded_account(g)
-    g.record(
-        "DIDRegistry.changeOwner (first)", registry.changeOwner(a, relayer, sender=a), 68_838, SRC
-    )
+    canonical("changeOwner (first)", registry.changeOwner(a, relayer, sender=a), 68_838)
     b = funded_account(g)
     registry.setAttribute(b, name, KEY32, DAY, sender=b)
-    g.record(
-        "DIDRegistry.changeOwner (next)", registry.changeOwner(b, relayer, sender=b), 34_634, SRC
-    )
+    canonical("changeOwner (next)", registry.changeOwner(b, relayer, sender=b), 34_634)
 
     # ---- delegates
     c = funded_account(g)
     d1, d2 = funded_account(g), funded_account(g)
-    g.record(
-        "DIDRegistry.addDelegate (first)",
-        registry.addDelegate(c, veri, d1, DAY, sender=c),
-        72_207,
-        SRC,
-    )
-    g.record(
-        "DIDRegistry.addDelegate (next)",
-        registry.addDelegate(c, veri, d2, DAY, sender=c),
-        55_119,
-        SRC,
-    )
-    g.record(
-        "DIDRegistry.revokeDelegate", registry.revokeDelegate(c, veri, d1, sender=c), 37_641, SRC
-    )
+    for order, delegate, canonical_gas in (("first", d1, 72_207), ("next", d2, 55_119)):
+        receipt = registry.addDelegate(c, veri, delegate, DAY, sender=c)
+        canonical(f"addDelegate ({order})", receipt, canonical_gas)
+    canonical("revokeDelegate", registry.revokeDelegate(c, veri, d1, sender=c), 37_641)
 
     # ---- attributes (32-byte value)
     e = funded_account(g)
-    g.record(
-        "DIDRegistry.setAttribute 32B (first)",
-        registry.setAttribute(e, name, KEY32, DAY, sender=e),
-        51_843,
-        SRC,
-    )
-    g.record(
-        "DIDRegistry.setAttribute 32B (next)",
-        registry.setAttribute(e, name, KEY32, DAY, sender=e),
-        34_275,
-        SRC,
-    )
+    for order, canonical_gas in (("first", 51_843), ("next", 34_275)):
+        receipt = registry.setAttribute(e, name, KEY32, DAY, sender=e)
+        canonical(f"setAttribute 32B ({order})", receipt, canonical_gas)
     g.record("DIDRegistry.revokeAttribute 32B", registry.revokeAttribute(e, name, KEY32, sender=e))
 
     # ---- legacy ERC-1056 signed (relayed)
@@ -90,29 +70,25 @@ def measure(g: Any) -> None:
     # ---- EIP-712 signed (relayed)
     h = funded_account(g)
     typed = client.with_sender(relayer)
-    typed.relay(client.sign(h, op, h, deadline=DEADLINE))  # first change for the identity
-    g.record(
-        "DIDRegistry.setAttributeTyped 32B (next)",
-        typed.relay(client.sign(h, op, h, deadline=DEADLINE)),
-    )
+
+    def relay_typed(identity: Any, ops: Any) -> Any:
+        """`ops` signed by `identity` (EIP-712), relayed by the relayer."""
+        return typed.relay(client.sign(identity, ops, identity, deadline=DEADLINE))
+
+    relay_typed(h, op)  # first change for the identity
+    g.record("DIDRegistry.setAttributeTyped 32B (next)", relay_typed(h, op))
     g.record(
         "DIDRegistry.addDelegateTyped (next)",
-        typed.relay(
-            client.sign(h, Operation.add_delegate("veriKey", d1, DAY), h, deadline=DEADLINE)
-        ),
+        relay_typed(h, Operation.add_delegate("veriKey", d1, DAY)),
     )
     g.record(
-        "DIDRegistry.revokeDelegateTyped",
-        typed.relay(client.sign(h, Operation.revoke_delegate("veriKey", d1), h, deadline=DEADLINE)),
+        "DIDRegistry.revokeDelegateTyped", relay_typed(h, Operation.revoke_delegate("veriKey", d1))
     )
     g.record(
         "DIDRegistry.revokeAttributeTyped 32B",
-        typed.relay(client.sign(h, Operation.revoke_attribute(ENC, KEY32), h, deadline=DEADLINE)),
+        relay_typed(h, Operation.revoke_attribute(ENC, KEY32)),
     )
-    g.record(
-        "DIDRegistry.changeOwnerTyped (next)",
-        typed.relay(client.sign(h, Operation.change_owner(relayer), h, deadline=DEADLINE)),
-    )
+    g.record("DIDRegistry.changeOwnerTyped (next)", relay_typed(h, Operation.change_owner(relayer)))
 
     # ---- batches: 5 attribute changes in one transaction
     k = funded_account(g)
@@ -133,7 +109,7 @@ def measure(g: Any) -> None:
     )
     g.record(
         "DIDRegistry.batchTyped 5x setAttribute 32B (next)",
-        typed.relay(client.sign(k, five, k, deadline=DEADLINE)),
+        relay_typed(k, five),
         int(0.6 * 5 * 34_275),
         "60% of 5 x setAttribute 32B next (domain.md)",
     )

@@ -35,8 +35,9 @@ def _questions(roles: dict[str, Any], count: int) -> list[Any]:
 
 
 def run() -> dict[str, Any]:
-    from ape import accounts, networks, project
+    from ape import accounts, networks
 
+    from bench.deploy import deploy_specs
     from medchain.consent import ConsentClient
     from medchain.consent.client import _http_uri
     from medchain.demo import role_accounts
@@ -44,8 +45,8 @@ def run() -> dict[str, Any]:
     with networks.ethereum.local.use_provider("foundry"):
         roles = role_accounts(accounts.test_accounts)
         deployer, patient = roles["deployer"], roles["patient"]
-        did = deployer.deploy(project.DIDRegistry)
-        registry = deployer.deploy(project.ConsentRegistry, did, 3600, deployer, 2)
+        contracts = deploy_specs(deployer, "DIDRegistry", "RecordRegistry", "ConsentRegistry")
+        registry = contracts["ConsentRegistry"]
         client = ConsentClient(registry)
         client.grant(
             patient, roles["provider"], "category:laboratory", "read", "TREAT", sender=patient
@@ -90,7 +91,8 @@ def _raw_single(client: Any, uri: str, questions: list[Any]) -> float:
     from eth_abi import encode
     from eth_utils import function_signature_to_4byte_selector
 
-    from medchain.consent import actions_mask, purpose_index, scope_id
+    from medchain.codec import scope_code
+    from medchain.consent import actions_mask, purpose_index
 
     selector = function_signature_to_4byte_selector(
         "hasAccess(address,address,bytes32,uint8,uint8)"
@@ -103,7 +105,7 @@ def _raw_single(client: Any, uri: str, questions: list[Any]) -> float:
                 [
                     q.patient,
                     q.grantee,
-                    scope_id(q.scope),
+                    scope_code(q.scope),
                     actions_mask(q.action),
                     purpose_index(q.purpose),
                 ],

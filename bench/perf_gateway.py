@@ -83,7 +83,7 @@ def _generate_grants(uri: str, patient: str, registry: Any, first: int, count: i
     from eth_abi import encode
     from eth_utils import keccak, to_checksum_address
 
-    from medchain.consent.codes import scope_id
+    from medchain.codec import scope_code
 
     (grant,) = [i for i in registry.abi if i.get("type") == "function" and i["name"] == "grant"]
     types = [str(i["type"]) for i in grant["inputs"]]
@@ -103,7 +103,9 @@ def _generate_grants(uri: str, patient: str, registry: Any, first: int, count: i
             batch = []
             for i in range(start, min(first + count, start + PER_BLOCK)):
                 grantee = to_checksum_address((1_000_000 + i % GRANTEES).to_bytes(20, "big"))
-                args = encode(types, [patient, grantee, scope_id(f"bench|{i}"), 1, 1, 0, 2**40 - 1])
+                args = encode(
+                    types, [patient, grantee, scope_code(f"bench|{i}"), 1, 1, 0, 2**40 - 1]
+                )
                 tx = {"from": patient, "to": address, "data": "0x" + (selector + args).hex(),
                       "gas": hex(200_000), "nonce": hex(nonce)}  # fmt: skip
                 nonce += 1
@@ -163,11 +165,10 @@ def _list_query_figures(tmp: Path) -> dict[str, Any]:
     from ape import accounts, networks
     from web3 import HTTPProvider, Web3
 
-    from medchain.deploy import deploy_all, discover_specs, order_specs
+    from bench.deploy import deploy_specs
     from medchain.deployments import AddressBook
     from medchain.indexer import Indexer
 
-    wanted = {"DIDRegistry", "RecordRegistry", "ConsentRegistry"}
     lists: dict[str, Any] = {
         "method": f"eth_sendTransaction from the patient's unlocked anvil account, "
         f"{PER_BLOCK} grant transactions per block (automine off, JSON-RPC batches, evm_mine), "
@@ -176,8 +177,7 @@ def _list_query_figures(tmp: Path) -> dict[str, Any]:
     with _pruned_anvil() as uri, networks.parse_network_choice(uri):
         deployer, patient = accounts.test_accounts[0], str(accounts.test_accounts[1].address)
         book = AddressBook(tmp / "lists-book")
-        specs = order_specs([s for s in discover_specs() if s.name in wanted])
-        deploy_all(deployer, book, specs=specs, log=lambda _: None)
+        deploy_specs(deployer, "DIDRegistry", "RecordRegistry", "ConsentRegistry", book=book)
         web3 = Web3(HTTPProvider(uri, request_kwargs={"timeout": 600}))
         db = tmp / "lists-index.db"
         indexer = Indexer.for_book(web3, book, f"sqlite:///{db}")
@@ -349,17 +349,6 @@ def run() -> dict[str, Any]:
 
 
 if __name__ == "__main__":  # python -m bench.perf_gateway: this module only, same format
-    import datetime as dt
+    from bench.run import record_figures
 
-    began = time.perf_counter()
-    figures = run()
-    record = {
-        "domain": "gateway",
-        "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "wall_seconds": round(time.perf_counter() - began, 2),
-        "figures": figures,
-    }
-    print(json.dumps(record, indent=2))
-    (Path(__file__).with_name("results") / "gateway.json").write_text(
-        json.dumps(record, indent=2) + "\n"
-    )
+    print(json.dumps(record_figures("gateway", run), indent=2))

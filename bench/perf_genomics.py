@@ -24,26 +24,27 @@ def _timed(fn: Any) -> tuple[Any, float]:
 
 
 def run(size: int = 100 * MB) -> dict[str, Any]:
-    from ape import accounts, networks, project
+    from ape import accounts, networks
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+    from bench.deploy import deploy_specs
     from medchain.genomics import GenomicDatasetClient, GenomicsClient
     from medchain.genomics.agent import KeyAgent
     from medchain.genomics.data import Keyring, download, list_genome
     from medchain.genomics.duo import mask
     from medchain.identity import DIDRegistryClient, key_agreement_keys
+    from medchain.keystore import public_bytes
     from medchain.storage.embedded import EmbeddedStore
 
     with networks.ethereum.local.use_provider("foundry"), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         deployer, owner, researcher, lab = (accounts.test_accounts[i] for i in (0, 1, 3, 4))
-        did = deployer.deploy(project.DIDRegistry)
-        token = deployer.deploy(project.GenomicDataset, 2_500, deployer)
-        token.grantRole(token.PRODUCER_ROLE(), lab, sender=deployer)
-        market = deployer.deploy(project.GenomicLicensing, token, deployer, deployer, 250, 1_000)
+        names = ("DIDRegistry", "GenomicDataset", "GenomicLicensing")
+        # The shipped specs accredit the named lab as a producer.
+        contracts = deploy_specs(deployer, *names, accounts={"lab": lab})
+        did, token, market = (contracts[name] for name in names)
         key = X25519PrivateKey.generate()
-        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        public = public_bytes(key)
         DIDRegistryClient(did, researcher).set_attribute(
             researcher, "did/pub/X25519/enc/hex", public, 365 * DAY
         )

@@ -5,13 +5,10 @@ runs it with the other perf_ modules."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import time
 import timeit
 from collections.abc import Callable
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 CALLS = 200_000
@@ -61,14 +58,6 @@ def run() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    started = time.perf_counter()
-    figures = run()
-    record = {
-        "domain": "hashing",
-        "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "wall_seconds": round(time.perf_counter() - started, 2),
-        "figures": figures,
-    }
-    out = Path(__file__).with_name("results") / "hashing.json"
-    out.write_text(json.dumps(record, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    from bench.run import record_figures
+
+    print(json.dumps(record_figures("hashing", run)["figures"], indent=2))

@@ -39,13 +39,14 @@ def _walk(resolver: Any, address: str) -> int:
 
 
 def run() -> dict[str, Any]:
-    from ape import accounts, chain, networks, project
+    from ape import accounts, chain, networks
 
+    from bench.deploy import deploy_specs
     from medchain.identity import DIDResolver, format_did
 
     with networks.ethereum.local.use_provider("foundry"):
         owner = accounts.test_accounts[1]
-        registry = accounts.test_accounts[0].deploy(project.DIDRegistry)
+        registry = deploy_specs(accounts.test_accounts[0], "DIDRegistry")["DIDRegistry"]
         web3 = chain.provider.web3
         me = owner.address
         delegate = accounts.test_accounts[2].address

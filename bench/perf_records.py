@@ -116,23 +116,21 @@ def _child_payload(mode: str, work: Path) -> dict[str, Any]:
 
 def _child_records(work: Path) -> dict[str, Any]:
     """Records.put then Records.get on the in-process chain (Ape + py-evm loaded)."""
-    from ape import accounts, networks, project
+    from ape import accounts, networks
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+    from bench.deploy import deploy_specs
+    from medchain.keystore import public_bytes
     from medchain.records import Journal, Recipient, Records, RecordsClient
     from medchain.storage.embedded import EmbeddedStore
 
     with networks.ethereum.local.use_provider("test"):
         deployer, patient = accounts.test_accounts[0], accounts.test_accounts[1]
-        did = deployer.deploy(project.DIDRegistry)
-        registry = deployer.deploy(project.RecordRegistry, did, deployer)
+        registry = deploy_specs(deployer, "DIDRegistry", "RecordRegistry")["RecordRegistry"]
         records = Records(RecordsClient(registry), EmbeddedStore(work / "ipfs-chain"),
                           journal=Journal(work / "journal"))  # fmt: skip
         key = X25519PrivateKey.generate()
-        me = Recipient(
-            patient.address, key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        )
+        me = Recipient(patient.address, public_bytes(key))
         before = _peak_mb()
         started = time.perf_counter()
         result = records.put(work / "plain.bin", patient=patient, scope="ImagingStudy",

@@ -68,15 +68,16 @@ def _entry(i: int, tid: int, roles: dict[str, Any]) -> tuple[str, str]:
 
 
 def run() -> dict[str, Any]:
-    from ape import accounts, chain, networks, project
+    from ape import accounts, chain, networks
 
+    from bench.deploy import deploy_specs
     from medchain.demo import role_accounts
     from medchain.trials import Role, TrialsClient, document_hash, load_log, outcomes_hash
     from medchain.trials import verify_log as verify_file
 
     with networks.ethereum.local.use_provider("foundry"):
         roles = role_accounts(accounts.test_accounts)
-        registry = roles["deployer"].deploy(project.TrialRegistry)
+        registry = deploy_specs(roles["deployer"], "TrialRegistry")["TrialRegistry"]
         client = TrialsClient(registry)
         sponsor = roles["sponsor"]
         tid = client.register(

@@ -17,8 +17,9 @@ PROOFS = 5
 
 
 def run() -> dict[str, Any]:
-    from ape import accounts, networks, project
+    from ape import accounts, networks
 
+    from bench.deploy import deploy_specs
     from medchain.demo import role_accounts
     from medchain.trials import Role, TrialsClient, document_hash, outcomes_hash
     from medchain.zk import (
@@ -36,12 +37,12 @@ def run() -> dict[str, Any]:
     with networks.ethereum.local.use_provider("foundry"):
         roles = role_accounts(accounts.test_accounts)
         deployer, lab, venue = roles["deployer"], roles["lab"], roles["researcher"]
-        poseidon_t3 = deployer.deploy(project.PoseidonT3)
-        verifier = deployer.deploy(project.Groth16Verifier)
-        gate = deployer.deploy(project.EligibilityRegistry, verifier, poseidon_t3, deployer)
-        gate.grantRole(gate.ISSUER_ROLE(), lab, sender=deployer)
+        zk_contracts = ("PoseidonT3", "Groth16Verifier", "EligibilityRegistry")
+        # The shipped specs grant ISSUER_ROLE to the named issuers, the lab among them.
+        contracts = deploy_specs(deployer, *zk_contracts, "TrialRegistry", accounts=roles)
+        gate = contracts["EligibilityRegistry"]
         zk = EligibilityClient(gate)
-        trials = TrialsClient(deployer.deploy(project.TrialRegistry))
+        trials = TrialsClient(contracts["TrialRegistry"])
         criteria = Criteria(CredType.DIAGNOSIS, min_age=18, max_age=65,
                             any_of=(encode_code("I10"),), none_of=(encode_code("E11"),))  # fmt: skip
         tid = trials.register("NCT88000001", document_hash(b"p"), "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",

@@ -15,7 +15,9 @@ import pkgutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import bench
 from bench.gas import GasRecorder, compare, load_snapshot, write_snapshot
@@ -32,6 +34,22 @@ def _modules(prefix: str, only: set[str] | None) -> list[tuple[str, object]]:
                 continue
             found.append((domain, importlib.import_module(f"bench.{info.name}")))
     return found
+
+
+def record_figures(domain: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a perf_ module's `run` and write its record to bench/results/<domain>.json: the
+    figures, when they were recorded and how long the run took. Returns the record."""
+    started = time.perf_counter()
+    figures = run()
+    record = {
+        "domain": domain,
+        "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "wall_seconds": round(time.perf_counter() - started, 2),
+        "figures": figures,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{domain}.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
 
 
 def measure_gas(only: set[str] | None = None) -> GasRecorder:
@@ -81,19 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {op:<55} {fig.gas:>10,}  floor {fig.floor:>10,}  x{fig.ratio:.2f}")
     if args.gas_only:
         return 0
-    RESULTS.mkdir(exist_ok=True)
     for domain, module in _modules("perf_", only):
         print(f"perf: {domain}")
-        started = time.perf_counter()
-        figures = module.run()  # type: ignore[attr-defined]
-        record = {
-            "domain": domain,
-            "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "wall_seconds": round(time.perf_counter() - started, 2),
-            "figures": figures,
-        }
-        (RESULTS / f"{domain}.json").write_text(json.dumps(record, indent=2) + "\n")
-        print(json.dumps(figures, indent=2))
+        record = record_figures(domain, module.run)  # type: ignore[attr-defined]
+        print(json.dumps(record["figures"], indent=2))
     return 0
 
 

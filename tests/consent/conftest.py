@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from medchain.consent import ConsentClient
-from support.deploy import deploy_fresh
+from support.deploy import contract_fixture, fresh_deploy_fixture
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -19,19 +19,9 @@ def _notes_dir(tmp_path_factory):
     os.environ["MEDCHAIN_NOTES"] = str(tmp_path_factory.mktemp("notes"))
 
 
-@pytest.fixture(scope="module")
-def consent_deploy(deployer, roles):
-    return deploy_fresh(deployer, "ConsentRegistry", accounts=roles)
-
-
-@pytest.fixture(scope="module")
-def did(consent_deploy):
-    return consent_deploy.contracts["DIDRegistry"]
-
-
-@pytest.fixture(scope="module")
-def registry(consent_deploy):
-    return consent_deploy.contracts["ConsentRegistry"]
+fresh_deploy = fresh_deploy_fixture("ConsentRegistry", with_roles=True)
+did = contract_fixture("DIDRegistry")
+registry = contract_fixture("ConsentRegistry")
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from medchain.consent import ConsentClient, scope_id
+from medchain.codec import scope_code
+from medchain.consent import ConsentClient
 from medchain.errors import ContractRevert, translate_errors
 
-LAB = scope_id("category:laboratory")
-DENIED = scope_id("Condition")
+LAB = scope_code("category:laboratory")
+DENIED = scope_code("Condition")
 ROLES = ("admin", "patient", "delegate", "clinician", "approver", "officer", "stranger")
 DAY = 24 * 3600
 
@@ -42,7 +43,7 @@ def world(client: ConsentClient, registry, did, roles, chain):
     to_approve = client.request_break_glass(patient, "a", DAY, sender=provider)
     deadline = chain.pending_timestamp + 30 * DAY
     signed_grant = client.sign_grant(
-        patient, patient, provider, scope_id("Encounter"), deadline=deadline
+        patient, patient, provider, scope_code("Encounter"), deadline=deadline
     )
     signed_revoke = client.sign_revocation(patient, patient, provider, LAB, deadline=deadline)
     return {
@@ -61,8 +62,10 @@ def _calls(registry, w):
     sg, sr = w["signed"]["grant"], w["signed"]["revoke"]
     role = registry.EMERGENCY_APPROVER_ROLE()
     return {
-        "grant": lambda s: registry.grant(p, g, scope_id("Specimen"), 1, 1, 0, w["end"], sender=s),
-        "deny": lambda s: registry.deny(p, g, scope_id("Specimen"), 1, 1, 0, w["end"], sender=s),
+        "grant": lambda s: registry.grant(
+            p, g, scope_code("Specimen"), 1, 1, 0, w["end"], sender=s
+        ),
+        "deny": lambda s: registry.deny(p, g, scope_code("Specimen"), 1, 1, 0, w["end"], sender=s),
         "revoke": lambda s: registry.revoke(p, g, LAB, sender=s),
         "liftDeny": lambda s: registry.liftDeny(p, g, DENIED, sender=s),
         "grantBySig": lambda s: registry.grantBySig(

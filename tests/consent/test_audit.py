@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
-from medchain.consent import Check, audit_csv, export_consent, import_consent, scope_id
+from medchain.codec import scope_code
+from medchain.consent import Check, audit_csv, export_consent, import_consent
 
 HOUR = 3600
 
@@ -88,4 +89,4 @@ def test_grants_of_and_fhir_export_round_trip(client, registry, roles, chain):
     ]
     client.apply(moved, sender=other)
     for g in moved:
-        assert client.provision(other, g.grantee, scope_id(g.scope))[1 if g.deny else 0] == g
+        assert client.provision(other, g.grantee, scope_code(g.scope))[1 if g.deny else 0] == g

@@ -6,10 +6,11 @@ from __future__ import annotations
 import ape
 import pytest
 
-from medchain.consent import ETREAT, READ, SHARE, TREAT, WRITE, scope_id
+from medchain.codec import scope_code
+from medchain.consent import ETREAT, READ, SHARE, TREAT, WRITE
 
 HOUR = 3600
-LAB = scope_id("category:laboratory")
+LAB = scope_code("category:laboratory")
 
 
 def _request(client, patient, provider, duration=2 * HOUR):

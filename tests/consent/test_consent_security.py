@@ -16,6 +16,7 @@ import ape
 import pytest
 from eth_utils import keccak
 
+from medchain.codec import scope_code
 from medchain.consent import (
     ETREAT,
     READ,
@@ -25,13 +26,12 @@ from medchain.consent import (
     NoteStore,
     UnknownEpisode,
     WrongChainDID,
-    scope_id,
 )
 from medchain.errors import ContractRevert
 
 ZERO = "0x" + "00" * 20
-ANY = scope_id("*")
-LAB = scope_id("category:laboratory")
+ANY = scope_code("*")
+LAB = scope_code("category:laboratory")
 HOUR, DAY = 3600, 86_400
 
 
@@ -228,7 +228,7 @@ def test_delegate_cannot_lift_or_weaken_patient_deny(
         )
     # a delegate still adds denies and manages permits for others; the patient lifts denies
     client.grant(patient, researcher, LAB, "all", "all", deny=True, sender=guardian)
-    client.grant(patient, researcher, scope_id("Observation"), "read", "TREAT", sender=guardian)
+    client.grant(patient, researcher, scope_code("Observation"), "read", "TREAT", sender=guardian)
     client.revoke(patient, guardian, ANY, deny=True, sender=patient)
 
 

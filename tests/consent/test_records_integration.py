@@ -8,10 +8,11 @@ import os
 
 import ape
 
-from medchain.consent import ConsentClient, scope_id
+from medchain.codec import scope_code
+from medchain.consent import ConsentClient
 from medchain.storage.unixfs import compute_cid
 
-OBS = scope_id("Observation")
+OBS = scope_code("Observation")
 
 
 def _request(patient) -> tuple:

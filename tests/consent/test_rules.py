@@ -7,12 +7,13 @@ from __future__ import annotations
 import ape
 import pytest
 
-from medchain.consent import OPEN_END, READ, SHARE, TREAT, WRITE, purposes_mask, scope_id
+from medchain.codec import scope_code
+from medchain.consent import OPEN_END, READ, SHARE, TREAT, WRITE, purposes_mask
 from medchain.consent.codes import PURPOSES
 from medchain.errors import ContractRevert
 
-LAB = scope_id("category:laboratory")
-ANY = scope_id("*")
+LAB = scope_code("category:laboratory")
+ANY = scope_code("*")
 HRESCH = PURPOSES.index("HRESCH")
 DAY = 24 * 3600
 
@@ -22,7 +23,7 @@ def test_grant_then_check_and_revoke(client, registry, patient, provider, now, c
     assert client.check(patient, provider, LAB, "read", "TREAT")
     assert not client.check(patient, provider, LAB, "write", "TREAT")
     assert not client.check(patient, provider, LAB, "read", "HRESCH")
-    assert not client.check(patient, provider, scope_id("Condition"), "read", "TREAT")
+    assert not client.check(patient, provider, scope_code("Condition"), "read", "TREAT")
     permit, denial = client.provision(patient, provider, LAB)
     assert permit is not None and permit.actions == READ and permit.end == now + 30 * DAY
     assert denial is None
@@ -36,15 +37,15 @@ def test_grant_then_check_and_revoke(client, registry, patient, provider, now, c
 
 def test_deny_overrides_permit_including_wildcard(client, patient, researcher, now):
     client.grant(patient, researcher, ANY, "read,share", "all", sender=patient)
-    assert client.check(patient, researcher, scope_id("Observation"), "read", "HRESCH")
+    assert client.check(patient, researcher, scope_code("Observation"), "read", "HRESCH")
     client.grant(
-        patient, researcher, scope_id("Observation"), "share", "HRESCH", deny=True, sender=patient
+        patient, researcher, scope_code("Observation"), "share", "HRESCH", deny=True, sender=patient
     )
-    assert not client.check(patient, researcher, scope_id("Observation"), "share", "HRESCH")
+    assert not client.check(patient, researcher, scope_code("Observation"), "share", "HRESCH")
     # a deny on some actions blocks a request touching any of them
-    assert not client.check(patient, researcher, scope_id("Observation"), READ | SHARE, "HRESCH")
-    assert client.check(patient, researcher, scope_id("Observation"), "read", "HRESCH")
-    assert client.check(patient, researcher, scope_id("Observation"), "share", "TREAT")
+    assert not client.check(patient, researcher, scope_code("Observation"), READ | SHARE, "HRESCH")
+    assert client.check(patient, researcher, scope_code("Observation"), "read", "HRESCH")
+    assert client.check(patient, researcher, scope_code("Observation"), "share", "TREAT")
     # a wildcard deny wins over an exact-scope permit
     client.grant(patient, researcher, LAB, "read", "HRESCH", sender=patient)
     client.grant(patient, researcher, ANY, "read", "HRESCH", deny=True, sender=patient)
@@ -90,11 +91,11 @@ def test_only_managers_manage(client, registry, did, patient, provider, guardian
     delegate_type = registry.CONSENT_DELEGATE()
     did.addDelegate(patient, delegate_type, guardian, DAY, sender=patient)
     assert client.is_manager(patient, guardian)
-    client.grant(patient, provider, scope_id("Immunization"), "read", "TREAT", sender=guardian)
-    assert client.check(patient, provider, scope_id("Immunization"), "read", "TREAT")
+    client.grant(patient, provider, scope_code("Immunization"), "read", "TREAT", sender=guardian)
+    assert client.check(patient, provider, scope_code("Immunization"), "read", "TREAT")
     did.revokeDelegate(patient, delegate_type, guardian, sender=patient)
     with pytest.raises(ContractRevert) as refused:
-        client.revoke(patient, provider, scope_id("Immunization"), sender=guardian)
+        client.revoke(patient, provider, scope_code("Immunization"), sender=guardian)
     assert refused.value.error_name == "ConsentUnauthorizedManager"
     # a delegate of another type has no say
     did.addDelegate(patient, b"veriKey".ljust(32, b"\0"), guardian, DAY, sender=patient)
@@ -114,16 +115,16 @@ def test_record_access_audited_only_when_permitted(client, registry, patient, pr
         registry.ConsentAccessDenied,
         patient=patient,
         grantee=provider,
-        scope=scope_id("Procedure"),
+        scope=scope_code("Procedure"),
         action=READ,
         purpose=TREAT,
     ):
-        registry.recordAccess(patient, scope_id("Procedure"), READ, TREAT, ref, sender=provider)
+        registry.recordAccess(patient, scope_code("Procedure"), READ, TREAT, ref, sender=provider)
     client.grant(
-        patient, provider, scope_id("Procedure"), "read", "TREAT", 0, now + DAY, sender=patient
+        patient, provider, scope_code("Procedure"), "read", "TREAT", 0, now + DAY, sender=patient
     )
     receipt = client.record_access(
-        patient, scope_id("Procedure"), "read", "TREAT", ref, sender=provider
+        patient, scope_code("Procedure"), "read", "TREAT", ref, sender=provider
     )
     logs = list(registry.AccessRecorded.from_receipt(receipt))
     assert len(logs) == 1
@@ -131,7 +132,7 @@ def test_record_access_audited_only_when_permitted(client, registry, patient, pr
 
 
 def test_can_write_uses_treatment_write(registry, client, patient, pharmacy, now):
-    scope = scope_id("MedicationDispense")
+    scope = scope_code("MedicationDispense")
     client.grant(patient, pharmacy, scope, "write", "HRESCH", 0, now + DAY, sender=patient)
     assert not registry.canWrite(patient, pharmacy, scope)  # write, but not for treatment
     client.grant(

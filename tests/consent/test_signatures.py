@@ -8,16 +8,31 @@ import json
 import ape
 import pytest
 
-from medchain.consent import read_signed_change, scope_id
+from medchain.codec import scope_code
+from medchain.consent import read_signed_change
 from medchain.errors import ContractRevert
 
 DAY = 24 * 3600
-SCOPE = scope_id("DiagnosticReport")
+SCOPE = scope_code("DiagnosticReport")
 
 
 @pytest.fixture
 def deadline(chain):
     return chain.pending_timestamp + 3600
+
+
+def _refused_for_its_nonce(registry, signed, patient, grantee, *, expected, given, sender):
+    """The signed grant (on SCOPE), sent to the contract as it is, reverts with
+    ConsentInvalidNonce naming the nonce the registry expects and the one given."""
+    with ape.reverts(
+        registry.ConsentInvalidNonce,
+        patient=patient,
+        grantee=grantee,
+        scope=SCOPE,
+        expected=expected,
+        given=given,
+    ):
+        registry.grantBySig(tuple(signed.message.values()), signed.signature, sender=sender)
 
 
 def test_signed_grant_relayed_by_anyone_then_replay_refused(
@@ -35,15 +50,9 @@ def test_signed_grant_relayed_by_anyone_then_replay_refused(
     assert log.patient == patient and log.grantee == provider
     assert list(registry.ConsentManagedBy.from_receipt(receipt)) == []  # the patient signed
     assert client.nonce(patient, provider, SCOPE) == nonce + 1
-    with ape.reverts(
-        registry.ConsentInvalidNonce,
-        patient=patient,
-        grantee=provider,
-        scope=SCOPE,
-        expected=nonce + 1,
-        given=nonce,
-    ):
-        registry.grantBySig(tuple(signed.message.values()), signed.signature, sender=researcher)
+    _refused_for_its_nonce(
+        registry, signed, patient, provider, expected=nonce + 1, given=nonce, sender=researcher
+    )
 
 
 def test_signed_revocation(client, patient, provider, researcher, deadline):
@@ -81,17 +90,9 @@ def test_wrong_nonce_refused(client, registry, patient, provider, researcher, de
     signed = client.sign_grant(
         patient, patient, provider, SCOPE, deadline=deadline, nonce=current + 1
     )
-    with ape.reverts(
-        registry.ConsentInvalidNonce,
-        patient=patient,
-        grantee=provider,
-        scope=SCOPE,
-        expected=current,
-        given=current + 1,
-    ):
-        client.contract.grantBySig(
-            tuple(signed.message.values()), signed.signature, sender=researcher
-        )
+    _refused_for_its_nonce(
+        registry, signed, patient, provider, expected=current, given=current + 1, sender=researcher
+    )
 
 
 def test_signature_by_someone_else_refused(
@@ -133,14 +134,14 @@ def test_erc1271_wallet_patient(
     # after the wallet rotates its key (two steps), the old key's signatures no longer count
     wallet.rotateKey(new_key, sender=key_holder)
     wallet.acceptKey(sender=new_key)
-    condition = scope_id("Condition")
+    condition = scope_code("Condition")
     message2 = dict(message, nonce=client.nonce(wallet, provider, condition), scope=condition)
     stale = _sign_raw(client, key_holder, "provision", message2)
     with ape.reverts(registry.ConsentInvalidSignature, signer=wallet.address):
         registry.grantBySig(tuple(message2.values()), stale, sender=researcher)
     fresh = _sign_raw(client, new_key, "provision", message2)
     registry.grantBySig(tuple(message2.values()), fresh, sender=researcher)
-    assert client.check(wallet, provider, scope_id("Condition"), "read", "TREAT")
+    assert client.check(wallet, provider, scope_code("Condition"), "read", "TREAT")
 
 
 def _sign_raw(client, account, kind, message) -> bytes:
@@ -154,10 +155,12 @@ def test_delegate_signs_for_patient(
     client, registry, did, patient, guardian, provider, researcher, deadline
 ):
     did.addDelegate(patient, registry.CONSENT_DELEGATE(), guardian, DAY, sender=patient)
-    signed = client.sign_grant(guardian, patient, provider, scope_id("CarePlan"), deadline=deadline)
+    signed = client.sign_grant(
+        guardian, patient, provider, scope_code("CarePlan"), deadline=deadline
+    )
     receipt = client.relay(signed, sender=researcher)
     assert next(iter(registry.ConsentManagedBy.from_receipt(receipt))).manager == guardian
-    assert client.check(patient, provider, scope_id("CarePlan"), "read", "TREAT")
+    assert client.check(patient, provider, scope_code("CarePlan"), "read", "TREAT")
 
 
 def test_a_file_in_the_former_signed_message_form_still_relays(

@@ -25,12 +25,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from medchain.consent import ETREAT, scope_id
+from medchain.codec import scope_code
+from medchain.consent import ETREAT
 from medchain.errors import ContractRevert, TransactionFailed, translate_errors
 from support.fuzzing import machine_settings
 
 HOUR = 3600
-SCOPES = [scope_id("category:laboratory"), scope_id("Observation"), scope_id("*")]
+SCOPES = [scope_code("category:laboratory"), scope_code("Observation"), scope_code("*")]
 ANY = SCOPES[2]
 PURPOSE_MASKS = [0b1, 0b10, 0b10000, 0b10011, (1 << 19) - 1]  # TREAT, ETREAT, HRESCH, mixes, all
 CHECK_PURPOSES = [0, 1, 4]  # TREAT, ETREAT, HRESCH

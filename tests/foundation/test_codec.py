@@ -181,7 +181,7 @@ def test_non_ascii_scope_is_hashed_the_same_for_records_and_consent():
 
     code = scope_code("Befund-ä")
     assert code == reference_keccak("Befund-ä".encode())
-    assert consent_codes.scope_id("Befund-ä") == code
+    assert consent_codes.scope_code("Befund-ä") == code
     assert scope_label(code, extra=["Befund-ä"]) == "Befund-ä"
 
 

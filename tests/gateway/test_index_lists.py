@@ -158,7 +158,7 @@ def test_an_index_the_node_has_reorged_past_or_that_lacks_a_contract_is_not_used
 ):
     from eth_utils import to_checksum_address
 
-    from medchain.consent.codes import scope_id
+    from medchain.codec import scope_code
     from medchain.indexer import Indexer
     from medchain.logs import LogReader, reader_for_book
 
@@ -179,7 +179,7 @@ def test_an_index_the_node_has_reorged_past_or_that_lacks_a_contract_is_not_used
     snapshot = web3.provider.make_request("evm_snapshot", [])["result"]
     env["ctx"].contracts["ConsentRegistry"].grant(
         env["roles"]["patient"], to_checksum_address((7001).to_bytes(20, "big")),
-        scope_id("Observation"), 1, 1, 0, 2**40 - 1, sender=env["roles"]["patient"],
+        scope_code("Observation"), 1, 1, 0, 2**40 - 1, sender=env["roles"]["patient"],
     )  # fmt: skip
     indexer.sync()
     assert web3.provider.make_request("evm_revert", [snapshot])["result"] is True

@@ -35,12 +35,12 @@ def node(tmp_path_factory):
 def _grant(node, n: int, salt: int = 0) -> None:
     from eth_utils import to_checksum_address
 
-    from medchain.consent.codes import scope_id
+    from medchain.codec import scope_code
 
     for i in range(n):
         grantee = to_checksum_address((salt * 100_000 + i + 1).to_bytes(20, "big"))
         node["chain"].send(node["key"], "ConsentRegistry", "grant", str(node["patient"].address),
-                           grantee, scope_id("Observation"), 1, 1, 0, 2**40 - 1)  # fmt: skip
+                           grantee, scope_code("Observation"), 1, 1, 0, 2**40 - 1)  # fmt: skip
 
 
 def _truth(node) -> list[tuple[int, int]]:

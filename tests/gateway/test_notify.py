@@ -133,7 +133,7 @@ def test_delivered_until_acknowledged_across_a_restart_and_signed(env, receiver)
 def test_reorg_cancels_undelivered_notifications(env, receiver):
     from eth_utils import to_checksum_address
 
-    from medchain.consent.codes import scope_id
+    from medchain.codec import scope_code
     from medchain.indexer import Indexer
     from medchain.notify import Deliverer, subscribe
 
@@ -149,7 +149,7 @@ def test_reorg_cancels_undelivered_notifications(env, receiver):
     for i in range(6):  # other blocks at the same heights
         grantee = to_checksum_address((i + 7000).to_bytes(20, "big"))
         env["gateway"].chain.send(env["keys"]["patient"], "ConsentRegistry", "grant",
-                                  env["patient"], grantee, scope_id("Observation"), 1, 1, 0,
+                                  env["patient"], grantee, scope_code("Observation"), 1, 1, 0,
                                   2**40 - 1)  # fmt: skip
     report = indexer.sync()
     assert report.reorged_from is not None

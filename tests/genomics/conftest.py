@@ -7,23 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from support.deploy import deploy_fresh
+from support.deploy import contract_fixture, fresh_deploy_fixture
 from support.genomics import Market
 
-
-@pytest.fixture(scope="module")
-def genomics_deploy(deployer, roles):
-    return deploy_fresh(deployer, "GenomicLicensing", accounts=roles)
-
-
-@pytest.fixture(scope="module")
-def token(genomics_deploy):
-    return genomics_deploy.contracts["GenomicDataset"]
-
-
-@pytest.fixture(scope="module")
-def market(genomics_deploy):
-    return genomics_deploy.contracts["GenomicLicensing"]
+fresh_deploy = fresh_deploy_fixture("GenomicLicensing", with_roles=True)
+token = contract_fixture("GenomicDataset")
+market = contract_fixture("GenomicLicensing")
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,13 @@ from support.fuzzing import machine_settings
 from support.genomics import DATA_CID, DAY, HMB, META_CID, ZERO, fresh_hash
 
 DURATION, DELIVERY, REVIEW = 10 * DAY, 3 * DAY, 2 * DAY
+# Every offer's terms (each currency has its own price).
+OFFER_TERMS = {
+    "duration": DURATION,
+    "delivery_window": DELIVERY,
+    "review_window": REVIEW,
+    "purposes": HMB,
+}
 HELD = ("pending", "delivered", "disputed")
 
 
@@ -95,15 +102,7 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
                 d = datasets.list(DATA_CID, fresh_hash(), META_CID, lab.address, 700, lab=lab)
                 self.datasets.append(d)
                 self.offers.append(
-                    seller.create_offer(
-                        d,
-                        price=price,
-                        duration=DURATION,
-                        delivery_window=DELIVERY,
-                        review_window=REVIEW,
-                        purposes=HMB,
-                        currency=currency,
-                    )
+                    seller.create_offer(d, price=price, currency=currency, **OFFER_TERMS)
                 )
             for r in researchers:
                 self.erc20.mint(r, 10**12, sender=deployer)
@@ -124,12 +123,19 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
             lic = self.licences.get((which, r))
             return lic, GenomicsClient(self.market, actor), self._lid(which, r)
 
-        def _licensee_error(self, actor, r: int) -> str | None:
-            return None if actor == researchers[r] else "GenomicLicensingNotLicensee"
-
         def _status_error(self, lic: Lic | None, status: str, error: str) -> str | None:
             """`error` unless the licence exists and is in `status`."""
             return None if lic is not None and lic.status == status else error
+
+        def _licensee_call(
+            self, actor, which: int, r: int, status: str, wrong_status: str
+        ) -> tuple[Lic | None, GenomicsClient, int, str | None]:
+            """`_licence`, and the error of a call only researcher `r` may make, and only on
+            a licence in `status` (`wrong_status` otherwise): None when it may succeed."""
+            lic, client, lid = self._licence(actor, which, r)
+            if actor != researchers[r]:
+                return lic, client, lid, "GenomicLicensingNotLicensee"
+            return lic, client, lid, self._status_error(lic, status, wrong_status)
 
         def _credit(self, account: str, which: int, amount: int) -> None:
             key = (account, which)
@@ -181,18 +187,16 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
 
         @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
         def accept(self, actor, r: int, which: int) -> None:
-            lic, client, lid = self._licence(actor, which, r)
-            error = self._licensee_error(actor, r) or self._status_error(
-                lic, "delivered", "GenomicLicensingNotUnderReview"
+            lic, client, lid, error = self._licensee_call(
+                actor, which, r, "delivered", "GenomicLicensingNotUnderReview"
             )
             if _attempt(lambda: client.accept_key(lid), error):
                 self._released(lic, which, r)
 
         @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
         def dispute(self, actor, r: int, which: int) -> None:
-            lic, client, lid = self._licence(actor, which, r)
-            error = self._licensee_error(actor, r) or self._status_error(
-                lic, "delivered", "GenomicLicensingNotUnderReview"
+            lic, client, lid, error = self._licensee_call(
+                actor, which, r, "delivered", "GenomicLicensingNotUnderReview"
             )
             if error is None and chain.pending_timestamp > lic.deadline:
                 error = "GenomicLicensingReviewClosed"
@@ -230,9 +234,8 @@ def test_escrow_pays_only_usable_licences_and_money_is_conserved(project, chain,
 
         @rule(actor=st.sampled_from(everyone), r=st.integers(0, 2), which=st.integers(0, 1))
         def refund(self, actor, r: int, which: int) -> None:
-            lic, client, lid = self._licence(actor, which, r)
-            error = self._licensee_error(actor, r) or self._status_error(
-                lic, "pending", "GenomicLicensingNotAwaitingKey"
+            lic, client, lid, error = self._licensee_call(
+                actor, which, r, "pending", "GenomicLicensingNotAwaitingKey"
             )
             if error is None and chain.pending_timestamp <= lic.deadline:
                 error = "GenomicLicensingDeliveryStillOpen"

@@ -9,17 +9,15 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
-    PublicFormat,
 )
 
 from medchain.cli import cli
-from medchain.identity import DIDRegistryClient
 from support.deploy import deploy_fresh
+from support.genomics import published_key
 
 GENOME = b"@read1\nACGTACGTTTGA\n+\nIIIIIIIIIIII\n" * 5_000
 
@@ -40,11 +38,7 @@ def run(market, monkeypatch, tmp_path):
 
 def test_owner_and_researcher_flow(run, deployer, researcher, lab, tmp_path):
     did = deploy_fresh(deployer, "DIDRegistry").contracts["DIDRegistry"]
-    key = X25519PrivateKey.generate()
-    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    DIDRegistryClient(did, researcher).set_attribute(
-        researcher, "did/pub/X25519/enc/hex", public, 10**7
-    )
+    key = published_key(did, researcher, 10**7)
     key_file = tmp_path / "researcher.key"
     key_file.write_bytes(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
     genome = tmp_path / "sample.fastq"

@@ -10,17 +10,16 @@ import hashlib
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from medchain.crypto import WrongRecipientKey
 from medchain.errors import IntegrityError
 from medchain.genomics import GenomicsClient, NotLicensed, licence_id_of
 from medchain.genomics.agent import AgentState, KeyAgent
 from medchain.genomics.data import Keyring, download, list_genome, open_data_key, read_metadata
-from medchain.identity import DIDRegistryClient, key_agreement_keys
+from medchain.identity import key_agreement_keys
 from medchain.storage.embedded import EmbeddedStore
 from support.deploy import deploy_fresh
-from support.genomics import DAY, HMB, travel
+from support.genomics import DAY, HMB, published_key, travel
 
 GENOME = b"##fileformat=VCFv4.3\n" + b"chr1\t10177\t.\tA\tAC\t.\tPASS\t.\n" * 40_000
 
@@ -33,15 +32,10 @@ def did_registry(deployer):
 @pytest.fixture(scope="module")
 def x25519(did_registry, researcher, provider, lab):
     """X25519 keys published as did/pub/X25519/enc/hex attributes of three researchers."""
-    keys = {}
-    for account in (researcher, provider, lab):
-        key = X25519PrivateKey.generate()
-        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        DIDRegistryClient(did_registry, account).set_attribute(
-            account, "did/pub/X25519/enc/hex", public, 10 * 365 * DAY
-        )
-        keys[account.address] = key
-    return keys
+    return {
+        a.address: published_key(did_registry, a, 10 * 365 * DAY)
+        for a in (researcher, provider, lab)
+    }
 
 
 @pytest.fixture
@@ -204,11 +198,7 @@ def test_agent_waits_for_a_researcher_key_then_delivers(
     agent = make_agent(m, patient, store, keyring, tmp_path / "w.json", did_registry)
     assert [o.action for o in agent.poll_once()] == ["waiting"]
     assert agent.poll_once() == [] and len(agent.state.waiting) == 1
-    key = X25519PrivateKey.generate()
-    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    DIDRegistryClient(did_registry, deployer).set_attribute(
-        deployer, "did/pub/X25519/enc/hex", public, DAY
-    )
+    published_key(did_registry, deployer, DAY)
     assert [o.action for o in agent.poll_once()] == ["delivered"]
     assert agent.state.waiting == {}
 
@@ -235,13 +225,7 @@ def test_agent_seals_to_every_published_key_and_releases_after_review(
     --add`) gets one envelope set each key opens (a key it does not publish opens
     nothing); the agent releases the escrow once the review window passed undisputed."""
     result, offer, keyring = listed
-    registry = DIDRegistryClient(did_registry, manufacturer)
-    keys = []
-    for _ in range(2):
-        key = X25519PrivateKey.generate()
-        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        registry.set_attribute(manufacturer, "did/pub/X25519/enc/hex", public, 365 * DAY)
-        keys.append(key)
+    keys = [published_key(did_registry, manufacturer, 365 * DAY) for _ in range(2)]
     assert len(key_agreement_keys(manufacturer.address, did_registry)) == 2
     lic = m.client(manufacturer).buy(offer, HMB)
     agent = make_agent(m, patient, store, keyring, tmp_path / "r.json", did_registry)

@@ -20,7 +20,7 @@ import pytest
 
 from medchain.network import Network
 from medchain.network.rpc import rpc
-from support.geth import ape, block_height, medchain, medchain_json, required_geth, wait_until
+from support.geth import ape, block_height, medchain, medchain_json, own_network, wait_until
 
 pytestmark = pytest.mark.geth
 
@@ -30,20 +30,11 @@ NAME = "consortium"
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     """A 3-signer network brought up by the CLI; every node stopped afterwards."""
-    required_geth()
-    root = tmp_path_factory.mktemp("consortium")
-    env = {"MEDCHAIN_HOME": str(root / "home"), "MEDCHAIN_DEPLOYMENTS": str(root / "books")}
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        try:
-            up = medchain("network", "up", "--name", NAME, "--base-port", "0", env=env, timeout=180)
-            assert up.returncode == 0, up.stdout + up.stderr
-            network = Network.load(NAME)
-            yield SimpleNamespace(env=env, network=network, root=root, up=up.stdout)
-        finally:
-            if Network.exists(NAME):
-                Network.load(NAME).stop()
+    with own_network(tmp_path_factory, NAME, books=True) as (root, env):
+        up = medchain("network", "up", "--name", NAME, "--base-port", "0", env=env, timeout=180)
+        assert up.returncode == 0, up.stdout + up.stderr
+        network = Network.load(NAME)
+        yield SimpleNamespace(env=env, network=network, root=root, up=up.stdout)
 
 
 def _sealer(url: str, number: int) -> str:

@@ -25,7 +25,8 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 from web3 import HTTPProvider, Web3
 
-from medchain.consent.codes import actions_mask, purpose_index, scope_id
+from medchain.codec import scope_code
+from medchain.consent.codes import actions_mask, purpose_index
 from medchain.logs import Event, LogReader
 from medchain.network.rpc import rpc
 from support.anvil import SDK_CHAIN_ID, anvil
@@ -78,7 +79,7 @@ class Chain:
         )
         args = encode(
             ["address", "bytes32", "uint8", "uint8", "bytes32"],
-            [self.patient, scope_id(SCOPE), actions_mask("read"), purpose_index("TREAT"), ref],
+            [self.patient, scope_code(SCOPE), actions_mask("read"), purpose_index("TREAT"), ref],
         )
         return {"from": self.lab, "to": self.registry, "data": "0x" + (selector + args).hex()}
 

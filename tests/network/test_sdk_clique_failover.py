@@ -19,7 +19,7 @@ from support.failover import (
     deploy_consent,
     kill_after_send,
 )
-from support.geth import block_height, required_geth
+from support.geth import block_height, own_network
 
 pytestmark = pytest.mark.geth
 
@@ -28,26 +28,18 @@ NAME = "sdkfailover"
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    required_geth()
     from ape import accounts
 
-    from medchain.network import create, destroy
+    from medchain.network import create
 
-    root = tmp_path_factory.mktemp("sdkfailover")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEDCHAIN_HOME", str(root / "home"))
-        mp.delenv("MEDCHAIN_RPC_URLS", raising=False)
-        mp.delenv("MEDCHAIN_CONFIRMATIONS", raising=False)
+    plain_sdk = ("MEDCHAIN_RPC_URLS", "MEDCHAIN_CONFIRMATIONS")  # no endpoints, no depth set
+    with own_network(tmp_path_factory, NAME, unset=plain_sdk) as (root, _):
         funded = [str(a.address) for a in accounts.test_accounts]
         network = create(NAME, base_port=None, funded=funded)
-        try:
-            network.start()
-            urls = [n.url for n in network.nodes]
-            registry, book = deploy_consent(urls[1], root / "book")
-            yield SimpleNamespace(network=network, urls=urls, registry=registry, book=book)
-        finally:
-            network.stop()
-            destroy(NAME)
+        network.start()
+        urls = [n.url for n in network.nodes]
+        registry, book = deploy_consent(urls[1], root / "book")
+        yield SimpleNamespace(network=network, urls=urls, registry=registry, book=book)
 
 
 def test_eight_threads_sharing_a_sender_on_clique_use_contiguous_nonces(net):

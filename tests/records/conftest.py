@@ -6,36 +6,20 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from medchain.records import Journal, Recipient, Records, RecordsClient
+from medchain.records import Journal, Records, RecordsClient
 from medchain.storage.embedded import EmbeddedStore
-from support.deploy import deploy_fresh
+from support.deploy import contract_fixture, fresh_deploy_fixture
+from support.records import recipient_of
 
-
-@pytest.fixture(scope="module")
-def records_deploy(deployer):
-    return deploy_fresh(deployer, "RecordRegistry")
-
-
-@pytest.fixture(scope="module")
-def did_registry(records_deploy):
-    return records_deploy.contracts["DIDRegistry"]
-
-
-@pytest.fixture(scope="module")
-def registry(records_deploy):
-    return records_deploy.contracts["RecordRegistry"]
+fresh_deploy = fresh_deploy_fixture("RecordRegistry")
+did_registry = contract_fixture("DIDRegistry")
+registry = contract_fixture("RecordRegistry")
 
 
 @pytest.fixture(scope="module")
 def keys():
     return {role: X25519PrivateKey.generate() for role in ("patient", "provider", "researcher")}
-
-
-def recipient_of(account, key, kid: str = "") -> Recipient:
-    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return Recipient(str(account.address), raw, kid or f"did:ethr:{account.address}#enc")
 
 
 @pytest.fixture(scope="module")

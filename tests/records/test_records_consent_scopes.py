@@ -8,28 +8,21 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from medchain.codec import scope_code
+from medchain.codec import scope_code, scope_label
 from medchain.consent import ConsentClient
 from medchain.errors import ContractRevert
 from medchain.records import (
     ConsentRequired,
     Journal,
-    Recipient,
     Records,
     RecordsClient,
-    scope_name,
 )
 from medchain.storage.embedded import EmbeddedStore
+from support.records import recipient_of
 
 LONG_LABEL = "http://loinc.org|2345-7|Glucose [Mass/volume] in Serum or Plasma"
 LABELS = ["Befund-ä", LONG_LABEL]
-
-
-def _recipient(account, key: X25519PrivateKey) -> Recipient:
-    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return Recipient(str(account.address), raw, f"did:ethr:{account.address}#enc")
 
 
 @pytest.fixture
@@ -49,7 +42,7 @@ def test_a_grant_for_the_label_opens_a_record_anchored_under_it(
     # The one encoding: neither label fits as text, so both are hashed, by records and consent.
     assert len(label.encode()) > 32 or not label.isascii()
     code = scope_code(label)
-    assert scope_name(code) == "0x" + code.hex()
+    assert scope_label(code) == "0x" + code.hex()
     keys = {who: X25519PrivateKey.generate() for who in ("patient", "provider", "researcher")}
     consent.grant(patient, lab, label, "write", "TREAT", sender=patient)
     consent.grant(patient, provider, label, "read", "TREAT", sender=patient)
@@ -62,9 +55,9 @@ def test_a_grant_for_the_label_opens_a_record_anchored_under_it(
         patient=patient,
         scope=label,
         recipients=[
-            _recipient(patient, keys["patient"]),
-            _recipient(provider, keys["provider"]),
-            _recipient(researcher, keys["researcher"]),
+            recipient_of(patient, keys["patient"]),
+            recipient_of(provider, keys["provider"]),
+            recipient_of(researcher, keys["researcher"]),
         ],
         sender=lab,
     )
@@ -95,7 +88,7 @@ def test_a_write_grant_for_another_label_anchors_nothing(setting, patient, lab):
             b"not anchored",
             patient=patient,
             scope="Befund-ä",
-            recipients=[_recipient(patient, key)],
+            recipients=[recipient_of(patient, key)],
             sender=lab,
         )
     assert refused.value.error_name == "RecordUnauthorizedWriter"

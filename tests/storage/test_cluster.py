@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from medchain.errors import IntegrityError
+from medchain.keystore import public_bytes
 from medchain.records import Journal, Recipient, RecordErased, Records, RecordsClient
 from medchain.storage import open_store
 from medchain.storage.cluster import ClusterPeer, ClusterStore, ReplicationError
@@ -33,7 +33,7 @@ def key():
 
 
 def me(patient, key) -> Recipient:
-    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    raw = public_bytes(key)
     return Recipient(patient.address, raw)
 
 

@@ -7,8 +7,8 @@ import os
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from medchain.keystore import public_bytes
 from medchain.records import Journal, Recipient, Records, RecordsClient
 from medchain.storage.embedded import EmbeddedStore
 from medchain.storage.kubo import KuboStore
@@ -21,7 +21,7 @@ def test_records_round_trip_on_a_real_node(ipfs_api, deployer, patient, tmp_path
     node = KuboStore(ipfs_api)
     records = Records(RecordsClient(registry), node, journal=Journal(tmp_path / "journal"))
     key = X25519PrivateKey.generate()
-    me = Recipient(patient.address, key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    me = Recipient(patient.address, public_bytes(key))
     payload = os.urandom(700_000)  # three IPFS chunks: a dag-pb root over raw leaves
     result = records.put(payload, patient=patient, scope="Observation", recipients=[me],
                          sender=patient)  # fmt: skip

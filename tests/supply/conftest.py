@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from medchain.supply import Role, SupplyClient
+from medchain.supply import SupplyClient
 from support.deploy import deploy_fresh
-from support.supply import (
-    GTIN,
-    OTHER_PREFIX,
-    PHARMACY_PREFIX,
-    PREFIX,
-    WHOLESALER_PREFIX,
-    new_lot,
-)
+from support.supply import GTIN, PARTNER_PREFIXES, PARTNER_ROLES, new_lot
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +23,19 @@ def client(registry, deployer):
 @pytest.fixture(scope="module")
 def partners(client, manufacturer, wholesaler, pharmacy, lab, sponsor):
     """manufacturer (prefix 0614141), sponsor as repackager (0777777), wholesaler
-    (0888888), pharmacy (0999999) and lab (a second dispenser, no prefix)."""
-    client.register_partner(manufacturer.address, Role.MANUFACTURER, company_prefix=PREFIX)
-    client.register_partner(sponsor.address, Role.REPACKAGER, company_prefix=OTHER_PREFIX)
-    client.register_partner(wholesaler.address, Role.WHOLESALER, company_prefix=WHOLESALER_PREFIX)
-    client.register_partner(pharmacy.address, Role.DISPENSER, company_prefix=PHARMACY_PREFIX)
-    client.register_partner(lab.address, Role.DISPENSER)
-    return {
+    (0888888), pharmacy (0999999) and lab (a second dispenser, no prefix): roles and
+    prefixes from support.supply's PARTNER_ROLES and PARTNER_PREFIXES."""
+    partners = {
         "manufacturer": manufacturer,
         "repackager": sponsor,
         "wholesaler": wholesaler,
         "pharmacy": pharmacy,
         "pharmacy2": lab,
     }
+    for name, account in partners.items():
+        prefix = PARTNER_PREFIXES.get(name, "")
+        client.register_partner(account.address, PARTNER_ROLES[name], company_prefix=prefix)
+    return partners
 
 
 @pytest.fixture

@@ -9,16 +9,7 @@ import pytest
 
 from medchain.errors import ContractRevert
 from medchain.supply import Role, UnitStatus
-from support.supply import (
-    GTIN,
-    OTHER_GTIN,
-    OTHER_PREFIX,
-    PHARMACY_PREFIX,
-    PREFIX,
-    WHOLESALER_PREFIX,
-    new_lot,
-    sscc,
-)
+from support.supply import GTIN, OTHER_GTIN, PARTNER_PREFIXES, PREFIX, new_lot, sscc
 
 ACTORS = (
     "admin",
@@ -86,12 +77,8 @@ EXPECTED: dict[str, dict[str, str]] = {
 ADMIN_ONLY = {"registerPartner", "deactivatePartner", "resolveUnit"}
 
 
-PREFIXES = {
-    "manufacturer": PREFIX,
-    "repackager": OTHER_PREFIX,
-    "wholesaler": WHOLESALER_PREFIX,
-    "dispenser": PHARMACY_PREFIX,
-}
+# The company prefix each actor packs SSCCs under (the dispenser is the pharmacy partner).
+PREFIXES = {**PARTNER_PREFIXES, "dispenser": PARTNER_PREFIXES["pharmacy"]}
 
 
 def expected(fn: str, actor: str) -> str:

@@ -54,20 +54,6 @@ def test_gtin_normalization_known_values(gtin, normalized):
 
 def test_sscc_known_value():
     assert normalize_sscc("106141411234567897") == "106141411234567897"
-    assert_gs1_error(normalize_sscc, "106141411234567890", "00", "expected 7")
-
-
-@pytest.mark.parametrize(
-    ("text", "ai", "fragment"),
-    [
-        ("09506000134353", "01", "check digit 3, expected 2"),
-        ("0950600013435", "01", "check digit"),
-        ("123456789", "01", "has 9 digits"),
-        ("09506000l34352", "01", "not all digits"),
-    ],
-)
-def test_bad_gtins(text, ai, fragment):
-    assert isinstance(assert_gs1_error(normalize_gtin, text, ai, fragment), InvalidInput)
 
 
 PID = ProductIdentifier("09506000134352", "ABC123", "LOT-1", "261231")
@@ -114,29 +100,41 @@ def test_digital_link_forms():
 
 
 @pytest.mark.parametrize(
-    ("text", "ai", "fragment"),
+    ("kind", "text", "ai", "fragment"),
     [
-        ("(01)09506000134352(21)ABC123(10)LOT-1", "17", "is missing"),
-        ("(01)09506000134352(21)ABC123(10)LOT-1(17)261331", "17", "month 13"),
-        ("(01)09506000134352(21)ABC123(10)LOT-1(17)250229", "17", "day 29 does not exist"),
-        ("(01)09506000134352(21)ABC123(10)LOT-1(17)2612", "17", "expected 6"),
-        ("(01)09506000134353(21)ABC123(10)LOT-1(17)261231", "01", "check digit"),
-        ("(01)09506000134352(21)ABC 123(10)LOT-1(17)261231", "21", "character set 82"),
-        ("(01)09506000134352(21)" + "X" * 21 + "(10)LOT-1(17)261231", "21", "longer than 20"),
-        ("(01)09506000134352(21)ABC(21)DEF(10)L(17)261231", "21", "appears twice"),
-        ("(01)09506000134352(99)ABC", "99", "not an application identifier"),
-        ("01095060001343", "01", "shorter than its fixed length"),
-        ("(01)09506000134352(21)(10)L(17)261231", "21", "is empty"),
-        ("https://id.gs1.org/01/09506000134352/21", "21", "no value"),
-        ("https://id.gs1.org/gtin/09506000134352", "01", "no /01/"),
-        ("ftp://id.gs1.org/01/09506000134352", "", "not an http"),
-        ("https://id.gs1.org/01/9506000134353/21/A?10=L&17=261231", "01", "check digit"),
-        ("junk(01)09506000134352", "ju", "not an application identifier"),
-        ("(9)junk(01)09506000134352", "", "before the first"),
+        ("sscc", "106141411234567890", "00", "expected 7"),
+        ("gtin", "09506000134353", "01", "check digit 3, expected 2"),
+        ("gtin", "0950600013435", "01", "check digit"),
+        ("gtin", "123456789", "01", "has 9 digits"),
+        ("gtin", "09506000l34352", "01", "not all digits"),
+        ("scan", "(01)09506000134352(21)ABC123(10)LOT-1", "17", "is missing"),
+        ("scan", "(01)09506000134352(21)ABC123(10)LOT-1(17)261331", "17", "month 13"),
+        ("scan", "(01)09506000134352(21)ABC123(10)LOT-1(17)250229", "17", "day 29 does not exist"),
+        ("scan", "(01)09506000134352(21)ABC123(10)LOT-1(17)2612", "17", "expected 6"),
+        ("scan", "(01)09506000134353(21)ABC123(10)LOT-1(17)261231", "01", "check digit"),
+        ("scan", "(01)09506000134352(21)ABC 123(10)LOT-1(17)261231", "21", "character set 82"),
+        (
+            "scan",
+            "(01)09506000134352(21)" + "X" * 21 + "(10)LOT-1(17)261231",
+            "21",
+            "longer than 20",
+        ),
+        ("scan", "(01)09506000134352(21)ABC(21)DEF(10)L(17)261231", "21", "appears twice"),
+        ("scan", "(01)09506000134352(99)ABC", "99", "not an application identifier"),
+        ("scan", "01095060001343", "01", "shorter than its fixed length"),
+        ("scan", "(01)09506000134352(21)(10)L(17)261231", "21", "is empty"),
+        ("scan", "https://id.gs1.org/01/09506000134352/21", "21", "no value"),
+        ("scan", "https://id.gs1.org/gtin/09506000134352", "01", "no /01/"),
+        ("scan", "ftp://id.gs1.org/01/09506000134352", "", "not an http"),
+        ("scan", "https://id.gs1.org/01/9506000134353/21/A?10=L&17=261231", "01", "check digit"),
+        ("scan", "junk(01)09506000134352", "ju", "not an application identifier"),
+        ("scan", "(9)junk(01)09506000134352", "", "before the first"),
     ],
 )
-def test_bad_scans_named_precisely(text, ai, fragment):
-    assert_gs1_error(product_identifier, text, ai, fragment)
+def test_bad_input_named_precisely(kind, text, ai, fragment):
+    """Bad SSCCs, GTINs and scans: a GS1Error (an InvalidInput) naming the AI and the fault."""
+    parse = {"sscc": normalize_sscc, "gtin": normalize_gtin, "scan": product_identifier}[kind]
+    assert isinstance(assert_gs1_error(parse, text, ai, fragment), InvalidInput)
 
 
 def test_yymmdd():

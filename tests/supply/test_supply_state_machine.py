@@ -24,15 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from medchain.errors import ContractRevert
 from medchain.supply import Outcome, UnitStatus
 from support.fuzzing import machine_settings
-from support.supply import (
-    GTIN,
-    OTHER_PREFIX,
-    PHARMACY_PREFIX,
-    PREFIX,
-    WHOLESALER_PREFIX,
-    new_lot,
-    sscc,
-)
+from support.supply import GTIN, PARTNER_PREFIXES, PREFIX, new_lot, sscc
 
 UNITS = 8  # a complete tree of depth 3: nodes (level, index), the lot is (3, 0)
 TOP = 3
@@ -44,12 +36,6 @@ ROLE = {
     "wholesaler": "W",
     "pharmacy": "D",
     "pharmacy2": "D",
-}
-PREFIXES = {
-    "manufacturer": PREFIX,
-    "repackager": OTHER_PREFIX,
-    "wholesaler": WHOLESALER_PREFIX,
-    "pharmacy": PHARMACY_PREFIX,
 }
 NODES = [(level, index) for level in range(TOP + 1) for index in range(UNITS >> level)]
 _STATUS_OUTCOME = {
@@ -261,11 +247,11 @@ def test_hostile_custody_model(client, world, chain):
             full = tree.proof(index, level)
             node_proof = full[: max(depth, 0)] if depth >= 0 else full
             count = len(tree.leaves_under(level, index))
-            code = sscc(PREFIXES.get(actor, PREFIX), next(_ssccs))
+            code = sscc(PARTNER_PREFIXES.get(actor, PREFIX), next(_ssccs))
             error = self._box_holder_error(actor, parent)
             if error is not None:
                 pass
-            elif actor not in PREFIXES:
+            elif actor not in PARTNER_PREFIXES:  # pharmacy2 packs no SSCC
                 error = "SsccNotOwned"
             elif count > parent.count:
                 error = "InvalidAggregation"

@@ -7,7 +7,8 @@ gateway, records), `support.<tool>` for an outside process or environment a test
 (anvil, geth, ipfs, new_user, docs), `support.fuzzing` for the hypothesis settings and
 `support.deploy` for deploying through the shipped deploy specs. Fixtures stay in the
 conftest.py files; modules here define no fixtures except `support.ipfs`, whose daemon
-fixtures storage/conftest.py re-exports.
+fixtures storage/conftest.py re-exports, and the fixture factories of `support.deploy`,
+whose fixtures the conftests assign (one fresh deployment per module, one fixture per contract).
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ constructor arguments and wiring under test are the ones `ape run deploy` uses.
 A test that deliberately needs another configuration (a different threshold to attack,
 a cap to exceed) passes an override of that one spec's arguments and says why beside it;
 everything else stays as shipped.
+
+A domain's conftest builds its module-scoped deployment fixtures with `fresh_deploy_fixture`
+and `contract_fixture` (one deploy per test module, one fixture per contract of it).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from medchain.deploy import ContractSpec, DeployContext, deploy_all, discover_specs, order_specs
 
@@ -77,6 +82,29 @@ def deploy_fresh(
     if config is not None:
         hand_over(ctx, log=lambda _: None)
     return ctx
+
+
+def fresh_deploy_fixture(*names: str, with_roles: bool = False) -> Any:
+    """The module-scoped fixture `fresh_deploy` (a conftest assigns it to that name):
+    `deploy_fresh` of `names` by the deployer, roles granted to the named role accounts of
+    tests/conftest.py when `with_roles`, as `ape run deploy` grants them."""
+
+    @pytest.fixture(scope="module", name="fresh_deploy")
+    def fixture(deployer: Any, roles: dict[str, Any]) -> DeployContext:
+        return deploy_fresh(deployer, *names, accounts=roles if with_roles else None)
+
+    return fixture
+
+
+def contract_fixture(name: str) -> Any:
+    """A module-scoped fixture (a conftest assigns it to a name of its choice): contract
+    `name` of the module's `fresh_deploy`."""
+
+    @pytest.fixture(scope="module")
+    def fixture(fresh_deploy: DeployContext) -> Any:
+        return fresh_deploy.contracts[name]
+
+    return fixture
 
 
 def deploy_beside(

@@ -23,16 +23,16 @@ def deploy_consent(url: str, book_dir: Path) -> tuple[str, object]:
     from ape import accounts, networks
 
     from medchain.consent import ConsentClient
-    from medchain.deploy import deploy_all, discover_specs, order_specs
+    from medchain.deploy import deploy_all
     from medchain.deployments import AddressBook
     from medchain.network.poa import ensure_poa_middleware
+    from support.deploy import specs_for
 
     with networks.parse_network_choice(url):
         ensure_poa_middleware()
         test = accounts.test_accounts
-        wanted = {"DIDRegistry", "RecordRegistry", "ConsentRegistry"}
-        specs = order_specs([s for s in discover_specs() if s.name in wanted])
         book = AddressBook(book_dir)
+        specs = specs_for(["ConsentRegistry"])  # and what it needs: DIDRegistry, RecordRegistry
         ctx, _ = deploy_all(test[0], book, specs=specs, log=lambda _: None)
         registry = ctx.contracts["ConsentRegistry"]
         ConsentClient(registry).grant(test[1], test[8], SCOPE, "read", "TREAT", sender=test[1])

@@ -14,6 +14,8 @@ from ape.exceptions import ContractLogicError, CustomError
 from medchain.errors import ContractRevert
 from medchain.genomics import GenomicDatasetClient, GenomicsClient
 from medchain.genomics.duo import mask
+from medchain.identity import DIDRegistryClient
+from medchain.keystore import generate_x25519, public_bytes
 from medchain.storage.cid import CID
 
 HMB = mask("HMB")
@@ -29,6 +31,16 @@ _HASHES = itertools.count(1)
 def fresh_hash() -> bytes:
     """A ciphertext hash never listed before in this session (one listing per hash)."""
     return b"\x11" * 24 + next(_HASHES).to_bytes(8, "big")
+
+
+def published_key(did_registry: Any, account: Any, validity: int) -> Any:
+    """A new X25519 private key whose public half `account`'s DID publishes (attribute
+    did/pub/X25519/enc/hex, valid for `validity` seconds): what a researcher's key agent seals to."""
+    key = generate_x25519()
+    DIDRegistryClient(did_registry, account).set_attribute(
+        account, "did/pub/X25519/enc/hex", public_bytes(key), validity
+    )
+    return key
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Helpers for the consortium-network tests: the project's geth (skip when it is not
-built), the medchain CLI and `ape` as subprocesses with a test's own MEDCHAIN_HOME."""
+built), the medchain CLI and `ape` as subprocesses with a test's own MEDCHAIN_HOME, and a
+test module's own network, destroyed however its tests end."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,37 @@ def required_geth() -> Path:
         return find_geth()
     except ConfigurationError as exc:
         pytest.fail(f"{exc} (tools/bootstrap.sh builds it; a missing geth is a set-up failure)")
+
+
+@contextmanager
+def own_network(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *,
+    books: bool = False,
+    unset: Sequence[str] = (),
+) -> Iterator[tuple[Path, dict[str, str]]]:
+    """The setting of a test module's own network `name` (the project's geth required): a
+    new temporary folder `root`, MEDCHAIN_HOME=root/home (and MEDCHAIN_DEPLOYMENTS=root/books
+    with `books`) set and `unset` removed in this process while it is in use; yields `root`
+    and the variables set (for the subprocesses a test runs). On the way out, however the
+    tests ended, every node of `name` is stopped and its folder deleted."""
+    from medchain.network import destroy
+
+    required_geth()
+    root = tmp_path_factory.mktemp(name)
+    variables = {"MEDCHAIN_HOME": str(root / "home")}
+    if books:
+        variables["MEDCHAIN_DEPLOYMENTS"] = str(root / "books")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in variables.items():
+            mp.setenv(key, value)
+        for key in unset:
+            mp.delenv(key, raising=False)
+        try:
+            yield root, variables
+        finally:
+            destroy(name)
 
 
 def run(cmd: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:

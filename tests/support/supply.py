@@ -3,7 +3,7 @@ it never collides with another folder's conftest)."""
 
 from __future__ import annotations
 
-from medchain.supply import LotManifest, make_gtin, make_sscc
+from medchain.supply import LotManifest, Role, make_gtin, make_sscc
 
 PREFIX = "0614141"  # GS1's example company prefix
 OTHER_PREFIX = "0777777"
@@ -11,6 +11,22 @@ WHOLESALER_PREFIX = "0888888"  # wholesalers and dispensers register one to pack
 PHARMACY_PREFIX = "0999999"
 GTIN = make_gtin(PREFIX, "12345")
 OTHER_GTIN = make_gtin(OTHER_PREFIX, "00001")
+
+# The trading partners of the supply conftest's `partners`: each one's role and the company
+# prefix it registers (pharmacy2, a second dispenser, registers none).
+PARTNER_ROLES = {
+    "manufacturer": Role.MANUFACTURER,
+    "repackager": Role.REPACKAGER,
+    "wholesaler": Role.WHOLESALER,
+    "pharmacy": Role.DISPENSER,
+    "pharmacy2": Role.DISPENSER,
+}
+PARTNER_PREFIXES = {
+    "manufacturer": PREFIX,
+    "repackager": OTHER_PREFIX,
+    "wholesaler": WHOLESALER_PREFIX,
+    "pharmacy": PHARMACY_PREFIX,
+}
 
 
 _counter = iter(range(10**6))

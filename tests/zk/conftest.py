@@ -8,29 +8,13 @@ from typing import Any
 
 import pytest
 
-from medchain.deploy import DeployContext
 from medchain.zk import EligibilityClient
-from support.deploy import deploy_fresh
+from support.deploy import contract_fixture, fresh_deploy_fixture
 
-
-@pytest.fixture(scope="module")
-def zk_deploy(deployer: Any, roles: dict[str, Any]) -> DeployContext:
-    return deploy_fresh(deployer, "EligibilityRegistry", accounts=roles)
-
-
-@pytest.fixture(scope="module")
-def poseidon_t3(zk_deploy: DeployContext) -> Any:
-    return zk_deploy.contracts["PoseidonT3"]
-
-
-@pytest.fixture(scope="module")
-def groth16(zk_deploy: DeployContext) -> Any:
-    return zk_deploy.contracts["Groth16Verifier"]
-
-
-@pytest.fixture(scope="module")
-def gate(zk_deploy: DeployContext) -> Any:
-    return zk_deploy.contracts["EligibilityRegistry"]
+fresh_deploy = fresh_deploy_fixture("EligibilityRegistry", with_roles=True)
+poseidon_t3 = contract_fixture("PoseidonT3")
+groth16 = contract_fixture("Groth16Verifier")
+gate = contract_fixture("EligibilityRegistry")
 
 
 @pytest.fixture(scope="module")
