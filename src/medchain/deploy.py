@@ -210,6 +210,17 @@ def runtime_code_hash(address: str) -> str:
     return to_hex(keccak(bytes(code)))
 
 
+def _upgraded_in_place(record: DeploymentRecord) -> bool:
+    """True for a proxy that governance has upgraded, as the book recorded, and that still
+    runs the recorded implementation: the book, not this tree's source, says what runs
+    there, so deploy keeps it (it never replaces a proxy nor upgrades one itself)."""
+    if len(record.implementations) < 2 or not record.implementation:
+        return False
+    from medchain.records.upgrade import implementation_of
+
+    return implementation_of(record.address).lower() == record.implementation.lower()
+
+
 def deploy_all(
     deployer: Any,
     book: AddressBook,
@@ -245,7 +256,8 @@ def deploy_all(
             and runtime_code_hash(existing.address) == existing.runtime_code_hash
         )
         if existing is not None and live:
-            if existing.init_code_hash == wanted:
+            upgraded = _upgraded_in_place(existing)
+            if existing.init_code_hash == wanted or upgraded:
                 ctx.contracts[spec.name] = container.at(existing.address)
                 if spec.wire is not None and ctx.accounts:
                     # Wiring is idempotent (each spec checks before it grants), so named
@@ -255,6 +267,12 @@ def deploy_all(
                         spec.wire(ctx, ctx.contracts[spec.name])
                 outcomes.append(DeployOutcome(spec.name, existing.address, "unchanged"))
                 log(f"{spec.name}: unchanged at {existing.address}, nothing deployed")
+                if upgraded and existing.init_code_hash != wanted:
+                    log(
+                        f"  {spec.name} runs {existing.implementation}, upgraded in place through "
+                        f"governance; a deploy never replaces it (to run this tree's "
+                        f"{spec.name}: medchain admin upgrade {spec.name})"
+                    )
                 continue
             if not redeploy_changed and spec.create is None:
                 raise DeploymentMismatch(

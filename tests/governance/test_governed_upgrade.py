@@ -140,7 +140,7 @@ def test_the_demo_upgrades_mid_step_and_a_rerun_skips(deployed, roles, book_dir,
 
 
 def test_governed_upgrade_keeps_every_answer_and_records_the_history(
-    governed, holdings, roles, gov_copy, book_copy, member1, member2, project
+    governed, holdings, roles, gov_copy, book_copy, member1, member2, project, deployer
 ):
     gov, book, proxy = gov_copy, book_copy, governed.contracts["RecordRegistry"]
     first = implementation_of(proxy)
@@ -178,6 +178,15 @@ def test_governed_upgrade_keeps_every_answer_and_records_the_history(
     # The next upgrade is checked against what runs now: V2 again is refused as a no-op.
     with pytest.raises(NotUpgradeable, match="runs RecordRegistryV2 already"):
         propose_upgrade(gov, "RecordRegistry", "RecordRegistryV2", sender=member1)
+    # A later deploy keeps the upgraded proxy (the book says V2 runs there), sends nothing
+    # and names the command that would bring this tree's RecordRegistry.
+    from medchain.deploy import deploy_all
+
+    lines: list[str] = []
+    nonce = deployer.nonce
+    _, outcomes = deploy_all(deployer, book, accounts=roles, log=lines.append)
+    assert {o.action for o in outcomes} == {"unchanged"} and deployer.nonce == nonce
+    assert any("medchain admin upgrade RecordRegistry" in line for line in lines), lines
 
 
 def test_the_cli_proposes_an_upgrade(governed, book_copy, monkeypatch, tmp_path, member1):

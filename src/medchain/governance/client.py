@@ -262,7 +262,11 @@ class GovernanceClient(ContractClient):
     def require_proposer(self, sender: Any = None) -> Any:
         """The sending account, if it may propose now (a member); NotAMember otherwise."""
         account = self._sender(sender, "propose")
-        self._require_member(account, int(self.call("clock")) - 1, "only members propose")
+        # The governor counts votes one second before the proposing block; that block comes
+        # after the latest one, so a vote held now counts (the latest second itself cannot
+        # be asked of getPastVotes yet: a member minted in it would be refused).
+        if int(self.membership.getVotes(account.address)) == 0:
+            raise NotAMember(f"{account.address} is not a consortium member: only members propose")
         return account
 
     def vote(
