@@ -83,6 +83,13 @@ class ContractClient:
     def address(self) -> str:
         return str(self.contract.address)
 
+    @property
+    def chain_id(self) -> int:
+        """The id of the chain the client talks to (the one ape is connected to)."""
+        from ape import chain
+
+        return int(chain.provider.chain_id)
+
     def with_sender(self, sender: Any) -> Self:
         return type(self)(self.contract, sender, self.book)
 

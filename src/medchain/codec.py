@@ -136,6 +136,13 @@ def bytes32_to_text(raw: bytes | bytearray) -> str:
 def to_uint(value: Any, bits: int = 256, what: str = "value") -> int:
     """A non-negative integer that fits in `bits` bits, from an int or a decimal / 0x-hex
     string. Booleans and fractions are refused rather than converted."""
+    return to_int(value, bits, what)
+
+
+def to_int(value: Any, bits: int = 256, what: str = "value", *, signed: bool = False) -> int:
+    """An integer that fits a Solidity uint<bits> (or int<bits> when `signed`), from an
+    int or a decimal / 0x-hex string. Booleans and fractions are refused rather than
+    converted."""
     if isinstance(value, bool):
         raise InvalidInput(f"{what} must be an integer, got {value!r}")
     if isinstance(value, int):
@@ -148,8 +155,14 @@ def to_uint(value: Any, bits: int = 256, what: str = "value") -> int:
             raise InvalidInput(f"{what} must be an integer, got {value!r}") from None
     else:
         raise InvalidInput(f"{what} must be an integer, got {value!r}")
-    if not 0 <= number < 1 << bits:
-        raise InvalidInput(f"{what} must be in 0..2**{bits}-1 (uint{bits}), got {number}")
+    low, high = (-(1 << (bits - 1)), 1 << (bits - 1)) if signed else (0, 1 << bits)
+    if not low <= number < high:
+        kind, bounds = (
+            (f"int{bits}", f"-2**{bits - 1}..2**{bits - 1}-1")
+            if signed
+            else (f"uint{bits}", f"0..2**{bits}-1")
+        )
+        raise InvalidInput(f"{what} does not fit {kind} ({bounds}), got {number}")
     return number
 
 

@@ -359,7 +359,7 @@ class KeyEnvelope:
         }
 
     def to_bytes(self) -> bytes:
-        return _canonical_json(self.to_dict())
+        return canonical_json(self.to_dict())
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> KeyEnvelope:
@@ -386,7 +386,11 @@ class KeyEnvelope:
         return envelope
 
 
-def _canonical_json(doc: Any) -> bytes:
+def canonical_json(doc: Any) -> bytes:
+    """The SDK's canonical JSON bytes: keys sorted, no white space, non-ASCII escaped.
+    Every document whose bytes are hashed, sealed or stored by CID (key envelopes, lot
+    manifests, dataset metadata) is written this way, so the same document always has the
+    same bytes (and so the same hash: the layout must never change)."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -418,7 +422,7 @@ def seal_key(data_key: bytes, context: EnvelopeContext, keys: Sequence[tuple[byt
     sealed = [wrap_key(data_key, context, public, kid) for public, kid in unique]
     if len(sealed) == 1:
         return sealed[0].to_bytes()
-    return _canonical_json(
+    return canonical_json(
         {
             "format": ENVELOPE_SET_FORMAT,
             "v": FORMAT_VERSION,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from medchain.errors import ConfigurationError, DeploymentNotFound
+from medchain.files import write_json
 
 INDEX_FILE = "index.json"
 SCHEMA_VERSION = 1
@@ -172,7 +173,7 @@ class AddressBook:
     def write(self, record: DeploymentRecord, *, network: str = "") -> None:
         """Write one record and update the index atomically (temp file + rename)."""
         self.path.mkdir(parents=True, exist_ok=True)
-        _write_json(self.path / f"{record.contract_name}.json", record.to_json())
+        write_json(self.path / f"{record.contract_name}.json", record.to_json())
         index = self.index()
         index.update(
             schema_version=SCHEMA_VERSION,
@@ -186,13 +187,7 @@ class AddressBook:
             "file": f"{record.contract_name}.json",
         }
         index["contracts"] = dict(sorted(index["contracts"].items()))
-        _write_json(self.path / INDEX_FILE, index)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
+        write_json(self.path / INDEX_FILE, index)
 
 
 def book_name_for_connected_network() -> tuple[str, bool]:

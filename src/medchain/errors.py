@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from medchain.hashing import keccak_text, selector
+
 
 class MedchainError(Exception):
     """Base of every error the SDK raises on purpose. `str(err)` is one readable line."""
@@ -116,8 +118,6 @@ ROLE_PREIMAGES = {"ISSUER_ROLE": "medchain.zk.ISSUER_ROLE"}
 
 def role_label(value: bytes | bytearray) -> str | None:
     """The name of a known role id (keccak256 of the name; DEFAULT_ADMIN_ROLE is 0)."""
-    from medchain.hashing import keccak_text  # lazily: hashing imports this module
-
     raw = bytes(value)
     for name in ROLE_NAMES:
         if raw == (b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak_text(name)):
@@ -210,8 +210,7 @@ def decode_custom_error(contract: str, abi: Any, message: Any) -> ContractRevert
         return None
     from eth_abi import decode
 
-    from medchain.codec import to_address
-    from medchain.hashing import selector
+    from medchain.codec import to_address  # lazily: codec imports this module
 
     for error in errors:
         if selector(error.selector) != data[:4]:

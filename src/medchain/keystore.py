@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from medchain.codec import to_address
 from medchain.errors import IntegrityError, InvalidInput
+from medchain.files import write_json
 
 FORMAT = "medchain.keystore/1"
 X25519_ENC_ATTRIBUTE = "did/pub/X25519/enc/base64"
@@ -122,12 +123,7 @@ class KeyStore:
             record["privateKey"] = _b64(raw)
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
-        path = self._path(did, public)
-        # O_EXCL-free but never world-readable: create with 0600 before writing the secret.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(record, handle, indent=2)
-        os.chmod(path, 0o600)
+        path = write_json(self._path(did, public), record, private=True)
         return StoredKey(did, public, path, bool(passphrase))
 
     def generate(

@@ -374,6 +374,18 @@ class LogReader:
         doubles after a success. `topics` filters after topic0; `names` limits topic0 to
         those events (default: every known event)."""
         last = self.safe_head(depth) if to_block is None else min(to_block, self.safe_head(depth))
+        yield from self._pages(from_block, last, topics, addresses, names)
+
+    def _pages(
+        self,
+        first: int,
+        last: int,
+        topics: Sequence[Any] | None,
+        addresses: Sequence[str] | None,
+        names: Iterable[str] | None,
+    ) -> Iterator[tuple[int, int, list[Event]]]:
+        """`pages` between two blocks already known to be at or below the head (the node
+        is not asked for its head again)."""
         wanted = [to_checksum_address(a) for a in (addresses or list(self.abis))]
         chosen = None if names is None else set(names)
         topic0 = sorted(
@@ -386,7 +398,6 @@ class LogReader:
         )
         if not topic0:
             return
-        first = from_block
         while first <= last:
             end = min(last, first + self.window - 1)
             params = {
@@ -477,11 +488,7 @@ class LogReader:
         events (an argument's topic position differs between events), filtered by `keys`."""
         if topics is not None or not keys:
             found = [
-                e
-                for _, _, page in self.pages(
-                    first, last, topics=topics, addresses=addresses, names=names
-                )
-                for e in page
+                e for _, _, page in self._pages(first, last, topics, addresses, names) for e in page
             ]
             return [e for e in found if matches(e, keys)]
         wanted = [to_checksum_address(a) for a in (addresses or list(self.abis))]
@@ -495,9 +502,7 @@ class LogReader:
                 layouts.setdefault(abi.topic_filter(where or {}), set()).add(abi.name)
         found = []
         for layout, layout_names in sorted(layouts.items(), key=lambda kv: sorted(kv[1])):
-            for _, _, page in self.pages(
-                first, last, topics=list(layout), addresses=wanted, names=layout_names
-            ):
+            for _, _, page in self._pages(first, last, list(layout), wanted, layout_names):
                 found += [e for e in page if e.name in layout_names and matches(e, keys)]
         unique = {(e.block_number, e.log_index): e for e in found}
         return [unique[k] for k in sorted(unique)]

@@ -17,13 +17,14 @@ from eth_account import Account
 from eth_account.messages import SignableMessage
 
 from medchain.codec import hex_to_bytes, to_address
-from medchain.errors import IntegrityError, InvalidInput
-from medchain.hashing import (
+from medchain.eip712 import (
     Eip712Domain,
     document_domain,
+    message_values,
     signable,
     typed_data_digest,
 )
+from medchain.errors import IntegrityError, InvalidInput
 
 
 def _word(value: Any) -> bytes:
@@ -69,26 +70,6 @@ def signing_address(signer: Any) -> str:
 
 # ---------------------------------------------------------------------- signed payloads
 PAYLOAD_FORMAT = "medchain.signed-payload/1"
-
-
-def _decode_value(kind: str, value: Any, types: Mapping[str, Any], what: str) -> Any:
-    if kind.endswith("]"):
-        member = kind[: kind.rindex("[")]
-        return [_decode_value(member, v, types, what) for v in value]
-    if kind in types:
-        return {
-            m["name"]: _decode_value(m["type"], value[m["name"]], types, f"{what}.{m['name']}")
-            for m in types[kind]
-        }
-    if kind == "address":
-        return to_address(value, what)
-    if kind.startswith("bytes"):
-        return hex_to_bytes(value, what)
-    if kind.startswith(("uint", "int")):
-        return int(value, 0) if isinstance(value, str) else int(value)
-    if kind == "bool":
-        return bool(value)
-    return value
 
 
 @dataclass(frozen=True)
@@ -140,12 +121,10 @@ class SignedPayload:
     def message_values(self) -> dict[str, Any]:
         """The message with ABI-ready values: bytes types as bytes, addresses
         checksummed, integers as int (structs and arrays decoded alike)."""
-        types = self.typed_data["types"]
         try:
-            decoded = _decode_value(self.primary_type, self.message, types, self.primary_type)
-        except (KeyError, TypeError, ValueError) as exc:
+            return message_values(self.typed_data)
+        except (TypeError, ValueError) as exc:  # InvalidInput is a ValueError
             raise InvalidInput(f"signed {self.primary_type} message is malformed: {exc}") from exc
-        return dict(decoded)
 
     @property
     def domain(self) -> Eip712Domain:

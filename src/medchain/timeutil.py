@@ -1,7 +1,8 @@
 """Reading time that a person or a URL typed, in one place so every command and query
 agrees: a point in time (ISO 8601 `2026-01-02T03:04:05Z`, no zone meaning UTC, or unix
 seconds), a length of time (`90`, `30m`, `4h`, `3d`), and a point relative to now
-(`+30d`). Also the one `DAY` (and `HOUR`, `MINUTE`) constant in seconds."""
+(`+30d`). Also the one `DAY` (and `HOUR`, `MINUTE`) constant in seconds, and the one way
+to write a point in time (`iso_time`)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,9 @@ def point_in_time(value: str, now: int, what: str = "time") -> int:
     if text.startswith("+"):
         return now + duration_seconds(text[1:], f"{what} (+30d, +12h from now)")
     return unix_seconds(text, f"{what} (or +30d / +12h from now)")
+
+
+def iso_time(seconds: int) -> str:
+    """Unix seconds as ISO 8601 UTC to the second (`2026-01-31T08:00:00Z`): what commands
+    print, DID documents and FHIR resources carry."""
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from medchain.domains import DOMAINS, SERVICES
+
 
 def _medchain(*args, cwd=None):
     exe = Path(sys.executable).with_name("medchain")
@@ -41,3 +45,17 @@ def test_usage_errors_exit_non_zero_without_traceback():
     assert out.returncode == 2
     assert "No such option: --bogus" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("package", DOMAINS + SERVICES)
+def test_a_domain_cli_imports_first_in_a_fresh_interpreter(package):
+    """Any import order works: a domain's CLI imported before `medchain.cli` (a script or a
+    plugin that only wants that domain's groups), then the root gathers it with the rest."""
+    code = (
+        f"import medchain.{package}.cli as first\n"
+        "from medchain.cli import cli\n"
+        "assert first.COMMANDS and all(cli.commands[g.name] is g for g in first.COMMANDS)\n"
+        "assert set(cli.commands) >= {'deployments', 'address', 'dev'}\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

@@ -9,17 +9,9 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from medchain.codec import to_address
+from medchain.eip712 import Eip712Domain, type_hash, typed_data, typed_data_digest
 from medchain.errors import IntegrityError, InvalidInput
-from medchain.hashing import (
-    KECCAK_BACKEND,
-    Eip712Domain,
-    keccak,
-    keccak_text,
-    selector,
-    type_hash,
-    typed_data,
-    typed_data_digest,
-)
+from medchain.hashing import KECCAK_BACKEND, keccak, keccak_text, selector
 from medchain.identity import DIDRegistryClient, Operation, read_signed_request
 from medchain.signing import SignedPayload
 

@@ -224,6 +224,18 @@ DURATION = DurationType()
 TIME = TimeType()
 
 
+# ---------------------------------------------------------------------- files
+# Path parameter types: an existing file; a file that need not exist yet (an output, or an
+# input the command checks itself); a folder.
+IN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+FILE = click.Path(dir_okay=False, path_type=Path)
+FOLDER = click.Path(file_okay=False, path_type=Path)
+# `--keys-dir`: the folder of the X25519 key store (`medchain.keystore.KeyStore`).
+keys_dir_option = click.option(
+    "--keys-dir", type=FOLDER, default=None, help="Key store folder (default: $MEDCHAIN_HOME/keys)."
+)
+
+
 # ---------------------------------------------------------------------- storage
 def ipfs_option(fn: F) -> F:
     """`--ipfs URL`: the content store (a Kubo node, an IPFS Cluster, or the embedded one)."""

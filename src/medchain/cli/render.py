@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from medchain.timeutil import iso_time  # re-exported: the one ISO 8601 writer
+
 # Where the `--json` flag of the running command is remembered (`click.Context.meta` is
 # shared by a command's context and its parents'), so `emit` needs no flag passed down.
 JSON_META_KEY = "medchain.json"
@@ -140,15 +142,12 @@ def _is_time_key(key: str) -> bool:
     return key in _TIME_KEYS or key.endswith(_TIME_SUFFIXES)
 
 
-def iso_time(seconds: int) -> str:
-    """Unix seconds as ISO 8601 UTC (`2026-01-31T08:00:00Z`)."""
-    import datetime as dt
-
+def _time_text(seconds: int) -> str:
+    """`iso_time`, or the number itself when it is no date (out of range)."""
     try:
-        stamp = dt.datetime.fromtimestamp(int(seconds), dt.UTC)
+        return iso_time(seconds)
     except (OverflowError, OSError, ValueError):
         return str(seconds)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def humanize(data: Any, key: str = "") -> Any:
@@ -165,7 +164,7 @@ def humanize(data: Any, key: str = "") -> Any:
     if isinstance(data, bool) or data is None:
         return data
     if isinstance(data, int) and _is_time_key(key) and data > 0:
-        return iso_time(data)
+        return _time_text(data)
     if isinstance(data, str) and "role" in key.lower() and len(data) == 66:
         try:
             return role_label(bytes.fromhex(data[2:])) or data

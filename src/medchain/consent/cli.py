@@ -16,6 +16,9 @@ import click
 
 from medchain.cli.options import (
     DURATION,
+    FILE,
+    FOLDER,
+    IN_FILE,
     TIME,
     ContractChoice,
     contract_commands,
@@ -59,13 +62,12 @@ def _patient(patient: str | None, account: Any) -> str:
     return _addr(patient)
 
 
-def _notes_option(fn: Any) -> Any:
-    return click.option(
-        "--notes-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Where the text is kept with its salt (default $MEDCHAIN_NOTES or .medchain/notes).",
-    )(fn)
+_notes_option = click.option(
+    "--notes-dir",
+    type=FOLDER,
+    default=None,
+    help="Where the text is kept with its salt (default $MEDCHAIN_NOTES or .medchain/notes).",
+)
 
 
 def _provision_options(fn: Any) -> Any:
@@ -198,7 +200,7 @@ def list_cmd(
 
 
 @consent_command("import")
-@click.argument("resource", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("resource", type=IN_FILE)
 @click.option("--dry-run", is_flag=True, help="Only show the grants the resource expresses.")
 def import_cmd(
     account: Any, resource: Path, dry_run: bool, registry: ContractChoice, as_json: bool
@@ -265,7 +267,7 @@ def invalidate_cmd(
 @_provision_options
 @click.option("--revoke", "revocation", is_flag=True, help="Sign a revocation instead.")
 @click.option("--ttl", default=3600, show_default=True, help="Seconds until the deadline.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--out", "out_path", type=FILE, default=None)
 @force_option
 def sign_cmd(
     account: Any,
@@ -303,7 +305,7 @@ def sign_cmd(
 
 
 @consent_command("relay")
-@click.argument("signed_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("signed_file", type=IN_FILE)
 def relay_cmd(account: Any, signed_file: Path, registry: ContractChoice, as_json: bool) -> None:
     """Submit a signed grant or revocation (the relayer pays the gas)."""
     from medchain.consent import read_signed_change
@@ -327,7 +329,7 @@ def relay_cmd(account: Any, signed_file: Path, registry: ContractChoice, as_json
 @click.option("--patient", default=None)
 @click.option("--from-block", default=0, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--out", "out_path", type=FILE, default=None)
 @force_option
 def audit_cmd(
     account: Any,

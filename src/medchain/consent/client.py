@@ -29,13 +29,14 @@ from medchain.consent.codes import (
 from medchain.consent.model import OPEN_END, Grant, address_of
 from medchain.consent.notes import Commitment, NoteStore, note_name
 from medchain.deployments import in_process_chain
+from medchain.eip712 import Eip712Domain, typed_data
 from medchain.errors import (
     ContractRevert,
     InvalidInput,
     MedchainError,
     TransactionFailed,
 )
-from medchain.hashing import Eip712Domain, keccak_text, selector, typed_data
+from medchain.hashing import keccak_text, selector
 from medchain.logs import Event, reader_for_contracts
 from medchain.signing import SignedPayload
 
@@ -596,9 +597,7 @@ class ConsentClient(ContractClient):
         self, kind: str, message: dict[str, Any], chain_id: int | None = None
     ) -> dict[str, Any]:
         """The full EIP-712 typed-data document (as wallets' eth_signTypedData_v4 take it)."""
-        from ape import chain
-
-        chain_id = int(chain.provider.chain_id) if chain_id is None else int(chain_id)
+        chain_id = self.chain_id if chain_id is None else int(chain_id)
         return consent_typed_data(kind, message, chain_id, self.address)
 
     def _sign(
@@ -642,9 +641,8 @@ class ConsentClient(ContractClient):
     # ------------------------------------------------------------------ break-glass
 
     def note_name(self, kind: str, episode_id: int) -> str:
-        from ape import chain
 
-        return note_name(kind, int(chain.provider.chain_id), self.address, int(episode_id))
+        return note_name(kind, self.chain_id, self.address, int(episode_id))
 
     def request_break_glass(
         self,

@@ -51,6 +51,7 @@ from medchain.consent.codes import (
 )
 from medchain.consent.model import OPEN_END, Grant, address_of, did_of
 from medchain.errors import InvalidInput
+from medchain.timeutil import iso_time
 
 ACTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentaction"
 ACTION_CODES = {
@@ -433,14 +434,10 @@ def _period_end(seconds: int) -> str:
     end is a UTC midnight (the day before, all of it included), else the last second."""
     if seconds % 86400 == 0:
         return dt.datetime.fromtimestamp(seconds - 86400, dt.UTC).date().isoformat()
-    return _iso(seconds - 1)
+    return iso_time(seconds - 1)
 
 
 # --------------------------------------------------------------------------- export
-
-
-def _iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _reference(address: str, chain_id: int | None) -> dict[str, Any]:
@@ -476,7 +473,7 @@ def _provision(grant: Grant, chain_id: int | None) -> dict[str, Any]:
     }
     period = {}
     if grant.start:
-        period["start"] = _iso(grant.start)
+        period["start"] = iso_time(grant.start)
     if grant.end != OPEN_END:
         period["end"] = _period_end(grant.end)
     if period:
@@ -532,7 +529,7 @@ def export_consent(
             }
         ],
         "patient": _reference(who, chain_id),
-        "dateTime": _iso(stamp),
+        "dateTime": iso_time(stamp),
         "policyRule": {
             "coding": [
                 {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}

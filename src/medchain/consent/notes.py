@@ -19,6 +19,7 @@ from typing import Any
 
 from medchain.codec import to_bytes32
 from medchain.errors import IntegrityError, InvalidInput
+from medchain.files import write_json
 from medchain.hashing import keccak
 
 SALT_BYTES = 32
@@ -89,12 +90,7 @@ class NoteStore:
 
     def save(self, name: str, commitment: Commitment, **context: Any) -> Path:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = self.path(name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump({**context, **commitment.to_json()}, out, indent=2)
-            out.write("\n")
-        return path
+        return write_json(self.path(name), {**context, **commitment.to_json()}, private=True)
 
     def load(self, name: str) -> Commitment:
         path = self.path(name)

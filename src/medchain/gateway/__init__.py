@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -121,13 +122,16 @@ class Gateway:
 
     # -- identity ------------------------------------------------------------------------
 
+    @functools.cached_property
     def _resolver(self) -> Any:
+        """One resolver for the gateway's life (building one asks the node for the
+        registry's code), on the gateway's own web3: no ape in the request path."""
         from medchain.identity.resolver import DIDResolver
 
         return DIDResolver(self.chain.web3, self.chain.address("DIDRegistry"), self.chain.chain_id)
 
     def _auth_addresses(self, did: str) -> set[str]:
-        resolution = self._resolver().resolve(did, ld_context=False)
+        resolution = self._resolver.resolve(did, ld_context=False)
         doc = resolution.did_document or {}
         if resolution.did_document_metadata.get("deactivated"):
             return set()
@@ -348,7 +352,7 @@ class Gateway:
             )  # fmt: skip
         body = dict(resource)
         body.pop("id", None)
-        recipients = recipients_for(patient, self.chain.address("DIDRegistry"))
+        recipients = recipients_for(patient, self._resolver)
         from medchain.records import Recipient
 
         mine = _x25519_public(who.client.x25519_key)

@@ -7,12 +7,11 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from eth_abi import decode as abi_decode
 from eth_account import Account
+from ethpm_types import ContractType
 
-from medchain.codec import hex_to_bytes, to_address, to_hex
-from medchain.errors import ContractRevert, DeploymentMismatch, TransactionFailed
-from medchain.hashing import selector
+from medchain.codec import to_address, to_hex
+from medchain.errors import DeploymentMismatch, TransactionFailed, decode_custom_error
 
 
 class Chain:
@@ -22,7 +21,9 @@ class Chain:
         """`contracts`: name -> (address, ABI)."""
         self.web3 = web3
         self.chain_id = int(web3.eth.chain_id)
-        self.abis = {name: abi for name, (_, abi) in contracts.items()}
+        self.types = {  # the errors each contract can revert with, for decode_custom_error
+            name: ContractType.model_validate({"abi": abi}) for name, (_, abi) in contracts.items()
+        }
         self.contracts = {
             name: web3.eth.contract(address=to_address(addr, f"{name} address"), abi=abi)
             for name, (addr, abi) in contracts.items()
@@ -87,20 +88,10 @@ class Chain:
             return to_hex(tx_hash)
 
     def _revert(self, name: str, exc: Exception) -> Exception:
-        data = getattr(exc, "data", None)
-        if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
-            raw = hex_to_bytes(data, "revert data")
-            for item in self.abis.get(name, []):
-                if item.get("type") != "error":
-                    continue
-                types = [i["type"] for i in item["inputs"]]
-                if selector(f"{item['name']}({','.join(types)})") != raw[:4]:
-                    continue
-                values = abi_decode(types, raw[4:])
-                args = {
-                    i["name"]: to_address(v, i["name"]) if t == "address" else v
-                    for i, t, v in zip(item["inputs"], types, values, strict=True)
-                }
-                return ContractRevert(name, item["name"], args)
+        """The custom error in the revert data (`errors.decode_custom_error`, the SDK's one
+        decoder), else the node's first line."""
+        decoded = decode_custom_error(name, self.types.get(name), getattr(exc, "data", None))
+        if decoded is not None:
+            return decoded
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return TransactionFailed(f"{name}: {first}")

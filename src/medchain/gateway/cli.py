@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from medchain.cli.options import (
+    IN_FILE,
     connected_command,
     ipfs_option,
     offline_command,
@@ -109,7 +110,7 @@ def index_status(account: Any, db: str, as_json: bool) -> None:
 
 @connected_command(gateway, "serve")
 @click.option("--config", "config_path", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              type=IN_FILE,
               help="TOML file: [[clients]] did, scopes, eth_key_file, x25519_key_file.")  # fmt: skip
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -147,7 +148,7 @@ def gateway_serve(account: Any, config_path: Path, db: str, host: str, port: int
 @click.option("--url", required=True, help="Webhook URL (http or https) that receives them.")
 @click.option("--topic", "topics", multiple=True, required=True,
               help="referral | break-glass | licence-key | recall | * (repeatable).")  # fmt: skip
-@click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--secret-file", type=IN_FILE,
               help="HMAC secret (>= 16 characters); default: a new random one, printed once.")  # fmt: skip
 def gateway_subscribe(db: str, recipient: str, url: str, topics: tuple[str, ...],
                       secret_file: Path | None, as_json: bool) -> None:  # fmt: skip

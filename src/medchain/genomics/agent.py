@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from medchain.crypto import EnvelopeContext, seal_key
+from medchain.files import write_json
 from medchain.genomics.client import GenomicsClient, LicenceStatus, split_licence_id
 from medchain.genomics.data import SCHEMA_VERSION, Keyring, read_metadata
 from medchain.logs import reader_for_contracts
@@ -53,9 +53,8 @@ class AgentState:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), sort_keys=True))
-        os.replace(tmp, path)  # atomic: a crash leaves the old or the new cursor
+        # atomic: a crash leaves the old or the new cursor
+        write_json(path, asdict(self), indent=None, sort_keys=True)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ Every command takes `--json`."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,13 @@ import click
 from ape.cli.choices import AccountAliasPromptChoice
 
 from medchain.cli.options import (
+    FILE,
+    IN_FILE,
     ContractChoice,
     contract_commands,
     contract_option,
     ipfs_option,
+    keys_dir_option,
     require_account,
 )
 from medchain.cli.render import emit, emit_line, progress, quietly, say
@@ -27,7 +29,7 @@ from medchain.errors import InvalidInput
 from medchain.genomics import ETH, GenomicsClient, NotLicensed, licence_id_of
 from medchain.genomics.duo import codes, expand, mask
 from medchain.identity import DIDRegistryClient
-from medchain.timeutil import DAY
+from medchain.timeutil import DAY, iso_time
 
 _BAR_THRESHOLD = 8 << 20
 
@@ -38,7 +40,7 @@ def genomics() -> None:
 
 
 keyring_option = click.option(
-    "--keyring", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--keyring", type=FILE, default=None,
     help="Dataset key file (default: $MEDCHAIN_HOME/genomics/keyring-<owner>.json).",
 )  # fmt: skip
 
@@ -80,14 +82,14 @@ def _stage(stage: str, advance: Any) -> Any:
 
 
 def _when(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds") if ts else "-"
+    return iso_time(ts) if ts else "-"
 
 
 # -- owner -------------------------------------------------------------------------------
 
 
 @genomics_command("list-dataset")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", type=IN_FILE)
 @click.option("--assay", required=True, help="e.g. WGS, WES, genotyping array.")
 @click.option("--reference", "reference_genome", required=True, help="e.g. GRCh38.")
 @click.option("--coverage", default="", help="e.g. 30x.")
@@ -134,7 +136,7 @@ def list_dataset(account: Any, market: ContractChoice, path: Path, assay: str, r
 @click.option("--review-days", default=3, type=int, show_default=True,
               help="Days the researcher has to check the key before escrow is released.")  # fmt: skip
 @click.option("--max-licences", default=2**32 - 1, type=int)
-@click.option("--terms-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--terms-file", type=IN_FILE,
               default=None, help="Data-use agreement text; its sha256 is signed by buyers.")  # fmt: skip
 @click.option("--no-expand", is_flag=True, help="Do not add purposes DUO implies (GRU > HMB > DS).")
 def offer(account: Any, market: ContractChoice, dataset_id: int, price: str, currency: str, days: int, purposes: str,
@@ -166,7 +168,7 @@ def close_offer(account: Any, market: ContractChoice, offer_id: int, as_json: bo
 
 
 @genomics_command("serve-keys")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--state", "state_path", type=FILE,
               default=None, help="Cursor file (default: $MEDCHAIN_HOME/genomics/agent-<addr>.json).")  # fmt: skip
 @click.option("--owner", "owners", multiple=True, help="Serve these owners' datasets (default: --account; "
               "they must have authorised --account with `genomics key-agent`).")  # fmt: skip
@@ -373,11 +375,11 @@ def wait_key(
 
 @genomics_command("download")
 @click.argument("dataset_id", type=int)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=FILE, required=True)
 @click.option("--purpose", default="HMB", show_default=True, help="DUO purpose you use it for.")
-@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--key-file", type=IN_FILE,
               default=None, help="X25519 private key file (default: the key store).")  # fmt: skip
-@click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@keys_dir_option
 @click.option("--passphrase", envvar="MEDCHAIN_KEY_PASSPHRASE", default=None)
 @click.option("--accept", is_flag=True,
               help="After a verified decrypt, accept the key (releases the escrow now).")  # fmt: skip
@@ -411,7 +413,7 @@ def download(account: Any, market: ContractChoice, dataset_id: int, out: Path, p
 
         sealed_to = [e.recipient_public_key for e in envelopes_in(store.cat(found[0]))]
         private = KeyStore(keys_dir).load_any(
-            format_did(me, client_chain_id()), sealed_to, passphrase
+            format_did(me, client.chain_id), sealed_to, passphrase
         )
     from medchain.genomics.data import read_metadata
 
@@ -422,12 +424,6 @@ def download(account: Any, market: ContractChoice, dataset_id: int, out: Path, p
                     progress=_stage("download", advance), accept=accept)  # fmt: skip
     emit({"dataset_id": dataset_id, "path": got.path, "bytes": got.plaintext_size,
           "ciphertext_sha256": got.ciphertext_hash}, as_json)  # fmt: skip
-
-
-def client_chain_id() -> int:
-    from ape import chain
-
-    return int(chain.provider.chain_id)
 
 
 @genomics_command("licences")

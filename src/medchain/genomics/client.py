@@ -11,8 +11,9 @@ from typing import Any
 
 from medchain.client import ContractClient
 from medchain.codec import ZERO32, ZERO_ADDRESS, to_address, to_bytes32
+from medchain.eip712 import Eip712Domain, signable, typed_data, typed_data_digest
 from medchain.errors import InvalidInput, MedchainError
-from medchain.hashing import Eip712Domain, keccak_text, signable, typed_data, typed_data_digest
+from medchain.hashing import keccak_text
 from medchain.logs import reader_for_contracts
 from medchain.signing import sign_message
 from medchain.timeutil import DAY

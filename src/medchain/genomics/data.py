@@ -20,8 +20,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from medchain.crypto import EnvelopeContext, encrypt_iter, new_data_key, reader, unwrap_key
+from medchain.crypto import (
+    EnvelopeContext,
+    canonical_json,
+    encrypt_iter,
+    new_data_key,
+    reader,
+    unwrap_key,
+)
 from medchain.errors import IntegrityError, InvalidInput
+from medchain.files import write_file, write_json
 from medchain.genomics.client import (
     ETH,
     DatasetInfo,
@@ -56,7 +64,7 @@ class DatasetMetadata:
     format: str = METADATA_FORMAT
 
     def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+        return canonical_json(asdict(self))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> DatasetMetadata:
@@ -98,11 +106,7 @@ class Keyring:
         entries = self._load()
         entries[str(data_cid)] = {"key": data_key.hex(), "record_id": record_id.hex()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(entries, fh, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+        write_json(self.path, entries, indent=1, sort_keys=True, private=True)
 
     def get(self, data_cid: str) -> bytes | None:
         entry = self._load().get(str(data_cid))
@@ -148,8 +152,6 @@ def prepare_genome(
 ) -> PreparedDataset:
     """Encrypt a genome file (fresh key, context-bound), store ciphertext and metadata and
     keep the key in `keyring`. Nothing is on chain yet: the lab authorises the result."""
-    from ape import chain
-
     if file_format.upper() not in FILE_FORMATS:
         raise InvalidInput(f"file format must be one of {', '.join(FILE_FORMATS)}")
     if isinstance(source, Path):
@@ -159,7 +161,7 @@ def prepare_genome(
         stream = source
         size = len(source) if isinstance(source, bytes) else -1
     record_id, data_key = os.urandom(32), new_data_key()
-    context = EnvelopeContext(record_id, SCHEMA_VERSION, chain.provider.chain_id, datasets.address)
+    context = EnvelopeContext(record_id, SCHEMA_VERSION, datasets.chain_id, datasets.address)
     hasher = hashlib.sha256()
     try:
         cid = store.add(
@@ -173,7 +175,7 @@ def prepare_genome(
     metadata = DatasetMetadata(
         assay=assay, reference_genome=reference_genome, coverage=coverage,
         file_format=file_format.upper(), plaintext_size=size, record_id=record_id.hex(),
-        chain_id=chain.provider.chain_id, registry=datasets.address, ciphertext_sha256=digest.hex(),
+        chain_id=datasets.chain_id, registry=datasets.address, ciphertext_sha256=digest.hex(),
     )  # fmt: skip
     metadata_cid = store.add(metadata.to_bytes())
     return PreparedDataset(str(cid), str(metadata_cid), digest, metadata)
@@ -320,23 +322,16 @@ def download(
                 progress(len(piece))
             yield piece
 
-    out = Path(out)
-    tmp = out.with_name(out.name + ".part")
-    size = 0
-    try:
-        with tmp.open("wb") as fh:
-            for chunk in decrypt_iter(ciphertext(), data_key, context):
-                fh.write(chunk)
-                size += len(chunk)
+    def plaintext() -> Iterator[bytes]:
+        yield from decrypt_iter(ciphertext(), data_key, context)
         if hasher.digest() != info.ciphertext_hash:
             raise IntegrityError(f"dataset {dataset_id}: ciphertext hash differs from the token's")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    out = write_file(out, plaintext(), private=True)
     licence_id = licence_id_of(dataset_id, researcher)
     if accept and client.licence(licence_id).status == LicenceStatus.DELIVERED:
         client.accept_key(licence_id)
-    return Download(dataset_id, out, size, info.ciphertext_hash)
+    return Download(dataset_id, out, out.stat().st_size, info.ciphertext_hash)
 
 
 def info_registry(client: GenomicsClient) -> str:

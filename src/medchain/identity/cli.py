@@ -15,9 +15,12 @@ import click
 
 from medchain.cli.options import (
     DURATION,
+    FILE,
+    IN_FILE,
     ContractChoice,
     contract_commands,
     contract_option,
+    keys_dir_option,
     read_text_file,
     require_account,
 )
@@ -78,7 +81,7 @@ def _signing_options(fn: Any) -> Any:
     fn = click.option(
         "--out",
         "out_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=FILE,
         default=None,
         help="With --sign-only: write the request to this file instead of stdout.",
     )(fn)
@@ -176,12 +179,7 @@ def _emit_result(result: dict[str, Any] | None, as_json: bool) -> None:
 @click.option(
     "--passphrase", default=None, help="Encrypt the stored private key (scrypt + AES-GCM)."
 )
-@click.option(
-    "--keys-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Key store directory (default $MEDCHAIN_HOME/keys).",
-)
+@keys_dir_option
 @click.option(
     "--rotate",
     "mode",
@@ -256,7 +254,7 @@ def resolve_cmd(account: Any, registry: ContractChoice, did_text: str, plain: bo
 
 @did_command("show")
 @click.argument("did_text", metavar="[DID]", required=False)
-@click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@keys_dir_option
 def show(
     account: Any,
     registry: ContractChoice,
@@ -338,7 +336,7 @@ def _home_set() -> bool:
     envvar="MEDCHAIN_KEY_PASSPHRASE",
     help="Encrypt the stored private key; also $MEDCHAIN_KEY_PASSPHRASE.",
 )
-@click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@keys_dir_option
 def add_key(
     account: Any,
     registry: ContractChoice,
@@ -515,7 +513,7 @@ def invalidate_signatures(account: Any, registry: ContractChoice, as_json: bool)
 
 
 @did_command("relay")
-@click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("request_file", type=IN_FILE)
 def relay(account: Any, registry: ContractChoice, request_file: Path, as_json: bool) -> None:
     """Submit a signed request (from --sign-only) from --account, which pays the gas."""
     from medchain.identity import format_did, read_signed_request

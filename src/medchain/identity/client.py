@@ -24,8 +24,9 @@ from medchain.codec import (
     text_to_bytes32,
     to_address,
 )
+from medchain.eip712 import Eip712Domain, typed_data
 from medchain.errors import InvalidInput, translate_errors
-from medchain.hashing import Eip712Domain, keccak, typed_data
+from medchain.hashing import keccak
 from medchain.signing import SignedPayload, sign_digest, signing_address
 
 DOMAIN_NAME = "DIDRegistry"
@@ -217,12 +218,6 @@ class DIDRegistryClient(ContractClient):
                 "delegates", to_address(identity, "identity"), key, to_address(delegate, "delegate")
             )
         )
-
-    @property
-    def chain_id(self) -> int:
-        from ape import chain
-
-        return int(chain.provider.chain_id)
 
     # ------------------------------------------------------------------ direct writes
     def change_owner(self, identity: Any, new_owner: Any, **kw: Any) -> Any:

@@ -19,7 +19,6 @@ that would show a delegate revoked in the latest block as still valid).
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import re
 from collections.abc import Iterable
@@ -34,6 +33,7 @@ from medchain.hashing import selector
 from medchain.identity.did import EthrDID, decompress_public_key, parse_did, to_did
 from medchain.logs import Event, LogReader
 from medchain.storage.cid import b58decode, b58encode
+from medchain.timeutil import iso_time
 
 X25519_ENC_ATTRIBUTE = "did/pub/X25519/enc/base64"
 NULL_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -299,10 +299,10 @@ class DIDResolver:
             meta["deactivated"] = True
         if version_id:
             meta["versionId"] = str(version_id)
-            meta["updated"] = _iso(self.block_timestamp(version_id))
+            meta["updated"] = iso_time(self.block_timestamp(version_id))
         if next_version is not None:
             meta["nextVersionId"] = str(next_version)
-            meta["nextUpdate"] = _iso(self.block_timestamp(next_version))
+            meta["nextUpdate"] = iso_time(self.block_timestamp(next_version))
         if ld_context:
             context = build_context(doc) if self.profile == "spec" else list(LEGACY_CONTEXT)
             doc = {"@context": context, **doc}
@@ -632,7 +632,3 @@ def build_context(doc: dict[str, Any]) -> list[Any]:
     if inline:
         contexts.append(inline)
     return contexts
-
-
-def _iso(timestamp: int) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

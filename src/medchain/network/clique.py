@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from medchain.errors import ConfigurationError, MedchainError
+from medchain.files import write_file, write_json
 from medchain.network.geth import GETH_VERSION, find_geth, medchain_home
 from medchain.network.rpc import rpc, try_rpc
 
@@ -193,10 +194,7 @@ class Network:
         return [n.signer for n in self.nodes]
 
     def save(self) -> None:
-        data = asdict(self)
-        tmp = self.path / "network.json.tmp"
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        tmp.replace(self.path / "network.json")
+        write_json(self.path / "network.json", asdict(self))
 
     @classmethod
     def load(cls, name: str) -> Network:
@@ -478,15 +476,17 @@ def create(
         signer_key = secrets.token_bytes(32)
         signer = Account.from_key(signer_key)
         password = secrets.token_hex(24)
-        _write_private(datadir / "password", password)
+        write_file(datadir / "password", password, private=True)
         keyfile = Account.encrypt(signer_key, password, kdf="scrypt", iterations=SCRYPT_N)
-        _write_private(
+        write_json(
             datadir / "keystore" / f"UTC--medchain--{signer.address[2:].lower()}",
-            json.dumps(keyfile),
+            keyfile,
+            indent=None,
+            private=True,
         )
         node_key = secrets.token_bytes(32)
         node_keys.append(node_key)
-        _write_private(datadir / "nodekey", node_key.hex())
+        write_file(datadir / "nodekey", node_key.hex(), private=True)
         pub = keys.PrivateKey(node_key).public_key.to_hex()[2:]
         nodes.append(
             Node(
@@ -533,12 +533,6 @@ def destroy(name: str) -> None:
 # ---------------------------------------------------------------------------- helpers
 
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # nodes this process started (to reap)
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
 
 
 def _reap(pid: int | None) -> None:

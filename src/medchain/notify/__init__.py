@@ -45,6 +45,7 @@ from urllib.parse import urlparse
 from sqlalchemy import and_, delete, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
+from medchain.crypto import canonical_json
 from medchain.errors import InvalidInput
 from medchain.indexer import (
     events_table,
@@ -254,7 +255,7 @@ def payload(
         ],
     }  # fmt: skip
     bundle = {"resourceType": "Bundle", "type": "history", "entry": [{"resource": status}]}
-    return json.dumps(bundle, sort_keys=True, separators=(",", ":"))
+    return canonical_json(bundle).decode()
 
 
 def enqueue(conn: Connection, stored: list[tuple[int, Event]]) -> int:

@@ -15,11 +15,14 @@ from typing import Any
 import click
 
 from medchain.cli.options import (
+    FILE,
+    IN_FILE,
     ContractChoice,
     contract_commands,
     contract_option,
     force_option,
     ipfs_option,
+    keys_dir_option,
     refuse_overwrite,
     require_account,
 )
@@ -46,12 +49,11 @@ purpose_option = click.option(
 
 def key_options(fn: Any) -> Any:
     fn = click.option(
-        "--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+        "--key-file", type=IN_FILE, default=None,
         help="X25519 private key file (32 raw bytes, 64 hex characters or PEM); default: the "
              "key store entry matching the record's envelope.",
     )(fn)  # fmt: skip
-    fn = click.option("--keys-dir", type=click.Path(file_okay=False, path_type=Path),
-                      default=None, help="Key store folder (default: $MEDCHAIN_HOME/keys).")(fn)  # fmt: skip
+    fn = keys_dir_option(fn)
     return click.option("--passphrase", envvar="MEDCHAIN_KEY_PASSPHRASE", default=None,
                         help="Passphrase of a protected stored key.")(fn)  # fmt: skip
 
@@ -69,9 +71,12 @@ def _patient(patient: str | None, account: Any) -> str:
     return str(account.address)
 
 
-def _did_registry(records: Records) -> str:
-    """The DID registry this RecordRegistry consults: keys are resolved on the same one."""
-    return str(records.client.call("didRegistry"))
+def _did_resolver(records: Records) -> Any:
+    """A resolver on the DID registry this RecordRegistry consults (keys are resolved on
+    the same one): one per command, however many recipients it resolves."""
+    from medchain.identity.resolver import DIDResolver
+
+    return DIDResolver.connected(str(records.client.call("didRegistry")))
 
 
 def _private_key(records: Records, rid: bytes, holder: str, key_file: Path | None,
@@ -136,7 +141,7 @@ def parse_recipient(spec: str, did_registry: Any = None) -> list[Recipient]:
 
 
 @record_command("put")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", type=IN_FILE)
 @click.option("--patient", default=None, help="Patient address (default: --account).")
 @click.option("--type", "scope", default="Observation", show_default=True,
               help="Record type code, e.g. a FHIR resource type.")  # fmt: skip
@@ -152,7 +157,8 @@ def put(account: Any, path: Path, patient: str | None, scope: str, recipients: t
     """Encrypt PATH, store and pin it, and anchor it for the patient."""
     sender = require_account(account)
     records = _records(sender, ipfs_url, registry)
-    wanted = [r for spec in recipients for r in parse_recipient(spec, _did_registry(records))]
+    resolver = _did_resolver(records)
+    wanted = [r for spec in recipients for r in parse_recipient(spec, resolver)]
     size = path.stat().st_size
     with progress(size, size >= _BAR_THRESHOLD and not as_json) as advance:
         entry = records.prepare(
@@ -198,7 +204,7 @@ def erase(account: Any, record_id: str, yes: bool, ipfs_url: str | None, registr
 @record_command("get")
 @click.argument("record_id")
 @key_options
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("--out", type=FILE, required=True,
               help="Where to write the plaintext (written only if every check passes).")  # fmt: skip
 @force_option
 @click.option("--as", "holder", default=None, help="Whose envelope to open (default: --account).")
@@ -256,7 +262,7 @@ def share(account: Any, record_id: str, key_file: Path | None, keys_dir: Path | 
     sender = require_account(account)
     records = _records(sender, ipfs_url, registry)
     rid = _record_id(record_id)
-    targets = parse_recipient(recipient, _did_registry(records))  # every key of one DID
+    targets = parse_recipient(recipient, _did_resolver(records))  # every key of one DID
     records.check_share(rid, targets[0].address, purpose=purpose)
     who = holder or sender.address
     private = _private_key(records, rid, who, key_file, keys_dir, passphrase)

@@ -18,11 +18,6 @@ class RecordsClient(ContractClient):
 
     contract_name = "RecordRegistry"
 
-    def chain_id(self) -> int:
-        from ape import chain
-
-        return int(chain.provider.chain_id)
-
     def anchor(
         self,
         *,

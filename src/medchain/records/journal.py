@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from medchain.files import write_json
 from medchain.records.model import JournalError
 from medchain.storage import default_home
 
@@ -55,13 +54,7 @@ class Journal:
 
     def write(self, entry: JournalEntry) -> None:
         entry.updated_at = now()
-        target = self.path(entry.record_id)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(entry), handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        write_json(self.path(entry.record_id), asdict(entry), private=True, durable=True)
 
     def load(self, record_id: str) -> JournalEntry:
         try:

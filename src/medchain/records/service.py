@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import io
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -38,6 +37,7 @@ from medchain.crypto import (
     unwrap_key,
 )
 from medchain.errors import IntegrityError, InvalidInput, MedchainError
+from medchain.files import write_file
 from medchain.logs import Event
 from medchain.records.client import RecordsClient
 from medchain.records.did import Recipient
@@ -93,7 +93,7 @@ class Records:
     @property
     def chain_id(self) -> int:
         if self._chain_id is None:
-            self._chain_id = self.client.chain_id()
+            self._chain_id = self.client.chain_id
         return self._chain_id
 
     def context(self, record_id: bytes, schema_version: int) -> EnvelopeContext:
@@ -159,20 +159,18 @@ class Records:
                 }
             )
         hasher = CiphertextHasher()
-        spool = self.journal.spool(rid)
         source: BinaryIO | bytes = data if not isinstance(data, Path) else data.open("rb")
+
+        def hashed(pieces: Iterator[bytes]) -> Iterator[bytes]:
+            for piece in pieces:
+                hasher.update(piece)
+                if progress is not None:
+                    progress("encrypt", len(piece))
+                yield piece
+
         try:
-            with spool.open("wb") as out:
-                for piece in encrypt_iter(source, data_key, context):
-                    out.write(piece)
-                    hasher.update(piece)
-                    if progress is not None:
-                        progress("encrypt", len(piece))
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            spool.unlink(missing_ok=True)
-            raise
+            pieces = hashed(encrypt_iter(source, data_key, context))
+            write_file(self.journal.spool(rid), pieces, durable=True)
         finally:
             if isinstance(data, Path):
                 source.close()  # type: ignore[union-attr]
@@ -363,17 +361,7 @@ class Records:
                              progress=progress)  # fmt: skip
         if out is None:
             return b"".join(pieces)
-        out = Path(out)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for piece in pieces:
-                    handle.write(piece)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return out
+        return write_file(out, pieces, private=True)
 
     def verify(self, record_id: bytes, *, progress: Progress | None = None) -> VerifyReport:
         """Check a record without its key: every block against the anchored CID, the

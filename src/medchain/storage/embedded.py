@@ -6,12 +6,11 @@ against their CID on every read. Pins are empty marker files named by CID.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from medchain.files import write_file
 from medchain.storage import AddOptions, ContentNotFound, ContentStore
 from medchain.storage.cid import CID, RAW, b32encode
 from medchain.storage.unixfs import build, decode_node, read
@@ -40,14 +39,7 @@ class EmbeddedStore(ContentStore):
         if path.exists():
             return
         path.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(block)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file(path, block, private=True)
 
     def get_block(self, cid: CID) -> bytes:
         try:

@@ -15,7 +15,6 @@ stdout), and `dispense` exits 1 when it caught a clone.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ from typing import Any
 import click
 
 from medchain.cli.options import (
+    FILE,
+    IN_FILE,
     ContractChoice,
     contract_commands,
     contract_option,
@@ -33,6 +34,7 @@ from medchain.cli.options import (
 from medchain.cli.render import emit
 from medchain.codec import to_bytes32
 from medchain.errors import InvalidInput, MedchainError
+from medchain.files import write_file
 from medchain.supply import (
     LotManifest,
     Outcome,
@@ -127,19 +129,7 @@ def _container_proof(
     return container_proof(_proof(pid, manifest, None), depth)
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write `text` readable by the owner only (0600), also when the file already exists."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-
-
-manifest_option = click.option(
-    "--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
-)
+manifest_option = click.option("--manifest", type=IN_FILE, default=None)
 proof_option = click.option("--proof", default=None, help="Merkle proof as 0x…,0x… (bottom-up).")
 
 
@@ -174,15 +164,10 @@ def partner(
 @click.option("--gtin", required=True)
 @click.option("--lot", required=True)
 @click.option("--expiry", required=True, help="YYMMDD (DD=00: end of month)")
-@click.option(
-    "--serials",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="File with one serial per line.",
-)
+@click.option("--serials", type=IN_FILE, required=True, help="File with one serial per line.")
 @click.option(
     "--save",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Where to write the plaintext manifest and data key, mode 0600 "
     "(default <lot>.manifest.json).",
@@ -200,8 +185,6 @@ def commission(
     as_json: bool,
 ) -> None:
     """Commission a lot: one transaction whatever the number of serials."""
-    from ape import chain
-
     client = registry.bind(require_account(account))
     manifest = LotManifest(
         gtin,
@@ -214,14 +197,15 @@ def commission(
         from medchain.storage import open_store
 
         up = upload_manifest(
-            open_store(), manifest, chain_id=chain.provider.chain_id, registry=client.address
+            open_store(), manifest, chain_id=client.chain_id, registry=client.address
         )
         cid, key = up.cid, up.data_key
     lid = client.commission(manifest, cid)
     target = save or Path(f"{lot}.manifest.json")
-    _write_private(
+    write_file(
         target,
         json.dumps({"manifest": json.loads(manifest.to_json()), "cid": cid, "data_key": key.hex()}),
+        private=True,
     )
     emit(
         {
@@ -286,7 +270,7 @@ def cancel_shipment(account: Any, registry: ContractChoice, container: str) -> N
 @click.option("--parent", required=True, help="Lot or aggregation you hold, packed from.")
 @click.option(
     "--manifest",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=IN_FILE,
     required=True,
     help="The lot's manifest file (the case is a node of its tree).",
 )
@@ -403,15 +387,21 @@ def _held_unit(fn: Any) -> Any:
 
 
 def _holding(
-    client: SupplyClient,
-    pid: ProductIdentifier,
+    account: Any,
+    registry: ContractChoice,
+    scan: str,
     manifest: Path | None,
+    proof: str | None,
     container: str | None,
     container_proof: str | None,
-) -> tuple[bytes, list[bytes]]:
-    """The container holding the unit (its lot by default) and the unit's proof in it."""
+) -> tuple[SupplyClient, ProductIdentifier, list[bytes], bytes, list[bytes]]:
+    """What a command on a unit you hold sends: the client (as you), the scanned unit, its
+    proof in its lot, the container holding it (its lot by default) and its proof in that."""
+    pid = product_identifier(scan)
+    client = registry.bind(require_account(account))
     held = _container(container) if container else lot_id(pid.gtin, pid.lot)
-    return held, _container_proof(client, pid, held, manifest, container_proof)
+    in_container = _container_proof(client, pid, held, manifest, container_proof)
+    return client, pid, _proof(pid, manifest, proof), held, in_container
 
 
 @_unit_command(
@@ -420,10 +410,10 @@ def _holding(
 @_held_unit
 def dispense(account: Any, registry: ContractChoice, scan: str, manifest: Path | None,
              proof: str | None, container: str | None, container_proof: str | None) -> None:  # fmt: skip
-    pid = product_identifier(scan)
-    client = registry.bind(require_account(account))
-    held, in_container = _holding(client, pid, manifest, container, container_proof)
-    outcome = client.dispense(pid, _proof(pid, manifest, proof), held, in_container)
+    client, pid, lot_proof, held, in_container = _holding(
+        account, registry, scan, manifest, proof, container, container_proof
+    )
+    outcome = client.dispense(pid, lot_proof, held, in_container)
     genuine = outcome == Outcome.GENUINE
     emit(
         {"serial": pid.serial, "outcome": outcome.name.lower(), "dispensed": genuine},
@@ -441,10 +431,10 @@ def dispense(account: Any, registry: ContractChoice, scan: str, manifest: Path |
 @_held_unit
 def decommission(account: Any, registry: ContractChoice, scan: str, manifest: Path | None,
                  proof: str | None, container: str | None, container_proof: str | None) -> None:  # fmt: skip
-    pid = product_identifier(scan)
-    client = registry.bind(require_account(account))
-    held, in_container = _holding(client, pid, manifest, container, container_proof)
-    client.decommission(pid, _proof(pid, manifest, proof), held, in_container)
+    client, pid, lot_proof, held, in_container = _holding(
+        account, registry, scan, manifest, proof, container, container_proof
+    )
+    client.decommission(pid, lot_proof, held, in_container)
     emit(
         {"serial": pid.serial, "status": "decommissioned"},
         human=lambda r: f"{r['serial']}: decommissioned",
@@ -456,10 +446,10 @@ def decommission(account: Any, registry: ContractChoice, scan: str, manifest: Pa
 @_held_unit
 def return_(account: Any, registry: ContractChoice, scan: str, manifest: Path | None,
             proof: str | None, to: str, container: str | None, container_proof: str | None) -> None:  # fmt: skip
-    pid = product_identifier(scan)
-    client = registry.bind(require_account(account))
-    held, in_container = _holding(client, pid, manifest, container, container_proof)
-    client.initiate_return(pid, _proof(pid, manifest, proof), to, held, in_container)
+    client, pid, lot_proof, held, in_container = _holding(
+        account, registry, scan, manifest, proof, container, container_proof
+    )
+    client.initiate_return(pid, lot_proof, to, held, in_container)
     emit(
         {"serial": pid.serial, "status": "return-pending", "to": to},
         human=lambda r: f"return of {r['serial']} sent to {r['to']} (pending acceptance)",

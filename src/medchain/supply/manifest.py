@@ -92,7 +92,7 @@ class LotManifest:
             raise InvalidInput(f"AI (21) serial {serial!r} is not in lot {self.lot!r}") from None
 
     def to_json(self) -> bytes:
-        return json.dumps(
+        return crypto.canonical_json(
             {
                 "format": MANIFEST_FORMAT,
                 "v": MANIFEST_VERSION,
@@ -104,10 +104,8 @@ class LotManifest:
                 "leaf": LEAF_RULE,
                 "tree": TREE_RULE,
                 "serials": self.serials,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ).encode()
+            }
+        )
 
     @classmethod
     def from_json(cls, raw: bytes) -> LotManifest:

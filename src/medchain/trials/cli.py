@@ -14,13 +14,14 @@ goes on chain, with their CIDv1 (computed locally, as `ipfs add --cid-version 1`
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
 from medchain.cli.options import (
+    FILE,
+    IN_FILE,
     ContractChoice,
     contract_commands,
     contract_option,
@@ -32,6 +33,7 @@ from medchain.cli.options import (
 )
 from medchain.cli.render import emit
 from medchain.errors import InvalidInput
+from medchain.files import write_json
 from medchain.trials import (
     EntryType,
     NoteCommitment,
@@ -47,8 +49,6 @@ from medchain.trials import (
     verify_log,
 )
 from medchain.zk import EligibilityClient
-
-FileArg = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.group()
@@ -110,7 +110,7 @@ def _note(
 
 notes_option = click.option(
     "--notes",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="The site's notes file: each text's salt is appended here, never overwritten "
     "(default trial-<id>.notes.jsonl). Keep it: it is what discloses the text later.",
@@ -159,7 +159,7 @@ def _role(name: str) -> Role:
 cid_option = click.option("--cid", default=None, help="CID where the document is stored.")
 reason_options = [
     click.option("--reason", default=None, help="Reason (its hash goes on chain)."),
-    click.option("--reason-file", type=FileArg, default=None),
+    click.option("--reason-file", type=IN_FILE, default=None),
 ]
 
 
@@ -171,9 +171,9 @@ def _reason_options(fn: Any) -> Any:
 
 @trial_command("register", on_trial=False)
 @click.argument("registry_id")
-@click.option("--protocol", type=FileArg, required=True, help="Protocol document.")
+@click.option("--protocol", type=IN_FILE, required=True, help="Protocol document.")
 @cid_option
-@click.option("--outcomes", type=FileArg, required=True, help="Pre-specified outcomes (JSON).")
+@click.option("--outcomes", type=IN_FILE, required=True, help="Pre-specified outcomes (JSON).")
 @click.option("--ethics", "ethics", multiple=True, required=True, help="Ethics-board address.")
 @click.option(
     "--threshold",
@@ -249,10 +249,10 @@ def role(
 
 
 @trial_command("amend")
-@click.option("--protocol", type=FileArg, required=True, help="Amended protocol document.")
+@click.option("--protocol", type=IN_FILE, required=True, help="Amended protocol document.")
 @cid_option
 @click.option("--consent-version", type=int, default=None, help="New consent form version.")
-@click.option("--outcomes", type=FileArg, default=None, help="Changed outcomes (JSON).")
+@click.option("--outcomes", type=IN_FILE, default=None, help="Changed outcomes (JSON).")
 def amend(
     account: Any,
     registry: ContractChoice,
@@ -279,7 +279,7 @@ def amend(
 
 @trial_command("approve")
 @click.argument("version", type=int)
-@click.option("--protocol", type=FileArg, default=None, help="The protocol reviewed.")
+@click.option("--protocol", type=IN_FILE, default=None, help="The protocol reviewed.")
 @click.option("--protocol-hash", default=None, help="Or its hash (0x…).")
 @click.option("--reject", is_flag=True, help="Reject the amendment instead.")
 @_reason_options
@@ -333,7 +333,7 @@ def approve(
 @click.option(
     "--criteria",
     "criteria_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     required=True,
     help="Criteria file (`medchain zk criteria ... --out FILE`).",
 )
@@ -371,7 +371,7 @@ def require_eligibility(
 @click.option("--reconsent", "commitment", default=None, help="Re-consent this enrolled subject.")
 @click.option(
     "--save",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Where to keep the subject's salt and commitment (default <subject>.subject.json). "
     "An existing file is never overwritten.",
@@ -385,7 +385,7 @@ def require_eligibility(
 @click.option(
     "--proof",
     "proof_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Zero-knowledge eligibility proof (`medchain zk prove --trial ID`), required by a "
     "trial that demands eligibility.",
@@ -419,12 +419,14 @@ def enroll(
     target = _subject_file(save or Path(f"{pseudonym}.subject.json"), again)
     subject = SubjectCommitment.create(trial_id, pseudonym)
     record = {**subject.to_json(), "kind": "subject", "site": site}
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as exc:  # created between the check and now
-        raise InvalidInput(f"{target} appeared meanwhile; not overwritten") from exc
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(record, indent=1) + "\n")
+    write_json(
+        target,
+        record,
+        indent=1,
+        private=True,
+        overwrite=False,  # created between the check and now
+        exists_message=f"{target} appeared meanwhile; not overwritten",
+    )
     proof = None
     if proof_file is not None:
         from medchain.zk import Proof
@@ -468,7 +470,7 @@ def _subject_file(target: Path, again: bool) -> Path:
 @trial_command("deviation")
 @click.option("--site", type=int, required=True)
 @click.option("--description", default=None)
-@click.option("--description-file", type=FileArg, default=None)
+@click.option("--description-file", type=IN_FILE, default=None)
 @click.option("--subject", "commitment", default=None, help="Subject commitment (0x…), if any.")
 @click.option("--important", is_flag=True, help="ICH E3 important deviation.")
 @notes_option
@@ -510,7 +512,7 @@ def deviation(
 @click.option("--grade", type=click.IntRange(1, 5), required=True, help="CTCAE grade 1..5.")
 @click.option("--serious", is_flag=True, help="Serious adverse event (ICH E2A).")
 @click.option("--report", default=None)
-@click.option("--report-file", type=FileArg, default=None)
+@click.option("--report-file", type=IN_FILE, default=None)
 @notes_option
 def adverse_event(
     account: Any,
@@ -546,7 +548,7 @@ def adverse_event(
 
 
 @trial_command("lock")
-@click.option("--dataset", type=FileArg, required=True, help="The locked (encrypted) dataset.")
+@click.option("--dataset", type=IN_FILE, required=True, help="The locked (encrypted) dataset.")
 @cid_option
 def lock(
     account: Any,
@@ -567,8 +569,8 @@ def lock(
 
 
 @trial_command("report")
-@click.option("--outcomes", type=FileArg, required=True, help="Outcome set reported (JSON).")
-@click.option("--results", type=FileArg, required=True, help="Results (encrypted dataset).")
+@click.option("--outcomes", type=IN_FILE, required=True, help="Outcome set reported (JSON).")
+@click.option("--results", type=IN_FILE, required=True, help="Results (encrypted dataset).")
 @cid_option
 def report(
     account: Any,
@@ -637,13 +639,13 @@ def show(account: Any, registry: ContractChoice, trial_id: int, as_json: bool) -
 
 
 @trial_command("export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--out", type=FILE, default=None)
 @click.option("--batch-blocks", type=int, default=5_000, show_default=True)
 @click.option("--from-block", type=int, default=None, help="Default: the registration block.")
 @click.option(
     "--disclose",
     "disclose",
-    type=FileArg,
+    type=IN_FILE,
     multiple=True,
     help="A notes file or <subject>.subject.json whose salts (and texts) to attach, so the "
     "log's commitments can be opened offline. Repeatable.",
@@ -704,11 +706,11 @@ def _verified(r: dict[str, Any]) -> str:
 
 
 @offline_command(trial, "verify")
-@click.argument("log_file", type=FileArg)
+@click.argument("log_file", type=IN_FILE)
 @click.option(
     "--disclose",
     "disclose",
-    type=FileArg,
+    type=IN_FILE,
     multiple=True,
     help="Also check these disclosure files (notes, subject files) against the log.",
 )
@@ -723,7 +725,7 @@ def verify(log_file: Path, disclose: tuple[Path, ...], as_json: bool) -> None:
 
 
 @trial_command("verify-chain", on_trial=False)
-@click.argument("log_file", type=FileArg)
+@click.argument("log_file", type=IN_FILE)
 def verify_chain(account: Any, registry: ContractChoice, log_file: Path, as_json: bool) -> None:
     """Verify an exported log end to end against the chain (and offline, as `verify`); names
     the first entry that differs from what the chain holds."""

@@ -559,21 +559,20 @@ class TrialsClient(ContractClient):
         they open one of the log's commitments (see `attach_disclosures`)."""
         from ape import chain
 
-        info = self.trial(trial_id)
         last = int(chain.blocks.head.number if to_block is None else to_block)
         # The chain's head as of the last block read, so entries added meanwhile do not count.
         head_now, count_now = self.chain_head(trial_id, block=last)
-        events = self.events(
-            trial_id,
-            info.registered_block if from_block is None else from_block,
-            last,
-            batch_blocks=batch_blocks,
-        )
-        genesis = genesis_head(chain.provider.chain_id, self.address, trial_id)
+        if from_block is None or count_now == 0:
+            # The trial (one call) only for where its events start, or to refuse an unknown
+            # trial in one line (a registered trial has at least its registration entry).
+            info = self.trial(trial_id)
+            from_block = info.registered_block if from_block is None else from_block
+        events = self.events(trial_id, from_block, last, batch_blocks=batch_blocks)
+        genesis = genesis_head(self.chain_id, self.address, trial_id)
         entries, flags, head = entries_from_events(trial_id, events, genesis)
         log = {
             "format": LOG_FORMAT,
-            "chainId": chain.provider.chain_id,
+            "chainId": self.chain_id,
             "registry": self.address,
             "trialId": int(trial_id),
             "genesisHead": to_hex(genesis),
@@ -601,8 +600,6 @@ class TrialsClient(ContractClient):
         """Verify an exported log end to end: on its own (`verify_log`), then against the
         chain's stored head and count. When the two disagree, the chain's events are read
         again and compared entry by entry to name the first entry that differs."""
-        from ape import chain
-
         try:
             trial_id, chain_id = int(log["trialId"]), int(log["chainId"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -610,12 +607,12 @@ class TrialsClient(ContractClient):
                 f"log header is malformed: {exc}", seq=None, kind="edited"
             ) from exc
         if (
-            chain_id != chain.provider.chain_id
+            chain_id != self.chain_id
             or str(log.get("registry", "")).lower() != self.address.lower()
         ):
             raise LogIntegrityError(
                 f"log is for chain {log.get('chainId')} registry {log.get('registry')}, not chain "
-                f"{chain.provider.chain_id} registry {self.address}",
+                f"{self.chain_id} registry {self.address}",
                 seq=None,
                 kind="foreign",
             )

@@ -13,13 +13,13 @@ tree      an issuer's tree (size, root, roots kept)
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
 from medchain.cli.options import (
+    FILE,
     ContractChoice,
     contract_commands,
     contract_option,
@@ -29,6 +29,7 @@ from medchain.cli.options import (
 )
 from medchain.cli.render import emit
 from medchain.errors import InvalidInput
+from medchain.files import write_json
 from medchain.trials import TrialsClient
 from medchain.zk import (
     Credential,
@@ -54,15 +55,6 @@ gate_option = contract_option("gate", EligibilityClient)
 zk_command = contract_commands(zk, gate_option)
 
 
-def _write_new(path: Path, data: Any) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InvalidInput(f"{path} exists and is not overwritten") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(data, indent=1) + "\n")
-
-
 def _cred_type(text: str) -> int:
     try:
         return int(text) if text.isdigit() else int(CredType[text.strip().upper()])
@@ -83,7 +75,7 @@ def _int(text: str, what: str) -> int:
 @offline_command(zk, "holder")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     required=True,
     help="New file for the secret (0600, never overwritten).",
 )
@@ -106,7 +98,7 @@ def holder_cmd(out: Path, as_json: bool) -> None:
     "--any-of", multiple=True, help="A code of which the credential must hold one (<= 4)."
 )
 @click.option("--none-of", multiple=True, help="A code the credential must not hold (<= 4).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--out", type=FILE, default=None)
 def criteria_cmd(
     cred_type: str,
     date_min: str | None,
@@ -152,7 +144,7 @@ def _criteria(path: Path) -> Criteria:
 @click.option("--to-key", default=None, help="Or to this X25519 public key (hex).")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Also write the sealed credential to this file.",
 )
@@ -174,8 +166,6 @@ def issue_cmd(
     as_json: bool,
 ) -> None:
     """Issue a credential: its commitment goes on chain, its content to the patient, sealed."""
-    from ape import chain
-
     if not (to or to_key):
         raise InvalidInput("give --to <patient DID or address> or --to-key <X25519 hex>")
     cred = Credential(
@@ -192,9 +182,7 @@ def issue_cmd(
 
         publics = [r.public_key for r in recipients_for(to)]  # every device's key
     client = gate.bind(require_account(account))
-    sealed = seal_credential(
-        cred, publics, chain_id=chain.provider.chain_id, registry=client.address
-    )
+    sealed = seal_credential(cred, publics, chain_id=client.chain_id, registry=client.address)
     issued = client.issue(cred)
     result: dict[str, Any] = {
         "index": issued.index,
@@ -215,8 +203,8 @@ def issue_cmd(
 @zk_command("receive")
 @click.argument("source")
 @click.option("--did", required=True, help="The patient's DID whose stored X25519 key opens it.")
-@click.option("--passphrase-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--passphrase-file", type=FILE, default=None)
+@click.option("--out", type=FILE, required=True)
 def receive_cmd(
     account: Any,
     gate: ContractChoice,
@@ -227,8 +215,6 @@ def receive_cmd(
     as_json: bool,
 ) -> None:
     """Open a sealed credential (a CID or a file) and keep it (0600)."""
-    from ape import chain
-
     from medchain.keystore import KeyStore
 
     blob = Path(source).read_bytes() if Path(source).exists() else None
@@ -239,19 +225,15 @@ def receive_cmd(
     passphrase = passphrase_file.read_text().strip() if passphrase_file else None
     key = KeyStore().load_any(did, sealed_recipients(blob), passphrase=passphrase)
     client = gate.bind(account)
-    cred = open_credential(blob, key, chain_id=chain.provider.chain_id, registry=client.address)
-    _write_new(out, cred.to_json())
+    cred = open_credential(blob, key, chain_id=client.chain_id, registry=client.address)
+    write_json(out, cred.to_json(), indent=1, private=True, overwrite=False)
     emit({**cred.to_json(), "saved": str(out)}, as_json)
 
 
 @zk_command("prove")
-@click.option(
-    "--holder", "holder_file", type=click.Path(dir_okay=False, path_type=Path), required=True
-)
-@click.option("--credential", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option(
-    "--criteria", "criteria_file", type=click.Path(dir_okay=False, path_type=Path), required=True
-)
+@click.option("--holder", "holder_file", type=FILE, required=True)
+@click.option("--credential", type=FILE, required=True)
+@click.option("--criteria", "criteria_file", type=FILE, required=True)
 @click.option("--issuer", required=True, help="The issuer's address.")
 @click.option(
     "--verifier",
@@ -263,7 +245,7 @@ def receive_cmd(
 )
 @click.option("--trial", type=int, default=None, help="Prove for this trial (of --registry).")
 @contract_option("registry", TrialsClient, what="TrialRegistry of --trial")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=FILE, required=True)
 def prove_cmd(
     account: Any,
     gate: ContractChoice,
@@ -312,7 +294,7 @@ def prove_cmd(
 
 
 @zk_command("verify")
-@click.argument("proof_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("proof_file", type=FILE)
 @click.option("--issuer", required=True)
 @click.option("--criteria", "criteria_text", required=True, help="Criteria file or hash (0x...).")
 @click.option("--context", default="0")

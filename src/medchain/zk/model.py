@@ -17,6 +17,7 @@ from eth_abi import encode
 
 from medchain.codec import to_address, to_uint
 from medchain.errors import InvalidInput
+from medchain.files import write_json
 from medchain.hashing import keccak
 from medchain.zk.poseidon import FIELD, poseidon
 
@@ -106,20 +107,19 @@ class Holder:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the secret to a new 0600 file (never overwrites)."""
-        p = Path(path)
-        try:
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            raise InvalidInput(f"{p} exists: a holder secret is never overwritten") from None
-        with os.fdopen(fd, "w") as f:
-            json.dump(
-                {
-                    "kind": "medchain.zk.holder/1",
-                    "secret": hex(self.secret),
-                    "commitment": hex(self.commitment),
-                },
-                f,
-            )
+        doc = {
+            "kind": "medchain.zk.holder/1",
+            "secret": hex(self.secret),
+            "commitment": hex(self.commitment),
+        }
+        write_json(
+            path,
+            doc,
+            indent=None,
+            private=True,
+            overwrite=False,
+            exists_message=f"{path} exists: a holder secret is never overwritten",
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Holder:
