@@ -146,7 +146,53 @@ def write_snapshot(figures: dict[str, GasFigure]) -> None:
         lines.append(
             f"| {op} | {fig.gas:,} | {fig.floor:,} | {fig.ratio:.2f} | {anchor} | {fig.anchor_source} |"
         )
+    lines += _design_cost_lines(figures)
     TABLE.write_text("\n".join(lines) + "\n")
+
+
+UPGRADED_IN_PLACE = ("RecordRegistry",)  # behind an ERC-1967 proxy today (docs/upgrades.md)
+
+
+def _design_cost_lines(figures: dict[str, GasFigure]) -> list[str]:
+    """The per-call gas the upgrade design costs each operation, from bench/gas_proxy.py's
+    measurement (bench/results/proxy_overhead.json): the proxy's cost where a contract is
+    upgraded in place (already inside the gas column above), nothing where a contract is
+    immutable and moves by migration."""
+    path = Path(__file__).parent / "results" / "proxy_overhead.json"
+    if not path.is_file():
+        return []
+    measured = json.loads(path.read_text())
+    contracts, operations = measured["contracts"], measured["operations"]
+    lines = [
+        "",
+        "## Per-call cost of the upgrade design",
+        "",
+        f"From `bench/gas_proxy.py` ({measured['recorded_at'][:10]}, "
+        "`bench/results/proxy_overhead.json`): each contract measured once directly and once "
+        "behind an ERC-1967 proxy. RecordRegistry is upgraded in place behind its proxy, so "
+        "its figures above include the proxy; every other contract is called directly (no "
+        "overhead): ConsentRegistry, DIDRegistry and TrialRegistry are to move by migration "
+        "(not built yet) because a proxy breaks their anchors; the others could take a proxy within their anchors "
+        "but are not converted yet (docs/upgrades.md).",
+        "",
+        "| operation | design | overhead per call | a proxy costs |",
+        "|---|---|---:|---:|",
+    ]
+    for op in sorted(figures):
+        contract = op.split(".", 1)[0]
+        if contract not in contracts:
+            continue
+        proxy_cost = (operations.get(op) or {}).get("overhead")
+        if contract in UPGRADED_IN_PLACE:
+            design, overhead = "UUPS proxy", proxy_cost
+        elif contracts[contract]["decision"] == "migration":
+            design, overhead = "immutable, to move by migration (a proxy breaks an anchor)", 0
+        else:
+            design, overhead = "immutable (a proxy fits its anchors)", 0
+        shown = f"{proxy_cost:,}" if proxy_cost is not None else ""
+        cost = f"{overhead:,}" if overhead is not None else ""
+        lines.append(f"| {op} | {design} | {cost} | {shown} |")
+    return lines
 
 
 def load_snapshot() -> dict[str, dict[str, Any]]:
