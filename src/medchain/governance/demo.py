@@ -168,6 +168,26 @@ def _answers(ctx: DemoContext) -> dict[str, Any]:
     return found
 
 
+def _ensure_live_grant(ctx: DemoContext) -> None:
+    """The consent step ends with the provider's grant revoked; before the upgrade the
+    patient grants read/TREAT again for 30 days, so the compared answer is a live grant."""
+    from ape import chain
+
+    from medchain.consent import ConsentClient
+    from medchain.consent.demo import RECORD_SCOPE
+    from medchain.timeutil import DAY
+
+    patient, provider = ctx.accounts["patient"], ctx.accounts["provider"]
+    consent = ConsentClient(ctx.contracts["ConsentRegistry"])
+    if consent.check(patient, provider, RECORD_SCOPE, "read", "TREAT"):
+        return
+    end = int(chain.pending_timestamp) + 30 * DAY
+    consent.grant(patient, provider, RECORD_SCOPE, "read", "TREAT", 0, end, sender=patient)
+    ctx.console.print(
+        f"consent          patient grants provider read/TREAT {RECORD_SCOPE} for 30 days"
+    )
+
+
 def _governed_upgrade(ctx: DemoContext, gov: GovernanceClient) -> None:
     """RecordRegistry -> RecordRegistryV2 through governance, answers compared."""
     from medchain.client import bind
@@ -178,6 +198,7 @@ def _governed_upgrade(ctx: DemoContext, gov: GovernanceClient) -> None:
     if running_contract(implementation_of(proxy)) == NEXT_VERSION:
         console.print(f"upgrade          {UPGRADED} runs {NEXT_VERSION} already: nothing proposed")
         return
+    _ensure_live_grant(ctx)  # an answer that is "yes" shows more than one that is "no"
     before = _answers(ctx)
     if "lab_record" not in ctx.shared:
         console.print("[yellow]no lab record from the records step: comparing consent only")
