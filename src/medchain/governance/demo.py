@@ -32,10 +32,22 @@ from medchain.governance.upgrade import propose_upgrade, running_contract
 
 
 def advance_to(timestamp: int) -> None:
-    """Mine a block at `timestamp` (or now, if that has passed) on a development chain."""
+    """Mine a block at `timestamp` (or now, if that has passed) on a development chain.
+    ape's in-process chain and its foundry provider set the time themselves; a node reached
+    by URI (anvil, Hardhat) is told through their common RPC methods, which ape's generic
+    node provider does not offer."""
     from ape import chain
+    from ape.exceptions import APINotImplementedError
 
-    chain.mine(timestamp=max(int(timestamp), int(chain.pending_timestamp)))
+    target = max(int(timestamp), int(chain.pending_timestamp))
+    try:
+        chain.mine(timestamp=target)
+    except APINotImplementedError:
+        rpc = chain.provider.web3.provider
+        for method, params in (("evm_setNextBlockTimestamp", [target]), ("evm_mine", [])):
+            answer = rpc.make_request(method, params)
+            if answer.get("error"):
+                raise MedchainError(f"{method} refused by the node: {answer['error']}") from None
 
 
 def govern(ctx: DemoContext) -> DeployContext:
