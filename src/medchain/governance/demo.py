@@ -95,6 +95,9 @@ def run(ctx: DemoContext) -> None:
         )
         return
     govern(ctx)
+    # The governor counts a proposer's votes one second before the proposing block; anvil
+    # may mine that block in the same second as the membership mint, so move past it.
+    advance_to(int(chain.blocks.head.timestamp) + 1)
     gov = GovernanceClient(ctx.contracts[GOVERNOR], book=ctx.book)
     settings = gov.settings()
     console.print(
