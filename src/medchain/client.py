@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Self
 
 from medchain.deployments import (
+    DEPLOY_HINT,
     IN_PROCESS_HINT,
     AddressBook,
     DeploymentRecord,
@@ -57,6 +58,8 @@ class ContractClient:
     """
 
     contract_name: ClassVar[str] = ""
+    # how a book comes to have this contract, for the refusal when it has none
+    deploy_hint: ClassVar[str] = DEPLOY_HINT
 
     def __init__(self, contract: Any, sender: Any | None = None, book: AddressBook | None = None):
         self.contract = contract
@@ -71,7 +74,7 @@ class ContractClient:
         if not book.exists() and connected_to_in_process_chain():
             raise DeploymentNotFound(f"no {cls.contract_name} to bind: {IN_PROCESS_HINT}")
         _read_poa_blocks()
-        return cls(bind(book.get(cls.contract_name)), sender, book)
+        return cls(bind(book.get(cls.contract_name, deploy_hint=cls.deploy_hint)), sender, book)
 
     @classmethod
     def at(cls, address: str, sender: Any | None = None, book: AddressBook | None = None) -> Self:

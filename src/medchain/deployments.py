@@ -23,6 +23,7 @@ from medchain.errors import ConfigurationError, DeploymentNotFound
 from medchain.files import write_json
 
 INDEX_FILE = "index.json"
+DEPLOY_HINT = "run `ape run deploy --network <network>` first"
 SCHEMA_VERSION = 1
 
 
@@ -155,7 +156,9 @@ class AddressBook:
         for name in self.names():
             yield self.get(name)
 
-    def get(self, name: str) -> DeploymentRecord:
+    def get(self, name: str, *, deploy_hint: str = DEPLOY_HINT) -> DeploymentRecord:
+        """The record of `name`; refused in one line ending with `deploy_hint` (the command
+        that deploys it) when the book has none."""
         file = self.path / f"{name}.json"
         if not self.exists() and _in_process_chain_or_false():
             raise DeploymentNotFound(f"no deployment of {name}: {IN_PROCESS_HINT}")
@@ -163,7 +166,7 @@ class AddressBook:
             have = ", ".join(self.names()) or "nothing"
             raise DeploymentNotFound(
                 f"no deployment of {name} in address book '{self.path}' (it has {have}); "
-                "run `ape run deploy --network <network>` first"
+                f"{deploy_hint}"
             )
         try:
             return DeploymentRecord.from_json(json.loads(file.read_text()))

@@ -193,3 +193,14 @@ def _as(sender, contract, method, *args):
 
     with translate_errors(contract.contract_type.name, contract.contract_type):
         return getattr(contract, method)(*args, sender=sender)
+
+
+def test_an_ungoverned_book_says_how_to_deploy_governance(deployed, book_dir):
+    """The session's deploy is ungoverned: binding the governor names the governed deploy,
+    not the plain `ape run deploy` that the book already had."""
+    from medchain.deployments import AddressBook
+    from medchain.errors import DeploymentNotFound
+    from medchain.governance import GovernanceClient
+
+    with pytest.raises(DeploymentNotFound, match=r"deployed without governance: .*--governance"):
+        GovernanceClient.connect(AddressBook(book_dir / "session"))

@@ -142,6 +142,10 @@ class GovernanceClient(ContractClient):
     """The consortium's governor, with its membership token and timelock beside it."""
 
     contract_name = "ConsortiumGovernor"
+    deploy_hint = (
+        "this chain was deployed without governance: `ape run deploy --network <network> "
+        "--governance FILE` deploys it governed (docs/governance.md)"
+    )
 
     # ------------------------------------------------------------------ contracts
     @property
