@@ -150,14 +150,13 @@ def write_snapshot(figures: dict[str, GasFigure]) -> None:
     TABLE.write_text("\n".join(lines) + "\n")
 
 
-UPGRADED_IN_PLACE = ("RecordRegistry",)  # behind an ERC-1967 proxy today (docs/upgrades.md)
-
-
 def _design_cost_lines(figures: dict[str, GasFigure]) -> list[str]:
     """The per-call gas the upgrade design costs each operation, from bench/gas_proxy.py's
     measurement (bench/results/proxy_overhead.json): the proxy's cost where a contract is
     upgraded in place (already inside the gas column above), nothing where a contract is
     immutable and moves by migration."""
+    from medchain.governance.upgrade import UPGRADED_IN_PLACE
+
     path = Path(__file__).parent / "results" / "proxy_overhead.json"
     if not path.is_file():
         return []

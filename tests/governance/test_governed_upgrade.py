@@ -267,3 +267,19 @@ def test_the_former_deployer_cannot_upgrade_directly(governed, deployer, project
         translate_errors("RecordRegistry", proxy.contract_type),
     ):
         proxy.upgradeToAndCall(v2.address, b"", sender=deployer)
+
+
+def test_the_upgrade_designs_are_the_measured_ones(project):
+    """What the SDK says of each contract's design agrees with bench/gas_proxy.py's decision
+    (bench/results/proxy_overhead.json), and every contract upgraded in place is UUPS."""
+    from medchain.deployments import project_root
+    from medchain.governance.upgrade import MIGRATED, UPGRADED_IN_PLACE
+
+    measured = json.loads(
+        project_root().joinpath("bench", "results", "proxy_overhead.json").read_text()
+    )["contracts"]
+    assert set(MIGRATED) == {n for n, c in measured.items() if c["decision"] == "migration"}
+    assert all(measured[name]["decision"] == "proxy" for name in UPGRADED_IN_PLACE)
+    for name in UPGRADED_IN_PLACE:
+        abi = getattr(project, name).contract_type.abi
+        assert any(getattr(item, "name", "") == "proxiableUUID" for item in abi), name

@@ -18,16 +18,17 @@ as of the git commit that deployed it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from medchain.deployments import AddressBook, DeploymentRecord, project_root
+from medchain.deployments import AddressBook, DeploymentRecord
 from medchain.errors import DeploymentMismatch, InvalidInput
 from medchain.governance.client import Call, GovernanceClient, proposal_label
 
 __all__ = [
+    "MIGRATED",
+    "UPGRADED_IN_PLACE",
     "NotUpgradeable",
     "UpgradeCall",
     "UpgradeProposal",
@@ -39,7 +40,12 @@ __all__ = [
 
 UPGRADE_FUNCTION = "upgradeToAndCall"
 UPGRADE_SIGNATURE = "upgradeToAndCall(address,bytes)"
-MEASUREMENT = ("bench", "results", "proxy_overhead.json")  # per contract: proxy or migration
+# How each stateful contract changes between versions (docs/upgrades.md), as decided by
+# bench/gas_proxy.py's measurement (tests/governance/test_governed_upgrade.py checks that
+# the two agree): in place behind a UUPS proxy, or by migration where a proxy's per-call
+# cost breaks a gas anchor.
+UPGRADED_IN_PLACE = ("RecordRegistry",)
+MIGRATED = ("ConsentRegistry", "DIDRegistry", "TrialRegistry")
 
 
 class NotUpgradeable(InvalidInput):
@@ -143,15 +149,9 @@ def _not_upgradeable(name: str, book: AddressBook) -> NotUpgradeable:
 
 
 def _design(name: str) -> str:
-    """How `name` changes instead, from the measurement that decided it (when present)."""
-    try:
-        measured = json.loads(project_root().joinpath(*MEASUREMENT).read_text())["contracts"]
-    except (OSError, ValueError, KeyError):
-        measured = {}
-    entry = measured.get(name) or {}
-    if entry.get("decision") == "migration":
-        broken = len(entry.get("anchors_broken_by_the_proxy", []))
-        return f"uses the migration design (a proxy breaks {broken} gas anchor(s))"
+    """How `name` changes between versions instead of an in-place upgrade."""
+    if name in MIGRATED:
+        return "uses the migration design (a proxy's per-call cost breaks its gas anchors)"
     return "is deployed without a proxy"
 
 
