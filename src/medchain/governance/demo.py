@@ -137,7 +137,10 @@ def run(ctx: DemoContext) -> None:
         console.print(f"refused          {exc}")
     advance_to(max(gov.proposal(passing).executable_at, ready))
     gov.execute(passing, sender=acc["deployer"])  # anyone may execute once it is due
-    assert gov.state(passing) == ProposalState.Executed
+    if gov.state(passing) != ProposalState.Executed:
+        raise MedchainError(
+            f"proposal {proposal_label(passing)} did not run: {gov.state(passing).name}"
+        )
     consent = ctx.contracts["ConsentRegistry"]
     clinician = consent.hasRole(consent.CLINICIAN_ROLE(), acc["investigator"].address)
     console.print(
@@ -241,7 +244,8 @@ def _governed_upgrade(ctx: DemoContext, gov: GovernanceClient) -> None:
         f"{len(record.implementations)} implementations in the address book"
     )
     after = _answers(ctx)
-    assert after == before, f"answers changed across the upgrade: {before} -> {after}"
+    if after != before:
+        raise MedchainError(f"answers changed across the upgrade: {before} -> {after}")
     shown = "; ".join(
         f"{name} {value}" if isinstance(value, bool) else name for name, value in after.items()
     )
