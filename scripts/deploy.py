@@ -102,7 +102,13 @@ def cli(account, book, roles_file, governance_file, ungoverned, redeploy_changed
     governance, members = None, None
     if governance_file and ungoverned:
         fail("pass either --governance or --ungoverned, not both")
-    if not governance_file and not ungoverned and not development_node(networks.provider.web3):
+    development = development_node(networks.provider.web3)
+    if governance_file == "dev" and not development:
+        fail(
+            "--governance dev makes test accounts the consortium's members: development "
+            "nodes only; pass --governance FILE with the members' addresses"
+        )
+    if not governance_file and not ungoverned and not development:
         fail(
             "this chain is not a development node: deploy it governed with --governance FILE "
             "(docs/governance.md), or pass --ungoverned to keep the deployer as every "

@@ -96,6 +96,8 @@ def test_demo_and_idempotent_deploy_on_the_three_signers(net):
     refused = ape(*deploy, env=net.env, timeout=300)  # geth is no development node
     assert refused.returncode == 1 and "--governance FILE" in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr
+    dev = ape(*deploy, "--governance", "dev", env=net.env, timeout=300)  # test accounts: no
+    assert dev.returncode == 1 and "development nodes only" in dev.stderr, dev.stderr
     again = ape(*deploy, "--ungoverned", env=net.env, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"All {every} contracts unchanged; nothing deployed." in again.stdout
