@@ -84,9 +84,18 @@ class DeployCommand(ConnectedProviderCommand):
 @click.option(
     "--redeploy-changed",
     is_flag=True,
-    help="Deploy a new instance of any contract whose bytecode or arguments changed.",
+    help="Deploy a new instance of any contract whose bytecode or arguments changed and that "
+    "holds no data (a contract with data is migrated: docs/upgrades.md).",
 )
-def cli(account, book, roles_file, governance_file, ungoverned, redeploy_changed):
+@click.option(
+    "--abandon-data",
+    "abandon_data",
+    multiple=True,
+    metavar="NAME",
+    help="With --redeploy-changed: replace contract NAME even though it holds data, leaving "
+    "that data behind at the old address (repeatable).",
+)
+def cli(account, book, roles_file, governance_file, ungoverned, redeploy_changed, abandon_data):
     from ape import accounts, networks
 
     from medchain.cli.render import fail, quietly
@@ -130,8 +139,11 @@ def cli(account, book, roles_file, governance_file, ungoverned, redeploy_changed
     address_book = AddressBook.find(book) if book else AddressBook.named(name, local=local)
     grants = load_roles(roles_file) if roles_file else []  # checked before anything is sent
     click.echo(f"Deploying to {networks.provider.network.choice} as {account.address}")
+    if abandon_data and not redeploy_changed:
+        fail("--abandon-data only applies with --redeploy-changed")
     ctx, outcomes = deploy_all(
         account, address_book, redeploy_changed=redeploy_changed, governance=governance,
+        abandon_data=abandon_data,
         accounts={r: a for r, a in (members or {}).items() if r.startswith("member")},
     )  # fmt: skip
     granted = [o for o in assign_roles(ctx, grants, log=click.echo) if o.action == "granted"]

@@ -6,7 +6,11 @@ Each domain in `medchain.domains.DOMAINS` declares what it deploys in
 
 * reuses the recorded instance when its code is still on chain and the creation code
   plus constructor arguments are unchanged (says so, deploys nothing);
-* refuses a changed contract unless `redeploy_changed` is set (then deploys anew);
+* refuses a changed contract unless `redeploy_changed` is set (then deploys anew), and
+  even then refuses one that holds data (any event but role and pause configuration since
+  its creation): a new instance starts empty, so that data would be orphaned. Such a
+  contract is migrated (docs/upgrades.md), or its data abandoned by name
+  (`abandon_data`, `ape run deploy --abandon-data NAME`);
 * deploys when the book has no live instance (first run, or a reset local chain).
 
 A governed deploy (`deploy_all(..., governance=config)`) adds the consortium's governor,
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,6 +230,7 @@ def deploy_all(
     book: AddressBook,
     *,
     redeploy_changed: bool = False,
+    abandon_data: Collection[str] = (),
     specs: Sequence[ContractSpec] | None = None,
     accounts: dict[str, Any] | None = None,
     governance: Any = None,
@@ -233,7 +238,8 @@ def deploy_all(
 ) -> tuple[DeployContext, list[DeployOutcome]]:
     """Deploy (or reuse) every contract; returns the context and what happened to each.
     With `governance` (a `medchain.governance.deploy.GovernanceConfig`) the plan includes
-    the consortium's governance contracts; `hand_over` then gives them every admin."""
+    the consortium's governance contracts; `hand_over` then gives them every admin.
+    `abandon_data` names the contracts whose data a redeploy may leave behind."""
     from ape import chain, networks, project
 
     ctx = DeployContext(deployer=deployer, accounts=dict(accounts or {}), governance=governance)
@@ -244,6 +250,9 @@ def deploy_all(
     plan = list(specs if specs is not None else discover_specs(governance is not None))
     from medchain.network.poa import prepare_connected_node
 
+    unknown = sorted(set(abandon_data) - {s.name for s in plan})
+    if unknown:
+        raise InvalidInput(f"--abandon-data names no contract of this deploy: {', '.join(unknown)}")
     prepare_connected_node([s.name for s in plan])  # PoA headers; refuse opcodes it lacks
     for spec in plan:
         container = _container(project, spec.name)
@@ -280,6 +289,8 @@ def deploy_all(
                     "(bytecode or constructor arguments); pass --redeploy-changed to deploy a new "
                     "instance"
                 )
+            if spec.create is None and spec.name not in abandon_data:
+                _refuse_orphaning(existing)
         try:
             with translate_errors(spec.name):
                 instance, receipt, book_fields = _create(
@@ -315,6 +326,59 @@ def deploy_all(
         outcomes.append(DeployOutcome(spec.name, record.address, action))
         log(f"{spec.name}: {action} at {record.address} (block {record.block_number})")
     return ctx, outcomes
+
+
+# Events that configure a contract rather than record anything: roles (re-applied by the
+# deploy's wiring and the roles file), admin transfers and pausing.
+CONFIGURATION_EVENTS = frozenset(
+    {
+        "RoleGranted",
+        "RoleRevoked",
+        "RoleAdminChanged",
+        "DefaultAdminTransferScheduled",
+        "DefaultAdminTransferCanceled",
+        "DefaultAdminDelayChangeScheduled",
+        "DefaultAdminDelayChangeCanceled",
+        "Paused",
+        "Unpaused",
+    }
+)
+
+
+def data_events(record: DeploymentRecord) -> tuple[int, Any]:
+    """(count, first) of the events a deployed contract emitted since its creation that
+    record data, not configuration (`CONFIGURATION_EVENTS`), the creation transaction's own
+    events excepted. Every write of a medchain contract emits an event, so none means the
+    contract holds nothing a new instance would lose."""
+    from ape import chain
+
+    from medchain.logs import LogReader, events_of
+
+    names = {e.name for e in events_of(record.abi).values()} - CONFIGURATION_EVENTS
+    count, first = 0, None
+    if not names:
+        return 0, None
+    reader = LogReader(chain.provider.web3, {record.address: record.abi}, index=False)
+    created = record.transaction_hash.lower()
+    for _, _, events in reader.pages(record.block_number, names=names):
+        for event in events:
+            if event.tx_hash.lower() == created:
+                continue
+            count += 1
+            first = first or event
+    return count, first
+
+
+def _refuse_orphaning(record: DeploymentRecord) -> None:
+    """A changed contract that holds data is not silently replaced by an empty one."""
+    count, first = data_events(record)
+    if count:
+        raise DeploymentMismatch(
+            f"{record.contract_name} at {record.address} holds data ({count} events since its "
+            f"deployment, the first {first.name} in block {first.block_number}) and a new "
+            "instance would start empty: migrate it (docs/upgrades.md), or pass "
+            f"--abandon-data {record.contract_name} to leave that data behind"
+        )
 
 
 def _create(

@@ -1,5 +1,6 @@
 """The deploy pipeline on the in-process chain: address book contents, idempotent
-re-runs, refusal of changed bytecode, redeploy of a reset chain, binding by name."""
+re-runs, refusal of changed bytecode (and of replacing a contract that holds data),
+redeploy of a reset chain, binding by name."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ import pytest
 from ape import chain
 
 from medchain.client import ContractClient, bind
-from medchain.deploy import ContractSpec, deploy_all, discover_specs, order_specs
+from medchain.deploy import ContractSpec, data_events, deploy_all, discover_specs, order_specs
 from medchain.deployments import AddressBook
-from medchain.errors import ConfigurationError, DeploymentMismatch, DeploymentNotFound
+from medchain.errors import (
+    ConfigurationError,
+    DeploymentMismatch,
+    DeploymentNotFound,
+    InvalidInput,
+)
 
 
 @pytest.fixture
@@ -118,6 +124,39 @@ def test_redeploying_a_dependency_redeploys_its_dependents(
     actions = {o.name: o.action for o in outcomes}
     assert actions[root] == "redeployed"
     assert all(actions[name] == "redeployed" for name in dependents)
+
+
+def test_a_changed_contract_holding_data_is_not_replaced_by_an_empty_one(
+    first_deploy, fresh_book, deployer, roles
+):
+    """--redeploy-changed used to start a changed ConsentRegistry empty, orphaning every
+    grant at the old address. Role wiring and the constructor's own events are not data;
+    one patient grant is, and the redeploy is refused (nothing sent) until that data is
+    abandoned by name."""
+    name = "ConsentRegistry"
+    record = fresh_book.get(name)
+    assert data_events(record) == (0, None)  # constructor event + role wiring only
+    patient, clinician = roles["patient"], roles["provider"]
+    registry = bind(record)
+    end = chain.pending_timestamp + 86_400
+    registry.grant(
+        patient, clinician, b"Observation".ljust(32, b"\0"), 1, 1, 0, end, sender=patient
+    )
+    _pretend_source_changed(fresh_book, name)
+    height = chain.blocks.height
+    with pytest.raises(
+        DeploymentMismatch, match=rf"{name} at {record.address} holds data \(1 events"
+    ):
+        deploy_all(deployer, fresh_book, accounts=roles, redeploy_changed=True, log=lambda _: None)
+    assert chain.blocks.height == height and fresh_book.get(name).address == record.address
+    with pytest.raises(InvalidInput, match="names no contract of this deploy: Nothing"):
+        deploy_all(deployer, fresh_book, redeploy_changed=True, abandon_data=["Nothing"], log=print)
+    _, outcomes = deploy_all(
+        deployer, fresh_book, accounts=roles, redeploy_changed=True, abandon_data=[name],
+        log=lambda _: None,
+    )  # fmt: skip
+    assert {o.name: o.action for o in outcomes}[name] == "redeployed"
+    assert fresh_book.get(name).address != record.address
 
 
 def test_client_binds_by_name_and_refuses_missing_or_foreign_entries(first_deploy, fresh_book):
