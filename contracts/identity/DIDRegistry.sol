@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 import {IDIDRegistry} from "../interfaces/IDIDRegistry.sol";
 
@@ -23,6 +24,11 @@ import {IDIDRegistry} from "../interfaces/IDIDRegistry.sol";
 ///    and `nonces(owner)` (EIP-712 name) return the same counter; {invalidateNonce}
 ///    burns it to cancel signed but unsent changes.
 ///  - A deactivated identity has no valid delegates: `validDelegate` answers false.
+/// Versions are immutable (a proxy would cost more than the headroom under the ERC-1056
+/// figures); a new version carries identities over from its `predecessor` by replaying
+/// their event histories, committed to by Merkle roots that `importAdmin` (governance)
+/// adds, through the permissionless {importHistory} (docs/upgrades.md, "DIDRegistry:
+/// migration"). Native operations never read the import state.
 contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     /*//////////////////////////////////////////////////////////////
                                CONSTANTS
@@ -74,7 +80,24 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     mapping(address identity => mapping(bytes32 typeHash => mapping(address delegate => uint256)))
         private _delegates;
 
-    constructor() EIP712("DIDRegistry", "1") {}
+    /// @dev Import state, read and written only by {importHistory}/{addHistoryRoot}:
+    /// native operations cost exactly what they cost without migration support.
+    mapping(bytes32 root => bool) private _historyRoots;
+    mapping(address identity => uint256) private _importedCount;
+    mapping(address identity => uint256) private _importedChange;
+
+    /// @inheritdoc IDIDRegistry
+    address public immutable predecessor;
+
+    /// @inheritdoc IDIDRegistry
+    address public immutable importAdmin;
+
+    /// @param predecessor_ The registry version identities are imported from (zero: first version).
+    /// @param importAdmin_ Who may add history roots: the governance timelock (zero: no import).
+    constructor(address predecessor_, address importAdmin_) EIP712("DIDRegistry", "1") {
+        predecessor = predecessor_;
+        importAdmin = importAdmin_;
+    }
 
     /*//////////////////////////////////////////////////////////////
                         EXTERNAL: ERC-1056 VIEWS
@@ -434,6 +457,59 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     }
 
     /*//////////////////////////////////////////////////////////////
+                   EXTERNAL: MIGRATION FROM A PREDECESSOR
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IDIDRegistry
+    function isHistoryRoot(bytes32 root) external view returns (bool) {
+        return _historyRoots[root];
+    }
+
+    /// @inheritdoc IDIDRegistry
+    function importedCount(address identity) external view returns (uint256) {
+        return _importedCount[identity];
+    }
+
+    /// @inheritdoc IDIDRegistry
+    function importedChange(address identity) external view returns (uint256) {
+        return _importedChange[identity];
+    }
+
+    /// @inheritdoc IDIDRegistry
+    function addHistoryRoot(bytes32 root) external {
+        // importAdmin == 0 (a first version) matches no caller: msg.sender is never 0.
+        if (msg.sender != importAdmin) revert DIDImportUnauthorized(msg.sender);
+        _historyRoots[root] = true;
+        emit DIDHistoryRootAdded(root);
+    }
+
+    /// @inheritdoc IDIDRegistry
+    function removeHistoryRoot(bytes32 root) external {
+        if (msg.sender != importAdmin) revert DIDImportUnauthorized(msg.sender);
+        _historyRoots[root] = false;
+        emit DIDHistoryRootRemoved(root);
+    }
+
+    /// @inheritdoc IDIDRegistry
+    function importHistory(
+        bytes32 root,
+        address identity,
+        uint256 fromIndex,
+        HistoryChange[] calldata changes,
+        bytes32[] calldata proof
+    ) external {
+        _importHistory(root, identity, fromIndex, changes, proof);
+    }
+
+    /// @inheritdoc IDIDRegistry
+    function importHistories(HistoryImport[] calldata imports) external {
+        for (uint256 i; i < imports.length; ++i) {
+            HistoryImport calldata imp = imports[i];
+            _importHistory(imp.root, imp.identity, imp.fromIndex, imp.changes, imp.proof);
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
                         INTERNAL: AUTHORISATION
     //////////////////////////////////////////////////////////////*/
 
@@ -536,6 +612,67 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
             }
         }
         _identities[identity] = rec;
+    }
+
+    /// @dev Replays part of an identity's history from the predecessor. Anyone may relay a
+    /// leaf of a voted root: the root, not the caller, vouches for the content (attributes
+    /// live only in the predecessor's logs, which the EVM cannot read). The replay writes
+    /// what the native operations wrote there (owner, deactivation, delegate expiry) and
+    /// emits the same events with this registry's previousChange list, keeping each change's
+    /// absolute validTo so resolvers number and date entries exactly as before.
+    function _importHistory(
+        bytes32 root,
+        address identity,
+        uint256 fromIndex,
+        HistoryChange[] calldata changes,
+        bytes32[] calldata proof
+    ) internal {
+        if (!_historyRoots[root]) revert DIDImportUnknownRoot(root);
+        IdentityRecord memory rec = _identities[identity];
+        uint256 imported = _importedChange[identity];
+        // Once the identity has changed here natively, its history in this version is its
+        // own: old-version changes can no longer be spliced in before or after it.
+        if (rec.changed != imported) revert DIDImportAfterNativeChange(identity, rec.changed, imported);
+        // A native change in this block would leave `changed` equal to the import's block:
+        // one import per identity and block keeps that change detectable.
+        if (rec.changed == block.number) revert DIDImportSameBlock(identity, block.number);
+        uint256 expected = _importedCount[identity];
+        if (fromIndex != expected) revert DIDImportOutOfOrder(identity, expected, fromIndex);
+        uint256 count = changes.length;
+        if (count == 0) revert DIDImportEmpty(identity);
+        // OpenZeppelin StandardMerkleTree leaf: keccak256(keccak256(abi.encode(values))).
+        bytes32 leaf = keccak256(
+            bytes.concat(keccak256(abi.encode(identity, fromIndex, keccak256(abi.encode(changes)))))
+        );
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) {
+            revert DIDImportInvalidProof(root, identity, fromIndex);
+        }
+        _replay(identity, rec, changes);
+        _identities[identity] = rec;
+        _importedCount[identity] = expected + count;
+        _importedChange[identity] = rec.changed;
+        emit DIDHistoryImported(identity, root, fromIndex, count);
+    }
+
+    /// @dev The writes and events of {_importHistory}'s changes, in order, into `rec`.
+    function _replay(address identity, IdentityRecord memory rec, HistoryChange[] calldata changes) internal {
+        for (uint256 i; i < changes.length; ++i) {
+            HistoryChange calldata change = changes[i];
+            uint8 kind = change.kind;
+            if (kind == uint8(ChangeKind.Attribute)) {
+                emit DIDAttributeChanged(identity, change.name, change.value, change.validTo, rec.changed);
+            } else if (kind == uint8(ChangeKind.Delegate)) {
+                _delegates[identity][_typeKey(change.name)][change.account] = change.validTo;
+                emit DIDDelegateChanged(identity, change.name, change.account, change.validTo, rec.changed);
+            } else if (kind == uint8(ChangeKind.Owner)) {
+                rec.owner = change.account;
+                rec.deactivated = change.account == address(0);
+                emit DIDOwnerChanged(identity, change.account, rec.changed);
+            } else {
+                revert DIDUnknownOperation(i, kind);
+            }
+            rec.changed = _blockNumber();
+        }
     }
 
     function _changeOwner(address identity, IdentityRecord memory rec, address newOwner) internal {

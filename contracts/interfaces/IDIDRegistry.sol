@@ -33,6 +33,36 @@ interface IDIDRegistry {
         bytes value;
     }
 
+    /// @notice Kinds of {HistoryChange}, one per ERC-1056 event: Owner (DIDOwnerChanged),
+    /// Delegate (DIDDelegateChanged), Attribute (DIDAttributeChanged).
+    enum ChangeKind {
+        Owner,
+        Delegate,
+        Attribute
+    }
+
+    /// @notice One event of an identity's history in the predecessor registry, as it was
+    /// emitted: `kind` a uint8(ChangeKind); `name` the delegate type or attribute name;
+    /// `account` the delegate or new owner (zero for attributes); `value` the attribute
+    /// value (empty otherwise); `validTo` the event's absolute expiry (unix seconds; 0 for
+    /// owners and revoked attributes, the revocation time for revoked delegates).
+    struct HistoryChange {
+        uint8 kind;
+        bytes32 name;
+        address account;
+        bytes value;
+        uint256 validTo;
+    }
+
+    /// @notice Arguments of one {importHistory} call, for {importHistories}.
+    struct HistoryImport {
+        bytes32 root;
+        address identity;
+        uint256 fromIndex;
+        HistoryChange[] changes;
+        bytes32[] proof;
+    }
+
     /// @notice Authorisation for an EIP-712 signed call: who signed (an EOA or an ERC-1271
     /// contract wallet that owns the identity), the owner nonce signed over, the deadline
     /// (unix seconds, inclusive) and the signature bytes (65-byte r,s,v for an EOA).
@@ -77,6 +107,28 @@ interface IDIDRegistry {
     /// @notice Operation number `index` of a batch has an unknown `kind`.
     error DIDUnknownOperation(uint256 index, uint8 kind);
 
+    /// @notice `account` is not the importAdmin (the governance timelock; nobody when zero).
+    error DIDImportUnauthorized(address account);
+
+    /// @notice `root` is not a history root added by the importAdmin.
+    error DIDImportUnknownRoot(bytes32 root);
+
+    /// @notice The proof does not place (identity, fromIndex, changes) under `root`.
+    error DIDImportInvalidProof(bytes32 root, address identity, uint256 fromIndex);
+
+    /// @notice `identity` has `expected` changes imported; an import must start there, not at `given`.
+    error DIDImportOutOfOrder(address identity, uint256 expected, uint256 given);
+
+    /// @notice `identity` changed natively in this version (last change at block `changed`,
+    /// last import at block `importedChange`): its old history can no longer be imported.
+    error DIDImportAfterNativeChange(address identity, uint256 changed, uint256 importedChange);
+
+    /// @notice `identity` already changed in block `blockNumber`: one import per identity and block.
+    error DIDImportSameBlock(address identity, uint256 blockNumber);
+
+    /// @notice An import for `identity` carries no changes.
+    error DIDImportEmpty(address identity);
+
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
     //////////////////////////////////////////////////////////////*/
@@ -111,6 +163,16 @@ interface IDIDRegistry {
     /// @notice `owner` burned its signature nonce `nonce`: every signed change carrying it
     /// (legacy or EIP-712) can no longer be relayed.
     event NonceInvalidated(address indexed owner, uint256 nonce);
+
+    /// @notice The importAdmin accepted `root` as a commitment to predecessor histories.
+    event DIDHistoryRootAdded(bytes32 indexed root);
+
+    /// @notice The importAdmin withdrew `root`; imports already made stay.
+    event DIDHistoryRootRemoved(bytes32 indexed root);
+
+    /// @notice Changes `fromIndex` .. `fromIndex + count - 1` of `identity`'s predecessor
+    /// history were replayed under `root` (their ERC-1056 events precede this one).
+    event DIDHistoryImported(address indexed identity, bytes32 indexed root, uint256 fromIndex, uint256 count);
 
     /*//////////////////////////////////////////////////////////////
                            ERC-1056 FUNCTIONS
@@ -319,4 +381,57 @@ interface IDIDRegistry {
     function batchTyped(address identity, Operation[] calldata operations, SignedAuth calldata auth)
         external;
 
+    /*//////////////////////////////////////////////////////////////
+               EXTENSIONS: MIGRATION FROM A PREDECESSOR
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The registry version this one imports identities from (zero: a first version).
+    function predecessor() external view returns (address);
+
+    /// @notice Who may add history roots: the governance timelock (zero: no import possible).
+    function importAdmin() external view returns (address);
+
+    /// @notice Whether `root` is an accepted history root.
+    function isHistoryRoot(bytes32 root) external view returns (bool);
+
+    /// @notice How many predecessor changes of `identity` were imported (the next import's fromIndex).
+    function importedCount(address identity) external view returns (uint256);
+
+    /// @notice The `changed` block the last import of `identity` left (0 if none); imports
+    /// continue only while `changed(identity)` still equals it.
+    function importedChange(address identity) external view returns (uint256);
+
+    /// @notice Accept `root`: an OpenZeppelin StandardMerkleTree root over leaves
+    /// (address identity, uint256 fromIndex, bytes32 keccak256(abi.encode(HistoryChange[]))),
+    /// each the predecessor's history of one identity from change `fromIndex` on, read from
+    /// its logs up to a stated block (voters recompute it from the public logs).
+    /// Requirements: caller is the importAdmin.
+    /// Emits {DIDHistoryRootAdded}.
+    function addHistoryRoot(bytes32 root) external;
+
+    /// @notice Withdraw `root` (a root found wrong after the vote); imports made under it stay.
+    /// Requirements: caller is the importAdmin.
+    /// Emits {DIDHistoryRootRemoved}.
+    function removeHistoryRoot(bytes32 root) external;
+
+    /// @notice Replay `changes` (the predecessor's history of `identity` from change
+    /// `fromIndex` on) as the native operations would have applied them: same owner,
+    /// deactivation and delegate expiry writes, same events with this registry's
+    /// previousChange list and the original absolute validTo. Anyone may call it.
+    /// Requirements: `root` accepted; the proof places the leaf under it; `fromIndex` is
+    /// {importedCount}; at least one change, each of a known kind; the identity has not
+    /// changed natively here (`changed` == {importedChange}) nor in this block.
+    /// Emits the ERC-1056 event of each change, then {DIDHistoryImported}.
+    function importHistory(
+        bytes32 root,
+        address identity,
+        uint256 fromIndex,
+        HistoryChange[] calldata changes,
+        bytes32[] calldata proof
+    ) external;
+
+    /// @notice {importHistory} for several identities in one transaction (all or nothing).
+    /// Requirements: as {importHistory} for each entry.
+    /// Emits as {importHistory} for each entry.
+    function importHistories(HistoryImport[] calldata imports) external;
 }

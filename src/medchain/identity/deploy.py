@@ -1,6 +1,19 @@
-"""Deploy spec for the identity domain: the did:ethr registry (no constructor
-arguments, no roles: every identity controls itself)."""
+"""Deploy spec for the identity domain: the did:ethr registry. A first version has no
+predecessor and no import admin (both zero: nothing can be imported into it); a new
+version that carries identities over is deployed with both set (docs/upgrades.md,
+"DIDRegistry: migration"; `medchain.identity.migrate`)."""
 
-from medchain.deploy import ContractSpec
+from collections.abc import Sequence
+from typing import Any
 
-SPECS = [ContractSpec(name="DIDRegistry")]
+from medchain.deploy import ContractSpec, DeployContext
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+def _args(ctx: DeployContext) -> Sequence[Any]:
+    # (predecessor, importAdmin): no roles, every identity controls itself.
+    return (ZERO_ADDRESS, ZERO_ADDRESS)
+
+
+SPECS = [ContractSpec(name="DIDRegistry", args=_args)]
