@@ -8,21 +8,29 @@ pragma solidity ^0.8.24;
 // lister, CIDs, hash and royalty), and each ciphertext hash is listed at most once, so nobody
 // can re-list someone else's ciphertext. Owners pause, resume or retire their datasets;
 // ERC-2981 royalty info names whom the lab chose to be paid.
+// Emergency pause (docs/governance.md): GUARDIAN_ROLE may pause the whole contract, only the
+// admin (governance) unpauses. A pause stops listing, resuming, transfers and new approvals;
+// reads, an owner's own pause(id)/retire and revoking approvals stay open.
 
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IGenomicDataset} from "../interfaces/IGenomicDataset.sol";
 
-contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDataset {
+// Pausable last among the bases: its flag then shares a slot with _nextId, which list reads
+// anyway, so the pause check costs a warm read there instead of a cold one.
+contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, Pausable, IGenomicDataset {
     /*//////////////////////////////////////////////////////////////
                                CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IGenomicDataset
     bytes32 public constant PRODUCER_ROLE = keccak256("PRODUCER_ROLE");
+    /// @inheritdoc IGenomicDataset
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @inheritdoc IGenomicDataset
     bytes32 public constant LISTING_TYPEHASH = keccak256(
         "DatasetListing(address lister,bytes32 ciphertextHash,uint8 dataCodec,bytes32 dataDigest,uint8 metadataCodec,bytes32 metadataDigest,address royaltyReceiver,uint96 royaltyBps,uint256 deadline)"
@@ -53,7 +61,9 @@ contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDatas
     /// @inheritdoc IGenomicDataset
     uint96 public immutable maxRoyaltyBps;
 
-    uint256 private _nextId = 1;
+    // uint64: packs with Pausable's flag; dataset ids are 64-bit anyway (GenomicLicensing
+    // keys licences by a 64-bit dataset id).
+    uint64 private _nextId = 1;
     mapping(uint256 datasetId => Dataset) private _datasets;
     mapping(bytes32 ciphertextHash => uint256 datasetId) private _listingOf;
 
@@ -75,6 +85,7 @@ contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDatas
     /// @inheritdoc IGenomicDataset
     function list(Listing calldata listing, address lab, uint256 deadline, bytes calldata labSignature)
         external
+        whenNotPaused
         returns (uint256 datasetId)
     {
         _checkCid("dataCid", listing.dataCodec, listing.dataDigest);
@@ -98,21 +109,53 @@ contract GenomicDataset is ERC721, ERC2981, AccessControl, EIP712, IGenomicDatas
     }
 
     /// @inheritdoc IGenomicDataset
+    /// @dev Open while the contract is paused: the owner withdrawing a dataset from sale.
     function pause(uint256 datasetId) external {
         _transition(datasetId, DatasetState.Active, DatasetState.Paused);
     }
 
     /// @inheritdoc IGenomicDataset
-    function resume(uint256 datasetId) external {
+    function resume(uint256 datasetId) external whenNotPaused {
         _transition(datasetId, DatasetState.Paused, DatasetState.Active);
     }
 
     /// @inheritdoc IGenomicDataset
+    /// @dev Open while the contract is paused: the owner withdrawing a dataset for good.
     function retire(uint256 datasetId) external {
         Dataset storage d = _ownedDataset(datasetId);
         if (d.state == DatasetState.Retired) revert GenomicDatasetBadTransition(datasetId, d.state, DatasetState.Retired);
         d.state = DatasetState.Retired;
         emit DatasetStateChanged(datasetId, DatasetState.Retired);
+    }
+
+    /// @inheritdoc IGenomicDataset
+    function pause() external onlyRole(GUARDIAN_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IGenomicDataset
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
+    /// @notice ERC-721 transfer; both safeTransferFrom forms go through it.
+    /// Requirements: not paused (EnforcedPause), then ERC-721's.
+    function transferFrom(address from, address to, uint256 tokenId) public override whenNotPaused {
+        super.transferFrom(from, to, tokenId);
+    }
+
+    /// @notice ERC-721 approval. While paused only clearing one (`to` = 0) is accepted: a
+    /// revocation of access never waits for governance.
+    function approve(address to, uint256 tokenId) public override {
+        if (to != address(0)) _requireNotPaused();
+        super.approve(to, tokenId);
+    }
+
+    /// @notice ERC-721 operator approval. While paused only revoking (`approved` false) is
+    /// accepted, for the same reason as {approve}.
+    function setApprovalForAll(address operator, bool approved) public override {
+        if (approved) _requireNotPaused();
+        super.setApprovalForAll(operator, approved);
     }
 
     /// @inheritdoc IGenomicDataset

@@ -10,11 +10,16 @@ pragma solidity ^0.8.24;
 // balances (owner, ERC-2981 royalty, platform fee fixed at purchase) only when the licensee
 // accepts the key or its review window passes undisputed; a disputed key waits for the
 // arbiter. A key never posted in time is refunded.
+// Emergency pause (docs/governance.md): GUARDIAN_ROLE may pause, only the admin (governance)
+// unpauses. A pause freezes every path that opens a licence or moves escrow into balances;
+// what protects a party stays open: closing an offer, revoking a key agent, disputing a
+// key, refunds of undelivered licences and withdrawals of balances already credited.
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -27,7 +32,9 @@ interface IGenomicDatasetRoyaltyCap {
     function maxRoyaltyBps() external view returns (uint96);
 }
 
-contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, ReentrancyGuard {
+// Pausable last among the bases: its flag shares the slot of _treasury | _feeBps |
+// _nextOfferId, which createOffer, purchase and every release read anyway.
+contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, ReentrancyGuard, Pausable {
     using SafeERC20 for IERC20;
 
     /*//////////////////////////////////////////////////////////////
@@ -44,6 +51,8 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     );
     /// @inheritdoc IGenomicLicensing
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
+    /// @inheritdoc IGenomicLicensing
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @inheritdoc IGenomicLicensing
     uint32 public constant MODIFIER_MASK = 0xFFFF0000;
     /// @inheritdoc IGenomicLicensing
@@ -63,7 +72,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
                                 STORAGE
     //////////////////////////////////////////////////////////////*/
 
-    // Packing: treasury (20) | feeBps (2) | nextOfferId (4) in one slot.
+    // Packing: Pausable's flag (1) | treasury (20) | feeBps (2) | nextOfferId (4) in one slot.
     address private _treasury;
     uint16 private _feeBps;
     uint32 private _nextOfferId = 1;
@@ -102,7 +111,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         uint32 purposes,
         uint32 maxLicences,
         bytes32 termsHash
-    ) external returns (uint256 offerId) {
+    ) external whenNotPaused returns (uint256 offerId) {
         if (datasetId > type(uint64).max) revert GenomicLicensingDatasetIdTooLarge(datasetId);
         (address owner, IGenomicDataset.DatasetState state) = datasets.ownerAndState(datasetId);
         if (msg.sender != owner) revert GenomicLicensingNotDatasetOwner(datasetId, msg.sender, owner);
@@ -135,6 +144,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     }
 
     /// @inheritdoc IGenomicLicensing
+    /// @dev Open while paused: the owner withdrawing an offer.
     function closeOffer(uint256 offerId) external {
         Offer storage o = _offers[offerId];
         if (o.datasetId == 0) revert GenomicLicensingOfferNotFound(offerId);
@@ -145,13 +155,20 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     }
 
     /// @inheritdoc IGenomicLicensing
+    /// @dev While paused only a revocation (`allowed` false) is accepted.
     function setKeyAgent(address agent, bool allowed) external {
+        if (allowed) _requireNotPaused();
         _keyAgents[msg.sender][agent] = allowed;
         emit KeyAgentSet(msg.sender, agent, allowed);
     }
 
     /// @inheritdoc IGenomicLicensing
-    function deliverKey(uint256 licenceId, string calldata envelopeCid, bytes32 envelopeDigest) external {
+    /// @dev Paused: a pause that outlasts the delivery window ends in the researcher's refund,
+    /// the safe direction.
+    function deliverKey(uint256 licenceId, string calldata envelopeCid, bytes32 envelopeDigest)
+        external
+        whenNotPaused
+    {
         Licence memory lic = _licences[licenceId];
         if (lic.status != LicenceStatus.Pending) revert GenomicLicensingNotAwaitingKey(licenceId, lic.status);
         if (block.timestamp > lic.deadline) revert GenomicLicensingDeliveryClosed(licenceId, lic.deadline);
@@ -173,7 +190,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     }
 
     /// @inheritdoc IGenomicLicensing
-    function releaseEscrow(uint256 licenceId) external {
+    function releaseEscrow(uint256 licenceId) external whenNotPaused {
         Licence memory lic = _licences[licenceId];
         if (lic.status != LicenceStatus.Delivered) revert GenomicLicensingNotUnderReview(licenceId, lic.status);
         if (block.timestamp <= lic.deadline) revert GenomicLicensingReviewStillOpen(licenceId, lic.deadline);
@@ -181,7 +198,11 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     }
 
     /// @inheritdoc IGenomicLicensing
-    function resolveDispute(uint256 licenceId, bool refundResearcher) external onlyRole(ARBITER_ROLE) {
+    function resolveDispute(uint256 licenceId, bool refundResearcher)
+        external
+        onlyRole(ARBITER_ROLE)
+        whenNotPaused
+    {
         Licence memory lic = _licences[licenceId];
         if (lic.status != LicenceStatus.Disputed) revert GenomicLicensingNotDisputed(licenceId, lic.status);
         if (!refundResearcher) {
@@ -212,6 +233,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
         external
         payable
         nonReentrant
+        whenNotPaused
         returns (uint256 licenceId)
     {
         Offer memory offer = _checkedOffer(offerId, purposes, deadline);
@@ -228,6 +250,8 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     }
 
     /// @inheritdoc IGenomicLicensing
+    /// @dev Open while paused: the researcher's own escrow for a key that was not delivered
+    /// (and cannot be while paused) is never held hostage by a pause.
     function refund(uint256 licenceId) external nonReentrant {
         if (address(uint160(licenceId)) != msg.sender) revert GenomicLicensingNotLicensee(licenceId, msg.sender);
         Licence storage l = _licences[licenceId];
@@ -247,7 +271,7 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     }
 
     /// @inheritdoc IGenomicLicensing
-    function acceptKey(uint256 licenceId) external {
+    function acceptKey(uint256 licenceId) external whenNotPaused {
         if (address(uint160(licenceId)) != msg.sender) revert GenomicLicensingNotLicensee(licenceId, msg.sender);
         Licence memory lic = _licences[licenceId];
         if (lic.status != LicenceStatus.Delivered) revert GenomicLicensingNotUnderReview(licenceId, lic.status);
@@ -255,6 +279,8 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     }
 
     /// @inheritdoc IGenomicLicensing
+    /// @dev Open while paused: otherwise a pause could run out the review window and let the
+    /// owner release escrow after it without the researcher ever being able to object.
     function disputeKey(uint256 licenceId) external {
         if (address(uint160(licenceId)) != msg.sender) revert GenomicLicensingNotLicensee(licenceId, msg.sender);
         Licence memory lic = _licences[licenceId];
@@ -265,6 +291,8 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     }
 
     /// @inheritdoc IGenomicLicensing
+    /// @dev Open while paused: only the paused paths credit balances, so a pause freezes the
+    /// ledger and withdrawals pay out what was credited before it; nobody's money is locked.
     function withdraw(address currency) external nonReentrant returns (uint256 amount) {
         amount = _balances[msg.sender][currency];
         if (amount == 0) revert GenomicLicensingNothingToWithdraw(msg.sender, currency);
@@ -276,6 +304,19 @@ contract GenomicLicensing is IGenomicLicensing, AccessControl, EIP712, Reentranc
     /*//////////////////////////////////////////////////////////////
                                  ADMIN
     //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IGenomicLicensing
+    function pause() external onlyRole(GUARDIAN_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IGenomicLicensing
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
+    // setCurrencyAllowed and setPlatformFee stay open while paused: governance's own settings
+    // (pausing them adds nothing, their caller can unpause), possibly needed to end an incident.
 
     /// @inheritdoc IGenomicLicensing
     function setCurrencyAllowed(address currency, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {

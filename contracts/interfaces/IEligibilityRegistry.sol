@@ -56,7 +56,8 @@ interface IEligibilityGate {
     /// - `issuer` holds ISSUER_ROLE; `root` is one of its last 128 roots and not older than its
     ///   last revocation; `today` is today's or yesterday's UTC date (YYYYMMDD);
     /// - the nullifier is unspent in the scope; the proof verifies for
-    ///   (root, nullifier, scope, criteriaHash, today).
+    ///   (root, nullifier, scope, criteriaHash, today);
+    /// - the registry is not paused (OpenZeppelin `EnforcedPause`; {checkEligibility} still answers).
     /// Emits {EligibilityVerified}.
     function verifyEligibility(
         address issuer,
@@ -124,11 +125,28 @@ interface IEligibilityRegistry is IEligibilityErrors, IEligibilityGate {
     /// @notice Poseidon(2), circomlib-compatible.
     function poseidon() external view returns (IPoseidonT3);
 
+    /// @notice The emergency guardian's role: it may call {pause} and nothing else.
+    function GUARDIAN_ROLE() external view returns (bytes32);
+
+    /// @notice Emergency pause until governance unpauses: stops {issue}, {issueBatch} and
+    /// {verifyEligibility}. Reads ({checkEligibility} included), {revoke} and role
+    /// administration stay open. `paused()` (OpenZeppelin Pausable) tells whether it is in force.
+    /// Requirements: caller has GUARDIAN_ROLE; not paused already (`EnforcedPause`).
+    /// Emits {Paused}.
+    function pause() external;
+
+    /// @notice Lift an emergency pause.
+    /// Requirements: caller has DEFAULT_ADMIN_ROLE (governance), never the guardian;
+    /// paused (`ExpectedPause`).
+    /// Emits {Unpaused}.
+    function unpause() external;
+
     /// @notice Appends a credential commitment to the caller's tree.
     /// @param leaf Poseidon(Poseidon(holderSecret), credType, date, birthDate, codes[4]).
     /// @return index The leaf's position; @return root The tree's new root.
     /// Requirements:
     /// - caller holds ISSUER_ROLE; leaf non-zero and below the field; tree not full.
+    /// - the registry is not paused (OpenZeppelin `EnforcedPause`).
     /// Emits {CredentialIssued}.
     function issue(uint256 leaf) external returns (uint256 index, uint256 root);
 
@@ -139,6 +157,7 @@ interface IEligibilityRegistry is IEligibilityErrors, IEligibilityGate {
     /// Requirements:
     /// - caller holds ISSUER_ROLE; 1..MAX_BATCH leaves, each non-zero and below the field;
     ///   room in the tree for all of them.
+    /// - the registry is not paused (OpenZeppelin `EnforcedPause`).
     /// Emits {CredentialIssued} per leaf.
     function issueBatch(uint256[] calldata leaves) external returns (uint256 first, uint256 root);
 
@@ -146,6 +165,7 @@ interface IEligibilityRegistry is IEligibilityErrors, IEligibilityGate {
     /// @param leaf The credential's leaf; @param siblings Its path in the current tree.
     /// Requirements:
     /// - caller holds ISSUER_ROLE; `leaf` non-zero and at `index` under the current root.
+    /// Open while the registry is paused: a pause never keeps a revoked credential alive.
     /// Emits {CredentialRevoked}.
     function revoke(
         uint256 index,

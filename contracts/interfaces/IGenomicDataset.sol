@@ -107,6 +107,7 @@ interface IGenomicDataset {
     /// - the ciphertext hash has never been listed;
     /// - `lab` holds PRODUCER_ROLE and `labSignature` is its EIP-712 `DatasetListing` over
     ///   the caller, every `listing` field and `deadline` (EOA or ERC-1271), not yet expired.
+    /// - the contract is not paused (OpenZeppelin `EnforcedPause`).
     /// Emits {DatasetListed} and ERC-721 {Transfer}.
     function list(
         Listing calldata listing,
@@ -116,19 +117,39 @@ interface IGenomicDataset {
     ) external returns (uint256 datasetId);
 
     /// @notice Pauses an active dataset: no new licences until resumed; running ones run out.
-    /// Requirements: caller owns the token; the dataset is `Active`.
+    /// Requirements: caller owns the token; the dataset is `Active`. Open during a contract
+    /// pause ({pause()}): withdrawing a dataset from sale is never blocked.
     /// Emits {DatasetStateChanged}.
     function pause(uint256 datasetId) external;
 
     /// @notice Resumes a paused dataset.
-    /// Requirements: caller owns the token; the dataset is `Paused`.
+    /// Requirements: caller owns the token; the dataset is `Paused`; the contract is not
+    /// paused (OpenZeppelin `EnforcedPause`).
     /// Emits {DatasetStateChanged}.
     function resume(uint256 datasetId) external;
 
     /// @notice Retires a dataset for good: no new licences ever; running licences run out.
-    /// Requirements: caller owns the token; the dataset is `Active` or `Paused`.
+    /// Requirements: caller owns the token; the dataset is `Active` or `Paused`. Open during a
+    /// contract pause.
     /// Emits {DatasetStateChanged}.
     function retire(uint256 datasetId) external;
+
+    /// @notice The emergency guardian's role: it may call {pause()} and nothing else.
+    function GUARDIAN_ROLE() external view returns (bytes32);
+
+    /// @notice Emergency pause of the whole contract (not one dataset: see {pause(uint256)})
+    /// until governance unpauses: stops {list}, {resume}, transfers and new approvals. Reads,
+    /// an owner's {pause(uint256)} and {retire}, revoking approvals and role administration
+    /// stay open. `paused()` (OpenZeppelin Pausable) tells whether a pause is in force.
+    /// Requirements: caller has GUARDIAN_ROLE; not paused already (`EnforcedPause`).
+    /// Emits {Paused}.
+    function pause() external;
+
+    /// @notice Lift an emergency pause.
+    /// Requirements: caller has DEFAULT_ADMIN_ROLE (governance), never the guardian;
+    /// paused (`ExpectedPause`).
+    /// Emits {Unpaused}.
+    function unpause() external;
 
     /// @notice Everything the token carries about `datasetId`, and the lab that authorised it.
     /// Requirements: the dataset exists.

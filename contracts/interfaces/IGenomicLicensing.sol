@@ -220,6 +220,24 @@ interface IGenomicLicensing {
     /// @notice Settles disputed key deliveries (refund the licensee or release to the owner).
     function ARBITER_ROLE() external view returns (bytes32);
 
+    /// @notice The emergency guardian's role: it may call {pause} and nothing else.
+    function GUARDIAN_ROLE() external view returns (bytes32);
+
+    /// @notice Emergency pause until governance unpauses: stops {createOffer}, {purchase},
+    /// {deliverKey}, {acceptKey}, {releaseEscrow}, {resolveDispute} and new key agents.
+    /// Open while paused: reads, {closeOffer}, revoking a key agent, {disputeKey}, {refund},
+    /// {withdraw}, the admin's settings and role administration. `paused()` (OpenZeppelin
+    /// Pausable) tells whether a pause is in force.
+    /// Requirements: caller has GUARDIAN_ROLE; not paused already (`EnforcedPause`).
+    /// Emits {Paused}.
+    function pause() external;
+
+    /// @notice Lift an emergency pause.
+    /// Requirements: caller has DEFAULT_ADMIN_ROLE (governance), never the guardian;
+    /// paused (`ExpectedPause`).
+    /// Emits {Unpaused}.
+    function unpause() external;
+
     /// @notice DUO bits 16-31 are restriction modifiers (NPU, IRB, PUB, ...): a researcher must accept all of them.
     function MODIFIER_MASK() external view returns (uint32);
 
@@ -245,7 +263,8 @@ interface IGenomicLicensing {
     /// - `currency` is ETH (zero) or an allowlisted ERC-20;
     /// - `duration` > 0; 0 < `deliveryWindow` <= MAX_DELIVERY_WINDOW;
     /// - MIN_REVIEW_WINDOW <= `reviewWindow` <= min(MAX_REVIEW_WINDOW, `duration`);
-    /// - `purposes` has at least one permitted-purpose bit (0-15); `maxLicences` > 0.
+    /// - `purposes` has at least one permitted-purpose bit (0-15); `maxLicences` > 0;
+    /// - the contract is not paused (OpenZeppelin `EnforcedPause`).
     /// Emits {OfferCreated}.
     function createOffer(
         uint256 datasetId,
@@ -260,12 +279,13 @@ interface IGenomicLicensing {
     ) external returns (uint256 offerId);
 
     /// @notice Closes an offer: no new licences under it; sold ones are unaffected.
-    /// Requirements: the offer exists and is open; caller owns its dataset.
+    /// Requirements: the offer exists and is open; caller owns its dataset. Open while paused.
     /// Emits {OfferClosed}.
     function closeOffer(uint256 offerId) external;
 
     /// @notice Authorises (or revokes) `agent` to post key envelopes for all the caller's datasets.
-    /// Requirements: none beyond being the caller (an owner only speaks for itself).
+    /// Requirements: none beyond being the caller (an owner only speaks for itself); while the
+    /// contract is paused only a revocation (`allowed` false) is accepted (`EnforcedPause`).
     /// Emits {KeyAgentSet}.
     function setKeyAgent(address agent, bool allowed) external;
 
@@ -275,7 +295,8 @@ interface IGenomicLicensing {
     /// Requirements:
     /// - the licence is `Pending` and its key deadline has not passed;
     /// - caller is the dataset's current owner or a key agent that owner authorised;
-    /// - `envelopeDigest` is non-zero and `envelopeCid` non-empty.
+    /// - `envelopeDigest` is non-zero and `envelopeCid` non-empty;
+    /// - the contract is not paused (OpenZeppelin `EnforcedPause`).
     /// Emits {KeyDelivered}.
     function deliverKey(
         uint256 licenceId,
@@ -285,14 +306,16 @@ interface IGenomicLicensing {
 
     /// @notice Releases the escrow of a delivered licence whose review window passed without
     /// a dispute (anyone may call: the owner, its agent, a keeper).
-    /// Requirements: the licence is `Delivered`; its review deadline has passed.
+    /// Requirements: the licence is `Delivered`; its review deadline has passed; the contract
+    /// is not paused (`EnforcedPause`).
     /// Emits {EscrowReleased}.
     function releaseEscrow(uint256 licenceId) external;
 
     /// @notice Settles a disputed delivery: refunds the licensee (into its pull balance; the
     /// licence ends and the offer regains the slot) or releases the escrow to the owner (the
     /// licence runs to its expiry).
-    /// Requirements: caller has ARBITER_ROLE; the licence is `Disputed`.
+    /// Requirements: caller has ARBITER_ROLE; the licence is `Disputed`; the contract is not
+    /// paused (`EnforcedPause`).
     /// Emits {DisputeResolved}, then {EscrowRefunded} or {EscrowReleased}.
     function resolveDispute(uint256 licenceId, bool refundResearcher) external;
 
@@ -306,7 +329,8 @@ interface IGenomicLicensing {
     /// - `purposes` is a non-empty subset of the offer's purposes that keeps all its modifiers;
     /// - the caller holds no pending, delivered, disputed or unexpired licence on the dataset;
     /// - `signature` is the caller's (EOA or ERC-1271) over the terms, before `deadline`;
-    /// - ETH offers: msg.value == price; ERC-20 offers: no ETH, and `price` approved to this contract.
+    /// - ETH offers: msg.value == price; ERC-20 offers: no ETH, and `price` approved to this contract;
+    /// - the contract is not paused (OpenZeppelin `EnforcedPause`).
     /// Emits {LicencePurchased}.
     function purchase(
         uint256 offerId,
@@ -318,23 +342,26 @@ interface IGenomicLicensing {
     /// @notice Reclaims the escrowed payment of a licence whose key was not posted in time;
     /// the licence ends (Refunded) and its offer regains the slot. Paid straight to the caller.
     /// Requirements: caller is the licensee; the licence is `Pending`; its key deadline passed.
+    /// Open while paused.
     /// Emits {EscrowRefunded}.
     function refund(uint256 licenceId) external;
 
     /// @notice Accepts the posted key (the licensee checked it opens the dataset): releases
     /// the escrow now instead of at the end of the review window.
-    /// Requirements: caller is the licensee; the licence is `Delivered`.
+    /// Requirements: caller is the licensee; the licence is `Delivered`; the contract is not
+    /// paused (`EnforcedPause`).
     /// Emits {EscrowReleased}.
     function acceptKey(uint256 licenceId) external;
 
     /// @notice Contests the posted key (it does not open the dataset): the escrow is frozen
     /// and the licence stops counting as licensed until the arbiter decides.
     /// Requirements: caller is the licensee; the licence is `Delivered`; its review window is open.
+    /// Open while paused (a pause must not run out the licensee's review window).
     /// Emits {KeyDisputed}.
     function disputeKey(uint256 licenceId) external;
 
     /// @notice Withdraws the caller's whole pull balance in `currency` (address(0) = ETH).
-    /// Requirements: the balance is non-zero.
+    /// Requirements: the balance is non-zero. Open while paused.
     /// Emits {Withdrawn}.
     function withdraw(address currency) external returns (uint256 amount);
 

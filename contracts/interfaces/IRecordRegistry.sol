@@ -160,6 +160,7 @@ interface IRecordRegistry {
     ///   patient and scope, and the caller is its author, the patient's current DID owner
     ///   or a records delegate (see {canSupersede}).
     /// - at most MAX_ENVELOPES envelopes, distinct non-zero recipients.
+    /// - the registry is not paused (OpenZeppelin `EnforcedPause`).
     /// Emits {RecordAnchored}, {RecordSuperseded} for a correction, {EnvelopeAnchored} each.
     function anchorRecord(RecordInput calldata input, EnvelopeInput[] calldata envelopes)
         external
@@ -172,12 +173,13 @@ interface IRecordRegistry {
     /// - `recipient` is non-zero and has no envelope on the record yet.
     /// - `cid` is a CIDv1 raw sha2-256 (an envelope is one small block).
     /// - the record was not erased.
+    /// - the registry is not paused (OpenZeppelin `EnforcedPause`).
     /// Emits {EnvelopeAnchored}.
     function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external;
 
     /// @notice Set (or clear with zero) the contract asked about non-patient writes.
     /// Requirements:
-    /// - the caller has DEFAULT_ADMIN_ROLE.
+    /// - the caller has DEFAULT_ADMIN_ROLE. Open while paused (governance's repair tool).
     /// Emits {WriteAuthorizerChanged}.
     function setWriteAuthorizer(address authorizer) external;
 
@@ -188,6 +190,7 @@ interface IRecordRegistry {
     /// - the record exists and its patient's DID is not deactivated.
     /// - the caller is the patient's current DID owner or a records delegate (see {canShare}).
     /// - the record was not erased before.
+    /// Open while the registry is paused: a pause never keeps a patient from erasing.
     /// Emits {RecordErased}.
     function eraseRecord(bytes32 recordId) external;
 
@@ -241,4 +244,24 @@ interface IRecordRegistry {
 
     /// @notice Upper bound on envelopes per anchoring call (keeps the call's gas bounded).
     function MAX_ENVELOPES() external view returns (uint256);
+
+    /// @notice The emergency guardian's role: it may call {pause} and nothing else.
+    function GUARDIAN_ROLE() external view returns (bytes32);
+
+    /// @notice Stop the writes ({anchorRecord}, {addEnvelope}) until governance unpauses.
+    /// Reads, {eraseRecord}, the admin's configuration, role administration and upgrades stay
+    /// open. `paused()` (OpenZeppelin Pausable) tells whether a pause is in force.
+    /// Requirements:
+    /// - the caller has GUARDIAN_ROLE.
+    /// - not paused already (OpenZeppelin `EnforcedPause`).
+    /// Emits {Paused}.
+    function pause() external;
+
+    /// @notice Lift a pause.
+    /// Requirements:
+    /// - the caller has DEFAULT_ADMIN_ROLE (governance): a guardian cannot undo its own pause
+    ///   to go around a vote, so a stolen guardian key can at most pause.
+    /// - paused (OpenZeppelin `ExpectedPause`).
+    /// Emits {Unpaused}.
+    function unpause() external;
 }

@@ -15,10 +15,14 @@ pragma solidity ^0.8.28;
 /// Upgradeable in place (UUPS behind an ERC-1967 proxy, docs/upgrades.md): the proxy address
 /// never changes and keeps every record; all state lives in one ERC-7201 namespace, so a
 /// later version may only append to it (checked by OpenZeppelin's upgrades-core in tests).
+/// Emergency pause (docs/governance.md): GUARDIAN_ROLE may pause, only the admin (governance)
+/// unpauses. A pause stops anchoring and sharing; reads, the patient's erasure, the admin's
+/// configuration and upgrades stay open (an upgrade is how governance fixes a paused registry).
 
 import {AccessControlUpgradeable} from
     "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
 import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/PausableUpgradeable.sol";
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {IDIDRegistry} from "../interfaces/IDIDRegistry.sol";
 import {IRecordRegistry} from "../interfaces/IRecordRegistry.sol";
@@ -28,6 +32,7 @@ contract RecordRegistry is
     IRecordRegistry,
     Initializable,
     AccessControlUpgradeable,
+    PausableUpgradeable,
     UUPSUpgradeable
 {
     /*//////////////////////////////////////////////////////////////
@@ -39,6 +44,9 @@ contract RecordRegistry is
 
     /// @inheritdoc IRecordRegistry
     uint256 public constant MAX_ENVELOPES = 16;
+
+    /// @inheritdoc IRecordRegistry
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     // CID kinds stored in one byte instead of the 2-4 byte binary prefix.
     uint8 private constant _CID_V0 = 1; // 0x1220 ++ digest
@@ -110,6 +118,7 @@ contract RecordRegistry is
         if (didRegistry_ != address(_didRegistry)) {
             revert RecordDidRegistryMismatch(didRegistry_, address(_didRegistry));
         }
+        __Pausable_init(); // starts unpaused; called so upgrades-core sees every parent set up
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -120,6 +129,7 @@ contract RecordRegistry is
     /// @inheritdoc IRecordRegistry
     function anchorRecord(RecordInput calldata input, EnvelopeInput[] calldata envelopes)
         external
+        whenNotPaused
         returns (bytes32 recordId)
     {
         RecordRegistryStorage storage $ = _storage();
@@ -168,7 +178,10 @@ contract RecordRegistry is
     }
 
     /// @inheritdoc IRecordRegistry
-    function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid) external {
+    function addEnvelope(bytes32 recordId, address recipient, bytes calldata cid)
+        external
+        whenNotPaused
+    {
         RecordRegistryStorage storage $ = _storage();
         address patient = $.records[recordId].patient;
         if (patient == address(0)) revert RecordNotFound(recordId);
@@ -180,6 +193,7 @@ contract RecordRegistry is
     }
 
     /// @inheritdoc IRecordRegistry
+    /// @dev Not paused: the patient's erasure is a withdrawal, which a pause never blocks.
     function eraseRecord(bytes32 recordId) external {
         RecordRegistryStorage storage $ = _storage();
         address patient = $.records[recordId].patient;
@@ -193,11 +207,23 @@ contract RecordRegistry is
     }
 
     /// @inheritdoc IRecordRegistry
+    /// @dev Not paused: governance may need it to end an incident (e.g. unplug a faulty
+    /// authorizer) before unpausing, and pausing it would add nothing: its caller can unpause.
     function setWriteAuthorizer(address authorizer) external onlyRole(DEFAULT_ADMIN_ROLE) {
         RecordRegistryStorage storage $ = _storage();
         address previous = address($.writeAuthorizer);
         $.writeAuthorizer = IRecordWriteAuthorizer(authorizer);
         emit WriteAuthorizerChanged(previous, authorizer);
+    }
+
+    /// @inheritdoc IRecordRegistry
+    function pause() external onlyRole(GUARDIAN_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IRecordRegistry
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
     }
 
     /// @inheritdoc IRecordRegistry
@@ -292,7 +318,8 @@ contract RecordRegistry is
                                 INTERNAL
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Only the admin (governance after a governed deploy) may change the code.
+    /// @dev Only the admin (governance after a governed deploy) may change the code, paused or
+    /// not: upgrading is how governance repairs the registry it paused.
     function _authorizeUpgrade(address) internal override onlyRole(DEFAULT_ADMIN_ROLE) {}
 
     function _storage() private pure returns (RecordRegistryStorage storage $) {

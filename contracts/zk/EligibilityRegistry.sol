@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {
     IEligibilityRegistry, IEligibilityGate, IGroth16Verifier, IPoseidonT3
 } from "../interfaces/IEligibilityRegistry.sol";
@@ -15,13 +16,18 @@ import {
 /// frontier (`_frontier`) plus a precomputed zero ladder, as in Tornado Cash / Semaphore.
 /// Revocation re-roots: the issuer zeroes the leaf (giving its path) and every earlier root of
 /// its tree stops verifying, so a revoked credential cannot be proved against any root.
-contract EligibilityRegistry is IEligibilityRegistry, AccessControl {
+/// Emergency pause (docs/governance.md): GUARDIAN_ROLE may pause issuing and verifying, only
+/// the admin (governance) unpauses; revocations and reads stay open. No slot the writes read
+/// anyway can hold the flag (every one is per issuer), so the check is one cold read.
+contract EligibilityRegistry is IEligibilityRegistry, AccessControl, Pausable {
     /*//////////////////////////////////////////////////////////////
                                CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IEligibilityRegistry
     bytes32 public constant ISSUER_ROLE = keccak256("medchain.zk.ISSUER_ROLE");
+    /// @inheritdoc IEligibilityRegistry
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @inheritdoc IEligibilityRegistry
     uint256 public constant DEPTH = 16;
     /// @inheritdoc IEligibilityRegistry
@@ -72,7 +78,7 @@ contract EligibilityRegistry is IEligibilityRegistry, AccessControl {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IEligibilityRegistry
-    function issue(uint256 leaf) external onlyRole(ISSUER_ROLE) returns (uint256 index, uint256 root) {
+    function issue(uint256 leaf) external onlyRole(ISSUER_ROLE) whenNotPaused returns (uint256 index, uint256 root) {
         if (leaf == 0 || leaf >= FIELD) revert EligibilityInvalidLeaf(leaf);
         Tree storage tree = _trees[msg.sender];
         index = tree.size;
@@ -98,12 +104,17 @@ contract EligibilityRegistry is IEligibilityRegistry, AccessControl {
     }
 
     /// @inheritdoc IEligibilityRegistry
-    function issueBatch(uint256[] calldata leaves) external onlyRole(ISSUER_ROLE) returns (uint256 first, uint256 root) {
+    function issueBatch(uint256[] calldata leaves)
+        external
+        onlyRole(ISSUER_ROLE)
+        whenNotPaused
+        returns (uint256 first, uint256 root) {
         if (leaves.length == 0 || leaves.length > MAX_BATCH) revert EligibilityInvalidBatch(leaves.length, MAX_BATCH);
         return _insert(leaves);
     }
 
     /// @inheritdoc IEligibilityRegistry
+    /// @dev Not paused: a pause must never keep a credential its issuer withdrew alive.
     function revoke(uint256 index, uint256 leaf, uint256[16] calldata siblings)
         external
         onlyRole(ISSUER_ROLE)
@@ -136,6 +147,20 @@ contract EligibilityRegistry is IEligibilityRegistry, AccessControl {
     }
 
     /*//////////////////////////////////////////////////////////////
+                            EMERGENCY PAUSE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IEligibilityRegistry
+    function pause() external onlyRole(GUARDIAN_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IEligibilityRegistry
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
+    /*//////////////////////////////////////////////////////////////
                                VERIFYING
     //////////////////////////////////////////////////////////////*/
 
@@ -148,7 +173,7 @@ contract EligibilityRegistry is IEligibilityRegistry, AccessControl {
         uint256 nullifier,
         uint256 today,
         Proof calldata proof
-    ) external {
+    ) external whenNotPaused {
         uint256 scope = scopeOf(msg.sender, context);
         _check(issuer, today, [root, nullifier, scope << 32 | today, criteriaHash], proof);
         _spent[scope][nullifier] = true;

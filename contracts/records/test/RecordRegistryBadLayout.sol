@@ -10,11 +10,19 @@ pragma solidity ^0.8.28;
 import {AccessControlUpgradeable} from
     "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
 import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/PausableUpgradeable.sol";
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {IRecordWriteAuthorizer} from "../../interfaces/IRecordWriteAuthorizer.sol";
 import {RecordRegistry} from "../RecordRegistry.sol";
 
-contract RecordRegistryBadLayout is Initializable, AccessControlUpgradeable, UUPSUpgradeable {
+/// A layout-only fixture, never deployed nor initialized; the only finding must be the layout:
+/// @custom:oz-upgrades-unsafe-allow missing-initializer
+contract RecordRegistryBadLayout is
+    Initializable,
+    AccessControlUpgradeable,
+    PausableUpgradeable,
+    UUPSUpgradeable
+{
     /// @custom:storage-location erc7201:medchain.storage.RecordRegistry
     struct RecordRegistryStorage {
         IRecordWriteAuthorizer writeAuthorizer;

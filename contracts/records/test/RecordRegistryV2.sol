@@ -9,6 +9,10 @@ pragma solidity ^0.8.28;
 
 import {RecordRegistry} from "../RecordRegistry.sol";
 
+/// The parents' initializers ran in the proxy's first initialize; this version only adds
+/// initializeV2 (a reinitializer). Calling them again would reset state, e.g. lift a guardian's
+/// pause while governance upgrades a paused registry, hence:
+/// @custom:oz-upgrades-unsafe-allow missing-initializer
 contract RecordRegistryV2 is RecordRegistry {
     /// @dev keccak256(abi.encode(uint256(keccak256("medchain.storage.RecordRegistryV2")) - 1))
     /// & ~bytes32(uint256(0xff))
