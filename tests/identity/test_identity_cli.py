@@ -138,3 +138,39 @@ def test_resolving_against_an_empty_address_is_refused():
     )
     assert out.exit_code == 1
     assert out.stderr.startswith("error: no contract at 0x1212")
+
+
+def test_migrate_root_vote_then_migrate(project, accounts, chain):
+    """`did migrate-root` prints the root to vote on; `did migrate` refuses (one line)
+    until it is voted, then imports and reports every identity verified equal."""
+    zero = "0x" + "00" * 20
+    old = accounts[0].deploy(project.DIDRegistry, zero, zero)
+    for i in (3, 4):
+        old.setAttribute(accounts[i], b"did/svc/X".ljust(32, b"\0"), b"https://x", 3600,
+                         sender=accounts[i])  # fmt: skip
+    old.addDelegate(accounts[4], b"veriKey".ljust(32, b"\0"), accounts[5], 3600, sender=accounts[4])
+    timelock = accounts[9]
+    new = accounts[0].deploy(project.DIDRegistry, old.address, timelock)
+    runner = CliRunner(mix_stderr=False)
+
+    def run(*args):
+        return runner.invoke(cli, ["did", *args, "--network", "ethereum:local:test"])
+
+    voted = run("migrate-root", "--from", old.address, "--to", new.address, "--json")
+    assert voted.exit_code == 0, voted.stderr
+    plan = json.loads(voted.stdout)
+    assert (plan["identities"], plan["changes"]) == (2, 3)
+    block = str(plan["at_block"])
+    early = run("migrate", "--from", old.address, "--to", new.address, "--at-block", block,
+                "--account", "TEST::8")  # fmt: skip
+    assert early.exit_code == 1
+    assert early.stderr.startswith(f"error: root {plan['root']} is not accepted")
+    assert len(early.stderr.strip().splitlines()) == 1
+    new.addHistoryRoot(plan["root"], sender=timelock)
+    done = run("migrate", "--from", old.address, "--to", new.address, "--at-block", block,
+               "--account", "TEST::8", "--json")  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert (out["verified_equal"], out["delegates_checked"], out["native"]) == (2, 1, [])
+    assert new.identityOwner(accounts[4]) == accounts[4].address
+    assert new.importedCount(accounts[4]) == 2

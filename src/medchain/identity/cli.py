@@ -18,6 +18,7 @@ from medchain.cli.options import (
     FILE,
     IN_FILE,
     ContractChoice,
+    connected_command,
     contract_commands,
     contract_option,
     keys_dir_option,
@@ -529,6 +530,95 @@ def relay(account: Any, registry: ContractChoice, request_file: Path, as_json: b
             "signer": request.message["signer"],
             "transaction": str(receipt.txn_hash),
             "block": int(receipt.block_number),
+        },
+        as_json,
+    )
+
+
+# ---------------------------------------------------------------------- migration
+from_option = click.option(
+    "--from", "old", required=True, metavar="ADDRESS", help="The old DIDRegistry (predecessor)."
+)
+at_block_option = click.option(
+    "--at-block",
+    type=int,
+    default=None,
+    help="Read the chain as of this block (default: the head): members voting on a root "
+    "pass the block it was made at and get the same root.",
+)
+
+
+def _plan(old: str, new: str | None, at_block: int | None) -> Any:
+    from ape import chain
+
+    from medchain.codec import to_address
+    from medchain.identity.migrate import history_root
+
+    web3 = chain.provider.web3
+    target = None if new is None else to_address(new, "--to")
+    return history_root(web3, to_address(old, "--from"), target, at_block=at_block)
+
+
+@connected_command(did, "migrate-root")
+@from_option
+@click.option(
+    "--to",
+    "new",
+    default=None,
+    metavar="ADDRESS",
+    help="The new DIDRegistry: leave out what it imported already (a delta root).",
+)
+@at_block_option
+def migrate_root(
+    account: Any, old: str, new: str | None, at_block: int | None, as_json: bool
+) -> None:
+    """Print the history root to vote on (addHistoryRoot) for moving every identity of
+    --from into --to, recomputed from the old registry's public logs."""
+    plan = _plan(old, new, at_block)
+    emit(plan.summary(), as_json)
+
+
+@connected_command(did, "migrate")
+@from_option
+@click.option("--to", "new", required=True, metavar="ADDRESS", help="The new DIDRegistry.")
+@at_block_option
+@click.option(
+    "--max-changes",
+    type=click.IntRange(1, 500),
+    default=40,
+    show_default=True,
+    help="Changes per importHistories transaction.",
+)
+def migrate(
+    account: Any,
+    old: str,
+    new: str,
+    at_block: int | None,
+    max_changes: int,
+    as_json: bool,
+) -> None:
+    """Import every identity of --from into --to under the root voted for --at-block
+    (anyone may send it: --account pays), then check both registries answer alike."""
+    from ape import chain
+
+    from medchain.identity.migrate import import_histories, verify
+
+    sender = require_account(account)
+    plan = _plan(old, new, at_block)
+    client = DIDRegistryClient.at(plan.new or new, sender)
+    result = import_histories(client, plan, max_changes=max_changes, log=note)
+    check = verify(chain.provider.web3, plan.old, client.address, chain.provider.chain_id)
+    emit(
+        {
+            **plan.summary(),
+            "transactions": [str(r.txn_hash) for r in result.receipts],
+            "gas_used": result.gas_used,
+            "imported_already": len(result.already),
+            "blocked_native": result.blocked,
+            "verified_equal": len(check.equal),
+            "delegates_checked": check.delegates_checked,
+            "pending_delta": check.pending_delta,
+            "native": check.native,
         },
         as_json,
     )
