@@ -150,8 +150,11 @@ def _populate(old, client, a):
     client.transact(
         "setAttribute", native, to_bytes32("did/svc/N"), b"https://n", DAY, sender=native
     )
-    early = a[7]  # acts natively in the new version before its import
+    # rotates to another key in the old version, then its old key acts natively in the
+    # new version before the import (the takeover the design cannot prevent; verify flags it)
+    early = a[7]
     client.transact("setAttribute", early, to_bytes32("did/svc/E"), b"https://e", DAY, sender=early)
+    client.transact("changeOwner", early, a[15], sender=early)
     return [me.address, key.address, dead.address, short.address, native.address], early.address
 
 
@@ -246,6 +249,8 @@ def test_migration_keeps_every_answer_and_refuses_attacks(net, project):
     )
     check = verify(web3, old.address, new.address, SDK_CHAIN_ID)
     assert check.pending_delta == [me] and check.native == [early]
+    assert check.suspect == [early]  # old key in control here, a[15] in the old version
+    assert new.identityOwner(early) == early != old.identityOwner(early)
     delta = history_root(web3, old.address, new.address)
     assert [(leaf.identity, leaf.from_index, len(leaf.changes)) for leaf in delta.leaves] == [
         (me, len(me_leaf.changes), 1)

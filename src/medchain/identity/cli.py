@@ -619,6 +619,7 @@ def migrate(
             "delegates_checked": check.delegates_checked,
             "pending_delta": check.pending_delta,
             "native": check.native,
+            "suspect_takeover": check.suspect,
         },
         as_json,
     )

@@ -148,6 +148,10 @@ class Verification:
     pending_delta: list[str]  # changed in the old registry after the last imported root
     native: list[str]  # changed natively in the new registry: their own history now
     delegates_checked: int = 0
+    # native ones whose old version had moved control away from the identity's own key
+    # (owner changed or deactivated): that key took the DID over in the new version
+    # before its import (docs/upgrades.md); governance must deal with each by hand.
+    suspect: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------- hashing
@@ -362,7 +366,8 @@ def verify(web3: Any, old: str, new: str, chain_id: int) -> Verification:
     """Compare the two registries for every identity of the old one: identityOwner, every
     (type, delegate) ever named (validDelegate and expiry) and the resolved DID document
     (medchain's resolver). Identities the old registry changed after the last import are
-    reported as pending a delta root, those changed natively in the new one as native;
+    reported as pending a delta root, those changed natively in the new one as native
+    (and as suspect when the old version had moved control away from the identity key);
     any other difference raises MigrationMismatch naming the identity and what differs."""
     histories = read_histories(web3, old)
     old_resolver = DIDResolver(web3, old, chain_id)
@@ -374,6 +379,8 @@ def verify(web3: Any, old: str, new: str, chain_id: int) -> Verification:
             web3, new, "importedChange(address)", identity, "latest"
         ):
             result.native.append(identity)
+            if any(c.kind == OWNER for c in changes):
+                result.suspect.append(identity)
             continue
         if imported != len(changes):
             result.pending_delta.append(identity)
