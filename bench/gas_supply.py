@@ -30,13 +30,14 @@ CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
 
 def measure(g: Any) -> None:
     reg = g.contracts["SerialRegistry"]
-    admin = g.accounts["deployer"]
+    # Two accounts since issue 14: the registrar onboards, the regulator resolves.
+    registrar, regulator = g.accounts["registrar"], g.accounts["regulator"]
     maker, wholesaler, pharmacy, pharmacy2 = (funded_account(g) for _ in range(4))
 
     g.record(
         "SerialRegistry.registerPartner (manufacturer)",
         reg.registerPartner(
-            maker, maker, int(Role.MANUFACTURER), int(PREFIX), len(PREFIX), sender=admin
+            maker, maker, int(Role.MANUFACTURER), int(PREFIX), len(PREFIX), sender=registrar
         ),
     )
     reg.registerPartner(
@@ -45,17 +46,17 @@ def measure(g: Any) -> None:
         int(Role.WHOLESALER),
         int(WHOLESALER_PREFIX),
         len(WHOLESALER_PREFIX),
-        sender=admin,
+        sender=registrar,
     )
-    reg.registerPartner(pharmacy, pharmacy, int(Role.DISPENSER), 0, 0, sender=admin)
-    reg.registerPartner(pharmacy2, pharmacy2, int(Role.DISPENSER), 0, 0, sender=admin)
+    reg.registerPartner(pharmacy, pharmacy, int(Role.DISPENSER), 0, 0, sender=registrar)
+    reg.registerPartner(pharmacy2, pharmacy2, int(Role.DISPENSER), 0, 0, sender=registrar)
     temp = funded_account(g)
-    reg.registerPartner(temp, temp, int(Role.WHOLESALER), 0, 0, sender=admin)
+    reg.registerPartner(temp, temp, int(Role.WHOLESALER), 0, 0, sender=registrar)
     g.record(
         "SerialRegistry.registerPartner (update)",
-        reg.registerPartner(temp, temp, int(Role.DISPENSER), 0, 0, sender=admin),
+        reg.registerPartner(temp, temp, int(Role.DISPENSER), 0, 0, sender=registrar),
     )
-    g.record("SerialRegistry.deactivatePartner", reg.deactivatePartner(temp, sender=admin))
+    g.record("SerialRegistry.deactivatePartner", reg.deactivatePartner(temp, sender=registrar))
 
     gtin = make_gtin(PREFIX, "52341")
     lot = LotManifest(gtin, "LOT2026A0001", "281130", [f"SN{i:010d}" for i in range(10_000)])
@@ -167,7 +168,9 @@ def measure(g: Any) -> None:
     )
     g.record(
         "SerialRegistry.resolveUnit (suspect cleared)",
-        reg.resolveUnit(u2.onchain(), lot.tree.proof(101), int(UnitStatus.ACTIVE), sender=admin),
+        reg.resolveUnit(
+            u2.onchain(), lot.tree.proof(101), int(UnitStatus.ACTIVE), sender=regulator
+        ),
     )
     g.record(
         "SerialRegistry.recall (whole lot)",

@@ -141,10 +141,13 @@ def cli(account, book, roles_file, governance_file, ungoverned, redeploy_changed
     click.echo(f"Deploying to {networks.provider.network.choice} as {account.address}")
     if abandon_data and not redeploy_changed:
         fail("--abandon-data only applies with --redeploy-changed")
+    from medchain.supply.deploy import roles_file_accounts  # SerialRegistry's constructor
+
     ctx, outcomes = deploy_all(
         account, address_book, redeploy_changed=redeploy_changed, governance=governance,
         abandon_data=abandon_data,
-        accounts={r: a for r, a in (members or {}).items() if r.startswith("member")},
+        accounts={**{r: a for r, a in (members or {}).items() if r.startswith("member")},
+                  **roles_file_accounts(grants)},
     )  # fmt: skip
     granted = [o for o in assign_roles(ctx, grants, log=click.echo) if o.action == "granted"]
     if governance is not None:

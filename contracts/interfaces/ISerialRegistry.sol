@@ -225,6 +225,15 @@ interface ISerialRegistry {
     /// @notice `account` is neither the receiver `receiver` nor the sender `holder` of the pending return.
     error SerialRegistryNotReturnParty(bytes32 unitId, address account, address holder, address receiver);
 
+    /// @notice An authority role (REGISTRAR, REGULATOR) was given to address(0) at deploy.
+    error SerialRegistryZeroAccount(bytes32 role);
+
+    /// @notice `account` already holds `held`, so it cannot be granted `granted`: the default
+    /// admin, registrar, regulator and guardian are four different accounts (a registrar that
+    /// is also regulator could onboard a partner and clear its flagged units; a guardian that
+    /// is also admin could unpause its own pause). Revoke `held` first.
+    error SerialRegistryRoleConflict(address account, bytes32 held, bytes32 granted);
+
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
     //////////////////////////////////////////////////////////////*/
@@ -352,7 +361,25 @@ interface ISerialRegistry {
     function REGISTRAR_ROLE() external view returns (bytes32);
 
     /// @notice Regulator (e.g. FDA): recalls any lot, confirms or clears suspect units, verifies.
+    /// Never held by the registrar's, the admin's or the guardian's account.
     function REGULATOR_ROLE() external view returns (bytes32);
+
+    /// @notice Emergency guardian: may {pause} and nothing else (not unpause, not grant).
+    function GUARDIAN_ROLE() external view returns (bytes32);
+
+    /// @notice Pauses the normal flow of goods: registerPartner, commission, aggregate, ship,
+    /// receiveShipment, dispense, initiateReturn, acceptReturn, decommission, and a regulator's
+    /// resolveUnit to Active or Returned revert with `EnforcedPause()`. Views, verifyAndLog,
+    /// reportUnit, recall, deactivatePartner, cancelShipment, cancelReturn, quarantining
+    /// resolutions and role administration stay available.
+    /// Requirements: caller has GUARDIAN_ROLE; not paused (`EnforcedPause()`).
+    /// Emits {Pausable-Paused}.
+    function pause() external;
+
+    /// @notice Ends a pause.
+    /// Requirements: caller is the default admin (governance); paused (`ExpectedPause()`).
+    /// Emits {Pausable-Unpaused}.
+    function unpause() external;
 
     /// @notice Registers (or updates) a trading partner, linked to its did:ethr identity.
     /// Requirements:

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
@@ -25,7 +26,15 @@ import {ISerialRegistry, IIdentityOwnerLookup} from "../interfaces/ISerialRegist
 /// and none is packed twice, so siblings are disjoint and a unit is in exactly one innermost
 /// container. A unit's custodian is that container's custodian, unless the unit has its own
 /// record (dispensed, decommissioned, returned): then it is the record's custodian.
-contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
+///
+/// Authority is split (docs/supply.md, "Roles"): the default admin (governance) only grants
+/// and revokes; the registrar onboards partners; the regulator investigates; the guardian only
+/// pauses. The four are held by four different accounts, enforced on every grant, so no one
+/// key can onboard a partner and then clear that partner's flagged units, or pause and unpause.
+/// A pause stops the normal flow of goods (onboarding, commissioning, packing, shipping,
+/// receiving, dispensing, returns, destruction) but never reads, flags, recalls, a partner's
+/// deactivation, the undoing of a pending transfer, or the regulator's quarantine.
+contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules, Pausable {
     /*//////////////////////////////////////////////////////////////
                                CONSTANTS
     //////////////////////////////////////////////////////////////*/
@@ -34,6 +43,8 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
     /// @inheritdoc ISerialRegistry
     bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
+    /// @inheritdoc ISerialRegistry
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     uint8 private constant _FLAG_RECALLED = 1;
     uint8 private constant _FLAG_OPENED = 2;
@@ -55,11 +66,55 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     mapping(bytes32 unitId => address to) private _returnTo;
 
     /// @param didRegistry The ERC-1056 registry partners' identities live in.
-    /// @param admin Default admin (2-step transfer, 1 day delay); also registrar and regulator.
-    constructor(address didRegistry, address admin) AccessControlDefaultAdminRules(1 days, admin) {
+    /// @param admin Default admin (2-step transfer, 1 day delay): grants and revokes roles,
+    /// unpauses; holds no operational role.
+    /// @param registrar First REGISTRAR_ROLE holder (onboards trading partners).
+    /// @param regulator First REGULATOR_ROLE holder; an account other than `registrar` and `admin`.
+    constructor(address didRegistry, address admin, address registrar, address regulator)
+        AccessControlDefaultAdminRules(1 days, admin)
+    {
+        if (registrar == address(0)) revert SerialRegistryZeroAccount(REGISTRAR_ROLE);
+        if (regulator == address(0)) revert SerialRegistryZeroAccount(REGULATOR_ROLE);
         _didRegistry = IIdentityOwnerLookup(didRegistry);
-        _grantRole(REGISTRAR_ROLE, admin);
-        _grantRole(REGULATOR_ROLE, admin);
+        _grantRole(REGISTRAR_ROLE, registrar); // refuses the admin (SerialRegistryRoleConflict)
+        _grantRole(REGULATOR_ROLE, regulator); // refuses the admin and the registrar
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              ROLES, PAUSE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ISerialRegistry
+    function pause() external onlyRole(GUARDIAN_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc ISerialRegistry
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
+    /// @dev Admin, registrar, regulator and guardian are four different accounts. A registrar
+    /// that is also regulator could onboard a partner and clear the units it was caught with
+    /// (resolveUnit), a guardian that is also admin could pause and unpause at will, and an
+    /// admin holding an operational role is the one key this split removes. Checked on every
+    /// grant, including the acceptance of an admin transfer; grants are rare, so the extra
+    /// reads cost nothing on the operational path. Revocations are never blocked.
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if (
+            role == DEFAULT_ADMIN_ROLE || role == REGISTRAR_ROLE || role == REGULATOR_ROLE
+                || role == GUARDIAN_ROLE
+        ) {
+            _requireNoOtherAuthority(role, account, DEFAULT_ADMIN_ROLE);
+            _requireNoOtherAuthority(role, account, REGISTRAR_ROLE);
+            _requireNoOtherAuthority(role, account, REGULATOR_ROLE);
+            _requireNoOtherAuthority(role, account, GUARDIAN_ROLE);
+        }
+        return super._grantRole(role, account);
+    }
+
+    function _requireNoOtherAuthority(bytes32 granted, address account, bytes32 other) private view {
+        if (other != granted && hasRole(other, account)) revert SerialRegistryRoleConflict(account, other, granted);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -73,7 +128,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         Role role,
         uint64 companyPrefix,
         uint8 prefixLength
-    ) external onlyRole(REGISTRAR_ROLE) {
+    ) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
         if (role == Role.None) revert SerialRegistryInvalidRole(role);
         address owner = _didRegistry.identityOwner(identity);
         if (owner != account) revert SerialRegistryNotIdentityOwner(identity, owner, account);
@@ -107,7 +162,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         uint32 count,
         bytes32 root,
         string calldata manifestCid
-    ) external returns (bytes32 lotId) {
+    ) external whenNotPaused returns (bytes32 lotId) {
         _requireGtinOwner(gtin);
         _splitDate(expiry); // validates YYMMDD
         lotId = lotIdOf(gtin, lot);
@@ -136,6 +191,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     /// @inheritdoc ISerialRegistry
     function aggregate(uint64 sscc, bytes32 parent, bytes32 root, uint32 count, bytes32[] calldata nodeProof)
         external
+        whenNotPaused
         returns (bytes32 containerId)
     {
         Partner storage me = _partners[msg.sender];
@@ -172,7 +228,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc ISerialRegistry
-    function ship(bytes32 containerId, address to) external {
+    function ship(bytes32 containerId, address to) external whenNotPaused {
         _requirePartner(msg.sender);
         if (_heldContainer(containerId).flags & _FLAG_OPENED != 0) revert SerialRegistryContainerOpened(containerId);
         Role toRole = _requirePartner(to);
@@ -188,7 +244,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     }
 
     /// @inheritdoc ISerialRegistry
-    function receiveShipment(bytes32 containerId) external {
+    function receiveShipment(bytes32 containerId) external whenNotPaused {
         _requirePartner(msg.sender);
         address to = _pending[containerId];
         if (to == address(0)) revert SerialRegistryNoShipmentPending(containerId);
@@ -220,7 +276,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         bytes32[] calldata proof,
         bytes32 container,
         bytes32[] calldata containerProof
-    ) external returns (Outcome outcome) {
+    ) external whenNotPaused returns (Outcome outcome) {
         Role role = _requirePartner(msg.sender);
         if (role != Role.Dispenser) revert SerialRegistryWrongRole(msg.sender, role);
         bytes32 leaf = leafOf(pid);
@@ -243,7 +299,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         bytes32 container,
         bytes32[] calldata containerProof,
         address to
-    ) external {
+    ) external whenNotPaused {
         _requirePartner(msg.sender);
         Role toRole = _requirePartner(to);
         if (toRole == Role.Dispenser) revert SerialRegistryWrongRole(to, toRole);
@@ -258,7 +314,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
     }
 
     /// @inheritdoc ISerialRegistry
-    function acceptReturn(ProductId calldata pid, bytes32[] calldata proof) external {
+    function acceptReturn(ProductId calldata pid, bytes32[] calldata proof) external whenNotPaused {
         _requirePartner(msg.sender);
         (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leafOf(pid), proof);
         address to = _returnTo[unitId];
@@ -289,7 +345,7 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         bytes32[] calldata proof,
         bytes32 container,
         bytes32[] calldata containerProof
-    ) external {
+    ) external whenNotPaused {
         _requirePartner(msg.sender);
         bytes32 leaf = leafOf(pid);
         (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leaf, proof);
@@ -325,6 +381,10 @@ contract SerialRegistry is ISerialRegistry, AccessControlDefaultAdminRules {
         onlyRole(REGULATOR_ROLE)
     {
         if (status == UnitStatus.ReturnPending) revert SerialRegistryInvalidStatus(status);
+        // While paused the regulator may still quarantine (any status that does not verify
+        // Genuine) but not put a unit back into circulation: a stolen regulator key cannot
+        // launder flagged units during the incident the pause is for.
+        if (status == UnitStatus.Active || status == UnitStatus.Returned) _requireNotPaused();
         (bytes32 lotId, bytes32 unitId) = _requireInLot(pid, leafOf(pid), proof);
         _setStatus(unitId, lotId, _units[unitId].custodian, status, BizStep.Inspecting);
     }

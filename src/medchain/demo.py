@@ -39,6 +39,8 @@ ROLES: tuple[str, ...] = (
     "member1",  # governance: the founding consortium members (appended: indexes stay)
     "member2",
     "member3",
+    "registrar",  # supply: SerialRegistry's registrar and regulator, two separate accounts
+    "regulator",
 )
 
 

@@ -1,5 +1,6 @@
-"""Fixtures of the supply-chain tests: a fresh DID registry + SerialRegistry per module (the shipped deploy specs),
-trading partners registered through their DIDs, and small lots built with the SDK."""
+"""Fixtures of the supply-chain tests: a fresh DID registry + SerialRegistry per module (the shipped deploy specs:
+the deployer is admin, the named `registrar` and `regulator` accounts hold those roles), trading partners
+registered through their DIDs by the registrar, and small lots built with the SDK."""
 
 from __future__ import annotations
 
@@ -16,8 +17,14 @@ def registry(deployer):
 
 
 @pytest.fixture(scope="module")
-def client(registry, deployer):
-    return SupplyClient(registry, deployer)
+def client(registry, registrar):
+    """The registrar's client (registers partners); `with_sender` for anyone else."""
+    return SupplyClient(registry, registrar)
+
+
+@pytest.fixture(scope="module")
+def regulator_client(client, regulator):
+    return client.with_sender(regulator)
 
 
 @pytest.fixture(scope="module")

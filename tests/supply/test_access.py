@@ -1,7 +1,8 @@
 """Access matrix: every state-changing function of SerialRegistry called by every kind
-of actor (admin/registrar/regulator, each partner role, a stranger, a deactivated
-partner). Allowed cells must succeed; refused cells must name the right custom error
-and the refused account. Each cell runs in its own snapshot (ape's test isolation)."""
+of actor (the admin, the registrar, the regulator and the pause guardian: four different
+accounts, each partner role, a stranger, a deactivated partner). Allowed cells must
+succeed; refused cells must name the right custom error and the refused account. Each cell
+runs in its own snapshot (ape's test isolation)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from support.supply import GTIN, OTHER_GTIN, PARTNER_PREFIXES, PREFIX, new_lot, 
 
 ACTORS = (
     "admin",
+    "registrar",
+    "regulator",
+    "guardian",
     "manufacturer",
     "repackager",
     "wholesaler",
@@ -25,19 +29,19 @@ NP = "SerialRegistryNotPartner"
 WR = "SerialRegistryWrongRole"
 AC = "AccessControlUnauthorizedAccount"
 PARTNERS_OK = {"manufacturer": OK, "repackager": OK, "wholesaler": OK, "dispenser": OK}
+# Actors that are no trading partner (the deactivated one no longer is).
+NON_PARTNERS = ("admin", "registrar", "regulator", "guardian", "stranger", "deactivated")
 
 EXPECTED: dict[str, dict[str, str]] = {
-    "registerPartner": {"admin": OK},
-    "deactivatePartner": {"admin": OK},
+    "registerPartner": {"registrar": OK},
+    "deactivatePartner": {"registrar": OK},
     "commission": {"manufacturer": OK, "repackager": OK, "wholesaler": WR, "dispenser": WR},
     "aggregate": PARTNERS_OK,
     "ship": PARTNERS_OK,
     "receiveShipment": PARTNERS_OK,
     "cancelShipment": {
         **PARTNERS_OK,
-        "admin": "SerialRegistryNotReceiver",
-        "stranger": "SerialRegistryNotReceiver",
-        "deactivated": "SerialRegistryNotReceiver",
+        **{a: "SerialRegistryNotReceiver" for a in NON_PARTNERS},
     },
     "dispense": {"manufacturer": WR, "repackager": WR, "wholesaler": WR, "dispenser": OK},
     "initiateReturn": PARTNERS_OK,
@@ -50,31 +54,30 @@ EXPECTED: dict[str, dict[str, str]] = {
     "cancelReturn": {
         "manufacturer": OK,
         "wholesaler": OK,
-        **{
-            a: "SerialRegistryNotReturnParty"
-            for a in ("admin", "repackager", "dispenser", "stranger", "deactivated")
-        },
+        **{a: "SerialRegistryNotReturnParty" for a in ("repackager", "dispenser", *NON_PARTNERS)},
     },
     "decommission": PARTNERS_OK,
     "reportSuspect": PARTNERS_OK,
     "reportIllegitimate": {
-        "admin": OK,
+        "regulator": OK,
         "manufacturer": OK,
         "repackager": "SerialRegistryGtinNotOwned",
         "wholesaler": WR,
         "dispenser": WR,
     },
-    "resolveUnit": {"admin": OK},
+    "resolveUnit": {"regulator": OK},
     "recall": {
-        "admin": OK,
+        "regulator": OK,
         "manufacturer": OK,
         "repackager": "SerialRegistryGtinNotOwned",
         "wholesaler": WR,
         "dispenser": WR,
     },
-    "verifyAndLog": {**PARTNERS_OK, "admin": OK},
+    "verifyAndLog": {**PARTNERS_OK, "regulator": OK},
+    "pause": {"guardian": OK},
+    "unpause": {"admin": OK},
 }
-ADMIN_ONLY = {"registerPartner", "deactivatePartner", "resolveUnit"}
+ROLE_ONLY = {"registerPartner", "deactivatePartner", "resolveUnit", "pause", "unpause"}
 
 
 # The company prefix each actor packs SSCCs under (the dispenser is the pharmacy partner).
@@ -82,18 +85,24 @@ PREFIXES = {**PARTNER_PREFIXES, "dispenser": PARTNER_PREFIXES["pharmacy"]}
 
 
 def expected(fn: str, actor: str) -> str:
-    default = AC if fn in ADMIN_ONLY else NP
+    default = AC if fn in ROLE_ONLY else NP
     return EXPECTED[fn].get(actor, default)
 
 
 @pytest.fixture(scope="module")
-def world(client, partners, deployer, guardian, privacy_officer):
+def world(
+    client, registry, partners, deployer, registrar, regulator, ethics, guardian, privacy_officer
+):
+    registry.grantRole(registry.GUARDIAN_ROLE(), ethics, sender=deployer)
     client.register_partner(privacy_officer.address, Role.WHOLESALER)
     client.deactivate_partner(privacy_officer.address)
     manifest = new_lot(8)
     client.with_sender(partners["manufacturer"]).commission(manifest, "")
     actors = {
         "admin": deployer,
+        "registrar": registrar,
+        "regulator": regulator,
+        "guardian": ethics,  # GUARDIAN_ROLE (the `guardian` fixture is a patient's DID delegate)
         "manufacturer": partners["manufacturer"],
         "repackager": partners["repackager"],
         "wholesaler": partners["wholesaler"],
@@ -107,7 +116,7 @@ def world(client, partners, deployer, guardian, privacy_officer):
 def _give(client, actors, actor, lid):
     """Move the lot to `actor` when it is a partner (custody-gated functions)."""
     m = actors["manufacturer"]
-    if actor in ("manufacturer", "admin", "stranger", "deactivated"):
+    if actor == "manufacturer" or actor in NON_PARTNERS:
         return
     client.with_sender(m).ship(lid, actors[actor].address)
     client.with_sender(actors[actor]).receive(lid)
@@ -138,7 +147,7 @@ def _attempt(fn, client, actors, actor, manifest, guardian):
             to = actors["manufacturer"]
         return c.ship(lid, to.address)
     if fn in ("receiveShipment", "cancelShipment"):
-        if actor in ("manufacturer", "admin", "stranger", "deactivated"):
+        if actor == "manufacturer" or actor in NON_PARTNERS:
             # Pending from the manufacturer to the wholesaler; the manufacturer is the sender.
             client.with_sender(actors["manufacturer"]).ship(lid, actors["wholesaler"].address)
             if actor == "manufacturer":
@@ -187,6 +196,11 @@ def _attempt(fn, client, actors, actor, manifest, guardian):
         return c.recall(GTIN, manifest.lot)
     if fn == "verifyAndLog":
         return c.verify_and_log(pid, proof)
+    if fn == "pause":
+        return c.pause()
+    if fn == "unpause":
+        client.with_sender(actors["guardian"]).pause()
+        return c.unpause()
     raise AssertionError(fn)
 
 

@@ -275,7 +275,7 @@ def test_sscc_must_carry_the_packers_company_prefix(registry, partners, make_lot
         registry.aggregate(mine, lid, tree.node(2, 0), 4, tree.proof(0, 2), sender=lab)
 
 
-def test_illegitimate_finding_is_not_overwritten(registry, client, partners, make_lot, deployer):
+def test_illegitimate_finding_is_not_overwritten(registry, client, partners, make_lot, regulator):
     manifest = make_lot(8)
     pid, proof = manifest.identifier(1), manifest.tree.proof(1)
     uid = unit_id(GTIN, pid.serial)
@@ -289,10 +289,10 @@ def test_illegitimate_finding_is_not_overwritten(registry, client, partners, mak
             ):
                 registry.reportUnit(pid.onchain(), proof, int(status), sender=partners[who])
     assert client.verify(pid, proof) == Outcome.ILLEGITIMATE
-    client.resolve(pid, proof, UnitStatus.SUSPECT)  # only the regulator changes the finding
+    as_(client, regulator).resolve(pid, proof, UnitStatus.SUSPECT)  # only the regulator changes it
     assert client.verify(pid, proof) == Outcome.SUSPECT
     with ape.reverts(registry.SerialRegistryInvalidStatus, status=int(UnitStatus.RETURN_PENDING)):
-        registry.resolveUnit(pid.onchain(), proof, int(UnitStatus.RETURN_PENDING), sender=deployer)
+        registry.resolveUnit(pid.onchain(), proof, int(UnitStatus.RETURN_PENDING), sender=regulator)
 
 
 def test_regulator_that_is_a_manufacturer_recalls_other_companies_gtins(

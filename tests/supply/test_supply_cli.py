@@ -14,9 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from medchain.cli import cli
+from medchain.demo import ROLES
 from medchain.supply import make_gtin, make_sscc
 
 GTIN = make_gtin("0614141", "77777")
+REGISTRAR, REGULATOR = ROLES.index("registrar"), ROLES.index("regulator")  # TEST::<n>
 
 
 @pytest.fixture
@@ -42,9 +44,15 @@ def run(deployed, book_dir, tmp_path, monkeypatch, chain, networks):
 
 def test_cli_walkthrough(run, tmp_path, roles):
     m, w, p = (roles[r].address for r in ("manufacturer", "wholesaler", "pharmacy"))
-    run("partner", m, "--role", "manufacturer", "--prefix", "0614141", account=0)
-    run("partner", w, "--role", "wholesaler", "--prefix", "0888888", account=0)
-    run("partner", p, "--role", "dispenser", account=0)
+    # The deployer administers but is no registrar (issue 14): refused in one line.
+    refused = run(
+        "partner", m, "--role", "manufacturer", "--prefix", "0614141", account=0, ok=False
+    )
+    assert "AccessControlUnauthorizedAccount" in refused and "REGISTRAR_ROLE" in refused
+    assert "Traceback" not in refused
+    run("partner", m, "--role", "manufacturer", "--prefix", "0614141", account=REGISTRAR)
+    run("partner", w, "--role", "wholesaler", "--prefix", "0888888", account=REGISTRAR)
+    run("partner", p, "--role", "dispenser", account=REGISTRAR)
     serials = tmp_path / "serials.txt"
     serials.write_text("\n".join(f"CLI{i:05d}" for i in range(40)))
     out = json.loads(
@@ -99,7 +107,7 @@ def test_cli_walkthrough(run, tmp_path, roles):
     run("return", ret, *mf, "--to", w, "--container", case, account=7)
     run("accept-return", ret, *mf, account=6)
     assert "resolved to dispensed" in run(
-        "resolve", element, *mf, "--status", "dispensed", account=0
+        "resolve", element, *mf, "--status", "dispensed", account=REGULATOR
     )
     stolen = f"(01){GTIN}(21)CLI00006(10)CLILOT(17)291200"
     run("suspect", stolen, *mf, "--status", "stolen", account=6)
@@ -123,3 +131,21 @@ def test_cli_walkthrough(run, tmp_path, roles):
         "--level", "3", "--index", "1", account=6, ok=False,
     )  # fmt: skip
     assert "SerialRegistrySsccNotOwned" in squat and "Traceback" not in squat
+
+
+def test_paused_write_is_refused_in_one_line(run, deployed, roles):
+    """While the guardian's pause holds, a CLI write exits 1 with EnforcedPause in one line.
+    (The CLI reconnects to the chain, so ape's snapshot does not undo the pause: the test
+    unpauses and revokes itself.)"""
+    registry = deployed.contracts["SerialRegistry"]
+    admin, guardian = roles["deployer"], roles["ethics"]
+    registry.grantRole(registry.GUARDIAN_ROLE(), guardian, sender=admin)
+    registry.pause(sender=guardian)
+    try:
+        out = run("partner", roles["monitor"].address, "--role", "wholesaler",
+                  account=REGISTRAR, ok=False)  # fmt: skip
+    finally:
+        registry.unpause(sender=admin)
+        registry.revokeRole(registry.GUARDIAN_ROLE(), guardian, sender=admin)
+    assert "EnforcedPause" in out and "Traceback" not in out, out
+    assert len(out.strip().splitlines()) == 1, out

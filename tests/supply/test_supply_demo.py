@@ -31,7 +31,9 @@ def test_demo_step(deployed, roles, tmp_path, chain):
     ):
         assert needle in text, text
     gas = int(text.split(" gas")[0].split(", ")[-1].replace(",", ""))
-    assert gas <= 80_000  # commissioning 10,000 packs
+    # Commissioning 10,000 packs: 80,000 until issue 14; the pause check (commissioning
+    # pauses) adds one cold read of the pause flag, 2,100 gas (docs/supply.md, "Gas").
+    assert gas <= 82_000
 
     facts = ctx.shared["supply"]
     registry = deployed.contracts["SerialRegistry"]

@@ -35,14 +35,14 @@ def as_(client, account):
 # ------------------------------------------------------------------ partners
 
 
-def test_partner_must_control_its_did(registry, client, deployer, patient, guardian):
+def test_partner_must_control_its_did(registry, client, registrar, patient, guardian):
     with ape.reverts(
         registry.SerialRegistryNotIdentityOwner,
         identity=guardian.address,
         owner=guardian.address,
         account=patient.address,
     ):
-        registry.registerPartner(patient, guardian, int(Role.WHOLESALER), 0, 0, sender=deployer)
+        registry.registerPartner(patient, guardian, int(Role.WHOLESALER), 0, 0, sender=registrar)
 
 
 def test_partner_linked_to_a_delegated_did(project, registry, client, deployer, patient, monitor):
@@ -56,19 +56,19 @@ def test_partner_linked_to_a_delegated_did(project, registry, client, deployer, 
     assert not client.partner(monitor.address).active
 
 
-def test_company_prefix_rules(registry, deployer, investigator):
+def test_company_prefix_rules(registry, registrar, investigator):
     with ape.reverts(
         registry.SerialRegistryInvalidCompanyPrefix, companyPrefix=123, prefixLength=3
     ):
-        registry.registerPartner(investigator, investigator, 1, 123, 3, sender=deployer)
+        registry.registerPartner(investigator, investigator, 1, 123, 3, sender=registrar)
     with ape.reverts(
         registry.SerialRegistryInvalidCompanyPrefix, companyPrefix=10**7, prefixLength=7
     ):
-        registry.registerPartner(investigator, investigator, 1, 10**7, 7, sender=deployer)
+        registry.registerPartner(investigator, investigator, 1, 10**7, 7, sender=registrar)
     with ape.reverts(registry.SerialRegistryInvalidCompanyPrefix, companyPrefix=5, prefixLength=1):
-        registry.registerPartner(investigator, investigator, 3, 5, 1, sender=deployer)
+        registry.registerPartner(investigator, investigator, 3, 5, 1, sender=registrar)
     with ape.reverts(registry.SerialRegistryInvalidRole, role=0):
-        registry.registerPartner(investigator, investigator, 0, 0, 0, sender=deployer)
+        registry.registerPartner(investigator, investigator, 0, 0, 0, sender=registrar)
 
 
 # ------------------------------------------------------------------ commissioning
@@ -286,7 +286,7 @@ def _deliver(client, partners, lid, to="pharmacy"):
     as_(client, partners[to]).receive(lid)
 
 
-def test_cloned_serial_dispensed_twice_is_caught(registry, client, partners, make_lot):
+def test_cloned_serial_dispensed_twice_is_caught(registry, client, partners, make_lot, regulator):
     manifest = make_lot(8)
     _deliver(client, partners, manifest.lot_id)
     pid, proof = manifest.identifier(1), manifest.tree.proof(1)
@@ -304,7 +304,7 @@ def test_cloned_serial_dispensed_twice_is_caught(registry, client, partners, mak
     with ape.reverts(registry.SerialRegistryNotVerified, outcome=int(Outcome.SUSPECT)):
         registry.dispense(pid.onchain(), proof, manifest.lot_id, [], sender=partners["pharmacy"])
     # The regulator's investigation restores the record.
-    client.resolve(pid, proof, UnitStatus.DISPENSED)
+    as_(client, regulator).resolve(pid, proof, UnitStatus.DISPENSED)
     assert client.verify(pid, proof) == Outcome.ALREADY_DISPENSED
     # A wholesaler cannot dispense; a pharmacy not holding the lot cannot either.
     with ape.reverts(registry.SerialRegistryWrongRole):
@@ -338,7 +338,7 @@ def test_expired_product(registry, client, partners, make_lot, chain):
     assert client.verify(p2, pr2) == Outcome.EXPIRED
 
 
-def test_recall(registry, client, partners, make_lot, deployer):
+def test_recall(registry, client, partners, make_lot, regulator):
     manifest = make_lot(8)
     _deliver(client, partners, manifest.lot_id)
     pid, proof = manifest.identifier(0), manifest.tree.proof(0)
@@ -348,7 +348,7 @@ def test_recall(registry, client, partners, make_lot, deployer):
     assert client.container(manifest.lot_id).recalled
     assert client.verify(pid, proof) == Outcome.RECALLED
     with ape.reverts(registry.SerialRegistryAlreadyRecalled, lotId=manifest.lot_id):
-        registry.recall(int(GTIN), pid.onchain()[2], sender=deployer)
+        registry.recall(int(GTIN), pid.onchain()[2], sender=regulator)
     with ape.reverts(registry.SerialRegistryNotVerified, outcome=int(Outcome.RECALLED)):
         registry.dispense(pid.onchain(), proof, manifest.lot_id, [], sender=partners["pharmacy"])
     # Recalled stock goes back only to a manufacturer/repackager.
@@ -360,10 +360,10 @@ def test_recall(registry, client, partners, make_lot, deployer):
         registry.ship(manifest.lot_id, partners["wholesaler"], sender=partners["pharmacy"])
     as_(client, partners["pharmacy"]).ship(manifest.lot_id, partners["manufacturer"].address)
     with ape.reverts(registry.SerialRegistryUnknownContainer):
-        registry.recall(int(GTIN), b"NOLOT".ljust(20, b"\0"), sender=deployer)
+        registry.recall(int(GTIN), b"NOLOT".ljust(20, b"\0"), sender=regulator)
 
 
-def test_returns_decommission_and_reports(registry, client, partners, make_lot, deployer):
+def test_returns_decommission_and_reports(registry, client, partners, make_lot, regulator):
     manifest = make_lot(8)
     _deliver(client, partners, manifest.lot_id)
     w, p = partners["wholesaler"], partners["pharmacy"]
@@ -415,7 +415,7 @@ def test_returns_decommission_and_reports(registry, client, partners, make_lot, 
     pid7, pr7 = manifest.identifier(7), manifest.tree.proof(7)
     as_(client, w).report(pid7, pr7, UnitStatus.SUSPECT)
     assert client.verify(pid7, pr7) == Outcome.SUSPECT
-    client.resolve(pid7, pr7, UnitStatus.ACTIVE)
+    as_(client, regulator).resolve(pid7, pr7, UnitStatus.ACTIVE)
     assert client.verify(pid7, pr7) == Outcome.GENUINE
     with pytest.raises(ContractRevert) as err:
         as_(client, p).report(pid7, [b"\x00" * 32], UnitStatus.SUSPECT)

@@ -113,6 +113,19 @@ class SupplyClient(ContractClient):
         self.last_receipt = super().transact(method, *args, sender=sender, **tx)
         return self.last_receipt
 
+    # ------------------------------------------------------------ emergency pause
+
+    def pause(self) -> Any:
+        """Pause the normal flow of goods (GUARDIAN_ROLE only; docs/supply.md, "Roles")."""
+        return self.transact("pause")
+
+    def unpause(self) -> Any:
+        """End a pause (the default admin: governance after a governed deploy)."""
+        return self.transact("unpause")
+
+    def paused(self) -> bool:
+        return bool(self.call("paused"))
+
     # ------------------------------------------------------------ partners
 
     def register_partner(

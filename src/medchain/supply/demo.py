@@ -44,19 +44,20 @@ def run(ctx: DemoContext) -> None:
     console = ctx.console
     acc = ctx.accounts
     registry = ctx.contracts["SerialRegistry"]
-    admin = SupplyClient(registry, acc["deployer"])
-    maker = admin.with_sender(acc["manufacturer"])
-    wholesaler = admin.with_sender(acc["wholesaler"])
-    pharmacy = admin.with_sender(acc["pharmacy"])
+    # The registrar onboards partners; the deployer (the admin) holds no operational role.
+    registrar = SupplyClient(registry, acc["registrar"])
+    maker = registrar.with_sender(acc["manufacturer"])
+    wholesaler = registrar.with_sender(acc["wholesaler"])
+    pharmacy = registrar.with_sender(acc["pharmacy"])
 
     # Trading partners, each through its own did:ethr identity (idempotent on re-runs).
-    admin.register_partner(
+    registrar.register_partner(
         acc["manufacturer"].address, Role.MANUFACTURER, company_prefix=COMPANY_PREFIX
     )
-    admin.register_partner(
+    registrar.register_partner(
         acc["wholesaler"].address, Role.WHOLESALER, company_prefix=WHOLESALER_PREFIX
     )
-    admin.register_partner(acc["pharmacy"].address, Role.DISPENSER)
+    registrar.register_partner(acc["pharmacy"].address, Role.DISPENSER)
     console.print(
         "partners         manufacturer (prefix 0614141), wholesaler (prefix 0888888), pharmacy"
     )
@@ -93,7 +94,7 @@ def run(ctx: DemoContext) -> None:
         envelope_cid=up.envelopes["pharmacy"],
         private_key=_key(ctx, "pharmacy"),
     )
-    on_chain_root = admin.container(lot).root
+    on_chain_root = registrar.container(lot).root
     assert opened.root == on_chain_root, "decrypted manifest does not rebuild the on-chain root"
     console.print(
         f"manifest         {up.cid} (encrypted; key wrapped for wholesaler, pharmacy); "
@@ -125,7 +126,7 @@ def run(ctx: DemoContext) -> None:
         f"(depth {len(proof)} proof, free call)"
     )
     in_case = container_proof(proof, depth)
-    holder = admin.custodian_of(scanned, case, in_case)
+    holder = registrar.custodian_of(scanned, case, in_case)
     outcome = pharmacy.dispense(scanned, proof, case, in_case)
     console.print(
         f"dispense         {outcome.name.lower()}; the unit was held through the case by {holder}"
@@ -137,7 +138,7 @@ def run(ctx: DemoContext) -> None:
     assert caught == Outcome.ALREADY_DISPENSED
     console.print(
         f"clone            {clone.element_string()} -> {caught.name.lower()}, "
-        f"now {admin.verify(clone, proof).name.lower()}"
+        f"now {registrar.verify(clone, proof).name.lower()}"
     )
 
     # A saleable return, two steps: the pharmacy (holder) sends pack 5 back, the wholesaler
@@ -149,7 +150,7 @@ def run(ctx: DemoContext) -> None:
     wholesaler.accept_return(back, back_proof)
     console.print(
         f"return           pack {back.serial}: pharmacy -> wholesaler (sent, accepted); "
-        f"held by {admin.custodian_of(back, lot, back_proof)}"
+        f"held by {registrar.custodian_of(back, lot, back_proof)}"
     )
 
     # The manufacturer recalls the lot: every pack answers "recalled" at once.
@@ -157,7 +158,7 @@ def run(ctx: DemoContext) -> None:
     other = manifest.identifier(7)
     console.print(
         f"recall           lot {manifest.lot}; pack {other.serial} now "
-        f"{admin.verify(other, manifest.tree.proof(7)).name.lower()}"
+        f"{registrar.verify(other, manifest.tree.proof(7)).name.lower()}"
     )
     ctx.shared["supply"] = {
         "lot_id": lot,
