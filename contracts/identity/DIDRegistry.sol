@@ -83,8 +83,15 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     /// @dev Import state, read and written only by {importHistory}/{addHistoryRoot}:
     /// native operations cost exactly what they cost without migration support.
     mapping(bytes32 root => bool) private _historyRoots;
-    mapping(address identity => uint256) private _importedCount;
-    mapping(address identity => uint256) private _importedChange;
+
+    /// @dev Per identity, one slot: the `changed` block its last import left (64 bits, as
+    /// in IdentityRecord) and how many predecessor changes were imported (192 bits).
+    struct ImportState {
+        uint64 changedAt;
+        uint192 count;
+    }
+
+    mapping(address identity => ImportState) private _imports;
 
     /// @inheritdoc IDIDRegistry
     address public immutable predecessor;
@@ -467,12 +474,12 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
 
     /// @inheritdoc IDIDRegistry
     function importedCount(address identity) external view returns (uint256) {
-        return _importedCount[identity];
+        return _imports[identity].count;
     }
 
     /// @inheritdoc IDIDRegistry
     function importedChange(address identity) external view returns (uint256) {
-        return _importedChange[identity];
+        return _imports[identity].changedAt;
     }
 
     /// @inheritdoc IDIDRegistry
@@ -629,15 +636,16 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     ) internal {
         if (!_historyRoots[root]) revert DIDImportUnknownRoot(root);
         IdentityRecord memory rec = _identities[identity];
-        uint256 imported = _importedChange[identity];
+        ImportState memory state = _imports[identity];
         // Once the identity has changed here natively, its history in this version is its
         // own: old-version changes can no longer be spliced in before or after it.
-        if (rec.changed != imported) revert DIDImportAfterNativeChange(identity, rec.changed, imported);
+        if (rec.changed != state.changedAt) {
+            revert DIDImportAfterNativeChange(identity, rec.changed, state.changedAt);
+        }
         // A native change in this block would leave `changed` equal to the import's block:
         // one import per identity and block keeps that change detectable.
         if (rec.changed == block.number) revert DIDImportSameBlock(identity, block.number);
-        uint256 expected = _importedCount[identity];
-        if (fromIndex != expected) revert DIDImportOutOfOrder(identity, expected, fromIndex);
+        if (fromIndex != state.count) revert DIDImportOutOfOrder(identity, state.count, fromIndex);
         uint256 count = changes.length;
         if (count == 0) revert DIDImportEmpty(identity);
         // OpenZeppelin StandardMerkleTree leaf: keccak256(keccak256(abi.encode(values))).
@@ -649,8 +657,8 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         }
         _replay(identity, rec, changes);
         _identities[identity] = rec;
-        _importedCount[identity] = expected + count;
-        _importedChange[identity] = rec.changed;
+        // count < 2^192: each change costs gas, so no chain can replay that many.
+        _imports[identity] = ImportState(rec.changed, uint192(fromIndex + count));
         emit DIDHistoryImported(identity, root, fromIndex, count);
     }
 
