@@ -638,13 +638,12 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         IdentityRecord memory rec = _identities[identity];
         ImportState memory state = _imports[identity];
         // Once the identity has changed here natively, its history in this version is its
-        // own: old-version changes can no longer be spliced in before or after it.
+        // own: old-version changes can no longer be spliced in before or after it. (A
+        // native change in the very block of an import leaves `changed` as the import
+        // left it and is not seen here; the SDK counts events instead, docs/upgrades.md.)
         if (rec.changed != state.changedAt) {
             revert DIDImportAfterNativeChange(identity, rec.changed, state.changedAt);
         }
-        // A native change in this block would leave `changed` equal to the import's block:
-        // one import per identity and block keeps that change detectable.
-        if (rec.changed == block.number) revert DIDImportSameBlock(identity, block.number);
         if (fromIndex != state.count) revert DIDImportOutOfOrder(identity, state.count, fromIndex);
         uint256 count = changes.length;
         if (count == 0) revert DIDImportEmpty(identity);

@@ -123,9 +123,6 @@ interface IDIDRegistry {
     /// last import at block `importedChange`): its old history can no longer be imported.
     error DIDImportAfterNativeChange(address identity, uint256 changed, uint256 importedChange);
 
-    /// @notice `identity` already changed in block `blockNumber`: one import per identity and block.
-    error DIDImportSameBlock(address identity, uint256 blockNumber);
-
     /// @notice An import for `identity` carries no changes.
     error DIDImportEmpty(address identity);
 
@@ -420,7 +417,8 @@ interface IDIDRegistry {
     /// previousChange list and the original absolute validTo. Anyone may call it.
     /// Requirements: `root` accepted; the proof places the leaf under it; `fromIndex` is
     /// {importedCount}; at least one change, each of a known kind; the identity has not
-    /// changed natively here (`changed` == {importedChange}) nor in this block.
+    /// changed natively here (`changed` == {importedChange}; a native change in the same
+    /// block as the last import is not detectable on chain).
     /// Emits the ERC-1056 event of each change, then {DIDHistoryImported}.
     function importHistory(
         bytes32 root,

@@ -25,10 +25,14 @@ from medchain.identity.client import auth_tuple
 from medchain.identity.migrate import (
     ATTRIBUTE,
     Change,
+    HistoryLeaf,
+    MigrationPlan,
+    NothingToMigrate,
     RootNotAccepted,
     history_root,
     import_histories,
     leaf_hash,
+    merkle_proof,
     merkle_tree,
     verify,
 )
@@ -312,3 +316,60 @@ def test_migration_keeps_every_answer_and_refuses_attacks(net, project):
     ]
     assert new.identityOwner(identities[0]) == a[2].address
     assert time.monotonic() - started < 60
+
+
+def test_native_change_in_the_block_of_an_import(net, project):
+    """Two leaves of one identity (changes 0 and 1) under one voted root. Both may be
+    imported in one transaction. When the owner's native change lands in the same block
+    right after an import, `changed` stays what the import left, so the contract cannot
+    see it (docs/upgrades.md names this limit); the SDK counts the identity's events in
+    the new registry instead: history_root leaves it out of delta roots, import_histories
+    does not send its leaves, verify reports it as native."""
+    _, a, chain = net
+    web3 = chain.provider.web3
+    old = DIDRegistryClient(a[0].deploy(project.DIDRegistry, ZERO, ZERO))
+    me, other, timelock, relayer = a[16], a[17], a[9], a[8]
+    for who in (me, me, other, other):
+        old.transact("setAttribute", who, to_bytes32("did/svc/P"), b"p", DAY, sender=who)
+    changes = {leaf.identity: leaf.changes for leaf in history_root(web3, old.address).leaves}
+    leaves = [(who.address, i) for who in (me, other) for i in (0, 1)]
+    hashes = [leaf_hash(who, i, changes[who][i : i + 1]) for who, i in leaves]
+    tree = merkle_tree(hashes)
+    entries = [
+        (tree[0], who, i, [changes[who][i].as_tuple()], merkle_proof(tree, h))
+        for (who, i), h in zip(leaves, hashes, strict=True)
+    ]
+
+    new = DIDRegistryClient(a[0].deploy(project.DIDRegistry, old.address, timelock), relayer)
+    new.transact("addHistoryRoot", tree[0], sender=timelock)
+    new.transact("importHistories", entries[2:])  # `other`: both of its leaves in one tx
+    assert new.call("importedCount", other.address) == 2
+
+    contract = new.contract
+    native = contract.setAttribute.encode_input(me, to_bytes32("did/svc/N"), b"n", DAY)
+    sends = [(relayer, contract.importHistory.encode_input(*entries[0])), (me, native)]
+    web3.provider.make_request("evm_setAutomine", [False])
+    try:
+        txs = [
+            web3.eth.send_transaction(
+                {"from": s.address, "to": new.address, "data": d, "gas": 300_000}
+            )
+            for s, d in sends
+        ]
+        web3.provider.make_request("evm_mine", [])
+    finally:
+        web3.provider.make_request("evm_setAutomine", [True])
+    receipts = [web3.eth.get_transaction_receipt(h) for h in txs]
+    assert len({r["blockNumber"] for r in receipts}) == 1
+    assert [r["status"] for r in receipts] == [1, 1]
+    assert new.call("changed", me) == new.call("importedChange", me)  # invisible on chain
+    with pytest.raises(NothingToMigrate, match=r"\(1 changed natively"):
+        history_root(web3, old.address, new.address)  # me is left out of delta roots
+    # an honest relayer holding the voted leaf (me, 1) does not send it
+    rest = HistoryLeaf(me.address, 1, changes[me.address][1:])
+    plan = MigrationPlan(old.address, new.address, receipts[0]["blockNumber"], [rest],
+                         tree[0], {me.address: entries[1][4]})  # fmt: skip
+    result = import_histories(new, plan)
+    assert (result.blocked, result.receipts) == ([me.address], [])
+    check = verify(web3, old.address, new.address, SDK_CHAIN_ID)
+    assert check.native == [me.address] and check.equal == [other.address]

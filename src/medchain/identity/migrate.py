@@ -221,6 +221,27 @@ def read_histories(
     return histories
 
 
+def _event_counts(web3: Any, new: str, at_block: int | None = None) -> dict[str, int]:
+    """How many ERC-1056 events each identity has in the new registry up to `at_block`."""
+    reader = LogReader(web3, {to_checksum_address(new): ERC1056_EVENTS})
+    counts: dict[str, int] = {}
+    for event in reader.read(0, reader.head() if at_block is None else int(at_block)):
+        identity = _address(event.args["identity"])
+        counts[identity] = counts.get(identity, 0) + 1
+    return counts
+
+
+def _acted_natively(web3: Any, new: str, identity: str, block: Any, events: int) -> bool:
+    """Whether `identity` changed natively in the new registry: its last change is not
+    the last import's, or it has more events than imported changes (a native change in
+    the very block of an import leaves `changed` as the import left it: only the count
+    shows it)."""
+    changed = _uint(web3, new, "changed(address)", identity, block)
+    if changed != _uint(web3, new, "importedChange(address)", identity, block):
+        return True
+    return events != _uint(web3, new, "importedCount(address)", identity, block)
+
+
 def history_root(
     web3: Any,
     old: str,
@@ -236,19 +257,20 @@ def history_root(
     histories = read_histories(web3, old, at_block=at, from_block=from_block)
     leaves: list[HistoryLeaf] = []
     skipped: list[str] = []
+    counts = {} if new is None else _event_counts(web3, new, at)
     for identity, changes in sorted(histories.items()):
         start = 0
         if new is not None:
-            start = _uint(web3, new, "importedCount(address)", identity, at)
-            changed = _uint(web3, new, "changed(address)", identity, at)
-            if changed != _uint(web3, new, "importedChange(address)", identity, at):
+            if _acted_natively(web3, new, identity, at, counts.get(identity, 0)):
                 skipped.append(identity)
                 continue
+            start = _uint(web3, new, "importedCount(address)", identity, at)
         if start < len(changes):
             leaves.append(HistoryLeaf(identity, start, tuple(changes[start:])))
     if not leaves:
         raise NothingToMigrate(
-            f"nothing to import from {old} into {new} as of block {at}: every history is imported"
+            f"nothing to import from {old} into {new} as of block {at}: every history is "
+            f"imported ({len(skipped)} changed natively in the new version, left out)"
         )
     tree = merkle_tree([leaf.hash for leaf in leaves])
     proofs = {leaf.identity: merkle_proof(tree, leaf.hash) for leaf in leaves}
@@ -298,7 +320,9 @@ def import_histories(
             "governance must vote addHistoryRoot for it first"
         )
     result = ImportResult([], [], [])
-    pending = [leaf for leaf in plan.leaves if _importable(client, leaf, result)]
+    web3 = _web3_of(client)
+    counts = _event_counts(web3, client.address)
+    pending = [leaf for leaf in plan.leaves if _importable(client, leaf, result, web3, counts)]
     for batch in _batches(pending, max_changes):
         try:
             result.receipts.append(_send(client, plan, batch, sender, log))
@@ -306,19 +330,26 @@ def import_histories(
             if len(batch) == 1:
                 raise
             for leaf in batch:  # someone moved first: re-check and send one by one
-                if _importable(client, leaf, result):
+                if _importable(client, leaf, result, web3, _event_counts(web3, client.address)):
                     result.receipts.append(_send(client, plan, [leaf], sender, log))
     return result
 
 
-def _importable(client: Any, leaf: HistoryLeaf, result: ImportResult) -> bool:
+def _web3_of(client: Any) -> Any:
+    from ape import chain
+
+    return chain.provider.web3
+
+
+def _importable(
+    client: Any, leaf: HistoryLeaf, result: ImportResult, web3: Any, counts: dict[str, int]
+) -> bool:
     done = int(client.call("importedCount", leaf.identity))
+    if _acted_natively(web3, client.address, leaf.identity, "latest", counts.get(leaf.identity, 0)):
+        result.blocked.append(leaf.identity)
+        return False
     if done >= leaf.from_index + len(leaf.changes):
         result.already.append(leaf.identity)
-        return False
-    changed = int(client.call("changed", leaf.identity))
-    if changed != int(client.call("importedChange", leaf.identity)):
-        result.blocked.append(leaf.identity)
         return False
     if done != leaf.from_index:
         raise ImportBlocked(
@@ -373,11 +404,10 @@ def verify(web3: Any, old: str, new: str, chain_id: int) -> Verification:
     old_resolver = DIDResolver(web3, old, chain_id)
     new_resolver = DIDResolver(web3, new, chain_id)
     result = Verification([], [], [])
+    counts = _event_counts(web3, new)
     for identity, changes in sorted(histories.items()):
         imported = _uint(web3, new, "importedCount(address)", identity, "latest")
-        if _uint(web3, new, "changed(address)", identity, "latest") != _uint(
-            web3, new, "importedChange(address)", identity, "latest"
-        ):
+        if _acted_natively(web3, new, identity, "latest", counts.get(identity, 0)):
             result.native.append(identity)
             if any(c.kind == OWNER for c in changes):
                 result.suspect.append(identity)
