@@ -28,7 +28,7 @@ def chain_with_index(tmp_path_factory):
     from web3 import HTTPProvider, Web3
 
     from medchain.consent import ConsentClient
-    from medchain.demo import DemoContext, role_accounts, run_all
+    from medchain.demo import DemoContext, fund_roles, role_accounts, run_all
     from medchain.deploy import deploy_all
     from medchain.deployments import AddressBook
     from medchain.indexer import Indexer
@@ -40,6 +40,7 @@ def chain_with_index(tmp_path_factory):
         networks.parse_network_choice(uri),
     ):
         roles = role_accounts(accounts.test_accounts)
+        fund_roles(roles)  # anvil funds 20 accounts; the roles past them (registrar, ...) too
         book = AddressBook(tmp / "book")
         ctx, _ = deploy_all(roles["deployer"], book, accounts=roles, log=lambda _: None)
         demo = DemoContext(Console(file=io.StringIO()), roles, ctx.contracts, book,
