@@ -161,12 +161,13 @@ def test_reorg_cancels_undelivered_notifications(env, receiver):
 def test_recall_and_licence_key_notify_holders_and_researcher(env, receiver):
     from rich.console import Console
 
-    from medchain.demo import DemoContext, steps
+    from medchain.demo import DemoContext, fund_roles, steps
     from medchain.indexer import Indexer
     from medchain.notify import Deliverer, subscribe
 
     receiver.refusals = 0
     roles = env["roles"]
+    fund_roles({"deployer": roles["deployer"], "registrar": roles["registrar"]})  # past anvil's 20
     indexer = Indexer.for_book(env["web3"], env["book"], f"sqlite:///{env['tmp'] / 'rules.db'}")
     indexer.sync()
     subs = {role: subscribe(indexer.engine, str(roles[role].address), receiver.url, ["*"])
