@@ -164,11 +164,14 @@ def _populate(old, client, a):
 
 def _wait_past_chain_time(chain, margin=2):
     """The npm resolver judges validity by the wall clock, medchain's by chain time: wait
-    until the wall clock is past the chain's head so short-lived entries are expired for both."""
+    until the wall clock is past the chain's head so short-lived entries are expired for
+    both, then mine a block at the wall clock's time."""
     head = chain.blocks.head.timestamp
     deadline = time.monotonic() + 15
     while time.time() < head + margin and time.monotonic() < deadline:
         time.sleep(0.2)
+    # then a block at that time, so medchain's resolver (chain time) sees the same instant
+    chain.provider.web3.provider.make_request("evm_mine", [])
 
 
 def test_migration_keeps_every_answer_and_refuses_attacks(net, project):
