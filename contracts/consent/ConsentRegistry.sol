@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -25,6 +26,10 @@ import {IRecordWriteAuthorizer} from "../interfaces/IRecordWriteAuthorizer.sol";
 /// a clinician bounded emergency access after M approvals, while the clinician keeps
 /// CLINICIAN_ROLE; a privacy officer or the admin may cancel or end it; every episode
 /// gets a privacy-officer review.
+/// Versions are immutable (a proxy's ~4.9k gas per call does not fit the grant's anchor):
+/// a new version names its `predecessor` and anyone may copy the predecessor's provisions
+/// and roles into it, read through the predecessor's own views, so nobody can inject data
+/// (docs/upgrades.md, "ConsentRegistry: migration").
 contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EIP712 {
     /*//////////////////////////////////////////////////////////////
                                CONSTANTS
@@ -86,6 +91,8 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     //////////////////////////////////////////////////////////////*/
 
     IConsentDIDRegistry private immutable _did;
+    /// @dev The version provisions and roles are imported from (zero for a first version).
+    IConsentRegistry private immutable _predecessor;
 
     /// @dev keccak256(patient, grantee, scope) => packed permit + deny (layout above).
     mapping(bytes32 => uint256) private _provisions;
@@ -116,6 +123,15 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     uint64 private _awaitingReview;
     uint8 private _threshold;
 
+    /// @dev key => the packed provision the last import wrote (0 if never imported). While
+    /// `_provisions[key]` still equals it, this version has not changed the key, so a new
+    /// import may refresh it from the predecessor; once they differ, this version is newer.
+    /// Written only by the import: the grant path pays nothing for the migration.
+    mapping(bytes32 => uint256) private _imported;
+    /// @dev role => account => revoked (or renounced) in this version at least once: the
+    /// predecessor's grant is then never copied again.
+    mapping(bytes32 => mapping(address => bool)) private _roleRevokedHere;
+
     /*//////////////////////////////////////////////////////////////
                               CONSTRUCTOR
     //////////////////////////////////////////////////////////////*/
@@ -124,12 +140,17 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     /// @param adminDelay Delay of the two-step default-admin transfer (seconds).
     /// @param admin Initial default admin (governance).
     /// @param threshold Emergency approvals needed to activate a break-glass episode.
-    constructor(IConsentDIDRegistry did, uint48 adminDelay, address admin, uint8 threshold)
-        AccessControlDefaultAdminRules(adminDelay, admin)
-        EIP712("MedchainConsent", "1")
-    {
+    /// @param predecessor_ The version this one migrates from; zero for a first version.
+    constructor(
+        IConsentDIDRegistry did,
+        uint48 adminDelay,
+        address admin,
+        uint8 threshold,
+        IConsentRegistry predecessor_
+    ) AccessControlDefaultAdminRules(adminDelay, admin) EIP712("MedchainConsent", "1") {
         if (threshold == 0) revert ConsentBreakGlassInvalidThreshold(threshold);
         _did = did;
+        _predecessor = predecessor_;
         _threshold = threshold;
         emit BreakGlassThresholdChanged(threshold);
     }
@@ -375,6 +396,53 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     }
 
     /*//////////////////////////////////////////////////////////////
+                               MIGRATION
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IConsentRegistry
+    function importProvisions(ConsentKey[] calldata keys) external {
+        IConsentRegistry from = _requirePredecessor();
+        uint256 n = keys.length;
+        for (uint256 i; i < n; ++i) {
+            ConsentKey calldata k = keys[i];
+            _importProvision(from, k.patient, k.grantee, k.scope);
+        }
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function importRoles(bytes32 role, address[] calldata accounts) external {
+        IConsentRegistry from = _requirePredecessor();
+        // The default admin (governance) comes from this version's constructor; copying
+        // any other role than the three operational ones would hand out powers v1's admin
+        // never had to answer for here.
+        if (role != CLINICIAN_ROLE && role != EMERGENCY_APPROVER_ROLE && role != PRIVACY_OFFICER_ROLE)
+        {
+            revert ConsentRoleNotMigratable(role);
+        }
+        uint256 n = accounts.length;
+        for (uint256 i; i < n; ++i) {
+            address account = accounts[i];
+            if (!IAccessControl(address(from)).hasRole(role, account)) {
+                revert ConsentRoleNotHeldByPredecessor(role, account);
+            }
+            if (_roleRevokedHere[role][account]) {
+                // Governance took it away here: the retired version must not give it back.
+                emit ConsentRoleImportSkipped(role, account);
+            } else if (_grantRole(role, account)) {
+                emit ConsentRoleImported(role, account);
+            }
+        }
+    }
+
+    /// @dev Every revocation here (by the admin, or a renunciation) is remembered, whether
+    /// or not the account held the role yet: governance can keep an account of v1 out of
+    /// v2 before or after the import, and no re-import undoes it.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool) {
+        _roleRevokedHere[role][account] = true;
+        return super._revokeRole(role, account);
+    }
+
+    /*//////////////////////////////////////////////////////////////
                                  VIEWS
     //////////////////////////////////////////////////////////////*/
 
@@ -473,6 +541,11 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     /// @inheritdoc IConsentRegistry
     function didRegistry() external view returns (address) {
         return address(_did);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function predecessor() external view returns (address) {
+        return address(_predecessor);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -682,6 +755,67 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
             start: uint40(half >> 40),
             end: uint40(half >> 80)
         });
+    }
+
+    function _requirePredecessor() private view returns (IConsentRegistry from) {
+        from = _predecessor;
+        if (address(from) == address(0)) revert ConsentNoPredecessor();
+    }
+
+    /// @dev The re-sync rule: copy while this version has not changed the key since its
+    /// last import (`_provisions == _imported`, also true for a key never touched here),
+    /// so a change the patient still sent to the retired version is carried over by
+    /// importing again, and a change made here is never overwritten.
+    function _importProvision(IConsentRegistry from, address patient, address grantee, bytes32 scope)
+        private
+    {
+        bytes32 key = _key(patient, grantee, scope);
+        uint256 current = _provisions[key];
+        if (current != _imported[key]) {
+            emit ConsentImportSkipped(patient, grantee, scope);
+            return;
+        }
+        uint256 packed = _readPredecessor(from, patient, grantee, scope);
+        if (packed == current) return; // in sync already: re-running an import costs reads only
+        _provisions[key] = packed;
+        _imported[key] = packed;
+        // The same events the original writes emitted, so event readers (audit, indexer,
+        // grants_of) find the provision in this version too.
+        _emitImportedHalf(patient, grantee, scope, current & _HALF_MASK, packed & _HALF_MASK, false);
+        _emitImportedHalf(
+            patient, grantee, scope, (current >> _HALF) & _HALF_MASK, (packed >> _HALF) & _HALF_MASK, true
+        );
+        emit ConsentImported(patient, grantee, scope, packed >> _SEQ_SHIFT);
+    }
+
+    /// @dev The predecessor's provision of the key, repacked into this version's slot layout.
+    function _readPredecessor(IConsentRegistry from, address patient, address grantee, bytes32 scope)
+        private
+        view
+        returns (uint256)
+    {
+        (Provision memory permit, Provision memory denial) = from.provisionOf(patient, grantee, scope);
+        // A predecessor is a ConsentRegistry: its sequence is 16 bits like ours.
+        uint256 seq = from.signatureNonce(patient, grantee, scope);
+        return _pack(permit) | (_pack(denial) << _HALF) | (seq << _SEQ_SHIFT);
+    }
+
+    function _pack(Provision memory p) private pure returns (uint256) {
+        return uint256(p.actions) | (uint256(p.purposes) << 8) | (uint256(p.start) << 40)
+            | (uint256(p.end) << 80);
+    }
+
+    function _emitImportedHalf(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint256 old,
+        uint256 half,
+        bool isDeny
+    ) private {
+        if (half == old) return;
+        if (half == 0) emit ConsentRevoked(patient, grantee, scope, isDeny);
+        else _emitProvision(patient, grantee, scope, half, isDeny);
     }
 
     function _existing(uint256 episodeId) private view returns (EpisodeData storage e) {

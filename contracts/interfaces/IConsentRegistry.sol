@@ -37,6 +37,13 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
         uint40 end;
     }
 
+    /// @notice One provision key, (patient, grantee, scope), as passed to {importProvisions}.
+    struct ConsentKey {
+        address patient;
+        address grantee;
+        bytes32 scope;
+    }
+
     /// @notice EIP-712 message by which a patient's DID owner (or consent delegate) sets a
     /// permit (`deny == false`) or deny provision; anyone may relay it. `nonce` is the
     /// key's `signatureNonce(patient, grantee, scope)` when signing.
@@ -166,6 +173,17 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
     /// @notice The approval threshold must be between 1 and 255.
     error ConsentBreakGlassInvalidThreshold(uint256 threshold);
 
+    /// @notice This is a first version (no predecessor): there is nothing to import.
+    error ConsentNoPredecessor();
+
+    /// @notice Only CLINICIAN_ROLE, EMERGENCY_APPROVER_ROLE and PRIVACY_OFFICER_ROLE are
+    /// carried over from the predecessor; `role` (the default admin role among others) is
+    /// set by this version's own constructor and governance.
+    error ConsentRoleNotMigratable(bytes32 role);
+
+    /// @notice The predecessor does not grant `role` to `account`: there is nothing to copy.
+    error ConsentRoleNotHeldByPredecessor(bytes32 role, address account);
+
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
     //////////////////////////////////////////////////////////////*/
@@ -259,6 +277,26 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
 
     /// @notice The number of approvals needed to activate an episode changed.
     event BreakGlassThresholdChanged(uint8 threshold);
+
+    /// @notice The provision of (`patient`, `grantee`, `scope`) was copied from the
+    /// predecessor (the copied halves are announced by {ConsentGranted} / {ConsentDenied},
+    /// a half the copy removed by {ConsentRevoked}); `nonce` is the copied signature sequence.
+    event ConsentImported(
+        address indexed patient, address indexed grantee, bytes32 indexed scope, uint256 nonce
+    );
+
+    /// @notice The key was changed in this version since its last import (the patient or a
+    /// manager acted here), so this version's provision is the newer one and was kept.
+    event ConsentImportSkipped(
+        address indexed patient, address indexed grantee, bytes32 indexed scope
+    );
+
+    /// @notice `account` got `role` because the predecessor grants it (after {RoleGranted}).
+    event ConsentRoleImported(bytes32 indexed role, address indexed account);
+
+    /// @notice `role` was revoked from (or renounced by) `account` in this version, so the
+    /// predecessor's grant was not copied again.
+    event ConsentRoleImportSkipped(bytes32 indexed role, address indexed account);
 
     /*//////////////////////////////////////////////////////////////
                                FUNCTIONS
@@ -501,4 +539,33 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
 
     /// @notice The EIP-712 domain separator (chain id and this address included).
     function domainSeparator() external view returns (bytes32);
+
+    /// @notice The version this one carries provisions and roles over from (zero for a
+    /// first version). docs/upgrades.md, "ConsentRegistry: migration".
+    function predecessor() external view returns (address);
+
+    /// @notice Copy the provisions of `keys` from the predecessor: for each key, the
+    /// predecessor's permit and deny halves (`provisionOf`) and signature sequence
+    /// (`signatureNonce`) become this version's, so a caller can only copy what the
+    /// predecessor says. Anyone may call it, any number of times. A key is (re)copied only
+    /// while this version has not changed it since its last import; a key changed here is
+    /// skipped (this version is then newer). A key already equal to the predecessor's is
+    /// left alone, without an event, so re-running an import is cheap.
+    /// Requirements: this version has a predecessor.
+    /// Emits, per copied key, {ConsentGranted} / {ConsentDenied} for each copied half that
+    /// changed, {ConsentRevoked} for each half the copy removed, then {ConsentImported};
+    /// {ConsentImportSkipped} per skipped key.
+    function importProvisions(ConsentKey[] calldata keys) external;
+
+    /// @notice Give `role` to each of `accounts` that holds it in the predecessor. Anyone
+    /// may call it. An account this version revoked the role from (or that renounced it
+    /// here) is skipped: a re-import cannot undo governance.
+    /// Requirements:
+    /// - this version has a predecessor;
+    /// - `role` is CLINICIAN_ROLE, EMERGENCY_APPROVER_ROLE or PRIVACY_OFFICER_ROLE (never
+    ///   the default admin role, which this version's constructor sets);
+    /// - the predecessor grants `role` to every account.
+    /// Emits {RoleGranted} and {ConsentRoleImported} per account that did not hold it,
+    /// {ConsentRoleImportSkipped} per skipped account.
+    function importRoles(bytes32 role, address[] calldata accounts) external;
 }

@@ -88,6 +88,8 @@ def _calls(registry, w):
         "revokeRole": lambda s: registry.revokeRole(role, w["actors"]["approver"], sender=s),
         "beginDefaultAdminTransfer": lambda s: registry.beginDefaultAdminTransfer(p, sender=s),
         "changeDefaultAdminDelay": lambda s: registry.changeDefaultAdminDelay(DAY, sender=s),
+        "importProvisions": lambda s: registry.importProvisions([(p, g, LAB)], sender=s),
+        "importRoles": lambda s: registry.importRoles(role, [w["actors"]["approver"]], sender=s),
     }
 
 
@@ -113,6 +115,10 @@ ALLOWED = {
     "revokeRole": ({"admin"}, "AccessControlUnauthorizedAccount"),
     "beginDefaultAdminTransfer": ({"admin"}, "AccessControlUnauthorizedAccount"),
     "changeDefaultAdminDelay": ({"admin"}, "AccessControlUnauthorizedAccount"),
+    # Open to anyone on a version with a predecessor (tests/consent/test_migration.py);
+    # this first version has none, so nobody can import into it.
+    "importProvisions": (set(), "ConsentNoPredecessor"),
+    "importRoles": (set(), "ConsentNoPredecessor"),
 }
 # Cells refused with another error than the row's: a consent delegate may not lift the
 # patient's deny (only the DID owner may).

@@ -11,19 +11,23 @@ from medchain.deploy import ContractSpec, DeployContext, grant_named_roles
 
 ADMIN_TRANSFER_DELAY = 3 * 24 * 3600  # seconds a new default admin waits before accepting
 BREAK_GLASS_THRESHOLD = 2  # approvals needed (2-of-3 with the demo's approvers)
+# A first version migrates from nobody; a new version names the one it carries provisions
+# and roles over from (medchain.consent.migrate, docs/upgrades.md).
+NO_PREDECESSOR = "0x0000000000000000000000000000000000000000"
 
 APPROVER_ROLES = ("approver1", "approver2", "approver3")
 CLINICIAN_ROLES = ("provider",)
 PRIVACY_OFFICER_ROLES = ("privacy_officer",)
 
 
+def consent_args(did_registry: str, admin: str, predecessor: str = NO_PREDECESSOR) -> list[Any]:
+    """ConsentRegistry's constructor arguments: DID registry, admin transfer delay, admin,
+    break-glass threshold, predecessor (zero for a first version)."""
+    return [did_registry, ADMIN_TRANSFER_DELAY, admin, BREAK_GLASS_THRESHOLD, predecessor]
+
+
 def _args(ctx: DeployContext) -> list[Any]:
-    return [
-        ctx.address_of("DIDRegistry"),
-        ADMIN_TRANSFER_DELAY,
-        ctx.deployer.address,
-        BREAK_GLASS_THRESHOLD,
-    ]
+    return consent_args(ctx.address_of("DIDRegistry"), ctx.deployer.address)
 
 
 def _wire(ctx: DeployContext, registry: Any) -> None:
