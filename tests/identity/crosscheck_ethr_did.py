@@ -1,9 +1,11 @@
 """Manual cross-check against the public JavaScript did:ethr libraries (not collected by
-pytest: it needs npm packages the project does not ship).
+pytest: it needs npm ethr-did, which the project does not ship; the resolver side,
+ethr-did-resolver, did-resolver and ethers, is a devDependency, run through
+tests/identity/resolve_ethr_did.mjs, which tests/identity/test_identity_migration.py uses).
 
     mkdir -p /tmp/ethrcheck && cd /tmp/ethrcheck && npm init -y && \\
-      npm install ethr-did-resolver@11.1.3 did-resolver@4.1.0 ethr-did@3.0.38 ethers@6.17.0
-    python tests/identity/crosscheck_ethr_did.py /tmp/ethrcheck   # writes its two .mjs files there
+      npm install ethr-did@3.0.38 ethers@6.17.0
+    python tests/identity/crosscheck_ethr_did.py /tmp/ethrcheck   # writes sign.mjs there
 
 On anvil it (1) scripts DID histories with direct, EIP-712 batched, legacy-signed, owner
 change and deactivation changes, (2) has ethr-did (JS) make legacy 0x19 0x00 signed
@@ -17,16 +19,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 DAY = 86_400
-RESOLVE_JS = """import { Resolver } from 'did-resolver'
-import { getResolver } from 'ethr-did-resolver'
-const [rpcUrl, registry, chainId, ...dids] = process.argv.slice(2)
-const resolver = new Resolver(getResolver({ networks: [{ name: '0x' + Number(chainId).toString(16), chainId: Number(chainId), rpcUrl, registry }] }))
-const out = {}
-for (const did of dids) out[did] = await resolver.resolve(did)
-console.log(JSON.stringify(out))
-"""
+RESOLVE_JS = Path(__file__).with_name("resolve_ethr_did.mjs")
 SIGN_JS = """import { EthrDID } from 'ethr-did'
 import { JsonRpcProvider, SigningKey, Wallet } from 'ethers'
 const [rpcUrl, registry, chainId, ownerKey, relayerKey] = process.argv.slice(2)
@@ -53,9 +49,6 @@ def _node(*args: str) -> dict:
 
 
 def main(js_dir: str) -> int:
-    from pathlib import Path
-
-    Path(js_dir, "resolve.mjs").write_text(RESOLVE_JS)
     Path(js_dir, "sign.mjs").write_text(SIGN_JS)
     from ape import accounts, chain, networks, project
     from eth_account import Account
@@ -65,7 +58,8 @@ def main(js_dir: str) -> int:
     with networks.ethereum.local.use_provider("foundry") as provider:
         uri = provider.uri
         a = accounts.test_accounts
-        reg = a[0].deploy(project.DIDRegistry)
+        zero = "0x" + "00" * 20  # (predecessor, importAdmin): a first version
+        reg = a[0].deploy(project.DIDRegistry, zero, zero)
         client = DIDRegistryClient(reg)
         relay = client.with_sender(a[0])
         me, lab, prov = a[1], a[2], a[3]
@@ -114,7 +108,7 @@ def main(js_dir: str) -> int:
         ours = DIDResolver(
             provider.web3, reg.address, chain.chain_id, profile="ethr-did-resolver@11"
         )
-        theirs = _node(f"{js_dir}/resolve.mjs", uri, reg.address, str(chain.chain_id), *dids)
+        theirs = _node(str(RESOLVE_JS), uri, reg.address, str(chain.chain_id), *dids)
         equal = 0
         for did in dids:
             mine = ours.resolve(did).to_dict()
