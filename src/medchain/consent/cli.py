@@ -1,6 +1,7 @@
 """`medchain consent ...` and `medchain breakglass ...`: patient consent on the
-ConsentRegistry (grant, revoke, list, check, sign, relay, audit, FHIR import/export) and
-the break-glass episode (request, approve, close, review, status).
+ConsentRegistry (grant, revoke, list, check, sign, relay, audit, FHIR import/export,
+migration to a new version) and the break-glass episode (request, approve, close,
+review, status).
 
 Scopes are labels ("Observation", "category:laboratory", "*"); actions read|write|share
 (comma-separated or "all"); purposes HL7 PurposeOfUse codes (TREAT, ETREAT, HRESCH, ...).
@@ -21,6 +22,7 @@ from medchain.cli.options import (
     IN_FILE,
     TIME,
     ContractChoice,
+    connected_command,
     contract_commands,
     contract_option,
     force_option,
@@ -364,6 +366,39 @@ def audit_cmd(
         )
     else:
         emit_document(text)
+
+
+@connected_command(consent, "migrate")
+@click.option(
+    "--from",
+    "source",
+    default=None,
+    metavar="ADDRESS",
+    help="The retired version (default: the address book's ConsentRegistry).",
+)
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="ADDRESS",
+    help="The new version (naming --from as its predecessor).",
+)
+@click.option("--from-block", default=0, show_default=True, help="First block of the old events.")
+def migrate_cmd(
+    account: Any, source: str | None, target: str, from_block: int, as_json: bool
+) -> None:
+    """Copy every provision and role of the old ConsentRegistry into the new one (which
+    names it as predecessor), in block-sized batches, then verify both answer alike.
+    Anyone may run it, again after the switch too: it carries over changes still sent to
+    the old version. The address book moves by governance (docs/upgrades.md)."""
+    from medchain.consent.migrate import migrate
+
+    sender = require_account(account)
+    old = ConsentClient.at(source) if source else ConsentClient.connect()
+    new = ConsentClient.at(target)
+    progress = None if as_json else click.echo  # --json prints the report alone
+    report = migrate(old.contract, new.contract, sender, from_block=from_block, log=progress)
+    emit(report.to_json(), as_json)
 
 
 # ---------------------------------------------------------------------- break-glass

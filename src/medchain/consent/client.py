@@ -117,6 +117,7 @@ PATIENT_EVENTS = (
     "ConsentDenied",
     "ConsentRevoked",
     "ConsentManagedBy",
+    "ConsentImported",  # a migrated version's copy of the key (medchain.consent.migrate)
     "AccessRecorded",
     "BreakGlassRequested",
     "BreakGlassActivated",
