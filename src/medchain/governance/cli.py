@@ -4,7 +4,10 @@ from `--calls FILE`), vote on it, queue it once M members approved, and anyone e
 it after the timelock's delay; `accept-admin` proposes the timelock's acceptance of a
 two-step admin transfer (ConsentRegistry, SerialRegistry); `upgrade` deploys and proposes
 a layout-checked new implementation of an upgradeable contract, and `execute` records an
-executed upgrade in the address book; `members` and `status` read.
+executed upgrade in the address book; `members` and `status` read. The emergency guardian
+pauses a contract's writes at once with `pause CONTRACT` (its own transaction, no vote);
+`unpause CONTRACT` proposes lifting it (only governance unpauses; on an ungoverned chain it
+is the admin's direct transaction); `paused` lists which contracts are paused.
 Proposal ids are shown as 0x-hex and accepted as hex or decimal.
 """
 
@@ -29,9 +32,13 @@ from medchain.governance.client import (
     Call,
     GovernanceClient,
     Proposal,
+    admin_unpause,
+    guardian_pause,
     parse_proposal_id,
+    pause_status,
     proposal_label,
 )
+from medchain.governance.deploy import GOVERNOR
 from medchain.governance.upgrade import propose_upgrade, upgrades_in
 
 
@@ -284,4 +291,75 @@ def accept_admin_cmd(
         {"proposal": proposal_label(pid), "contract": contract, "state": client.state(pid).name},
         as_json,
         human=lambda r: f"proposal {r['proposal']} ({r['state']}): {contract} accepts the timelock",
+    )
+
+
+# ---------------------------------------------------------------------- emergency pause
+def _book() -> Any:
+    from medchain.deployments import AddressBook
+
+    return AddressBook.for_connected_network()
+
+
+@admin_command("pause")
+@click.argument("contract")
+def pause_cmd(account: Any, contract: str, governor: ContractChoice, as_json: bool) -> None:
+    """The guardian pauses CONTRACT's writes now (reads, patients' revocations and
+    governance stay open); only governance lifts it (`medchain admin unpause CONTRACT`)."""
+    sender = require_account(account)
+    receipt = guardian_pause(contract, sender, _book())
+    emit(
+        {"contract": contract, "paused": True, "guardian": str(sender.address), **_tx(receipt)},
+        as_json,
+        human=lambda r: (
+            f"{contract} is paused by the guardian {r['guardian']} (tx {r['tx']}); "
+            f"governance unpauses it: medchain admin unpause {contract}"
+        ),
+    )
+
+
+@admin_command("unpause")
+@click.argument("contract")
+@click.option("--description", "-d", default="", help="Default: names the contract.")
+def unpause_cmd(
+    account: Any, contract: str, description: str, governor: ContractChoice, as_json: bool
+) -> None:
+    """Lift CONTRACT's pause: on a governed chain, propose it (then vote, queue and execute
+    like any proposal); on an ungoverned one, the admin's direct transaction."""
+    sender = require_account(account)
+    book = _book()
+    if governor.address is None and GOVERNOR not in book:
+        receipt = admin_unpause(contract, sender, book)
+        emit(
+            {"contract": contract, "paused": False, "admin": str(sender.address), **_tx(receipt)},
+            as_json,
+            human=lambda r: f"{contract} is unpaused by its admin {r['admin']} (tx {r['tx']})",
+        )
+        return
+    client = governor.bind(sender)
+    pid = client.propose_unpause(contract, description)
+    emit(
+        {"proposal": proposal_label(pid), "contract": contract, "state": client.state(pid).name},
+        as_json,
+        human=lambda r: f"proposal {r['proposal']} ({r['state']}): unpause {contract}",
+    )
+
+
+@admin_command("paused")
+@click.argument("contracts", nargs=-1)
+def paused_cmd(
+    account: Any, contracts: tuple[str, ...], governor: ContractChoice, as_json: bool
+) -> None:
+    """Whether each pausable contract (or CONTRACTS) is paused now."""
+    rows = pause_status(_book(), contracts)
+    emit(
+        rows,
+        as_json,
+        human=lambda rs: (
+            "\n".join(
+                f"{r['contract']:<22} {'PAUSED' if r['paused'] else 'running'}  {r['address']}"
+                for r in rs
+            )
+            or "no pausable contract in this address book"
+        ),
     )

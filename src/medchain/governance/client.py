@@ -6,6 +6,11 @@ voted for it (and more for than against) it is queued in the timelock, and after
 timelock's delay anyone executes it. Every step is checked first, so a refusal says in
 one line why and when (`proposal 0x1f.. is Active: voting ends at 2026-12-01T10:00:00Z`)
 rather than returning the Governor's bare error.
+
+The emergency guardian's pause sits beside it (docs/governance.md): `guardian_pause` is the
+guardian's own direct transaction on a pausable contract (one with GUARDIAN_ROLE, `pause()`
+and `unpause()`), and lifting it is governance's: `GovernanceClient.propose_unpause` on a
+governed chain, `admin_unpause` by the admin account of an ungoverned one.
 """
 
 from __future__ import annotations
@@ -24,18 +29,27 @@ from medchain.errors import (
     TransactionFailed,
     decode_custom_error,
 )
-from medchain.governance.deploy import MEMBERSHIP, TIMELOCK
+from medchain.governance.deploy import DEFAULT_ADMIN_ROLE, MEMBERSHIP, TIMELOCK
 
 __all__ = [
+    "AlreadyPaused",
     "Call",
     "GovernanceClient",
     "GovernanceRefused",
     "NotAMember",
+    "NotAdmin",
+    "NotGuardian",
+    "NotPausable",
+    "NotPaused",
     "Proposal",
     "ProposalNotReady",
     "ProposalState",
     "Support",
+    "admin_unpause",
+    "guardian_pause",
     "parse_proposal_id",
+    "pausable_contracts",
+    "pause_status",
     "proposal_label",
 ]
 
@@ -50,6 +64,26 @@ class ProposalNotReady(GovernanceRefused):
 
 class NotAMember(GovernanceRefused):
     """The account holds no consortium membership (no vote) where one is needed."""
+
+
+class NotGuardian(GovernanceRefused):
+    """The account does not hold GUARDIAN_ROLE on the contract it tried to pause."""
+
+
+class NotAdmin(GovernanceRefused):
+    """The account does not hold the contract's DEFAULT_ADMIN_ROLE (direct unpause)."""
+
+
+class AlreadyPaused(GovernanceRefused):
+    """The contract is paused already: a second pause would only revert."""
+
+
+class NotPaused(GovernanceRefused):
+    """The contract is not paused: there is nothing to unpause."""
+
+
+class NotPausable(InvalidInput):
+    """The named contract has no emergency pause (not deployed with one, or never had it)."""
 
 
 class ProposalState(IntEnum):
@@ -318,6 +352,16 @@ class GovernanceClient(ContractClient):
         record_upgrades(book, upgrades, receipt, proposal_label(pid))
         return receipt
 
+    def propose_unpause(self, contract_name: str, description: str = "", sender: Any = None) -> int:
+        """Propose that the timelock unpause `contract_name` (only governance unpauses: a
+        guardian's pause ends by a vote). Refused unless the contract is paused now."""
+        contract = _pausable(self.address_book, contract_name)
+        if not contract.paused():
+            raise NotPaused(f"{contract_name} is not paused: there is nothing to unpause")
+        call = self.propose_call(contract_name, "unpause")
+        text = description or f"Unpause {contract_name} ({call.target})"
+        return self.propose([call], text, sender=sender)
+
     def accept_admin(self, contract_name: str, description: str = "", sender: Any = None) -> int:
         """Propose that the timelock accept `contract_name`'s pending admin transfer
         (AccessControlDefaultAdminRules: ConsentRegistry, SerialRegistry)."""
@@ -383,6 +427,92 @@ class GovernanceClient(ContractClient):
             eta = int(self.call("proposalEta", pid))
             raise ProposalNotReady(f"{now}: executable from {_when(eta)}; cannot {action} it")
         raise ProposalNotReady(f"{now}; cannot {action} it")
+
+
+# ---------------------------------------------------------------------- emergency pause
+GUARDIAN_ROLE_NAME = "GUARDIAN_ROLE"
+
+
+def _has_pause(abi: Sequence[Any]) -> bool:
+    names = {
+        (item.get("name"), len(item.get("inputs", [])))
+        for item in abi
+        if isinstance(item, dict) and item.get("type") == "function"
+    }
+    return {(GUARDIAN_ROLE_NAME, 0), ("pause", 0), ("unpause", 0), ("paused", 0)} <= names
+
+
+def pausable_contracts(book: Any) -> list[str]:
+    """The address book's contracts that have the guardian's emergency pause."""
+    return sorted(record.contract_name for record in book if _has_pause(record.abi))
+
+
+def _pausable(book: Any, contract_name: str) -> Any:
+    """The bound contract, if the book has it and it has the emergency pause."""
+    from medchain.client import bind
+
+    record = book.get(contract_name)
+    if not _has_pause(record.abi):
+        found = ", ".join(pausable_contracts(book)) or "none"
+        raise NotPausable(f"{contract_name} has no emergency pause (pausable here: {found})")
+    return bind(record)
+
+
+def pause_status(book: Any, names: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Per pausable contract (all of the book's, or `names`): address and whether paused."""
+    shown = list(names) or pausable_contracts(book)
+    out = []
+    for name in shown:
+        contract = _pausable(book, name)
+        with translate_errors_for(name, contract):
+            out.append(
+                {"contract": name, "address": str(contract.address), "paused": contract.paused()}
+            )
+    return out
+
+
+def guardian_pause(contract_name: str, sender: Any, book: Any = None) -> Any:
+    """The guardian pauses `contract_name`'s writes now (a direct transaction, no vote);
+    returns the receipt. Refused in one line, before anything is sent, for an account
+    without GUARDIAN_ROLE there and for a contract paused already."""
+    from medchain.deployments import AddressBook
+
+    book = book or AddressBook.for_connected_network()
+    contract = _pausable(book, contract_name)
+    with translate_errors_for(contract_name, contract):
+        if not contract.hasRole(contract.GUARDIAN_ROLE(), sender.address):
+            raise NotGuardian(f"{sender.address} is not the guardian of {contract_name}")
+        if contract.paused():
+            raise AlreadyPaused(f"{contract_name} is paused already (governance unpauses it)")
+        return contract.pause(sender=sender)
+
+
+def admin_unpause(contract_name: str, sender: Any, book: Any = None) -> Any:
+    """Unpause directly as the contract's admin: the deployer of an ungoverned chain. On a
+    governed chain the admin is the timelock and this is refused: propose it instead."""
+    from medchain.deployments import AddressBook
+
+    book = book or AddressBook.for_connected_network()
+    contract = _pausable(book, contract_name)
+    with translate_errors_for(contract_name, contract):
+        if not contract.hasRole(DEFAULT_ADMIN_ROLE, sender.address):
+            hint = (
+                "only governance unpauses it (medchain admin unpause "
+                f"{contract_name} --account <member>)"
+                if TIMELOCK in book
+                else "only its admin unpauses it"
+            )
+            raise NotAdmin(f"{sender.address} is not the admin of {contract_name}: {hint}")
+        if not contract.paused():
+            raise NotPaused(f"{contract_name} is not paused: there is nothing to unpause")
+        return contract.unpause(sender=sender)
+
+
+def translate_errors_for(contract_name: str, contract: Any) -> Any:
+    """translate_errors with the contract's ABI (its custom errors decoded by name)."""
+    from medchain.errors import translate_errors
+
+    return translate_errors(contract_name, contract.contract_type)
 
 
 def _description_hash(description: str) -> bytes:

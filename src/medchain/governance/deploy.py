@@ -11,8 +11,9 @@ timelock's admin, so the timelock administers itself.
 AccessControl contract gets DEFAULT_ADMIN_ROLE granted to the timelock and renounced by
 the deployer; an AccessControlDefaultAdminRules contract (ConsentRegistry,
 SerialRegistry) starts its two-step transfer, which governance completes after the
-contract's admin delay (`medchain admin accept-admin CONTRACT`). Every step checks first,
-so a re-run sends nothing. Operational roles (clinicians, approvers, registrar,
+contract's admin delay (`medchain admin accept-admin CONTRACT`). Before that, a configured
+emergency guardian gets GUARDIAN_ROLE on every pausable contract (the deployer can still
+grant it then). Every step checks first, so a re-run sends nothing. Operational roles (clinicians, approvers, registrar,
 arbiter...) stay where the domains' specs put them (docs/governance.md).
 """
 
@@ -37,13 +38,16 @@ DEFAULT_ADMIN_ROLE = b"\x00" * 32
 class GovernanceConfig:
     """Who governs and how slowly. `members` are addresses, ape aliases or TEST::<n>;
     empty means the named `member1..3` accounts the deployer passed (demo, tests). The
-    defaults suit a real consortium: a day to vote, two more before anything runs."""
+    defaults suit a real consortium: a day to vote, two more before anything runs.
+    `guardian` (address, alias or TEST::<n>; optional) may pause every pausable contract's
+    writes at once and do nothing else; only governance unpauses."""
 
     members: tuple[str, ...] = ()
     min_approvals: int = 2
     voting_delay: int = 1  # seconds: the vote opens with the next block
     voting_period: int = DAY
     timelock_delay: int = 2 * DAY
+    guardian: str | None = None
 
     @classmethod
     def development(cls) -> GovernanceConfig:
@@ -52,8 +56,9 @@ class GovernanceConfig:
 
     @classmethod
     def from_file(cls, path: str | Path) -> GovernanceConfig:
-        """A TOML file with a `[governance]` table: members (list), min_approvals, and
-        voting_delay / voting_period / timelock_delay as seconds or `30m`, `1d`."""
+        """A TOML file with a `[governance]` table: members (list), min_approvals,
+        voting_delay / voting_period / timelock_delay as seconds or `30m`, `1d`, and an
+        optional emergency `guardian` (one address or alias)."""
         import tomllib
 
         from medchain.timeutil import duration_seconds
@@ -70,7 +75,14 @@ class GovernanceConfig:
         table = doc.get("governance")
         if not isinstance(table, dict):
             raise ConfigurationError(f"{path}: expected a [governance] table")
-        known = {"members", "min_approvals", "voting_delay", "voting_period", "timelock_delay"}
+        known = {
+            "members",
+            "min_approvals",
+            "voting_delay",
+            "voting_period",
+            "timelock_delay",
+            "guardian",
+        }
         unknown = sorted(set(table) - known)
         if unknown:
             raise ConfigurationError(f"{path}: unknown key(s) {', '.join(unknown)} in [governance]")
@@ -79,6 +91,11 @@ class GovernanceConfig:
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             raise ConfigurationError(f"{path}: members must be a list of addresses or aliases")
         fields["members"] = tuple(members)
+        if "guardian" in table:
+            guardian = table["guardian"]
+            if not isinstance(guardian, str) or not guardian.strip():
+                raise ConfigurationError(f"{path}: guardian must be one address or ape alias")
+            fields["guardian"] = guardian.strip()
         if "min_approvals" in table:
             if not isinstance(table["min_approvals"], int):
                 raise ConfigurationError(f"{path}: min_approvals must be a whole number")
@@ -90,6 +107,12 @@ class GovernanceConfig:
                 except InvalidInput as exc:
                     raise ConfigurationError(str(exc)) from None
         return cls(**fields)
+
+    def guardian_address(self) -> str | None:
+        """The guardian's checksum address (None when the file names no guardian)."""
+        if self.guardian is None:
+            return None
+        return resolve_member(self.guardian, "governance guardian")
 
     def member_addresses(self, ctx: DeployContext) -> list[str]:
         """The founding members' addresses, checked: distinct, and at least M of them."""
@@ -163,7 +186,9 @@ SPECS = [
 @dataclass(frozen=True)
 class HandoverOutcome:
     contract: str
-    action: str  # "handed over" | "transfer started" | "transfer pending" | "governed"
+    # "handed over" | "transfer started" | "transfer pending" | "governed", or for the
+    # emergency guardian "guardian granted" | "guardian held" (detail: its address)
+    action: str
     detail: str = ""
 
 
@@ -174,6 +199,45 @@ def administered(ctx: DeployContext) -> list[str]:
         for name, contract in ctx.contracts.items()
         if name not in GOVERNANCE_CONTRACTS and "DEFAULT_ADMIN_ROLE" in contract._view_methods_
     ]
+
+
+def pausable(ctx: DeployContext) -> list[str]:
+    """The deployed contracts with the guardian's emergency pause (GUARDIAN_ROLE)."""
+    return [
+        name
+        for name in administered(ctx)
+        if "GUARDIAN_ROLE" in ctx.contracts[name]._view_methods_
+        and "unpause" in ctx.contracts[name]._mutable_methods_
+    ]
+
+
+def grant_guardian(ctx: DeployContext, log: Callable[[str], None] = print) -> list[HandoverOutcome]:
+    """Give the configured guardian GUARDIAN_ROLE on every pausable contract, while the
+    deployer is still their admin (hand_over runs it first). Nothing without a guardian."""
+    # hand_over also runs on contexts built without a config (the demo's): no guardian then
+    config = ctx.governance
+    guardian = config.guardian_address() if config is not None else None
+    if guardian is None:
+        return []
+    outcomes = []
+    for name in pausable(ctx):
+        contract = ctx.contracts[name]
+        with translate_errors(name, contract.contract_type):
+            role = contract.GUARDIAN_ROLE()
+            if contract.hasRole(role, guardian):
+                outcome = HandoverOutcome(name, "guardian held", guardian)
+            elif contract.hasRole(DEFAULT_ADMIN_ROLE, ctx.deployer.address):
+                contract.grantRole(role, guardian, sender=ctx.deployer)
+                outcome = HandoverOutcome(name, "guardian granted", guardian)
+            else:
+                raise ConfigurationError(
+                    f"{name} at {contract.address}: the deployer no longer administers it, so "
+                    f"only governance grants the guardian: medchain admin propose {name} "
+                    f"grantRole GUARDIAN_ROLE {guardian} -d ..."
+                )
+        outcomes.append(outcome)
+        log(f"{name}: {outcome.action} ({guardian})")
+    return outcomes
 
 
 def two_step_admin(contract: Any) -> bool:
@@ -188,7 +252,7 @@ def hand_over(ctx: DeployContext, log: Callable[[str], None] = print) -> list[Ha
         raise ConfigurationError("hand_over needs a governed deploy (no ConsortiumTimelock)")
     timelock = str(ctx.contracts[TIMELOCK].address)
     deployer = ctx.deployer
-    outcomes = []
+    outcomes = grant_guardian(ctx, log)
     for name in administered(ctx):
         contract = ctx.contracts[name]
         with translate_errors(name, contract.contract_type):
