@@ -219,6 +219,8 @@ def test_migration_keeps_every_answer_and_refuses_attacks(net, project):
     ]
     _reverts("DIDImportUnknownRoot", client.transact, "importHistory", plan.root, *me_args)
     client.transact("addHistoryRoot", plan.root, sender=timelock)
+    _reverts("DIDImportUnauthorized", client.transact, "removeHistoryRoot", plan.root,
+             sender=outsider)  # fmt: skip
 
     # ---- wrong proofs: a planted authentication key, a shortened history, a foreign proof
     planted = Change(
@@ -278,6 +280,11 @@ def test_migration_keeps_every_answer_and_refuses_attacks(net, project):
     root = merkle_tree([leaf_hash(native, 1, spliced)])[0]
     client.transact("addHistoryRoot", root, sender=timelock)  # even a (mistaken) vote
     _reverts("DIDImportAfterNativeChange", client.transact, "importHistory", root, native, 1,
+             [c.as_tuple() for c in spliced], [])  # fmt: skip
+    # the mistaken root withdrawn: nothing can be imported under it any more
+    client.transact("removeHistoryRoot", root, sender=timelock)
+    assert not client.call("isHistoryRoot", root)
+    _reverts("DIDImportUnknownRoot", client.transact, "importHistory", root, native, 1,
              [c.as_tuple() for c in spliced], [])  # fmt: skip
     identities.remove(native)
 
