@@ -656,6 +656,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
         bytes32 key = _key(patient, grantee, scope);
         uint256 packed = _provisions[key];
         if (!byOwner) {
+            packed = _syncForDelegate(key, patient, grantee, scope, packed);
             if (isDeny && packed & _DENY_MASK != 0) {
                 revert ConsentDenyOwnerOnly(patient, grantee, scope, by);
             }
@@ -694,6 +695,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
     ) internal {
         bytes32 key = _key(patient, grantee, scope);
         uint256 packed = _provisions[key];
+        if (!byOwner) packed = _syncForDelegate(key, patient, grantee, scope, packed);
         uint256 dropMask = isDeny ? _DENY_MASK : _HALF_MASK;
         if (packed & dropMask == 0) revert ConsentNotFound(patient, grantee, scope, isDeny);
         if (isDeny && !byOwner) revert ConsentDenyOwnerOnly(patient, grantee, scope, by);
@@ -775,17 +777,49 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, EI
             emit ConsentImportSkipped(patient, grantee, scope);
             return;
         }
-        uint256 packed = _readPredecessor(from, patient, grantee, scope);
-        if (packed == current) return; // in sync already: re-running an import costs reads only
-        _provisions[key] = packed;
-        _imported[key] = packed;
+        _copy(key, patient, grantee, scope, current, _readPredecessor(from, patient, grantee, scope));
+    }
+
+    /// @dev A consent delegate acting on a key this migrated version has not changed yet
+    /// first gets the key brought up to date from the predecessor, so the delegate rules
+    /// (no deny lifted or replaced) see the patient's deny even before the import reached
+    /// the key; otherwise the delegate's change would make the import skip the key and the
+    /// patient's deny would be lost. Only delegates pay for it: the patient's own change
+    /// may override its own provisions anyway (it could lift the deny), and the direct
+    /// grant's gas anchor has no room for the extra read.
+    function _syncForDelegate(
+        bytes32 key,
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint256 packed
+    ) private returns (uint256) {
+        IConsentRegistry from = _predecessor;
+        if (address(from) == address(0) || packed != _imported[key]) return packed;
+        return _copy(key, patient, grantee, scope, packed, _readPredecessor(from, patient, grantee, scope));
+    }
+
+    /// @dev Store the predecessor's `copied` value of a key over `current`; returns the
+    /// key's value now.
+    function _copy(
+        bytes32 key,
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint256 current,
+        uint256 copied
+    ) private returns (uint256) {
+        if (copied == current) return current; // in sync already: re-running costs reads only
+        _provisions[key] = copied;
+        _imported[key] = copied;
         // The same events the original writes emitted, so event readers (audit, indexer,
         // grants_of) find the provision in this version too.
-        _emitImportedHalf(patient, grantee, scope, current & _HALF_MASK, packed & _HALF_MASK, false);
+        _emitImportedHalf(patient, grantee, scope, current & _HALF_MASK, copied & _HALF_MASK, false);
         _emitImportedHalf(
-            patient, grantee, scope, (current >> _HALF) & _HALF_MASK, (packed >> _HALF) & _HALF_MASK, true
+            patient, grantee, scope, (current >> _HALF) & _HALF_MASK, (copied >> _HALF) & _HALF_MASK, true
         );
-        emit ConsentImported(patient, grantee, scope, packed >> _SEQ_SHIFT);
+        emit ConsentImported(patient, grantee, scope, copied >> _SEQ_SHIFT);
+        return copied;
     }
 
     /// @dev The predecessor's provision of the key, repacked into this version's slot layout.

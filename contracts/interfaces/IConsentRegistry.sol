@@ -550,7 +550,9 @@ interface IConsentRegistry is IRecordWriteAuthorizer {
     /// predecessor says. Anyone may call it, any number of times. A key is (re)copied only
     /// while this version has not changed it since its last import; a key changed here is
     /// skipped (this version is then newer). A key already equal to the predecessor's is
-    /// left alone, without an event, so re-running an import is cheap.
+    /// left alone, without an event, so re-running an import is cheap. A consent delegate's
+    /// change of a key this version has not changed yet imports the key first (same events),
+    /// so the patient's deny binds the delegate before the import reached the key.
     /// Requirements: this version has a predecessor.
     /// Emits, per copied key, {ConsentGranted} / {ConsentDenied} for each copied half that
     /// changed, {ConsentRevoked} for each half the copy removed, then {ConsentImported};

@@ -312,6 +312,39 @@ def test_a_revocation_sent_to_the_retired_version_is_carried_by_re_import(node):
     assert not v2.hasAccess(patient, provider, ANY_SCOPE, 2, 0)
 
 
+def test_a_delegate_cannot_escape_the_patients_deny_before_the_import(node):
+    """A consent delegate may not lift or replace the patient's deny. Acting in v2 before
+    the import reached the key would make the import skip it (v2 changed it) and lose
+    v1's deny: v2 brings the key up to date from v1 first whenever a delegate acts."""
+    v1, roles = first_version(node), node["roles"]
+    patient, provider, guardian = roles["patient"], roles["provider"], roles["guardian"]
+    rpc(node["uri"], [("anvil_setBalance", [str(guardian.address), hex(10**20)])])
+    did = node["ctx"].contracts["DIDRegistry"]
+    did.addDelegate(patient, v1.CONSENT_DELEGATE(), guardian, 30 * 86_400, sender=patient)
+    scope = scope_code("Condition")
+    ConsentClient(v1).grant(patient, provider, "Condition", "read", deny=True, sender=patient)
+    v2 = next_version(node, v1)  # deployed, not imported yet
+    with ape.reverts(v2.ConsentDenyOwnerOnly, caller=guardian):
+        v2.deny(patient, provider, scope, 2, 1, 0, OPEN_END, sender=guardian)
+    receipt = v2.grant(patient, provider, scope, 1, 1, 0, OPEN_END, sender=guardian)
+    assert "ConsentImported" in [log.event_name for log in receipt.events]
+    assert not v2.hasAccess(patient, provider, scope, 1, 0)  # the deny came along
+    assert (
+        v2.provisionOf(patient, provider, scope)[1] == v1.provisionOf(patient, provider, scope)[1]
+    )
+    with ape.reverts(v2.ConsentDenyOwnerOnly, caller=guardian):
+        v2.liftDeny(patient, provider, scope, sender=guardian)
+    report = migrate(v1, v2, roles["researcher"])
+    assert [k["scope"] for k in report.skipped] == ["Condition"]  # the delegate's grant stays
+    assert not v2.hasAccess(patient, provider, scope, 1, 0)
+    # A delegate's revocation of a permit v2 had not imported yet works on the copy.
+    ConsentClient(v1).grant(patient, provider, "Encounter", "read", sender=patient)
+    v3 = next_version(node, v1)
+    v3.revoke(patient, provider, scope_code("Encounter"), sender=guardian)
+    assert not v3.hasAccess(patient, provider, scope_code("Encounter"), 1, 0)
+    assert v3.signatureNonce(patient, provider, scope_code("Encounter")) == 2
+
+
 def test_roles_import_only_what_v1_grants_and_never_undoes_governance(node):
     v1, roles = first_version(node), node["roles"]
     deployer, outsider, clinician = roles["deployer"], roles["researcher"], roles["provider"]
