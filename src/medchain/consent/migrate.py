@@ -60,7 +60,7 @@ KEY_EVENTS = (
 )
 MIGRATED_ROLES = ("CLINICIAN_ROLE", "EMERGENCY_APPROVER_ROLE", "PRIVACY_OFFICER_ROLE")
 # Upper bound of one key's first import (two fresh slots, two predecessor calls, up to
-# three events: 60,256 on average over tests/consent/test_migration.py's 10,010 keys);
+# three events: 60,308 on average over tests/consent/test_migration.py's 10,010 keys);
 # batches fill at most BLOCK_SHARE of a block.
 IMPORT_GAS_PER_KEY = 75_000
 BLOCK_SHARE = 0.8
