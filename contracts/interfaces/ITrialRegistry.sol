@@ -51,7 +51,8 @@ interface ITrialRegistry {
         Active,
         Suspended, // no enrollments; safety reporting continues
         Terminated, // nothing but the sponsor's final report
-        Closed // final report filed: the log is complete
+        Closed, // final report filed: the log is complete
+        Moved // carried to a successor registry by its governance (docs/upgrades.md): reads only here
     }
 
     /// @notice Timeline entry types (SPIRIT items for protocol events, CONSORT flow and
@@ -76,7 +77,10 @@ interface ITrialRegistry {
         OutcomesReported, // CONSORT 6a/6b/17a: outcomes, changes to outcomes
         FinalReportFiled,
         EthicsVoteCast, // one ethics-board member's vote on a k-of-n decision, short of the threshold
-        EligibilityRequired // enrollments must prove eligibility in zero knowledge (docs/zk.md)
+        EligibilityRequired, // enrollments must prove eligibility in zero knowledge (docs/zk.md)
+        MoveProposed, // the sponsor proposes carrying the trial to a successor registry version
+        MoveWithdrawn, // the sponsor withdraws that proposal
+        Moved // the board approved the move: the last entry in this registry (docs/upgrades.md)
     }
 
     /// @notice Per-trial roles other than the sponsor (kept in the trial record).
@@ -200,6 +204,35 @@ interface ITrialRegistry {
 
     /// @notice The trial already demands eligibility (set once, never changed).
     error TrialEligibilityAlreadyRequired(uint64 trialId);
+
+    /// @notice The trial was moved to `successor` (a newer registry version): write there; reads stay here.
+    error TrialMoved(uint64 trialId, address successor);
+
+    /// @notice `successor` cannot take the trial: not a contract naming this registry as its `predecessor`.
+    error TrialInvalidSuccessor(uint64 trialId, address successor);
+
+    /// @notice A move (to `successor`) is pending: amendments and a second move wait until it is
+    /// approved or withdrawn.
+    error TrialMovePending(uint64 trialId, address successor);
+
+    /// @notice No move to `successor` is pending for the trial.
+    error TrialNoSuchMove(uint64 trialId, address successor);
+
+    /// @notice {importTrial} on a first version (its `predecessor` is address(0)).
+    error TrialNoPredecessor();
+
+    /// @notice The predecessor's trial `oldId` was not moved to this registry.
+    error TrialNotMovedHere(uint64 oldId, address successor);
+
+    /// @notice The predecessor's trial `oldId` was already imported here as `trialId`.
+    error TrialAlreadyImported(uint64 oldId, uint64 trialId);
+
+    /// @notice `registryId` is not the sponsor's registry id of the predecessor's trial `oldId`.
+    error TrialRegistryIdMismatch(uint64 oldId, bytes32 registryId);
+
+    /// @notice The listed members hold `listed` of the predecessor's `members` ethics seats: an
+    /// import must carry the whole board (its k-of-n decisions depend on it).
+    error TrialIncompleteBoard(uint64 oldId, uint256 listed, uint256 members);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
@@ -415,6 +448,22 @@ interface ITrialRegistry {
     );
 
     /// @notice The sponsor filed the final report of a terminated trial. Payload: reportHash, reportCid.
+    /// @notice The sponsor proposed moving the trial to `successor`. Payload: successor.
+    event TrialMoveProposed(uint64 indexed trialId, address author, uint64 timestamp, address successor);
+
+    /// @notice The sponsor withdrew the pending move. Payload: successor.
+    event TrialMoveWithdrawn(uint64 indexed trialId, address author, uint64 timestamp, address successor);
+
+    /// @notice The ethics board approved the move (the threshold-reaching member is the author):
+    /// the trial's last entry here; its chain continues in `successor`. Payload: successor.
+    event TrialMovedTo(uint64 indexed trialId, address author, uint64 timestamp, address successor);
+
+    /// @notice Not an entry: the predecessor's trial `oldId` was imported as `trialId` with its
+    /// chain head and entry count, so the next entry here links to `head` at seq `entryCount`.
+    event TrialImported(
+        uint64 indexed trialId, address indexed predecessor, uint64 oldId, bytes32 head, uint64 entryCount
+    );
+
     event FinalReportFiled(
         uint64 indexed trialId,
         address author,
@@ -712,6 +761,67 @@ interface ITrialRegistry {
     ) external;
 
     /// @notice The id of `sponsor`'s trial registered under `registryId` (0: none).
+    /*//////////////////////////////////////////////////////////////
+                               MIGRATION
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The registry version this one imports trials from (address(0): a first version).
+    function predecessor() external view returns (address);
+
+    /// @notice The sponsor proposes moving the trial to `successor`, a registry whose
+    /// `predecessor` is this one. Refused while an amendment is pending (it could not be carried)
+    /// and while another move is pending. A {MoveProposed} entry.
+    function proposeMove(uint64 trialId, address successor) external;
+
+    /// @notice One ethics member's approval of the pending move (k-of-n, like an amendment; the
+    /// votes are bound to the proposal and the board epoch). Short of the threshold: an
+    /// {EthicsVoteCast} entry and false. At the threshold: the {Moved} entry, status `Moved`,
+    /// true; every later write to the trial here reverts with {TrialMoved}.
+    function approveMove(uint64 trialId, address successor) external returns (bool moved);
+
+    /// @notice The sponsor withdraws the pending move. A {MoveWithdrawn} entry.
+    function withdrawMove(uint64 trialId, address successor) external;
+
+    /// @notice The pending move's successor (address(0): none).
+    function pendingMove(uint64 trialId) external view returns (address successor);
+
+    /// @notice Where the trial was moved (address(0): not moved).
+    function successorOf(uint64 trialId) external view returns (address);
+
+    /// @notice Everything a successor needs to import the trial: its record (status `Moved`
+    /// once moved), the status it had when moved (carried over), its successor, and its
+    /// eligibility settings.
+    function handOver(uint64 trialId)
+        external
+        view
+        returns (
+            TrialView memory v,
+            Status carriedStatus,
+            address successor,
+            bool eligibilityGated,
+            Eligibility memory gate
+        );
+
+    /// @notice The account's raw role word in the trial (role flags and site ids), for import.
+    function memberWord(uint64 trialId, address account) external view returns (uint256);
+
+    /// @notice Imports the predecessor's trial `oldId`, moved to this registry by its governance,
+    /// as a new trial id here (permissionless: everything is read from the predecessor). The
+    /// record, eligibility settings, head and entry count are copied so the chain continues;
+    /// `registryId` (from the predecessor's {TrialRegistered}) must be the sponsor's registry id of
+    /// `oldId` and keeps {trialIdOf} answering; each listed account's role word is read from the
+    /// predecessor (an account without one gains nothing), and the list must carry the whole
+    /// ethics board. Open votes are not carried: they restart here. Not an entry: {TrialImported}.
+    function importTrial(uint64 oldId, bytes32 registryId, address[] calldata members)
+        external
+        returns (uint64 trialId);
+
+    /// @notice The predecessor's trial id this trial was imported from (0: registered here).
+    function importedFrom(uint64 trialId) external view returns (uint64);
+
+    /// @notice This registry's id of the predecessor's trial `oldId` (0: not imported).
+    function importedAs(uint64 oldId) external view returns (uint64);
+
     function trialIdOf(address sponsor, bytes32 registryId) external view returns (uint64);
 
     /// @notice Number of trials registered (ids run 1..trialCount).

@@ -36,6 +36,9 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     uint256 private constant _MONITOR_BIT = 1;
     uint256 private constant _ETHICS_BIT = 2;
 
+    /// @inheritdoc ITrialRegistry
+    address public immutable predecessor;
+
     /*//////////////////////////////////////////////////////////////
                                 STORAGE
     //////////////////////////////////////////////////////////////*/
@@ -70,13 +73,23 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
 
     /// @dev A protocol amendment waiting for the ethics board. Packing: slot 0 = protocolHash;
     /// slot 1 = outcomesHash (zero: unchanged); slot 2 = version (16) | consentVersion (16)
-    /// | proposedSeq (48), the proposal's entry seq, which binds the board's votes to this proposal.
+    /// | proposedSeq (48), the proposal's entry seq, which binds the board's votes to this proposal
+    /// | moveTo (160). A pending move uses the same record (version 0, moveTo = the successor):
+    /// {proposeAmendment} already reads slot 2, so refusing an amendment while a move is pending
+    /// costs no extra storage read, and the two can never be pending together.
     struct Amendment {
         bytes32 protocolHash;
         bytes32 outcomesHash;
         uint16 version;
         uint16 consentVersion;
         uint48 proposedSeq;
+        address moveTo;
+    }
+
+    /// @dev A moved trial's successor and the status it had when moved (carried over).
+    struct Move {
+        address successor;
+        Status carriedStatus;
     }
 
     /// @dev Number of trials registered; trial ids run 1..count.
@@ -97,6 +110,16 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     mapping(uint64 trialId => mapping(bytes32 motion => mapping(address member => bool))) private _voted;
     /// @dev The eligibility criteria a gated trial's enrollments must prove (docs/zk.md).
     mapping(uint64 trialId => Eligibility) private _eligibility;
+    /// @dev Written once, by the {Moved} entry; read only by views and on refusals.
+    mapping(uint64 trialId => Move) private _moved;
+    /// @dev Imports from the predecessor, both ways (ids are not reserved: see {importTrial}).
+    mapping(uint64 trialId => uint64 oldId) private _importedFrom;
+    mapping(uint64 oldId => uint64 trialId) private _importedAs;
+
+    /// @param predecessor_ The registry version trials are imported from; address(0) for a first version.
+    constructor(address predecessor_) {
+        predecessor = predecessor_;
+    }
 
     /*//////////////////////////////////////////////////////////////
                               REGISTRATION
@@ -296,6 +319,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         _onlyRunning(trialId, t);
         Amendment storage pending = _pending[trialId];
         if (pending.version != 0) revert TrialAmendmentPending(trialId, pending.version);
+        if (pending.moveTo != address(0)) revert TrialMovePending(trialId, pending.moveTo);
         if (protocolHash == bytes32(0)) revert TrialZeroHash(trialId, "protocolHash");
         if (protocolHash == t.protocolHash || consentVersion < t.consentVersion) {
             revert TrialInvalidAmendment(trialId, consentVersion, t.consentVersion);
@@ -304,7 +328,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         _checkCid(protocolCid);
         if (t.protocolVersion == type(uint16).max) revert TrialVersionOverflow(trialId);
         version = t.protocolVersion + 1;
-        _pending[trialId] = Amendment(protocolHash, outcomesHash, version, consentVersion, t.entryCount);
+        _pending[trialId] = Amendment(protocolHash, outcomesHash, version, consentVersion, t.entryCount, address(0));
         _recordProposal(trialId, t, protocolCid);
     }
 
@@ -409,7 +433,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         Status status = t.status;
         if (status != Status.Active) {
             if (status == Status.Suspended) revert TrialSuspended(trialId);
-            revert TrialNotActive(trialId, status);
+            _revertInactive(trialId, status);
         }
         if (t.locked) revert TrialDataLockState(trialId, true);
         if (t.eligibilityGated) revert TrialEligibilityProofRequired(trialId);
@@ -428,7 +452,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         Status status = t.status;
         if (status != Status.Active) {
             if (status == Status.Suspended) revert TrialSuspended(trialId);
-            revert TrialNotActive(trialId, status);
+            _revertInactive(trialId, status);
         }
         if (t.locked) revert TrialDataLockState(trialId, true);
         if (!t.eligibilityGated) revert TrialEligibilityNotRequired(trialId);
@@ -589,6 +613,180 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     }
 
     /*//////////////////////////////////////////////////////////////
+                               MIGRATION
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ITrialRegistry
+    function proposeMove(uint64 trialId, address successor) external {
+        Trial storage t = _existing(trialId);
+        _onlySponsor(trialId, t);
+        _onlyRunning(trialId, t);
+        Amendment storage pending = _pending[trialId];
+        if (pending.version != 0) revert TrialAmendmentPending(trialId, pending.version);
+        if (pending.moveTo != address(0)) revert TrialMovePending(trialId, pending.moveTo);
+        // A successor that could not import the trial would strand it: it must name this
+        // registry as its predecessor (an EOA or a contract without the getter fails the call).
+        if (successor == address(0) || successor == address(this) || successor.code.length == 0) {
+            revert TrialInvalidSuccessor(trialId, successor);
+        }
+        try ITrialRegistry(successor).predecessor() returns (address p) {
+            if (p != address(this)) revert TrialInvalidSuccessor(trialId, successor);
+        } catch {
+            revert TrialInvalidSuccessor(trialId, successor);
+        }
+        pending.proposedSeq = uint48(t.entryCount);
+        pending.moveTo = successor;
+        _append(trialId, t, EntryType.MoveProposed, keccak256(abi.encode(successor)));
+        emit TrialMoveProposed(trialId, msg.sender, uint64(block.timestamp), successor);
+    }
+
+    /// @inheritdoc ITrialRegistry
+    function approveMove(uint64 trialId, address successor) external returns (bool moved) {
+        Trial storage t = _existing(trialId);
+        _onlyEthics(trialId);
+        _onlyRunning(trialId, t);
+        Amendment storage pending = _pending[trialId];
+        if (successor == address(0) || pending.moveTo != successor) revert TrialNoSuchMove(trialId, successor);
+        // The motion names the successor and the proposal's seq: a withdrawn and re-proposed move
+        // (or a board change) starts the count afresh.
+        if (!_vote(trialId, t, EntryType.Moved, successor, 0, bytes32(0), pending.proposedSeq)) return false;
+        _moved[trialId] = Move(successor, t.status);
+        delete _pending[trialId];
+        t.status = Status.Moved;
+        _append(trialId, t, EntryType.Moved, keccak256(abi.encode(successor)));
+        emit TrialMovedTo(trialId, msg.sender, uint64(block.timestamp), successor);
+        return true;
+    }
+
+    /// @inheritdoc ITrialRegistry
+    function withdrawMove(uint64 trialId, address successor) external {
+        Trial storage t = _existing(trialId);
+        _onlySponsor(trialId, t);
+        _onlyRunning(trialId, t);
+        if (successor == address(0) || _pending[trialId].moveTo != successor) {
+            revert TrialNoSuchMove(trialId, successor);
+        }
+        delete _pending[trialId];
+        _append(trialId, t, EntryType.MoveWithdrawn, keccak256(abi.encode(successor)));
+        emit TrialMoveWithdrawn(trialId, msg.sender, uint64(block.timestamp), successor);
+    }
+
+    /// @inheritdoc ITrialRegistry
+    function pendingMove(uint64 trialId) external view returns (address) {
+        return _pending[trialId].moveTo;
+    }
+
+    /// @inheritdoc ITrialRegistry
+    function successorOf(uint64 trialId) external view returns (address) {
+        return _moved[trialId].successor;
+    }
+
+    /// @inheritdoc ITrialRegistry
+    function handOver(uint64 trialId)
+        external
+        view
+        returns (
+            TrialView memory v,
+            Status carriedStatus,
+            address successor,
+            bool eligibilityGated,
+            Eligibility memory gate
+        )
+    {
+        v = trial(trialId);
+        Move storage m = _moved[trialId];
+        carriedStatus = m.carriedStatus;
+        successor = m.successor;
+        eligibilityGated = _trials[trialId].eligibilityGated;
+        gate = _eligibility[trialId];
+    }
+
+    /// @inheritdoc ITrialRegistry
+    function memberWord(uint64 trialId, address account) external view returns (uint256) {
+        return _members[trialId][account];
+    }
+
+    /// @inheritdoc ITrialRegistry
+    /// @dev Ids are not reserved (the predecessor keeps registering while trials move one by one),
+    /// so the trial gets the next id here, linked both ways; entries here hash with the new id,
+    /// and the first one links to the imported head at seq `entryCount`.
+    function importTrial(uint64 oldId, bytes32 registryId, address[] calldata members)
+        external
+        returns (uint64 trialId)
+    {
+        ITrialRegistry from = ITrialRegistry(predecessor);
+        if (address(from) == address(0)) revert TrialNoPredecessor();
+        uint64 existing = _importedAs[oldId];
+        if (existing != 0) revert TrialAlreadyImported(oldId, existing);
+        (TrialView memory v, Status carried, address successor, bool gated, Eligibility memory gate) =
+            from.handOver(oldId);
+        if (v.status != Status.Moved || successor != address(this)) revert TrialNotMovedHere(oldId, successor);
+        if (from.trialIdOf(v.sponsor, registryId) != oldId) revert TrialRegistryIdMismatch(oldId, registryId);
+        {
+            bytes32 registryKey = keccak256(abi.encode(v.sponsor, registryId));
+            uint64 taken = _idOf[registryKey];
+            if (taken != 0) revert TrialAlreadyRegistered(taken, v.sponsor);
+            trialId = ++_trialCount;
+            _idOf[registryKey] = trialId;
+        }
+        _importedAs[oldId] = trialId;
+        _importedFrom[trialId] = oldId;
+        _copyRecord(_trials[trialId], v, carried, gated);
+        if (gated) _eligibility[trialId] = gate;
+        uint256 board = _copyMembers(from, oldId, trialId, members);
+        if (board != v.ethicsCount) revert TrialIncompleteBoard(oldId, board, v.ethicsCount);
+        emit TrialImported(trialId, address(from), oldId, v.head, v.entryCount);
+    }
+
+    function _copyRecord(Trial storage t, TrialView memory v, Status carried, bool gated) private {
+        t.sponsor = v.sponsor;
+        // entryCount < 2^40 in the predecessor (same packing): the cast is exact.
+        t.entryCount = uint40(v.entryCount);
+        t.eligibilityGated = gated;
+        t.status = carried;
+        t.locked = v.locked;
+        t.protocolVersion = v.protocolVersion;
+        t.consentVersion = v.consentVersion;
+        t.head = v.head;
+        t.protocolHash = v.protocolHash;
+        t.outcomesHash = v.outcomesHash;
+        t.registeredBlock = v.registeredBlock;
+        t.ethicsCount = v.ethicsCount;
+        t.outcomeReports = v.outcomeReports;
+        t.outcomeMismatches = v.outcomeMismatches;
+        t.ethicsThreshold = v.ethicsThreshold;
+        t.boardEpoch = v.boardEpoch;
+        t.amendedOutcomesHash = v.amendedOutcomesHash;
+    }
+
+    /// @dev Copies each listed account's word from the predecessor: the list only chooses whose
+    /// words are read, never what they hold. Returns the ethics seats carried (each account
+    /// counted once, however often listed).
+    function _copyMembers(ITrialRegistry from, uint64 oldId, uint64 trialId, address[] calldata members)
+        private
+        returns (uint256 board)
+    {
+        for (uint256 i; i < members.length; ++i) {
+            address account = members[i];
+            if (_members[trialId][account] != 0) continue;
+            uint256 word = from.memberWord(oldId, account);
+            if (word == 0) continue;
+            _members[trialId][account] = word;
+            if (word & _ETHICS_BIT != 0) ++board;
+        }
+    }
+
+    /// @inheritdoc ITrialRegistry
+    function importedFrom(uint64 trialId) external view returns (uint64) {
+        return _importedFrom[trialId];
+    }
+
+    /// @inheritdoc ITrialRegistry
+    function importedAs(uint64 oldId) external view returns (uint64) {
+        return _importedAs[oldId];
+    }
+
+    /*//////////////////////////////////////////////////////////////
                                 GETTERS
     //////////////////////////////////////////////////////////////*/
 
@@ -608,7 +806,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     }
 
     /// @inheritdoc ITrialRegistry
-    function trial(uint64 trialId) external view returns (TrialView memory v) {
+    function trial(uint64 trialId) public view returns (TrialView memory v) {
         Trial storage t = _trials[trialId];
         v = TrialView(
             t.sponsor,
@@ -639,7 +837,8 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         bytes32 protocolHash,
         address member
     ) external view returns (uint256 approvals, bool voted) {
-        uint48 nonce = motion == EntryType.AmendmentApproved ? _pending[trialId].proposedSeq : 0;
+        uint48 nonce =
+            motion == EntryType.AmendmentApproved || motion == EntryType.Moved ? _pending[trialId].proposedSeq : 0;
         bytes32 key = _motionKey(_trials[trialId], motion, account, version, protocolHash, nonce);
         return (_approvals[trialId][key], _voted[trialId][key][member]);
     }
@@ -778,7 +977,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     {
         Trial storage t = _existing(trialId);
         _onlyEthics(trialId);
-        if (t.status != from) revert TrialNotActive(trialId, t.status);
+        if (t.status != from) _revertInactive(trialId, t.status);
         t.status = to;
         _append(trialId, t, entryType, keccak256(abi.encode(to, reasonCommitment)));
         emit TrialStatusChanged(trialId, msg.sender, uint64(block.timestamp), entryType, to, reasonCommitment);
@@ -813,7 +1012,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         Status status = t.status;
         if (status != Status.Active && status != Status.Suspended) {
             if (status == Status.None) revert TrialNotFound(trialId);
-            revert TrialNotActive(trialId, status);
+            _revertInactive(trialId, status);
         }
     }
 
@@ -840,7 +1039,14 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
     /// @dev Active or suspended: the states in which the trial is still being conducted.
     function _onlyRunning(uint64 trialId, Trial storage t) private view {
         Status status = t.status;
-        if (status != Status.Active && status != Status.Suspended) revert TrialNotActive(trialId, status);
+        if (status != Status.Active && status != Status.Suspended) _revertInactive(trialId, status);
+    }
+
+    /// @dev The refusal of a write to a trial that is not running: a moved trial names its
+    /// successor. Only on the failure path, so no entry pays for the successor's slot.
+    function _revertInactive(uint64 trialId, Status status) private view {
+        if (status == Status.Moved) revert TrialMoved(trialId, _moved[trialId].successor);
+        revert TrialNotActive(trialId, status);
     }
 
     function _checkCid(string calldata cid) private pure {

@@ -124,6 +124,9 @@ EVENTS: dict[str, tuple[EntryType | None, tuple[tuple[str, str], ...]]] = {
         EntryType.EligibilityRequired,
         (("gate", "address"), ("issuer", "address"), ("criteriaHash", "uint256")),
     ),
+    "TrialMoveProposed": (EntryType.MoveProposed, (("successor", "address"),)),
+    "TrialMoveWithdrawn": (EntryType.MoveWithdrawn, (("successor", "address"),)),
+    "TrialMovedTo": (EntryType.Moved, (("successor", "address"),)),
 }
 # Flags raised beside an entry (not entries themselves): event name -> (flag kind, the
 # outcomes-hash field that differs from the registered one).

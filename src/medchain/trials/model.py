@@ -44,6 +44,9 @@ class EntryType(IntEnum):
     FinalReportFiled = 17
     EthicsVoteCast = 18
     EligibilityRequired = 19
+    MoveProposed = 20
+    MoveWithdrawn = 21
+    Moved = 22
 
 
 class TrialStatus(IntEnum):
@@ -52,6 +55,7 @@ class TrialStatus(IntEnum):
     SUSPENDED = 2
     TERMINATED = 3
     CLOSED = 4
+    MOVED = 5  # carried to a successor registry version; reads only (docs/upgrades.md)
 
 
 class Role(IntEnum):
