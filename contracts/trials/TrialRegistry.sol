@@ -317,9 +317,7 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         Trial storage t = _existing(trialId);
         _onlySponsor(trialId, t);
         _onlyRunning(trialId, t);
-        Amendment storage pending = _pending[trialId];
-        if (pending.version != 0) revert TrialAmendmentPending(trialId, pending.version);
-        if (pending.moveTo != address(0)) revert TrialMovePending(trialId, pending.moveTo);
+        _nothingPending(trialId);
         if (protocolHash == bytes32(0)) revert TrialZeroHash(trialId, "protocolHash");
         if (protocolHash == t.protocolHash || consentVersion < t.consentVersion) {
             revert TrialInvalidAmendment(trialId, consentVersion, t.consentVersion);
@@ -328,7 +326,13 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         _checkCid(protocolCid);
         if (t.protocolVersion == type(uint16).max) revert TrialVersionOverflow(trialId);
         version = t.protocolVersion + 1;
-        _pending[trialId] = Amendment(protocolHash, outcomesHash, version, consentVersion, t.entryCount, address(0));
+        // Field by field: moveTo is already zero (checked above), so it costs no write.
+        Amendment storage pending = _pending[trialId];
+        pending.protocolHash = protocolHash;
+        pending.outcomesHash = outcomesHash;
+        pending.version = version;
+        pending.consentVersion = consentVersion;
+        pending.proposedSeq = t.entryCount;
         _recordProposal(trialId, t, protocolCid);
     }
 
@@ -621,9 +625,8 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         Trial storage t = _existing(trialId);
         _onlySponsor(trialId, t);
         _onlyRunning(trialId, t);
+        _nothingPending(trialId);
         Amendment storage pending = _pending[trialId];
-        if (pending.version != 0) revert TrialAmendmentPending(trialId, pending.version);
-        if (pending.moveTo != address(0)) revert TrialMovePending(trialId, pending.moveTo);
         // A successor that could not import the trial would strand it: it must name this
         // registry as its predecessor (an EOA or a contract without the getter fails the call).
         if (successor == address(0) || successor == address(this) || successor.code.length == 0) {
@@ -995,12 +998,34 @@ contract TrialRegistry is ITrialRegistry, IEligibilityErrors {
         if ((role == Role.Investigator) != (siteId != 0)) revert TrialInvalidSite(trialId, role, siteId);
     }
 
+    /// @dev Refuses while an amendment or a move is pending: both live in slot 2 of the record
+    /// (version | consentVersion | proposedSeq | moveTo), zero when nothing is pending, so one
+    /// storage read answers.
+    function _nothingPending(uint64 trialId) private view {
+        Amendment storage pending = _pending[trialId];
+        uint256 word;
+        /// @solidity memory-safe-assembly
+        assembly {
+            word := sload(add(pending.slot, 2))
+        }
+        if (word != 0) {
+            if (pending.version != 0) revert TrialAmendmentPending(trialId, pending.version);
+            revert TrialMovePending(trialId, pending.moveTo);
+        }
+    }
+
     function _matchPending(uint64 trialId, uint16 version, bytes32 protocolHash)
         private
         view
         returns (Amendment memory a)
     {
-        a = _pending[trialId];
+        // Field by field: the amendment's fields only (moveTo is zero whenever an amendment is pending).
+        Amendment storage p = _pending[trialId];
+        a.protocolHash = p.protocolHash;
+        a.outcomesHash = p.outcomesHash;
+        a.version = p.version;
+        a.consentVersion = p.consentVersion;
+        a.proposedSeq = p.proposedSeq;
         if (a.version == 0 || a.version != version || a.protocolHash != protocolHash) {
             revert TrialNoSuchAmendment(trialId, version, protocolHash);
         }
