@@ -7,6 +7,7 @@ moved trial, an outsider's member list, a move while an amendment is pending."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import ape
@@ -283,3 +284,41 @@ def test_imported_trial_can_move_again(
     assert v3.chain_head(v3_id) == successor.chain_head(v2_id)
     assert v3.trial(v3_id).head == successor.trial(v2_id).head
     assert v3.call("trialIdOf", sponsor, registry_id_bytes(board_trial.registry_id)) == v3_id
+
+
+def test_move_and_import_from_the_command_line(
+    client, successor, sponsor, ethics, investigator, investigator2, monitor, monkeypatch, tmp_path
+):
+    """`medchain trial move` (propose, approve) and `medchain trial import` with --json (TEST::8
+    is the sponsor, TEST::12 the ethics board, TEST::11 the monitor, as in test_trial_cli.py); a
+    second import fails in one line, without a traceback."""
+    from click.testing import CliRunner
+
+    from medchain.cli import cli
+
+    monkeypatch.setenv("MEDCHAIN_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(mix_stderr=False)
+    net = ["--network", "ethereum:local:test"]
+    fx = register_trial(client, sponsor, ethics, investigator, investigator2, monitor)
+    tid, old, new = fx.trial_id, client.address, successor.address
+
+    def run(*args: str, account: str) -> Any:
+        return runner.invoke(cli, ["trial", *args, *net, "--account", account, "--json"])
+
+    def ok(result: Any) -> dict[str, Any]:
+        assert result.exit_code == 0, result.output + (result.stderr or "")
+        return json.loads(result.stdout)
+
+    proposed = ok(run("move", str(tid), new, "--registry", old, account="TEST::8"))
+    assert (proposed["action"], proposed["done"]) == ("propose", True)
+    with_board = ok(run("move", str(tid), new, "--approve", "--registry", old, account="TEST::12"))
+    assert with_board["done"] is True and client.trial(tid).status == TrialStatus.MOVED
+    imported = ok(run("import", str(tid), "--from", old, "--registry", new, account="TEST::11"))
+    assert successor.call("importedFrom", imported["new_id"]) == tid
+    assert imported["entries_before"] == client.trial(tid).entry_count
+    assert imported["entries_after"] == 0
+    again = run("import", str(tid), "--from", old, "--registry", new, account="TEST::11")
+    assert again.exit_code != 0
+    message = again.stderr.strip()
+    assert "already imported" in message and "\n" not in message and "Traceback" not in message

@@ -2,7 +2,8 @@
 n ethics-board members approve), manage site roles and the board (k-of-n votes), enroll
 subjects (salted commitments; the salt stays with the site), log deviations and adverse events
 (salted text commitments; text and salt appended to the site's notes file), lock data, report
-outcomes, suspend / resume / terminate as the ethics board, export the hash-chained log with
+outcomes, suspend / resume / terminate as the ethics board, move a trial to a newer registry
+version (`move`, k-of-n) and import it there (`import`), export the hash-chained log with
 the site's disclosures, and verify it offline (`verify`) or against the chain (`verify-chain`).
 
 Documents (protocol, outcomes, dataset, results, reports) are given as files: their keccak256
@@ -14,6 +15,7 @@ goes on chain, with their CIDv1 (computed locally, as `ipfs add --cid-version 1`
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ from medchain.trials import (
     document_hash,
     load_disclosures,
     load_log,
+    migrate,
     outcomes_hash,
     save_log,
     verify_log,
@@ -730,6 +733,72 @@ def verify_chain(account: Any, registry: ContractChoice, log_file: Path, as_json
     """Verify an exported log end to end against the chain (and offline, as `verify`); names
     the first entry that differs from what the chain holds."""
     emit(registry.bind().verify(load_log(log_file)), as_json, human=_verified)
+
+
+@trial_command("move")
+@click.argument("successor")
+@click.option(
+    "--approve", is_flag=True, help="As an ethics-board member: approve the pending move."
+)
+@click.option("--withdraw", is_flag=True, help="As the sponsor: withdraw the pending move.")
+def move(
+    account: Any,
+    registry: ContractChoice,
+    trial_id: int,
+    successor: str,
+    approve: bool,
+    withdraw: bool,
+    as_json: bool,
+) -> None:
+    """Move a trial to SUCCESSOR, a newer TrialRegistry whose predecessor is --registry: the
+    sponsor proposes (or --withdraw-s), the ethics board --approve-s k-of-n; once moved, writes
+    go to SUCCESSOR (docs/upgrades.md, "TrialRegistry: migration")."""
+    if approve and withdraw:
+        raise InvalidInput("--approve and --withdraw exclude each other")
+    client = registry.bind(require_account(account))
+    out: dict[str, Any] = {"trial_id": trial_id, "successor": successor}
+    if withdraw:
+        migrate.withdraw_move(client, trial_id, successor)
+        out.update(action="withdraw", done=True)
+    elif approve:
+        out.update(action="approve", done=migrate.approve_move(client, trial_id, successor))
+        if not out["done"]:
+            out.update(_tally(client, trial_id, EntryType.Moved, account=successor))
+    else:
+        migrate.propose_move(client, trial_id, successor)
+        out.update(action="propose", done=True)
+    emit(
+        out,
+        as_json,
+        human=lambda o: (
+            f"vote recorded: {o['votes']} of {o['threshold']} ethics-board votes to move trial "
+            f"{trial_id} to {successor}"
+            if not o["done"]
+            else f"{o['action']}: trial {trial_id} to {successor}"
+        ),
+    )
+
+
+@trial_command("import", on_trial=False)
+@click.argument("old_id", type=int)
+@contract_option("from", TrialsClient, what="The predecessor TrialRegistry")
+def import_(account: Any, registry: ContractChoice, old_id: int, as_json: bool, **kw: Any) -> None:
+    """Import trial OLD_ID, moved to --registry by its governance, from the predecessor
+    (--from): members listed from its role events, then every answer and the timeline checked
+    across both versions."""
+    old = kw["from"].bind()
+    new = registry.bind(require_account(account))
+    members = migrate.members_from_events(old, old_id)
+    new_id = migrate.import_trial(new, old, old_id, members=members)
+    report = migrate.verify_move(old, new, old_id, new_id, members)
+    emit(
+        asdict(report),
+        as_json,
+        human=lambda o: (
+            f"imported trial {old_id} as {o['new_id']} in {new.address}: {len(members)} accounts, "
+            f"timeline continuous ({o['entries_before']} entries before the move), head {o['head']}"
+        ),
+    )
 
 
 def _info(client: TrialsClient, trial_id: int) -> dict[str, Any]:
