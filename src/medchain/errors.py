@@ -109,6 +109,7 @@ ROLE_NAMES = (
     "ARBITER_ROLE",
     "PRODUCER_ROLE",
     "ISSUER_ROLE",
+    "GUARDIAN_ROLE",
 )
 
 

@@ -67,10 +67,36 @@ def network_dir(name: str) -> Path:
     return networks_dir() / name
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands to outgoing connections (Linux default 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on, for a daemon started later.
+
+    Chosen below the kernel's ephemeral range and never twice per process: a port from
+    that range (what binding port 0 returns) can be taken between this call and the
+    daemon's bind by any outgoing connection (libp2p peers dial constantly), and a
+    restarted daemon must find its port again."""
+    rng = secrets.SystemRandom()
+    low, high = 20_000, _ephemeral_floor()
+    if high - low < 1_000:  # an unusual kernel range: fall back to the kernel's choice
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+    for _ in range(1_000):
+        port = rng.randrange(low, high)
+        if port not in _HANDED_OUT and _port_free(port):
+            _HANDED_OUT.add(port)
+            return port
+    raise MedchainError(f"no free loopback port between {low} and {high}")
 
 
 def _port_free(port: int) -> bool:
