@@ -28,7 +28,10 @@ import {IDIDRegistry} from "../interfaces/IDIDRegistry.sol";
 /// figures); a new version carries identities over from its `predecessor` by replaying
 /// their event histories, committed to by Merkle roots that `importAdmin` (governance)
 /// adds, through the permissionless {importHistory} (docs/upgrades.md, "DIDRegistry:
-/// migration"). Native operations never read the import state.
+/// migration"). Native operations never read the import state; until the immutable
+/// `importDeadline` they refuse identities this version has never seen change, so an
+/// identity key that lost control in the predecessor cannot take the identity over here
+/// before its import.
 contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     /*//////////////////////////////////////////////////////////////
                                CONSTANTS
@@ -81,7 +84,8 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         private _delegates;
 
     /// @dev Import state, read and written only by {importHistory}/{addHistoryRoot}:
-    /// native operations cost exactly what they cost without migration support.
+    /// native operations never read it (their only migration cost is {importDeadline},
+    /// compared only while an identity's `changed` is zero).
     mapping(bytes32 root => bool) private _historyRoots;
 
     /// @dev Per identity, one slot: the `changed` block its last import left (64 bits, as
@@ -99,11 +103,24 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     /// @inheritdoc IDIDRegistry
     address public immutable importAdmin;
 
+    /// @inheritdoc IDIDRegistry
+    uint256 public immutable importDeadline;
+
     /// @param predecessor_ The registry version identities are imported from (zero: first version).
     /// @param importAdmin_ Who may add history roots: the governance timelock (zero: no import).
-    constructor(address predecessor_, address importAdmin_) EIP712("DIDRegistry", "1") {
+    /// @param importDeadline_ Until this unix time, identities never changed here nor imported
+    /// cannot be changed natively (zero: no such window; a first version). A deadline in
+    /// the past is allowed and means no window.
+    constructor(address predecessor_, address importAdmin_, uint256 importDeadline_)
+        EIP712("DIDRegistry", "1")
+    {
+        // A window without any way to import would only lock every identity out.
+        if (importDeadline_ != 0 && (predecessor_ == address(0) || importAdmin_ == address(0))) {
+            revert DIDImportDeadlineWithoutImport(importDeadline_);
+        }
         predecessor = predecessor_;
         importAdmin = importAdmin_;
+        importDeadline = importDeadline_;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -520,13 +537,22 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
                         INTERNAL: AUTHORISATION
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev The effective owner of an active identity; reverts once deactivated.
-    function _activeOwner(address identity, IdentityRecord memory rec) internal pure returns (address) {
+    /// @dev The effective owner of an active identity; reverts once deactivated, and
+    /// before the import deadline while the identity is unseen here. Every native write
+    /// path (direct, legacy-signed, EIP-712, batch) asks this before acting.
+    function _activeOwner(address identity, IdentityRecord memory rec) internal view returns (address) {
         if (rec.deactivated) revert DIDDeactivated(identity);
+        // `changed` is 0 only if nothing, native or imported, ever wrote the identity here
+        // (both set it to the block number). Only then may its own key be an owner the
+        // predecessor already revoked; refuse until governance had time to import it. The
+        // immutable compare runs only in that case: a few gas on a first change, none after.
+        if (rec.changed == 0 && block.timestamp < importDeadline) {
+            revert DIDImportPending(identity, importDeadline);
+        }
         return rec.owner == address(0) ? identity : rec.owner;
     }
 
-    function _authorize(address identity, IdentityRecord memory rec, address actor) internal pure {
+    function _authorize(address identity, IdentityRecord memory rec, address actor) internal view {
         address owner = _activeOwner(identity, rec);
         if (actor != owner) revert DIDNotOwner(identity, actor, owner);
     }

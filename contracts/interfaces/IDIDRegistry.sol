@@ -5,6 +5,9 @@ pragma solidity ^0.8.24;
 /// @notice did:ethr registry interface: the ERC-1056 functions and events unchanged (so the
 /// public ethr-did-resolver and ethr-did libraries work against it), plus EIP-712 signed
 /// variants and atomic batches. Errors carry the facts a caller needs (EIP-6093 style).
+/// Every change (direct, legacy-signed, EIP-712 signed, batch) of a successor version with
+/// an {importDeadline} also requires, before that deadline, that the identity changed in
+/// this version or was imported ({DIDImportPending}).
 interface IDIDRegistry {
     /*//////////////////////////////////////////////////////////////
                                  TYPES
@@ -125,6 +128,17 @@ interface IDIDRegistry {
 
     /// @notice An import for `identity` carries no changes.
     error DIDImportEmpty(address identity);
+
+    /// @notice `identity` has not changed in this version and nothing of it was imported,
+    /// and the block time is before `deadline` (the {importDeadline}): until then only an
+    /// import may write it first, because its own key may have lost control of it in the
+    /// predecessor (a rotation after a compromise, a deactivation) and would otherwise take
+    /// it over here and block the import for good.
+    error DIDImportPending(address identity, uint256 deadline);
+
+    /// @notice An import deadline (`deadline`) was given to a version that cannot import
+    /// (zero predecessor or zero importAdmin): it would only freeze new identities.
+    error DIDImportDeadlineWithoutImport(uint256 deadline);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
@@ -387,6 +401,12 @@ interface IDIDRegistry {
 
     /// @notice Who may add history roots: the governance timelock (zero: no import possible).
     function importAdmin() external view returns (address);
+
+    /// @notice Until this block time (unix seconds, exclusive), a native change to an
+    /// identity that never changed in this version and had nothing imported reverts with
+    /// {DIDImportPending}; imports stay allowed before and after it. Zero: no such window
+    /// (a first version).
+    function importDeadline() external view returns (uint256);
 
     /// @notice Whether `root` is an accepted history root.
     function isHistoryRoot(bytes32 root) external view returns (bool);

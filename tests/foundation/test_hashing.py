@@ -152,8 +152,8 @@ def test_signed_payload_round_trips_and_checks_its_signer():
 def test_contract_recovers_signers_from_our_digest(project, deployer, provider):
     """The DIDRegistry (OZ EIP712) accepts a signature made over `typed_data_digest` of the
     document the client builds: the contract's hashTypedData and ours agree."""
-    zero = "0x" + "00" * 20  # (predecessor, importAdmin): a first version
-    client = DIDRegistryClient(deployer.deploy(project.DIDRegistry, zero, zero), provider)
+    zero = "0x" + "00" * 20  # (predecessor, importAdmin, importDeadline): a first version
+    client = DIDRegistryClient(deployer.deploy(project.DIDRegistry, zero, zero, 0), provider)
     owner = Account.create()
     document = client.typed_data(
         Operation.set_attribute("did/svc/Records", b"https://x", DAY), owner.address, owner.address

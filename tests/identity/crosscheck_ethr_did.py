@@ -58,8 +58,8 @@ def main(js_dir: str) -> int:
     with networks.ethereum.local.use_provider("foundry") as provider:
         uri = provider.uri
         a = accounts.test_accounts
-        zero = "0x" + "00" * 20  # (predecessor, importAdmin): a first version
-        reg = a[0].deploy(project.DIDRegistry, zero, zero)
+        zero = "0x" + "00" * 20  # (predecessor, importAdmin, importDeadline): a first version
+        reg = a[0].deploy(project.DIDRegistry, zero, zero, 0)
         client = DIDRegistryClient(reg)
         relay = client.with_sender(a[0])
         me, lab, prov = a[1], a[2], a[3]

@@ -1,6 +1,7 @@
 """Deploy spec for the identity domain: the did:ethr registry. A first version has no
-predecessor and no import admin (both zero: nothing can be imported into it); a new
-version that carries identities over is deployed with both set (docs/upgrades.md,
+predecessor, no import admin and no import deadline (all zero: nothing can be imported
+into it, no identity waits for an import); a new version that carries identities over is
+deployed with all three set (docs/upgrades.md,
 "DIDRegistry: migration"; `medchain.identity.migrate`)."""
 
 from collections.abc import Sequence
@@ -12,8 +13,9 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 def _args(ctx: DeployContext) -> Sequence[Any]:
-    # (predecessor, importAdmin): no roles, every identity controls itself.
-    return (ZERO_ADDRESS, ZERO_ADDRESS)
+    # (predecessor, importAdmin, importDeadline): no roles, no import window, every
+    # identity controls itself.
+    return (ZERO_ADDRESS, ZERO_ADDRESS, 0)
 
 
 SPECS = [ContractSpec(name="DIDRegistry", args=_args)]
