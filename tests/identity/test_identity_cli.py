@@ -141,16 +141,19 @@ def test_resolving_against_an_empty_address_is_refused():
 
 
 def test_migrate_root_vote_then_migrate(project, accounts, chain):
-    """`did migrate-root` prints the root to vote on; `did migrate` refuses (one line)
-    until it is voted, then imports and reports every identity verified equal."""
+    """`did migrate-root` prints the root to vote on and the new version's import deadline;
+    `did migrate` refuses (one line) until it is voted, then imports and reports every
+    identity verified equal, a rotated owner included, none left exposed."""
     zero = "0x" + "00" * 20
-    old = accounts[0].deploy(project.DIDRegistry, zero, zero)
+    old = accounts[0].deploy(project.DIDRegistry, zero, zero, 0)
     for i in (3, 4):
         old.setAttribute(accounts[i], b"did/svc/X".ljust(32, b"\0"), b"https://x", 3600,
                          sender=accounts[i])  # fmt: skip
     old.addDelegate(accounts[4], b"veriKey".ljust(32, b"\0"), accounts[5], 3600, sender=accounts[4])
+    old.changeOwner(accounts[3], accounts[6], sender=accounts[3])  # a rotated key
     timelock = accounts[9]
-    new = accounts[0].deploy(project.DIDRegistry, old.address, timelock)
+    deadline = chain.blocks.head.timestamp + 7 * 86_400
+    new = accounts[0].deploy(project.DIDRegistry, old.address, timelock, deadline)
     runner = CliRunner(mix_stderr=False)
 
     def run(*args):
@@ -159,7 +162,7 @@ def test_migrate_root_vote_then_migrate(project, accounts, chain):
     voted = run("migrate-root", "--from", old.address, "--to", new.address, "--json")
     assert voted.exit_code == 0, voted.stderr
     plan = json.loads(voted.stdout)
-    assert (plan["identities"], plan["changes"]) == (2, 3)
+    assert (plan["identities"], plan["changes"], plan["import_deadline"]) == (2, 4, deadline)
     block = str(plan["at_block"])
     early = run("migrate", "--from", old.address, "--to", new.address, "--at-block", block,
                 "--account", "TEST::8")  # fmt: skip
@@ -172,5 +175,7 @@ def test_migrate_root_vote_then_migrate(project, accounts, chain):
     assert done.exit_code == 0, done.stderr
     out = json.loads(done.stdout)
     assert (out["verified_equal"], out["delegates_checked"], out["native"]) == (2, 1, [])
+    assert (out["import_deadline"], out["exposed_until_import"]) == (deadline, [])
+    assert new.identityOwner(accounts[3]) == accounts[6].address
     assert new.identityOwner(accounts[4]) == accounts[4].address
     assert new.importedCount(accounts[4]) == 2

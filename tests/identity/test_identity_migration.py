@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from medchain.errors import ContractRevert, InvalidInput
+from medchain.errors import ContractRevert, InvalidInput, translate_errors
 from medchain.identity import DIDRegistryClient, DIDResolver, Operation, format_did, to_bytes32
 from medchain.identity.client import auth_tuple
 from medchain.identity.migrate import (
@@ -178,7 +178,7 @@ def test_migration_keeps_every_answer_and_refuses_attacks(net, project):
     started = time.monotonic()
     uri, a, chain = net
     web3 = chain.provider.web3
-    old = a[0].deploy(project.DIDRegistry, ZERO, ZERO)
+    old = a[0].deploy(project.DIDRegistry, ZERO, ZERO, 0)
     old_client = DIDRegistryClient(old)
     identities, early = _populate(old, old_client, a)
 
@@ -197,7 +197,9 @@ def test_migration_keeps_every_answer_and_refuses_attacks(net, project):
     identities.append(signer.address)
 
     timelock, relayer, outsider = a[9], a[8], a[14]
-    new = a[0].deploy(project.DIDRegistry, old.address, timelock)
+    # no import deadline (0): the takeover by `early` below stays possible; the deadline
+    # that closes it is tested in test_import_deadline_refuses_the_old_key_takeover
+    new = a[0].deploy(project.DIDRegistry, old.address, timelock, 0)
     assert (new.predecessor(), new.importAdmin()) == (old.address, timelock.address)
     client = DIDRegistryClient(new, relayer)
 
@@ -259,6 +261,7 @@ def test_migration_keeps_every_answer_and_refuses_attacks(net, project):
     check = verify(web3, old.address, new.address, SDK_CHAIN_ID)
     assert check.pending_delta == [me] and check.native == [early]
     assert check.suspect == [early]  # old key in control here, a[15] in the old version
+    assert (check.exposed, check.import_deadline) == ([], 0)
     assert new.identityOwner(early) == early != old.identityOwner(early)
     delta = history_root(web3, old.address, new.address)
     assert [(leaf.identity, leaf.from_index, len(leaf.changes)) for leaf in delta.leaves] == [
@@ -337,7 +340,7 @@ def test_native_change_in_the_block_of_an_import(net, project):
     does not send its leaves, verify reports it as native."""
     _, a, chain = net
     web3 = chain.provider.web3
-    old = DIDRegistryClient(a[0].deploy(project.DIDRegistry, ZERO, ZERO))
+    old = DIDRegistryClient(a[0].deploy(project.DIDRegistry, ZERO, ZERO, 0))
     me, other, timelock, relayer = a[16], a[17], a[9], a[8]
     for who in (me, me, other, other):
         old.transact("setAttribute", who, to_bytes32("did/svc/P"), b"p", DAY, sender=who)
@@ -350,7 +353,10 @@ def test_native_change_in_the_block_of_an_import(net, project):
         for (who, i), h in zip(leaves, hashes, strict=True)
     ]
 
-    new = DIDRegistryClient(a[0].deploy(project.DIDRegistry, old.address, timelock), relayer)
+    deadline = chain.blocks.head.timestamp + DAY  # the window does not hide this case
+    new = DIDRegistryClient(
+        a[0].deploy(project.DIDRegistry, old.address, timelock, deadline), relayer
+    )
     new.transact("addHistoryRoot", tree[0], sender=timelock)
     new.transact("importHistories", entries[2:])  # `other`: both of its leaves in one tx
     assert new.call("importedCount", other.address) == 2
@@ -383,3 +389,113 @@ def test_native_change_in_the_block_of_an_import(net, project):
     assert (result.blocked, result.receipts) == ([me.address], [])
     check = verify(web3, old.address, new.address, SDK_CHAIN_ID)
     assert check.native == [me.address] and check.equal == [other.address]
+
+
+def _direct_args(op):
+    """(method, args after the identity) of the direct ERC-1056 call doing `op`."""
+    return {
+        0: ("changeOwner", (op.account,)),
+        1: ("addDelegate", (op.name, op.account, op.validity)),
+        2: ("revokeDelegate", (op.name, op.account)),
+        3: ("setAttribute", (op.name, op.value, op.validity)),
+        4: ("revokeAttribute", (op.name, op.value)),
+    }[op.kind]
+
+
+def test_import_deadline_refuses_the_old_key_takeover(net, project):
+    """The attack the import deadline closes: an identity key that lost control in the old
+    version (rotated away after a compromise, or deactivated) tries to act in the new
+    version before the identity's import, on every native path (5 direct calls, 5 legacy
+    signed, 5 EIP-712 signed, both batches): DIDImportPending. Then the import succeeds and
+    the old key is an outsider; the new owner acts natively before the deadline. After the
+    deadline an identity never imported is open to its old key again (verify lists it as
+    exposed before, suspect after). A first version (deadline 0) has no window. Runs last
+    in this module: it moves the chain's clock a day ahead."""
+    _, a, chain = net
+    web3 = chain.provider.web3
+    old = DIDRegistryClient(a[0].deploy(project.DIDRegistry, ZERO, ZERO, 0))
+    victim, rescue, dead, attacker, timelock, relayer = a[13], a[18], a[19], a[12], a[9], a[8]
+    late, fresh = Account.create(), Account.create()
+    veri, svc = to_bytes32("veriKey"), to_bytes32("did/svc/V")
+    # a first version: first changes of never-seen identities pass (no window)
+    assert old.call("importDeadline") == 0
+    old.transact("addDelegate", victim, veri, a[10], DAY, sender=victim)
+    old.transact("setAttribute", victim, svc, b"https://v", DAY, sender=victim)
+    old.transact("changeOwner", victim, rescue, sender=victim)  # key compromised: rotated
+    old.transact("changeOwner", dead, ZERO, sender=dead)  # deactivated
+    old.with_sender(a[0]).relay(old.sign(late.key, Operation.change_owner(rescue), late.address))
+
+    # a deadline without any way to import is refused at deployment
+    deadline = chain.blocks.head.timestamp + DAY
+    for predecessor, admin in ((ZERO, timelock.address), (old.address, ZERO)):
+        with (
+            pytest.raises(ContractRevert) as err,
+            translate_errors("DIDRegistry", project.DIDRegistry.contract_type),
+        ):
+            a[0].deploy(project.DIDRegistry, predecessor, admin, deadline)
+        assert err.value.error_name == "DIDImportDeadlineWithoutImport"
+    new = DIDRegistryClient(
+        a[0].deploy(project.DIDRegistry, old.address, timelock, deadline), relayer
+    )
+    assert new.call("importDeadline") == deadline
+
+    # ---- before the import: every native path of the old keys is refused
+    ops = [
+        Operation.change_owner(attacker),
+        Operation.add_delegate("veriKey", attacker, DAY),
+        Operation.revoke_delegate("veriKey", a[10]),
+        Operation.set_attribute("did/pub/Secp256k1/veriKey/hex", b"\x02" * 33, DAY),
+        Operation.revoke_attribute("did/svc/V", b"https://v"),
+    ]
+    for key in (victim, dead):
+        for op in ops:
+            method, args = _direct_args(op)
+            err = _reverts("DIDImportPending", new.transact, method, key, *args, sender=key)
+            assert (err.arguments["identity"], err.arguments["deadline"]) == (
+                key.address,
+                deadline,
+            )
+            _reverts("DIDImportPending", new.send_legacy_signed, key, op, key)
+            _reverts("DIDImportPending", new.relay, new.sign(key, op, key))
+        _reverts("DIDImportPending", new.batch, key, ops[1:], sender=key)
+        _reverts("DIDImportPending", new.relay, new.sign(key, ops[1:], key))
+    # an identity the old version never saw waits for the deadline too (docs/upgrades.md)
+    _reverts("DIDImportPending", new.relay, new.sign(fresh.key, ops[3], fresh.address))
+    assert new.call("changed", victim) == 0 and new.nonce(victim) == 0  # nothing consumed
+
+    plan = history_root(web3, old.address, new.address)
+    check = verify(web3, old.address, new.address, SDK_CHAIN_ID)
+    exposed = sorted([victim.address, dead.address, late.address])
+    assert (sorted(check.exposed), check.native, check.import_deadline) == (exposed, [], deadline)
+
+    # ---- governance votes, anyone imports (not `late`): the old keys are outsiders now
+    new.transact("addHistoryRoot", plan.root, sender=timelock)
+    for leaf in plan.leaves:
+        if leaf.identity != late.address:
+            new.transact("importHistory", plan.root, leaf.identity, 0,
+                         [c.as_tuple() for c in leaf.changes], plan.proofs[leaf.identity])  # fmt: skip
+    assert new.identity_owner(victim) == rescue.address
+    assert new.identity_owner(dead) == ZERO
+    method, args = _direct_args(ops[0])
+    _reverts("DIDNotOwner", new.transact, method, victim, *args, sender=victim)
+    _reverts("DIDInvalidLegacySignature", new.send_legacy_signed, victim, ops[3], victim)
+    _reverts("DIDNotOwner", new.relay, new.sign(victim, ops[3], victim))
+    _reverts("DIDDeactivated", new.transact, "setAttribute", dead, svc, b"x", DAY, sender=dead)
+    # imported, then changed natively: unaffected before the deadline
+    for value in (b"https://new-1", b"https://new-2"):
+        new.transact("setAttribute", victim, svc, value, DAY, sender=rescue)
+    assert chain.blocks.head.timestamp < deadline
+    check = verify(web3, old.address, new.address, SDK_CHAIN_ID)
+    assert (check.exposed, check.native, check.suspect) == ([late.address], [victim.address], [])
+
+    # ---- after the deadline: the window reopens only for what was never imported
+    web3.provider.make_request("evm_increaseTime", [DAY])
+    web3.provider.make_request("evm_mine", [])
+    assert chain.blocks.head.timestamp >= deadline
+    new.relay(new.sign(late.key, Operation.change_owner(late.address), late.address))
+    late_leaf = next(leaf for leaf in plan.leaves if leaf.identity == late.address)
+    _reverts("DIDImportAfterNativeChange", new.transact, "importHistory", plan.root, late.address,
+             0, [c.as_tuple() for c in late_leaf.changes], plan.proofs[late.address])  # fmt: skip
+    new.relay(new.sign(fresh.key, ops[3], fresh.address))  # new identities act again
+    check = verify(web3, old.address, new.address, SDK_CHAIN_ID)
+    assert (check.exposed, check.suspect) == ([], [late.address])

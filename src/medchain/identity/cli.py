@@ -573,9 +573,35 @@ def migrate_root(
     account: Any, old: str, new: str | None, at_block: int | None, as_json: bool
 ) -> None:
     """Print the history root to vote on (addHistoryRoot) for moving every identity of
-    --from into --to, recomputed from the old registry's public logs."""
+    --from into --to, recomputed from the old registry's public logs; with --to, also its
+    import deadline, the time by which the vote and the import must be done."""
     plan = _plan(old, new, at_block)
-    emit(plan.summary(), as_json)
+    summary = plan.summary()
+    if plan.new is not None:
+        summary["import_deadline"] = _deadline(plan.new)
+    emit(summary, as_json)
+
+
+def _deadline(new: str) -> int:
+    """The new registry's import deadline, with a note on stderr when it guards nothing
+    (judged by the chain's time, which the contract compares against)."""
+    from ape import chain
+
+    from medchain.identity.migrate import import_deadline
+
+    deadline = import_deadline(chain.provider.web3, new)
+    if deadline == 0:
+        note(
+            f"{new} has no import deadline: until an identity is imported, a key the old "
+            "registry revoked can take it over there (deploy successors with a deadline, "
+            "days after the planned root vote; docs/upgrades.md)"
+        )
+    elif deadline <= chain.blocks.head.timestamp:
+        note(
+            f"{new}'s import deadline has passed: identities not imported yet are no "
+            "longer guarded against their old keys (see exposed_until_import)"
+        )
+    return deadline
 
 
 @connected_command(did, "migrate")
@@ -608,6 +634,7 @@ def migrate(
     client = DIDRegistryClient.at(plan.new or new, sender)
     result = import_histories(client, plan, max_changes=max_changes, log=note)
     check = verify(chain.provider.web3, plan.old, client.address, chain.provider.chain_id)
+    _deadline(client.address)
     emit(
         {
             **plan.summary(),
@@ -620,6 +647,8 @@ def migrate(
             "pending_delta": check.pending_delta,
             "native": check.native,
             "suspect_takeover": check.suspect,
+            "import_deadline": check.import_deadline,
+            "exposed_until_import": check.exposed,
         },
         as_json,
     )

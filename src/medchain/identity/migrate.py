@@ -15,6 +15,13 @@ where its import stopped, for changes made in the old registry after the first r
 Leaves follow OpenZeppelin's StandardMerkleTree: keccak256(keccak256(abi.encode(address
 identity, uint256 fromIndex, bytes32 keccak256(abi.encode(HistoryChange[]))))), pairs
 hashed sorted, so the contract verifies proofs with OZ `MerkleProof`.
+
+A successor deployed with an import deadline refuses native changes to identities it has
+never seen change until that time (`DIDImportPending`): the old key of an identity whose
+owner moved away in the old version cannot take it over before the import. `verify`
+reports what that window leaves open (`exposed`: not imported and owner moved away;
+`suspect`: such an identity already acted natively, i.e. after the deadline or in a
+version without one).
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ __all__ = [
     "RootNotAccepted",
     "Verification",
     "history_root",
+    "import_deadline",
     "import_histories",
     "leaf_hash",
     "read_histories",
@@ -149,9 +157,16 @@ class Verification:
     native: list[str]  # changed natively in the new registry: their own history now
     delegates_checked: int = 0
     # native ones whose old version had moved control away from the identity's own key
-    # (owner changed or deactivated): that key took the DID over in the new version
-    # before its import (docs/upgrades.md); governance must deal with each by hand.
+    # (owner changed or deactivated) in a change not imported: that key took the DID over
+    # in the new version (docs/upgrades.md); governance must deal with each by hand. With
+    # an import deadline the contract refuses this before the deadline (DIDImportPending),
+    # so an entry here acted after it, or the new version has no deadline.
     suspect: list[str] = field(default_factory=list)
+    # never imported (nothing, not even a first leaf) and not native, whose old version
+    # moved control away from the identity key: the contract refuses that key until
+    # `import_deadline`; after it, or with no deadline, nothing does. Import these first.
+    exposed: list[str] = field(default_factory=list)
+    import_deadline: int = 0  # the new registry's (unix seconds; 0: none)
 
 
 # ---------------------------------------------------------------------- hashing
@@ -398,22 +413,28 @@ def verify(web3: Any, old: str, new: str, chain_id: int) -> Verification:
     (type, delegate) ever named (validDelegate and expiry) and the resolved DID document
     (medchain's resolver). Identities the old registry changed after the last import are
     reported as pending a delta root, those changed natively in the new one as native
-    (and as suspect when the old version had moved control away from the identity key);
-    any other difference raises MigrationMismatch naming the identity and what differs."""
+    (and as suspect when the old version had moved control away from the identity key),
+    pending ones never imported whose old version had done so as exposed (the contract
+    guards them only until the new registry's import deadline, reported too); any other
+    difference raises MigrationMismatch naming the identity and what differs."""
     histories = read_histories(web3, old)
     old_resolver = DIDResolver(web3, old, chain_id)
     new_resolver = DIDResolver(web3, new, chain_id)
-    result = Verification([], [], [])
+    result = Verification([], [], [], import_deadline=import_deadline(web3, new))
     counts = _event_counts(web3, new)
     for identity, changes in sorted(histories.items()):
         imported = _uint(web3, new, "importedCount(address)", identity, "latest")
         if _acted_natively(web3, new, identity, "latest", counts.get(identity, 0)):
             result.native.append(identity)
-            if any(c.kind == OWNER for c in changes):
+            # an owner change the import did not bring over: whoever acted here was not
+            # the owner the old version names (after a full import, the owner it named did)
+            if any(c.kind == OWNER for c in changes[imported:]):
                 result.suspect.append(identity)
             continue
         if imported != len(changes):
             result.pending_delta.append(identity)
+            if imported == 0 and any(c.kind == OWNER for c in changes):
+                result.exposed.append(identity)
             continue
         owner = [_call(web3, r, "identityOwner(address)", identity)[12:] for r in (old, new)]
         if owner[0] != owner[1]:
@@ -443,9 +464,22 @@ def verify(web3: Any, old: str, new: str, chain_id: int) -> Verification:
     return result
 
 
+def import_deadline(web3: Any, registry: str) -> int:
+    """The registry's `importDeadline()` (unix seconds; 0: no window). A registry without
+    it (a canonical ERC-1056 one, or a medchain version before it) has no window: 0."""
+    from web3.exceptions import ContractLogicError
+
+    try:
+        raw = _call(web3, registry, "importDeadline()")
+    except ContractLogicError:  # no such function there (no fallback): it reverts
+        return 0
+    return int.from_bytes(raw[:32], "big") if len(raw) >= 32 else 0
+
+
 # ---------------------------------------------------------------------- helpers
 def _call(web3: Any, to: str, signature: str, *args: Any, block: Any = "latest") -> bytes:
-    types = signature[signature.index("(") + 1 : -1].split(",")
+    inner = signature[signature.index("(") + 1 : -1]
+    types = inner.split(",") if inner else []
     data = selector(signature) + abi_encode(types, list(args))
     raw = web3.eth.call({"to": to_checksum_address(to), "data": "0x" + data.hex()}, block)
     return bytes(raw)
