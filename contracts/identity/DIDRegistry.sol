@@ -541,14 +541,16 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
     /// before the import deadline while the identity is unseen here. Every native write
     /// path (direct, legacy-signed, EIP-712, batch) asks this before acting.
     function _activeOwner(address identity, IdentityRecord memory rec) internal view returns (address) {
-        if (rec.deactivated) revert DIDDeactivated(identity);
         // `changed` is 0 only if nothing, native or imported, ever wrote the identity here
-        // (both set it to the block number). Only then may its own key be an owner the
-        // predecessor already revoked; refuse until governance had time to import it. The
-        // immutable compare runs only in that case: a few gas on a first change, none after.
-        if (rec.changed == 0 && block.timestamp < importDeadline) {
-            revert DIDImportPending(identity, importDeadline);
+        // (both set it to the block number), so it has no owner record and is not
+        // deactivated: it owns itself. Only then may its own key be an owner the
+        // predecessor already revoked; refuse until governance had time to import it.
+        // The deadline is read only on this branch; later changes pay one compare.
+        if (rec.changed == 0) {
+            if (block.timestamp < importDeadline) revert DIDImportPending(identity, importDeadline);
+            return identity;
         }
+        if (rec.deactivated) revert DIDDeactivated(identity);
         return rec.owner == address(0) ? identity : rec.owner;
     }
 
