@@ -159,8 +159,16 @@ def test_migrate_root_vote_then_migrate(project, accounts, chain):
     def run(*args):
         return runner.invoke(cli, ["did", *args, "--network", "ethereum:local:test"])
 
+    # a successor without a deadline: the root still prints, with a warning on stderr
+    bare = accounts[0].deploy(project.DIDRegistry, old.address, timelock, 0)
+    unguarded = run("migrate-root", "--from", old.address, "--to", bare.address, "--json")
+    assert unguarded.exit_code == 0, unguarded.stderr
+    assert json.loads(unguarded.stdout)["import_deadline"] == 0
+    assert "has no import deadline" in unguarded.stderr
+
     voted = run("migrate-root", "--from", old.address, "--to", new.address, "--json")
     assert voted.exit_code == 0, voted.stderr
+    assert "import deadline" not in voted.stderr
     plan = json.loads(voted.stdout)
     assert (plan["identities"], plan["changes"], plan["import_deadline"]) == (2, 4, deadline)
     block = str(plan["at_block"])
