@@ -265,7 +265,9 @@ def deploy_all(
             and runtime_code_hash(existing.address) == existing.runtime_code_hash
         )
         if existing is not None and live:
-            upgraded = _upgraded_in_place(existing)
+            # A proxy upgraded, or a migrated contract switched to a later version, by
+            # governance: the book, not this tree's source, says what runs there.
+            upgraded = _upgraded_in_place(existing) or bool(existing.versions)
             if existing.init_code_hash == wanted or upgraded:
                 ctx.contracts[spec.name] = container.at(existing.address)
                 if spec.wire is not None and ctx.accounts:
@@ -276,7 +278,13 @@ def deploy_all(
                         spec.wire(ctx, ctx.contracts[spec.name])
                 outcomes.append(DeployOutcome(spec.name, existing.address, "unchanged"))
                 log(f"{spec.name}: unchanged at {existing.address}, nothing deployed")
-                if upgraded and existing.init_code_hash != wanted:
+                if existing.versions and existing.init_code_hash != wanted:
+                    log(
+                        f"  {spec.name} was switched through governance to a migrated version "
+                        f"({len(existing.versions)} former); a deploy never replaces it (the "
+                        f"next version: migrate, then medchain admin switch {spec.name})"
+                    )
+                elif upgraded and existing.init_code_hash != wanted:
                     log(
                         f"  {spec.name} runs {existing.implementation}, upgraded in place through "
                         f"governance; a deploy never replaces it (to run this tree's "

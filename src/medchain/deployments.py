@@ -85,6 +85,12 @@ class DeploymentRecord:
     # the others; readers that do not know the fields ignore them.
     implementation: str = ""
     implementations: list[dict[str, Any]] = field(default_factory=list)
+    # A migrated contract (docs/upgrades.md) that governance switched to a new version
+    # (`medchain admin switch`): every former version, oldest first, each {address,
+    # transaction_hash, block_number, init_code_hash, runtime_code_hash, git_commit,
+    # deployed_at, replaced_by, proposal, switch_transaction_hash, switch_block_number, at};
+    # `address` and the fields above it are the current version's. Empty otherwise.
+    versions: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeploymentRecord:

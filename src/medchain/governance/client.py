@@ -333,9 +333,11 @@ class GovernanceClient(ContractClient):
     def execute(self, proposal_id: int | str, sender: Any = None) -> Any:
         """Run a queued proposal's calls through the timelock, once its delay has passed.
         An upgrade of one of the book's proxies among them is recorded in the book
-        (`medchain.governance.upgrade.record_upgrades`)."""
+        (`medchain.governance.upgrade.record_upgrades`), and so is a switch of a migrated
+        contract to its next version (`medchain.governance.switch.record_switches`)."""
         from ape import chain
 
+        from medchain.governance.switch import record_switches, switches_in
         from medchain.governance.upgrade import record_upgrades, upgrades_in
 
         pid = parse_proposal_id(proposal_id)
@@ -347,9 +349,12 @@ class GovernanceClient(ContractClient):
                 "(the timelock's delay)"
             )
         book = self.address_book
-        upgrades = upgrades_in(self.proposal(pid).calls, book)
+        calls = self.proposal(pid).calls
+        upgrades = upgrades_in(calls, book)
+        switches = switches_in(calls, book)  # refuses a stale switch before it runs
         receipt = self.transact("execute", pid, sender=sender)
         record_upgrades(book, upgrades, receipt, proposal_label(pid))
+        record_switches(book, switches, receipt, proposal_label(pid))
         return receipt
 
     def propose_unpause(self, contract_name: str, description: str = "", sender: Any = None) -> int:
