@@ -3,8 +3,10 @@ admin action on any medchain contract (`propose CONTRACT FUNCTION ARGS...`, or a
 from `--calls FILE`), vote on it, queue it once M members approved, and anyone executes
 it after the timelock's delay; `accept-admin` proposes the timelock's acceptance of a
 two-step admin transfer (ConsentRegistry, SerialRegistry); `upgrade` deploys and proposes
-a layout-checked new implementation of an upgradeable contract, and `execute` records an
-executed upgrade in the address book; `members` and `status` read. The emergency guardian
+a layout-checked new implementation of an upgradeable contract; `switch` proposes moving
+a migrated contract (ConsentRegistry, DIDRegistry, TrialRegistry) and every dependent to
+its next version, checked complete first; `execute` records an executed upgrade or
+switch in the address book; `members` and `status` read. The emergency guardian
 pauses a contract's writes at once with `pause CONTRACT` (its own transaction, no vote);
 `unpause CONTRACT` proposes lifting it (only governance unpauses; on an ungoverned chain it
 is the admin's direct transaction); `paused` lists which contracts are paused.
@@ -39,6 +41,7 @@ from medchain.governance.client import (
     proposal_label,
 )
 from medchain.governance.deploy import GOVERNOR
+from medchain.governance.switch import propose_switch, switches_in
 from medchain.governance.upgrade import propose_upgrade, upgrades_in
 
 
@@ -211,6 +214,11 @@ def _show_step(r: dict[str, Any]) -> str:
         f"(address book: {u['implementations']} implementations)"
         for u in r.get("upgrades", [])
     ]
+    lines += [
+        f"switched {w['contract']} is now {w['address']} (address book: {w['versions']} "
+        f"former version(s), the last {w['former']})"
+        for w in r.get("switches", [])
+    ]
     return "\n".join(lines)
 
 
@@ -226,15 +234,23 @@ def queue_cmd(account: Any, proposal: str, governor: ContractChoice, as_json: bo
 @click.argument("proposal")
 def execute_cmd(account: Any, proposal: str, governor: ContractChoice, as_json: bool) -> None:
     """Execute a queued PROPOSAL whose timelock delay has passed (anyone may). An upgrade
-    of an address-book proxy among its calls is recorded in the book."""
+    of an address-book proxy, or a switch of a migrated contract, among its calls is
+    recorded in the book."""
     client = governor.bind(require_account(account))
     book = client.address_book
-    upgrades = upgrades_in(client.proposal(proposal).calls, book)
+    calls = client.proposal(proposal).calls
+    upgrades = upgrades_in(calls, book)
+    switches = switches_in(calls, book)
     result = _stepped(client, proposal, client.execute(proposal))
     result["upgrades"] = [
         {"contract": u.contract, "proxy": u.proxy, "implementation": u.implementation,
          "implementations": len(book.get(u.contract).implementations)}
         for u in upgrades
+    ]  # fmt: skip
+    result["switches"] = [
+        {"contract": w.contract, "address": w.new, "former": w.old,
+         "versions": len(book.get(w.contract).versions)}
+        for w in switches
     ]  # fmt: skip
     emit(result, as_json, human=_show_step)
 
@@ -271,6 +287,40 @@ def upgrade_cmd(
             f"layout     {r['implementation_type']} may replace {r['reference']}",
             f"deployed   {r['implementation_type']} at {r['implementation']}",
             f"proposal   {r['proposal']} ({r['state']}): {r['call']}",
+            *(f"next       {step}" for step in r["next"]),
+        ])  # fmt: skip
+
+    emit(result, as_json, human=human)
+
+
+@admin_command("switch")
+@click.argument("contract")
+@click.argument("new_address", metavar="NEW_ADDRESS")
+@click.option("--description", "-d", default="", help="Default: names the versions and calls.")
+def switch_cmd(
+    account: Any, contract: str, new_address: str, description: str,
+    governor: ContractChoice, as_json: bool,
+) -> None:  # fmt: skip
+    """Propose moving CONTRACT (a migrated contract: ConsentRegistry, DIDRegistry,
+    TrialRegistry) to its next version at NEW_ADDRESS, with every dependent in the same
+    proposal (e.g. RecordRegistry's write authorizer). Checks first that NEW_ADDRESS names
+    the book's CONTRACT as predecessor, that no contract holds the old one immutably and
+    that the migration is complete; then vote, queue, and execute (which moves the book)."""
+    client = governor.bind(require_account(account))
+    done = propose_switch(client, contract, new_address, description)
+    pid = done.proposal
+    result = {
+        **dataclasses.asdict(done),
+        "next": [f"medchain admin vote {pid} for --account <member>",
+                 f"medchain admin queue {pid} --account <member>",
+                 f"medchain admin execute {pid} --account <any>"],
+    }  # fmt: skip
+
+    def human(r: dict[str, Any]) -> str:
+        return "\n".join([
+            f"verified   {r['contract']} {r['old']} -> {r['new']}: {r['migration']}",
+            f"proposal   {r['proposal']} ({r['state']})",
+            *(f"call       {c}" for c in r["calls"]),
             *(f"next       {step}" for step in r["next"]),
         ])  # fmt: skip
 

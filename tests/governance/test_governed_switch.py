@@ -1,0 +1,287 @@
+"""A governed switch of a migrated contract to its next version, with real transactions on
+the in-process chain and the governance contracts of the shipped governed deploy: a
+ConsentRegistry holding a few provisions is migrated to a v2 (`medchain.consent.migrate`)
+and switched through proposal, 2 votes, queue, the timelock's delay and execute; the book
+then names v2 and keeps v1 in `versions`, RecordRegistry's write authorizer is v2, and
+every consent answer read through the book is the same. The attacks: one member alone, an
+execute before the delay, a v2 that does not follow the book's version, an unfinished
+migration, a v2 administered by someone else, a DIDRegistry switch while contracts hold
+the old one immutably, a competing switch executed after the first one. A TrialRegistry
+switch (no mutable dependent: the proposal is the marker call alone) and the CLI with
+--json."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from eth_utils import keccak
+
+from medchain.consent import ConsentClient
+from medchain.consent.deploy import consent_args
+from medchain.consent.migrate import migrate
+from medchain.errors import DeploymentMismatch
+from medchain.governance import GovernanceClient, ProposalNotReady, ProposalState
+from medchain.governance.demo import advance_to
+from medchain.governance.deploy import GOVERNOR, TIMELOCK
+from medchain.governance.switch import (
+    DependentsPinned,
+    MigrationUnfinished,
+    NotASuccessor,
+    NotMigrated,
+    SuccessorNotGoverned,
+    propose_switch,
+    switches_in,
+)
+
+# (grantee role, scope, purpose) of the patient's provisions in v1; a deny among them.
+GRANTS = (("provider", "Observation", "TREAT"), ("researcher", "Condition", "HRESCH"),
+          ("provider", "Condition", "TREAT"))  # fmt: skip
+ASKED = [(grantee, scope, purpose) for grantee in ("provider", "researcher")
+         for scope in ("Observation", "Condition", "MedicationRequest")
+         for purpose in ("TREAT", "HRESCH")]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def provisions(governed, roles):
+    """v1's provisions: the patient grants three keys and denies one."""
+    from ape import chain
+
+    patient = roles["patient"]
+    consent = ConsentClient(governed.contracts["ConsentRegistry"])
+    end = chain.pending_timestamp + 90 * 86_400
+    for grantee, scope, purpose in GRANTS:
+        consent.grant(patient, roles[grantee], scope, "read", purpose, 0, end, sender=patient)
+    consent.grant(patient, roles["researcher"], "Observation", "read", "HRESCH", deny=True,
+                  sender=patient)  # fmt: skip
+    return len(GRANTS) + 1
+
+
+@pytest.fixture
+def book_copy(book, tmp_path):
+    """This test's copy of the module's book (an executed switch writes it; the chain is
+    reverted after each test, files are not)."""
+    from medchain.deployments import AddressBook
+
+    shutil.copytree(book.path, tmp_path / "book")
+    return AddressBook(tmp_path / "book")
+
+
+@pytest.fixture
+def gov_copy(governed, book_copy):
+    return GovernanceClient(governed.contracts[GOVERNOR], book=book_copy)
+
+
+def consent_v2(governed, deployer, project, admin=None, predecessor=None):
+    """A ConsentRegistry version after the deployed one, administered by the timelock."""
+    args = consent_args(
+        governed.contracts["DIDRegistry"].address,
+        admin or governed.contracts[TIMELOCK].address,
+        predecessor or governed.contracts["ConsentRegistry"].address,
+    )
+    return deployer.deploy(project.ConsentRegistry, *args)
+
+
+def answers(book, roles) -> dict:
+    consent = ConsentClient.connect(book=book)  # whichever version the book names
+    return {
+        (grantee, scope, purpose): consent.check(
+            roles["patient"], roles[grantee], scope, "read", purpose
+        )
+        for grantee, scope, purpose in ASKED
+    }
+
+
+def take_through(gov, pid, member1, member2, *, execute=True):
+    advance_to(gov.proposal(pid).voting_starts_at)
+    gov.vote(pid, "for", sender=member1)
+    gov.vote(pid, "for", sender=member2)
+    advance_to(gov.proposal(pid).voting_ends_at + 1)
+    gov.queue(pid, sender=member1)
+    if execute:
+        advance_to(gov.proposal(pid).executable_at)
+        gov.execute(pid, sender=member1)
+        assert gov.state(pid) == ProposalState.Executed
+
+
+def test_a_migrated_consent_registry_is_switched_with_its_dependents(
+    governed, provisions, roles, gov_copy, book_copy, deployer, project, member1, member2
+):
+    gov, book = gov_copy, book_copy
+    v1, records = governed.contracts["ConsentRegistry"], governed.contracts["RecordRegistry"]
+    before = answers(book, roles)
+    assert sum(before.values()) == 3  # the three grants, the deny answers False
+    v2 = consent_v2(governed, deployer, project)
+    report = migrate(v1, v2, roles["patient"])
+    assert report.keys == provisions
+
+    done = propose_switch(gov, "ConsentRegistry", v2.address, sender=member1)
+    assert (done.old, done.new, done.state) == (v1.address, v2.address, "Pending")
+    assert done.repointed == ["RecordRegistry.writeAuthorizer"]
+    assert done.calls[1] == f"RecordRegistry.setWriteAuthorizer({v2.address})"
+    assert done.migration == {"keys": provisions, "verified_keys": provisions, "skipped": 0}
+    take_through(gov, done.proposal, member1, member2, execute=False)
+    with pytest.raises(ProposalNotReady, match="is Queued: executable from"):
+        gov.execute(done.proposal, sender=member1)  # the timelock's delay has not passed
+    assert book.get("ConsentRegistry").address == v1.address
+    assert records.writeAuthorizer() == v1.address
+    advance_to(gov.proposal(done.proposal).executable_at)
+    receipt = gov.execute(done.proposal, sender=roles["patient"])  # anyone executes
+
+    record = book.get("ConsentRegistry")
+    assert (
+        record.address == v2.address
+        and book.index()["contracts"]["ConsentRegistry"]["address"] == v2.address
+    )
+    [former] = record.versions
+    assert former["address"] == v1.address and former["replaced_by"] == v2.address
+    assert former["proposal"] == done.proposal
+    assert former["switch_transaction_hash"] == str(receipt.txn_hash)
+    assert former["switch_block_number"] == receipt.block_number
+    assert record.block_number > former["block_number"]  # v2's own deploy block
+    assert record.constructor_args[-1] == v1.address  # decoded from v2's creation code
+    assert records.writeAuthorizer() == v2.address
+    assert answers(book, roles) == before
+    # A later deploy keeps the switched version and sends nothing.
+    from medchain.deploy import deploy_all
+
+    lines: list[str] = []
+    nonce = deployer.nonce
+    _, outcomes = deploy_all(deployer, book, accounts=roles, log=lines.append)
+    assert {o.action for o in outcomes} == {"unchanged"} and deployer.nonce == nonce
+    assert any("switched through governance" in line for line in lines), lines
+
+
+def test_one_member_alone_cannot_switch(
+    governed, provisions, roles, gov_copy, book_copy, deployer, project, member1
+):
+    v1, v2 = governed.contracts["ConsentRegistry"], consent_v2(governed, deployer, project)
+    migrate(v1, v2, roles["patient"])
+    done = propose_switch(gov_copy, "ConsentRegistry", v2.address, sender=member1)
+    advance_to(gov_copy.proposal(done.proposal).voting_starts_at)
+    gov_copy.vote(done.proposal, "for", sender=member1)
+    advance_to(gov_copy.proposal(done.proposal).voting_ends_at + 1)
+    with pytest.raises(ProposalNotReady, match=r"is Defeated: 1 for \(2 needed\)"):
+        gov_copy.queue(done.proposal, sender=member1)
+    with pytest.raises(ProposalNotReady, match="is Defeated"):
+        gov_copy.execute(done.proposal, sender=member1)
+    assert book_copy.get("ConsentRegistry").address == v1.address
+    assert governed.contracts["RecordRegistry"].writeAuthorizer() == v1.address
+
+
+def test_refusals_before_any_transaction(
+    governed, provisions, roles, gov_copy, deployer, project, member1, chain
+):
+    v1 = governed.contracts["ConsentRegistry"]
+    unmigrated = consent_v2(governed, deployer, project)
+    migrated = consent_v2(governed, deployer, project)
+    migrate(v1, migrated, roles["patient"])
+    later = consent_v2(governed, deployer, project, predecessor=migrated.address)
+    foreign = consent_v2(governed, deployer, project, admin=deployer.address)
+    migrate(v1, foreign, roles["patient"])
+    did_v2 = deployer.deploy(
+        project.DIDRegistry,
+        governed.contracts["DIDRegistry"].address,
+        governed.contracts[TIMELOCK].address,
+    )
+    proposals = len(gov_copy.proposals())
+    for contract, new, kind, text in (
+        ("ConsentRegistry", later.address, NotASuccessor,
+         f"migrates from {migrated.address}, not from the address book's ConsentRegistry"),
+        ("ConsentRegistry", roles["patient"].address, NotASuccessor, "no contract at"),
+        ("ConsentRegistry", governed.contracts["GenomicDataset"].address, NotASuccessor,
+         "has no predecessor()"),
+        ("ConsentRegistry", unmigrated.address, MigrationUnfinished,
+         r"4 key\(s\) differ .*\(medchain consent migrate --from"),
+        ("ConsentRegistry", foreign.address, SuccessorNotGoverned,
+         f"default admin is {deployer.address}, not the governance timelock"),
+        ("RecordRegistry", migrated.address, NotMigrated, "medchain admin upgrade"),
+        ("DIDRegistry", did_v2.address, DependentsPinned,
+         r"held immutably by 3 contract\(s\).*ConsentRegistry.didRegistry\(\) is immutable: "
+         r"migrate it .*RecordRegistry.didRegistry\(\) is immutable: upgrade it .*"
+         r"SerialRegistry.didRegistry\(\) is immutable: redeploy it"),
+    ):  # fmt: skip
+        nonce, head = member1.nonce, chain.blocks.head.number
+        with pytest.raises(kind, match=text) as refused:
+            propose_switch(gov_copy, contract, new, sender=member1)
+        assert "\n" not in str(refused.value)
+        assert (member1.nonce, chain.blocks.head.number) == (nonce, head), text
+    assert len(gov_copy.proposals()) == proposals
+
+
+def test_a_competing_switch_is_refused_once_the_first_ran(
+    governed, provisions, roles, gov_copy, book_copy, deployer, project, member1, member2
+):
+    v1 = governed.contracts["ConsentRegistry"]
+    first, second = (consent_v2(governed, deployer, project) for _ in range(2))
+    for v2 in (first, second):
+        migrate(v1, v2, roles["patient"])
+    a = propose_switch(gov_copy, "ConsentRegistry", first.address, sender=member1)
+    b = propose_switch(gov_copy, "ConsentRegistry", second.address, sender=member1)
+    advance_to(gov_copy.proposal(b.proposal).voting_starts_at)
+    for pid in (a.proposal, b.proposal):  # members carelessly pass both
+        for member in (member1, member2):
+            gov_copy.vote(pid, "for", sender=member)
+    advance_to(gov_copy.proposal(b.proposal).voting_ends_at + 1)
+    for pid in (a.proposal, b.proposal):
+        gov_copy.queue(pid, sender=member1)
+    advance_to(gov_copy.proposal(b.proposal).executable_at)
+    gov_copy.execute(a.proposal, sender=member1)
+    with pytest.raises(DeploymentMismatch, match=f"names {first.address} now"):
+        gov_copy.execute(b.proposal, sender=member1)
+    assert gov_copy.state(b.proposal) == ProposalState.Queued
+    assert governed.contracts["RecordRegistry"].writeAuthorizer() == first.address
+    assert len(switches_in(gov_copy.proposal(a.proposal).calls, book_copy)) == 0  # recorded
+
+
+def test_a_trial_registry_switch_is_one_marker_call(
+    governed, gov_copy, book_copy, deployer, project, member1, member2
+):
+    v1 = governed.contracts["TrialRegistry"]
+    v2 = deployer.deploy(project.TrialRegistry, v1.address)
+    done = propose_switch(gov_copy, "TrialRegistry", v2.address, sender=member1)
+    assert done.repointed == [] and done.migration == {"imported": [], "left_behind": []}
+    [call] = gov_copy.proposal(done.proposal).calls
+    assert call["target"] == v2.address and call["data"] == keccak(text="predecessor()")[:4]
+    take_through(gov_copy, done.proposal, member1, member2)
+    record = book_copy.get("TrialRegistry")
+    assert record.address == v2.address and [v["address"] for v in record.versions] == [v1.address]
+
+
+def test_the_cli_proposes_a_switch(
+    governed, provisions, roles, book_copy, deployer, project, monkeypatch, tmp_path, member1
+):
+    from medchain.cli import cli
+
+    v1, v2 = governed.contracts["ConsentRegistry"], consent_v2(governed, deployer, project)
+    migrate(v1, v2, roles["patient"])
+    monkeypatch.setenv("MEDCHAIN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MEDCHAIN_BOOK", str(book_copy.path))
+    base = ["--network", "ethereum:local:test", "--account", "TEST::20"]
+    out = CliRunner(mix_stderr=False).invoke(
+        cli, ["admin", "switch", "ConsentRegistry", v2.address, "--description", "Consent v2",
+              *base, "--json"],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output + out.stderr
+    result = json.loads(out.stdout)
+    assert (result["contract"], result["old"], result["new"]) == (
+        "ConsentRegistry", v1.address, v2.address,
+    )  # fmt: skip
+    assert result["state"] == "Pending" and result["description"] == "Consent v2"
+    assert result["next"][2] == f"medchain admin execute {result['proposal']} --account <any>"
+    gov = GovernanceClient(governed.contracts[GOVERNOR], book=book_copy)
+    calls = gov.proposal(result["proposal"]).calls
+    assert [c["target"] for c in calls] == [
+        v2.address,
+        governed.contracts["RecordRegistry"].address,
+    ]
+    assert gov.proposal(result["proposal"]).proposer == str(member1.address)
+
+    refused = CliRunner(mix_stderr=False).invoke(
+        cli, ["admin", "switch", "ConsentRegistry", v1.address, *base, "--json"]
+    )
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    line = refused.stderr.strip()
+    assert line.count("\n") == 0 and "names" in line and "as ConsentRegistry already" in line
