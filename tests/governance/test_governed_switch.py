@@ -122,6 +122,7 @@ def test_a_migrated_consent_registry_is_switched_with_its_dependents(
     assert done.repointed == ["RecordRegistry.writeAuthorizer"]
     assert done.calls[1] == f"RecordRegistry.setWriteAuthorizer({v2.address})"
     assert done.migration == {"keys": provisions, "verified_keys": provisions, "skipped": 0}
+    assert done.built_by_this_tree
     take_through(gov, done.proposal, member1, member2, execute=False)
     with pytest.raises(ProposalNotReady, match="is Queued: executable from"):
         gov.execute(done.proposal, sender=member1)  # the timelock's delay has not passed
@@ -142,6 +143,8 @@ def test_a_migrated_consent_registry_is_switched_with_its_dependents(
     assert former["switch_block_number"] == receipt.block_number
     assert record.block_number > former["block_number"]  # v2's own deploy block
     assert record.constructor_args[-1] == v1.address  # decoded from v2's creation code
+    assert record.transaction_hash == str(v2.txn_hash) and record.deployer == deployer.address
+    assert any(item.get("name") == "importProvisions" for item in record.abi)
     assert records.writeAuthorizer() == v2.address
     assert answers(book, roles) == before
     # A later deploy keeps the switched version and sends nothing.
@@ -248,6 +251,32 @@ def test_a_trial_registry_switch_is_one_marker_call(
     take_through(gov_copy, done.proposal, member1, member2)
     record = book_copy.get("TrialRegistry")
     assert record.address == v2.address and [v["address"] for v in record.versions] == [v1.address]
+
+
+def test_a_trial_moved_but_not_imported_holds_the_switch_back(
+    governed, roles, gov_copy, book_copy, deployer, project, member1, member2
+):
+    """Trials moved to v2 must be imported there before the book moves; a trial its sponsor
+    has not moved is listed as left behind, not refused (docs/upgrades.md)."""
+    from medchain.trials import TrialsClient
+    from medchain.trials import migrate as mig
+    from support.trials import register_trial
+
+    sponsor, ethics = roles["sponsor"], roles["ethics"]
+    staff = [roles[r] for r in ("investigator", "investigator2", "monitor")]
+    old = TrialsClient(governed.contracts["TrialRegistry"])
+    new = TrialsClient(deployer.deploy(project.TrialRegistry, old.address))
+    moved, stays = (register_trial(old, sponsor, ethics, *staff).trial_id for _ in range(2))
+    mig.propose_move(old, moved, new.address, sender=sponsor)
+    assert mig.approve_move(old, moved, new.address, sender=ethics)  # a board of one
+    with pytest.raises(MigrationUnfinished, match=f"trial {moved} of .* is not imported there"):
+        propose_switch(gov_copy, "TrialRegistry", new.address, sender=member1)
+    new_id = mig.import_trial(new, old, moved, sender=deployer)
+    done = propose_switch(gov_copy, "TrialRegistry", new.address, sender=member1)
+    assert done.migration == {"imported": [moved], "left_behind": [stays]}
+    take_through(gov_copy, done.proposal, member1, member2)
+    assert book_copy.get("TrialRegistry").address == new.address
+    assert int(TrialsClient.connect(book=book_copy).call("importedFrom", new_id)) == moved
 
 
 def test_the_cli_proposes_a_switch(

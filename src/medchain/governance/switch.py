@@ -105,6 +105,10 @@ class SwitchProposal:
     description: str
     calls: list[str]
     repointed: list[str]  # Contract.getter of each mutable dependent the batch moves
+    # Whether NEW runs the code this tree builds for the contract (immutables aside). Not a
+    # refusal (a successor may come from a newer tree), but the check a member makes
+    # before voting: only the predecessor link is checked on chain.
+    built_by_this_tree: bool
     migration: dict[str, Any] = field(default_factory=dict)  # the verification's summary
 
 
@@ -268,7 +272,7 @@ def _trials_complete(book: AddressBook, old: str, new: str) -> dict[str, Any]:
     for trial_id in range(1, int(src.trialCount()) + 1):
         status = int(src.trial(trial_id).status)
         if status == _TRIAL_MOVED:
-            successor = str(src.handOver(trial_id)[2])
+            successor = str(src.successorOf(trial_id))
             if _same(successor, new):
                 if int(dst.importedAs(trial_id)) == 0:
                     raise MigrationUnfinished(
@@ -366,6 +370,7 @@ def propose_switch(
         + "".join(f"; {d.contract}.{d.setter}({new})" for d in dependents)
     )
     pid = gov.propose(calls, text, sender=account)
+    built = _runtime_of_tree(contract, new) is not None
     return SwitchProposal(
         proposal=proposal_label(pid),
         state=gov.state(pid).name,
@@ -375,6 +380,7 @@ def propose_switch(
         description=text,
         calls=[c.label for c in calls],
         repointed=[f"{d.contract}.{d.getter}" for d in dependents],
+        built_by_this_tree=built,
         migration=migration,
     )
 
@@ -433,29 +439,43 @@ def _deployment_of(address: str) -> tuple[int, Any]:
     return low, None
 
 
+def _runtime_of_tree(contract: str, address: str) -> Any:
+    """This tree's compiled `contract` when its runtime code is what runs at `address`
+    (immutables aside), else None."""
+    from ape import project
+
+    from medchain.codec import hex_to_bytes
+    from medchain.governance.upgrade import _same_code
+
+    container = getattr(project, contract, None)
+    compiled = container.contract_type if container is not None else None
+    runtime = compiled.runtime_bytecode.bytecode if compiled and compiled.runtime_bytecode else ""
+    if not runtime:
+        return None
+    code = bytes(_web3().eth.get_code(address))
+    return compiled if _same_code(code, hex_to_bytes(runtime, "runtime code")) else None
+
+
 def _successor_record(
     old: DeploymentRecord, new: str, receipt: Any, proposal: str
 ) -> DeploymentRecord:
-    from ape import project
     from eth_utils import to_checksum_address
 
     from medchain.codec import hex_to_bytes, to_hex
     from medchain.deploy import _json_arg, compiler_info, runtime_code_hash
-    from medchain.governance.upgrade import _same_code
     from medchain.hashing import keccak
 
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     block, tx = _deployment_of(new)
     # JSON-RPC nodes name the creation code `input`; the in-process chain, `data`.
     creation = bytes(tx.get("input", tx.get("data", b""))) if tx is not None else b""
-    container = getattr(project, old.contract_name, None)
-    compiled = container.contract_type if container is not None else None
-    runtime = compiled.runtime_bytecode.bytecode if compiled and compiled.runtime_bytecode else ""
-    ours = bool(runtime) and _same_code(
-        bytes(_web3().eth.get_code(new)), hex_to_bytes(runtime, "runtime code")
-    )
+    deployed_at = now
+    if tx is not None:
+        stamp = int(_web3().eth.get_block(block)["timestamp"])
+        deployed_at = dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat(timespec="seconds")
+    compiled = _runtime_of_tree(old.contract_name, new)
     abi, args, compiler = old.abi, [], {}
-    if ours and compiled is not None:
+    if compiled is not None:
         abi = [item.model_dump(mode="json", by_alias=True) for item in compiled.abi]
         compiler = compiler_info()
         deployment = hex_to_bytes(compiled.deployment_bytecode.bytecode, "deployment bytecode")
@@ -495,7 +515,7 @@ def _successor_record(
         constructor_args=args,
         compiler=compiler,
         git_commit="",  # the tree that built it is not known here
-        deployed_at=now,
+        deployed_at=deployed_at,
         versions=[*old.versions, former],
     )
 
