@@ -7,8 +7,8 @@ every consent answer read through the book is the same. The attacks: one member 
 execute before the delay, a v2 that does not follow the book's version, an unfinished
 migration, a v2 administered by someone else, a DIDRegistry switch while contracts hold
 the old one immutably, a competing switch executed after the first one. A TrialRegistry
-switch (no mutable dependent: the proposal is the marker call alone) and the CLI with
---json."""
+switch (no mutable dependent: the proposal is the marker call alone; a trial moved but
+not imported holds it back) and the CLI with --json from proposal to execution."""
 
 from __future__ import annotations
 
@@ -308,8 +308,33 @@ def test_the_cli_proposes_a_switch(
     ]
     assert gov.proposal(result["proposal"]).proposer == str(member1.address)
 
+    pid = result["proposal"]
+    advance_to(gov.proposal(pid).voting_starts_at)
+    for account in ("TEST::20", "TEST::21"):  # member1, member2
+        voted = CliRunner(mix_stderr=False).invoke(
+            cli, ["admin", "vote", pid, "for", "--network", "ethereum:local:test",
+                  "--account", account, "--json"],
+        )  # fmt: skip
+        assert voted.exit_code == 0, voted.output + voted.stderr
+    advance_to(gov.proposal(pid).voting_ends_at + 1)
+    queued = CliRunner(mix_stderr=False).invoke(cli, ["admin", "queue", pid, *base, "--json"])
+    assert json.loads(queued.stdout)["state"] == "Queued", queued.stderr
+    early = CliRunner(mix_stderr=False).invoke(cli, ["admin", "execute", pid, *base, "--json"])
+    assert early.exit_code == 1 and "is Queued: executable from" in early.stderr
+    assert early.stderr.strip().count("\n") == 0
+    advance_to(gov.proposal(pid).executable_at)
+    executed = CliRunner(mix_stderr=False).invoke(cli, ["admin", "execute", pid, *base, "--json"])
+    assert executed.exit_code == 0, executed.output + executed.stderr
+    step = json.loads(executed.stdout)
+    assert step["state"] == "Executed" and step["upgrades"] == []
+    assert step["switches"] == [
+        {"contract": "ConsentRegistry", "address": v2.address, "former": v1.address,
+         "versions": 1}
+    ]  # fmt: skip
+    assert book_copy.get("ConsentRegistry").address == v2.address
+
     refused = CliRunner(mix_stderr=False).invoke(
-        cli, ["admin", "switch", "ConsentRegistry", v1.address, *base, "--json"]
+        cli, ["admin", "switch", "ConsentRegistry", v2.address, *base, "--json"]
     )
     assert refused.exit_code == 1 and "Traceback" not in refused.output
     line = refused.stderr.strip()
