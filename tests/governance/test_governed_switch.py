@@ -279,6 +279,58 @@ def test_a_trial_moved_but_not_imported_holds_the_switch_back(
     assert int(TrialsClient.connect(book=book_copy).call("importedFrom", new_id)) == moved
 
 
+@pytest.fixture(scope="module")
+def did_only(deployer, roles, tmp_path_factory):
+    """A governed deploy of the DID registry alone (no contract built on it), so its switch
+    is held back by nothing but its own migration."""
+    from medchain.deploy import deploy_all
+    from medchain.deployments import AddressBook
+    from medchain.governance.deploy import GOVERNANCE_CONTRACTS, GovernanceConfig, hand_over
+    from support.deploy import specs_for
+
+    book = AddressBook(tmp_path_factory.mktemp("did-only") / "book")
+    ctx, _ = deploy_all(
+        deployer, book, specs=specs_for(("DIDRegistry", *GOVERNANCE_CONTRACTS)), accounts=roles,
+        governance=GovernanceConfig.development(), log=lambda _: None,
+    )  # fmt: skip
+    hand_over(ctx, log=lambda _: None)
+    return ctx, book
+
+
+def test_a_did_registry_switch_waits_for_the_voted_import(
+    did_only, roles, deployer, project, member1, member2
+):
+    """An identity's history not yet imported into v2 holds the switch back; once governance
+    voted the history root and anyone imported it, the switch passes and the DID resolves
+    the same through the book."""
+    from ape import chain
+
+    from medchain.governance import Call
+    from medchain.identity import DIDRegistryClient
+    from medchain.identity.migrate import history_root, import_histories
+
+    ctx, book = did_only
+    gov = GovernanceClient(ctx.contracts[GOVERNOR], book=book)
+    old, patient = ctx.contracts["DIDRegistry"], roles["patient"]
+    DIDRegistryClient(old).set_attribute(
+        patient, "did/svc/HealthRecords", b"https://records.example", 86_400, sender=patient
+    )
+    new = deployer.deploy(project.DIDRegistry, old.address, ctx.contracts[TIMELOCK].address)
+    with pytest.raises(MigrationUnfinished, match=r"1 identit\(ies\) changed in .* delta root"):
+        propose_switch(gov, "DIDRegistry", new.address, sender=member1)
+
+    plan = history_root(chain.provider.web3, old.address, new.address)
+    vote = Call(new.address, bytes(new.addHistoryRoot.encode_input(plan.root)), 0, "root")
+    take_through(gov, gov.propose([vote], "Accept the DID history root", sender=member1),
+                 member1, member2)  # fmt: skip
+    import_histories(DIDRegistryClient(new, roles["lab"]), plan)  # anyone imports
+    done = propose_switch(gov, "DIDRegistry", new.address, sender=member1)
+    assert done.migration == {"identities": 1, "native": 0} and done.repointed == []
+    take_through(gov, done.proposal, member1, member2)
+    assert book.get("DIDRegistry").address == new.address
+    assert DIDRegistryClient.connect(book=book).contract.address == new.address
+
+
 def test_the_cli_proposes_a_switch(
     governed, provisions, roles, book_copy, deployer, project, monkeypatch, tmp_path, member1
 ):
