@@ -1,8 +1,9 @@
 """`ape run deploy --governance dev` and the `medchain admin` commands end to end against
 anvil reached by URI: the governed deploy and its idempotent re-run, then a proposal
 through two member votes, queue, the timelock's delay and execute, with the one-line
-refusals of a non-member, an early queue and an early execute. anvil's clock is moved
-with evm_increaseTime, as a test chain allows."""
+refusals of a non-member, an early queue and an early execute; then a TrialRegistry switched
+to a migrated version (`medchain admin switch`) over JSON-RPC. anvil's clock is moved with
+evm_increaseTime, as a test chain allows."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +107,48 @@ def test_governed_deploy_and_a_proposal_through_the_cli(node):
     assert [p["id"] for p in listed] == [proposal]
     accept = _json(_admin(node, "accept-admin", "ConsentRegistry", "--json", account=MEMBER1))
     assert accept["state"] == "Pending"
+
+    # A migrated contract's switch over JSON-RPC: a TrialRegistry v2 following the book's
+    # (nothing to import: no trial was registered), switched from the command line; the
+    # book finds v2's deploy block and transaction on the node.
+    book = next(Path(node[1]["MEDCHAIN_DEPLOYMENTS"]).glob("*/TrialRegistry.json"))
+    v1 = json.loads(book.read_text())["address"]
+    v2, deployed_in = _deploy_trial_registry(node, v1)
+    switch = _json(_admin(node, "switch", "TrialRegistry", v2, "--json", account=MEMBER1))
+    assert (switch["old"], switch["new"], switch["built_by_this_tree"]) == (v1, v2, True)
+    _advance(node, 2)
+    for member in (MEMBER1, MEMBER2):
+        assert _admin(node, "vote", switch["proposal"], "for", account=member).returncode == 0
+    _advance(node, settings["voting_period"] + 1)
+    assert _admin(node, "queue", switch["proposal"], account=MEMBER1).returncode == 0
+    _advance(node, settings["timelock_delay"] + 1)
+    executed = _json(_admin(node, "execute", switch["proposal"], "--json", account=MEMBER1))
+    assert executed["switches"] == [
+        {"contract": "TrialRegistry", "address": v2, "former": v1, "versions": 1}
+    ]
+    record = json.loads(book.read_text())
+    assert (record["address"], record["transaction_hash"]) == (v2, deployed_in["transactionHash"])
+    assert record["block_number"] == int(deployed_in["blockNumber"], 16)
+    assert [v["address"] for v in record["versions"]] == [v1]
+
+
+def _rpc(node, method: str, params: list) -> Any:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+    request = urllib.request.Request(node[0], body.encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())["result"]
+
+
+def _deploy_trial_registry(node, predecessor: str) -> tuple[str, dict]:
+    """A TrialRegistry with `predecessor`, sent by anvil's unlocked first account; returns
+    its address and receipt."""
+    from ape import project
+    from eth_abi import encode
+    from eth_utils import to_checksum_address
+
+    code = project.TrialRegistry.contract_type.deployment_bytecode.bytecode
+    data = code + encode(["address"], [predecessor]).hex()
+    sender = _rpc(node, "eth_accounts", [])[0]
+    tx = _rpc(node, "eth_sendTransaction", [{"from": sender, "data": data, "gas": hex(8_000_000)}])
+    receipt = _rpc(node, "eth_getTransactionReceipt", [tx])
+    return to_checksum_address(receipt["contractAddress"]), receipt
