@@ -547,7 +547,12 @@ contract DIDRegistry is IDIDRegistry, EIP712, Nonces {
         // predecessor already revoked; refuse until governance had time to import it.
         // The deadline is read only on this branch; later changes pay one compare.
         if (rec.changed == 0) {
-            if (block.timestamp < importDeadline) revert DIDImportPending(identity, importDeadline);
+            // An identity the predecessor never saw change has nothing to import and no
+            // key that lost control there: it acts at once (one external read, only on
+            // an identity's first change here, only before the deadline).
+            if (block.timestamp < importDeadline && IDIDRegistry(predecessor).changed(identity) != 0) {
+                revert DIDImportPending(identity, importDeadline);
+            }
             return identity;
         }
         if (rec.deactivated) revert DIDDeactivated(identity);

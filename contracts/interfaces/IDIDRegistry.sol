@@ -7,7 +7,7 @@ pragma solidity ^0.8.24;
 /// variants and atomic batches. Errors carry the facts a caller needs (EIP-6093 style).
 /// Every change (direct, legacy-signed, EIP-712 signed, batch) of a successor version with
 /// an {importDeadline} also requires, before that deadline, that the identity changed in
-/// this version or was imported ({DIDImportPending}).
+/// this version, was imported, or never changed in the predecessor ({DIDImportPending}).
 interface IDIDRegistry {
     /*//////////////////////////////////////////////////////////////
                                  TYPES
@@ -130,7 +130,8 @@ interface IDIDRegistry {
     error DIDImportEmpty(address identity);
 
     /// @notice `identity` has not changed in this version and nothing of it was imported,
-    /// and the block time is before `deadline` (the {importDeadline}): until then only an
+    /// it did change in the predecessor, and the block time is before `deadline` (the
+    /// {importDeadline}): until then only an
     /// import may write it first, because its own key may have lost control of it in the
     /// predecessor (a rotation after a compromise, a deactivation) and would otherwise take
     /// it over here and block the import for good.
@@ -403,8 +404,9 @@ interface IDIDRegistry {
     function importAdmin() external view returns (address);
 
     /// @notice Until this block time (unix seconds, exclusive), a native change to an
-    /// identity that never changed in this version and had nothing imported reverts with
-    /// {DIDImportPending}; imports stay allowed before and after it. Zero: no such window
+    /// identity that never changed in this version, had nothing imported and did change in
+    /// the predecessor reverts with {DIDImportPending} (identities new to the chain of
+    /// versions act at once); imports stay allowed before and after it. Zero: no such window
     /// (a first version).
     function importDeadline() external view returns (uint256);
 

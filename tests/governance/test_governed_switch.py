@@ -188,6 +188,7 @@ def test_refusals_before_any_transaction(
         project.DIDRegistry,
         governed.contracts["DIDRegistry"].address,
         governed.contracts[TIMELOCK].address,
+        0,  # no import deadline: the refusal tested here is about dependents
     )
     proposals = len(gov_copy.proposals())
     for contract, new, kind, text in (
@@ -315,7 +316,10 @@ def test_a_did_registry_switch_waits_for_the_voted_import(
     DIDRegistryClient(old).set_attribute(
         patient, "did/svc/HealthRecords", b"https://records.example", 86_400, sender=patient
     )
-    new = deployer.deploy(project.DIDRegistry, old.address, ctx.contracts[TIMELOCK].address)
+    deadline = chain.blocks.head.timestamp + 30 * 86_400  # docs/upgrades.md: the DID steps
+    new = deployer.deploy(
+        project.DIDRegistry, old.address, ctx.contracts[TIMELOCK].address, deadline
+    )
     with pytest.raises(MigrationUnfinished, match=r"1 identit\(ies\) changed in .* delta root"):
         propose_switch(gov, "DIDRegistry", new.address, sender=member1)
 
