@@ -46,8 +46,6 @@ __all__ = [
 
 MARKER_SIGNATURE = "predecessor()"
 ZERO = "0x0000000000000000000000000000000000000000"
-# Trial statuses (ITrialRegistry.Status) after which nothing more is written to a trial.
-_TRIAL_TERMINATED, _TRIAL_CLOSED, _TRIAL_MOVED = 3, 4, 5
 
 
 class SwitchRefused(InvalidInput):
@@ -265,13 +263,14 @@ def _trials_complete(book: AddressBook, old: str, new: str) -> dict[str, Any]:
     to move, and one trial must not hold every other's registry back; they stay readable
     and writable at `old`, which the book keeps in the record's `versions`."""
     from medchain.client import contract_at
+    from medchain.trials.model import TrialStatus
 
     src = contract_at("TrialRegistry", old, book)
     dst = contract_at("TrialRegistry", new, book)
     moved, left_behind = [], []
     for trial_id in range(1, int(src.trialCount()) + 1):
         status = int(src.trial(trial_id).status)
-        if status == _TRIAL_MOVED:
+        if status == TrialStatus.MOVED:
             successor = str(src.successorOf(trial_id))
             if _same(successor, new):
                 if int(dst.importedAs(trial_id)) == 0:
@@ -280,7 +279,7 @@ def _trials_complete(book: AddressBook, old: str, new: str) -> dict[str, Any]:
                         f"medchain trial import {trial_id} --from {old} --to {new}"
                     )
                 moved.append(trial_id)
-        elif status not in (_TRIAL_TERMINATED, _TRIAL_CLOSED):
+        elif status not in (TrialStatus.TERMINATED, TrialStatus.CLOSED):
             left_behind.append(trial_id)
     return {"imported": moved, "left_behind": left_behind}
 
