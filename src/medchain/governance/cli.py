@@ -273,14 +273,7 @@ def upgrade_cmd(
     checks the new implementation's storage layout against the one the proxy runs, deploys
     it, and proposes upgradeToAndCall(implementation, 0x); then vote, queue, execute."""
     client = governor.bind(require_account(account))
-    done = propose_upgrade(client, contract, implementation, description)
-    pid = done.proposal
-    result = {
-        **dataclasses.asdict(done),
-        "next": [f"medchain admin vote {pid} for --account <member>",
-                 f"medchain admin queue {pid} --account <member>",
-                 f"medchain admin execute {pid} --account <any>"],
-    }  # fmt: skip
+    result = _with_next_steps(propose_upgrade(client, contract, implementation, description))
 
     def human(r: dict[str, Any]) -> str:
         return "\n".join([
@@ -291,6 +284,17 @@ def upgrade_cmd(
         ])  # fmt: skip
 
     emit(result, as_json, human=human)
+
+
+def _with_next_steps(done: Any) -> dict[str, Any]:
+    """A proposal's result (a dataclass with `proposal`) and the commands that take it on."""
+    pid = done.proposal
+    return {
+        **dataclasses.asdict(done),
+        "next": [f"medchain admin vote {pid} for --account <member>",
+                 f"medchain admin queue {pid} --account <member>",
+                 f"medchain admin execute {pid} --account <any>"],
+    }  # fmt: skip
 
 
 @admin_command("switch")
@@ -307,14 +311,7 @@ def switch_cmd(
     the book's CONTRACT as predecessor, that no contract holds the old one immutably and
     that the migration is complete; then vote, queue, and execute (which moves the book)."""
     client = governor.bind(require_account(account))
-    done = propose_switch(client, contract, new_address, description)
-    pid = done.proposal
-    result = {
-        **dataclasses.asdict(done),
-        "next": [f"medchain admin vote {pid} for --account <member>",
-                 f"medchain admin queue {pid} --account <member>",
-                 f"medchain admin execute {pid} --account <any>"],
-    }  # fmt: skip
+    result = _with_next_steps(propose_switch(client, contract, new_address, description))
 
     def human(r: dict[str, Any]) -> str:
         return "\n".join([
