@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -150,5 +151,10 @@ def _deploy_trial_registry(node, predecessor: str) -> tuple[str, dict]:
     data = code + encode(["address"], [predecessor]).hex()
     sender = _rpc(node, "eth_accounts", [])[0]
     tx = _rpc(node, "eth_sendTransaction", [{"from": sender, "data": data, "gas": hex(8_000_000)}])
-    receipt = _rpc(node, "eth_getTransactionReceipt", [tx])
+    # anvil answers eth_sendTransaction before its automine has stored the receipt
+    deadline = time.monotonic() + 30
+    while (receipt := _rpc(node, "eth_getTransactionReceipt", [tx])) is None:
+        assert time.monotonic() < deadline, f"no receipt for {tx}"
+        time.sleep(0.1)
+    assert receipt["status"] == "0x1", receipt
     return to_checksum_address(receipt["contractAddress"]), receipt
