@@ -15,4 +15,4 @@ mypy
 echo "== slither"
 python tools/toolchain.py slither
 echo "== pytest"
-ape test --durations=15 "$@"
+ape test --durations=30 "$@"
