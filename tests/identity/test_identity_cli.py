@@ -145,6 +145,7 @@ def test_migrate_root_vote_then_migrate(project, accounts, chain):
     `did migrate` refuses (one line) until it is voted, then imports and reports every
     identity verified equal, a rotated owner included, none left exposed."""
     zero = "0x" + "00" * 20
+    start = chain.blocks.head.number  # the old registry is younger: its logs start after
     old = accounts[0].deploy(project.DIDRegistry, zero, zero, 0)
     for i in (3, 4):
         old.setAttribute(accounts[i], b"did/svc/X".ljust(32, b"\0"), b"https://x", 3600,
@@ -157,7 +158,8 @@ def test_migrate_root_vote_then_migrate(project, accounts, chain):
     runner = CliRunner(mix_stderr=False)
 
     def run(*args):
-        return runner.invoke(cli, ["did", *args, "--network", "ethereum:local:test"])
+        where = ["--from-block", str(start), "--network", "ethereum:local:test"]
+        return runner.invoke(cli, ["did", *args, *where])
 
     # a successor without a deadline: the root still prints, with a warning on stderr
     bare = accounts[0].deploy(project.DIDRegistry, old.address, timelock, 0)

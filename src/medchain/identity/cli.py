@@ -546,9 +546,17 @@ at_block_option = click.option(
     help="Read the chain as of this block (default: the head): members voting on a root "
     "pass the block it was made at and get the same root.",
 )
+from_block_option = click.option(
+    "--from-block",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Read both registries' logs from this block on: the old registry's deployment "
+    "block (its address book record's block_number) spares a long chain's history.",
+)
 
 
-def _plan(old: str, new: str | None, at_block: int | None) -> Any:
+def _plan(old: str, new: str | None, at_block: int | None, from_block: int) -> Any:
     from ape import chain
 
     from medchain.codec import to_address
@@ -556,7 +564,9 @@ def _plan(old: str, new: str | None, at_block: int | None) -> Any:
 
     web3 = chain.provider.web3
     target = None if new is None else to_address(new, "--to")
-    return history_root(web3, to_address(old, "--from"), target, at_block=at_block)
+    return history_root(
+        web3, to_address(old, "--from"), target, at_block=at_block, from_block=from_block
+    )
 
 
 @connected_command(did, "migrate-root")
@@ -569,13 +579,14 @@ def _plan(old: str, new: str | None, at_block: int | None) -> Any:
     help="The new DIDRegistry: leave out what it imported already (a delta root).",
 )
 @at_block_option
+@from_block_option
 def migrate_root(
-    account: Any, old: str, new: str | None, at_block: int | None, as_json: bool
+    account: Any, old: str, new: str | None, at_block: int | None, from_block: int, as_json: bool
 ) -> None:
     """Print the history root to vote on (addHistoryRoot) for moving every identity of
     --from into --to, recomputed from the old registry's public logs; with --to, also its
     import deadline, the time by which the vote and the import must be done."""
-    plan = _plan(old, new, at_block)
+    plan = _plan(old, new, at_block, from_block)
     summary = plan.summary()
     if plan.new is not None:
         summary["import_deadline"] = _deadline(plan.new)
@@ -608,6 +619,7 @@ def _deadline(new: str) -> int:
 @from_option
 @click.option("--to", "new", required=True, metavar="ADDRESS", help="The new DIDRegistry.")
 @at_block_option
+@from_block_option
 @click.option(
     "--max-changes",
     type=click.IntRange(1, 500),
@@ -620,6 +632,7 @@ def migrate(
     old: str,
     new: str,
     at_block: int | None,
+    from_block: int,
     max_changes: int,
     as_json: bool,
 ) -> None:
@@ -630,10 +643,12 @@ def migrate(
     from medchain.identity.migrate import import_histories, verify
 
     sender = require_account(account)
-    plan = _plan(old, new, at_block)
+    plan = _plan(old, new, at_block, from_block)
     client = DIDRegistryClient.at(plan.new or new, sender)
     result = import_histories(client, plan, max_changes=max_changes, log=note)
-    check = verify(chain.provider.web3, plan.old, client.address, chain.provider.chain_id)
+    check = verify(
+        chain.provider.web3, plan.old, client.address, chain.provider.chain_id, from_block
+    )
     _deadline(client.address)
     emit(
         {

@@ -135,6 +135,7 @@ class MigrationPlan:
     root: bytes
     proofs: dict[str, list[bytes]]  # identity -> proof of its leaf
     skipped: list[str] = field(default_factory=list)  # changed natively in the new version
+    from_block: int = 0  # logs (old and new registry) were read from this block on
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -236,11 +237,16 @@ def read_histories(
     return histories
 
 
-def _event_counts(web3: Any, new: str, at_block: int | None = None) -> dict[str, int]:
-    """How many ERC-1056 events each identity has in the new registry up to `at_block`."""
+def _event_counts(
+    web3: Any, new: str, at_block: int | None = None, from_block: int = 0
+) -> dict[str, int]:
+    """How many ERC-1056 events each identity has in the new registry up to `at_block`
+    (from `from_block`: the new registry is younger than the old one, whose deployment
+    block is a safe start for both)."""
     reader = LogReader(web3, {to_checksum_address(new): ERC1056_EVENTS})
     counts: dict[str, int] = {}
-    for event in reader.read(0, reader.head() if at_block is None else int(at_block)):
+    last = reader.head() if at_block is None else int(at_block)
+    for event in reader.read(from_block, last):
         identity = _address(event.args["identity"])
         counts[identity] = counts.get(identity, 0) + 1
     return counts
@@ -272,7 +278,7 @@ def history_root(
     histories = read_histories(web3, old, at_block=at, from_block=from_block)
     leaves: list[HistoryLeaf] = []
     skipped: list[str] = []
-    counts = {} if new is None else _event_counts(web3, new, at)
+    counts = {} if new is None else _event_counts(web3, new, at, from_block)
     for identity, changes in sorted(histories.items()):
         start = 0
         if new is not None:
@@ -297,6 +303,7 @@ def history_root(
         tree[0],
         proofs,
         skipped,
+        from_block,
     )
 
 
@@ -336,7 +343,7 @@ def import_histories(
         )
     result = ImportResult([], [], [])
     web3 = _web3_of(client)
-    counts = _event_counts(web3, client.address)
+    counts = _event_counts(web3, client.address, from_block=plan.from_block)
     pending = [leaf for leaf in plan.leaves if _importable(client, leaf, result, web3, counts)]
     for batch in _batches(pending, max_changes):
         try:
@@ -345,7 +352,8 @@ def import_histories(
             if len(batch) == 1:
                 raise
             for leaf in batch:  # someone moved first: re-check and send one by one
-                if _importable(client, leaf, result, web3, _event_counts(web3, client.address)):
+                counts = _event_counts(web3, client.address, from_block=plan.from_block)
+                if _importable(client, leaf, result, web3, counts):
                     result.receipts.append(_send(client, plan, [leaf], sender, log))
     return result
 
@@ -408,7 +416,7 @@ def _batches(leaves: Iterable[HistoryLeaf], max_changes: int) -> list[list[Histo
 
 
 # ---------------------------------------------------------------------- verifying
-def verify(web3: Any, old: str, new: str, chain_id: int) -> Verification:
+def verify(web3: Any, old: str, new: str, chain_id: int, from_block: int = 0) -> Verification:
     """Compare the two registries for every identity of the old one: identityOwner, every
     (type, delegate) ever named (validDelegate and expiry) and the resolved DID document
     (medchain's resolver). Identities the old registry changed after the last import are
@@ -416,12 +424,14 @@ def verify(web3: Any, old: str, new: str, chain_id: int) -> Verification:
     (and as suspect when the old version had moved control away from the identity key),
     pending ones never imported whose old version had done so as exposed (the contract
     guards them only until the new registry's import deadline, reported too); any other
-    difference raises MigrationMismatch naming the identity and what differs."""
-    histories = read_histories(web3, old)
+    difference raises MigrationMismatch naming the identity and what differs. Logs are
+    read from `from_block` (the old registry's deployment block spares a long chain's
+    history)."""
+    histories = read_histories(web3, old, from_block=from_block)
     old_resolver = DIDResolver(web3, old, chain_id)
     new_resolver = DIDResolver(web3, new, chain_id)
     result = Verification([], [], [], import_deadline=import_deadline(web3, new))
-    counts = _event_counts(web3, new)
+    counts = _event_counts(web3, new, from_block=from_block)
     for identity, changes in sorted(histories.items()):
         imported = _uint(web3, new, "importedCount(address)", identity, "latest")
         if _acted_natively(web3, new, identity, "latest", counts.get(identity, 0)):
