@@ -125,6 +125,15 @@ def keys_of(source: Any, from_block: int = 0) -> list[Key]:
     )
 
 
+def skipped_keys(target: Any, from_block: int = 0) -> set[Key]:
+    """The keys an import into `target` left alone because `target` had changed them
+    itself (its ConsentImportSkipped events): `verify` does not compare those."""
+    logs = reader_for_contracts(_contract(target)).read(from_block, names="ConsentImportSkipped")
+    return {
+        (_addr(e.args["patient"]), _addr(e.args["grantee"]), bytes(e.args["scope"])) for e in logs
+    }
+
+
 def role_members(registry: Any, from_block: int = 0) -> dict[str, list[str]]:
     """The current members of each migrated role: RoleGranted events say who ever got
     it, `hasRole` who holds it now."""

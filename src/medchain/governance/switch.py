@@ -202,7 +202,6 @@ def _what_to_do(book: AddressBook, dependent: Dependent, new: str) -> str:
 def _consent_complete(book: AddressBook, old: str, new: str) -> dict[str, Any]:
     from medchain.client import contract_at
     from medchain.consent import migrate as consent_migrate
-    from medchain.logs import reader_for_contracts
 
     src = contract_at("ConsentRegistry", old, book)
     dst = contract_at("ConsentRegistry", new, book)
@@ -213,15 +212,7 @@ def _consent_complete(book: AddressBook, old: str, new: str) -> dict[str, Any]:
             "episodes are not migrated: switch when none is (at most 25 h)"
         )
     keys = consent_migrate.keys_of(src)
-    # Keys the new version changed itself: the import skipped them (its own events say so).
-    skipped = {
-        (
-            consent_migrate._addr(e.args["patient"]),
-            consent_migrate._addr(e.args["grantee"]),
-            bytes(e.args["scope"]),
-        )
-        for e in reader_for_contracts(dst).read(0, names="ConsentImportSkipped")
-    }
+    skipped = consent_migrate.skipped_keys(dst)  # changed by the new version itself
     report = consent_migrate.MigrationReport(source=old, target=new)
     try:
         consent_migrate.verify(src, dst, keys, report, skipped=skipped)
@@ -295,8 +286,9 @@ def _migration_summary(book: AddressBook, contract: str, old: str, new: str) -> 
 # ---------------------------------------------------------------------- propose
 def _check(
     gov: GovernanceClient, contract: str, new: str
-) -> tuple[DeploymentRecord, list[Dependent]]:
-    """The book's record and the mutable dependents, once every structural check passed."""
+) -> tuple[DeploymentRecord, str, list[Dependent]]:
+    """The book's record, `new` checksummed and the mutable dependents, once every
+    structural check passed."""
     from medchain.codec import to_address
 
     book = gov.address_book
@@ -337,7 +329,7 @@ def _check(
             f"would leave on the old version: "
             + "; ".join(_what_to_do(book, d, new) for d in pinned)
         )
-    return record, dependents
+    return record, new, dependents
 
 
 def propose_switch(
@@ -349,11 +341,8 @@ def propose_switch(
     successor (NotASuccessor), book contracts hold the old address immutably
     (DependentsPinned), `new` is not administered by the timelock (SuccessorNotGoverned),
     or the migration is not complete (MigrationUnfinished)."""
-    from medchain.codec import to_address
-
     account = gov.require_proposer(sender)
-    record, dependents = _check(gov, contract, new)
-    new = to_address(new, "new address")
+    record, new, dependents = _check(gov, contract, new)
     migration = _migration_summary(gov.address_book, contract, record.address, new)
     calls = [
         Call(
