@@ -41,8 +41,8 @@ from medchain.governance.client import (
     proposal_label,
 )
 from medchain.governance.deploy import GOVERNOR
-from medchain.governance.switch import propose_switch, switches_in
-from medchain.governance.upgrade import propose_upgrade, upgrades_in
+from medchain.governance.switch import propose_switch
+from medchain.governance.upgrade import propose_upgrade
 
 
 @click.group()
@@ -238,19 +238,17 @@ def execute_cmd(account: Any, proposal: str, governor: ContractChoice, as_json: 
     recorded in the book."""
     client = governor.bind(require_account(account))
     book = client.address_book
-    calls = client.proposal(proposal).calls
-    upgrades = upgrades_in(calls, book)
-    switches = switches_in(calls, book)
-    result = _stepped(client, proposal, client.execute(proposal))
+    done = client.execute_recorded(proposal)
+    result = _stepped(client, proposal, done.receipt)
     result["upgrades"] = [
         {"contract": u.contract, "proxy": u.proxy, "implementation": u.implementation,
          "implementations": len(book.get(u.contract).implementations)}
-        for u in upgrades
+        for u in done.upgrades
     ]  # fmt: skip
     result["switches"] = [
         {"contract": w.contract, "address": w.new, "former": w.old,
          "versions": len(book.get(w.contract).versions)}
-        for w in switches
+        for w in done.switches
     ]  # fmt: skip
     emit(result, as_json, human=_show_step)
 

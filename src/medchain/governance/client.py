@@ -156,6 +156,16 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Executed:
+    """An executed proposal: its receipt, and the upgrades (`UpgradeCall`) and switches
+    (`SwitchCall`) among its calls that were recorded in the address book."""
+
+    receipt: Any
+    upgrades: list[Any]
+    switches: list[Any]
+
+
+@dataclass(frozen=True)
 class Proposal:
     """A proposal as the Governor stores it, with its tally and timings (unix seconds)."""
 
@@ -331,10 +341,15 @@ class GovernanceClient(ContractClient):
         return self.transact("queue", pid, sender=sender)
 
     def execute(self, proposal_id: int | str, sender: Any = None) -> Any:
-        """Run a queued proposal's calls through the timelock, once its delay has passed.
-        An upgrade of one of the book's proxies among them is recorded in the book
-        (`medchain.governance.upgrade.record_upgrades`), and so is a switch of a migrated
-        contract to its next version (`medchain.governance.switch.record_switches`)."""
+        """Run a queued proposal's calls through the timelock, once its delay has passed,
+        and return the receipt. An upgrade of one of the book's proxies among them is
+        recorded in the book (`medchain.governance.upgrade.record_upgrades`), and so is a
+        switch of a migrated contract to its next version
+        (`medchain.governance.switch.record_switches`)."""
+        return self.execute_recorded(proposal_id, sender).receipt
+
+    def execute_recorded(self, proposal_id: int | str, sender: Any = None) -> Executed:
+        """`execute`, also returning the upgrades and switches it recorded in the book."""
         from ape import chain
 
         from medchain.governance.switch import record_switches, switches_in
@@ -355,7 +370,7 @@ class GovernanceClient(ContractClient):
         receipt = self.transact("execute", pid, sender=sender)
         record_upgrades(book, upgrades, receipt, proposal_label(pid))
         record_switches(book, switches, receipt, proposal_label(pid))
-        return receipt
+        return Executed(receipt, upgrades, switches)
 
     def propose_unpause(self, contract_name: str, description: str = "", sender: Any = None) -> int:
         """Propose that the timelock unpause `contract_name` (only governance unpauses: a
