@@ -95,6 +95,9 @@ class ContractSpec:
     governance: bool = False  # part of the consortium's governance: deployed only when governed
     # How a fresh instance is made when not by its constructor alone (see `_create`).
     create: Callable[..., tuple[Any, Any, dict[str, Any]]] | None = None
+    # Checks what the deploy was given (accounts, settings) before any contract of the
+    # plan is sent, so a missing input is refused before a half-deployed book exists.
+    preflight: Callable[[DeployContext], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,9 @@ def deploy_all(
     unknown = sorted(set(abandon_data) - {s.name for s in plan})
     if unknown:
         raise InvalidInput(f"--abandon-data names no contract of this deploy: {', '.join(unknown)}")
+    for spec in plan:
+        if spec.preflight is not None:
+            spec.preflight(ctx)
     prepare_connected_node([s.name for s in plan])  # PoA headers; refuse opcodes it lacks
     for spec in plan:
         container = _container(project, spec.name)

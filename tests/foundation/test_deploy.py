@@ -189,3 +189,17 @@ def test_spec_ordering_rejects_cycles_and_unknown_dependencies():
         order_specs([ContractSpec("A", depends_on=("C",))])
     ordered = order_specs([ContractSpec("X", depends_on=("Y",)), ContractSpec("Y")])
     assert [s.name for s in ordered] == ["Y", "X"]
+
+
+def test_a_missing_serial_registry_role_is_refused_before_anything_is_deployed(tmp_path, roles):
+    """A deployer outside the test mnemonic (an imported account) without a roles file
+    naming SerialRegistry's registrar and regulator is refused in one line before the
+    first contract is sent, not after half the plan (docs/supply.md, "Roles")."""
+    outsider = roles["lab"]  # funded, and not the test mnemonic's deployer
+    book = AddressBook(tmp_path / "book")
+    nonce = outsider.nonce
+    with pytest.raises(
+        ConfigurationError, match="SerialRegistry needs its registrar and regulator"
+    ):
+        deploy_all(outsider, book, accounts={}, log=lambda _: None)
+    assert outsider.nonce == nonce and list(book) == []

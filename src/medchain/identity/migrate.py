@@ -288,6 +288,10 @@ def history_root(
             start = _uint(web3, new, "importedCount(address)", identity, at)
         if start < len(changes):
             leaves.append(HistoryLeaf(identity, start, tuple(changes[start:])))
+    if not leaves and new is None:
+        raise NothingToMigrate(
+            f"nothing to import from {old} as of block {at}: no identity changed there"
+        )
     if not leaves:
         raise NothingToMigrate(
             f"nothing to import from {old} into {new} as of block {at}: every history is "

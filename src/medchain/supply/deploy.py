@@ -84,4 +84,12 @@ def _args(ctx: DeployContext) -> list[object]:
     return [ctx.address_of("DIDRegistry"), ctx.deployer, registrar, regulator]
 
 
-SPECS = [ContractSpec(name="SerialRegistry", depends_on=("DIDRegistry",), args=_args)]
+def _preflight(ctx: DeployContext) -> None:
+    operational_accounts(ctx)  # refused before anything is deployed, not halfway
+
+
+SPECS = [
+    ContractSpec(
+        name="SerialRegistry", depends_on=("DIDRegistry",), args=_args, preflight=_preflight
+    )
+]
