@@ -282,10 +282,16 @@ def test_unfunded_account_is_told_insufficient_funds(node):
 @pytest.mark.anvil
 def test_unfunded_deployer_is_told_insufficient_funds(node):
     """The deploy pipeline says the same as every command (it said 'Gas estimation failed:
-    Out of gas: gas required exceeds allowance: 0')."""
+    Out of gas: gas required exceeds allowance: 0'). The roles file names SerialRegistry's
+    registrar and regulator, so the plan passes its preflight and reaches the first send."""
+    roles = node.home / "broke-roles.toml"
+    roles.write_text(
+        '[SerialRegistry]\nREGISTRAR_ROLE = ["relayer"]\n'
+        'REGULATOR_ROLE = ["0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"]\n'
+    )
     out = _run(
         [str(BIN / "ape"), "run", "deploy", "--network", node.uri, "--account", "broke",
-         "--book", "broke-book"],
+         "--book", "broke-book", "--roles", str(roles)],
         ROOT,
         {**node.env, "MEDCHAIN_HOME": str(node.home / "broke-home"),
          "MEDCHAIN_PASSPHRASE_FILE": str(node.passphrase_file)},
@@ -294,6 +300,7 @@ def test_unfunded_deployer_is_told_insufficient_funds(node):
     assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("error: insufficient funds: account 0x"), out.stderr
+    assert not (node.home / "deployments" / "broke-book" / "index.json").exists()
 
 
 def test_node_down_is_one_line_for_deploy_and_cli(tmp_path):

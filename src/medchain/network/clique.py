@@ -17,6 +17,7 @@ static list only. Each node unlocks its own signer key (HTTP is on loopback only
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -35,6 +36,8 @@ from medchain.errors import ConfigurationError, MedchainError
 from medchain.files import write_file, write_json
 from medchain.network.geth import GETH_VERSION, find_geth, medchain_home
 from medchain.network.rpc import rpc, try_rpc
+
+_log = logging.getLogger(__name__)
 
 CHAIN_ID = 6334  # "MEDI" on a phone keypad; fixed in genesis, the book is ethereum-chain-6334
 DEFAULT_SIGNERS = 3
@@ -55,6 +58,10 @@ STOP_TIMEOUT = 20.0
 
 class NetworkError(MedchainError):
     """The consortium network cannot be created, started, reached or stopped."""
+
+
+class NodeExited(NetworkError):
+    """A geth node stopped while it was awaited; the message carries its crash line."""
 
 
 def networks_dir() -> Path:
@@ -328,16 +335,27 @@ class Network:
         for node in self.nodes:
             self.start_node(node.index, wait=False)
         for node in self.nodes:
-            self.wait_for(
-                lambda n=node: try_rpc(n.url, "eth_blockNumber") is not None,  # type: ignore[misc]
-                f"node{node.index} to answer on {node.url}",
-                timeout=timeout,
-                node=node,
-            )
+            try:
+                self._wait_answering(node, timeout)
+            except NodeExited as crash:
+                # A node that dies while starting (CI saw geth 1.13.15 panic once, with
+                # peers dialling in) is started once more on the same datadir, as an
+                # operator's supervisor would; a second exit is reported.
+                _log.warning("%s; starting node%d again", crash, node.index)
+                self.start_node(node.index, wait=False)
+                self._wait_answering(node, timeout)
         self.wait_peered(timeout=timeout)
         start = self.height(self.nodes[0])
         self.wait_for(
             lambda: self.height(self.nodes[0]) > start, "the first sealed block", timeout=timeout
+        )
+
+    def _wait_answering(self, node: Node, timeout: float) -> None:
+        self.wait_for(
+            lambda: try_rpc(node.url, "eth_blockNumber") is not None,
+            f"node{node.index} to answer on {node.url}",
+            timeout=timeout,
+            node=node,
         )
 
     def initialise(self, lead: int = GENESIS_LEAD) -> None:
@@ -404,9 +422,10 @@ class Network:
             except (MedchainError, OSError, ValueError, httpx.HTTPError):
                 pass  # not answering yet: keep waiting
             if node is not None and not self.running(node):
-                raise NetworkError(
-                    f"node{node.index} exited while waiting for {what}: "
-                    f"{_last_log_line(self.node_dir(node.index) / 'geth.log')}"
+                log = self.node_dir(node.index) / "geth.log"
+                raise NodeExited(
+                    f"node{node.index} exited while waiting for {what}: {_exit_reason(log)} "
+                    f"(log: {log})"
                 )
             if time.monotonic() > deadline:
                 raise NetworkError(f"timed out after {timeout:.0f} s waiting for {what}")
@@ -594,10 +613,18 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else "no output"
 
 
-def _last_log_line(path: Path) -> str:
+_CRASH_MARKERS = ("panic:", "fatal error:", "Fatal:", "SIG")
+
+
+def _exit_reason(path: Path) -> str:
+    """The line of geth's log that says why it stopped: the last panic, fatal error or
+    Fatal line in its tail (a Go panic ends in a stack trace whose last line says
+    nothing), else the last line."""
     try:
         with path.open("rb") as f:
-            f.seek(max(0, path.stat().st_size - 4000))
-            return _last_line(f.read().decode(errors="replace"))
+            f.seek(max(0, path.stat().st_size - 256_000))
+            tail = f.read().decode(errors="replace")
     except OSError:
         return "no log"
+    crashes = [line.strip() for line in tail.splitlines() if line.startswith(_CRASH_MARKERS)]
+    return crashes[-1] if crashes else _last_line(tail)
