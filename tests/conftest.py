@@ -5,18 +5,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ape
 import pytest
 
 from medchain.demo import ROLES, role_accounts
 
+# ape isolates tests by chain snapshots, and when a session fixture it cannot tell is
+# stateless first appears in the middle of a module it "rebases": it reverts the chain to
+# the module's start and re-runs only the fixtures it saw transact, so a module fixture
+# wrapping a re-deployed contract (a client) keeps the old, now empty, address. Which
+# module first asks for a session fixture depends on the selection (`-k`, a path, a lane
+# of tools/test.sh), so: fixtures that hold no chain state say so (chain_isolation=False),
+# and the one that does (`deployed`) is set up before the first test that runs.
 
-@pytest.fixture(scope="session")
+
+@ape.fixture(scope="session", chain_isolation=False)
 def roles(accounts):
     return role_accounts(accounts)
 
 
 def _role_fixture(role: str):
-    @pytest.fixture(scope="session", name=role)
+    @ape.fixture(scope="session", name=role, chain_isolation=False)
     def fixture(roles):
         return roles[role]
 
@@ -60,7 +69,7 @@ def _isolate_only_the_in_process_chain():
         yield
 
 
-@pytest.fixture(scope="session")
+@ape.fixture(scope="session", chain_isolation=False)
 def book_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("deployments")
 
@@ -75,6 +84,15 @@ def deployed(roles, book_dir):
         roles["deployer"], AddressBook(book_dir / "session"), accounts=roles, log=lambda _: None
     )
     return ctx
+
+
+def pytest_collection_modifyitems(items):
+    """`deployed` (chain state, session scope) is set up by the first test of the run
+    whenever any selected test uses it (see the comment at the top)."""
+    if any("deployed" in item.fixturenames for item in items) and (
+        "deployed" not in items[0].fixturenames
+    ):
+        items[0].fixturenames.insert(0, "deployed")
 
 
 # `make fuzz` (MEDCHAIN_FUZZ=1) records each state machine's depth and time.

@@ -5,13 +5,14 @@ ConsentClient on it."""
 
 from __future__ import annotations
 
+import ape
 import pytest
 
 from medchain.consent import ConsentClient
 from support.deploy import contract_fixture, fresh_deploy_fixture
 
 
-@pytest.fixture(scope="session", autouse=True)
+@ape.fixture(scope="session", autouse=True, chain_isolation=False)
 def _notes_dir(tmp_path_factory):
     """Salted break-glass notes (text + salt) go to a temporary folder, not the clone."""
     import os

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+import ape
 
 from support import ROOT
 from support.anvil import anvil
@@ -61,7 +61,7 @@ class UserNode:
         return self.run([str(BIN / "medchain"), *args], **kw)
 
 
-@pytest.fixture(scope="session")
+@ape.fixture(scope="session", chain_isolation=False)  # its own anvil, not the session chain
 def user_node(tmp_path_factory) -> Iterator[UserNode]:
     home = tmp_path_factory.mktemp("newuser")
     assert ROOT not in home.parents

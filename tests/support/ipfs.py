@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import ape
 import httpx
 import pytest
 
@@ -294,7 +295,7 @@ class Cluster:
             peer.stop_all()
 
 
-@pytest.fixture(scope="session")
+@ape.fixture(scope="session", chain_isolation=False)  # a daemon: no chain state
 def ipfs_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The API URL of a running Kubo node, --offline (started once per session)."""
     ensure_binaries()

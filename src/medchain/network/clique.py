@@ -85,16 +85,35 @@ def _ephemeral_floor() -> int:
         return 32768
 
 
+def _port_range() -> tuple[int, int]:
+    """[low, high) of free_port: MEDCHAIN_PORT_RANGE=LOW-HIGH (inclusive), else from 20000
+    to the kernel's ephemeral floor."""
+    spec = os.environ.get("MEDCHAIN_PORT_RANGE", "").strip()
+    if not spec:
+        return 20_000, _ephemeral_floor()
+    try:
+        low, high = (int(part) for part in spec.split("-"))
+    except ValueError:
+        low, high = 0, -1
+    if not 1024 <= low < high <= 65_535:
+        raise ConfigurationError(
+            f"MEDCHAIN_PORT_RANGE must be LOW-HIGH with 1024 <= LOW < HIGH <= 65535, got '{spec}'"
+        )
+    return low, high + 1
+
+
 def free_port() -> int:
     """A loopback port nothing listens on, for a daemon started later.
 
     Chosen below the kernel's ephemeral range and never twice per process: a port from
     that range (what binding port 0 returns) can be taken between this call and the
     daemon's bind by any outgoing connection (libp2p peers dial constantly), and a
-    restarted daemon must find its port again."""
+    restarted daemon must find its port again. Processes that start daemons side by side
+    (the test suite's lanes) are given disjoint ranges with MEDCHAIN_PORT_RANGE."""
     rng = secrets.SystemRandom()
-    low, high = 20_000, _ephemeral_floor()
-    if high - low < 1_000:  # an unusual kernel range: fall back to the kernel's choice
+    low, high = _port_range()
+    if high - low < 1_000 and "MEDCHAIN_PORT_RANGE" not in os.environ:
+        # an unusual kernel range leaves too few ports below it: the kernel's choice
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             return int(s.getsockname()[1])
@@ -103,7 +122,7 @@ def free_port() -> int:
         if port not in _HANDED_OUT and _port_free(port):
             _HANDED_OUT.add(port)
             return port
-    raise MedchainError(f"no free loopback port between {low} and {high}")
+    raise MedchainError(f"no free loopback port between {low} and {high - 1}")
 
 
 def _port_free(port: int) -> bool:
