@@ -52,7 +52,7 @@ for lane in $(seq 1 "$LANES"); do
     MEDCHAIN_PORT_RANGE="${PORTS[$((lane - 1))]}" ape test "${args[@]}" >"$work/lane$lane.log" 2>&1 &
   fi
   pids+=("$!")
-  sleep 5  # the first lane has opened the project's build before the next reads it
+  sleep 5  # staggered: both lanes load .build/ at start (starting them at once was not tried)
 done
 
 status=0

@@ -85,12 +85,14 @@ def _ephemeral_floor() -> int:
         return 32768
 
 
-def _port_range() -> tuple[int, int]:
+def _port_range() -> tuple[int, int] | None:
     """[low, high) of free_port: MEDCHAIN_PORT_RANGE=LOW-HIGH (inclusive), else from 20000
-    to the kernel's ephemeral floor."""
+    to the kernel's ephemeral floor; None when that leaves too few ports (an unusual
+    kernel range), and the kernel chooses."""
     spec = os.environ.get("MEDCHAIN_PORT_RANGE", "").strip()
     if not spec:
-        return 20_000, _ephemeral_floor()
+        floor = _ephemeral_floor()
+        return (20_000, floor) if floor - 20_000 >= 1_000 else None
     try:
         low, high = (int(part) for part in spec.split("-"))
     except ValueError:
@@ -111,12 +113,12 @@ def free_port() -> int:
     restarted daemon must find its port again. Processes that start daemons side by side
     (the test suite's lanes) are given disjoint ranges with MEDCHAIN_PORT_RANGE."""
     rng = secrets.SystemRandom()
-    low, high = _port_range()
-    if high - low < 1_000 and "MEDCHAIN_PORT_RANGE" not in os.environ:
-        # an unusual kernel range leaves too few ports below it: the kernel's choice
+    bounds = _port_range()
+    if bounds is None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             return int(s.getsockname()[1])
+    low, high = bounds
     for _ in range(1_000):
         port = rng.randrange(low, high)
         if port not in _HANDED_OUT and _port_free(port):
