@@ -97,6 +97,33 @@ def pytest_collection_finish(session):
         items[0].fixturenames.insert(0, "deployed")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_exception_interact(node, call, report):
+    """After ape's own report of a failure: the project's frames only, without locals, so
+    the message leads (support/reports.py says why)."""
+    from support.reports import without_venv_frames
+
+    if call.excinfo is None:
+        return
+    without_venv_frames(call.excinfo)
+    report.longrepr = call.excinfo.getrepr(
+        funcargs=True, showlocals=False, style="short", tbfilter=False, chain=True
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test reports the crash text of every geth node that died while it ran."""
+    from support.reports import geth_crashes
+
+    report = yield
+    if report.failed and call.when in ("setup", "call"):
+        basetemp = item.config._tmp_path_factory.getbasetemp()
+        for title, text in geth_crashes(basetemp, since=call.start - 60):
+            report.sections.append((title, text))
+    return report
+
+
 # `make fuzz` (MEDCHAIN_FUZZ=1) records each state machine's depth and time.
 _fuzz_runs: list[dict[str, object]] = []
 
