@@ -356,15 +356,7 @@ class Network:
         for node in self.nodes:
             self.start_node(node.index, wait=False)
         for node in self.nodes:
-            try:
-                self._wait_answering(node, timeout)
-            except NodeExited as crash:
-                # A node that dies while starting (CI saw geth 1.13.15 panic once, with
-                # peers dialling in) is started once more on the same datadir, as an
-                # operator's supervisor would; a second exit is reported.
-                _log.warning("%s; starting node%d again", crash, node.index)
-                self.start_node(node.index, wait=False)
-                self._wait_answering(node, timeout)
+            self._wait_answering(node, timeout)
         self.wait_peered(timeout=timeout)
         start = self.height(self.nodes[0])
         self.wait_for(
@@ -543,10 +535,9 @@ def create(
         signer = Account.from_key(signer_key)
         password = secrets.token_hex(24)
         write_file(datadir / "password", password, private=True)
-        keyfile = Account.encrypt(signer_key, password, kdf="scrypt", iterations=SCRYPT_N)
         write_json(
             datadir / "keystore" / f"UTC--medchain--{signer.address[2:].lower()}",
-            keyfile,
+            signer_keyfile(signer_key, password),
             indent=None,
             private=True,
         )
@@ -587,6 +578,22 @@ def create(
     )
     network.save()
     return network
+
+
+def signer_keyfile(key: bytes, password: str) -> dict[str, Any]:
+    """`key` encrypted with `password` as a Web3 Secret Storage (v3) keyfile geth unlocks.
+
+    eth-keyfile before 0.9 writes the 16-byte AES-CTR IV as the hex of an integer, so an
+    IV that begins with a zero byte (1 key in 256) comes out short (eth-keyfile issue 60),
+    and geth panics with "bad IV length" when it unlocks such a key: CI saw a signer die
+    at start that way. eth-account 0.13 requires eth-keyfile < 0.9, so the IV is written
+    back here at its full 16 bytes; it is the same number, so the file decrypts the same."""
+    from eth_account import Account
+
+    keyfile: dict[str, Any] = Account.encrypt(key, password, kdf="scrypt", iterations=SCRYPT_N)
+    cipher = keyfile["crypto"]["cipherparams"]
+    cipher["iv"] = cipher["iv"].zfill(32)
+    return keyfile
 
 
 def destroy(name: str) -> None:
