@@ -160,4 +160,7 @@ def cli(account, book, roles_file, governance_file, ungoverned, redeploy_changed
     else:
         click.echo(f"All {len(outcomes)} contracts unchanged; nothing deployed.")
     if grants:
-        click.echo(f"{len(granted)} of {len(grants)} role assignments sent ({roles_file})")
+        held = len(grants) - len(granted)  # e.g. SerialRegistry's, set by its constructor
+        click.echo(
+            f"{len(grants)} role assignments from {roles_file}: {len(granted)} sent, {held} already held"
+        )
