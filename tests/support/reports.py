@@ -14,7 +14,8 @@ from pathlib import Path
 
 from _pytest._code.code import Traceback
 
-CRASH_MARKERS = ("panic:", "fatal error:", "Fatal:", "SIG")
+from medchain.network.clique import CRASH_MARKERS
+
 CRASH_LINES = 60  # of a crash: its message, the crashing goroutine's stack, a few more
 
 

@@ -641,7 +641,9 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else "no output"
 
 
-_CRASH_MARKERS = ("panic:", "fatal error:", "Fatal:", "SIG")
+# How a line of geth's log begins when it says why geth stopped (Go panics and fatal
+# errors, geth's own Fatal, a signal)
+CRASH_MARKERS = ("panic:", "fatal error:", "Fatal:", "SIG")
 
 
 def _exit_reason(path: Path) -> str:
@@ -654,5 +656,5 @@ def _exit_reason(path: Path) -> str:
             tail = f.read().decode(errors="replace")
     except OSError:
         return "no log"
-    crashes = [line.strip() for line in tail.splitlines() if line.startswith(_CRASH_MARKERS)]
+    crashes = [line.strip() for line in tail.splitlines() if line.startswith(CRASH_MARKERS)]
     return crashes[-1] if crashes else _last_line(tail)
