@@ -17,7 +17,6 @@ static list only. Each node unlocks its own signer key (HTTP is on loopback only
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 import shutil
@@ -36,8 +35,6 @@ from medchain.errors import ConfigurationError, MedchainError
 from medchain.files import write_file, write_json
 from medchain.network.geth import GETH_VERSION, find_geth, medchain_home
 from medchain.network.rpc import rpc, try_rpc
-
-_log = logging.getLogger(__name__)
 
 CHAIN_ID = 6334  # "MEDI" on a phone keypad; fixed in genesis, the book is ethereum-chain-6334
 DEFAULT_SIGNERS = 3
